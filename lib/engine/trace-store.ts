@@ -1,0 +1,108 @@
+import type { SerializedError } from '@/lib/workflow/errors';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+
+// The engine's only view of storage. lib/db implements it on Prisma (PGlite or Postgres);
+// memory-trace-store.ts implements it for unit tests. One contract suite runs against all.
+
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting' | 'cancelled';
+export type StepMode = 'workflow' | 'agent' | 'fallback' | 'shadow';
+export const TERMINAL_RUN_STATUSES: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface RunRecord {
+  id: string;
+  workflowId: string | null;
+  workflowVersionId: string | null;
+  version: number | null;
+  status: RunStatus;
+  input: unknown;
+  output?: unknown;
+  error?: SerializedError | null;
+  trigger: string;
+  parentRunId?: string | null;
+  parentStepId?: string | null;
+  createdAt: Date;
+  startedAt?: Date | null;
+  finishedAt?: Date | null;
+}
+
+export interface StepStart {
+  runId: string;
+  nodeId: string;
+  nodeType: string;
+  attempt: number;
+  mode: StepMode;
+  input: unknown;
+  itemIndex?: number | null;
+  /** Map body steps carry the map node id so item steps do not collide with top-level ones. */
+  parentNodeId?: string | null;
+  startedAt: Date;
+}
+
+export interface StepResult {
+  status: Exclude<StepStatus, 'running'>;
+  output?: unknown;
+  error?: SerializedError | null;
+  handle?: string | null;
+  mode?: StepMode;
+  /** Why agent mode fell back (no_model_configured, invalid_output, max_steps, ...). */
+  fallbackReason?: string | null;
+  shadowOutput?: unknown;
+  tokens?: number;
+  cost?: number;
+  finishedAt: Date;
+}
+
+export interface StepRecord extends StepStart {
+  id: string;
+  status: StepStatus;
+  output?: unknown;
+  error?: SerializedError | null;
+  handle?: string | null;
+  fallbackReason?: string | null;
+  shadowOutput?: unknown;
+  tokens?: number;
+  cost?: number;
+  finishedAt?: Date | null;
+  durationMs?: number | null;
+}
+
+export interface AgentTurn {
+  seq: number;
+  kind: 'request' | 'response' | 'tool_call' | 'tool_result' | 'validation_error' | 'note';
+  payload: unknown;
+  tokens?: number;
+  latencyMs?: number;
+  cost?: number;
+}
+
+export interface CreateRun {
+  workflowId: string | null;
+  workflowVersionId: string | null;
+  version: number | null;
+  definition: WorkflowDefinition;
+  input: unknown;
+  trigger: string;
+  parentRunId?: string | null;
+  parentStepId?: string | null;
+}
+
+export interface TraceStore {
+  createRun(run: CreateRun): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  /** The exact definition version the run was started with. */
+  runDefinition(runId: string): Promise<WorkflowDefinition>;
+  /** Compare-and-set: only moves from one of `from`; a finished run is never overwritten. */
+  transitionRun(
+    runId: string,
+    from: RunStatus[],
+    to: RunStatus,
+    patch?: { output?: unknown; error?: SerializedError | null },
+  ): Promise<boolean>;
+  startStep(step: StepStart): Promise<string>;
+  finishStep(stepId: string, result: StepResult): Promise<void>;
+  listSteps(runId: string): Promise<StepRecord[]>;
+  appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void>;
+  /** Make every buffered write durable (batched writers flush here). */
+  flush(): Promise<void>;
+}

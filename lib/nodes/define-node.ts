@@ -1,0 +1,100 @@
+import type { z } from 'zod';
+import type { AgentSettings, WorkflowNode } from '@/lib/workflow/definition';
+import type { NodeTypeSpec } from '@/lib/workflow/node-type';
+
+// One shape for every node type: config schema, ports, deterministic run(), asTool().
+// Context is passed as an argument (never `this`) and always carries a cancellation signal.
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Scope that expressions see (DESIGN.md §2). */
+export interface ExpressionScope {
+  input: unknown;
+  steps: Record<string, { output: unknown }>;
+  item?: unknown;
+  index?: number;
+  env: Record<string, string>;
+  secrets: Record<string, string>;
+}
+
+/** Effects a node may need; the engine provides them so nodes stay testable. */
+export interface NodeServices {
+  /** Evaluate one JavaScript expression in the sandbox. */
+  evaluate(expression: string, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
+  /** Run a `code` node body (a function body) in the sandbox. */
+  runCode(code: string, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
+  /** Render a template: strings with {{ }} inside any JSON value. */
+  render(template: unknown, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
+  /** fetch() behind the SSRF guard and size cap. */
+  fetch?: (url: string, init: RequestInit & { allowHosts?: string[]; maxBytes?: number }) => Promise<Response>;
+  /** Run a body graph or saved workflow once per item (map). */
+  runBody?: (args: {
+    body: { nodes: WorkflowNode[]; edges: unknown[] } | { workflowId: string };
+    items: unknown[];
+    concurrency: number;
+    signal: AbortSignal;
+  }) => Promise<unknown[]>;
+  /** Run a saved workflow as a child run (subworkflow, agent workflow tools). */
+  runChild?: (args: { workflowId: string; input: unknown; signal: AbortSignal }) => Promise<unknown>;
+  /** One chat completion (llm node). */
+  chat?: (args: {
+    model?: string;
+    system?: string;
+    prompt: string;
+    temperature?: number;
+    jsonSchema?: Record<string, unknown>;
+    signal: AbortSignal;
+  }) => Promise<{ text: string; tokens?: number; cost?: number }>;
+}
+
+export interface NodeRunContext<C> {
+  runId: string;
+  node: WorkflowNode;
+  /** The node's config as written (templates not yet rendered: each node renders what it needs). */
+  config: C;
+  /** Output of the single upstream step, or { <nodeId>: output } when several. */
+  input: unknown;
+  scope: ExpressionScope;
+  signal: AbortSignal;
+  clock: Clock;
+  attempt: number;
+  itemIndex?: number;
+  services: NodeServices;
+}
+
+export type NodeResult =
+  | { kind: 'done'; output: unknown; handle?: string; tokens?: number; cost?: number }
+  /** Park the run without holding a worker: resume when `until` passes or a decision arrives. */
+  | { kind: 'wait'; reason: 'delay' | 'approval'; until?: number; output?: unknown };
+
+export const done = (output: unknown, handle?: string): NodeResult => ({ kind: 'done', output, handle });
+
+export interface ToolSpec {
+  description: string;
+  /** JSON Schema of the tool's parameters. */
+  parameters: Record<string, unknown>;
+  /** Read-only tools may run in shadow mode. */
+  readOnly?: boolean;
+}
+
+export interface NodeDefinition<S extends z.ZodType = z.ZodType> extends NodeTypeSpec {
+  config: S;
+  run(ctx: NodeRunContext<z.infer<S>>): Promise<NodeResult>;
+  asTool?: (config: z.infer<S>, agent?: AgentSettings) => ToolSpec;
+}
+
+type DefineArgs<S extends z.ZodType> = Omit<NodeDefinition<S>, 'outputs' | 'hasInput'> & {
+  outputs?: (config: z.infer<S>) => string[];
+  hasInput?: boolean;
+};
+
+export function defineNode<S extends z.ZodType>(def: DefineArgs<S>): NodeDefinition<S> {
+  return {
+    ...def,
+    hasInput: def.hasInput ?? !def.isTrigger,
+    outputs: (def.outputs as ((c: Record<string, unknown>) => string[]) | undefined) ?? (() => ['out']),
+  } as NodeDefinition<S>;
+}

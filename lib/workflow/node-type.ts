@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+
+// What lib/workflow needs to know about a node type to validate a definition. lib/nodes
+// implements this (plus run/asTool); lib/workflow never imports lib/nodes, so validate()
+// takes the catalog as an argument.
+export interface NodeTypeSpec {
+  type: string;
+  label: string;
+  /** Palette group, e.g. "Triggers", "Logic", "Data", "AI", "Flow". */
+  group: string;
+  icon: string;
+  description: string;
+  config: z.ZodType;
+  defaultConfig: Record<string, unknown>;
+  /** Output handles for a given config (switch derives them from its cases). */
+  outputs(config: Record<string, unknown>): string[];
+  /** Whether the node has an `in` handle (triggers do not). */
+  hasInput: boolean;
+  isTrigger?: boolean;
+  /** Can be promoted to agent mode. */
+  agentCapable?: boolean;
+  /** Config fields holding expressions (whole-value JS), for syntax checks and editor hints. */
+  expressionFields?: string[];
+}
+
+export interface NodeCatalog {
+  get(type: string): NodeTypeSpec | undefined;
+  list(): NodeTypeSpec[];
+}
