@@ -30,7 +30,11 @@ export class TrellisError extends Error {
   readonly details?: unknown;
   /** Whether retrying the same operation may succeed (network blips, 5xx, timeouts). */
   readonly retryable: boolean;
-  constructor(code: ErrorCode, message: string, opts: { details?: unknown; retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: unknown; retryable?: boolean; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
@@ -38,7 +42,11 @@ export class TrellisError extends Error {
     this.retryable = opts.retryable ?? false;
   }
   toJSON(): SerializedError {
-    return { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
   }
 }
 
@@ -58,9 +66,13 @@ export interface Problem {
 export class ValidationError extends TrellisError {
   readonly problems: Problem[];
   constructor(problems: Problem[], message = 'Validation failed') {
-    super('validation_error', problems.length ? `${message}: ${problems[0].path || '/'} ${problems[0].message}` : message, {
-      details: { problems },
-    });
+    super(
+      'validation_error',
+      problems.length ? `${message}: ${problems[0].path || '/'} ${problems[0].message}` : message,
+      {
+        details: { problems },
+      },
+    );
     this.problems = problems;
   }
 }

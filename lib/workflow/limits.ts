@@ -8,3 +8,14 @@ export const MAX_ID_LENGTH = 128;
 export const MAX_RETRY_ATTEMPTS = 20;
 export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 export const MAX_AGENT_STEPS = 100;
+/** Validation stops collecting after this many problems: a broken 2 MB file must not yield a 50 MB answer. */
+export const MAX_PROBLEMS = 500;
+/** Longest single expression or code body that validation parses. */
+export const MAX_EXPRESSION_LENGTH = 20_000;
+/** Map bodies may hold maps; this bounds the recursion of validation and of the engine. */
+export const MAX_MAP_NESTING = 8;
+export const MAX_MAP_CONCURRENCY = 50;
+export const MAX_MAP_ITEMS = 10_000;
+export const MAX_SWITCH_CASES = 50;
+/** Longest delay node wait: 30 days. */
+export const MAX_DELAY_MS = 30 * 24 * 60 * 60 * 1000;

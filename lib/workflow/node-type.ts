@@ -21,6 +21,13 @@ export interface NodeTypeSpec {
   agentCapable?: boolean;
   /** Config fields holding expressions (whole-value JS), for syntax checks and editor hints. */
   expressionFields?: string[];
+  /** Config fields holding a JavaScript function body (code node): syntax-checked, not templates. */
+  codeFields?: string[];
+  /**
+   * Config field holding an inline sub-graph `{ nodes, edges }` (map): validated as its own
+   * graph, and not scanned as a template of this node.
+   */
+  bodyField?: string;
 }
 
 export interface NodeCatalog {

@@ -1,0 +1,5 @@
+import { examples } from '@/lib/server/workflows';
+import { route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const GET = route(examples);

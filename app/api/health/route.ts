@@ -1,0 +1,5 @@
+import { health } from '@/lib/server/health';
+import { json, route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const GET = route(async () => json(await health()));

@@ -1,0 +1,5 @@
+import { decideApproval } from '@/lib/server/runs';
+import { route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const POST = route(decideApproval);

@@ -1,0 +1,5 @@
+import { getRun } from '@/lib/server/runs';
+import { route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const GET = route(getRun);

@@ -1,0 +1,5 @@
+import { startRun } from '@/lib/server/runs';
+import { route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const POST = route(startRun);

@@ -1,0 +1,6 @@
+import { createWorkflow, listWorkflows } from '@/lib/server/workflows';
+import { route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const GET = route(listWorkflows);
+export const POST = route(createWorkflow);

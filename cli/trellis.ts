@@ -1,0 +1,63 @@
+// trellis validate <file.json> · trellis run <file.json> [--input JSON] [--json]
+// trellis worker [--concurrency N] · trellis migrate
+import { parseArgs } from 'node:util';
+
+const USAGE = `Usage:
+  trellis validate <file.json>
+  trellis run <file.json> [--input JSON] [--json]
+  trellis worker [--concurrency N]
+  trellis migrate`;
+
+const io = { log: (s: string) => console.log(s), error: (s: string) => console.error(s) };
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'validate': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true });
+      if (positionals.length !== 1) return usage();
+      const { validateCommand } = await import('./validate');
+      return validateCommand(positionals[0], io);
+    }
+    case 'run': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { input: { type: 'string' }, json: { type: 'boolean', default: false } },
+      });
+      if (positionals.length !== 1) return usage();
+      const { runCommand } = await import('./run');
+      return runCommand(positionals[0], { input: values.input, json: values.json }, io);
+    }
+    case 'worker': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { concurrency: { type: 'string', default: '4' } },
+      });
+      const { workerCommand } = await import('./worker');
+      return workerCommand({ concurrency: Number(values.concurrency) }, io);
+    }
+    case 'migrate': {
+      const { getDb } = await import('@/lib/db/client');
+      const db = await getDb();
+      io.log(`migrated (${db.kind})`);
+      await db.close();
+      return 0;
+    }
+    default:
+      return usage();
+  }
+}
+
+function usage(): number {
+  io.error(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    io.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);

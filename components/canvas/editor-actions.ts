@@ -1,0 +1,11 @@
+'use client';
+import { createContext, useContext } from 'react';
+
+// Actions node components may trigger, provided once by the editor; a stable object so memoized
+// nodes never re-render because the editor did (callbacks stay out of node.data, STYLE.md §6).
+export interface EditorActions {
+  setNoteText(noteFlowId: string, text: string): void;
+}
+
+export const EditorActionsContext = createContext<EditorActions>({ setNoteText: () => {} });
+export const useEditorActions = () => useContext(EditorActionsContext);

@@ -1,0 +1,146 @@
+'use client';
+import { useRef, useState } from 'react';
+
+// A text field for templates (`{{ expr }}` inside strings) and whole expressions. It highlights
+// the `{{ }}` parts underneath and offers references (input.*, upstream steps.<id>.output).
+
+const TEMPLATE_RE = /(\{\{[\s\S]*?\}\})/g;
+
+export function Highlighted({ text }: { text: string }) {
+  const parts = text.split(TEMPLATE_RE);
+  return (
+    <>
+      {parts.map((p, i) =>
+        /^\{\{[\s\S]*\}\}$/.test(p) ? (
+          <mark key={i} className="rounded bg-brand-100 px-0.5 text-brand-700">
+            {p}
+          </mark>
+        ) : (
+          <span key={i}>{p}</span>
+        ),
+      )}
+    </>
+  );
+}
+
+export function ExpressionField({
+  id,
+  label,
+  value,
+  onChange,
+  suggestions,
+  kind,
+  multiline,
+  invalid,
+  placeholder,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  suggestions: string[];
+  /** `template`: references are inserted as `{{ path }}`; `expression`: bare. */
+  kind: 'template' | 'expression' | 'plain';
+  multiline?: boolean;
+  invalid?: boolean;
+  placeholder?: string;
+}) {
+  const ref = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
+  const [open, setOpen] = useState(false);
+
+  const insert = (path: string) => {
+    const el = ref.current;
+    const text = kind === 'expression' ? path : `{{ ${path} }}`;
+    const start = el?.selectionStart ?? value.length;
+    const end = el?.selectionEnd ?? value.length;
+    // Typing "{{" then picking a reference should not leave a doubled "{{".
+    const before =
+      kind !== 'expression' && value.slice(0, start).endsWith('{{')
+        ? value.slice(0, start - 2)
+        : value.slice(0, start);
+    const next = before + text + value.slice(end);
+    onChange(next);
+    setOpen(false);
+    requestAnimationFrame(() => {
+      el?.focus();
+      const pos = before.length + text.length;
+      el?.setSelectionRange(pos, pos);
+    });
+  };
+
+  const common = {
+    id,
+    ref,
+    value,
+    placeholder,
+    'aria-invalid': invalid || undefined,
+    spellCheck: false,
+    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
+      onChange(e.target.value);
+      if (kind !== 'plain' && e.target.value.slice(0, e.target.selectionStart ?? 0).endsWith('{{'))
+        setOpen(true);
+    },
+    onKeyDown: (e: React.KeyboardEvent) => {
+      if (e.key === ' ' && e.ctrlKey && kind !== 'plain') {
+        e.preventDefault();
+        setOpen(true);
+      } else if (e.key === 'Escape' && open) {
+        e.stopPropagation();
+        setOpen(false);
+      }
+    },
+    className: `w-full rounded-md border bg-white px-2 py-1.5 text-xs outline-none focus:ring-2 ${
+      invalid
+        ? 'border-red-400 focus:ring-red-500/20'
+        : 'border-slate-300 focus:border-brand-500 focus:ring-brand-500/20'
+    } ${kind === 'plain' ? '' : 'font-mono'}`,
+  };
+
+  return (
+    <div className="relative">
+      <div className="flex items-start gap-1">
+        {multiline ? <textarea rows={3} {...common} /> : <input type="text" {...common} />}
+        {kind !== 'plain' && suggestions.length > 0 && (
+          <button
+            type="button"
+            aria-label={`Insert reference into ${label}`}
+            aria-expanded={open}
+            title="Insert a reference (Ctrl+Space)"
+            onClick={() => setOpen((o) => !o)}
+            className="h-7 shrink-0 rounded-md border border-slate-200 px-1.5 font-mono text-[11px] text-slate-500 hover:bg-slate-50 hover:text-brand-700"
+          >
+            {'{ }'}
+          </button>
+        )}
+      </div>
+      {kind !== 'plain' && value.includes('{{') && (
+        <div
+          aria-hidden
+          className="mt-1 truncate rounded bg-slate-50 px-2 py-1 font-mono text-[11px] whitespace-pre-wrap text-slate-600"
+        >
+          <Highlighted text={value} />
+        </div>
+      )}
+      {open && (
+        <ul
+          role="listbox"
+          aria-label={`References for ${label}`}
+          className="absolute right-0 z-20 mt-1 max-h-48 w-64 overflow-auto rounded-md border border-slate-200 bg-white py-1 text-xs shadow-lg"
+        >
+          {suggestions.map((s) => (
+            <li key={s} role="option" aria-selected={false}>
+              <button
+                type="button"
+                className="w-full px-2 py-1 text-left font-mono hover:bg-brand-50 hover:text-brand-700"
+                onMouseDown={(e) => e.preventDefault()}
+                onClick={() => insert(s)}
+              >
+                {s}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,403 @@
+'use client';
+import { useEffect, useState } from 'react';
+import { ExpressionField } from './expression-field';
+import type { JsonSchema } from './types';
+
+// A form generated from a node type's config JSON Schema (exported from the registry's zod
+// schema, so the form and validation never disagree). Scalars get real controls; shapes the
+// generator does not know (objects, templates that are not strings) get a JSON editor.
+
+export const fieldId = (nodeId: string, path: string) => `field-${nodeId}-${path.replace(/\//g, '-')}`;
+
+const LONG_TEXT = new Set(['prompt', 'system', 'message', 'code', 'instructions', 'expression']);
+const EXPRESSION_KEYS = new Set(['expression', 'items', 'code']);
+
+export const labelClass = 'mb-1 block text-[11px] font-medium text-slate-600';
+export const inputClass =
+  'h-7 w-full rounded-md border border-slate-300 bg-white px-2 text-xs outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20 aria-[invalid=true]:border-red-400';
+
+function humanize(key: string): string {
+  return key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
+}
+
+/** The first branch of a union that is not `null` (zod optional/nullable exports). */
+export function resolve(schema: JsonSchema | undefined): JsonSchema {
+  if (!schema) return {};
+  const alts = schema.anyOf ?? schema.oneOf;
+  if (alts && alts.length) {
+    const nonNull = alts.filter((a) => a.type !== 'null');
+    if (nonNull.length === 1)
+      return { ...nonNull[0], description: schema.description ?? nonNull[0].description };
+    if (nonNull.every((a) => a.const !== undefined))
+      return { type: 'string', enum: nonNull.map((a) => a.const) };
+    return schema;
+  }
+  return schema;
+}
+
+const typeOf = (s: JsonSchema): string | undefined =>
+  Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
+
+export interface FieldContext {
+  nodeId: string;
+  suggestions: string[];
+  expressionFields: Set<string>;
+  problemPaths: Map<string, string>;
+}
+
+export function SchemaFields({
+  schema,
+  value,
+  onChange,
+  ctx,
+  basePath,
+}: {
+  schema: JsonSchema;
+  value: Record<string, unknown>;
+  onChange: (next: Record<string, unknown>) => void;
+  ctx: FieldContext;
+  basePath: string;
+}) {
+  const props = schema.properties ?? {};
+  const keys = Object.keys(props);
+  if (!keys.length && schema.properties) {
+    return <p className="text-xs text-slate-400">This node has no settings.</p>;
+  }
+  if (!keys.length) {
+    return (
+      <JsonField
+        id={fieldId(ctx.nodeId, basePath)}
+        label="Config (JSON)"
+        value={value}
+        onCommit={(v) => onChange((v ?? {}) as Record<string, unknown>)}
+      />
+    );
+  }
+  return (
+    <div className="space-y-3">
+      {keys.map((key) => (
+        <Field
+          key={key}
+          name={key}
+          schema={resolve(props[key])}
+          required={schema.required?.includes(key) ?? false}
+          value={value[key]}
+          path={`${basePath}/${key}`}
+          ctx={ctx}
+          onChange={(v) => {
+            const next = { ...value };
+            if (v === undefined) delete next[key];
+            else next[key] = v;
+            onChange(next);
+          }}
+        />
+      ))}
+    </div>
+  );
+}
+
+function Field({
+  name,
+  schema,
+  required,
+  value,
+  path,
+  ctx,
+  onChange,
+}: {
+  name: string;
+  schema: JsonSchema;
+  required: boolean;
+  value: unknown;
+  path: string;
+  ctx: FieldContext;
+  onChange: (v: unknown) => void;
+}) {
+  const id = fieldId(ctx.nodeId, path);
+  const label = schema.title ?? humanize(name);
+  const problem = ctx.problemPaths.get(path);
+  const t = typeOf(schema);
+  const labelEl = (
+    <label htmlFor={id} className={labelClass}>
+      {label}
+      {required && <span className="text-red-500"> *</span>}
+    </label>
+  );
+  const help = (problem || schema.description) && (
+    <p className={`mt-1 text-[11px] ${problem ? 'text-red-600' : 'text-slate-400'}`}>
+      {problem ?? schema.description}
+    </p>
+  );
+
+  if (schema.enum) {
+    return (
+      <div>
+        {labelEl}
+        <select
+          id={id}
+          aria-invalid={!!problem}
+          className={inputClass}
+          value={value === undefined ? '' : String(value)}
+          onChange={(e) => {
+            const raw = e.target.value;
+            onChange(raw === '' ? undefined : (schema.enum!.find((x) => String(x) === raw) ?? raw));
+          }}
+        >
+          {!required && <option value="">(default)</option>}
+          {schema.enum.map((o) => (
+            <option key={String(o)} value={String(o)}>
+              {String(o)}
+            </option>
+          ))}
+        </select>
+        {help}
+      </div>
+    );
+  }
+  if (t === 'boolean') {
+    return (
+      <div>
+        <label className="flex items-center gap-2 text-xs text-slate-700">
+          <input
+            id={id}
+            type="checkbox"
+            checked={value === true}
+            onChange={(e) => onChange(e.target.checked)}
+            className="accent-brand-600"
+          />
+          {label}
+        </label>
+        {help}
+      </div>
+    );
+  }
+  if (t === 'number' || t === 'integer') {
+    return (
+      <div>
+        {labelEl}
+        <NumberInput
+          id={id}
+          value={value}
+          invalid={!!problem}
+          min={schema.minimum}
+          max={schema.maximum}
+          onChange={onChange}
+        />
+        {help}
+      </div>
+    );
+  }
+  if (t === 'string') {
+    const isExpr = ctx.expressionFields.has(name) || EXPRESSION_KEYS.has(name);
+    return (
+      <div>
+        {labelEl}
+        <ExpressionField
+          id={id}
+          label={label}
+          value={typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value)}
+          onChange={(v) => onChange(v === '' && !required ? undefined : v)}
+          suggestions={ctx.suggestions}
+          kind={
+            isExpr
+              ? 'expression'
+              : name === 'method' || name === 'model' || name === 'workflowId'
+                ? 'plain'
+                : 'template'
+          }
+          multiline={LONG_TEXT.has(name)}
+          invalid={!!problem}
+        />
+        {help}
+      </div>
+    );
+  }
+  if (t === 'array') {
+    const item = resolve(schema.items);
+    if (typeOf(item) === 'string' && !item.enum) {
+      return (
+        <div>
+          {labelEl}
+          <LinesField
+            id={id}
+            value={Array.isArray(value) ? (value as string[]) : []}
+            onChange={(v) => onChange(v.length ? v : undefined)}
+          />
+          <p className="mt-1 text-[11px] text-slate-400">One per line.</p>
+          {help}
+        </div>
+      );
+    }
+    if (typeOf(item) === 'object' && item.properties) {
+      const rows = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
+      return (
+        <fieldset>
+          <legend className={labelClass}>{label}</legend>
+          <div className="space-y-2">
+            {rows.map((row, i) => (
+              <div key={i} className="rounded-md border border-slate-200 bg-slate-50 p-2">
+                <SchemaFields
+                  schema={item}
+                  value={row ?? {}}
+                  ctx={ctx}
+                  basePath={`${path}/${i}`}
+                  onChange={(r) => onChange(rows.map((x, j) => (j === i ? r : x)))}
+                />
+                <button
+                  type="button"
+                  aria-label={`Remove ${label} ${i + 1}`}
+                  className="mt-2 text-[11px] text-red-600 hover:underline"
+                  onClick={() => onChange(rows.filter((_, j) => j !== i))}
+                >
+                  Remove
+                </button>
+              </div>
+            ))}
+          </div>
+          <button
+            type="button"
+            className="mt-2 text-xs font-medium text-brand-700 hover:underline"
+            onClick={() => onChange([...rows, newRow(item, rows.length)])}
+          >
+            + Add {label.replace(/s$/, '').toLowerCase()}
+          </button>
+          {help}
+        </fieldset>
+      );
+    }
+  }
+  return (
+    <div>
+      <JsonField id={id} label={label} value={value} invalid={!!problem} onCommit={onChange} />
+      {help}
+    </div>
+  );
+}
+
+function newRow(item: JsonSchema, index: number): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [k, s] of Object.entries(item.properties ?? {})) {
+    if (k === 'id') row[k] = `case${index + 1}`;
+    else if (typeOf(resolve(s)) === 'string') row[k] = '';
+  }
+  return row;
+}
+
+function NumberInput({
+  id,
+  value,
+  onChange,
+  invalid,
+  min,
+  max,
+  label,
+}: {
+  id: string;
+  value: unknown;
+  onChange: (v: number | undefined) => void;
+  invalid?: boolean;
+  min?: number;
+  max?: number;
+  label?: string;
+}) {
+  return (
+    <input
+      id={id}
+      type="number"
+      aria-label={label}
+      aria-invalid={invalid || undefined}
+      className={inputClass}
+      min={min}
+      max={max}
+      value={typeof value === 'number' ? value : ''}
+      onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
+    />
+  );
+}
+export { NumberInput };
+
+function LinesField({
+  id,
+  value,
+  onChange,
+}: {
+  id: string;
+  value: string[];
+  onChange: (v: string[]) => void;
+}) {
+  const [text, setText] = useState(value.join('\n'));
+  useEffect(() => setText(value.join('\n')), [value]);
+  return (
+    <textarea
+      id={id}
+      rows={2}
+      className="w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-xs outline-none focus:border-brand-500"
+      value={text}
+      onChange={(e) => setText(e.target.value)}
+      onBlur={() =>
+        onChange(
+          text
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean),
+        )
+      }
+    />
+  );
+}
+
+/** JSON editor that commits on blur and says why when the text does not parse. */
+export function JsonField({
+  id,
+  label,
+  value,
+  onCommit,
+  invalid,
+  rows = 4,
+}: {
+  id: string;
+  label: string;
+  value: unknown;
+  onCommit: (v: unknown) => void;
+  invalid?: boolean;
+  rows?: number;
+}) {
+  const pretty = value === undefined ? '' : JSON.stringify(value, null, 2);
+  const [text, setText] = useState(pretty);
+  const [err, setErr] = useState<string | null>(null);
+  useEffect(() => {
+    setText(pretty);
+    setErr(null);
+  }, [pretty]);
+  return (
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label} <span className="font-normal text-slate-400">(JSON)</span>
+      </label>
+      <textarea
+        id={id}
+        rows={rows}
+        spellCheck={false}
+        aria-invalid={invalid || !!err || undefined}
+        className="w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-xs outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20 aria-[invalid=true]:border-red-400"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={() => {
+          if (text.trim() === '') {
+            setErr(null);
+            onCommit(undefined);
+            return;
+          }
+          try {
+            const v = JSON.parse(text);
+            setErr(null);
+            onCommit(v);
+          } catch (e) {
+            setErr((e as Error).message);
+          }
+        }}
+      />
+      {err && <p className="mt-1 text-[11px] text-red-600">Not valid JSON: {err}</p>}
+    </div>
+  );
+}

@@ -1,0 +1,188 @@
+'use client';
+import { memo } from 'react';
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { outputsFor } from './graph';
+import { groupTone, TypeIcon } from './icons';
+import { useNodeSlice } from './node-status-store';
+import type { RunNodeStatus, StepFlowNode } from './types';
+import { useCatalog } from './use-node-types';
+
+const statusRing: Record<RunNodeStatus, string> = {
+  queued: 'ring-2 ring-slate-300',
+  running: 'ring-2 ring-sky-400',
+  succeeded: 'ring-2 ring-brand-500',
+  failed: 'ring-2 ring-red-500',
+  skipped: 'opacity-60 ring-2 ring-slate-200',
+  waiting: 'ring-2 ring-amber-400',
+  fallback: 'ring-2 ring-violet-500',
+};
+const statusLabel: Record<RunNodeStatus, string> = {
+  queued: 'Queued',
+  running: 'Running',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  skipped: 'Skipped',
+  waiting: 'Waiting',
+  fallback: 'Fell back',
+};
+const statusDot: Record<RunNodeStatus, string> = {
+  queued: 'bg-slate-400',
+  running: 'bg-sky-500 animate-pulse',
+  succeeded: 'bg-brand-500',
+  failed: 'bg-red-500',
+  skipped: 'bg-slate-300',
+  waiting: 'bg-amber-500',
+  fallback: 'bg-violet-500',
+};
+
+function short(v: unknown, max = 48): string {
+  const s = typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+
+/** One line that tells what the step does without opening it. */
+export function configSummary(type: string, config: Record<string, unknown>): string {
+  switch (type) {
+    case 'http.request':
+      return `${config.method ?? 'GET'} ${short(config.url, 40)}`;
+    case 'trigger.schedule':
+      return short(config.cron);
+    case 'condition':
+      return short(config.expression);
+    case 'switch':
+      return `${Array.isArray(config.cases) ? config.cases.length : 0} cases`;
+    case 'delay':
+      return `${config.ms ?? 0} ms`;
+    case 'llm':
+      return short(config.prompt ?? config.model);
+    case 'code':
+      return short(
+        String(config.code ?? '')
+          .split('\n')
+          .find((l) => l.trim()) ?? '',
+      );
+    case 'map':
+      return `each of ${short(config.items, 36)}`;
+    case 'merge':
+      return `wait for ${config.mode ?? 'all'}`;
+    case 'subworkflow':
+      return short(config.workflowId);
+    case 'approval':
+      return short(config.message ?? 'Ask a person');
+    case 'transform':
+    case 'output':
+      return short(config.value);
+    default:
+      return '';
+  }
+}
+
+function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
+  const catalog = useCatalog();
+  const slice = useNodeSlice(id);
+  const step = data.step;
+  const info = catalog.get(step.type);
+  const outputs = outputsFor(step, info);
+  const hasInput = info ? info.hasInput : !step.type.startsWith('trigger.');
+  const summary = configSummary(step.type, step.config ?? {});
+  const title = step.name || info?.label || step.type;
+  const status = slice.status;
+
+  return (
+    <div
+      className={`w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
+        selected ? 'border-brand-500 shadow-md' : slice.problems ? 'border-red-300' : 'border-slate-200'
+      } ${status ? statusRing[status] : ''}`}
+      data-status={status ?? 'idle'}
+    >
+      {hasInput && (
+        <Handle
+          type="target"
+          position={Position.Top}
+          id="in"
+          aria-label={`${title} input`}
+          className="!h-3 !w-3 !border-2 !border-white !bg-slate-400"
+        />
+      )}
+      <div className="flex items-start gap-2 px-3 pt-2.5 pb-2">
+        <span
+          className={`mt-0.5 grid h-7 w-7 shrink-0 place-items-center rounded-md ${groupTone(info?.group)}`}
+        >
+          <TypeIcon type={step.type} icon={info?.icon} />
+        </span>
+        <div className="min-w-0 flex-1">
+          <div className="flex items-center gap-1.5">
+            <span className="truncate text-sm font-semibold text-slate-900">{title}</span>
+            {step.mode === 'agent' && (
+              <span
+                className="rounded bg-violet-100 px-1 py-px text-[10px] font-semibold tracking-wide text-violet-700 uppercase"
+                title="Runs in agent mode; falls back to the deterministic step"
+              >
+                Agent
+              </span>
+            )}
+          </div>
+          <div className="truncate text-[11px] text-slate-500">
+            {info?.label ?? step.type}
+            <span className="text-slate-300"> · </span>
+            <span className="font-mono">{id}</span>
+          </div>
+        </div>
+        {slice.problems > 0 && (
+          <span
+            role="img"
+            aria-label={`${slice.problems} problem${slice.problems > 1 ? 's' : ''}`}
+            className="grid h-5 min-w-5 place-items-center rounded-full bg-red-500 px-1 text-[10px] font-bold text-white"
+          >
+            {slice.problems}
+          </span>
+        )}
+      </div>
+      {summary && (
+        <div className="truncate border-t border-slate-100 px-3 py-1.5 font-mono text-[11px] text-slate-600">
+          {summary}
+        </div>
+      )}
+      {status && (
+        <div className="flex items-center gap-1.5 border-t border-slate-100 px-3 py-1 text-[11px] text-slate-600">
+          <span className={`h-1.5 w-1.5 rounded-full ${statusDot[status]}`} aria-hidden />
+          <span>{statusLabel[status]}</span>
+          {slice.mode && slice.mode !== 'workflow' && <span className="text-slate-400">· {slice.mode}</span>}
+        </div>
+      )}
+      {outputs.length > 0 && (
+        <div className="relative h-4">
+          {outputs.map((h, i) => {
+            const left = `${((i + 1) / (outputs.length + 1)) * 100}%`;
+            const isError = h === 'error';
+            return (
+              <div key={h}>
+                {outputs.length > 1 && (
+                  <span
+                    className={`pointer-events-none absolute -bottom-5 -translate-x-1/2 text-[10px] font-medium ${
+                      isError ? 'text-red-600' : 'text-slate-500'
+                    }`}
+                    style={{ left }}
+                  >
+                    {h}
+                  </span>
+                )}
+                <Handle
+                  type="source"
+                  position={Position.Bottom}
+                  id={h}
+                  aria-label={`${title} output ${h}`}
+                  style={{ left }}
+                  className={`!h-3 !w-3 !border-2 !border-white ${isError ? '!bg-red-500' : '!bg-brand-600'}`}
+                />
+              </div>
+            );
+          })}
+        </div>
+      )}
+      {slice.status && <span className="sr-only">Status: {statusLabel[slice.status]}</span>}
+    </div>
+  );
+}
+
+export const StepNode = memo(StepNodeView);

@@ -1,0 +1,340 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { extractSchema } from '@/lib/agent/prompt';
+
+// A scripted OpenAI-compatible server (POST /v1/chat/completions, non-streaming) for tests and
+// offline demos. It is stateless per conversation: each answer is derived from the messages it
+// receives, so the same scenario replays identically however the client retries.
+//
+// Pick a scenario with the model name ("scenario:tool-then-answer"), an `x-mock-scenario` header,
+// or a "[scenario:name]" marker in any user or system message. Default: echo/classify.
+
+export const MOCK_SCENARIOS = [
+  'echo', // text: echoes the prompt; JSON: a value built from the schema (enum picks a word in the prompt)
+  'tool-then-answer', // calls the first tool with valid arguments, then answers
+  'malformed-json', // answers broken JSON every time
+  'invalid-then-repaired', // schema-invalid answer first, a valid one after the repair message
+  'always-invalid', // schema-invalid answer every time
+  'endless-tools', // calls a tool on every turn, never answers
+  'slow', // waits (x-mock-delay-ms, default 1500 ms), then echo
+  'rate-limit', // HTTP 429
+  'server-error', // HTTP 500
+  'invalid-tool-args', // a tool call whose arguments break the tool's schema, then a valid answer
+  'follow-links', // obeys URLs in the prompt and tool results (prompt injection): calls the http tool; "[method:POST]" in the prompt sets the method
+  'expensive', // like endless-tools, but every response reports many tokens
+] as const;
+export type MockScenario = (typeof MOCK_SCENARIOS)[number];
+
+export const MOCK_SLOW_DEFAULT_MS = 1500;
+export const MOCK_EXPENSIVE_TOKENS = 5000;
+
+interface Msg {
+  role: string;
+  content?: string | null | Array<{ type: string; text?: string }>;
+  tool_calls?: Array<{ id: string; function: { name: string; arguments: string } }>;
+  tool_call_id?: string;
+}
+interface Tool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}
+interface ChatBody {
+  model: string;
+  messages: Msg[];
+  tools?: Tool[];
+  response_format?: { type: string };
+}
+
+export interface MockRequest {
+  scenario: MockScenario;
+  body: ChatBody;
+  headers: http.IncomingHttpHeaders;
+}
+
+export interface MockLlmServer {
+  url: string;
+  /** The base URL to use as OPENAI_BASE_URL (…/v1). */
+  baseURL: string;
+  requests: MockRequest[];
+  close(): Promise<void>;
+}
+
+const textOf = (m: Msg): string =>
+  typeof m.content === 'string'
+    ? m.content
+    : Array.isArray(m.content)
+      ? m.content.map((p) => p.text ?? '').join('')
+      : '';
+
+function pickScenario(body: ChatBody, headers: http.IncomingHttpHeaders): MockScenario {
+  const known = (s: string | undefined): s is MockScenario =>
+    !!s && (MOCK_SCENARIOS as readonly string[]).includes(s);
+  const header = headers['x-mock-scenario'];
+  if (typeof header === 'string' && known(header)) return header;
+  const fromModel = /^scenario:([\w-]+)/.exec(body.model ?? '')?.[1];
+  if (known(fromModel)) return fromModel;
+  for (const m of [...body.messages].reverse()) {
+    if (m.role !== 'user' && m.role !== 'system') continue;
+    const marker = /\[scenario:([\w-]+)\]/.exec(textOf(m))?.[1];
+    if (known(marker)) return marker;
+  }
+  return 'echo';
+}
+
+/** A value that satisfies the common JSON Schema subset; enums prefer a word found in `hint`. */
+export function sampleFromSchema(schema: unknown, hint = ''): unknown {
+  if (!schema || typeof schema !== 'object') return null;
+  const s = schema as Record<string, unknown>;
+  if ('const' in s) return s.const;
+  if ('default' in s) return s.default;
+  if (Array.isArray(s.enum)) {
+    const lower = hint.toLowerCase();
+    return s.enum.find((e) => typeof e === 'string' && lower.includes(e.toLowerCase())) ?? s.enum[0];
+  }
+  if (Array.isArray(s.anyOf)) return sampleFromSchema(s.anyOf[0], hint);
+  const type = Array.isArray(s.type) ? s.type[0] : s.type;
+  switch (type) {
+    case 'object': {
+      const props = (s.properties ?? {}) as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(props)) out[k] = sampleFromSchema(v, hint);
+      return out;
+    }
+    case 'array':
+      return s.minItems
+        ? Array.from({ length: Number(s.minItems) }, () => sampleFromSchema(s.items, hint))
+        : [];
+    case 'string':
+      return Number(s.minLength ?? 0) > 2 ? 'x'.repeat(Number(s.minLength)) : 'ok';
+    case 'integer':
+    case 'number':
+      return typeof s.minimum === 'number' ? s.minimum : 0;
+    case 'boolean':
+      return true;
+    case 'null':
+      return null;
+    default:
+      return hint ? hint.slice(0, 200) : 'ok';
+  }
+}
+
+/** Breaks a sample so it no longer validates: wrong enum, wrong type, a missing required field. */
+function invalidFromSchema(schema: Record<string, unknown> | undefined): unknown {
+  if (!schema) return 42;
+  if (schema.type === 'object') {
+    const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(props))
+      out[k] = v.enum ? '__not_an_option__' : v.type === 'string' ? 12345 : 'wrong';
+    if (Object.keys(out).length === 0) return 'not an object';
+    return out;
+  }
+  return schema.type === 'string' ? 12345 : 'wrong';
+}
+
+let callCounter = 0;
+const toolCall = (name: string, args: unknown) => ({
+  id: `call_${++callCounter}`,
+  type: 'function' as const,
+  function: { name, arguments: typeof args === 'string' ? args : JSON.stringify(args) },
+});
+
+function approxTokens(s: string): number {
+  return Math.max(1, Math.ceil(s.length / 4));
+}
+
+type Reply =
+  | { kind: 'content'; content: string }
+  | { kind: 'tools'; calls: ReturnType<typeof toolCall>[] }
+  | { kind: 'error'; status: number; message: string; type: string };
+
+function respond(scenario: MockScenario, body: ChatBody): Reply {
+  const msgs = body.messages ?? [];
+  const system = msgs
+    .filter((m) => m.role === 'system')
+    .map(textOf)
+    .join('\n');
+  const users = msgs.filter((m) => m.role === 'user').map(textOf);
+  const prompt = users[0] ?? '';
+  const lastUser = users[users.length - 1] ?? '';
+  const schema = extractSchema(system) ?? extractSchema(lastUser);
+  const wantsJson = body.response_format?.type === 'json_object' || schema !== undefined;
+  const toolResults = msgs.filter((m) => m.role === 'tool');
+  const assistantAnswers = msgs.filter((m) => m.role === 'assistant' && !m.tool_calls?.length);
+  const tools = body.tools ?? [];
+  const answer = (): Reply => {
+    if (!wantsJson) return { kind: 'content', content: `Echo: ${lastUser}` };
+    const value = schema ? sampleFromSchema(schema, prompt) : { text: prompt };
+    return { kind: 'content', content: JSON.stringify(value) };
+  };
+  const firstToolCall = (): Reply | null => {
+    const t = tools[0];
+    return t
+      ? {
+          kind: 'tools',
+          calls: [toolCall(t.function.name, sampleFromSchema(t.function.parameters ?? {}, prompt))],
+        }
+      : null;
+  };
+
+  switch (scenario) {
+    case 'rate-limit':
+      return {
+        kind: 'error',
+        status: 429,
+        message: 'Rate limit reached (scripted)',
+        type: 'rate_limit_exceeded',
+      };
+    case 'server-error':
+      return { kind: 'error', status: 500, message: 'Internal error (scripted)', type: 'server_error' };
+    case 'malformed-json':
+      return { kind: 'content', content: '{"label": "billing", "reason": ' };
+    case 'always-invalid':
+      return { kind: 'content', content: JSON.stringify(invalidFromSchema(schema)) };
+    case 'invalid-then-repaired':
+      return assistantAnswers.length === 0
+        ? { kind: 'content', content: JSON.stringify(invalidFromSchema(schema)) }
+        : answer();
+    case 'tool-then-answer':
+      return toolResults.length === 0 ? (firstToolCall() ?? answer()) : answer();
+    case 'endless-tools':
+    case 'expensive':
+      return firstToolCall() ?? answer();
+    case 'invalid-tool-args': {
+      const t = tools[0];
+      if (!t || toolResults.length > 0) return answer();
+      return {
+        kind: 'tools',
+        calls: [toolCall(t.function.name, { __unexpected__: true, url: 12345, prompt: 12345 })],
+      };
+    }
+    case 'follow-links': {
+      const http = tools.find((t) => t.function.name === 'http') ?? tools[0];
+      if (!http) return answer();
+      const called = new Set(
+        msgs
+          .flatMap((m) => m.tool_calls ?? [])
+          .map((c) => {
+            try {
+              return String((JSON.parse(c.function.arguments) as { url?: string }).url);
+            } catch {
+              return '';
+            }
+          }),
+      );
+      const sources = [...toolResults.map(textOf).reverse(), prompt];
+      const method = /\[method:([A-Z]+)\]/.exec(prompt)?.[1] ?? 'GET';
+      for (const src of sources) {
+        for (const url of src.match(/https?:\/\/[^\s"'<>\\)]+/g) ?? []) {
+          if (!called.has(url))
+            return { kind: 'tools', calls: [toolCall(http.function.name, { method, url })] };
+        }
+      }
+      return answer();
+    }
+    case 'slow':
+    case 'echo':
+    default:
+      return answer();
+  }
+}
+
+export async function startMockLlmServer(
+  opts: { port?: number; host?: string } = {},
+): Promise<MockLlmServer> {
+  const requests: MockRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const send = (status: number, payload: unknown) => {
+          if (res.destroyed) return;
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(payload));
+        };
+        if (req.method === 'GET' && (req.url === '/v1/models' || req.url === '/models')) {
+          return send(200, {
+            object: 'list',
+            data: MOCK_SCENARIOS.map((s) => ({ id: `scenario:${s}`, object: 'model' })),
+          });
+        }
+        if (req.method !== 'POST' || !/\/chat\/completions$/.test(req.url ?? '')) {
+          return send(404, { error: { message: 'not found', type: 'invalid_request_error' } });
+        }
+        let body: ChatBody;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatBody;
+        } catch {
+          return send(400, { error: { message: 'invalid JSON body', type: 'invalid_request_error' } });
+        }
+        const scenario = pickScenario(body, req.headers);
+        requests.push({ scenario, body, headers: req.headers });
+        if (scenario === 'slow') {
+          const ms = Number(req.headers['x-mock-delay-ms'] ?? MOCK_SLOW_DEFAULT_MS);
+          await new Promise((r) => setTimeout(r, ms));
+        }
+        const reply = respond(scenario, body);
+        if (reply.kind === 'error') {
+          return send(reply.status, {
+            error: { message: reply.message, type: reply.type, code: reply.type },
+          });
+        }
+        const promptText = JSON.stringify(body.messages ?? []);
+        const outText = reply.kind === 'content' ? reply.content : JSON.stringify(reply.calls);
+        const promptTokens = scenario === 'expensive' ? MOCK_EXPENSIVE_TOKENS : approxTokens(promptText);
+        const completionTokens = approxTokens(outText);
+        send(200, {
+          id: `chatcmpl-mock-${requests.length}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: body.model,
+          choices: [
+            {
+              index: 0,
+              message:
+                reply.kind === 'content'
+                  ? { role: 'assistant', content: reply.content, refusal: null }
+                  : { role: 'assistant', content: null, tool_calls: reply.calls, refusal: null },
+              finish_reason: reply.kind === 'content' ? 'stop' : 'tool_calls',
+              logprobs: null,
+            },
+          ],
+          usage: {
+            prompt_tokens: promptTokens,
+            completion_tokens: completionTokens,
+            total_tokens: promptTokens + completionTokens,
+          },
+        });
+      })();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    baseURL: `${url}/v1`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const port = Number(process.argv[2] ?? process.env.MOCK_LLM_PORT ?? 0);
+  void startMockLlmServer({ port }).then((s) => {
+    console.log(`mock LLM listening on ${s.url}`);
+    console.log(`use: OPENAI_BASE_URL=${s.baseURL} OPENAI_API_KEY=mock`);
+    console.log(
+      `scenarios (model "scenario:<name>" or [scenario:<name>] in the prompt): ${MOCK_SCENARIOS.join(', ')}`,
+    );
+  });
+}

@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from './generated/client';
+import { migrate, type MigrateResult } from './migrate';
+import { pgliteExecutor, pgPoolExecutor, type SqlExecutor } from './sql-executor';
+
+// One storage module for both modes (DESIGN.md §5). Embedded: PGlite in TRELLIS_DATA_DIR/db, in
+// process. Server: Postgres through @prisma/adapter-pg. Migrations run when a database is opened.
+
+export type DbKind = 'embedded' | 'postgres';
+
+export interface Db {
+  prisma: PrismaClient;
+  kind: DbKind;
+  sql: SqlExecutor;
+  migrations: MigrateResult;
+  /** Milliseconds spent opening the database (PGlite start-up or first Postgres connection), migrations excluded. */
+  openMs: number;
+  close(): Promise<void>;
+}
+
+export interface OpenDbOptions {
+  /** Postgres URL; when absent the embedded PGlite database is used. */
+  databaseUrl?: string;
+  /** Embedded mode: the folder that holds `db/` (default TRELLIS_DATA_DIR or ./.trellis). */
+  dataDir?: string;
+  /** Default true. */
+  migrate?: boolean;
+  migrationsDir?: string;
+  /** Postgres pool size (default 10). */
+  poolSize?: number;
+}
+
+export function embeddedDbPath(dataDir = process.env.TRELLIS_DATA_DIR ?? './.trellis'): string {
+  return path.resolve(dataDir, 'db');
+}
+
+/** Opens an isolated database; tests and tools use this, the app uses getDb(). */
+export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
+  const t0 = performance.now();
+  let prisma: PrismaClient;
+  let sql: SqlExecutor;
+  let shutdown: () => Promise<void>;
+  let kind: DbKind;
+  if (opts.databaseUrl) {
+    kind = 'postgres';
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // An idle client error (server restart) must not crash the process; the next query reconnects.
+    pool.on('error', () => {});
+    await pool.query('SELECT 1');
+    sql = pgPoolExecutor(pool);
+    prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    shutdown = async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    };
+  } else {
+    kind = 'embedded';
+    const dir = embeddedDbPath(opts.dataDir);
+    fs.mkdirSync(dir, { recursive: true });
+    const releaseLock = acquireDirLock(dir);
+    let client: PGlite;
+    try {
+      // PGlite runs initdb only when the folder holds no cluster (PG_VERSION), so reopening is fast.
+      client = await PGlite.create(dir);
+    } catch (err) {
+      releaseLock();
+      throw err;
+    }
+    sql = pgliteExecutor(client);
+    prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
+    shutdown = async () => {
+      await prisma.$disconnect();
+      await client.close();
+      releaseLock();
+    };
+  }
+  const openMs = performance.now() - t0;
+  let migrations: MigrateResult = { applied: [], edited: [] };
+  if (opts.migrate !== false) {
+    try {
+      migrations = await migrate(sql, { dir: opts.migrationsDir });
+    } catch (err) {
+      await shutdown().catch(() => {});
+      throw err;
+    }
+  }
+  let closing: Promise<void> | undefined;
+  return { prisma, kind, sql, migrations, openMs, close: () => (closing ??= shutdown()) };
+}
+
+// PGlite's files must be opened by one process at a time; a second opener would corrupt them. The
+// lock file holds the owner's pid so a lock left by a crashed process is taken over. A second open in
+// the same process is refused too: getDb() is the way to share one.
+function acquireDirLock(dir: string): () => void {
+  const file = path.join(dir, '..', `${path.basename(dir)}.lock`);
+  for (let i = 0; i < 2; i++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(fs.readFileSync(file, 'utf8'));
+      if (owner && isAlive(owner)) {
+        throw new Error(
+          `The embedded database ${dir} is in use by process ${owner}. Stop it, or set DATABASE_URL to share a Postgres database.`,
+        );
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not lock ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// On globalThis, not in a module variable: Next.js dev reloads modules and may bundle this file more
+// than once, and each copy must reuse the one open database.
+const globalKey = Symbol.for('trellis.db');
+type GlobalWithDb = typeof globalThis & { [globalKey]?: Promise<Db> };
+
+/** The process-wide database, opened (and migrated) on first use from DATABASE_URL / TRELLIS_DATA_DIR. */
+export function getDb(): Promise<Db> {
+  const g = globalThis as GlobalWithDb;
+  if (!g[globalKey]) {
+    const opening = openDb({ databaseUrl: process.env.DATABASE_URL || undefined }).then((db) => {
+      const close = db.close;
+      return {
+        ...db,
+        close: async () => {
+          if (g[globalKey] === opening) delete g[globalKey];
+          await close();
+        },
+      };
+    });
+    g[globalKey] = opening;
+    // A failed open must not poison the process: the next call tries again.
+    opening.catch(() => {
+      if (g[globalKey] === opening) delete g[globalKey];
+    });
+  }
+  return g[globalKey];
+}

@@ -1,0 +1,533 @@
+import { randomUUID } from 'node:crypto';
+import {
+  TERMINAL_RUN_STATUSES,
+  type AgentTurn,
+  type CreateRun,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type StepResult,
+  type StepStart,
+  type TraceStore,
+} from '@/lib/engine/trace-store';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { NotFoundError, type SerializedError } from '@/lib/workflow/errors';
+import type { Db } from './client';
+import { toStoredJson, type Redactor } from './payload';
+import type { SqlQueryable } from './sql-executor';
+
+// TraceStore on the Trellis database. Step writes are the hot path (two per step), so they are
+// batched: startStep hands out an id generated here and queues the insert; finishStep queues an
+// update, or merges into the insert when that has not been written yet. A flusher writes each batch
+// in one transaction as set-based statements over one jsonb parameter (jsonb_to_recordset), so a
+// batch of any size is a handful of round trips. Run transitions and reads flush first, so a
+// reader never sees a run finished before its steps.
+// The class name follows the brief; writes use raw SQL through Db.sql, reads too, because the hot
+// path should not pay the ORM and both paths must agree on the JSON encoding (payload.ts).
+
+/** A batch is written after this long, or as soon as it holds MAX_BATCH_ROWS rows. */
+export const FLUSH_INTERVAL_MS = 5;
+export const MAX_BATCH_ROWS = 1_000;
+
+export interface PrismaTraceStoreOptions {
+  /** Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. */
+  redact?: Redactor;
+  flushIntervalMs?: number;
+  maxBatchRows?: number;
+  maxPayloadBytes?: number;
+}
+
+type Json = string | null; // JSON text prepared by toStoredJson
+
+interface StepInsert {
+  id: string;
+  runId: string;
+  nodeId: string;
+  nodeType: string;
+  parentNodeId: string | null;
+  itemIndex: number | null;
+  attempt: number;
+  mode: string;
+  status: string;
+  input: Json;
+  startedAt: string;
+  startedMs: number;
+  finish?: StepFinish;
+}
+
+interface StepFinish {
+  status: string;
+  mode: string | null;
+  handle: string | null;
+  output: Json;
+  shadowOutput: Json;
+  error: Json;
+  fallbackReason: string | null;
+  tokens: number;
+  cost: number;
+  finishedAt: string;
+}
+
+interface TurnInsert {
+  id: string;
+  stepId: string;
+  seq: number;
+  kind: string;
+  payload: Json;
+  tokens: number;
+  latencyMs: number;
+  cost: number;
+}
+
+interface Batch {
+  inserts: Map<string, StepInsert>;
+  updates: Map<string, StepFinish>;
+  turns: TurnInsert[];
+}
+
+const emptyBatch = (): Batch => ({ inserts: new Map(), updates: new Map(), turns: [] });
+
+// JSON text of one recordset row, with payload columns spliced in as already-serialized JSON so
+// large payloads are stringified once.
+function row(scalars: Record<string, unknown>, payloads: Record<string, Json> = {}): string {
+  let s = JSON.stringify(scalars);
+  for (const [k, v] of Object.entries(payloads)) s = `${s.slice(0, -1)},${JSON.stringify(k)}:${v ?? 'null'}}`;
+  return s;
+}
+
+const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "parentNodeId" text, "itemIndex" int,
+  attempt int, mode text, status text, handle text, input jsonb, output jsonb, "shadowOutput" jsonb, error jsonb,
+  "fallbackReason" text, "startedAt" timestamptz, "finishedAt" timestamptz, "durationMs" float8, tokens int,
+  cost float8`;
+
+export class PrismaTraceStore implements TraceStore {
+  private readonly sql: Db['sql'];
+  private readonly redact?: Redactor;
+  private readonly interval: number;
+  private readonly maxRows: number;
+  private readonly maxBytes?: number;
+  private pending = emptyBatch();
+  private pendingRows = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  /** Runs and steps known to exist (or queued), so a bad id fails at the call, not in a batch. */
+  private knownRuns = new Set<string>();
+  private openSteps = new Map<string, { runId: string; startedMs: number }>();
+
+  constructor(db: Pick<Db, 'sql'>, opts: PrismaTraceStoreOptions = {}) {
+    this.sql = db.sql;
+    this.redact = opts.redact;
+    this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
+    this.maxRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
+    this.maxBytes = opts.maxPayloadBytes;
+  }
+
+  private json(v: unknown): Json {
+    return toStoredJson(v, this.redact, this.maxBytes);
+  }
+
+  async createRun(run: CreateRun): Promise<RunRecord> {
+    const id = randomUUID();
+    const rows = await this.sql.query<RunRow>(
+      `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9) RETURNING ${RUN_FIELDS}`,
+      [
+        id,
+        run.workflowId,
+        run.workflowVersionId,
+        run.version,
+        // The definition is not redacted or capped: it is the program, and resume depends on it.
+        run.workflowVersionId ? null : JSON.stringify(run.definition),
+        this.json(run.input),
+        run.trigger,
+        run.parentRunId ?? null,
+        run.parentStepId ?? null,
+      ],
+    );
+    this.knownRuns.add(id);
+    return toRunRecord(rows[0]);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const rows = await this.sql.query<RunRow>(`SELECT ${RUN_FIELDS} FROM "Run" WHERE id = $1`, [runId]);
+    return rows[0] ? toRunRecord(rows[0]) : null;
+  }
+
+  async runDefinition(runId: string): Promise<WorkflowDefinition> {
+    const rows = await this.sql.query<{ definition: WorkflowDefinition | null }>(
+      `SELECT COALESCE(v.definition, r.definition) AS definition
+         FROM "Run" r LEFT JOIN "WorkflowVersion" v ON v.id = r."workflowVersionId" WHERE r.id = $1`,
+      [runId],
+    );
+    if (!rows[0]?.definition) throw new NotFoundError(`Run ${runId}`);
+    return rows[0].definition;
+  }
+
+  async transitionRun(
+    runId: string,
+    from: RunStatus[],
+    to: RunStatus,
+    patch?: { output?: unknown; error?: SerializedError | null },
+  ): Promise<boolean> {
+    await this.flush();
+    const allowed = from.filter((s) => !TERMINAL_RUN_STATUSES.includes(s));
+    if (!allowed.length) return false;
+    const terminal = TERMINAL_RUN_STATUSES.includes(to);
+    const hasOutput = !!patch && 'output' in patch;
+    const hasError = !!patch && 'error' in patch;
+    const rows = await this.sql.query(
+      `UPDATE "Run" SET status = $3,
+          "startedAt" = CASE WHEN $3 = 'running' THEN COALESCE("startedAt", now()) ELSE "startedAt" END,
+          "finishedAt" = CASE WHEN $4 THEN now() ELSE "finishedAt" END,
+          "durationMs" = CASE WHEN $4 THEN ROUND(EXTRACT(EPOCH FROM now() - COALESCE("startedAt", "createdAt")) * 1000) ELSE "durationMs" END,
+          output = CASE WHEN $5 THEN $6::jsonb ELSE output END,
+          error = CASE WHEN $7 THEN $8::jsonb ELSE error END
+        WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
+      [
+        runId,
+        allowed,
+        to,
+        terminal,
+        hasOutput,
+        this.json(patch?.output),
+        hasError,
+        this.json(patch?.error ?? undefined),
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  async startStep(step: StepStart): Promise<string> {
+    this.throwIfFailed();
+    await this.ensureRun(step.runId);
+    const id = randomUUID();
+    const startedMs = step.startedAt.getTime();
+    this.openSteps.set(id, { runId: step.runId, startedMs });
+    this.pending.inserts.set(id, {
+      id,
+      runId: step.runId,
+      nodeId: step.nodeId,
+      nodeType: step.nodeType,
+      parentNodeId: step.parentNodeId ?? null,
+      itemIndex: step.itemIndex ?? null,
+      attempt: step.attempt,
+      mode: step.mode,
+      status: 'running',
+      input: this.json(step.input),
+      startedAt: step.startedAt.toISOString(),
+      startedMs,
+    });
+    this.queued(1);
+    return id;
+  }
+
+  async finishStep(stepId: string, result: StepResult): Promise<void> {
+    this.throwIfFailed();
+    const finish: StepFinish = {
+      status: result.status,
+      mode: result.mode ?? null,
+      handle: result.handle ?? null,
+      output: this.json(result.output),
+      shadowOutput: this.json(result.shadowOutput),
+      error: this.json(result.error ?? undefined),
+      fallbackReason: result.fallbackReason ?? null,
+      tokens: result.tokens ?? 0,
+      cost: result.cost ?? 0,
+      finishedAt: result.finishedAt.toISOString(),
+    };
+    const queuedInsert = this.pending.inserts.get(stepId);
+    if (queuedInsert) {
+      queuedInsert.finish = finish;
+    } else {
+      if (!this.openSteps.has(stepId)) await this.ensureStep(stepId);
+      this.pending.updates.set(stepId, finish);
+      this.queued(1);
+    }
+    this.openSteps.delete(stepId);
+  }
+
+  async listSteps(runId: string): Promise<StepRecord[]> {
+    await this.flush();
+    const rows = await this.sql.query<StepRow>(
+      `SELECT ${STEP_FIELDS}, input, output, "shadowOutput", error FROM "Step" WHERE "runId" = $1 ORDER BY "startedAt", id`,
+      [runId],
+    );
+    return rows.map(toStepRecord);
+  }
+
+  async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {
+    this.throwIfFailed();
+    if (!this.openSteps.has(stepId) && !this.pending.inserts.has(stepId)) await this.ensureStep(stepId);
+    for (const t of turns) {
+      this.pending.turns.push({
+        id: randomUUID(),
+        stepId,
+        seq: t.seq,
+        kind: t.kind,
+        payload: this.json(t.payload) ?? 'null',
+        tokens: t.tokens ?? 0,
+        latencyMs: t.latencyMs ?? 0,
+        cost: t.cost ?? 0,
+      });
+    }
+    this.queued(turns.length);
+  }
+
+  /** Not part of TraceStore: the agent turns of one step, in order (tests, API). */
+  async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
+    await this.flush();
+    return this.sql.query<AgentTurn>(
+      `SELECT seq, kind, payload, tokens, "latencyMs", cost FROM "AgentTurn" WHERE "stepId" = $1 ORDER BY seq, "createdAt"`,
+      [stepId],
+    );
+  }
+
+  /** Resolves when every write queued before the call is durable; rejects if a batch failed. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pendingRows > 0) this.startWrite();
+    await this.writing;
+    this.throwIfFailed();
+  }
+
+  /** Flushes and stops the timer; the store must not be used afterwards. */
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  private queued(rows: number): void {
+    this.pendingRows += rows;
+    if (this.pendingRows >= this.maxRows) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.startWrite();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        if (this.pendingRows > 0) this.startWrite();
+      }, this.interval);
+      this.timer.unref?.();
+    }
+  }
+
+  // Batches are written one after another, in order, so an update never overtakes its insert.
+  private startWrite(): void {
+    const batch = this.pending;
+    this.pending = emptyBatch();
+    this.pendingRows = 0;
+    this.writing = this.writing.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.sql.transaction((tx) => writeBatch(tx, batch));
+      } catch (err) {
+        // Surfaced to the next call instead of dropped: the engine fails the run loudly.
+        this.failure = err;
+      }
+    });
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = null;
+      throw new Error(`trace write failed: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  private async ensureRun(runId: string): Promise<void> {
+    if (this.knownRuns.has(runId)) return;
+    const rows = await this.sql.query(`SELECT 1 FROM "Run" WHERE id = $1`, [runId]);
+    if (!rows.length) throw new NotFoundError(`Run ${runId}`);
+    this.knownRuns.add(runId);
+  }
+
+  private async ensureStep(stepId: string): Promise<void> {
+    if (this.pending.inserts.has(stepId)) return;
+    await this.writing;
+    const rows = await this.sql.query(`SELECT 1 FROM "Step" WHERE id = $1`, [stepId]);
+    if (!rows.length) throw new NotFoundError(`Step ${stepId}`);
+  }
+}
+
+async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
+  const runTotals = new Map<string, { steps: number; tokens: number; cost: number }>();
+  const total = (runId: string) => {
+    let t = runTotals.get(runId);
+    if (!t) runTotals.set(runId, (t = { steps: 0, tokens: 0, cost: 0 }));
+    return t;
+  };
+  if (batch.inserts.size) {
+    const rows: string[] = [];
+    for (const s of batch.inserts.values()) {
+      const f = s.finish;
+      const t = total(s.runId);
+      t.steps += 1;
+      if (f) {
+        t.tokens += f.tokens;
+        t.cost += f.cost;
+      }
+      rows.push(
+        row(
+          {
+            id: s.id,
+            runId: s.runId,
+            nodeId: s.nodeId,
+            nodeType: s.nodeType,
+            parentNodeId: s.parentNodeId,
+            itemIndex: s.itemIndex,
+            attempt: s.attempt,
+            mode: f?.mode ?? s.mode,
+            status: f?.status ?? s.status,
+            handle: f?.handle ?? null,
+            fallbackReason: f?.fallbackReason ?? null,
+            startedAt: s.startedAt,
+            finishedAt: f?.finishedAt ?? null,
+            durationMs: f ? Math.max(0, Math.round(Date.parse(f.finishedAt) - s.startedMs)) : null,
+            tokens: f?.tokens ?? 0,
+            cost: f?.cost ?? 0,
+          },
+          {
+            input: s.input,
+            output: f?.output ?? null,
+            shadowOutput: f?.shadowOutput ?? null,
+            error: f?.error ?? null,
+          },
+        ),
+      );
+    }
+    await tx.query(
+      `INSERT INTO "Step" (id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
+         input, output, "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)
+       SELECT id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
+         input, output, "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost
+       FROM jsonb_to_recordset($1::jsonb) AS x(${STEP_COLUMNS})`,
+      [`[${rows.join(',')}]`],
+    );
+  }
+  if (batch.updates.size) {
+    const rows: string[] = [];
+    for (const [id, f] of batch.updates) {
+      rows.push(
+        row(
+          {
+            id,
+            mode: f.mode,
+            status: f.status,
+            handle: f.handle,
+            fallbackReason: f.fallbackReason,
+            finishedAt: f.finishedAt,
+            tokens: f.tokens,
+            cost: f.cost,
+          },
+          { output: f.output, shadowOutput: f.shadowOutput, error: f.error },
+        ),
+      );
+    }
+    const updated = await tx.query<{ runId: string; tokens: number; cost: number }>(
+      `UPDATE "Step" s SET status = x.status, mode = COALESCE(x.mode, s.mode), handle = x.handle,
+          output = x.output, "shadowOutput" = x."shadowOutput", error = x.error, "fallbackReason" = x."fallbackReason",
+          "finishedAt" = x."finishedAt", tokens = x.tokens, cost = x.cost,
+          "durationMs" = GREATEST(0, ROUND(EXTRACT(EPOCH FROM x."finishedAt" - s."startedAt") * 1000))
+        FROM jsonb_to_recordset($1::jsonb) AS x(${STEP_COLUMNS})
+        WHERE s.id = x.id RETURNING s."runId", x.tokens, x.cost`,
+      [`[${rows.join(',')}]`],
+    );
+    for (const u of updated) {
+      const t = total(u.runId);
+      t.tokens += u.tokens;
+      t.cost += u.cost;
+    }
+  }
+  if (batch.turns.length) {
+    const rows = batch.turns.map((t) =>
+      row(
+        {
+          id: t.id,
+          stepId: t.stepId,
+          seq: t.seq,
+          kind: t.kind,
+          tokens: t.tokens,
+          latencyMs: t.latencyMs,
+          cost: t.cost,
+        },
+        { payload: t.payload },
+      ),
+    );
+    await tx.query(
+      `INSERT INTO "AgentTurn" (id, "stepId", seq, kind, payload, tokens, "latencyMs", cost)
+       SELECT id, "stepId", seq, kind, payload, tokens, "latencyMs", cost
+       FROM jsonb_to_recordset($1::jsonb) AS x(id text, "stepId" text, seq int, kind text, payload jsonb, tokens int, "latencyMs" int, cost float8)`,
+      [`[${rows.join(',')}]`],
+    );
+  }
+  if (runTotals.size) {
+    const rows = [...runTotals].map(([id, t]) => JSON.stringify({ id, ...t }));
+    await tx.query(
+      `UPDATE "Run" r SET "stepCount" = r."stepCount" + x.steps, tokens = r.tokens + x.tokens, cost = r.cost + x.cost
+        FROM jsonb_to_recordset($1::jsonb) AS x(id text, steps int, tokens int, cost float8) WHERE r.id = x.id`,
+      [`[${rows.join(',')}]`],
+    );
+  }
+}
+
+const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,
+  "parentRunId", "parentStepId", "createdAt", "startedAt", "finishedAt"`;
+
+interface RunRow {
+  id: string;
+  workflowId: string | null;
+  workflowVersionId: string | null;
+  version: number | null;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: SerializedError | null;
+  trigger: string;
+  parentRunId: string | null;
+  parentStepId: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+function toRunRecord(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    workflowId: r.workflowId,
+    workflowVersionId: r.workflowVersionId,
+    version: r.version,
+    status: r.status,
+    input: r.input,
+    output: r.output,
+    error: r.error,
+    trigger: r.trigger,
+    parentRunId: r.parentRunId,
+    parentStepId: r.parentStepId,
+    createdAt: new Date(r.createdAt),
+    startedAt: r.startedAt && new Date(r.startedAt),
+    finishedAt: r.finishedAt && new Date(r.finishedAt),
+  };
+}
+
+export const STEP_FIELDS = `id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
+  "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost`;
+
+interface StepRow extends Omit<StepRecord, 'startedAt' | 'finishedAt'> {
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+function toStepRecord(s: StepRow): StepRecord {
+  return {
+    ...s,
+    mode: s.mode,
+    startedAt: new Date(s.startedAt),
+    finishedAt: s.finishedAt && new Date(s.finishedAt),
+  };
+}

@@ -1,0 +1,153 @@
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import type { PrismaClient } from '../generated/client';
+
+// Workflows and their immutable versions. Saving never edits a version: it adds n+1 and moves
+// Workflow.latestVersion, in one transaction, so concurrent saves get distinct numbers.
+
+export interface WorkflowSummary {
+  id: string;
+  name: string;
+  latestVersion: number;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  lastRun: { id: string; status: string; createdAt: Date } | null;
+}
+
+export interface WorkflowWithDefinition {
+  id: string;
+  /** Id of the WorkflowVersion row (runs record it). */
+  versionId: string;
+  name: string;
+  enabled: boolean;
+  version: number;
+  definition: WorkflowDefinition;
+  createdAt: Date;
+  updatedAt: Date;
+  versionCreatedAt: Date;
+}
+
+export async function createWorkflow(
+  prisma: PrismaClient,
+  input: { name: string; definition: WorkflowDefinition; webhookSecret?: string | null },
+): Promise<{ id: string; version: number }> {
+  const wf = await prisma.workflow.create({
+    data: {
+      name: input.name,
+      latestVersion: 1,
+      webhookSecret: input.webhookSecret ?? null,
+      versions: { create: { version: 1, definition: input.definition as object } },
+    },
+    select: { id: true },
+  });
+  return { id: wf.id, version: 1 };
+}
+
+export async function listWorkflows(prisma: PrismaClient): Promise<WorkflowSummary[]> {
+  const rows = await prisma.workflow.findMany({
+    where: { deletedAt: null },
+    orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
+    select: {
+      id: true,
+      name: true,
+      latestVersion: true,
+      enabled: true,
+      createdAt: true,
+      updatedAt: true,
+      runs: {
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: 1,
+        select: { id: true, status: true, createdAt: true },
+      },
+    },
+  });
+  return rows.map(({ runs, ...w }) => ({ ...w, lastRun: runs[0] ?? null }));
+}
+
+export async function getWorkflow(prisma: PrismaClient, id: string): Promise<WorkflowWithDefinition | null> {
+  const wf = await prisma.workflow.findFirst({ where: { id, deletedAt: null } });
+  if (!wf) return null;
+  const v = await prisma.workflowVersion.findUnique({
+    where: { workflowId_version: { workflowId: id, version: wf.latestVersion } },
+  });
+  if (!v) return null;
+  return {
+    id: wf.id,
+    versionId: v.id,
+    name: wf.name,
+    enabled: wf.enabled,
+    version: v.version,
+    definition: v.definition as unknown as WorkflowDefinition,
+    createdAt: wf.createdAt,
+    updatedAt: wf.updatedAt,
+    versionCreatedAt: v.createdAt,
+  };
+}
+
+/** Saves a new version; null when the workflow does not exist (or was deleted). */
+export async function saveWorkflowVersion(
+  prisma: PrismaClient,
+  id: string,
+  input: { definition: WorkflowDefinition; name?: string },
+): Promise<{ id: string; version: number } | null> {
+  return prisma.$transaction(async (tx) => {
+    // The row update takes the lock that orders concurrent saves of one workflow.
+    const updated = await tx.workflow.updateManyAndReturn({
+      where: { id, deletedAt: null },
+      data: { latestVersion: { increment: 1 }, ...(input.name ? { name: input.name } : {}) },
+      select: { latestVersion: true },
+    });
+    if (!updated.length) return null;
+    const version = updated[0].latestVersion;
+    await tx.workflowVersion.create({
+      data: { workflowId: id, version, definition: input.definition as object },
+    });
+    return { id, version };
+  });
+}
+
+export async function listVersions(
+  prisma: PrismaClient,
+  id: string,
+): Promise<{ version: number; createdAt: Date }[]> {
+  return prisma.workflowVersion.findMany({
+    where: { workflowId: id, workflow: { deletedAt: null } },
+    orderBy: { version: 'desc' },
+    select: { version: true, createdAt: true },
+  });
+}
+
+export async function getVersion(
+  prisma: PrismaClient,
+  id: string,
+  version: number,
+): Promise<{ id: string; version: number; definition: WorkflowDefinition; createdAt: Date } | null> {
+  const v = await prisma.workflowVersion.findFirst({
+    where: { workflowId: id, version, workflow: { deletedAt: null } },
+  });
+  return (
+    v && {
+      id: v.id,
+      version: v.version,
+      definition: v.definition as unknown as WorkflowDefinition,
+      createdAt: v.createdAt,
+    }
+  );
+}
+
+/**
+ * Soft delete (default) hides the workflow and keeps its runs readable; hard delete removes it with
+ * its versions, runs, steps and agent turns (foreign keys cascade). Returns whether it existed.
+ */
+export async function deleteWorkflow(
+  prisma: PrismaClient,
+  id: string,
+  opts: { hard?: boolean } = {},
+): Promise<boolean> {
+  if (opts.hard) return (await prisma.workflow.deleteMany({ where: { id } })).count === 1;
+  const r = await prisma.workflow.updateMany({
+    where: { id, deletedAt: null },
+    data: { deletedAt: new Date(), enabled: false },
+  });
+  return r.count === 1;
+}

@@ -1,0 +1,64 @@
+import type { PGlite, Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import type { Pool, PoolClient } from 'pg';
+
+// The few raw-SQL operations that migrations and the batched trace writer need, over either driver.
+// Kept apart from Prisma so migrations run before any Prisma client exists and the hot trace path
+// skips the ORM. Parameters are sent as text: pass JSON as JSON.stringify(...) with a ::jsonb cast and
+// dates as ISO strings with a ::timestamptz cast, so both drivers agree.
+
+export interface SqlQueryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of one or more statements without parameters. */
+  exec(script: string): Promise<void>;
+}
+
+export interface SqlExecutor extends SqlQueryable {
+  readonly kind: 'embedded' | 'postgres';
+  /** Runs fn in one transaction on one connection; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+}
+
+export function pgliteExecutor(db: PGlite): SqlExecutor {
+  const wrap = (q: PGlite | PGliteTransaction): SqlQueryable => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await q.query<T>(sql, params)).rows;
+    },
+    async exec(script: string) {
+      await q.exec(script);
+    },
+  });
+  return {
+    kind: 'embedded',
+    ...wrap(db),
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+  };
+}
+
+export function pgPoolExecutor(pool: Pool): SqlExecutor {
+  const wrap = (q: Pool | PoolClient): SqlQueryable => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await q.query(sql, params)).rows as T[];
+    },
+    async exec(script: string) {
+      await q.query(script);
+    },
+  });
+  return {
+    kind: 'postgres',
+    ...wrap(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}

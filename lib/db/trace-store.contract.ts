@@ -1,0 +1,351 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentTurn, CreateRun, StepStart, TraceStore } from '@/lib/engine/trace-store';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import type { Redactor } from './payload';
+
+// One behaviour for every TraceStore (DESIGN §4, STYLE §3). Each implementation's test file calls
+// traceStoreContract with a harness over real storage.
+
+export interface TraceStoreHarness {
+  /** A store over the harness's storage; several stores may share it. */
+  store(opts?: { redact?: Redactor; maxPayloadBytes?: number }): TraceStore;
+  /** Whether stores cap oversize payloads with a `$truncated` marker and honour `redact`. */
+  capsPayloads: boolean;
+  /** Whether a second store over the same storage sees the first one's flushed writes. */
+  sharedStorage: boolean;
+  close(): Promise<void>;
+}
+
+type WithTurns = TraceStore & { listAgentTurns?(stepId: string): Promise<AgentTurn[]> };
+
+const definition: WorkflowDefinition = {
+  schemaVersion: 1,
+  name: 'contract',
+  nodes: [{ id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} }],
+  edges: [],
+};
+
+const newRun = (over: Partial<CreateRun> = {}): CreateRun => ({
+  workflowId: null,
+  workflowVersionId: null,
+  version: null,
+  definition,
+  input: { ticket: 42, tags: ['a', 'b'] },
+  trigger: 'manual',
+  ...over,
+});
+
+const stepStart = (runId: string, over: Partial<StepStart> = {}): StepStart => ({
+  runId,
+  nodeId: 'fetch',
+  nodeType: 'http.request',
+  attempt: 1,
+  mode: 'workflow',
+  input: { url: 'https://x.test' },
+  startedAt: new Date('2026-01-01T00:00:00.000Z'),
+  ...over,
+});
+
+export function traceStoreContract(name: string, setup: () => Promise<TraceStoreHarness>): void {
+  describe(`TraceStore contract: ${name}`, () => {
+    let h: TraceStoreHarness;
+    beforeAll(async () => {
+      h = await setup();
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    it('creates a queued run and returns it with its input and definition', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      expect(run.status).toBe('queued');
+      expect(run.createdAt).toBeInstanceOf(Date);
+      const got = await s.getRun(run.id);
+      expect(got).toMatchObject({
+        id: run.id,
+        status: 'queued',
+        input: { ticket: 42, tags: ['a', 'b'] },
+        trigger: 'manual',
+      });
+      expect(await s.runDefinition(run.id)).toEqual(definition);
+    });
+
+    it('returns null for an unknown run and rejects its definition', async () => {
+      const s = h.store();
+      expect(await s.getRun('00000000-0000-0000-0000-000000000000')).toBeNull();
+      await expect(s.runDefinition('00000000-0000-0000-0000-000000000000')).rejects.toThrow();
+    });
+
+    it('links a child run to its parent run and step', async () => {
+      const s = h.store();
+      const parent = await s.createRun(newRun());
+      const stepId = await s.startStep(stepStart(parent.id, { nodeId: 'sub', nodeType: 'subworkflow' }));
+      await s.flush();
+      const child = await s.createRun(
+        newRun({ parentRunId: parent.id, parentStepId: stepId, trigger: 'subworkflow' }),
+      );
+      expect(await s.getRun(child.id)).toMatchObject({ parentRunId: parent.id, parentStepId: stepId });
+    });
+
+    it('moves a run only from an allowed status (compare-and-set)', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      expect(await s.transitionRun(run.id, ['running'], 'succeeded')).toBe(false);
+      expect(await s.transitionRun(run.id, ['queued'], 'running')).toBe(true);
+      expect(await s.transitionRun(run.id, ['queued'], 'running')).toBe(false);
+      const running = await s.getRun(run.id);
+      expect(running?.status).toBe('running');
+      expect(running?.startedAt).toBeInstanceOf(Date);
+      expect(await s.transitionRun(run.id, ['running'], 'succeeded', { output: { done: true } })).toBe(true);
+      const done = await s.getRun(run.id);
+      expect(done).toMatchObject({ status: 'succeeded', output: { done: true } });
+      expect(done?.finishedAt).toBeInstanceOf(Date);
+    });
+
+    it('never overwrites a finished run, even when asked to move from its status', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      await s.transitionRun(run.id, ['queued'], 'running');
+      await s.transitionRun(run.id, ['running'], 'failed', {
+        error: { code: 'node_error', message: 'boom' },
+      });
+      expect(await s.transitionRun(run.id, ['failed', 'running'], 'succeeded', { output: 1 })).toBe(false);
+      expect(await s.getRun(run.id)).toMatchObject({
+        status: 'failed',
+        error: { code: 'node_error', message: 'boom' },
+      });
+    });
+
+    it('lets exactly one of many concurrent transitions win', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      await s.transitionRun(run.id, ['queued'], 'running');
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          s.transitionRun(run.id, ['running'], i % 2 ? 'succeeded' : 'cancelled'),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('records a step when it starts and completes it when it finishes', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      const id = await s.startStep(stepStart(run.id));
+      let [step] = await s.listSteps(run.id);
+      expect(step).toMatchObject({
+        id,
+        runId: run.id,
+        nodeId: 'fetch',
+        nodeType: 'http.request',
+        attempt: 1,
+        status: 'running',
+      });
+      expect(step.input).toEqual({ url: 'https://x.test' });
+      expect(step.startedAt.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+      await s.finishStep(id, {
+        status: 'succeeded',
+        output: { status: 200, body: { ok: true } },
+        handle: 'out',
+        mode: 'fallback',
+        fallbackReason: 'no_model_configured',
+        tokens: 12,
+        cost: 0.5,
+        finishedAt: new Date('2026-01-01T00:00:01.250Z'),
+      });
+      [step] = await s.listSteps(run.id);
+      expect(step).toMatchObject({
+        status: 'succeeded',
+        output: { status: 200, body: { ok: true } },
+        handle: 'out',
+        mode: 'fallback',
+        fallbackReason: 'no_model_configured',
+        tokens: 12,
+        cost: 0.5,
+        durationMs: 1250,
+      });
+      expect(step.finishedAt?.toISOString()).toBe('2026-01-01T00:00:01.250Z');
+    });
+
+    it('finishes a step whose start has not been written yet', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      const id = await s.startStep(stepStart(run.id));
+      await s.finishStep(id, {
+        status: 'failed',
+        error: { code: 'http_error', message: '503' },
+        finishedAt: new Date('2026-01-01T00:00:00.010Z'),
+      });
+      const [step] = await s.listSteps(run.id);
+      expect(step).toMatchObject({
+        id,
+        status: 'failed',
+        error: { code: 'http_error', message: '503' },
+        durationMs: 10,
+      });
+    });
+
+    it('keeps one row per attempt and map item', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      const a1 = await s.startStep(stepStart(run.id, { attempt: 1 }));
+      await s.finishStep(a1, {
+        status: 'failed',
+        error: { code: 'http_error', message: 'x' },
+        finishedAt: new Date('2026-01-01T00:00:00.100Z'),
+      });
+      const a2 = await s.startStep(
+        stepStart(run.id, { attempt: 2, startedAt: new Date('2026-01-01T00:00:00.200Z') }),
+      );
+      await s.finishStep(a2, {
+        status: 'succeeded',
+        output: 2,
+        finishedAt: new Date('2026-01-01T00:00:00.300Z'),
+      });
+      for (let i = 0; i < 3; i++) {
+        const id = await s.startStep(
+          stepStart(run.id, {
+            nodeId: 'body',
+            parentNodeId: 'map',
+            itemIndex: i,
+            startedAt: new Date(`2026-01-01T00:00:01.00${i}Z`),
+          }),
+        );
+        await s.finishStep(id, {
+          status: 'succeeded',
+          output: i * 10,
+          finishedAt: new Date('2026-01-01T00:00:02.000Z'),
+        });
+      }
+      const steps = await s.listSteps(run.id);
+      expect(steps.map((x) => [x.nodeId, x.attempt, x.status])).toEqual([
+        ['fetch', 1, 'failed'],
+        ['fetch', 2, 'succeeded'],
+        ['body', 1, 'succeeded'],
+        ['body', 1, 'succeeded'],
+        ['body', 1, 'succeeded'],
+      ]);
+      expect(steps.slice(2).map((x) => [x.parentNodeId, x.itemIndex, x.output])).toEqual([
+        ['map', 0, 0],
+        ['map', 1, 10],
+        ['map', 2, 20],
+      ]);
+    });
+
+    it('rejects steps of an unknown run and finishing an unknown step', async () => {
+      const s = h.store();
+      await expect(s.startStep(stepStart('00000000-0000-0000-0000-000000000000'))).rejects.toThrow();
+      await expect(
+        s.finishStep('00000000-0000-0000-0000-000000000001', { status: 'succeeded', finishedAt: new Date() }),
+      ).rejects.toThrow();
+    });
+
+    it('stores agent turns in order', async () => {
+      const s = h.store() as WithTurns;
+      const run = await s.createRun(newRun());
+      const id = await s.startStep(stepStart(run.id, { mode: 'agent', nodeType: 'llm' }));
+      await s.appendAgentTurns(id, [
+        { seq: 0, kind: 'request', payload: { messages: [{ role: 'user', content: 'hi' }] }, tokens: 5 },
+        { seq: 1, kind: 'tool_call', payload: { name: 'self', arguments: { q: 1 } }, latencyMs: 30 },
+      ]);
+      await s.appendAgentTurns(id, [
+        { seq: 2, kind: 'response', payload: { content: 'done' }, tokens: 7, cost: 0.01 },
+      ]);
+      await s.finishStep(id, {
+        status: 'succeeded',
+        output: 'done',
+        mode: 'agent',
+        finishedAt: new Date('2026-01-01T00:00:05Z'),
+      });
+      await s.flush();
+      if (!s.listAgentTurns) return expect(s.listAgentTurns).toBeUndefined();
+      const turns = await s.listAgentTurns(id);
+      expect(turns.map((t) => [t.seq, t.kind])).toEqual([
+        [0, 'request'],
+        [1, 'tool_call'],
+        [2, 'response'],
+      ]);
+      expect(turns[1]).toMatchObject({ payload: { name: 'self', arguments: { q: 1 } }, latencyMs: 30 });
+      expect(turns[2]).toMatchObject({ tokens: 7, cost: 0.01 });
+    });
+
+    it('makes every buffered write durable on flush', async () => {
+      const writer = h.store();
+      const run = await writer.createRun(newRun());
+      const ids = await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          writer.startStep(
+            stepStart(run.id, { nodeId: `n${i}`, startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)) }),
+          ),
+        ),
+      );
+      await Promise.all(
+        ids.map((id, i) =>
+          writer.finishStep(id, { status: 'succeeded', output: { i }, finishedAt: new Date() }),
+        ),
+      );
+      await writer.flush();
+      const reader = h.sharedStorage ? h.store() : writer;
+      const steps = await reader.listSteps(run.id);
+      expect(steps).toHaveLength(300);
+      expect(steps.every((x) => x.status === 'succeeded')).toBe(true);
+      expect(steps[299].output).toEqual({ i: 299 });
+    });
+
+    it('writes pending steps before a run transition is visible', async () => {
+      if (!h.sharedStorage) return expect(h.sharedStorage).toBe(false);
+      const writer = h.store();
+      const run = await writer.createRun(newRun());
+      await writer.transitionRun(run.id, ['queued'], 'running');
+      const id = await writer.startStep(stepStart(run.id));
+      await writer.finishStep(id, { status: 'succeeded', output: 'last', finishedAt: new Date() });
+      await writer.transitionRun(run.id, ['running'], 'succeeded', { output: 'last' });
+      const reader = h.store();
+      expect((await reader.getRun(run.id))?.status).toBe('succeeded');
+      expect((await reader.listSteps(run.id)).map((x) => x.status)).toEqual(['succeeded']);
+    });
+
+    it('caps oversize payloads with a visible marker instead of dropping them', async () => {
+      if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
+      const s = h.store({ maxPayloadBytes: 1024 });
+      const run = await s.createRun(newRun({ input: { big: 'x'.repeat(5000) } }));
+      const id = await s.startStep(stepStart(run.id, { input: 'small' }));
+      await s.finishStep(id, {
+        status: 'succeeded',
+        output: { body: 'y'.repeat(4000) },
+        finishedAt: new Date(),
+      });
+      const [step] = await s.listSteps(run.id);
+      expect(step.input).toBe('small');
+      expect(step.output).toMatchObject({
+        $truncated: true,
+        bytes: JSON.stringify({ body: 'y'.repeat(4000) }).length,
+      });
+      expect((step.output as { preview: string }).preview.startsWith('{"body":"yyy')).toBe(true);
+      expect((await s.getRun(run.id))?.input).toMatchObject({ $truncated: true });
+    });
+
+    it('applies the redact hook to every payload before storing it', async () => {
+      if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
+      const redact: Redactor = (v) => JSON.parse(JSON.stringify(v).replaceAll('s3cret', '[redacted]'));
+      const s = h.store({ redact }) as WithTurns;
+      const run = await s.createRun(newRun({ input: { key: 's3cret' } }));
+      const id = await s.startStep(stepStart(run.id, { input: { auth: 'Bearer s3cret' } }));
+      await s.appendAgentTurns(id, [{ seq: 0, kind: 'request', payload: { headers: { a: 's3cret' } } }]);
+      await s.finishStep(id, {
+        status: 'failed',
+        output: 's3cret',
+        error: { code: 'http_error', message: 'bad token s3cret' },
+        finishedAt: new Date(),
+      });
+      await s.transitionRun(run.id, ['queued'], 'failed', {
+        error: { code: 'node_error', message: 's3cret leaked' },
+      });
+      const [step] = await s.listSteps(run.id);
+      const stored = JSON.stringify([await s.getRun(run.id), step, await s.listAgentTurns?.(id)]);
+      expect(stored).not.toContain('s3cret');
+      expect(stored).toContain('[redacted]');
+    });
+  });
+}

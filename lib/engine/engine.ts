@@ -1,0 +1,463 @@
+import { setMaxListeners } from 'node:events';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import {
+  NotFoundError,
+  RunCancelled,
+  TrellisError,
+  toSerializedError,
+  type SerializedError,
+} from '@/lib/workflow/errors';
+import type { Clock } from '@/lib/nodes/define-node';
+import { getNode } from '@/lib/nodes/registry';
+import { createSandboxServices } from '@/lib/sandbox';
+import { GraphExecution, frameKey, type BaseServices, type EngineCore, type NodeLookup } from './executor';
+import type { EngineEvent, EngineListener } from './events';
+import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
+import { redactSecretValues } from './payload';
+import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput, selectRoots } from './plan';
+import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
+import type { WorkflowSource } from './workflow-source';
+
+// The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
+// rerun. Everything durable goes through the TraceStore; what lives here is only the set of
+// runs this process is driving, so their steps can be aborted on cancel.
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+export interface EngineOptions {
+  store: TraceStore;
+  /** Saved workflows for subworkflow and map-over-workflow nodes. */
+  workflows?: WorkflowSource;
+  /** fetch/chat from the host; evaluate/runCode/render default to lib/sandbox's createSandboxServices(). */
+  services?: Partial<BaseServices>;
+  /** Node types; default the registry of lib/nodes. */
+  nodes?: NodeLookup;
+  clock?: Clock;
+  /** Jitter source for retry backoff; tests pin it. */
+  random?: () => number;
+  maxConcurrentSteps?: number;
+  /** Secrets visible to expressions as `secrets.<name>`; their values never reach the store. */
+  secrets?: (ctx: { runId: string }) => Promise<Record<string, string>> | Record<string, string>;
+  /** Allow-listed environment variables visible as `env.<name>`. */
+  env?: Record<string, string>;
+  /** Applied to every payload handed to the store (after secret values are masked). */
+  redact?: (value: unknown) => unknown;
+  onEvent?: EngineListener;
+}
+
+export interface StartRunArgs {
+  definition: WorkflowDefinition;
+  workflowId?: string | null;
+  versionId?: string | null;
+  version?: number | null;
+  input?: unknown;
+  /** manual, webhook, schedule, subworkflow, rerun:<runId> … */
+  trigger?: string;
+  parentRunId?: string | null;
+  parentStepId?: string | null;
+}
+
+export interface RunOutcome {
+  runId: string;
+  status: RunStatus;
+  output?: unknown;
+  error?: SerializedError | null;
+  /** Set when the run waits on a delay: when to call resumeRun. */
+  wakeAt?: number;
+}
+
+export interface ApprovalDecision {
+  approved: boolean;
+  comment?: string;
+  by?: string;
+}
+
+export interface Engine {
+  startRun(args: StartRunArgs): Promise<string>;
+  /** Run a queued run until it finishes or waits. */
+  executeRun(runId: string): Promise<RunOutcome>;
+  /** startRun + executeRun, sleeping through parked delays (not approvals). */
+  runToCompletion(args: StartRunArgs): Promise<RunOutcome>;
+  /** Continue a waiting run, or a running one whose worker died, from its recorded steps. */
+  resumeRun(runId: string): Promise<RunOutcome>;
+  cancelRun(runId: string): Promise<boolean>;
+  /** Record a decision on a waiting approval step; call resumeRun (or enqueue it) afterwards. */
+  decideApproval(runId: string, nodeId: string, decision: ApprovalDecision): Promise<void>;
+  /** A new queued run of the same version reusing outputs of everything not downstream of nodeId. */
+  rerunFromNode(runId: string, nodeId: string): Promise<string>;
+  subscribe(listener: EngineListener): () => void;
+}
+
+interface DriveOpts {
+  from: RunStatus[];
+  signal?: AbortSignal;
+  depth?: number;
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  const { store } = opts;
+  const clock = opts.clock ?? realClock;
+  const listeners = new Set<EngineListener>(opts.onEvent ? [opts.onEvent] : []);
+  const active = new Map<string, AbortController>();
+
+  const emit = (ev: EngineEvent) => {
+    for (const l of listeners) {
+      try {
+        l(ev);
+      } catch {
+        // A broken listener must not break a run.
+      }
+    }
+  };
+
+  const core: EngineCore = {
+    store,
+    nodes: opts.nodes ?? { getNode },
+    services: { ...createSandboxServices(), ...opts.services },
+    clock,
+    random: opts.random ?? Math.random,
+    maxConcurrentSteps: Math.max(1, opts.maxConcurrentSteps ?? MAX_CONCURRENT_STEPS_PER_RUN),
+    emit,
+    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth }) {
+      if (depth > MAX_RUN_DEPTH)
+        throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
+      const src = await opts.workflows?.getLatest(workflowId);
+      if (!src) throw new NotFoundError(`Workflow ${workflowId}`);
+      const child = await store.createRun({
+        workflowId: src.workflowId === undefined ? workflowId : src.workflowId,
+        workflowVersionId: src.versionId,
+        version: src.version,
+        definition: src.definition,
+        input,
+        trigger: 'subworkflow',
+        parentRunId,
+        parentStepId,
+      });
+      const out = await drive(child.id, { from: ['queued'], signal, depth });
+      if (out.status === 'succeeded') return out.output;
+      if (out.status === 'cancelled') throw signal.aborted ? signal.reason : new RunCancelled();
+      if (out.status === 'waiting') {
+        throw new TrellisError(
+          'unprocessable',
+          `Sub-workflow ${workflowId} waits (delay or approval); child runs must finish in one go`,
+          {
+            details: { childRunId: child.id },
+          },
+        );
+      }
+      throw new TrellisError(
+        'node_error',
+        `Sub-workflow ${workflowId} failed: ${out.error?.message ?? 'unknown error'}`,
+        {
+          details: { childRunId: child.id, error: out.error },
+        },
+      );
+    },
+  };
+
+  async function outcomeOf(runId: string): Promise<RunOutcome> {
+    const run = await store.getRun(runId);
+    if (!run) throw new NotFoundError(`Run ${runId}`);
+    return { runId, status: run.status, output: run.output, error: run.error };
+  }
+
+  async function drive(runId: string, d: DriveOpts): Promise<RunOutcome> {
+    if (active.has(runId))
+      throw new TrellisError('conflict', `Run ${runId} is already executing in this process`);
+    if (!(await store.transitionRun(runId, d.from, 'running'))) {
+      const run = await store.getRun(runId);
+      if (!run) throw new NotFoundError(`Run ${runId}`);
+      if (TERMINAL_RUN_STATUSES.includes(run.status)) return outcomeOf(runId);
+      throw new TrellisError('conflict', `Run ${runId} is ${run.status}`);
+    }
+    const ctrl = new AbortController();
+    // Every step of the run listens on this signal; many at once is normal, not a leak.
+    setMaxListeners(0, ctrl.signal);
+    const onOuter = () => ctrl.abort(d.signal!.reason);
+    if (d.signal?.aborted) onOuter();
+    else d.signal?.addEventListener('abort', onOuter, { once: true });
+    active.set(runId, ctrl);
+    // A cancel issued by another process only reaches us through the store.
+    const poll = setInterval(() => {
+      store.getRun(runId).then(
+        (r) => r?.status === 'cancelled' && ctrl.abort(new RunCancelled()),
+        () => {},
+      );
+    }, CANCEL_POLL_MS);
+    poll.unref?.();
+    try {
+      const run = listeners.size ? await store.getRun(runId) : null;
+      if (run) {
+        emit({
+          type: 'run.started',
+          runId,
+          parentRunId: run.parentRunId ?? null,
+          parentStepId: run.parentStepId ?? null,
+          resumed: !d.from.includes('queued'),
+        });
+      }
+      let fresh = d.from.length === 1 && d.from[0] === 'queued';
+      for (;;) {
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh);
+        fresh = false;
+        // A decision or a due delay that arrived while other branches still ran: go again now
+        // rather than park a run nobody will wake.
+        if (out.status === 'waiting' && (await hasWorkReady(runId))) {
+          if (await store.transitionRun(runId, ['waiting'], 'running')) continue;
+        }
+        emit({
+          type: 'run.finished',
+          runId,
+          status: out.status,
+          output: out.output,
+          error: out.error,
+          wakeAt: out.wakeAt,
+        });
+        return out;
+      }
+    } finally {
+      clearInterval(poll);
+      d.signal?.removeEventListener('abort', onOuter);
+      active.delete(runId);
+    }
+  }
+
+  async function hasWorkReady(runId: string): Promise<boolean> {
+    const [steps, def, run] = await Promise.all([
+      store.listSteps(runId),
+      store.runDefinition(runId),
+      store.getRun(runId),
+    ]);
+    const graph = compileGraph(def);
+    const rec = recoverState(graph, steps, { parentNodeId: null, itemIndex: null });
+    for (const [, row] of rec.waiting) {
+      if (
+        isWaitMarker(row.output) &&
+        row.output.waitingFor === 'delay' &&
+        (row.output.until ?? 0) <= clock.now()
+      )
+        return true;
+    }
+    const next = plan(graph, rec.state, { roots: selectRoots(graph, run?.trigger) });
+    return next.start.length > 0 || next.skip.length > 0 || rec.retry.size > 0;
+  }
+
+  async function driveOnce(
+    runId: string,
+    signal: AbortSignal,
+    depth: number,
+    fresh: boolean,
+  ): Promise<RunOutcome> {
+    let error: SerializedError | undefined;
+    try {
+      const [definition, run] = await Promise.all([store.runDefinition(runId), store.getRun(runId)]);
+      if (!run) throw new NotFoundError(`Run ${runId}`);
+      // A queued run has no steps, unless it is a rerun that starts with the reused ones.
+      const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
+      const secrets = (await opts.secrets?.({ runId })) ?? {};
+      const secretValues = Object.values(secrets);
+      const prepare = (v: unknown) => {
+        const masked = redactSecretValues(v, secretValues);
+        return opts.redact ? opts.redact(masked) : masked;
+      };
+      const recorded = new Map<string, StepRecord[]>();
+      for (const s of steps) {
+        const k = frameKey({ parentNodeId: s.parentNodeId ?? null, itemIndex: s.itemIndex ?? null });
+        const list = recorded.get(k);
+        if (list) list.push(s);
+        else recorded.set(k, [s]);
+      }
+      const graph = compileGraph(definition);
+      const exec = new GraphExecution(
+        core,
+        { runId, input: run.input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        graph,
+        { parentNodeId: null, itemIndex: null },
+        { rootInput: run.input, roots: selectRoots(graph, run.trigger), signal },
+      );
+      const out = await exec.execute();
+      // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
+      if (out.status === 'succeeded') {
+        const output = runOutput(graph, out.state);
+        if (
+          await store.transitionRun(runId, ['running'], 'succeeded', { output: prepare(output), error: null })
+        ) {
+          return { runId, status: 'succeeded', output };
+        }
+      } else if (out.status === 'waiting') {
+        if (await store.transitionRun(runId, ['running'], 'waiting'))
+          return { runId, status: 'waiting', wakeAt: out.wakeAt };
+      } else if (out.status === 'cancelled') {
+        await store.transitionRun(runId, ['running', 'waiting', 'queued'], 'cancelled', { error: out.error });
+      } else {
+        error = out.error;
+      }
+    } catch (err) {
+      error = toSerializedError(err);
+    }
+    if (error) await store.transitionRun(runId, ['running'], 'failed', { error });
+    // Someone else (a cancel) may have finished the run first; report what the store holds.
+    return outcomeOf(runId);
+  }
+
+  const engine: Engine = {
+    async startRun(args) {
+      const run = await store.createRun({
+        workflowId: args.workflowId ?? null,
+        workflowVersionId: args.versionId ?? null,
+        version: args.version ?? null,
+        definition: args.definition,
+        input: args.input ?? null,
+        trigger: args.trigger ?? 'manual',
+        parentRunId: args.parentRunId ?? null,
+        parentStepId: args.parentStepId ?? null,
+      });
+      return run.id;
+    },
+
+    executeRun: (runId) => drive(runId, { from: ['queued'] }),
+
+    async runToCompletion(args) {
+      const runId = await engine.startRun(args);
+      let out = await engine.executeRun(runId);
+      while (out.status === 'waiting' && out.wakeAt !== undefined) {
+        await clock.sleep(Math.max(0, out.wakeAt - clock.now()));
+        out = await engine.resumeRun(runId);
+      }
+      return out;
+    },
+
+    resumeRun: (runId) => drive(runId, { from: ['running', 'waiting'] }),
+
+    async cancelRun(runId) {
+      const ok = await store.transitionRun(runId, ['queued', 'running', 'waiting'], 'cancelled', {
+        error: new RunCancelled().toJSON(),
+      });
+      const ctrl = active.get(runId);
+      if (ctrl) ctrl.abort(new RunCancelled());
+      else if (ok) {
+        // Nobody drives it here: close the steps it was parked on.
+        const now = new Date(clock.now());
+        for (const s of await store.listSteps(runId)) {
+          if (s.status === 'waiting') await store.finishStep(s.id, { status: 'cancelled', finishedAt: now });
+        }
+        await store.flush();
+        emit({ type: 'run.finished', runId, status: 'cancelled', error: new RunCancelled().toJSON() });
+      }
+      return ok;
+    },
+
+    async decideApproval(runId, nodeId, decision) {
+      const run = await store.getRun(runId);
+      if (!run) throw new NotFoundError(`Run ${runId}`);
+      if (run.status !== 'waiting' && run.status !== 'running') {
+        throw new TrellisError('conflict', `Run ${runId} is ${run.status}, not waiting for an approval`);
+      }
+      const steps = await store.listSteps(runId);
+      const row = steps
+        .filter((s) => s.nodeId === nodeId && s.parentNodeId == null && s.nodeType === 'approval')
+        .sort((a, b) => b.attempt - a.attempt)[0];
+      if (!row) throw new NotFoundError(`Approval step ${nodeId} in run ${runId}`);
+      if (row.status !== 'waiting')
+        throw new TrellisError('conflict', `Approval ${nodeId} is ${row.status}, not waiting`);
+      const output = {
+        approved: decision.approved,
+        ...(decision.comment === undefined ? {} : { comment: decision.comment }),
+        ...(decision.by === undefined ? {} : { by: decision.by }),
+      };
+      await store.finishStep(row.id, {
+        status: 'succeeded',
+        output,
+        handle: decision.approved ? 'approved' : 'rejected',
+        finishedAt: new Date(clock.now()),
+      });
+      await store.flush();
+      emit({
+        type: 'step.finished',
+        runId,
+        stepId: row.id,
+        nodeId,
+        status: 'succeeded',
+        handle: decision.approved ? 'approved' : 'rejected',
+        parentNodeId: null,
+        itemIndex: null,
+      });
+    },
+
+    async rerunFromNode(runId, nodeId) {
+      const run = await store.getRun(runId);
+      if (!run) throw new NotFoundError(`Run ${runId}`);
+      const definition = await store.runDefinition(runId);
+      const graph = compileGraph(definition);
+      if (!graph.nodes.has(nodeId)) throw new NotFoundError(`Node ${nodeId} in run ${runId}`);
+      const redo = downstreamOf(graph, nodeId);
+      const steps = await store.listSteps(runId);
+      const { state } = recoverState(graph, steps, { parentNodeId: null, itemIndex: null });
+      const latest = new Map<string, StepRecord>();
+      for (const s of steps)
+        if (s.parentNodeId == null && state.get(s.nodeId)?.stepId === s.id) latest.set(s.nodeId, s);
+      const next = await store.createRun({
+        workflowId: run.workflowId,
+        workflowVersionId: run.workflowVersionId,
+        version: run.version,
+        definition,
+        input: run.input,
+        trigger: `rerun:${runId}`,
+        parentRunId: null,
+        parentStepId: null,
+      });
+      // Reused steps are copied, so the new run's trace is complete on its own and resume
+      // (which reads outputs by node id) treats them like steps it ran itself.
+      for (const id of graph.order) {
+        const row = latest.get(id);
+        const s = state.get(id);
+        if (redo.has(id) || !row || !s || (s.status !== 'succeeded' && s.status !== 'skipped')) continue;
+        const stepId = await store.startStep({
+          runId: next.id,
+          nodeId: id,
+          nodeType: row.nodeType,
+          attempt: row.attempt,
+          mode: row.mode,
+          input: row.input,
+          itemIndex: null,
+          parentNodeId: null,
+          startedAt: row.startedAt,
+        });
+        await store.finishStep(stepId, {
+          status: row.status === 'running' || row.status === 'waiting' ? 'succeeded' : row.status,
+          output: row.output,
+          error: row.error ?? null,
+          handle: row.handle ?? null,
+          mode: row.mode,
+          fallbackReason: row.fallbackReason ?? null,
+          tokens: row.tokens,
+          cost: row.cost,
+          finishedAt: row.finishedAt ?? new Date(clock.now()),
+        });
+      }
+      await store.flush();
+      return next.id;
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  return engine;
+}

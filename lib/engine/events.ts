@@ -1,0 +1,35 @@
+import type { SerializedError } from '@/lib/workflow/errors';
+import type { RunStatus, StepStatus } from './trace-store';
+
+// What the engine reports while it runs; the API streams these as Server-Sent Events.
+// `parentNodeId`/`itemIndex` are set for map item steps.
+
+interface StepWhere {
+  runId: string;
+  stepId: string;
+  nodeId: string;
+  parentNodeId: string | null;
+  itemIndex: number | null;
+}
+
+export type EngineEvent =
+  | ({ type: 'step.started'; attempt: number } & StepWhere)
+  | ({ type: 'step.finished'; status: StepStatus; handle?: string; durationMs?: number } & StepWhere)
+  | ({ type: 'step.failed'; attempt: number; error: SerializedError; willRetry: boolean } & StepWhere)
+  | {
+      type: 'run.started';
+      runId: string;
+      parentRunId: string | null;
+      parentStepId: string | null;
+      resumed: boolean;
+    }
+  | {
+      type: 'run.finished';
+      runId: string;
+      status: RunStatus;
+      output?: unknown;
+      error?: SerializedError | null;
+      wakeAt?: number;
+    };
+
+export type EngineListener = (event: EngineEvent) => void;

@@ -1,0 +1,600 @@
+import { setMaxListeners } from 'node:events';
+import { DEFAULT_HANDLE, ERROR_HANDLE, type WorkflowNode } from '@/lib/workflow/definition';
+import {
+  NodeTimeout,
+  RunCancelled,
+  TrellisError,
+  isRetryable,
+  toSerializedError,
+  type SerializedError,
+} from '@/lib/workflow/errors';
+import type {
+  Clock,
+  ExpressionScope,
+  NodeDefinition,
+  NodeResult,
+  NodeServices,
+} from '@/lib/nodes/define-node';
+import {
+  backoffDelay,
+  bodyResult,
+  compileGraph,
+  isWaitMarker,
+  plan,
+  recoverState,
+  retryPolicy,
+  stepInput,
+  type CompiledGraph,
+  type Frame,
+  type NodeState,
+} from './plan';
+import type { StepRecord, TraceStore } from './trace-store';
+import type { EngineEvent } from './events';
+import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+
+// The thin, effectful loop around plan.ts: start steps, record them, apply results, ask the
+// plan what is next. One GraphExecution runs one frame: the run's own graph, or one map item.
+
+export interface NodeLookup {
+  getNode(type: string): NodeDefinition | undefined;
+}
+
+export type BaseServices = Omit<NodeServices, 'runBody' | 'runChild'>;
+
+/** What every execution of one engine shares. */
+export interface EngineCore {
+  store: TraceStore;
+  nodes: NodeLookup;
+  services: BaseServices;
+  clock: Clock;
+  random: () => number;
+  maxConcurrentSteps: number;
+  emit(ev: EngineEvent): void;
+  /** Start and await a child run (subworkflow, map over a saved workflow). */
+  runChild(args: {
+    workflowId: string;
+    input: unknown;
+    signal: AbortSignal;
+    parentRunId: string;
+    parentStepId: string | null;
+    depth: number;
+  }): Promise<unknown>;
+}
+
+/** Per run: the scope parts and the payload hook. */
+export interface RunContext {
+  runId: string;
+  input: unknown;
+  env: Record<string, string>;
+  secrets: Record<string, string>;
+  /** Redaction and capping applied to everything handed to the store. */
+  prepare(value: unknown): unknown;
+  /** Recorded steps by frame key, for resume; empty for a fresh run. */
+  recorded: Map<string, StepRecord[]>;
+  depth: number;
+}
+
+/** Map items and concurrent steps all listen on their parent's signal; that is by design. */
+function newController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
+}
+
+export const frameKey = (f: Frame) => `${f.parentNodeId ?? ''}|${f.itemIndex ?? ''}`;
+
+export interface GraphOutcome {
+  status: 'succeeded' | 'failed' | 'waiting' | 'cancelled';
+  state: Map<string, NodeState>;
+  error?: SerializedError;
+  /** Earliest time a parked delay is due. */
+  wakeAt?: number;
+}
+
+const configCache = new WeakMap<WorkflowNode, unknown>();
+const bodyGraphCache = new WeakMap<object, CompiledGraph>();
+
+type Attempted = { kind: 'result'; result: NodeResult } | { kind: 'error'; error: unknown };
+
+export class GraphExecution {
+  private readonly state: Map<string, NodeState>;
+  private readonly retry: Map<string, { nextAttempt: number; stale?: StepRecord }>;
+  private readonly waiting: Map<string, StepRecord>;
+  private readonly steps: Record<string, { output: unknown }>;
+  private readonly ready: string[] = [];
+  private active = 0;
+  private seq = 0;
+  private failure: SerializedError | undefined;
+  private cancelled = false;
+  private readonly ctrl = newController();
+  private readonly writes: Promise<unknown>[] = [];
+  private finish!: (o: GraphOutcome) => void;
+
+  constructor(
+    private readonly core: EngineCore,
+    private readonly run: RunContext,
+    private readonly graph: CompiledGraph,
+    private readonly frame: Frame,
+    private readonly opts: {
+      rootInput: unknown;
+      roots: ReadonlySet<string> | null;
+      signal: AbortSignal;
+      item?: unknown;
+      index?: number;
+      outerSteps?: Record<string, { output: unknown }>;
+    },
+  ) {
+    const rec = recoverState(graph, run.recorded.get(frameKey(frame)) ?? [], frame);
+    this.state = rec.state;
+    this.retry = rec.retry;
+    this.waiting = rec.waiting;
+    this.seq = rec.state.size;
+    this.steps = { ...opts.outerSteps };
+    for (const [id, s] of this.state) if (s.status === 'succeeded') this.steps[id] = { output: s.output };
+  }
+
+  async execute(): Promise<GraphOutcome> {
+    const { signal } = this.opts;
+    const onAbort = () => {
+      this.cancelled = true;
+      this.ctrl.abort(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.settleRecovered();
+      const done = new Promise<GraphOutcome>((resolve) => (this.finish = resolve));
+      this.apply(plan(this.graph, this.state, { roots: this.opts.roots }));
+      this.pump();
+      const outcome = await done;
+      await Promise.all(this.writes);
+      return outcome;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Resume work: close steps a dead worker left running, release delays that are due. */
+  private async settleRecovered() {
+    const { store } = this.core;
+    for (const [, r] of this.retry) {
+      if (!r.stale) continue;
+      await store.finishStep(r.stale.id, {
+        status: 'failed',
+        error: { code: 'internal_error', message: 'The worker stopped while this step was running; retried' },
+        finishedAt: new Date(this.core.clock.now()),
+      });
+    }
+    for (const [id, row] of this.waiting) {
+      const marker = isWaitMarker(row.output) ? row.output : undefined;
+      if (marker?.waitingFor !== 'delay' || (marker.until ?? 0) > this.core.clock.now()) continue;
+      const output = marker.output === undefined ? row.input : marker.output;
+      await store.finishStep(row.id, {
+        status: 'succeeded',
+        output,
+        handle: DEFAULT_HANDLE,
+        finishedAt: new Date(this.core.clock.now()),
+      });
+      this.settle(id, { status: 'succeeded', output, handle: DEFAULT_HANDLE, stepId: row.id });
+      this.waiting.delete(id);
+    }
+  }
+
+  private settle(id: string, s: NodeState) {
+    s.seq = ++this.seq;
+    this.state.set(id, s);
+    if (s.status === 'succeeded') this.steps[id] = { output: s.output };
+  }
+
+  private apply(d: { start: string[]; skip: string[] }) {
+    for (const id of d.skip) {
+      this.settle(id, { status: 'skipped' });
+      this.writes.push(this.recordSkip(id));
+    }
+    for (const id of d.start) {
+      this.state.set(id, { status: 'running' });
+      this.ready.push(id);
+    }
+  }
+
+  private async recordSkip(id: string) {
+    const node = this.graph.nodes.get(id)!;
+    const now = new Date(this.core.clock.now());
+    const stepId = await this.core.store.startStep({
+      runId: this.run.runId,
+      nodeId: id,
+      nodeType: node.type,
+      attempt: 1,
+      mode: 'workflow',
+      input: null,
+      itemIndex: this.frame.itemIndex,
+      parentNodeId: this.frame.parentNodeId,
+      startedAt: now,
+    });
+    await this.core.store.finishStep(stepId, { status: 'skipped', finishedAt: now });
+    this.core.emit({
+      type: 'step.finished',
+      runId: this.run.runId,
+      stepId,
+      nodeId: id,
+      status: 'skipped',
+      ...this.where(),
+    });
+  }
+
+  private where() {
+    return { parentNodeId: this.frame.parentNodeId, itemIndex: this.frame.itemIndex };
+  }
+
+  private pump() {
+    const stopping = this.cancelled || this.failure !== undefined;
+    while (!stopping && this.active < this.core.maxConcurrentSteps && this.ready.length) {
+      const id = this.ready.shift()!;
+      this.active++;
+      this.runNode(id).then(
+        (s) => this.onNodeDone(id, s),
+        (err) => this.onNodeDone(id, { status: 'failed', error: toSerializedError(err) }),
+      );
+    }
+    if (this.active === 0 && (stopping || this.ready.length === 0)) this.finish(this.outcome());
+  }
+
+  private onNodeDone(id: string, s: NodeState | 'cancelled') {
+    this.active--;
+    if (s === 'cancelled') {
+      this.state.delete(id);
+      this.cancelled ||= this.opts.signal.aborted;
+    } else {
+      this.settle(id, s);
+      if (s.status === 'failed' && this.failure === undefined) {
+        this.failure = { ...s.error!, details: { nodeId: id, ...(s.error?.details as object | undefined) } };
+        // The run fails: stop the siblings still running.
+        this.ctrl.abort(new TrellisError('node_error', `Stopped because node ${id} failed`));
+      }
+      if (s.status === 'succeeded' && !this.ctrl.signal.aborted) {
+        this.apply(plan(this.graph, this.state, { changed: [id], roots: this.opts.roots }));
+      }
+    }
+    this.pump();
+  }
+
+  private outcome(): GraphOutcome {
+    if (this.failure) return { status: 'failed', state: this.state, error: this.failure };
+    if (this.cancelled) return { status: 'cancelled', state: this.state, error: new RunCancelled().toJSON() };
+    let wakeAt: number | undefined;
+    let waiting = false;
+    for (const [, s] of this.state) {
+      if (s.status !== 'waiting') continue;
+      waiting = true;
+      if (isWaitMarker(s.output) && s.output.waitingFor === 'delay' && s.output.until !== undefined)
+        wakeAt = Math.min(wakeAt ?? Infinity, s.output.until);
+    }
+    if (waiting) return { status: 'waiting', state: this.state, wakeAt };
+    return { status: 'succeeded', state: this.state };
+  }
+
+  /** Run one node through its attempts; resolves to its settled state, or 'cancelled'. */
+  private async runNode(id: string): Promise<NodeState | 'cancelled'> {
+    const { store, clock } = this.core;
+    const node = this.graph.nodes.get(id)!;
+    const input = stepInput(this.graph, this.state, id, this.opts.rootInput);
+    const policy = retryPolicy(node);
+    const first = this.retry.get(id)?.nextAttempt ?? 1;
+    // A step a dead worker left running gets at least one more attempt, even past maxAttempts.
+    const lastAttempt = Math.max(policy.maxAttempts, first);
+    const storedInput = this.run.prepare(input);
+    for (let attempt = first; ; attempt++) {
+      if (this.ctrl.signal.aborted) return 'cancelled';
+      const startedAt = clock.now();
+      const stepId = await store.startStep({
+        runId: this.run.runId,
+        nodeId: id,
+        nodeType: node.type,
+        attempt,
+        mode: 'workflow',
+        input: storedInput,
+        itemIndex: this.frame.itemIndex,
+        parentNodeId: this.frame.parentNodeId,
+        startedAt: new Date(startedAt),
+      });
+      this.core.emit({
+        type: 'step.started',
+        runId: this.run.runId,
+        stepId,
+        nodeId: id,
+        attempt,
+        ...this.where(),
+      });
+      const res = await this.attempt(node, input, attempt, stepId);
+      const finishedAt = new Date(clock.now());
+      if (res.kind === 'result' && res.result.kind === 'done') {
+        const { output, handle, tokens, cost } = res.result;
+        await store.finishStep(stepId, {
+          status: 'succeeded',
+          output: this.run.prepare(output),
+          handle: handle ?? DEFAULT_HANDLE,
+          tokens,
+          cost,
+          finishedAt,
+        });
+        this.emitFinished(
+          stepId,
+          id,
+          'succeeded',
+          finishedAt.getTime() - startedAt,
+          handle ?? DEFAULT_HANDLE,
+        );
+        return { status: 'succeeded', output, handle: handle ?? DEFAULT_HANDLE, attempt, stepId };
+      }
+      if (res.kind === 'result' && res.result.kind === 'wait') {
+        if (this.frame.parentNodeId !== null) {
+          return this.fail(
+            stepId,
+            id,
+            attempt,
+            new TrellisError('unprocessable', `${node.type} cannot wait inside a map body`),
+            finishedAt,
+            node,
+          );
+        }
+        const { reason, until, output } = res.result;
+        const marker = {
+          waitingFor: reason,
+          ...(until === undefined ? {} : { until }),
+          output: output ?? input,
+        };
+        await store.finishStep(stepId, { status: 'waiting', output: this.run.prepare(marker), finishedAt });
+        this.emitFinished(stepId, id, 'waiting', finishedAt.getTime() - startedAt);
+        return { status: 'waiting', output: marker, attempt, stepId };
+      }
+      const error = res.kind === 'error' ? res.error : new TrellisError('internal_error', 'unreachable');
+      if (this.ctrl.signal.aborted) {
+        await store.finishStep(stepId, {
+          status: 'cancelled',
+          error: toSerializedError(this.ctrl.signal.reason),
+          finishedAt,
+        });
+        this.emitFinished(stepId, id, 'cancelled', finishedAt.getTime() - startedAt);
+        return 'cancelled';
+      }
+      if (isRetryable(error) && attempt < lastAttempt) {
+        const serialized = { ...toSerializedError(error), retryable: true };
+        await store.finishStep(stepId, { status: 'failed', error: serialized, finishedAt });
+        this.core.emit({
+          type: 'step.failed',
+          runId: this.run.runId,
+          stepId,
+          nodeId: id,
+          attempt,
+          error: serialized,
+          willRetry: true,
+          ...this.where(),
+        });
+        try {
+          await clock.sleep(backoffDelay(policy, attempt, this.core.random), this.ctrl.signal);
+        } catch {
+          return 'cancelled';
+        }
+        continue;
+      }
+      return this.fail(stepId, id, attempt, error, finishedAt, node);
+    }
+  }
+
+  private async fail(
+    stepId: string,
+    id: string,
+    attempt: number,
+    error: unknown,
+    finishedAt: Date,
+    node: WorkflowNode,
+  ): Promise<NodeState> {
+    const serialized: SerializedError = {
+      ...toSerializedError(error),
+      ...(isRetryable(error) ? { retryable: true } : {}),
+    };
+    const onError = node.onError ?? 'fail';
+    const handle = onError === 'continue' ? DEFAULT_HANDLE : onError === 'branch' ? ERROR_HANDLE : null;
+    const stored = this.run.prepare(serialized) as SerializedError;
+    await this.core.store.finishStep(stepId, {
+      status: 'failed',
+      error: stored,
+      ...(handle ? { output: stored, handle } : {}),
+      finishedAt,
+    });
+    this.core.emit({
+      type: 'step.failed',
+      runId: this.run.runId,
+      stepId,
+      nodeId: id,
+      attempt,
+      error: stored,
+      willRetry: false,
+      ...this.where(),
+    });
+    // continue: the error value is the output on `out`; branch: the same on the `error` handle.
+    if (handle)
+      return { status: 'succeeded', output: serialized, handle, error: serialized, attempt, stepId };
+    return { status: 'failed', error: serialized, attempt, stepId };
+  }
+
+  private emitFinished(
+    stepId: string,
+    nodeId: string,
+    status: 'succeeded' | 'waiting' | 'cancelled',
+    durationMs: number,
+    handle?: string,
+  ) {
+    this.core.emit({
+      type: 'step.finished',
+      runId: this.run.runId,
+      stepId,
+      nodeId,
+      status,
+      handle,
+      durationMs,
+      ...this.where(),
+    });
+  }
+
+  /** One attempt: config parse, timeout and cancellation around the node's run(). */
+  private async attempt(
+    node: WorkflowNode,
+    input: unknown,
+    attempt: number,
+    stepId: string,
+  ): Promise<Attempted> {
+    const def = this.core.nodes.getNode(node.type);
+    if (!def)
+      return { kind: 'error', error: new TrellisError('node_error', `Unknown node type ${node.type}`) };
+    let config = configCache.get(node);
+    if (config === undefined) {
+      const parsed = def.config.safeParse(node.config ?? {});
+      if (!parsed.success) {
+        return {
+          kind: 'error',
+          error: new TrellisError(
+            'validation_error',
+            `Invalid config for node ${node.id}: ${parsed.error.message}`,
+          ),
+        };
+      }
+      config = parsed.data;
+      configCache.set(node, config);
+    }
+    const ctrl = newController();
+    const parent = this.ctrl.signal;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onParentAbort: (() => void) | undefined;
+    // Racing the abort keeps the run moving even when a node ignores its signal; the signal
+    // itself is what stops the node's real work (sockets, sandboxes).
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(ctrl.signal.reason);
+      ctrl.signal.addEventListener('abort', onAbort, { once: true });
+      onParentAbort = () => ctrl.abort(parent.reason);
+      if (parent.aborted) onParentAbort();
+      else parent.addEventListener('abort', onParentAbort, { once: true });
+      if (node.timeoutMs)
+        timer = setTimeout(() => ctrl.abort(new NodeTimeout(node.id, node.timeoutMs!)), node.timeoutMs);
+    });
+    aborted.catch(() => {});
+    const scope: ExpressionScope = {
+      input: this.run.input,
+      steps: this.steps,
+      env: this.run.env,
+      secrets: this.run.secrets,
+      ...(this.opts.index === undefined ? {} : { item: this.opts.item, index: this.opts.index }),
+    };
+    const services: NodeServices = {
+      ...this.core.services,
+      runBody: (args) => this.runBody(node, stepId, args),
+      runChild: (args) =>
+        this.core.runChild({
+          ...args,
+          parentRunId: this.run.runId,
+          parentStepId: stepId,
+          depth: this.run.depth + 1,
+        }),
+    };
+    try {
+      const result = await Promise.race([
+        def.run({
+          runId: this.run.runId,
+          node,
+          config,
+          input,
+          scope,
+          signal: ctrl.signal,
+          clock: this.core.clock,
+          attempt,
+          ...(this.frame.itemIndex === null ? {} : { itemIndex: this.frame.itemIndex }),
+          services,
+        }),
+        aborted,
+      ]);
+      return { kind: 'result', result };
+    } catch (error) {
+      // A node that noticed the abort throws its own AbortError; report why we aborted.
+      return { kind: 'error', error: ctrl.signal.aborted ? ctrl.signal.reason : error };
+    } finally {
+      clearTimeout(timer);
+      if (onParentAbort) parent.removeEventListener('abort', onParentAbort);
+    }
+  }
+
+  /** map: run the inline body once per item (or a saved workflow as a child run per item). */
+  private async runBody(
+    mapNode: WorkflowNode,
+    stepId: string,
+    args: Parameters<NonNullable<NodeServices['runBody']>>[0],
+  ): Promise<unknown[]> {
+    const { items, signal } = args;
+    const concurrency = Math.max(1, Math.min(args.concurrency || 1, MAX_MAP_CONCURRENCY));
+    const results = new Array<unknown>(items.length);
+    if (this.run.depth >= MAX_RUN_DEPTH)
+      throw new TrellisError('node_error', `map nested deeper than ${MAX_RUN_DEPTH}`);
+    const body = args.body;
+    let runItem: (item: unknown, index: number) => Promise<unknown>;
+    if ('workflowId' in body) {
+      runItem = (item) =>
+        this.core.runChild({
+          workflowId: body.workflowId,
+          input: item,
+          signal,
+          parentRunId: this.run.runId,
+          parentStepId: stepId,
+          depth: this.run.depth + 1,
+        });
+    } else {
+      let graph = bodyGraphCache.get(body);
+      if (!graph) bodyGraphCache.set(body, (graph = compileGraph(body)));
+      const g = graph;
+      const parentNodeId =
+        this.frame.parentNodeId === null
+          ? mapNode.id
+          : `${this.frame.parentNodeId}#${this.frame.itemIndex}/${mapNode.id}`;
+      runItem = async (item, index) => {
+        const exec = new GraphExecution(
+          this.core,
+          this.run,
+          g,
+          { parentNodeId, itemIndex: index },
+          {
+            rootInput: item,
+            roots: null,
+            signal,
+            item,
+            index,
+            outerSteps: this.steps,
+          },
+        );
+        const out = await exec.execute();
+        if (out.status === 'succeeded') return bodyResult(g, out.state);
+        if (out.status === 'cancelled') throw signal.reason ?? new RunCancelled();
+        throw new TrellisError(
+          'node_error',
+          `map item ${index} failed: ${out.error?.message ?? out.status}`,
+          {
+            details: { itemIndex: index, error: out.error },
+          },
+        );
+      };
+    }
+    let next = 0;
+    let firstError: unknown;
+    const worker = async () => {
+      while (firstError === undefined && next < items.length && !signal.aborted) {
+        const i = next++;
+        try {
+          results[i] = await runItem(items[i], i);
+        } catch (e) {
+          firstError ??= e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    if (firstError !== undefined) throw firstError;
+    if (signal.aborted) throw signal.reason;
+    return results;
+  }
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError } from '@/lib/workflow/errors';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { capPayload } from './payload';
+import {
+  TERMINAL_RUN_STATUSES,
+  type AgentTurn,
+  type CreateRun,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type StepResult,
+  type StepStart,
+  type TraceStore,
+} from './trace-store';
+
+// In-memory TraceStore for unit tests, benches and the contract suite. Payloads are cloned on
+// the way in and out so callers cannot mutate stored traces (as with a real database).
+
+const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
+
+export interface MemoryTraceStoreOptions {
+  /** Applied to every payload before it is kept (as PrismaTraceStore's option). */
+  redact?: (value: unknown) => unknown;
+  maxPayloadBytes?: number;
+}
+
+export class MemoryTraceStore implements TraceStore {
+  private runs = new Map<string, RunRecord>();
+  private definitions = new Map<string, WorkflowDefinition>();
+  private steps = new Map<string, StepRecord>();
+  private stepsByRun = new Map<string, string[]>();
+  private turns = new Map<string, AgentTurn[]>();
+
+  constructor(private readonly opts: MemoryTraceStoreOptions = {}) {}
+
+  /** Payloads as a database would keep them: redacted, capped, detached from the caller. */
+  private keep<T>(v: T): T {
+    if (v === undefined) return v;
+    const r = this.opts.redact ? this.opts.redact(v) : v;
+    return capPayload(clone(r), this.opts.maxPayloadBytes) as T;
+  }
+
+  async createRun(run: CreateRun): Promise<RunRecord> {
+    const rec: RunRecord = {
+      id: randomUUID(),
+      workflowId: run.workflowId,
+      workflowVersionId: run.workflowVersionId,
+      version: run.version,
+      status: 'queued',
+      input: this.keep(run.input),
+      output: null,
+      error: null,
+      trigger: run.trigger,
+      parentRunId: run.parentRunId ?? null,
+      parentStepId: run.parentStepId ?? null,
+      createdAt: new Date(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    this.runs.set(rec.id, rec);
+    this.definitions.set(rec.id, clone(run.definition));
+    this.stepsByRun.set(rec.id, []);
+    return clone(rec);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const r = this.runs.get(runId);
+    return r ? clone(r) : null;
+  }
+
+  async runDefinition(runId: string): Promise<WorkflowDefinition> {
+    const d = this.definitions.get(runId);
+    if (!d) throw new NotFoundError(`Run ${runId}`);
+    return clone(d);
+  }
+
+  async transitionRun(
+    runId: string,
+    from: RunStatus[],
+    to: RunStatus,
+    patch?: { output?: unknown; error?: unknown },
+  ): Promise<boolean> {
+    const r = this.runs.get(runId);
+    if (!r) return false;
+    // A finished run is never overwritten, whatever `from` says.
+    if (TERMINAL_RUN_STATUSES.includes(r.status) || !from.includes(r.status)) return false;
+    r.status = to;
+    const now = new Date();
+    if (to === 'running' && !r.startedAt) r.startedAt = now;
+    if (TERMINAL_RUN_STATUSES.includes(to)) r.finishedAt = now;
+    if (patch && 'output' in patch) r.output = this.keep(patch.output);
+    if (patch && 'error' in patch) r.error = this.keep(patch.error) as RunRecord['error'];
+    return true;
+  }
+
+  async startStep(step: StepStart): Promise<string> {
+    const ids = this.stepsByRun.get(step.runId);
+    if (!ids) throw new NotFoundError(`Run ${step.runId}`);
+    const id = randomUUID();
+    this.steps.set(id, {
+      ...step,
+      input: this.keep(step.input),
+      itemIndex: step.itemIndex ?? null,
+      parentNodeId: step.parentNodeId ?? null,
+      id,
+      status: 'running',
+      output: null,
+      error: null,
+      handle: null,
+      finishedAt: null,
+      durationMs: null,
+    });
+    ids.push(id);
+    return id;
+  }
+
+  async finishStep(stepId: string, result: StepResult): Promise<void> {
+    const s = this.steps.get(stepId);
+    if (!s) throw new NotFoundError(`Step ${stepId}`);
+    s.status = result.status;
+    if ('output' in result) s.output = this.keep(result.output);
+    if ('error' in result) s.error = this.keep(result.error) ?? null;
+    if (result.handle !== undefined) s.handle = result.handle;
+    if (result.mode) s.mode = result.mode;
+    if (result.fallbackReason !== undefined) s.fallbackReason = result.fallbackReason;
+    if (result.shadowOutput !== undefined) s.shadowOutput = this.keep(result.shadowOutput);
+    if (result.tokens !== undefined) s.tokens = result.tokens;
+    if (result.cost !== undefined) s.cost = result.cost;
+    s.finishedAt = result.finishedAt;
+    s.durationMs = result.finishedAt.getTime() - s.startedAt.getTime();
+  }
+
+  async listSteps(runId: string): Promise<StepRecord[]> {
+    return (this.stepsByRun.get(runId) ?? []).map((id) => clone(this.steps.get(id)!));
+  }
+
+  async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {
+    if (!this.steps.has(stepId)) throw new NotFoundError(`Step ${stepId}`);
+    const list = this.turns.get(stepId) ?? [];
+    list.push(...turns.map((t) => ({ ...t, payload: this.keep(t.payload) })));
+    this.turns.set(stepId, list);
+  }
+
+  /** Not part of TraceStore: tests read agent turns back through it. */
+  async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
+    return clone(this.turns.get(stepId) ?? []);
+  }
+
+  /** Not part of TraceStore: runs whose parent is `runId` (subworkflow tests). */
+  async listChildRuns(runId: string): Promise<RunRecord[]> {
+    return [...this.runs.values()].filter((r) => r.parentRunId === runId).map(clone);
+  }
+
+  async flush(): Promise<void> {}
+}

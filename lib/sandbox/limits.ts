@@ -1,0 +1,36 @@
+// Every limit of the expression sandbox, named, so tests and docs can point at one place.
+
+/** Deadline of one expression (or one template's batch of expressions) inside QuickJS. */
+export const DEFAULT_EXPRESSION_TIMEOUT_MS = 1_000;
+/** Deadline of one `code` node body. */
+export const CODE_TIMEOUT_MS = 5_000;
+/** Heap of one QuickJS runtime (one per worker thread); `'x'.repeat(2**29)` fails with out of memory. */
+export const SANDBOX_MEMORY_BYTES = 64 * 1024 * 1024;
+/**
+ * QuickJS's own stack limit. Kept well below the worker's V8 stack (SANDBOX_WORKER_STACK_MB) because
+ * QuickJS recursion also uses V8's stack through the WebAssembly frames: measured, 1 MB of QuickJS
+ * stack overflows a default 4 MB V8 stack on deep JSON.stringify, while 512 KB inside 16 MB never does.
+ */
+export const SANDBOX_STACK_BYTES = 512 * 1024;
+/** V8 stack of each worker thread (see SANDBOX_STACK_BYTES). */
+export const SANDBOX_WORKER_STACK_MB = 16;
+/** Largest JSON result (UTF-8 bytes) an evaluation may hand back to the host. */
+export const MAX_RESULT_BYTES = 8 * 1024 * 1024;
+/** Longest error message carried out of the sandbox; longer ones are cut with a marker. */
+export const MAX_ERROR_MESSAGE_LENGTH = 2_000;
+/** Extra time the host waits past the deadline before it terminates the worker from outside. */
+export const WATCHDOG_GRACE_MS = 50;
+/** Largest explicit timeout a caller may ask for. */
+export const MAX_SANDBOX_TIMEOUT_MS = 60_000;
+/** A caller's timeout, made whole and kept within 1 ms … MAX_SANDBOX_TIMEOUT_MS. */
+export function clampTimeout(ms: number): number {
+  if (!Number.isFinite(ms)) return MAX_SANDBOX_TIMEOUT_MS;
+  return Math.min(Math.max(1, Math.floor(ms)), MAX_SANDBOX_TIMEOUT_MS);
+}
+
+/** Worker threads in the pool: at least 2 so one runaway code body cannot stall every expression. */
+export const SANDBOX_POOL_SIZE = 2;
+/** Evaluations a hardened QuickJS context serves before it is replaced (defence in depth). */
+export const CONTEXT_MAX_USES = 5_000;
+/** Parsed-expression cache entries on the host (plain references and syntax checks). */
+export const EXPRESSION_CACHE_SIZE = 2_000;

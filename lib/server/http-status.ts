@@ -1,0 +1,25 @@
+import type { ErrorCode } from '@/lib/workflow/errors';
+
+// One exhaustive table: adding an ErrorCode without a status fails the typecheck.
+export const statusFor: Record<ErrorCode, number> = {
+  validation_error: 400,
+  not_found: 404,
+  conflict: 409,
+  unauthorized: 401,
+  forbidden: 403,
+  payload_too_large: 413,
+  rate_limited: 429,
+  unprocessable: 422,
+  node_timeout: 504,
+  node_error: 500,
+  http_error: 502,
+  ssrf_blocked: 403,
+  expression_syntax_error: 400,
+  expression_timeout: 422,
+  expression_error: 422,
+  run_cancelled: 409,
+  agent_budget_exceeded: 422,
+  no_model_configured: 503,
+  model_error: 502,
+  internal_error: 500,
+};

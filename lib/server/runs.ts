@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import * as runsRepo from '@/lib/db/repositories/runs';
+import * as wfRepo from '@/lib/db/repositories/workflows';
+import type { EngineEvent } from '@/lib/engine/events';
+import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
+import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { assertRunnable } from './definition-input';
+import { MAX_RUN_INPUT_BYTES } from './limits';
+import { json, parseWith, readJson, type RouteContext } from './route';
+import { getRuntime } from './runtime';
+
+/** `wait: true` answers with the finished run, or with 202 and the run id if it takes longer. */
+export const RUN_WAIT_TIMEOUT_MS = 60_000;
+/** SSE comment lines keep proxies from closing an idle stream. */
+export const SSE_KEEPALIVE_MS = 15_000;
+
+const startBody = z.object({
+  input: z.unknown().optional(),
+  version: z.number().int().min(1).optional(),
+  wait: z.boolean().optional(),
+});
+
+function assertInputSize(input: unknown) {
+  const bytes = Buffer.byteLength(JSON.stringify(input ?? null));
+  if (bytes > MAX_RUN_INPUT_BYTES) {
+    throw new TrellisError('payload_too_large', `Run input is ${bytes} bytes; the limit is ${MAX_RUN_INPUT_BYTES}`, {
+      details: { problems: [{ path: '/input', code: 'too_large', message: `at most ${MAX_RUN_INPUT_BYTES} bytes` }] },
+    });
+  }
+}
+
+async function runView(runId: string) {
+  const { db } = await getRuntime();
+  const run = await runsRepo.getRunWithSteps(db.prisma, runId);
+  if (!run) throw new NotFoundError(`Run ${runId}`);
+  const { steps, ...rest } = run;
+  return { run: rest, steps };
+}
+
+async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
+  const { dispatcher } = await getRuntime();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    const settled = await Promise.race([dispatcher.settled(runId).then(() => true), timeout]);
+    return settled;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startRun({ req, params }: RouteContext<{ id: string }>) {
+  const body = parseWith(startBody, await readJson(req));
+  assertInputSize(body.input);
+  const rt = await getRuntime();
+  const wf = await wfRepo.getWorkflow(rt.db.prisma, params.id);
+  if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
+  const v = await wfRepo.getVersion(rt.db.prisma, params.id, body.version ?? wf.version);
+  if (!v) throw new NotFoundError(`Workflow ${params.id} version ${body.version}`);
+  const definition = assertRunnable(v.definition);
+  const runId = await rt.engine.startRun({
+    definition,
+    workflowId: params.id,
+    versionId: v.id,
+    version: v.version,
+    input: body.input ?? {},
+    trigger: 'manual',
+  });
+  await rt.dispatcher.enqueue(runId);
+  if (body.wait && (await waitForRun(runId, RUN_WAIT_TIMEOUT_MS))) return json(await runView(runId));
+  return json({ runId }, 202);
+}
+
+const listQuery = z.object({
+  workflowId: z.string().optional(),
+  status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']).optional(),
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(runsRepo.MAX_RUN_PAGE_SIZE).optional(),
+});
+
+export async function listRuns({ req }: RouteContext<unknown>) {
+  const url = new URL(req.url);
+  const q = parseWith(listQuery, Object.fromEntries(url.searchParams));
+  const { db } = await getRuntime();
+  const page = await runsRepo.listRuns(db.prisma, q);
+  return json({ runs: page.items, nextCursor: page.nextCursor });
+}
+
+export async function getRun({ params }: RouteContext<{ id: string }>) {
+  return json(await runView(params.id));
+}
+
+export async function getStep({ params }: RouteContext<{ id: string; stepId: string }>) {
+  const { db } = await getRuntime();
+  const step = await runsRepo.getStep(db.prisma, params.id, params.stepId);
+  if (!step) throw new NotFoundError(`Step ${params.stepId}`);
+  const { agentTurns, ...rest } = step;
+  return json({ step: rest, agentTurns });
+}
+
+export async function cancelRun({ params }: RouteContext<{ id: string }>) {
+  const { engine } = await getRuntime();
+  await runView(params.id);
+  const ok = await engine.cancelRun(params.id);
+  return json({ ok });
+}
+
+const rerunBody = z.object({ fromNodeId: z.string().min(1).optional() });
+
+export async function rerun({ req, params }: RouteContext<{ id: string }>) {
+  const body = parseWith(rerunBody, await readJson(req).catch(() => ({})));
+  const rt = await getRuntime();
+  const { run } = await runView(params.id);
+  let runId: string;
+  if (body.fromNodeId) {
+    runId = await rt.engine.rerunFromNode(params.id, body.fromNodeId);
+  } else {
+    const definition = await rt.store.runDefinition(params.id);
+    runId = await rt.engine.startRun({
+      definition,
+      workflowId: run.workflowId,
+      versionId: run.workflowVersionId,
+      version: run.version,
+      input: (await rt.store.getRun(params.id))?.input ?? {},
+      trigger: `rerun:${params.id}`,
+    });
+  }
+  await rt.dispatcher.enqueue(runId);
+  return json({ runId }, 202);
+}
+
+const approvalBody = z.object({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
+
+export async function decideApproval({ req, params }: RouteContext<{ id: string; nodeId: string }>) {
+  const body = parseWith(approvalBody, await readJson(req));
+  const rt = await getRuntime();
+  await rt.engine.decideApproval(params.id, params.nodeId, { approved: body.approved, comment: body.comment });
+  await rt.dispatcher.resume(params.id);
+  return json({ ok: true });
+}
+
+function sseFrame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+type StepEvent = Extract<EngineEvent, { type: 'step.started' | 'step.finished' | 'step.failed' }>;
+
+function stepEventData(ev: StepEvent) {
+  const status = ev.type === 'step.started' ? 'running' : ev.type === 'step.failed' ? 'failed' : ev.status;
+  return {
+    stepId: ev.stepId,
+    nodeId: ev.nodeId,
+    parentNodeId: ev.parentNodeId,
+    itemIndex: ev.itemIndex,
+    status,
+    ...(ev.type === 'step.failed' ? { error: ev.error, willRetry: ev.willRetry } : {}),
+    ...(ev.type === 'step.finished' ? { handle: ev.handle, durationMs: ev.durationMs } : {}),
+  };
+}
+
+export async function runEvents({ req, params }: RouteContext<{ id: string }>) {
+  const rt = await getRuntime();
+  await runView(params.id); // 404 before the stream starts
+  const encoder = new TextEncoder();
+  const terminal = (s: string) => TERMINAL_RUN_STATUSES.includes(s as RunStatus);
+  let cleanup = () => {};
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      let closed = false;
+      const send = (s: string) => {
+        if (!closed) controller.enqueue(encoder.encode(s));
+      };
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        cleanup();
+        controller.close();
+      };
+      // Subscribe before reading the snapshot, and hold events until it is sent, so nothing
+      // that happens in between is lost.
+      let held: EngineEvent[] | null = [];
+      const deliver = (ev: EngineEvent) => {
+        if (ev.type === 'run.finished') {
+          send(sseFrame('run', { runId: ev.runId, status: ev.status, output: ev.output, error: ev.error }));
+          if (terminal(ev.status)) close();
+        } else if (ev.type === 'run.started') {
+          send(sseFrame('run', { runId: ev.runId, status: 'running' }));
+        } else send(sseFrame('step', stepEventData(ev)));
+      };
+      const unsubscribe = rt.events.subscribe(params.id, (ev) => (held ? held.push(ev) : deliver(ev)));
+      const keepalive = setInterval(() => send(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+      const onAbort = () => close();
+      req.signal.addEventListener('abort', onAbort);
+      cleanup = () => {
+        unsubscribe();
+        clearInterval(keepalive);
+        req.signal.removeEventListener('abort', onAbort);
+      };
+      const snapshot = await runView(params.id);
+      send(sseFrame('snapshot', snapshot));
+      const pending = held;
+      held = null;
+      for (const ev of pending) deliver(ev);
+      if (terminal(snapshot.run.status)) close();
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+  return new Response(stream, {
+    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' },
+  });
+}

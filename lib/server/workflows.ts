@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import * as repo from '@/lib/db/repositories/workflows';
+import { NotFoundError, ValidationError } from '@/lib/workflow/errors';
+import { definitionForSave } from './definition-input';
+import { json, parseWith, readJson, type RouteContext } from './route';
+import { getRuntime } from './runtime';
+import { listExamples } from './examples';
+
+type IdParams = { id: string };
+
+const createBody = z.object({ name: z.string().trim().min(1).max(200).optional(), definition: z.unknown() });
+const saveBody = z.object({ name: z.string().trim().min(1).max(200).optional(), definition: z.unknown() });
+
+export async function listWorkflows() {
+  const { db } = await getRuntime();
+  return json({ workflows: await repo.listWorkflows(db.prisma) });
+}
+
+export async function createWorkflow({ req }: RouteContext<unknown>) {
+  const body = parseWith(createBody, await readJson(req));
+  if (body.definition === undefined) {
+    throw new ValidationError([{ path: '/definition', code: 'required', message: 'definition is required' }]);
+  }
+  const { definition, problems } = definitionForSave(body.definition);
+  const name = body.name ?? definition.name;
+  const { db } = await getRuntime();
+  const created = await repo.createWorkflow(db.prisma, { name, definition: { ...definition, name } });
+  return json({ ...created, problems }, 201);
+}
+
+export async function getWorkflow({ params }: RouteContext<IdParams>) {
+  const { db } = await getRuntime();
+  const wf = await repo.getWorkflow(db.prisma, params.id);
+  if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
+  return json(wf);
+}
+
+export async function saveWorkflow({ req, params }: RouteContext<IdParams>) {
+  const body = parseWith(saveBody, await readJson(req));
+  const { definition, problems } = definitionForSave(body.definition);
+  const name = body.name ?? definition.name;
+  const { db } = await getRuntime();
+  const saved = await repo.saveWorkflowVersion(db.prisma, params.id, { definition: { ...definition, name }, name });
+  if (!saved) throw new NotFoundError(`Workflow ${params.id}`);
+  return json({ ...saved, problems });
+}
+
+export async function deleteWorkflow({ params }: RouteContext<IdParams>) {
+  const { db } = await getRuntime();
+  if (!(await repo.deleteWorkflow(db.prisma, params.id))) throw new NotFoundError(`Workflow ${params.id}`);
+  return new Response(null, { status: 204 });
+}
+
+export async function listVersions({ params }: RouteContext<IdParams>) {
+  const { db } = await getRuntime();
+  const versions = await repo.listVersions(db.prisma, params.id);
+  if (!versions.length) throw new NotFoundError(`Workflow ${params.id}`);
+  return json({ versions });
+}
+
+export async function getVersion({ params }: RouteContext<IdParams & { n: string }>) {
+  const n = Number(params.n);
+  if (!Number.isInteger(n) || n < 1) throw new NotFoundError(`Version ${params.n}`);
+  const { db } = await getRuntime();
+  const v = await repo.getVersion(db.prisma, params.id, n);
+  if (!v) throw new NotFoundError(`Workflow ${params.id} version ${n}`);
+  return json(v);
+}
+
+export function examples() {
+  return json({ examples: listExamples() });
+}

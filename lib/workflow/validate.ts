@@ -1,0 +1,494 @@
+import type { z } from 'zod';
+import { DEFAULT_HANDLE, DEFAULT_INPUT_HANDLE, ERROR_HANDLE, definitionSchema } from './definition';
+import type { Problem } from './errors';
+import {
+  analyzeExpression,
+  analyzeFunctionBody,
+  analyzeTemplate,
+  hasTemplate,
+  type Analysis,
+} from './expressions';
+import { buildGraph, findCycles, reachableFrom, upstreamIndex, type Graph } from './graph';
+import { checkJsonLimits } from './json-limits';
+import { MAX_EDGES, MAX_MAP_NESTING, MAX_NODES, MAX_PROBLEMS } from './limits';
+import type { NodeCatalog, NodeTypeSpec } from './node-type';
+import { pointer } from './pointer';
+
+// validate() reports every problem of a definition at once and never throws, whatever JSON it
+// is given. Order of work: bounded limit walk first (nothing recursive touches hostile input
+// before it), then the zod shape, then graph rules on a lenient view of the raw value, so a
+// shape error in one node does not hide a cycle elsewhere.
+
+export const PROBLEM_CODES = [
+  'not_object',
+  'schema_version',
+  'too_large',
+  'too_deep',
+  'string_too_long',
+  'too_many_nodes',
+  'too_many_edges',
+  'too_many_problems',
+  'invalid_shape',
+  'unknown_node_type',
+  'invalid_config',
+  'duplicate_node_id',
+  'duplicate_edge_id',
+  'dangling_edge',
+  'unknown_handle',
+  'target_has_no_input',
+  'cycle',
+  'unreachable',
+  'no_trigger',
+  'multiple_manual_triggers',
+  'trigger_in_body',
+  'expression_syntax',
+  'unknown_step_reference',
+  'step_not_upstream',
+  'unknown_agent_tool',
+  'agent_not_supported',
+  'internal_error',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+export interface ValidationResult {
+  valid: boolean;
+  problems: Problem[];
+}
+
+export const MANUAL_TRIGGER_TYPE = 'trigger.manual';
+
+class Collector {
+  readonly problems: Problem[] = [];
+  private truncated = false;
+  add(path: string, code: ProblemCode, message: string): void {
+    if (this.problems.length >= MAX_PROBLEMS) {
+      if (!this.truncated) {
+        this.truncated = true;
+        this.problems.push({
+          path: '',
+          code: 'too_many_problems',
+          message: `more than ${MAX_PROBLEMS} problems; the rest are not listed`,
+        });
+      }
+      return;
+    }
+    this.problems.push({ path, code, message });
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function validate(definition: unknown, catalog: NodeCatalog): ValidationResult {
+  const out = new Collector();
+  try {
+    run(definition, catalog, out);
+  } catch (err) {
+    // A validator bug must still answer with a problem, not a 500 or a crashed CLI.
+    out.add(
+      '',
+      'internal_error',
+      `validation failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  return { valid: out.problems.length === 0, problems: out.problems };
+}
+
+function run(def: unknown, catalog: NodeCatalog, out: Collector): void {
+  if (!isObject(def)) {
+    out.add('', 'not_object', 'a workflow definition must be a JSON object');
+    return;
+  }
+  const limits = checkJsonLimits(def);
+  for (const p of limits.problems) out.add(p.path, p.code as ProblemCode, p.message);
+  if (limits.fatal) return;
+
+  const versionOk = def.schemaVersion === 1;
+  if (!versionOk) {
+    out.add(
+      '/schemaVersion',
+      'schema_version',
+      `schemaVersion must be 1, got ${JSON.stringify(def.schemaVersion) ?? 'nothing'}`,
+    );
+  }
+  const shape = definitionSchema.safeParse(def);
+  if (!shape.success) {
+    for (const issue of shape.error.issues) {
+      if (issue.path[0] === 'schemaVersion') continue;
+      out.add(pointer(...(issue.path as (string | number)[])), 'invalid_shape', issue.message);
+    }
+  }
+  if (Array.isArray(def.nodes) && def.nodes.length > MAX_NODES) {
+    out.add('/nodes', 'too_many_nodes', `${def.nodes.length} nodes; the limit is ${MAX_NODES}`);
+  }
+  if (Array.isArray(def.edges) && def.edges.length > MAX_EDGES) {
+    out.add('/edges', 'too_many_edges', `${def.edges.length} edges; the limit is ${MAX_EDGES}`);
+  }
+  validateGraph(out, catalog, def.nodes, def.edges, '', {
+    top: true,
+    depth: 0,
+    outerIds: new Set(),
+    outerUpstream: new Set(),
+  });
+}
+
+interface NodeView {
+  path: string;
+  id: string;
+  type: string;
+  raw: Record<string, unknown>;
+  spec?: NodeTypeSpec;
+  /** Config as written (an object), or undefined when it is not one. */
+  config?: Record<string, unknown>;
+  /** Output handles, or null when they cannot be known (unknown type, broken config). */
+  handles: Set<string> | null;
+  /** Pointers already reported as invalid_config, so an empty expression is not reported twice. */
+  badPaths: Set<string>;
+}
+
+interface EdgeView {
+  path: string;
+  id: string;
+  source: string;
+  target: string;
+  sourceHandle?: string;
+}
+
+interface Level {
+  top: boolean;
+  depth: number;
+  /** Node ids of enclosing graphs (for "exists but not upstream" vs "does not exist"). */
+  outerIds: Set<string>;
+  /** Enclosing nodes upstream of the map node that owns this body. */
+  outerUpstream: Set<string>;
+}
+
+function validateGraph(
+  out: Collector,
+  catalog: NodeCatalog,
+  nodesRaw: unknown,
+  edgesRaw: unknown,
+  base: string,
+  level: Level,
+): void {
+  if (!Array.isArray(nodesRaw)) return;
+  const nodes: NodeView[] = [];
+  const byId = new Map<string, NodeView>();
+  nodesRaw.forEach((raw, i) => {
+    if (!isObject(raw) || typeof raw.id !== 'string') return;
+    const path = `${base}/nodes/${i}`;
+    const view = inspectNode(out, catalog, raw, path);
+    if (byId.has(raw.id)) {
+      out.add(`${path}/id`, 'duplicate_node_id', `node id "${raw.id}" is used more than once`);
+      return;
+    }
+    byId.set(raw.id, view);
+    nodes.push(view);
+  });
+
+  const edges: EdgeView[] = [];
+  const edgeIds = new Set<string>();
+  if (Array.isArray(edgesRaw)) {
+    edgesRaw.forEach((raw, i) => {
+      if (!isObject(raw)) return;
+      const path = `${base}/edges/${i}`;
+      if (typeof raw.id === 'string') {
+        if (edgeIds.has(raw.id))
+          out.add(`${path}/id`, 'duplicate_edge_id', `edge id "${raw.id}" is used more than once`);
+        edgeIds.add(raw.id);
+      }
+      const edge = inspectEdge(out, raw, path, byId);
+      if (edge) edges.push(edge);
+    });
+  }
+
+  const graph = buildGraph(nodes, edges);
+  const edgeBetween = new Map<string, EdgeView>();
+  for (const e of edges)
+    if (!edgeBetween.has(`${e.source}\u0000${e.target}`)) edgeBetween.set(`${e.source}\u0000${e.target}`, e);
+  for (const cycle of findCycles(graph)) {
+    const at =
+      cycle.length === 1
+        ? edgeBetween.get(`${cycle[0]}\u0000${cycle[0]}`)
+        : firstEdgeInside(graph, cycle, edgeBetween);
+    out.add(
+      at?.path ?? byId.get(cycle[0])!.path,
+      'cycle',
+      `nodes ${cycle.join(' → ')} form a cycle; repeat work with a map node instead of a back edge`,
+    );
+  }
+
+  if (level.top) checkTriggers(out, nodes, graph, base);
+  else {
+    for (const n of nodes) {
+      if (n.spec?.isTrigger)
+        out.add(
+          `${n.path}/type`,
+          'trigger_in_body',
+          'a map body cannot contain a trigger; it starts at its nodes with no incoming edge',
+        );
+    }
+  }
+
+  const upstream = upstreamIndex(graph);
+  for (const n of nodes) {
+    if (!n.spec || !n.config) continue;
+    const checkRef = (id: string, where: string, offset: number): void => {
+      const at = `(at character ${offset})`;
+      if (byId.has(id)) {
+        if (!upstream.isUpstream(id, n.id)) {
+          out.add(
+            where,
+            'step_not_upstream',
+            `steps.${id} is not upstream of node "${n.id}", so it has no output yet ${at}`,
+          );
+        }
+      } else if (level.outerIds.has(id)) {
+        if (!level.outerUpstream.has(id)) {
+          out.add(
+            where,
+            'step_not_upstream',
+            `steps.${id} is not upstream of the map that holds node "${n.id}" ${at}`,
+          );
+        }
+      } else
+        out.add(where, 'unknown_step_reference', `steps.${id} refers to a node that does not exist ${at}`);
+    };
+    checkExpressions(out, n, checkRef);
+
+    const bodyField = n.spec.bodyField;
+    const body = bodyField ? n.config[bodyField] : undefined;
+    if (bodyField && isObject(body) && Array.isArray(body.nodes)) {
+      const bodyPath = `${n.path}/config/${bodyField}`;
+      if (level.depth + 1 > MAX_MAP_NESTING) {
+        out.add(bodyPath, 'too_deep', `map bodies nest deeper than ${MAX_MAP_NESTING} levels`);
+        continue;
+      }
+      if (body.nodes.length > MAX_NODES)
+        out.add(
+          `${bodyPath}/nodes`,
+          'too_many_nodes',
+          `${body.nodes.length} nodes; the limit is ${MAX_NODES}`,
+        );
+      const outerIds = new Set(level.outerIds);
+      for (const id of byId.keys()) outerIds.add(id);
+      const outerUpstream = new Set(level.outerUpstream);
+      for (const id of upstream.upstream(n.id)) outerUpstream.add(id);
+      validateGraph(out, catalog, body.nodes, body.edges, bodyPath, {
+        top: false,
+        depth: level.depth + 1,
+        outerIds,
+        outerUpstream,
+      });
+    }
+  }
+}
+
+function firstEdgeInside(
+  graph: Graph,
+  cycle: string[],
+  edgeBetween: Map<string, EdgeView>,
+): EdgeView | undefined {
+  const inside = new Set(cycle);
+  for (const id of cycle) {
+    for (const e of graph.outgoing.get(id)!)
+      if (inside.has(e.target)) return edgeBetween.get(`${e.source}\u0000${e.target}`);
+  }
+  return undefined;
+}
+
+function inspectNode(
+  out: Collector,
+  catalog: NodeCatalog,
+  raw: Record<string, unknown>,
+  path: string,
+): NodeView {
+  const id = raw.id as string;
+  const type = typeof raw.type === 'string' ? raw.type : '';
+  const view: NodeView = { path, id, type, raw, handles: null, badPaths: new Set() };
+  if (typeof raw.type !== 'string') return view;
+  const spec = catalog.get(type);
+  if (!spec) {
+    out.add(`${path}/type`, 'unknown_node_type', `unknown node type "${type}"`);
+    return view;
+  }
+  view.spec = spec;
+  const config = raw.config === undefined ? {} : raw.config;
+  if (isObject(config)) {
+    view.config = config;
+    const parsed = spec.config.safeParse(config);
+    if (!parsed.success) {
+      for (const issue of (parsed.error as z.ZodError).issues) {
+        const where = `${path}/config${pointer(...(issue.path as (string | number)[]))}`;
+        view.badPaths.add(where);
+        out.add(where, 'invalid_config', issue.message);
+      }
+    }
+    try {
+      const handles = spec.outputs((parsed.success ? parsed.data : config) as Record<string, unknown>);
+      view.handles = new Set(Array.isArray(handles) ? handles : []);
+    } catch {
+      view.handles = null;
+    }
+  }
+  if (view.handles && raw.onError === 'branch') view.handles.add(ERROR_HANDLE);
+
+  if (raw.mode === 'agent' && !spec.agentCapable) {
+    out.add(`${path}/mode`, 'agent_not_supported', `node type "${type}" cannot run in agent mode`);
+  }
+  const agent = raw.agent;
+  if (isObject(agent) && Array.isArray(agent.tools)) {
+    agent.tools.forEach((tool, t) => {
+      if (typeof tool !== 'string') return;
+      if (tool === 'self' || tool === 'http' || /^workflow:[^\s]+$/.test(tool)) return;
+      out.add(
+        `${path}/agent/tools/${t}`,
+        'unknown_agent_tool',
+        `unknown agent tool "${tool}"; use "self", "http" or "workflow:<id>"`,
+      );
+    });
+  }
+  return view;
+}
+
+function inspectEdge(
+  out: Collector,
+  raw: Record<string, unknown>,
+  path: string,
+  byId: Map<string, NodeView>,
+): EdgeView | null {
+  const source = typeof raw.source === 'string' ? byId.get(raw.source) : undefined;
+  const target = typeof raw.target === 'string' ? byId.get(raw.target) : undefined;
+  if (typeof raw.source === 'string' && !source) {
+    out.add(`${path}/source`, 'dangling_edge', `edge source "${raw.source}" is not a node`);
+  }
+  if (typeof raw.target === 'string' && !target) {
+    out.add(`${path}/target`, 'dangling_edge', `edge target "${raw.target}" is not a node`);
+  }
+  if (!source || !target) return null;
+  const handle = typeof raw.sourceHandle === 'string' ? raw.sourceHandle : DEFAULT_HANDLE;
+  if (source.handles && !source.handles.has(handle)) {
+    const has = [...source.handles];
+    out.add(
+      typeof raw.sourceHandle === 'string' ? `${path}/sourceHandle` : `${path}/source`,
+      'unknown_handle',
+      `node "${source.id}" has no output "${handle}"` +
+        (has.length ? ` (it has ${has.map((h) => `"${h}"`).join(', ')})` : ' (it has no outputs)'),
+    );
+  }
+  if (target.spec && !target.spec.hasInput) {
+    out.add(`${path}/target`, 'target_has_no_input', `node "${target.id}" (${target.type}) takes no input`);
+    // Kept out of the graph: it would also show up as a cycle or make the trigger "reachable".
+    return null;
+  } else if (typeof raw.targetHandle === 'string' && raw.targetHandle !== DEFAULT_INPUT_HANDLE) {
+    out.add(
+      `${path}/targetHandle`,
+      'unknown_handle',
+      `node "${target.id}" has no input "${raw.targetHandle}" (it has "in")`,
+    );
+  }
+  return {
+    path,
+    id: typeof raw.id === 'string' ? raw.id : '',
+    source: source.id,
+    target: target.id,
+    sourceHandle: typeof raw.sourceHandle === 'string' ? raw.sourceHandle : undefined,
+  };
+}
+
+function checkTriggers(out: Collector, nodes: NodeView[], graph: Graph, base: string): void {
+  const triggers = nodes.filter((n) => n.spec?.isTrigger);
+  if (triggers.length === 0) {
+    // Unknown types might be triggers; only claim "no trigger" when every type is known.
+    if (nodes.every((n) => n.spec))
+      out.add(`${base}/nodes`, 'no_trigger', 'the workflow has no trigger node');
+    return;
+  }
+  const manual = triggers.filter((n) => n.type === MANUAL_TRIGGER_TYPE);
+  for (const extra of manual.slice(1)) {
+    out.add(
+      `${extra.path}/type`,
+      'multiple_manual_triggers',
+      `only one ${MANUAL_TRIGGER_TYPE} node is allowed; "${manual[0].id}" is the first`,
+    );
+  }
+  const reached = reachableFrom(
+    graph,
+    triggers.map((t) => t.id),
+  );
+  for (const n of nodes) {
+    if (!reached.has(n.id)) out.add(n.path, 'unreachable', `node "${n.id}" cannot be reached from a trigger`);
+  }
+}
+
+/** Resolve `cases[].expression`-style field paths to the values and pointer segments they name. */
+export function resolveField(
+  config: unknown,
+  field: string,
+): { value: unknown; segments: (string | number)[] }[] {
+  let current: { value: unknown; segments: (string | number)[] }[] = [{ value: config, segments: [] }];
+  for (const part of field.split('.')) {
+    const each = part.endsWith('[]');
+    const key = each ? part.slice(0, -2) : part;
+    const next: typeof current = [];
+    for (const c of current) {
+      if (!isObject(c.value) || !(key in c.value)) continue;
+      const v = c.value[key];
+      if (!each) next.push({ value: v, segments: [...c.segments, key] });
+      else if (Array.isArray(v))
+        v.forEach((item, i) => next.push({ value: item, segments: [...c.segments, key, i] }));
+    }
+    current = next;
+  }
+  return current;
+}
+
+function checkExpressions(
+  out: Collector,
+  n: NodeView,
+  checkRef: (id: string, where: string, offset: number) => void,
+): void {
+  const spec = n.spec!;
+  const config = n.config!;
+  const report = (segments: (string | number)[], a: Analysis, what: string): void => {
+    const where = `${n.path}/config${pointer(...segments)}`;
+    if (n.badPaths.has(where)) return;
+    for (const issue of a.issues)
+      out.add(
+        where,
+        'expression_syntax',
+        `${what} syntax error at character ${issue.offset}: ${issue.message}`,
+      );
+    for (const ref of a.refs) checkRef(ref.id, where, ref.offset);
+  };
+  const skip = new Set<string>();
+  for (const field of spec.expressionFields ?? []) {
+    skip.add(field.split(/[.[]/)[0]);
+    for (const { value, segments } of resolveField(config, field)) {
+      if (typeof value === 'string') report(segments, analyzeExpression(value), 'expression');
+    }
+  }
+  for (const field of spec.codeFields ?? []) {
+    skip.add(field.split(/[.[]/)[0]);
+    for (const { value, segments } of resolveField(config, field)) {
+      if (typeof value === 'string') report(segments, analyzeFunctionBody(value), 'code');
+    }
+  }
+  if (spec.bodyField) skip.add(spec.bodyField);
+  // Every other string in the config is a template: check its {{ }} segments. The walk is
+  // bounded by the limit check that ran first.
+  const stack: { value: unknown; segments: (string | number)[] }[] = [];
+  for (const key of Object.keys(config))
+    if (!skip.has(key)) stack.push({ value: config[key], segments: [key] });
+  // Expression fields nested in arrays (switch cases) share their top key with template-free
+  // siblings (case ids), so nothing else under a skipped key is scanned.
+  while (stack.length) {
+    const { value, segments } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (hasTemplate(value)) report(segments, analyzeTemplate(value), 'template');
+    } else if (Array.isArray(value))
+      value.forEach((v, i) => stack.push({ value: v, segments: [...segments, i] }));
+    else if (isObject(value))
+      for (const k of Object.keys(value)) stack.push({ value: value[k], segments: [...segments, k] });
+  }
+}
