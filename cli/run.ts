@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Db } from '@/lib/db/client';
-import { getWorkflow } from '@/lib/db/repositories/workflows';
 import { createEngine, type RunOutcome } from '@/lib/engine/engine';
-import type { WorkflowSource } from '@/lib/engine/workflow-source';
+import { startDemoServer } from '@/lib/server/demo-server';
+import { applyInputDefaults } from '@/lib/workflow/input-defaults';
 import { validateDefinition } from '@/lib/nodes/validate-definition';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import type { CommandOutput } from './validate';
@@ -53,15 +53,24 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
   }
 
   const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
+  const { hostEngineOptions, allowListedEnv } = await import('@/lib/server/runtime');
   const ownDb = !opts.db;
   const db = opts.db ?? (await (await import('@/lib/db/client')).getDb());
   const store = new PrismaTraceStore(db);
+  // Headless there is no web server serving the demo API the examples call: serve it here.
+  const demo = process.env.TRELLIS_DEMO_URL ? null : await startDemoServer();
+  const env = demo ? { ...allowListedEnv(), TRELLIS_DEMO_URL: demo.url } : allowListedEnv();
   let out: RunOutcome;
   try {
-    const engine = createEngine({ store, workflows: dbWorkflowSource(db) });
-    out = await engine.runToCompletion({ definition, input, trigger: 'manual' });
+    const engine = createEngine({ store, ...hostEngineOptions(db, env) });
+    out = await engine.runToCompletion({
+      definition,
+      input: applyInputDefaults(definition.inputSchema, input),
+      trigger: 'manual',
+    });
     await store.flush();
   } finally {
+    await demo?.close();
     if (ownDb) {
       const { shutdownSandbox } = await import('@/lib/sandbox');
       await shutdownSandbox();
@@ -86,19 +95,4 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
     io.log(`run ${out.runId} ${out.status}`);
   }
   return out.status === 'succeeded' ? EXIT_SUCCEEDED : EXIT_RUN_FAILED;
-}
-
-/** Saved workflows for subworkflow and map-over-workflow nodes. */
-export function dbWorkflowSource(db: Db): WorkflowSource {
-  return {
-    async getLatest(workflowId) {
-      const wf = await getWorkflow(db.prisma, workflowId);
-      if (!wf) return null;
-      const v = await db.prisma.workflowVersion.findUnique({
-        where: { workflowId_version: { workflowId, version: wf.version } },
-        select: { id: true },
-      });
-      return { definition: wf.definition, versionId: v?.id ?? null, version: wf.version };
-    },
-  };
 }

@@ -62,6 +62,10 @@ import { VersionsDialog } from './versions-dialog';
 const nodeTypes: NodeTypes = { step: StepNode, note: NoteNode };
 const SNAP: [number, number] = [16, 16];
 const VALIDATE_DEBOUNCE_MS = 350;
+/** Above this many nodes the canvas renders only what is on screen and opens on the first nodes. */
+const LARGE_GRAPH = 200;
+/** The minimap redraws every node on every frame; past this size it costs more than it shows. */
+const MINIMAP_MAX_NODES = 500;
 
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
@@ -129,6 +133,16 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   const initial = useMemo(() => toFlow(record.definition), [record]);
   const [nodes, setNodes, onNodesChange] = useNodesState<FlowNode>(initial.nodes);
   const [edges, setEdges, onEdgesChange] = useEdgesState<FlowEdge>(initial.edges);
+  // A big graph opens on its first nodes at a readable zoom: fitting 1,000 nodes would render
+  // every one of them at a size nobody can read (and defeat onlyRenderVisibleElements).
+  const initialFit = useMemo(
+    () => ({
+      padding: 0.2,
+      maxZoom: 1,
+      ...(initial.nodes.length > LARGE_GRAPH ? { nodes: initial.nodes.slice(0, 30).map((n) => ({ id: n.id })) } : {}),
+    }),
+    [initial],
+  );
   const [meta, setMeta] = useState<DefinitionMeta>(() => splitMeta(record.definition));
   const [version, setVersion] = useState(record.version);
   const rf = useReactFlow<FlowNode, FlowEdge>();
@@ -143,7 +157,6 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   }, [toast]);
 
   const dragging = useMemo(() => nodes.some((n) => n.dragging), [nodes]);
-  const definition = useMemo(() => toDefinition(meta, nodes, edges), [meta, nodes, edges]);
 
   // ---- history: snapshots of the definition; dragging frames and selection are not changes.
   const [history] = useState(
@@ -156,13 +169,17 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   const [savedSnap, setSavedSnap] = useState(() => history.current);
   const [currentSnap, setCurrentSnap] = useState(() => history.current);
 
+  // Drag frames skip this: the definition is rebuilt once the drag ends, not 60 times a second.
   useEffect(() => {
     if (dragging) return;
-    const snap = JSON.stringify(definition);
+    const snap = JSON.stringify(toDefinition(meta, nodes, edges));
     const key = coalesceKey.current;
     coalesceKey.current = null;
     if (history.push(snap, key)) setCurrentSnap(snap);
-  }, [definition, dragging, history]);
+  }, [meta, nodes, edges, dragging, history]);
+  /** The document as of the last settled change (what save, run and export use). */
+  const definition = useMemo(() => JSON.parse(currentSnap) as WorkflowDefinition, [currentSnap]);
+
 
   const load = useCallback(
     (def: WorkflowDefinition, keepSelection = true) => {
@@ -433,6 +450,10 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   const [saving, setSaving] = useState(false);
   const save = useCallback(async () => {
     if (saving) return;
+    if (!dirty) {
+      notify('No changes to save');
+      return;
+    }
     setSaving(true);
     const snap = JSON.stringify(definition);
     try {
@@ -454,7 +475,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     } finally {
       setSaving(false);
     }
-  }, [definition, notify, saving, workflowId]);
+  }, [definition, dirty, notify, saving, workflowId]);
 
   // ---- run
   const { runId, runStatus, start } = useRun(workflowId);
@@ -472,7 +493,8 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
       );
       setRunOpen(false);
     } catch (e) {
-      const ps = e instanceof ApiError ? (e.details as { problems?: Problem[] } | undefined)?.problems : undefined;
+      const ps =
+        e instanceof ApiError ? (e.details as { problems?: Problem[] } | undefined)?.problems : undefined;
       if (ps) {
         setProblems(ps.map((p) => ({ ...p, path: p.path.replace(/^\/definition(?=\/|$)/, '') })));
         setValidated(definition);
@@ -782,16 +804,16 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                   snapToGrid
                   snapGrid={SNAP}
                   fitView
-                  fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+                  fitViewOptions={initialFit}
                   minZoom={0.1}
                   deleteKeyCode={['Backspace', 'Delete']}
                   multiSelectionKeyCode={['Shift', 'Meta', 'Control']}
-                  defaultEdgeOptions={{ type: 'smoothstep' }}
-                  onlyRenderVisibleElements={nodes.length > 200}
+                  defaultEdgeOptions={{ type: 'default' }}
+                  onlyRenderVisibleElements={nodes.length > LARGE_GRAPH}
                   proOptions={{ hideAttribution: true }}
                 >
                   <Background variant={BackgroundVariant.Dots} gap={16} size={1} color="#cbd5e1" />
-                  {!isEmpty && (
+                  {!isEmpty && nodes.length <= MINIMAP_MAX_NODES && (
                     <MiniMap
                       pannable
                       zoomable

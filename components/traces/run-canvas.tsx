@@ -74,13 +74,13 @@ function TraceNodeView({ data }: NodeProps<TraceFlowNode>) {
       <div className="flex items-center gap-1.5 border-t border-slate-100 px-2.5 py-1 text-[11px] text-slate-600">
         <span className={`h-1.5 w-1.5 rounded-full ${strip[data.outcome] ?? strip.queued}`} aria-hidden />
         <span className="font-medium">{OUTCOME_LABEL[data.outcome] ?? data.outcome}</span>
-        {data.attempts > 1 && <span className="rounded bg-amber-100 px-1 font-medium text-amber-800">×{data.attempts} attempts</span>}
+        {data.attempts > 1 && <span className="rounded bg-amber-100 px-1 font-medium text-amber-800">×{data.attempts}</span>}
         {data.items > 0 && (
           <span className="text-slate-500">
             {data.items} items{data.failedItems ? `, ${data.failedItems} failed` : ''}
           </span>
         )}
-        <span className="ml-auto text-slate-400 tabular-nums">{data.durationMs !== null ? formatDuration(data.durationMs) : ''}</span>
+        <span className="ml-auto whitespace-nowrap text-slate-400 tabular-nums">{data.durationMs !== null ? formatDuration(data.durationMs) : ''}</span>
       </div>
       <Handle type="source" position={Position.Bottom} className="!h-2 !w-2 !border-0 !bg-slate-300" isConnectable={false} />
     </div>

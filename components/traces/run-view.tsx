@@ -198,7 +198,7 @@ export function RunView({ runId }: { runId: string }) {
               </h2>
               <OutcomeLegend />
             </div>
-            <div className="h-80 bg-slate-50">
+            <div className="h-96 bg-slate-50">
               {definition ? (
                 <RunCanvas
                   definition={definition}

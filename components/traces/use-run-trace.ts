@@ -51,9 +51,11 @@ export function useRunTrace(runId: string) {
 
   const status = data?.run.status;
   const finished = status ? TERMINAL_RUN_STATUSES.has(status) : false;
+  const loaded = !!data;
 
+  // Opened only once the first read says the run is not finished: a finished run needs no stream.
   useEffect(() => {
-    if (finished || typeof EventSource === 'undefined') return;
+    if (!loaded || finished || typeof EventSource === 'undefined') return;
     const es = new EventSource(`/api/runs/${runId}/events`);
     es.onopen = () => setStreaming(true);
     es.addEventListener('snapshot', (ev) => {
@@ -81,7 +83,7 @@ export function useRunTrace(runId: string) {
       es.close();
       setStreaming(false);
     };
-  }, [runId, finished, schedule]);
+  }, [runId, loaded, finished, schedule]);
 
   useEffect(() => {
     if (finished || streaming || !data) return;

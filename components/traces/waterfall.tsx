@@ -48,10 +48,10 @@ export function Waterfall({
         <div style={{ width: LABEL_W }} className="shrink-0 px-3 py-1 font-medium tracking-wide uppercase">
           Step
         </div>
-        <div className="relative mr-4 flex-1">
+        <div className="relative mr-14 flex-1">
           {ticks.map((t) => (
-            <span key={t} className="absolute top-1 -translate-x-1/2 tabular-nums" style={{ left: pct(t, total) }}>
-              {formatDuration(t)}
+            <span key={t} className="absolute top-1 -translate-x-1/2 whitespace-nowrap tabular-nums" style={{ left: pct(t, total) }}>
+              {t === 0 ? '0' : formatDuration(t)}
             </span>
           ))}
         </div>
@@ -75,7 +75,7 @@ export function Waterfall({
                 <span className="shrink-0 rounded bg-amber-100 px-1 text-[10px] font-medium text-amber-800">×{row.bars.length}</span>
               )}
             </div>
-            <div className="relative mr-4 h-full flex-1">
+            <div className="relative mr-14 h-full flex-1">
               {ticks.map((t) => (
                 <span key={t} className="absolute inset-y-0 w-px bg-slate-100" style={{ left: pct(t, total) }} aria-hidden />
               ))}
@@ -117,7 +117,7 @@ export function Waterfall({
               })}
               {row.bars.length > 0 && (
                 <span
-                  className="pointer-events-none absolute top-1/2 -translate-y-1/2 pl-1 text-[10px] text-slate-500 tabular-nums"
+                  className="pointer-events-none absolute top-1/2 -translate-y-1/2 pl-1 text-[10px] whitespace-nowrap text-slate-500 tabular-nums"
                   style={{ left: pct(row.bars[row.bars.length - 1].end, total) }}
                 >
                   {formatDuration(row.bars[row.bars.length - 1].end - row.bars[row.bars.length - 1].start)}

@@ -35,6 +35,11 @@ export interface PrismaTraceStoreOptions {
   flushIntervalMs?: number;
   maxBatchRows?: number;
   maxPayloadBytes?: number;
+  /**
+   * Runs inside the transaction that inserts a run row, so work tied to the run (the queue's job)
+   * commits with it or not at all. Without it createRun is a single statement.
+   */
+  onRunCreated?: (tx: SqlQueryable, run: RunRecord) => Promise<void>;
 }
 
 type Json = string | null; // JSON text prepared by toStoredJson
@@ -106,6 +111,7 @@ export class PrismaTraceStore implements TraceStore {
   private readonly interval: number;
   private readonly maxRows: number;
   private readonly maxBytes?: number;
+  private readonly onRunCreated?: PrismaTraceStoreOptions['onRunCreated'];
   private pending = emptyBatch();
   private pendingRows = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -121,6 +127,7 @@ export class PrismaTraceStore implements TraceStore {
     this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.maxRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
     this.maxBytes = opts.maxPayloadBytes;
+    this.onRunCreated = opts.onRunCreated;
   }
 
   private json(v: unknown): Json {
@@ -129,24 +136,33 @@ export class PrismaTraceStore implements TraceStore {
 
   async createRun(run: CreateRun): Promise<RunRecord> {
     const id = randomUUID();
-    const rows = await this.sql.query<RunRow>(
-      `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId")
+    const insert = (q: SqlQueryable) =>
+      q.query<RunRow>(
+        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId")
        VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9) RETURNING ${RUN_FIELDS}`,
-      [
-        id,
-        run.workflowId,
-        run.workflowVersionId,
-        run.version,
-        // The definition is not redacted or capped: it is the program, and resume depends on it.
-        run.workflowVersionId ? null : JSON.stringify(run.definition),
-        this.json(run.input),
-        run.trigger,
-        run.parentRunId ?? null,
-        run.parentStepId ?? null,
-      ],
-    );
+        [
+          id,
+          run.workflowId,
+          run.workflowVersionId,
+          run.version,
+          // The definition is not redacted or capped: it is the program, and resume depends on it.
+          run.workflowVersionId ? null : JSON.stringify(run.definition),
+          this.json(run.input),
+          run.trigger,
+          run.parentRunId ?? null,
+          run.parentStepId ?? null,
+        ],
+      );
+    const hook = this.onRunCreated;
+    const record = hook
+      ? await this.sql.transaction(async (tx) => {
+          const created = toRunRecord((await insert(tx))[0]);
+          await hook(tx, created);
+          return created;
+        })
+      : toRunRecord((await insert(this.sql))[0]);
     this.knownRuns.add(id);
-    return toRunRecord(rows[0]);
+    return record;
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

@@ -4,6 +4,7 @@ import * as wfRepo from '@/lib/db/repositories/workflows';
 import type { EngineEvent } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { applyInputDefaults } from '@/lib/workflow/input-defaults';
 import { assertRunnable } from './definition-input';
 import { MAX_RUN_INPUT_BYTES } from './limits';
 import { json, parseWith, readJson, type RouteContext } from './route';
@@ -63,7 +64,7 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
     workflowId: params.id,
     versionId: v.id,
     version: v.version,
-    input: body.input ?? {},
+    input: applyInputDefaults(definition.inputSchema, body.input ?? {}),
     trigger: 'manual',
   });
   await rt.dispatcher.enqueue(runId);

@@ -1,10 +1,9 @@
 import { getDb, type Db } from '@/lib/db/client';
 import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
-import { getVersion, getWorkflow } from '@/lib/db/repositories/workflows';
+import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
 import { createChatClient } from '@/lib/agent/model-client';
 import { createEngine, type Engine } from '@/lib/engine/engine';
 import type { EngineEvent } from '@/lib/engine/events';
-import type { WorkflowSource } from '@/lib/engine/workflow-source';
 import { createInProcessDispatcher, type Dispatcher } from './dispatcher';
 import { RunEventHub } from './run-events';
 import { seedExamplesOnce } from './seed';
@@ -41,14 +40,12 @@ export function allowListedEnv(): Record<string, string> {
   };
 }
 
-export function dbWorkflowSource(db: Db): WorkflowSource {
+/** What every host (web process, worker, CLI) gives the engine besides its store. */
+export function hostEngineOptions(db: Db, env: Record<string, string> = allowListedEnv()) {
   return {
-    async getLatest(workflowId) {
-      const wf = await getWorkflow(db.prisma, workflowId);
-      if (!wf) return null;
-      const v = await getVersion(db.prisma, workflowId, wf.version);
-      return { definition: wf.definition, workflowId, versionId: v?.id ?? null, version: wf.version };
-    },
+    workflows: new PrismaWorkflowSource(db.prisma),
+    services: { chat: createChatClient() },
+    env,
   };
 }
 
@@ -58,9 +55,7 @@ export async function createRuntime(opts: { db?: Db; seed?: boolean } = {}): Pro
   const events = new RunEventHub();
   const engine = createEngine({
     store,
-    workflows: dbWorkflowSource(db),
-    services: { chat: createChatClient() },
-    env: allowListedEnv(),
+    ...hostEngineOptions(db),
     onEvent: (ev: EngineEvent) => events.publish(ev),
   });
   const dispatcher = createInProcessDispatcher(engine, async (statuses) =>

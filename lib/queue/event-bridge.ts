@@ -1,0 +1,126 @@
+import pg from 'pg';
+import type { EngineEvent } from '@/lib/engine/events';
+import type { SqlQueryable } from '@/lib/db/sql-executor';
+import { EVENT_FLUSH_MS, MAX_EVENT_PAYLOAD_BYTES, RUN_EVENTS_CHANNEL } from './limits';
+
+// Engine events cross processes as Postgres NOTIFY: workers send them, web processes LISTEN and
+// feed their RunEventHub, so SSE works whichever worker runs the run. Events are batched into one
+// statement (pg_notify over unnest keeps their order, and delivery happens in commit order).
+// NOTIFY is best effort (nothing is replayed after a reconnect); the SSE handler sends a snapshot
+// first, so a client that reloads is always right.
+
+export interface EventPublisher {
+  publish(ev: EngineEvent): void;
+  flush(): Promise<void>;
+}
+
+/** Shrinks an event until it fits a NOTIFY payload; the trace in the database keeps everything. */
+export function encodeEvent(ev: EngineEvent): string {
+  let s = JSON.stringify(ev);
+  if (Buffer.byteLength(s) <= MAX_EVENT_PAYLOAD_BYTES) return s;
+  const slim: Record<string, unknown> = { ...ev, truncated: true };
+  for (const k of ['output', 'error', 'input']) delete slim[k];
+  s = JSON.stringify(slim);
+  if (Buffer.byteLength(s) <= MAX_EVENT_PAYLOAD_BYTES) return s;
+  return JSON.stringify({ type: ev.type, runId: ev.runId, truncated: true });
+}
+
+export function createEventPublisher(sql: SqlQueryable): EventPublisher {
+  let buf: string[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let writing: Promise<void> = Promise.resolve();
+  const send = () => {
+    timer = null;
+    const batch = buf;
+    buf = [];
+    if (!batch.length) return writing;
+    writing = writing.then(() =>
+      sql
+        .query(`SELECT pg_notify($1, x) FROM unnest($2::text[]) WITH ORDINALITY AS t(x, i) ORDER BY i`, [
+          RUN_EVENTS_CHANNEL,
+          batch,
+        ])
+        .then(
+          () => {},
+          () => {}, // live updates are best effort; the trace is the record
+        ),
+    );
+    return writing;
+  };
+  return {
+    publish(ev) {
+      buf.push(encodeEvent(ev));
+      if (!timer) {
+        timer = setTimeout(send, EVENT_FLUSH_MS);
+        timer.unref?.();
+      }
+    },
+    async flush() {
+      if (timer) clearTimeout(timer);
+      await send();
+    },
+  };
+}
+
+export interface EventListener {
+  close(): Promise<void>;
+}
+
+/** A dedicated connection (LISTEN needs one session), reconnecting with backoff. */
+export function listenRunEvents(
+  databaseUrl: string,
+  onEvent: (ev: EngineEvent) => void,
+  onReconnect?: () => void,
+): EventListener {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retryMs = 100;
+  let retryTimer: NodeJS.Timeout | null = null;
+  const connect = async () => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: databaseUrl });
+    c.on('error', () => schedule(c));
+    c.on('end', () => schedule(c));
+    c.on('notification', (n) => {
+      if (n.channel !== RUN_EVENTS_CHANNEL || !n.payload) return;
+      try {
+        onEvent(JSON.parse(n.payload) as EngineEvent);
+      } catch {
+        // a malformed payload is dropped, not fatal
+      }
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
+      if (closed) return void c.end().catch(() => {});
+      client = c;
+      retryMs = 100;
+      onReconnect?.();
+    } catch {
+      schedule(c);
+    }
+  };
+  const schedule = (c: pg.Client) => {
+    if (closed || (client && client !== c)) return;
+    client = null;
+    c.removeAllListeners('end');
+    c.end().catch(() => {});
+    if (retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      void connect();
+    }, retryMs);
+    retryTimer.unref?.();
+    retryMs = Math.min(retryMs * 2, 5_000);
+  };
+  void connect();
+  return {
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => {});
+    },
+  };
+}

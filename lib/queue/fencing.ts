@@ -1,0 +1,104 @@
+import type { SqlExecutor, SqlQueryable } from '@/lib/db/sql-executor';
+import { RUN_LEASE_MS } from './limits';
+
+// Fencing: a worker that lost a run's lease must not commit a step or finish the run. Every
+// connection of a worker process carries its identity as the session setting `trellis.worker`
+// (a startup option in its DATABASE_URL), and two triggers compare it with Run."leaseOwner":
+// - Step insert/update of a run leased by another worker raises, so the whole trace batch rolls back;
+// - a Run status change by a non-owner is skipped, so the engine's compare-and-set returns false.
+// Sessions without the setting (the web process: cancels, approvals) are never fenced, and neither
+// are runs with no owner (child runs, runs never taken by a worker). The owner is left in place when
+// a worker is done, so a worker that wakes up late still finds someone else's name there.
+// Rejected: checking the lease in the engine before each write (a race between check and write, and a
+// round trip per step) and a per-run epoch threaded through TraceStore (changes every implementation).
+
+export const WORKER_SETTING = 'trellis.worker';
+export const LEASE_LOST = 'trellis_lease_lost';
+
+const FENCING_SQL = `
+CREATE OR REPLACE FUNCTION trellis_fence_step() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE w text := current_setting('${WORKER_SETTING}', true); o text;
+BEGIN
+  IF w IS NULL OR w = '' THEN RETURN NEW; END IF;
+  SELECT "leaseOwner" INTO o FROM "Run" WHERE id = NEW."runId";
+  IF o IS NOT NULL AND o <> w THEN
+    RAISE EXCEPTION '${LEASE_LOST}: run % is leased by %, not %', NEW."runId", o, w;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION trellis_fence_run() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE w text := current_setting('${WORKER_SETTING}', true);
+BEGIN
+  IF w IS NULL OR w = '' OR OLD."leaseOwner" IS NULL OR OLD."leaseOwner" = w THEN RETURN NEW; END IF;
+  IF NEW.status IS DISTINCT FROM OLD.status OR NEW.output IS DISTINCT FROM OLD.output THEN RETURN NULL; END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS trellis_fence_step ON "Step";
+CREATE TRIGGER trellis_fence_step BEFORE INSERT OR UPDATE ON "Step" FOR EACH ROW EXECUTE FUNCTION trellis_fence_step();
+DROP TRIGGER IF EXISTS trellis_fence_run ON "Run";
+CREATE TRIGGER trellis_fence_run BEFORE UPDATE ON "Run" FOR EACH ROW EXECUTE FUNCTION trellis_fence_run();
+`;
+
+/** Idempotent; serialized so several workers starting at once do not race on DDL. */
+export async function installFencing(sql: SqlExecutor): Promise<void> {
+  await sql.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('trellis.fencing'))`);
+    const have = await tx.query(
+      `SELECT 1 FROM pg_trigger WHERE tgname IN ('trellis_fence_step', 'trellis_fence_run')`,
+    );
+    if (have.length === 2) return;
+    await tx.exec(FENCING_SQL);
+  });
+}
+
+/** The worker's DATABASE_URL: the same database, with the worker id set on every session. */
+export function workerDatabaseUrl(databaseUrl: string, workerId: string): string {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(workerId)) throw new Error(`bad worker id ${workerId}`);
+  const url = new URL(databaseUrl);
+  const prior = url.searchParams.get('options');
+  url.searchParams.set('options', `${prior ? `${prior} ` : ''}-c ${WORKER_SETTING}=${workerId}`);
+  return url.toString();
+}
+
+export type ClaimResult =
+  | { claimed: true; status: string }
+  | { claimed: false; status: string | null; leaseOwner?: string | null; leaseUntil?: Date | null };
+
+/** Takes the run unless another worker's lease is still live. */
+export async function claimRun(sql: SqlQueryable, runId: string, workerId: string): Promise<ClaimResult> {
+  const rows = await sql.query<{ status: string }>(
+    `UPDATE "Run" SET "leaseOwner" = $2, "leaseUntil" = now() + $3 * interval '1 millisecond'
+      WHERE id = $1 AND ("leaseOwner" IS NULL OR "leaseOwner" = $2 OR "leaseUntil" IS NULL OR "leaseUntil" < now())
+      RETURNING status`,
+    [runId, workerId, RUN_LEASE_MS],
+  );
+  if (rows[0]) return { claimed: true, status: rows[0].status };
+  const cur = await sql.query<{ status: string; leaseOwner: string | null; leaseUntil: Date | null }>(
+    `SELECT status, "leaseOwner", "leaseUntil" FROM "Run" WHERE id = $1`,
+    [runId],
+  );
+  return cur[0] ? { claimed: false, ...cur[0] } : { claimed: false, status: null };
+}
+
+export async function renewLeases(sql: SqlQueryable, runIds: string[], workerId: string): Promise<string[]> {
+  if (!runIds.length) return [];
+  const rows = await sql.query<{ id: string }>(
+    `UPDATE "Run" SET "leaseUntil" = now() + $3 * interval '1 millisecond'
+      WHERE id = ANY($1::text[]) AND "leaseOwner" = $2 RETURNING id`,
+    [runIds, workerId, RUN_LEASE_MS],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Done with the run for now: the lease ends, the owner's name stays (see above). */
+export async function endLease(sql: SqlQueryable, runId: string, workerId: string): Promise<void> {
+  await sql.query(`UPDATE "Run" SET "leaseUntil" = NULL WHERE id = $1 AND "leaseOwner" = $2`, [runId, workerId]);
+}
+
+/** Hand a run over (shutdown): fences this worker's late writes and lets the next claim in at once. */
+export async function releaseLease(sql: SqlQueryable, runId: string, workerId: string): Promise<void> {
+  await sql.query(
+    `UPDATE "Run" SET "leaseOwner" = $3, "leaseUntil" = NULL WHERE id = $1 AND "leaseOwner" = $2`,
+    [runId, workerId, `released:${workerId}`],
+  );
+}

@@ -1,0 +1,36 @@
+// Timing of the durable queue. Together they bound how long a dead worker's run waits:
+// JOB_HEARTBEAT_SECONDS (pg-boss fails a job whose heartbeat stopped) + SUPERVISE_INTERVAL_SECONDS
+// (how often a pass looks) + RETRY_DELAY_SECONDS + NOTIFY_POLLING_SECONDS, and the run's lease
+// (RUN_LEASE_MS, renewed every LEASE_RENEW_MS) has run out by then. Worst case ≈ 10 + 2 + 1 + 1 s;
+// TAKEOVER_BOUND_MS is the figure we promise and test against.
+
+/** pg-boss queue that carries "drive this run" jobs. */
+export const RUN_QUEUE = 'trellis-runs';
+/** pg-boss queue that carries one job per schedule tick (its id makes the tick fire once). */
+export const SCHEDULE_QUEUE = 'trellis-schedule-ticks';
+/** pg-boss refuses less than 10. */
+export const JOB_HEARTBEAT_SECONDS = 10;
+export const SUPERVISE_INTERVAL_SECONDS = 2;
+export const RETRY_DELAY_SECONDS = 1;
+/** A job is retried this often (each worker death costs one) before it is failed for good. */
+export const RUN_JOB_RETRY_LIMIT = 100;
+/** Backstop poll; NOTIFY wakes workers at once, this only catches retried and deferred jobs. */
+export const NOTIFY_POLLING_SECONDS = 1;
+/** A worker owns a run this long after its last renewal. */
+export const RUN_LEASE_MS = 8_000;
+export const LEASE_RENEW_MS = 2_000;
+/** How long a dead worker's run may wait before another worker resumes it. */
+export const TAKEOVER_BOUND_MS = 20_000;
+/** A job may be active this long; heartbeats, not this, detect dead workers. Long runs park instead. */
+export const RUN_JOB_EXPIRE_SECONDS = 6 * 60 * 60;
+/** SIGTERM: in-flight runs get this long to finish; then they are handed to other workers. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+/** Worker-to-web event channel (Postgres NOTIFY). */
+export const RUN_EVENTS_CHANNEL = 'trellis_run_events';
+/** Postgres refuses NOTIFY payloads of 8000 bytes or more; bigger events are sent without payload fields. */
+export const MAX_EVENT_PAYLOAD_BYTES = 7_000;
+/** Events are sent to Postgres in batches this often, one statement per batch, so order is kept. */
+export const EVENT_FLUSH_MS = 5;
+/** Schedules: how often each worker looks for due ticks, and re-reads which workflows have schedules. */
+export const SCHEDULE_TICK_MS = 500;
+export const SCHEDULE_SYNC_MS = 3_000;
