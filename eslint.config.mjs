@@ -6,14 +6,27 @@ import reactHooks from 'eslint-plugin-react-hooks';
 const NO_FRAMEWORKS = [
   { name: 'react', message: 'lib/workflow and lib/engine stay pure: move UI code to components/.' },
   { name: 'react-dom', message: 'lib/workflow and lib/engine stay pure: move UI code to components/.' },
-  { name: '@prisma/client', message: 'The engine talks to storage through TraceStore (lib/engine/trace-store.ts); put Prisma code in lib/db.' },
+  {
+    name: '@prisma/client',
+    message:
+      'The engine talks to storage through TraceStore (lib/engine/trace-store.ts); put Prisma code in lib/db.',
+  },
   { name: 'pg', message: 'The engine talks to storage through TraceStore; put database code in lib/db.' },
   { name: 'pg-boss', message: 'Queue code belongs in lib/db; the engine stays storage-agnostic.' },
 ];
 const NO_FRAMEWORK_PATTERNS = [
-  { group: ['next', 'next/*'], message: 'lib/workflow and lib/engine never import Next.js: keep HTTP concerns in app/ and lib/server.' },
-  { group: ['@prisma/*', '@electric-sql/*', 'pglite-prisma-adapter'], message: 'Storage lives in lib/db behind the TraceStore interface.' },
-  { group: ['@/lib/db', '@/lib/db/*', '**/lib/db/*'], message: 'The engine reaches storage only through the TraceStore interface; inject a store instead.' },
+  {
+    group: ['next', 'next/*'],
+    message: 'lib/workflow and lib/engine never import Next.js: keep HTTP concerns in app/ and lib/server.',
+  },
+  {
+    group: ['@prisma/*', '@electric-sql/*', 'pglite-prisma-adapter'],
+    message: 'Storage lives in lib/db behind the TraceStore interface.',
+  },
+  {
+    group: ['@/lib/db', '@/lib/db/*', '**/lib/db/*'],
+    message: 'The engine reaches storage only through the TraceStore interface; inject a store instead.',
+  },
   { group: ['@/lib/server', '@/lib/server/*'], message: 'Core modules never depend on the HTTP layer.' },
   { group: ['@/components/*', '@/app/*'], message: 'Core modules never import UI code.' },
 ];
@@ -35,17 +48,41 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: {
-        console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly',
-        setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', fetch: 'readonly',
-        AbortController: 'readonly', AbortSignal: 'readonly', window: 'readonly', document: 'readonly',
-        TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly',
-        performance: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', crypto: 'readonly',
-        setImmediate: 'readonly', navigator: 'readonly', localStorage: 'readonly', EventSource: 'readonly',
-        requestAnimationFrame: 'readonly', globalThis: 'readonly',
+        console: 'readonly',
+        process: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        window: 'readonly',
+        document: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        performance: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+        crypto: 'readonly',
+        setImmediate: 'readonly',
+        navigator: 'readonly',
+        localStorage: 'readonly',
+        EventSource: 'readonly',
+        requestAnimationFrame: 'readonly',
+        globalThis: 'readonly',
       },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
@@ -65,16 +102,26 @@ export default tseslint.config(
             ...NO_FRAMEWORK_PATTERNS,
             {
               group: ['@/lib/*', '!@/lib/workflow', '!@/lib/workflow/*'],
-              message: 'lib/workflow imports nothing else of ours (DESIGN.md §1): move shared code into lib/workflow or invert the dependency.',
+              message:
+                'lib/workflow imports nothing else of ours (DESIGN.md §1): move shared code into lib/workflow or invert the dependency.',
             },
-            { group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process'], message: 'lib/workflow does no I/O.' },
+            {
+              group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process'],
+              message: 'lib/workflow does no I/O.',
+            },
           ],
         },
       ],
     },
   },
   {
-    files: ['lib/engine/**/*.ts', 'lib/nodes/**/*.ts', 'lib/sandbox/**/*.ts', 'lib/agent/**/*.ts', 'lib/net/**/*.ts'],
+    files: [
+      'lib/engine/**/*.ts',
+      'lib/nodes/**/*.ts',
+      'lib/sandbox/**/*.ts',
+      'lib/agent/**/*.ts',
+      'lib/net/**/*.ts',
+    ],
     ignores: ['**/*.test.ts', '**/*.bench.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
   },
@@ -85,8 +132,26 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@/lib/db', '@/lib/db/*'], message: 'components/ talk to the API over HTTP; never import lib/db.' },
-            { group: ['@/lib/engine', '@/lib/engine/*', '@/lib/server', '@/lib/server/*', '@/lib/agent', '@/lib/agent/*', '@/lib/net', '@/lib/net/*', '@/lib/sandbox', '@/lib/sandbox/*'], message: 'components/ may import lib/workflow (types, validation) and node metadata only; call the API for the rest.' },
+            {
+              group: ['@/lib/db', '@/lib/db/*'],
+              message: 'components/ talk to the API over HTTP; never import lib/db.',
+            },
+            {
+              group: [
+                '@/lib/engine',
+                '@/lib/engine/*',
+                '@/lib/server',
+                '@/lib/server/*',
+                '@/lib/agent',
+                '@/lib/agent/*',
+                '@/lib/net',
+                '@/lib/net/*',
+                '@/lib/sandbox',
+                '@/lib/sandbox/*',
+              ],
+              message:
+                'components/ may import lib/workflow (types, validation) and node metadata only; call the API for the rest.',
+            },
             { group: ['@prisma/*', 'pg', 'pg-boss'], message: 'components/ never touch the database.' },
           ],
         },

@@ -32,10 +32,14 @@ describe('examples', () => {
   it.each(files)('%s runs green from the CLI', async (file) => {
     const lines: string[] = [];
     const errors: string[] = [];
-    const code = await runCommand(path.join(examplesDir, file), { json: true, db }, {
-      log: (s) => lines.push(s),
-      error: (s) => errors.push(s),
-    });
+    const code = await runCommand(
+      path.join(examplesDir, file),
+      { json: true, db },
+      {
+        log: (s) => lines.push(s),
+        error: (s) => errors.push(s),
+      },
+    );
     expect(errors).toEqual([]);
     const result = JSON.parse(lines.at(-1) ?? '{}');
     expect(result.status).toBe('succeeded');

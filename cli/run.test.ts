@@ -103,6 +103,9 @@ describe('trellis run', () => {
 
   it('opens the configured embedded database itself when none is given', async () => {
     const prev = process.env.TRELLIS_DATA_DIR;
+    const prevUrl = process.env.DATABASE_URL;
+    // This case is about embedded mode; CI also sets DATABASE_URL for the Postgres variants.
+    delete process.env.DATABASE_URL;
     process.env.TRELLIS_DATA_DIR = path.join(dir, 'own');
     try {
       const { out, io } = capture();
@@ -114,6 +117,7 @@ describe('trellis run', () => {
     } finally {
       if (prev === undefined) delete process.env.TRELLIS_DATA_DIR;
       else process.env.TRELLIS_DATA_DIR = prev;
+      if (prevUrl !== undefined) process.env.DATABASE_URL = prevUrl;
     }
   });
 });

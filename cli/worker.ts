@@ -1,34 +1,37 @@
-// `trellis worker`: executes queued runs of the shared database. The engine's compare-and-set
-// run transition (queued → running) makes sure two workers never execute the same run.
-import { createRuntime } from '@/lib/server/runtime';
+// `trellis worker [--concurrency N]`: consumes the run queue of the shared Postgres database.
+// Any number of workers on any machines may point at the same DATABASE_URL; see lib/queue/README.md.
+import { startQueueWorker } from '@/lib/queue/worker';
+import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
+import { buildEngine } from '@/lib/server/runtime';
 
-export const WORKER_POLL_MS = 500;
+export const DEFAULT_WORKER_CONCURRENCY = 4;
 
 export async function workerCommand(
   opts: { concurrency: number },
   io: { log: (s: string) => void; error: (s: string) => void },
 ): Promise<number> {
-  const rt = await createRuntime({ seed: false });
-  io.log(`trellis worker: ${rt.db.kind} database, concurrency ${opts.concurrency}`);
-  let stopping = false;
-  const stop = new Promise<void>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const)
-      process.once(sig, () => {
-        stopping = true;
-        resolve();
-      });
-  });
-  while (!stopping) {
-    const queued = await rt.db.prisma.run.findMany({
-      where: { status: 'queued' },
-      orderBy: { createdAt: 'asc' },
-      take: opts.concurrency,
-      select: { id: true },
-    });
-    await Promise.all(queued.map((r) => rt.engine.executeRun(r.id).catch(() => undefined)));
-    if (!queued.length) await Promise.race([stop, new Promise((r) => setTimeout(r, WORKER_POLL_MS))]);
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    io.error(
+      'trellis worker needs DATABASE_URL (a Postgres database). In embedded mode the web process runs the engine itself.',
+    );
+    return 2;
   }
-  await rt.store.flush();
-  await rt.db.close();
+  const concurrency =
+    Number.isInteger(opts.concurrency) && opts.concurrency > 0 ? opts.concurrency : DEFAULT_WORKER_CONCURRENCY;
+  const worker = await startQueueWorker({
+    databaseUrl,
+    concurrency,
+    makeEngine: buildEngine,
+    workerId: process.env.TRELLIS_WORKER_ID || undefined,
+    log: (s) => io.log(`trellis worker: ${s}`),
+  });
+  io.log(`trellis worker ${worker.workerId}: concurrency ${concurrency}, waiting for runs`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
+  });
+  io.log(`trellis worker: ${signal}, finishing in-flight runs (up to ${SHUTDOWN_GRACE_MS} ms)`);
+  const { finished, released } = await worker.stop(SHUTDOWN_GRACE_MS);
+  io.log(`trellis worker: stopped (${finished} finished, ${released} handed to other workers)`);
   return 0;
 }

@@ -8,8 +8,18 @@ const linear = (name: string) => ({
   name,
   nodes: [
     { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
-    { id: 'double', type: 'transform', position: { x: 0, y: 100 }, config: { value: { n: '{{ input.n * 2 }}' } } },
-    { id: 'out', type: 'output', position: { x: 0, y: 200 }, config: { value: '{{ steps.double.output.n }}' } },
+    {
+      id: 'double',
+      type: 'transform',
+      position: { x: 0, y: 100 },
+      config: { value: { n: '{{ input.n * 2 }}' } },
+    },
+    {
+      id: 'out',
+      type: 'output',
+      position: { x: 0, y: 200 },
+      config: { value: '{{ steps.double.output.n }}' },
+    },
   ],
   edges: [
     { id: 'e1', source: 'start', target: 'double' },
@@ -30,15 +40,22 @@ test('validate names every problem by JSON pointer', async ({ request }) => {
   expect(res.status()).toBe(200);
   const body = await res.json();
   expect(body.valid).toBe(false);
-  expect(body.problems).toContainEqual(expect.objectContaining({ path: '/nodes/1/type', code: 'unknown_node_type' }));
+  expect(body.problems).toContainEqual(
+    expect.objectContaining({ path: '/nodes/1/type', code: 'unknown_node_type' }),
+  );
 });
 
 test('bad bodies get a 4xx naming the field and nothing is written', async ({ request }) => {
   const before = (await (await request.get('/api/workflows')).json()).workflows.length;
-  const notJson = await request.post('/api/workflows', { data: '{nope', headers: { 'content-type': 'application/json' } });
+  const notJson = await request.post('/api/workflows', {
+    data: '{nope',
+    headers: { 'content-type': 'application/json' },
+  });
   expect(notJson.status()).toBe(400);
   expect((await notJson.json()).error.code).toBe('validation_error');
-  const wrongShape = await request.post('/api/workflows', { data: { definition: { schemaVersion: 2, nodes: 'x' } } });
+  const wrongShape = await request.post('/api/workflows', {
+    data: { definition: { schemaVersion: 2, nodes: 'x' } },
+  });
   expect(wrongShape.status()).toBe(400);
   const err = (await wrongShape.json()).error;
   expect(err.details.problems[0].path).toMatch(/^\/definition/);
@@ -69,7 +86,9 @@ test('workflow CRUD keeps immutable versions', async ({ request }) => {
   expect((await request.get(`/api/workflows/${id}`)).status()).toBe(404);
 });
 
-test('a run with wait returns the finished run and its steps; the list pages newest first', async ({ request }) => {
+test('a run with wait returns the finished run and its steps; the list pages newest first', async ({
+  request,
+}) => {
   const { id } = await create(request, linear('run-wait'));
   const res = await request.post(`/api/workflows/${id}/runs`, { data: { input: { n: 21 }, wait: true } });
   expect(res.status()).toBe(200);
@@ -80,11 +99,14 @@ test('a run with wait returns the finished run and its steps; the list pages new
   const step = await (await request.get(`/api/runs/${run.id}/steps/${steps[1].id}`)).json();
   expect(step.step.output).toEqual({ n: 42 });
 
-  for (let i = 0; i < 2; i++) await request.post(`/api/workflows/${id}/runs`, { data: { input: { n: i }, wait: true } });
+  for (let i = 0; i < 2; i++)
+    await request.post(`/api/workflows/${id}/runs`, { data: { input: { n: i }, wait: true } });
   const page1 = await (await request.get(`/api/runs?workflowId=${id}&limit=2`)).json();
   expect(page1.runs).toHaveLength(2);
   expect(page1.nextCursor).toBeTruthy();
-  const page2 = await (await request.get(`/api/runs?workflowId=${id}&limit=2&cursor=${page1.nextCursor}`)).json();
+  const page2 = await (
+    await request.get(`/api/runs?workflowId=${id}&limit=2&cursor=${page1.nextCursor}`)
+  ).json();
   expect(page2.runs.map((r: { id: string }) => r.id)).toEqual([run.id]);
   expect((await request.get('/api/runs?status=bogus')).status()).toBe(400);
 });
@@ -96,17 +118,23 @@ test('an invalid workflow may be saved but not run', async ({ request }) => {
   const res = await request.post(`/api/workflows/${id}/runs`, { data: { input: {} } });
   expect(res.status()).toBe(400);
   const err = (await res.json()).error;
-  expect(err.details.problems).toContainEqual(expect.objectContaining({ path: '/definition/edges/2/target' }));
+  expect(err.details.problems).toContainEqual(
+    expect.objectContaining({ path: '/definition/edges/2/target' }),
+  );
 });
 
 test('approval parks the run until decided, and SSE reports the end', async ({ request, baseURL }) => {
   const { id } = await create(request, triage);
-  const started = await request.post(`/api/workflows/${id}/runs`, { data: { input: { ticketId: 'T-1001' }, wait: true } });
+  const started = await request.post(`/api/workflows/${id}/runs`, {
+    data: { input: { ticketId: 'T-1001' }, wait: true },
+  });
   const { run } = await started.json();
   expect(run.status).toBe('waiting');
 
   const events = fetch(`${baseURL}/api/runs/${run.id}/events`).then((r) => r.text());
-  const decided = await request.post(`/api/runs/${run.id}/approvals/approve`, { data: { approved: true, comment: 'ok' } });
+  const decided = await request.post(`/api/runs/${run.id}/approvals/approve`, {
+    data: { approved: true, comment: 'ok' },
+  });
   expect(decided.status()).toBe(200);
   const text = await events;
   expect(text).toContain('event: snapshot');
@@ -118,12 +146,16 @@ test('approval parks the run until decided, and SSE reports the end', async ({ r
 
 test('rerun from a node reuses upstream outputs', async ({ request }) => {
   const { id } = await create(request, linear('rerun'));
-  const first = (await (await request.post(`/api/workflows/${id}/runs`, { data: { input: { n: 5 }, wait: true } })).json()).run;
+  const first = (
+    await (await request.post(`/api/workflows/${id}/runs`, { data: { input: { n: 5 }, wait: true } })).json()
+  ).run;
   const res = await request.post(`/api/runs/${first.id}/rerun`, { data: { fromNodeId: 'out' } });
   expect(res.status()).toBe(202);
   const { runId } = await res.json();
   await expect
-    .poll(async () => (await (await request.get(`/api/runs/${runId}`)).json()).run.status, { timeout: 15_000 })
+    .poll(async () => (await (await request.get(`/api/runs/${runId}`)).json()).run.status, {
+      timeout: 15_000,
+    })
     .toBe('succeeded');
   const rerun = await (await request.get(`/api/runs/${runId}`)).json();
   expect(rerun.run.output).toBe(10);

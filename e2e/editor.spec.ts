@@ -31,7 +31,9 @@ const canvas = (page: Page) => page.locator('.react-flow__pane');
 const card = (page: Page, name: string) => page.getByRole('group', { name, exact: true });
 
 async function dropFromPalette(page: Page, label: string, x: number, y: number) {
-  await page.getByRole('button', { name: `Add ${label}`, exact: true }).dragTo(canvas(page), { targetPosition: { x, y } });
+  await page
+    .getByRole('button', { name: `Add ${label}`, exact: true })
+    .dragTo(canvas(page), { targetPosition: { x, y } });
 }
 
 /** Drag from one handle to another with real pointer moves (React Flow listens to pointer events). */
@@ -94,7 +96,9 @@ test('builds a 4-node workflow from the palette, saves, reloads it intact', asyn
   for (const n of ['Start', 'Greet', 'Shout', 'Result']) await expect(card(page, n)).toBeVisible();
   await expect(page.locator('.react-flow__edge')).toHaveCount(3);
   await card(page, 'Shout').click();
-  await expect(page.getByRole('complementary', { name: 'Node settings' }).getByLabel(/^Code/)).toHaveValue(/toUpperCase/);
+  await expect(page.getByRole('complementary', { name: 'Node settings' }).getByLabel(/^Code/)).toHaveValue(
+    /toUpperCase/,
+  );
 });
 
 test('runs from the editor and every node turns green', async ({ page }) => {
@@ -198,4 +202,31 @@ test('a validation error shows on the right node and goes away when fixed', asyn
   await expect(code).toBeFocused();
   await code.fill('return input;');
   await expect(card(page, 'code').getByRole('img', { name: /problem/ })).toHaveCount(0);
+});
+
+test('copy nodes into another workflow and promote a step to agent mode', async ({ page }) => {
+  await createBlank(page, unique('Source'));
+  await dropFromPalette(page, 'LLM', 400, 200);
+  await card(page, 'llm').click();
+  const panel = page.getByRole('complementary', { name: 'Node settings' });
+  await panel.getByLabel(/^Prompt/).fill('Summarise {{ input.text }}');
+  await page.getByRole('radio', { name: 'Agent' }).click();
+  await expect(card(page, 'llm').getByText('Agent', { exact: true })).toBeVisible();
+  await expect(panel.getByLabel('Instructions', { exact: true })).toBeVisible();
+  await expect(panel.getByRole('checkbox', { name: /This step/ })).toBeChecked();
+  // The deterministic config stays editable as the fallback.
+  await expect(panel.getByRole('region', { name: 'Deterministic config (fallback)' })).toBeVisible();
+  await expect(panel.getByLabel(/^Prompt/)).toHaveValue('Summarise {{ input.text }}');
+
+  await card(page, 'llm').click();
+  await page.keyboard.press('Control+c');
+  await expect(page.getByText('Copied 1 node')).toBeVisible();
+
+  await createBlank(page, unique('Target'));
+  await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+  await page.keyboard.press('Control+v');
+  await expect(card(page, 'llm')).toBeVisible();
+  await card(page, 'llm').click();
+  await expect(panel.getByLabel(/^Prompt/)).toHaveValue('Summarise {{ input.text }}');
+  await expect(page.getByRole('radio', { name: 'Agent' })).toHaveAttribute('aria-checked', 'true');
 });

@@ -139,7 +139,9 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     () => ({
       padding: 0.2,
       maxZoom: 1,
-      ...(initial.nodes.length > LARGE_GRAPH ? { nodes: initial.nodes.slice(0, 30).map((n) => ({ id: n.id })) } : {}),
+      ...(initial.nodes.length > LARGE_GRAPH
+        ? { nodes: initial.nodes.slice(0, 30).map((n) => ({ id: n.id })) }
+        : {}),
     }),
     [initial],
   );
@@ -179,7 +181,6 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   }, [meta, nodes, edges, dragging, history]);
   /** The document as of the last settled change (what save, run and export use). */
   const definition = useMemo(() => JSON.parse(currentSnap) as WorkflowDefinition, [currentSnap]);
-
 
   const load = useCallback(
     (def: WorkflowDefinition, keepSelection = true) => {

@@ -2,7 +2,8 @@
 import { DiffView } from './diff-view';
 import { fallbackExplanation } from './fallback-reason';
 import { formatCost, formatDuration, formatTokens } from './format';
-import { JsonView } from './json-view';
+import { CopyButton } from './copy-button';
+import { JsonTree, JsonView } from './json-view';
 import type { AgentTurn, StepDetail } from './types';
 
 const kindStyle: Record<string, { label: string; tone: string }> = {
@@ -82,9 +83,10 @@ export function AgentView({ step, turns }: { step: StepDetail; turns: AgentTurn[
                     {t.cost ? <span>{formatCost(t.cost)}</span> : null}
                     {t.latencyMs ? <span>{formatDuration(t.latencyMs)}</span> : null}
                   </span>
+                  <CopyButton label={`Copy turn ${t.seq} payload`} text={() => JSON.stringify(t.payload, null, 2) ?? ''} />
                 </div>
-                <div className="border-t border-slate-100 p-1.5">
-                  <JsonView title={`Turn ${t.seq} payload`} value={t.payload} openDepth={t.kind === 'request' ? 1 : 2} />
+                <div className="border-t border-slate-100 px-1.5 py-1">
+                  <JsonTree label={`Turn ${t.seq} payload`} value={t.payload} openDepth={t.kind === 'request' ? 1 : 2} />
                 </div>
               </li>
             );

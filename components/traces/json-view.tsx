@@ -100,6 +100,15 @@ function JsonNode({ name, value, depth, openDepth }: { name?: string; value: unk
   );
 }
 
+/** Just the tree, for places that already have a header (agent turns). */
+export function JsonTree({ value, label, openDepth = 2 }: { value: unknown; label: string; openDepth?: number }) {
+  return (
+    <div aria-label={label} role="group" className="max-h-80 overflow-auto px-1 font-mono text-[12px] leading-5 text-slate-800">
+      <JsonNode value={value} depth={0} openDepth={openDepth} />
+    </div>
+  );
+}
+
 export function JsonView({
   value,
   title,

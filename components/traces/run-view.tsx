@@ -121,7 +121,7 @@ export function RunView({ runId }: { runId: string }) {
         <span className="font-mono">#{shortId(run.id)}</span>
       </nav>
 
-      <header className="flex flex-wrap items-start justify-between gap-4 rounded-xl border border-slate-200 bg-white px-5 py-4 shadow-sm">
+      <section aria-label="Run summary" className="flex flex-wrap items-start justify-between gap-4 rounded-xl border border-slate-200 bg-white px-5 py-4 shadow-sm">
         <div className="flex flex-col gap-3">
           <div className="flex flex-wrap items-center gap-3">
             <StatusBadge status={run.status} size="md" />
@@ -172,7 +172,7 @@ export function RunView({ runId }: { runId: string }) {
             </Link>
           )}
         </div>
-      </header>
+      </section>
 
       {actionError && (
         <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">

@@ -59,6 +59,18 @@ describe('layoutWaterfall', () => {
   });
 });
 
+describe('layoutWaterfall ties', () => {
+  it('orders steps that started together by the definition order', () => {
+    const steps = [step({ nodeId: 'z', from: 5, to: 5 }), step({ nodeId: 'a', from: 5, to: 5 })];
+    expect(layoutWaterfall(steps, at(0)).rows.map((r) => r.nodeId)).toEqual(['a', 'z']);
+    const order = new Map([
+      ['z', 0],
+      ['a', 1],
+    ]);
+    expect(layoutWaterfall(steps, at(0), Date.now(), order).rows.map((r) => r.nodeId)).toEqual(['z', 'a']);
+  });
+});
+
 describe('axisTicks', () => {
   it('uses 1/2/5 steps', () => {
     expect(axisTicks(1000, 5)).toEqual([0, 200, 400, 600, 800, 1000]);

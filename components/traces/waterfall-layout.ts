@@ -33,7 +33,13 @@ export function rowKey(s: { nodeId: string; parentNodeId?: string | null; itemIn
   return `${s.parentNodeId ?? ''}|${s.nodeId}|${s.itemIndex ?? ''}`;
 }
 
-export function layoutWaterfall(steps: StepSummary[], runStart: string | null | undefined, now = Date.now()): WaterfallLayout {
+export function layoutWaterfall(
+  steps: StepSummary[],
+  runStart: string | null | undefined,
+  now = Date.now(),
+  /** Definition order breaks ties between steps that started in the same millisecond. */
+  nodeOrder?: Map<string, number>,
+): WaterfallLayout {
   let origin = runStart ? Date.parse(runStart) : NaN;
   if (!Number.isFinite(origin)) {
     origin = Infinity;
@@ -77,7 +83,8 @@ export function layoutWaterfall(steps: StepSummary[], runStart: string | null | 
       children.set(row.parentNodeId, list);
     }
   }
-  top.sort((a, b) => first(a) - first(b) || a.nodeId.localeCompare(b.nodeId));
+  const ord = (r: WaterfallRow) => nodeOrder?.get(r.nodeId) ?? Number.MAX_SAFE_INTEGER;
+  top.sort((a, b) => first(a) - first(b) || ord(a) - ord(b) || a.nodeId.localeCompare(b.nodeId));
   const rows: WaterfallRow[] = [];
   const placed = new Set<string>();
   const place = (row: WaterfallRow, depth: number) => {

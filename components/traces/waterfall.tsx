@@ -27,7 +27,8 @@ export function Waterfall({
   selectedStepId: string | null;
   onSelect: (stepId: string) => void;
 }) {
-  const layout = useMemo(() => layoutWaterfall(steps, runStart, now), [steps, runStart, now]);
+  const order = useMemo(() => new Map([...names.keys()].map((id, i) => [id, i])), [names]);
+  const layout = useMemo(() => layoutWaterfall(steps, runStart, now, order), [steps, runStart, now, order]);
   // A little headroom so the last bar's label is not glued to the edge.
   const total = layout.totalMs * 1.04;
   const ticks = axisTicks(layout.totalMs);

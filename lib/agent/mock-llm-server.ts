@@ -310,6 +310,9 @@ export async function startMockLlmServer(
       })();
     });
   });
+  // Clients pool connections; a server that drops idle ones after Node's default 5 s races a
+  // client reusing them (ECONNRESET between test blocks that pause, e.g. while a database starts).
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());

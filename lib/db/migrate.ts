@@ -25,7 +25,10 @@ export interface MigrateResult {
 }
 
 export function defaultMigrationsDir(): string {
-  return process.env.TRELLIS_MIGRATIONS_DIR ?? path.resolve(/* turbopackIgnore: true */ process.cwd(), 'prisma/migrations');
+  return (
+    process.env.TRELLIS_MIGRATIONS_DIR ??
+    path.resolve(/* turbopackIgnore: true */ process.cwd(), 'prisma/migrations')
+  );
 }
 
 export function checksum(sql: string): string {

@@ -17,6 +17,7 @@ import { redactSecretValues } from './payload';
 import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput, selectRoots } from './plan';
 import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
 import type { WorkflowSource } from './workflow-source';
+import type { AgentOptions } from './agent-step';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
@@ -58,6 +59,8 @@ export interface EngineOptions {
   /** Applied to every payload handed to the store (after secret values are masked). */
   redact?: (value: unknown) => unknown;
   onEvent?: EngineListener;
+  /** Agent mode: model endpoint, price table, per-run cost cap (see agent-step.ts). */
+  agent?: AgentOptions;
 }
 
 export interface StartRunArgs {
@@ -133,6 +136,8 @@ export function createEngine(opts: EngineOptions): Engine {
     random: opts.random ?? Math.random,
     maxConcurrentSteps: Math.max(1, opts.maxConcurrentSteps ?? MAX_CONCURRENT_STEPS_PER_RUN),
     emit,
+    agent: opts.agent,
+    workflows: opts.workflows,
     async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
@@ -445,6 +450,7 @@ export function createEngine(opts: EngineOptions): Engine {
           handle: row.handle ?? null,
           mode: row.mode,
           fallbackReason: row.fallbackReason ?? null,
+          ...(row.shadowOutput === undefined ? {} : { shadowOutput: row.shadowOutput }),
           tokens: row.tokens,
           cost: row.cost,
           finishedAt: row.finishedAt ?? new Date(clock.now()),

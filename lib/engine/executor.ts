@@ -28,7 +28,9 @@ import {
   type Frame,
   type NodeState,
 } from './plan';
-import type { StepRecord, TraceStore } from './trace-store';
+import type { StepRecord, StepResult, TraceStore } from './trace-store';
+import { requestedMode, runAgentStep, runBudget, type AgentOptions, type AgentStepInfo } from './agent-step';
+import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
 import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
 
@@ -50,6 +52,10 @@ export interface EngineCore {
   random: () => number;
   maxConcurrentSteps: number;
   emit(ev: EngineEvent): void;
+  /** Agent mode (agent-step.ts): model, prices, cost cap. */
+  agent?: AgentOptions;
+  /** Saved workflows, for agents' `workflow:<id>` tools. */
+  workflows?: WorkflowSource;
   /** Start and await a child run (subworkflow, map over a saved workflow). */
   runChild(args: {
     workflowId: string;
@@ -108,6 +114,8 @@ export class GraphExecution {
   private cancelled = false;
   private readonly ctrl = newController();
   private readonly writes: Promise<unknown>[] = [];
+  /** Mode actually used by agent-mode attempts, by step id, until the row is finished. */
+  private readonly agentInfo = new Map<string, AgentStepInfo>();
   private finish!: (o: GraphOutcome) => void;
 
   constructor(
@@ -291,7 +299,7 @@ export class GraphExecution {
         nodeId: id,
         nodeType: node.type,
         attempt,
-        mode: 'workflow',
+        mode: requestedMode(node, this.core.nodes.getNode(node.type)),
         input: storedInput,
         itemIndex: this.frame.itemIndex,
         parentNodeId: this.frame.parentNodeId,
@@ -310,6 +318,7 @@ export class GraphExecution {
       if (res.kind === 'result' && res.result.kind === 'done') {
         const { output, handle, tokens, cost } = res.result;
         await store.finishStep(stepId, {
+          ...this.agentFields(stepId),
           status: 'succeeded',
           output: this.run.prepare(output),
           handle: handle ?? DEFAULT_HANDLE,
@@ -343,13 +352,19 @@ export class GraphExecution {
           ...(until === undefined ? {} : { until }),
           output: output ?? input,
         };
-        await store.finishStep(stepId, { status: 'waiting', output: this.run.prepare(marker), finishedAt });
+        await store.finishStep(stepId, {
+          ...this.agentFields(stepId),
+          status: 'waiting',
+          output: this.run.prepare(marker),
+          finishedAt,
+        });
         this.emitFinished(stepId, id, 'waiting', finishedAt.getTime() - startedAt);
         return { status: 'waiting', output: marker, attempt, stepId };
       }
       const error = res.kind === 'error' ? res.error : new TrellisError('internal_error', 'unreachable');
       if (this.ctrl.signal.aborted) {
         await store.finishStep(stepId, {
+          ...this.agentFields(stepId),
           status: 'cancelled',
           error: toSerializedError(this.ctrl.signal.reason),
           finishedAt,
@@ -359,7 +374,12 @@ export class GraphExecution {
       }
       if (isRetryable(error) && attempt < lastAttempt) {
         const serialized = { ...toSerializedError(error), retryable: true };
-        await store.finishStep(stepId, { status: 'failed', error: serialized, finishedAt });
+        await store.finishStep(stepId, {
+          ...this.agentFields(stepId),
+          status: 'failed',
+          error: serialized,
+          finishedAt,
+        });
         this.core.emit({
           type: 'step.failed',
           runId: this.run.runId,
@@ -397,6 +417,7 @@ export class GraphExecution {
     const handle = onError === 'continue' ? DEFAULT_HANDLE : onError === 'branch' ? ERROR_HANDLE : null;
     const stored = this.run.prepare(serialized) as SerializedError;
     await this.core.store.finishStep(stepId, {
+      ...this.agentFields(stepId),
       status: 'failed',
       error: stored,
       ...(handle ? { output: stored, handle } : {}),
@@ -416,6 +437,20 @@ export class GraphExecution {
     if (handle)
       return { status: 'succeeded', output: serialized, handle, error: serialized, attempt, stepId };
     return { status: 'failed', error: serialized, attempt, stepId };
+  }
+
+  /** Step-row fields of an agent-mode attempt (mode used, fallback reason, shadow output, spend). */
+  private agentFields(stepId: string): Partial<StepResult> {
+    const info = this.agentInfo.get(stepId);
+    if (!info) return {};
+    this.agentInfo.delete(stepId);
+    return {
+      mode: info.mode,
+      fallbackReason: info.fallbackReason ?? null,
+      ...(info.shadowOutput === undefined ? {} : { shadowOutput: info.shadowOutput }),
+      ...(info.tokens === undefined ? {} : { tokens: info.tokens }),
+      ...(info.cost === undefined ? {} : { cost: info.cost }),
+    };
   }
 
   private emitFinished(
@@ -496,22 +531,36 @@ export class GraphExecution {
           depth: this.run.depth + 1,
         }),
     };
+    const ctx = {
+      runId: this.run.runId,
+      node,
+      config,
+      input,
+      scope,
+      signal: ctrl.signal,
+      clock: this.core.clock,
+      attempt,
+      ...(this.frame.itemIndex === null ? {} : { itemIndex: this.frame.itemIndex }),
+      services,
+    };
+    const running =
+      requestedMode(node, def) === 'workflow'
+        ? def.run(ctx)
+        : runAgentStep(
+            def,
+            ctx,
+            {
+              store: this.core.store,
+              stepId,
+              options: this.core.agent ?? {},
+              workflows: this.core.workflows,
+              prepare: this.run.prepare,
+              budget: runBudget(this.run, this.run.recorded.values()),
+            },
+            (info) => this.agentInfo.set(stepId, info),
+          );
     try {
-      const result = await Promise.race([
-        def.run({
-          runId: this.run.runId,
-          node,
-          config,
-          input,
-          scope,
-          signal: ctrl.signal,
-          clock: this.core.clock,
-          attempt,
-          ...(this.frame.itemIndex === null ? {} : { itemIndex: this.frame.itemIndex }),
-          services,
-        }),
-        aborted,
-      ]);
+      const result = await Promise.race([running, aborted]);
       return { kind: 'result', result };
     } catch (error) {
       // A node that noticed the abort throws its own AbortError; report why we aborted.

@@ -21,7 +21,10 @@ function prefixed(problems: Problem[], base: string): Problem[] {
 }
 
 /** For saves: refuses malformed definitions, returns the semantic problems for the response. */
-export function definitionForSave(value: unknown, base = '/definition'): { definition: WorkflowDefinition; problems: Problem[] } {
+export function definitionForSave(
+  value: unknown,
+  base = '/definition',
+): { definition: WorkflowDefinition; problems: Problem[] } {
   const r = validateDefinition(value);
   const structural = r.problems.filter((p) => STRUCTURAL.has(p.code));
   if (structural.length) throw new ValidationError(prefixed(structural, base), 'Invalid definition');
@@ -31,6 +34,10 @@ export function definitionForSave(value: unknown, base = '/definition'): { defin
 /** For runs: every problem refuses the run. */
 export function assertRunnable(definition: unknown, base = '/definition'): WorkflowDefinition {
   const r = validateDefinition(definition);
-  if (!r.valid) throw new ValidationError(prefixed(r.problems, base), 'The workflow has problems; fix them before running');
+  if (!r.valid)
+    throw new ValidationError(
+      prefixed(r.problems, base),
+      'The workflow has problems; fix them before running',
+    );
   return definition as WorkflowDefinition;
 }

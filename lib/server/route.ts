@@ -1,6 +1,8 @@
 import { TrellisError, ValidationError, type ErrorCode } from '@/lib/workflow/errors';
 import { pointer } from '@/lib/workflow/pointer';
 import type { z } from 'zod';
+import { requireAuth } from '@/lib/auth/authenticate';
+import type { Principal } from '@/lib/auth/store';
 import { statusFor } from './http-status';
 import { MAX_REQUEST_BODY_BYTES } from './limits';
 
@@ -10,6 +12,8 @@ import { MAX_REQUEST_BODY_BYTES } from './limits';
 export interface RouteContext<P> {
   req: Request;
   params: P;
+  /** The authenticated caller; undefined in route.public handlers. */
+  auth?: Principal;
 }
 
 type Handler<P> = (ctx: RouteContext<P>) => Promise<Response> | Response;
@@ -26,21 +30,40 @@ export function errorResponse(code: ErrorCode, message: string, details?: unknow
 }
 
 export function toErrorResponse(err: unknown): Response {
-  if (err instanceof TrellisError) return errorResponse(err.code, err.message, err.details);
+  if (err instanceof TrellisError) {
+    const res = errorResponse(err.code, err.message, err.details);
+    const retry = (err.details as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
+    if (err.code === 'rate_limited' && typeof retry === 'number') res.headers.set('retry-after', String(retry));
+    return res;
+  }
   console.error('[trellis] unhandled error in route', err);
   return errorResponse('internal_error', 'Internal error');
 }
 
-export function route<P = Record<string, string>>(handler: Handler<P>) {
+function wrap<P>(handler: Handler<P>, authenticated: boolean) {
   return async (req: Request, ctx: { params: Promise<P> }): Promise<Response> => {
     try {
+      const auth = authenticated ? await requireAuth(req) : undefined;
       const params = ctx?.params ? await ctx.params : ({} as P);
-      return await handler({ req, params });
+      return await handler({ req, params, auth });
     } catch (err) {
       return toErrorResponse(err);
     }
   };
 }
+
+/**
+ * Authenticated by default (session cookie with an Origin check, or a Bearer token): a route
+ * cannot ship open by forgetting a call. Unauthenticated callers get 401 before the handler runs.
+ */
+export function route<P = Record<string, string>>(handler: Handler<P>) {
+  return wrap(handler, true);
+}
+
+/** For the few routes anyone may call (health, the demo API, webhooks with their own secret). */
+route.public = function publicRoute<P = Record<string, string>>(handler: Handler<P>) {
+  return wrap(handler, false);
+};
 
 /** Read a JSON body with a byte limit; a too-large body is 413, bad JSON is 400 at path "". */
 export async function readJson(req: Request, maxBytes = MAX_REQUEST_BODY_BYTES): Promise<unknown> {

@@ -24,9 +24,15 @@ const startBody = z.object({
 function assertInputSize(input: unknown) {
   const bytes = Buffer.byteLength(JSON.stringify(input ?? null));
   if (bytes > MAX_RUN_INPUT_BYTES) {
-    throw new TrellisError('payload_too_large', `Run input is ${bytes} bytes; the limit is ${MAX_RUN_INPUT_BYTES}`, {
-      details: { problems: [{ path: '/input', code: 'too_large', message: `at most ${MAX_RUN_INPUT_BYTES} bytes` }] },
-    });
+    throw new TrellisError(
+      'payload_too_large',
+      `Run input is ${bytes} bytes; the limit is ${MAX_RUN_INPUT_BYTES}`,
+      {
+        details: {
+          problems: [{ path: '/input', code: 'too_large', message: `at most ${MAX_RUN_INPUT_BYTES} bytes` }],
+        },
+      },
+    );
   }
 }
 
@@ -135,7 +141,10 @@ const approvalBody = z.object({ approved: z.boolean(), comment: z.string().max(1
 export async function decideApproval({ req, params }: RouteContext<{ id: string; nodeId: string }>) {
   const body = parseWith(approvalBody, await readJson(req));
   const rt = await getRuntime();
-  await rt.engine.decideApproval(params.id, params.nodeId, { approved: body.approved, comment: body.comment });
+  await rt.engine.decideApproval(params.id, params.nodeId, {
+    approved: body.approved,
+    comment: body.comment,
+  });
   await rt.dispatcher.resume(params.id);
   return json({ ok: true });
 }
@@ -209,6 +218,10 @@ export async function runEvents({ req, params }: RouteContext<{ id: string }>) {
     },
   });
   return new Response(stream, {
-    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' },
+    headers: {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+    },
   });
 }

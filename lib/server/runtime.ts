@@ -4,7 +4,10 @@ import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
 import { createChatClient } from '@/lib/agent/model-client';
 import { createEngine, type Engine } from '@/lib/engine/engine';
 import type { EngineEvent } from '@/lib/engine/events';
-import { createInProcessDispatcher, type Dispatcher } from './dispatcher';
+import { startBoss } from '@/lib/queue/boss';
+import { listenRunEvents } from '@/lib/queue/event-bridge';
+import { runJobHook } from '@/lib/queue/run-queue';
+import { createInProcessDispatcher, createQueueDispatcher, type Dispatcher } from './dispatcher';
 import { RunEventHub } from './run-events';
 import { seedExamplesOnce } from './seed';
 
@@ -49,17 +52,62 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
   };
 }
 
-export async function createRuntime(opts: { db?: Db; seed?: boolean } = {}): Promise<Runtime> {
+export interface RuntimeOptions {
+  db?: Db;
+  seed?: boolean;
+  /**
+   * Server mode: the Postgres URL the queue (pg-boss) and the worker-event listener connect to.
+   * Defaults to DATABASE_URL when the database is Postgres. Without one, runs execute in process.
+   */
+  databaseUrl?: string;
+  /** Force a dispatcher; default: the queue on Postgres with a URL, in-process otherwise. */
+  dispatch?: 'queue' | 'in-process';
+}
+
+/** The engine every host builds the same way (web process, worker). */
+export function buildEngine(db: Db, store: PrismaTraceStore, onEvent: (ev: EngineEvent) => void): Engine {
+  return createEngine({ store, ...hostEngineOptions(db), onEvent });
+}
+
+export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const db = opts.db ?? (await getDb());
-  const store = new PrismaTraceStore(db);
   const events = new RunEventHub();
-  const engine = createEngine({
-    store,
-    ...hostEngineOptions(db),
-    onEvent: (ev: EngineEvent) => events.publish(ev),
-  });
+  const databaseUrl =
+    opts.databaseUrl ?? (db.kind === 'postgres' ? process.env.DATABASE_URL || undefined : undefined);
+  const useQueue =
+    (opts.dispatch ?? (db.kind === 'postgres' && databaseUrl ? 'queue' : 'in-process')) === 'queue';
+  if (useQueue) {
+    if (!databaseUrl) throw new Error('The queue dispatcher needs a Postgres URL (DATABASE_URL)');
+    const boss = await startBoss({ databaseUrl, consumer: false });
+    const sentWithRun = new Set<string>();
+    const store = new PrismaTraceStore(db, { onRunCreated: runJobHook(boss, sentWithRun) });
+    const engine = buildEngine(db, store, (ev) => events.publish(ev));
+    // Runs execute in worker processes; their events arrive by NOTIFY.
+    const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
+    const dispatcher = createQueueDispatcher({
+      boss,
+      sql: db.sql,
+      sentWithRun,
+      readOutcome: async (runId) => {
+        const r = await store.getRun(runId);
+        return r && { runId, status: r.status, output: r.output, error: r.error };
+      },
+      subscribe: (runId, l) => events.subscribe(runId, l),
+    });
+    const close = dispatcher.close!;
+    dispatcher.close = async () => {
+      await listener.close();
+      await close();
+    };
+    if (opts.seed ?? false) await seedExamplesOnce(db);
+    return { db, store, engine, dispatcher, events };
+  }
+  const store = new PrismaTraceStore(db);
+  const engine = buildEngine(db, store, (ev) => events.publish(ev));
   const dispatcher = createInProcessDispatcher(engine, async (statuses) =>
-    (await db.prisma.run.findMany({ where: { status: { in: statuses } }, select: { id: true } })).map((r) => r.id),
+    (await db.prisma.run.findMany({ where: { status: { in: statuses } }, select: { id: true } })).map(
+      (r) => r.id,
+    ),
   );
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   await dispatcher.recover();

@@ -40,7 +40,10 @@ export async function saveWorkflow({ req, params }: RouteContext<IdParams>) {
   const { definition, problems } = definitionForSave(body.definition);
   const name = body.name ?? definition.name;
   const { db } = await getRuntime();
-  const saved = await repo.saveWorkflowVersion(db.prisma, params.id, { definition: { ...definition, name }, name });
+  const saved = await repo.saveWorkflowVersion(db.prisma, params.id, {
+    definition: { ...definition, name },
+    name,
+  });
   if (!saved) throw new NotFoundError(`Workflow ${params.id}`);
   return json({ ...saved, problems });
 }

@@ -4,7 +4,11 @@ import { applyInputDefaults } from './input-defaults';
 describe('applyInputDefaults', () => {
   const schema = {
     type: 'object',
-    properties: { ticketId: { type: 'string', default: 'T-1' }, tags: { type: 'array', default: ['a'] }, n: { type: 'number' } },
+    properties: {
+      ticketId: { type: 'string', default: 'T-1' },
+      tags: { type: 'array', default: ['a'] },
+      n: { type: 'number' },
+    },
   };
 
   it('fills missing top-level properties from their defaults', () => {

@@ -1,0 +1,6 @@
+import { createSecret, listSecrets } from '@/lib/secrets/api';
+import { route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const GET = route(listSecrets);
+export const POST = route(createSecret);

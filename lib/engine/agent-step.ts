@@ -1,0 +1,339 @@
+import { setMaxListeners } from 'node:events';
+import { agentSettingsSchema, ERROR_HANDLE, type WorkflowNode } from '@/lib/workflow/definition';
+import { TrellisError, type ErrorCode } from '@/lib/workflow/errors';
+import type { NodeDefinition, NodeResult, NodeRunContext, NodeServices } from '@/lib/nodes/define-node';
+import { runAgent } from '@/lib/agent/agent-loop';
+import { getModelConfig, type ModelConfig } from '@/lib/agent/model-client';
+import { DEFAULT_PRICES, type PriceTable } from '@/lib/agent/pricing';
+import type { AgentResult, DeterministicTool, FallbackReason, WorkflowToolInfo } from '@/lib/agent/types';
+import type { AgentTurn, StepMode, StepRecord, TraceStore } from './trace-store';
+import type { WorkflowSource } from './workflow-source';
+
+// Agent mode inside the engine (DESIGN.md §3). The executor hands a step whose node has
+// mode "agent" here instead of calling node.run(); this module decides between the agent's answer,
+// the deterministic fallback and shadow mode, and stores the agent turns. The loop itself
+// (lib/agent) never touches storage; the executor writes the step row with the info returned.
+
+/** Per-run spending cap for all agent steps of one run, in USD. */
+export const DEFAULT_RUN_COST_CAP_USD = 1;
+export const RUN_COST_CAP_ENV = 'TRELLIS_RUN_COST_CAP_USD';
+
+export function runCostCapFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env[RUN_COST_CAP_ENV]?.trim();
+  if (!raw) return DEFAULT_RUN_COST_CAP_USD;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_RUN_COST_CAP_USD;
+}
+
+/** Host-provided agent settings (createEngine({ agent })). */
+export interface AgentOptions {
+  /** Model endpoint; default: read OPENAI_* from the environment at each step. null: none. */
+  model?: ModelConfig | null | (() => ModelConfig | null);
+  /** The user's price table (Settings → model_prices); default lib/agent/pricing's table. */
+  prices?: () => PriceTable | Promise<PriceTable>;
+  /** Per-run cost cap in USD; default TRELLIS_RUN_COST_CAP_USD, else DEFAULT_RUN_COST_CAP_USD. */
+  costCapUsd?: number;
+}
+
+/** What the executor writes on the step row besides status/output. */
+export interface AgentStepInfo {
+  mode: StepMode;
+  fallbackReason?: FallbackReason | null;
+  shadowOutput?: unknown;
+  /** The agent's spend, for a step that fails (a success reports it in its result). */
+  tokens?: number;
+  cost?: number;
+}
+
+/** Kind of the last turn of every agent step: timing the promotion report compares. */
+export interface AgentStepSummary {
+  mode: StepMode;
+  outcome: 'ok' | 'fallback';
+  reason?: FallbackReason;
+  agentMs: number;
+  /** Deterministic run time, when it ran (fallback, shadow). */
+  deterministicMs?: number;
+  agentTokens: number;
+  agentCost: number;
+  /** Agent's steps (model calls). */
+  modelCalls: number;
+}
+
+export interface AgentStepEnv {
+  store: TraceStore;
+  stepId: string;
+  options: AgentOptions;
+  workflows?: WorkflowSource;
+  /** Secret masking + redaction, as for every other payload of the run. */
+  prepare(value: unknown): unknown;
+  /** The run's agent spending so far; shared by every step of the run. */
+  budget: { spentUsd: number };
+}
+
+/** The mode a step row starts with: what the node asks for, before the outcome is known. */
+export function requestedMode(node: WorkflowNode, def: NodeDefinition | undefined): StepMode {
+  if (node.mode !== 'agent' || !def?.agentCapable) return 'workflow';
+  return node.agent?.shadow ? 'shadow' : 'agent';
+}
+
+/** Agent spending of a run is counted from recorded steps on resume, so a restart does not reset the cap. */
+const budgets = new WeakMap<object, { spentUsd: number }>();
+export function runBudget(run: object, recorded: Iterable<StepRecord[]>): { spentUsd: number } {
+  let b = budgets.get(run);
+  if (!b) {
+    let spentUsd = 0;
+    for (const list of recorded)
+      for (const s of list) if (s.mode !== 'workflow' && typeof s.cost === 'number') spentUsd += s.cost;
+    b = { spentUsd };
+    budgets.set(run, b);
+  }
+  return b;
+}
+
+const FAIL_CODES: Record<FallbackReason, ErrorCode> = {
+  no_model_configured: 'no_model_configured',
+  invalid_output: 'unprocessable',
+  max_steps: 'agent_budget_exceeded',
+  budget: 'agent_budget_exceeded',
+  timeout: 'node_timeout',
+  tool_error: 'unprocessable',
+  model_error: 'model_error',
+};
+
+/** agent.fallback "fail": the step fails with the reason as a value (not retried: it would spend again). */
+export class AgentStepFailed extends TrellisError {
+  constructor(
+    readonly reason: FallbackReason,
+    message: string,
+  ) {
+    super(FAIL_CODES[reason], `Agent step failed (${reason}): ${message}`, {
+      details: { fallbackReason: reason },
+    });
+  }
+}
+
+function branchesOf(def: NodeDefinition, config: Record<string, unknown>): string[] {
+  return def.outputs(config).filter((h) => h !== ERROR_HANDLE);
+}
+
+/**
+ * The JSON Schema the agent's answer must satisfy: the llm step's own outputSchema, a node type's
+ * declared one (optional `outputSchema(config)` on the definition), the branch to take for
+ * condition/switch, else none (any JSON).
+ */
+export function agentOutputSchema(
+  def: NodeDefinition,
+  config: Record<string, unknown>,
+): Record<string, unknown> | undefined {
+  const own = config.outputSchema;
+  if (own && typeof own === 'object' && !Array.isArray(own)) return own as Record<string, unknown>;
+  const declared = (
+    def as { outputSchema?: (c: Record<string, unknown>) => Record<string, unknown> | undefined }
+  ).outputSchema;
+  if (typeof declared === 'function') {
+    const s = declared(config);
+    if (s) return s;
+  }
+  const branches = branchesOf(def, config);
+  if (branches.length > 1) {
+    return {
+      type: 'object',
+      properties: { branch: { enum: branches, description: 'The output handle to take' } },
+      required: ['branch'],
+    };
+  }
+  return undefined;
+}
+
+function deterministicTool(def: NodeDefinition, ctx: NodeRunContext<unknown>): DeterministicTool | undefined {
+  if (!def.asTool) return undefined;
+  const spec = def.asTool(ctx.config, ctx.node.agent);
+  const props = (spec.parameters.properties ?? {}) as Record<string, unknown>;
+  // Only the fields the tool exposes take defaults: the rest (allowHosts, size caps) stays the
+  // step's own and cannot be overridden by the model.
+  const raw = (ctx.node.config ?? {}) as Record<string, unknown>;
+  const defaults = Object.fromEntries(Object.entries(raw).filter(([k]) => k in props));
+  return {
+    description: spec.description,
+    parameters: spec.parameters,
+    defaults,
+    readOnly: spec.readOnly,
+    async run(args, signal) {
+      const parsed = def.config.safeParse({ ...raw, ...args });
+      if (!parsed.success)
+        throw new TrellisError('validation_error', `invalid arguments: ${parsed.error.message}`);
+      const res = await def.run({ ...ctx, config: parsed.data, signal });
+      if (res.kind !== 'done')
+        throw new TrellisError('unprocessable', `${def.type} cannot wait inside an agent tool`);
+      return res.handle && res.handle !== 'out' ? { output: res.output, handle: res.handle } : res.output;
+    },
+  };
+}
+
+async function workflowInfo(
+  workflows: WorkflowSource | undefined,
+  id: string,
+): Promise<WorkflowToolInfo | null> {
+  const src = await workflows?.getLatest(id);
+  if (!src) return null;
+  return {
+    name: src.definition.name,
+    description: src.definition.description
+      ? `Run the workflow "${src.definition.name}": ${src.definition.description}`
+      : `Run the workflow "${src.definition.name}"`,
+    inputSchema: src.definition.inputSchema,
+  };
+}
+
+function resolveModel(opt: AgentOptions['model']): ModelConfig | null {
+  if (opt === undefined) return getModelConfig();
+  return typeof opt === 'function' ? opt() : opt;
+}
+
+async function timed<T>(p: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await p();
+  return { value, ms: Math.round(performance.now() - t0) };
+}
+
+type Done = Extract<NodeResult, { kind: 'done' }>;
+
+export interface AgentStepResult {
+  result: NodeResult;
+  info: AgentStepInfo;
+}
+
+/**
+ * Run one attempt of an agent-mode step. Returns the result to record (with the mode actually
+ * used), or throws: the deterministic step's own error (fallback/shadow), AgentStepFailed
+ * (fallback "fail"), or the run's cancellation. In every case the turns are stored first.
+ */
+export async function runAgentStep(
+  def: NodeDefinition,
+  ctx: NodeRunContext<unknown>,
+  env: AgentStepEnv,
+  onInfo: (info: AgentStepInfo) => void,
+): Promise<NodeResult> {
+  const settings = agentSettingsSchema.parse(ctx.node.agent ?? {});
+  const config = ctx.config as Record<string, unknown>;
+  const outputSchema = agentOutputSchema(def, config);
+  const branches = branchesOf(def, config);
+  const branching = branches.length > 1 && outputSchema?.properties !== undefined && !config.outputSchema;
+  const prices = (await env.options.prices?.()) ?? DEFAULT_PRICES;
+  const costCapUsd = env.options.costCapUsd ?? runCostCapFromEnv();
+  const services: NodeServices = ctx.services;
+
+  const agentOnce = async (signal: AbortSignal, shadow: boolean) => {
+    const seen: AgentTurn[] = [];
+    try {
+      return await timed(() =>
+        runAgent({
+          node: ctx.node,
+          input: ctx.input,
+          deterministicTool: deterministicTool(def, ctx),
+          outputSchema,
+          signal,
+          shadow,
+          model: resolveModel(env.options.model),
+          prices,
+          budget: { costCapUsd, spentUsd: env.budget.spentUsd },
+          resolveWorkflow: (id) => workflowInfo(env.workflows, id),
+          runChild: services.runChild,
+          ...(services.fetch ? { fetch: services.fetch } : {}),
+          redact: env.prepare,
+          onTurn: (t) => void seen.push(t),
+        }),
+      );
+    } catch (err) {
+      // Cancelled (or stopped because the shadowed deterministic step failed): keep what happened.
+      if (seen.length) await env.store.appendAgentTurns(env.stepId, seen).catch(() => {});
+      throw err;
+    }
+  };
+
+  const store = async (res: AgentResult, summary: AgentStepSummary) => {
+    env.budget.spentUsd += res.cost;
+    const turns: AgentTurn[] = [...res.turns, { seq: res.turns.length, kind: 'note', payload: { summary } }];
+    await env.store.appendAgentTurns(env.stepId, turns);
+  };
+
+  const summaryOf = (
+    res: AgentResult,
+    mode: StepMode,
+    agentMs: number,
+    deterministicMs?: number,
+  ): AgentStepSummary => ({
+    mode,
+    outcome: res.outcome,
+    ...(res.outcome === 'fallback' ? { reason: res.reason } : {}),
+    agentMs,
+    ...(deterministicMs === undefined ? {} : { deterministicMs }),
+    agentTokens: res.tokens,
+    agentCost: res.cost,
+    modelCalls: res.steps,
+  });
+
+  const spend = (r: AgentResult) => ({ tokens: r.tokens, cost: r.cost });
+  const withAgentSpend = (r: NodeResult, res: AgentResult): NodeResult =>
+    r.kind === 'done' ? { ...r, tokens: (r.tokens ?? 0) + res.tokens, cost: (r.cost ?? 0) + res.cost } : r;
+
+  if (settings.shadow) {
+    // Both run side by side; the deterministic output is the step's. If it fails, the agent is
+    // stopped (nothing to compare) and its turns so far are still stored.
+    const stop = new AbortController();
+    setMaxListeners(0, stop.signal);
+    const agentSignal = AbortSignal.any([ctx.signal, stop.signal]);
+    const agentP = agentOnce(agentSignal, true).then(
+      (v) => ({ ok: true as const, ...v }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    let det: { value: NodeResult; ms: number };
+    try {
+      det = await timed(() => def.run(ctx));
+    } catch (err) {
+      stop.abort(err);
+      const partial = await agentP;
+      if (partial.ok) await store(partial.value, summaryOf(partial.value, 'shadow', partial.ms));
+      onInfo({ mode: 'shadow', ...(partial.ok ? spend(partial.value) : {}) });
+      throw err;
+    }
+    const a = await agentP;
+    if (!a.ok) throw a.error; // run cancelled
+    const res = a.value;
+    const shadowOutput = res.outcome === 'ok' ? res.output : undefined;
+    const info: AgentStepInfo = {
+      mode: 'shadow',
+      fallbackReason: res.outcome === 'fallback' ? res.reason : null,
+      ...(shadowOutput === undefined ? {} : { shadowOutput: env.prepare(shadowOutput) }),
+    };
+    await store(res, summaryOf(res, 'shadow', a.ms, det.ms));
+    onInfo(info);
+    return withAgentSpend(det.value, res);
+  }
+
+  const a = await agentOnce(ctx.signal, false);
+  const res = a.value;
+  if (res.outcome === 'ok') {
+    await store(res, summaryOf(res, 'agent', a.ms));
+    onInfo({ mode: 'agent' });
+    const out: Done = branching
+      ? { kind: 'done', output: ctx.input, handle: String((res.output as { branch: string }).branch) }
+      : { kind: 'done', output: res.output };
+    return withAgentSpend(out, res);
+  }
+  if (settings.fallback === 'fail') {
+    await store(res, summaryOf(res, 'agent', a.ms));
+    onInfo({ mode: 'agent', fallbackReason: res.reason, ...spend(res) });
+    throw new AgentStepFailed(res.reason, res.message);
+  }
+  onInfo({ mode: 'fallback', fallbackReason: res.reason, ...spend(res) });
+  let det: { value: NodeResult; ms: number };
+  try {
+    det = await timed(() => def.run(ctx));
+  } catch (err) {
+    await store(res, summaryOf(res, 'fallback', a.ms));
+    throw err;
+  }
+  await store(res, summaryOf(res, 'fallback', a.ms, det.ms));
+  return withAgentSpend(det.value, res);
+}

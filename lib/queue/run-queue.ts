@@ -1,0 +1,84 @@
+import type { PgBoss } from 'pg-boss';
+import type { SqlQueryable } from '@/lib/db/sql-executor';
+import type { RunOutcome } from '@/lib/engine/engine';
+import type { EngineEvent } from '@/lib/engine/events';
+import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '@/lib/engine/trace-store';
+import { txDatabase } from './boss';
+import { RUN_QUEUE } from './limits';
+
+// The producer side. A run and its job are written in one transaction (PrismaTraceStore's
+// onRunCreated hook), with the job id equal to the run id, so a later enqueue(runId) is a no-op
+// insert and there is never a queued run without a job or a job without a run.
+// Not in that transaction: child runs (driven inline by their parent) and reruns (their reused
+// steps are copied after the run row, and a worker must not start before they are there; the
+// API enqueues those afterwards).
+
+/** Whether a new run gets its job in the run row's transaction. */
+export function enqueuesOnCreate(run: Pick<RunRecord, 'parentRunId' | 'trigger' | 'status'>): boolean {
+  return run.status === 'queued' && !run.parentRunId && !run.trigger.startsWith('rerun:');
+}
+
+export function runJobHook(boss: PgBoss, sent?: Set<string>) {
+  return async (tx: SqlQueryable, run: RunRecord) => {
+    if (!enqueuesOnCreate(run)) return;
+    await boss.send(RUN_QUEUE, { runId: run.id }, { id: run.id, db: txDatabase(tx) });
+    sent?.add(run.id);
+  };
+}
+
+export interface QueueStats {
+  /** Jobs ready or deferred (parked delays) in the run queue. */
+  queued: number;
+  active: number;
+  /** Worker processes that sent a heartbeat recently. */
+  workers: number;
+}
+
+export async function queueStats(sql: SqlQueryable): Promise<QueueStats> {
+  const [jobs] = await sql.query<{ queued: number; active: number }>(
+    `SELECT count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued,
+            count(*) FILTER (WHERE state = 'active')::int AS active
+       FROM pgboss.job WHERE name = $1`,
+    [RUN_QUEUE],
+  );
+  const [inst] = await sql
+    .query<{ workers: number }>(
+      `SELECT count(*)::int AS workers FROM pgboss.instance
+        WHERE name = 'trellis-worker' AND stopped_on IS NULL
+          AND heartbeat_on > now() - heartbeat_seconds * 3 * interval '1 second'`,
+    )
+    .catch(() => [{ workers: 0 }]);
+  return { queued: jobs?.queued ?? 0, active: jobs?.active ?? 0, workers: inst?.workers ?? 0 };
+}
+
+/** Resolves when the run stops (finished or parked): events first, polling as the backstop. */
+export function waitForRunToStop(
+  readStatus: (runId: string) => Promise<RunOutcome | null>,
+  subscribe: (runId: string, l: (ev: EngineEvent) => void) => () => void,
+  runId: string,
+  pollMs = 250,
+): Promise<RunOutcome | undefined> {
+  return new Promise((resolve) => {
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (out: RunOutcome | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(out);
+    };
+    const check = async () => {
+      if (done) return;
+      const out = await readStatus(runId).catch(() => null);
+      if (!out) return finish(undefined);
+      const s = out.status as RunStatus;
+      if (TERMINAL_RUN_STATUSES.includes(s) || s === 'waiting') return finish(out);
+      timer = setTimeout(() => void check(), pollMs);
+    };
+    const unsubscribe = subscribe(runId, (ev) => {
+      if (ev.type === 'run.finished') void readStatus(runId).then((o) => o && o.status !== 'running' && finish(o));
+    });
+    void check();
+  });
+}

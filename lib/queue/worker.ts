@@ -1,0 +1,218 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { PgBoss, Job } from 'pg-boss';
+import { openDb, type Db } from '@/lib/db/client';
+import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
+import type { Engine, RunOutcome } from '@/lib/engine/engine';
+import type { EngineListener } from '@/lib/engine/events';
+import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
+import { startBoss, type RunJobData, type ScheduleJobData } from './boss';
+import { createEventPublisher } from './event-bridge';
+import { LEASE_LOST, claimRun, endLease, installFencing, releaseLease, renewLeases, workerDatabaseUrl } from './fencing';
+import {
+  LEASE_RENEW_MS,
+  NOTIFY_POLLING_SECONDS,
+  RUN_QUEUE,
+  SCHEDULE_QUEUE,
+  SCHEDULE_SYNC_MS,
+  SCHEDULE_TICK_MS,
+  SHUTDOWN_GRACE_MS,
+} from './limits';
+import { reconnectingExecutor } from './reconnect';
+import { runJobHook } from './run-queue';
+import { dueTicks, scheduledTriggers, tickJobId, type ScheduledTrigger } from './schedules';
+
+// One worker process: pg-boss hands it "drive run X" jobs (LISTEN/NOTIFY, so a job starts within
+// milliseconds); it takes the run's lease, executes or resumes it through the engine, and parks
+// waiting runs as delayed jobs. pg-boss job heartbeats find dead workers; the lease plus the
+// database triggers in fencing.ts keep a worker that lost the run from writing to it.
+
+export interface QueueWorkerOptions {
+  databaseUrl: string;
+  concurrency: number;
+  /** Builds the engine on the worker's own database handle and store. */
+  makeEngine: (db: Db, store: PrismaTraceStore, onEvent: EngineListener) => Engine;
+  workerId?: string;
+  /** Default true: look for due schedule ticks. */
+  schedules?: boolean;
+  log?: (s: string) => void;
+}
+
+export interface QueueWorker {
+  workerId: string;
+  db: Db;
+  boss: PgBoss;
+  engine: Engine;
+  /** Runs this worker drives right now. */
+  inFlight(): string[];
+  /** Stop taking work; in-flight runs get graceMs to finish, then are handed to other workers. */
+  stop(graceMs?: number): Promise<{ finished: number; released: number }>;
+}
+
+const terminal = (s: string | null) => s !== null && TERMINAL_RUN_STATUSES.includes(s as RunStatus);
+
+export function newWorkerId(): string {
+  const host = os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40);
+  return `${host}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueWorker> {
+  const workerId = opts.workerId ?? newWorkerId();
+  const log = opts.log ?? (() => {});
+  const concurrency = Math.max(1, opts.concurrency);
+  const opened = await openDb({ databaseUrl: workerDatabaseUrl(opts.databaseUrl, workerId), poolSize: concurrency + 4 });
+  const db: Db = { ...opened, sql: reconnectingExecutor(opened.sql) };
+  await installFencing(db.sql);
+  const boss = await startBoss({ databaseUrl: opts.databaseUrl, consumer: true, poolSize: 4 });
+  const events = createEventPublisher(db.sql);
+  const store = new PrismaTraceStore(db, { onRunCreated: runJobHook(boss) });
+  const engine = opts.makeEngine(db, store, (ev) => events.publish(ev));
+  const held = new Map<string, { jobId: string; done: Promise<unknown> }>();
+  let stopping = false;
+
+  const renew = setInterval(() => {
+    const ids = [...held.keys()];
+    renewLeases(db.sql, ids, workerId).then(
+      (kept) => {
+        if (kept.length < ids.length) log(`lost the lease of ${ids.filter((i) => !kept.includes(i)).join(', ')}`);
+      },
+      () => {}, // a missed renewal is retried; the lease is longer than several renewals
+    );
+  }, LEASE_RENEW_MS);
+  renew.unref?.();
+
+  async function handleRun(job: Job<RunJobData>): Promise<void> {
+    const { runId } = job.data;
+    // pg-boss may hand us a retry of a run this process still drives (a missed heartbeat): wait for it.
+    const prior = held.get(runId);
+    if (prior) await prior.done.catch(() => {});
+    const claim = await claimRun(db.sql, runId, workerId);
+    if (!claim.claimed) {
+      if (claim.status === null || terminal(claim.status)) return;
+      // Another worker's lease is live (a resume sent while it still runs the run): look again
+      // when that lease would run out; if it finished by then, the job ends at once.
+      const at = Math.max(Date.now(), claim.leaseUntil ? new Date(claim.leaseUntil).getTime() : 0) + 500;
+      await boss.send(RUN_QUEUE, { runId }, { startAfter: new Date(at) });
+      return;
+    }
+    if (terminal(claim.status)) return endLease(db.sql, runId, workerId);
+    const drive: Promise<RunOutcome> =
+      claim.status === 'queued' ? engine.executeRun(runId) : engine.resumeRun(runId);
+    held.set(runId, { jobId: job.id, done: drive });
+    let out: RunOutcome;
+    try {
+      out = await drive;
+    } catch (err) {
+      if (String((err as Error)?.message ?? err).includes(LEASE_LOST)) return; // someone else has it now
+      throw err; // pg-boss retries the job; resume continues from the trace
+    } finally {
+      held.delete(runId);
+    }
+    if (out.status === 'waiting' && out.wakeAt !== undefined) {
+      await boss.send(RUN_QUEUE, { runId }, { startAfter: new Date(out.wakeAt) });
+    }
+    await endLease(db.sql, runId, workerId);
+  }
+
+  async function handleTick(job: Job<ScheduleJobData>): Promise<void> {
+    const { workflowId, firedAt } = job.data;
+    // A retried tick job must not start a second run for the same tick.
+    const seen = await db.sql.query(
+      `SELECT 1 FROM "Run" WHERE "workflowId" = $1 AND trigger = 'schedule' AND input->>'firedAt' = $2 LIMIT 1`,
+      [workflowId, firedAt],
+    );
+    if (seen.length) return;
+    const rows = await db.sql.query<{ versionId: string; version: number; definition: unknown }>(
+      `SELECT v.id AS "versionId", v.version, v.definition FROM "Workflow" w
+         JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion"
+        WHERE w.id = $1 AND w.enabled AND w."deletedAt" IS NULL`,
+      [workflowId],
+    );
+    if (!rows[0]) return;
+    await engine.startRun({
+      definition: rows[0].definition as never,
+      workflowId,
+      versionId: rows[0].versionId,
+      version: rows[0].version,
+      input: { firedAt },
+      trigger: 'schedule',
+    });
+  }
+
+  await boss.work<RunJobData>(
+    RUN_QUEUE,
+    { localConcurrency: concurrency, batchSize: 1, notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS, pollingIntervalSeconds: NOTIFY_POLLING_SECONDS },
+    async ([job]) => handleRun(job),
+  );
+  await boss.work<ScheduleJobData>(
+    SCHEDULE_QUEUE,
+    { batchSize: 1, notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS, pollingIntervalSeconds: NOTIFY_POLLING_SECONDS },
+    async ([job]) => handleTick(job),
+  );
+
+  // Schedule ticks: every worker looks; the derived job id makes each tick one job.
+  let triggers: ScheduledTrigger[] = [];
+  let lastSync = 0;
+  let lastLook = Date.now();
+  let looking = false;
+  const look = async () => {
+    if (looking || stopping) return;
+    looking = true;
+    try {
+      const now = Date.now();
+      if (now - lastSync >= SCHEDULE_SYNC_MS) {
+        triggers = await scheduledTriggers(db.sql);
+        lastSync = now;
+      }
+      for (const t of triggers) {
+        for (const at of dueTicks(t, lastLook, now)) {
+          const data: ScheduleJobData = { workflowId: t.workflowId, firedAt: at.toISOString() };
+          await boss.send(SCHEDULE_QUEUE, data, { id: tickJobId(t.workflowId, t.nodeId, at) });
+        }
+      }
+      lastLook = now;
+    } catch (err) {
+      log(`schedule look failed: ${(err as Error).message}`);
+    } finally {
+      looking = false;
+    }
+  };
+  const ticker = opts.schedules === false ? null : setInterval(() => void look(), SCHEDULE_TICK_MS);
+  ticker?.unref?.();
+
+  return {
+    workerId,
+    db,
+    boss,
+    engine,
+    inFlight: () => [...held.keys()],
+    async stop(graceMs = SHUTDOWN_GRACE_MS) {
+      stopping = true;
+      if (ticker) clearInterval(ticker);
+      await Promise.all([boss.offWork(RUN_QUEUE, { wait: false }), boss.offWork(SCHEDULE_QUEUE, { wait: false })]).catch(
+        () => {},
+      );
+      const pending = [...held.values()].map((h) => h.done.catch(() => {}));
+      const before = held.size;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(pending),
+        new Promise((r) => (timer = setTimeout(r, graceMs))),
+      ]);
+      clearTimeout(timer);
+      // Whatever is still running is handed over: fence this process off, and fail its job so
+      // pg-boss retries it on another worker now instead of after a missed heartbeat.
+      const left = [...held.entries()];
+      for (const [runId, h] of left) {
+        await releaseLease(db.sql, runId, workerId).catch(() => {});
+        await boss.fail(RUN_QUEUE, h.jobId, { reason: 'worker shutting down' }).catch(() => {});
+      }
+      clearInterval(renew);
+      await store.flush().catch(() => {});
+      await events.flush().catch(() => {});
+      await boss.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
+      await db.close().catch(() => {});
+      return { finished: before - left.length, released: left.length };
+    },
+  };
+}
