@@ -13,7 +13,11 @@ const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
+const BASE_URL = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3210';
+
 export default defineConfig({
+  // Signs in once (creating the owner on a fresh database); every spec starts with that session.
+  globalSetup: './e2e/global-setup.ts',
   testDir: './e2e',
   testMatch: /.*\.spec\.ts/,
   fullyParallel: false,
@@ -23,7 +27,11 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
   use: {
-    baseURL: process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3210',
+    baseURL: BASE_URL,
+    storageState: 'test-results/.auth/state.json',
+    // Cookie-authenticated POSTs must name a matching Origin (CSRF check); the request fixture
+    // does not send one by itself.
+    extraHTTPHeaders: { origin: new URL(BASE_URL).origin },
     trace: 'off',
     screenshot: 'only-on-failure',
     viewport: { width: 1440, height: 900 },

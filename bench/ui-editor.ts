@@ -1,11 +1,12 @@
 // `npm run bench:ui`: the canvas editor with a 1,000-node workflow, in headless Chromium.
 //   open  : navigation start → the editor is interactive (first node card painted, spinner gone)
 //   drag  : frames per second while dragging one node across the canvas (requestAnimationFrame)
-// Targets (issue 6): open < 2 s, drag ≥ 50 fps. Needs a running server: BENCH_BASE_URL
-// (default http://127.0.0.1:3000). Not a *.bench.ts file on purpose: bench/run.ts runs without
-// a server, this one needs the app.
-import { chromium } from '@playwright/test';
+// Targets (issue 6): open < 2 s, drag ≥ 50 fps. Needs a running server (BENCH_BASE_URL, default
+// http://127.0.0.1:3000) and an account (E2E_EMAIL / E2E_PASSWORD; created on a fresh database).
+// Not a *.bench.ts file on purpose: bench/run.ts runs without a server, this one needs the app.
+import { chromium, type Page } from '@playwright/test';
 import { largeDefinition } from '@/lib/workflow/fixtures/large-definition';
+import { signIn } from '@/e2e/fixtures/sign-in';
 import type { BenchRow, BenchScenario } from './types';
 
 const BASE = process.env.BENCH_BASE_URL ?? process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
@@ -14,26 +15,23 @@ const OPEN_TARGET_MS = 2000;
 const DRAG_TARGET_FPS = 50;
 const DRAG_STEPS = 120;
 
-async function createWorkflow(): Promise<string> {
+async function createWorkflow(page: Page): Promise<string> {
   const definition = { ...largeDefinition(NODES), name: `UI bench ${NODES} nodes` };
-  const res = await fetch(`${BASE}/api/workflows`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(process.env.TRELLIS_API_TOKEN ? { authorization: `Bearer ${process.env.TRELLIS_API_TOKEN}` } : {}),
-    },
-    body: JSON.stringify({ name: definition.name, definition }),
+  const res = await page.request.post(`${BASE}/api/workflows`, {
+    data: { name: definition.name, definition },
+    headers: { origin: new URL(BASE).origin },
   });
-  if (!res.ok) throw new Error(`creating the bench workflow failed: ${res.status} ${await res.text()}`);
+  if (!res.ok()) throw new Error(`creating the bench workflow failed: ${res.status()} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;
 }
 
-async function deleteWorkflow(id: string) {
-  await fetch(`${BASE}/api/workflows/${id}`, { method: 'DELETE' }).catch(() => {});
+async function deleteWorkflow(page: Page, id: string) {
+  await page.request
+    .delete(`${BASE}/api/workflows/${id}`, { headers: { origin: new URL(BASE).origin } })
+    .catch(() => {});
 }
 
 export async function runUiBench(): Promise<BenchRow[]> {
-  const id = await createWorkflow();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
@@ -47,8 +45,12 @@ export async function runUiBench(): Promise<BenchRow[]> {
       '--disable-dev-shm-usage',
     ],
   });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  let id: string | null = null;
   try {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // Pages need a session cookie (E2E_EMAIL / E2E_PASSWORD, created on a fresh database).
+    await signIn(page, BASE);
+    id = await createWorkflow(page);
     // Warm-up: the first visit may compile routes (dev) or fill caches; time the second.
     await page.goto(`${BASE}/workflows/${id}`);
     await page.getByRole('group', { name: 'start', exact: true }).waitFor({ timeout: 120_000 });
@@ -112,8 +114,8 @@ export async function runUiBench(): Promise<BenchRow[]> {
       },
     ];
   } finally {
+    if (id) await deleteWorkflow(page, id);
     await browser.close();
-    await deleteWorkflow(id);
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { installMockApi } from './fixtures/mock-api';
+import { signIn } from './fixtures/sign-in';
 
 // The canvas editor, driven the way a person does: palette drag, handle-to-handle connections,
 // labelled fields. It runs against the real API (playwright.config.ts baseURL). E2E_MOCK_API=1
@@ -8,8 +9,9 @@ import { installMockApi } from './fixtures/mock-api';
 // the run test needs the real engine and is skipped then.
 const MOCK = process.env.E2E_MOCK_API === '1';
 
-test.beforeEach(async ({ page, context }) => {
+test.beforeEach(async ({ page, context, baseURL }) => {
   if (MOCK) await installMockApi(page);
+  else await signIn(page, baseURL!);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']).catch(() => {});
 });
 

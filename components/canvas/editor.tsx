@@ -22,6 +22,7 @@ import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
 import { Spinner } from '@/components/ui/spinner';
 import { StatusPill } from '@/components/ui/status-pill';
+import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { readClipboard, rekey, writeClipboard } from './clipboard';
 import { ConfigPanel, type LastRunView } from './config-panel';
 import {
@@ -34,7 +35,7 @@ import {
   type DefinitionMeta,
 } from './convert';
 import { EditorActionsContext, type EditorActions } from './editor-actions';
-import { fieldForPath, nodeIdForPath, uniqueId, upstreamOf, wouldCycle } from './graph';
+import { fieldForPath, nodeIdForPath, outputsFor, uniqueId, upstreamOf, wouldCycle } from './graph';
 import { SnapshotHistory } from './history';
 import { layoutPositions } from './layout';
 import { NoteNode } from './note-node';
@@ -74,16 +75,19 @@ export function WorkflowEditor({ workflowId }: { workflowId: string }) {
   const { types, error: typesError, retry } = useNodeTypes();
   const [record, setRecord] = useState<WorkflowRecord | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [signedOut, setSignedOut] = useState(false);
 
   useEffect(() => {
     let live = true;
     api<WorkflowRecord>(`/api/workflows/${workflowId}`).then(
       (r) => live && setRecord(r),
-      (e) =>
-        live &&
+      (e) => {
+        if (!live) return;
+        setSignedOut(isSignedOut(e));
         setError(
           e instanceof ApiError && e.status === 404 ? 'This workflow does not exist.' : errorMessage(e),
-        ),
+        );
+      },
     );
     return () => {
       live = false;
@@ -97,9 +101,12 @@ export function WorkflowEditor({ workflowId }: { workflowId: string }) {
           role="alert"
           className="max-w-sm rounded-lg border border-red-200 bg-white p-6 text-center shadow-sm"
         >
-          <p className="text-sm font-medium text-red-700">Could not open the editor</p>
+          <p className="text-sm font-medium text-red-700">
+            {signedOut ? 'You are signed out' : 'Could not open the editor'}
+          </p>
           <p className="mt-1 text-xs text-slate-500">{error ?? typesError}</p>
-          <div className="mt-4 flex justify-center gap-2">
+          <div className="mt-4 flex items-center justify-center gap-3">
+            {signedOut && <SignInLink />}
             <Link href="/workflows" className="text-xs font-medium text-slate-600 hover:underline">
               Back to workflows
             </Link>
@@ -157,6 +164,13 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     const t = setTimeout(() => setToast(null), 3500);
     return () => clearTimeout(t);
   }, [toast]);
+
+  // The status store is module-wide: a run or problems of the previously open workflow must not
+  // light up nodes that happen to share ids here.
+  useEffect(() => {
+    nodeStatusStore.resetRun([]);
+    nodeStatusStore.setProblems(new Map());
+  }, [workflowId]);
 
   const dragging = useMemo(() => nodes.some((n) => n.dragging), [nodes]);
 
@@ -439,13 +453,21 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
 
   const autoLayout = useCallback(() => {
     const steps = rf.getNodes().filter((n) => n.type === 'step');
+    const outputs = new Map(
+      steps.map((n) => {
+        const step = (n as StepFlowNode).data.step;
+        return [n.id, outputsFor(step, catalog.get(step.type))];
+      }),
+    );
     const pos = layoutPositions(
       steps.map((n) => ({ id: n.id, width: n.measured?.width, height: n.measured?.height })),
-      rf.getEdges(),
+      rf
+        .getEdges()
+        .map((e) => ({ ...e, handleRank: outputs.get(e.source)?.indexOf(e.sourceHandle ?? 'out') ?? 0 })),
     );
     setNodes((ns) => ns.map((n) => (pos.has(n.id) ? { ...n, position: pos.get(n.id)! } : n)));
     requestAnimationFrame(() => rf.fitView({ padding: 0.2, duration: 200 }));
-  }, [rf, setNodes]);
+  }, [catalog, rf, setNodes]);
 
   // ---- save
   const [saving, setSaving] = useState(false);

@@ -79,3 +79,37 @@ describe('problem paths', () => {
     expect(fieldForPath('/nodes/1/config/url')).toBe('config/url');
   });
 });
+
+describe('layoutPositions', () => {
+  it('places the first branch (true) left of the second (false) and ranks top to bottom', async () => {
+    const { layoutPositions } = await import('./layout');
+    const pos = layoutPositions(
+      [{ id: 'start' }, { id: 'route' }, { id: 'no' }, { id: 'yes' }],
+      [
+        { source: 'start', target: 'route' },
+        { source: 'route', target: 'no', handleRank: 1 },
+        { source: 'route', target: 'yes', handleRank: 0 },
+      ],
+    );
+    expect(pos.get('start')!.y).toBeLessThan(pos.get('route')!.y);
+    expect(pos.get('route')!.y).toBeLessThan(pos.get('yes')!.y);
+    expect(pos.get('yes')!.x).toBeLessThan(pos.get('no')!.x);
+  });
+});
+
+describe('layoutPositions with a deeper true branch', () => {
+  it('still keeps the true branch left of the false one', async () => {
+    const { layoutPositions } = await import('./layout');
+    const pos = layoutPositions(
+      ['start', 'route', 'yes', 'no', 'after'].map((id) => ({ id })),
+      [
+        { source: 'start', target: 'route' },
+        { source: 'route', target: 'yes', handleRank: 0 },
+        { source: 'route', target: 'no', handleRank: 1 },
+        { source: 'yes', target: 'after' },
+      ],
+    );
+    expect(pos.get('yes')!.x).toBeLessThan(pos.get('no')!.x);
+    expect(pos.get('after')!.x).toBe(pos.get('yes')!.x);
+  });
+});

@@ -8,6 +8,7 @@ import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
 import { Spinner } from '@/components/ui/spinner';
 import { StatusPill } from '@/components/ui/status-pill';
+import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { blankDefinition } from './convert';
 import type { Example, WorkflowRecord, WorkflowSummary } from './types';
 
@@ -47,6 +48,7 @@ export function WorkflowList() {
   const router = useRouter();
   const [rows, setRows] = useState<WorkflowSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [signedOut, setSignedOut] = useState(false);
   const [notice, setNotice] = useState<{ text: string; tone: 'ok' | 'error' } | null>(null);
   const [createOpen, setCreateOpen] = useState(false);
   const [pending, setPending] = useState<Pending>(null);
@@ -57,7 +59,10 @@ export function WorkflowList() {
     setError(null);
     api<{ workflows: WorkflowSummary[] }>('/api/workflows').then(
       (r) => setRows(r.workflows),
-      (e) => setError(errorMessage(e)),
+      (e) => {
+        setSignedOut(isSignedOut(e));
+        setError(errorMessage(e));
+      },
     );
   }, []);
   useEffect(refresh, [refresh]);
@@ -157,11 +162,16 @@ export function WorkflowList() {
       <div className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
         {error ? (
           <div role="alert" className="p-10 text-center">
-            <p className="text-sm font-medium text-red-700">Could not load workflows</p>
+            <p className="text-sm font-medium text-red-700">
+              {signedOut ? 'You are signed out' : 'Could not load workflows'}
+            </p>
             <p className="mt-1 text-xs text-slate-500">{error}</p>
-            <Button className="mt-4" size="sm" onClick={refresh}>
-              Retry
-            </Button>
+            <div className="mt-4 flex justify-center gap-2">
+              {signedOut && <SignInLink />}
+              <Button size="sm" onClick={refresh}>
+                Retry
+              </Button>
+            </div>
           </div>
         ) : !rows ? (
           <div className="p-10 text-center">

@@ -19,7 +19,8 @@ function turnHeadline(t: AgentTurn): string | null {
   const p = t.payload as Record<string, unknown> | null;
   if (!p || typeof p !== 'object') return typeof t.payload === 'string' ? t.payload : null;
   if (t.kind === 'tool_call' || t.kind === 'tool_result') {
-    const name = (p.name ?? p.tool ?? (p.function as Record<string, unknown> | undefined)?.name) as string | undefined;
+    const name = (p.name ?? p.tool ?? (p.function as Record<string, unknown> | undefined)?.name) as
+      string | undefined;
     return name ? String(name) : null;
   }
   if (t.kind === 'response' && typeof p.content === 'string') return p.content;
@@ -30,7 +31,8 @@ function turnHeadline(t: AgentTurn): string | null {
 export function AgentView({ step, turns }: { step: StepDetail; turns: AgentTurn[] }) {
   const tokens = turns.reduce((n, t) => n + (t.tokens ?? 0), 0) || step.tokens || 0;
   const cost = turns.reduce((n, t) => n + (t.cost ?? 0), 0) || step.cost || 0;
-  const reason = step.mode === 'fallback' || step.fallbackReason ? fallbackExplanation(step.fallbackReason, turns) : null;
+  const reason =
+    step.mode === 'fallback' || step.fallbackReason ? fallbackExplanation(step.fallbackReason, turns) : null;
   return (
     <section aria-label="Agent" className="flex flex-col gap-3">
       <div className="flex items-center justify-between">
@@ -48,7 +50,11 @@ export function AgentView({ step, turns }: { step: StepDetail; turns: AgentTurn[
         </div>
       </div>
       {reason && (
-        <div role="note" aria-label="Fallback reason" className="rounded-lg border border-violet-200 bg-violet-50 px-3 py-2 text-sm text-violet-900">
+        <div
+          role="note"
+          aria-label="Fallback reason"
+          className="rounded-lg border border-violet-200 bg-violet-50 px-3 py-2 text-sm text-violet-900"
+        >
           <div className="text-[11px] font-semibold tracking-wide text-violet-600 uppercase">
             Fell back to the deterministic step{step.fallbackReason ? ` · ${step.fallbackReason}` : ''}
           </div>
@@ -57,12 +63,23 @@ export function AgentView({ step, turns }: { step: StepDetail; turns: AgentTurn[
       )}
       {step.mode === 'shadow' && (
         <div className="flex flex-col gap-2 rounded-lg border border-fuchsia-200 bg-fuchsia-50/40 p-2.5">
-          <h4 className="text-xs font-semibold text-fuchsia-800">Shadow comparison: the deterministic output was used</h4>
+          <h4 className="text-xs font-semibold text-fuchsia-800">
+            Shadow comparison: the deterministic output was used
+          </h4>
           <div className="grid grid-cols-2 gap-2">
             <JsonView title="Deterministic output" value={step.output} openDepth={3} />
-            <JsonView title="Agent output (shadow)" value={step.shadowOutput} openDepth={3} empty="The agent gave no output" />
+            <JsonView
+              title="Agent output (shadow)"
+              value={step.shadowOutput}
+              openDepth={3}
+              empty="The agent gave no output"
+            />
           </div>
-          <DiffView before={step.output} after={step.shadowOutput} label="Difference between deterministic and agent output" />
+          <DiffView
+            before={step.output}
+            after={step.shadowOutput}
+            label="Difference between deterministic and agent output"
+          />
         </div>
       )}
       {turns.length === 0 ? (
@@ -76,17 +93,26 @@ export function AgentView({ step, turns }: { step: StepDetail; turns: AgentTurn[
               <li key={t.id ?? `${t.seq}-${i}`} className="rounded-lg border border-slate-200 bg-white">
                 <div className="flex items-center gap-2 px-2.5 py-1.5 text-xs">
                   <span className="w-5 text-right text-slate-400 tabular-nums">{t.seq}</span>
-                  <span className={`rounded px-1.5 py-px text-[11px] font-semibold ${k.tone}`}>{k.label}</span>
+                  <span className={`rounded px-1.5 py-px text-[11px] font-semibold ${k.tone}`}>
+                    {k.label}
+                  </span>
                   {head && <span className="min-w-0 flex-1 truncate text-slate-600">{head}</span>}
                   <span className="ml-auto flex shrink-0 gap-2 text-slate-500 tabular-nums">
                     {t.tokens ? <span>{formatTokens(t.tokens)} tok</span> : null}
                     {t.cost ? <span>{formatCost(t.cost)}</span> : null}
                     {t.latencyMs ? <span>{formatDuration(t.latencyMs)}</span> : null}
                   </span>
-                  <CopyButton label={`Copy turn ${t.seq} payload`} text={() => JSON.stringify(t.payload, null, 2) ?? ''} />
+                  <CopyButton
+                    label={`Copy turn ${t.seq} payload`}
+                    text={() => JSON.stringify(t.payload, null, 2) ?? ''}
+                  />
                 </div>
                 <div className="border-t border-slate-100 px-1.5 py-1">
-                  <JsonTree label={`Turn ${t.seq} payload`} value={t.payload} openDepth={t.kind === 'request' ? 1 : 2} />
+                  <JsonTree
+                    label={`Turn ${t.seq} payload`}
+                    value={t.payload}
+                    openDepth={t.kind === 'request' ? 1 : 2}
+                  />
                 </div>
               </li>
             );

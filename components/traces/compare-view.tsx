@@ -4,7 +4,16 @@ import Link from 'next/link';
 import { api, errorMessage } from '@/components/ui/api';
 import { Spinner } from '@/components/ui/spinner';
 import { DiffView } from './diff-view';
-import { absoluteTime, durationOf, formatCost, formatDuration, formatTokens, relativeTime, shortId } from './format';
+import {
+  absoluteTime,
+  durationOf,
+  formatCost,
+  formatDuration,
+  formatTokens,
+  formatTrigger,
+  relativeTime,
+  shortId,
+} from './format';
 import { jsonDiff } from './json-diff';
 import { nodeOutcomes, type NodeOutcome } from './node-outcomes';
 import { StatusBadge } from './run-status';
@@ -56,6 +65,7 @@ export function CompareView({ a, b }: { a: string; b: string }) {
   const [outA, setOutA] = useState<Outputs>(new Map());
   const [outB, setOutB] = useState<Outputs>(new Map());
   const [open, setOpen] = useState<Set<string>>(new Set());
+  const [pending, setPending] = useState<Set<string>>(new Set());
 
   const nodeIds = useMemo(() => {
     const ids: string[] = [];
@@ -69,6 +79,7 @@ export function CompareView({ a, b }: { a: string; b: string }) {
   const names = new Map((defA.definition?.nodes ?? []).map((n) => [n.id, n.name || n.id]));
 
   const fetchOutputs = async (ids: string[]) => {
+    setPending((p) => new Set([...p, ...ids]));
     const tasks: (() => Promise<void>)[] = [];
     for (const [runId, outcomes, set] of [
       [a, oa, setOutA],
@@ -88,6 +99,7 @@ export function CompareView({ a, b }: { a: string; b: string }) {
       }
     }
     await pool(tasks, FETCH_CONCURRENCY);
+    setPending((p) => new Set([...p].filter((id) => !ids.includes(id))));
   };
 
   const ready = !!A.data && !!B.data;
@@ -98,7 +110,11 @@ export function CompareView({ a, b }: { a: string; b: string }) {
   }, [ready, nodeIds]);
 
   if (!a || !b) {
-    return <p className="p-6 text-sm text-slate-600">Pick two runs on the Runs page (tick two rows, then Compare selected).</p>;
+    return (
+      <p className="p-6 text-sm text-slate-600">
+        Pick two runs on the Runs page (tick two rows, then Compare selected).
+      </p>
+    );
   }
   if (A.error || B.error) {
     return (
@@ -122,9 +138,12 @@ export function CompareView({ a, b }: { a: string; b: string }) {
   const header = (r: typeof ra, tag: string) => (
     <div className="flex flex-col gap-1 rounded-xl border border-slate-200 bg-white px-4 py-3 shadow-sm">
       <div className="flex items-center gap-2">
-        <span className="grid h-5 w-5 place-items-center rounded bg-slate-900 text-[11px] font-bold text-white">{tag}</span>
+        <span className="grid h-5 w-5 place-items-center rounded bg-slate-900 text-[11px] font-bold text-white">
+          {tag}
+        </span>
         <Link href={`/runs/${r.id}`} className="font-semibold text-slate-900 hover:underline">
-          {workflowName(r)} <span className="font-mono text-xs font-normal text-slate-500">#{shortId(r.id)}</span>
+          {workflowName(r)}{' '}
+          <span className="font-mono text-xs font-normal text-slate-500">#{shortId(r.id)}</span>
         </Link>
         <StatusBadge status={r.status} />
       </div>
@@ -132,9 +151,9 @@ export function CompareView({ a, b }: { a: string; b: string }) {
         <span>v{r.version ?? '?'}</span>
         <span title={absoluteTime(r.createdAt)}>{relativeTime(r.createdAt)}</span>
         <span>{formatDuration(durationOf(r))}</span>
-        <span>{formatTokens(r.tokens)} tokens</span>
-        <span>{formatCost(r.cost)}</span>
-        <span>trigger {r.trigger}</span>
+        {r.tokens ? <span>{formatTokens(r.tokens)} tokens</span> : null}
+        {r.cost ? <span>{formatCost(r.cost)}</span> : null}
+        <span>{formatTrigger(r.trigger)}</span>
       </div>
     </div>
   );
@@ -152,7 +171,10 @@ export function CompareView({ a, b }: { a: string; b: string }) {
         <h1 className="text-xl font-semibold text-slate-900">Compare runs</h1>
       </div>
       {!sameWorkflow && (
-        <p role="note" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+        <p
+          role="note"
+          className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900"
+        >
           These runs belong to different workflows; nodes are matched by id.
         </p>
       )}
@@ -160,7 +182,10 @@ export function CompareView({ a, b }: { a: string; b: string }) {
         {header(ra, 'A')}
         {header(rb, 'B')}
       </div>
-      <section aria-label="Run output difference" className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+      <section
+        aria-label="Run output difference"
+        className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm"
+      >
         <h2 className="mb-2 text-sm font-semibold text-slate-800">
           Run output{' '}
           <span className="font-normal text-slate-500">
@@ -169,15 +194,28 @@ export function CompareView({ a, b }: { a: string; b: string }) {
         </h2>
         <DiffView before={ra.output} after={rb.output} label="Run output diff" />
       </section>
-      <section aria-label="Nodes" className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
+      <section
+        aria-label="Nodes"
+        className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm"
+      >
         <table className="w-full text-sm">
           <thead className="border-b border-slate-200 bg-slate-50 text-left text-xs font-medium tracking-wide text-slate-500 uppercase">
             <tr>
-              <th scope="col" className="px-4 py-2">Node</th>
-              <th scope="col" className="px-4 py-2">Run A</th>
-              <th scope="col" className="px-4 py-2">Run B</th>
-              <th scope="col" className="px-4 py-2">Duration Δ</th>
-              <th scope="col" className="px-4 py-2">Output</th>
+              <th scope="col" className="px-4 py-2">
+                Node
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Run A
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Run B
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Duration Δ
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Output
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -190,7 +228,8 @@ export function CompareView({ a, b }: { a: string; b: string }) {
               const va = pa && 'output' in pa ? pa.output : undefined;
               const vb = pb && 'output' in pb ? pb.output : undefined;
               const diffs = loaded ? jsonDiff(va, vb).entries.length : null;
-              const delta = x?.durationMs != null && y?.durationMs != null ? y.durationMs - x.durationMs : null;
+              const delta =
+                x?.durationMs != null && y?.durationMs != null ? y.durationMs - x.durationMs : null;
               const name = names.get(id) ?? id;
               const isOpen = open.has(id);
               return [
@@ -205,12 +244,18 @@ export function CompareView({ a, b }: { a: string; b: string }) {
                   <td className="px-4 py-2">
                     <Side o={y} />
                   </td>
-                  <td className={`px-4 py-2 text-xs tabular-nums ${delta === null ? 'text-slate-400' : delta > 0 ? 'text-red-600' : 'text-brand-700'}`}>
-                    {delta === null ? '—' : `${delta > 0 ? '+' : delta < 0 ? '−' : '±'}${formatDuration(Math.abs(delta))}`}
+                  <td
+                    className={`px-4 py-2 text-xs tabular-nums ${delta === null ? 'text-slate-400' : delta > 0 ? 'text-red-600' : 'text-brand-700'}`}
+                  >
+                    {delta === null
+                      ? '—'
+                      : `${delta > 0 ? '+' : delta < 0 ? '−' : '±'}${formatDuration(Math.abs(delta))}`}
                   </td>
                   <td className="px-4 py-2">
                     {!x && !y ? (
                       <span className="text-xs text-slate-400">—</span>
+                    ) : !loaded && pending.has(id) ? (
+                      <span className="text-xs text-slate-400">Loading…</span>
                     ) : !loaded ? (
                       <button
                         type="button"
@@ -225,10 +270,13 @@ export function CompareView({ a, b }: { a: string; b: string }) {
                         type="button"
                         aria-expanded={isOpen}
                         aria-label={`Output of ${name}: ${diffs ? `${diffs} difference${diffs > 1 ? 's' : ''}` : 'identical'}`}
-                        onClick={() => setOpen((s) => (s.has(id) ? (s.delete(id), new Set(s)) : new Set(s).add(id)))}
+                        onClick={() =>
+                          setOpen((s) => (s.has(id) ? (s.delete(id), new Set(s)) : new Set(s).add(id)))
+                        }
                         className={`rounded px-1.5 py-0.5 text-xs font-medium ${diffs ? 'bg-amber-100 text-amber-800' : 'bg-brand-50 text-brand-700'}`}
                       >
-                        {diffs ? `${diffs} difference${diffs > 1 ? 's' : ''}` : 'Identical'} {isOpen ? '▴' : '▾'}
+                        {diffs ? `${diffs} difference${diffs > 1 ? 's' : ''}` : 'Identical'}{' '}
+                        {isOpen ? '▴' : '▾'}
                       </button>
                     )}
                   </td>

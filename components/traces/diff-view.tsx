@@ -23,18 +23,30 @@ export function DiffView({ before, after, label }: { before: unknown; after: unk
     );
   }
   return (
-    <div aria-label={label} role="table" className="overflow-hidden rounded-md border border-slate-200 text-xs">
+    <div
+      aria-label={label}
+      role="table"
+      className="overflow-hidden rounded-md border border-slate-200 text-xs"
+    >
       <div role="rowgroup">
         {diff.entries.map((e) => (
-          <div role="row" key={e.path + e.kind} className="grid grid-cols-[minmax(6rem,auto)_4.5rem_1fr] items-start gap-2 border-b border-slate-100 px-2 py-1 last:border-0">
+          <div
+            role="row"
+            key={e.path + e.kind}
+            className="grid grid-cols-[minmax(6rem,auto)_4.5rem_1fr] items-start gap-2 border-b border-slate-100 px-2 py-1 last:border-0"
+          >
             <span role="cell" className="truncate font-mono text-slate-700" title={e.path || '(whole value)'}>
               {e.path || '(whole value)'}
             </span>
             <span role="cell">
-              <span className={`rounded px-1 py-px text-[10px] font-semibold uppercase ${kindTone[e.kind]}`}>{e.kind}</span>
+              <span className={`rounded px-1 py-px text-[10px] font-semibold uppercase ${kindTone[e.kind]}`}>
+                {e.kind}
+              </span>
             </span>
             <span role="cell" className="min-w-0 font-mono break-all">
-              {e.kind !== 'added' && <span className="text-red-700 line-through decoration-red-300">{compact(e.before)}</span>}
+              {e.kind !== 'added' && (
+                <span className="text-red-700 line-through decoration-red-300">{compact(e.before)}</span>
+              )}
               {e.kind === 'changed' && <span className="px-1 text-slate-400">→</span>}
               {e.kind !== 'removed' && <span className="text-brand-700">{compact(e.after)}</span>}
             </span>

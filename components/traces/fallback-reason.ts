@@ -3,7 +3,8 @@ import type { AgentTurn } from './types';
 // Fallback codes (lib/agent) in words for the agent view. Unknown codes still show, verbatim.
 
 export const FALLBACK_REASONS: Record<string, string> = {
-  no_model_configured: 'No model is configured (set OPENAI_API_KEY or OPENAI_BASE_URL), so the deterministic step ran.',
+  no_model_configured:
+    'No model is configured (set OPENAI_API_KEY or OPENAI_BASE_URL), so the deterministic step ran.',
   invalid_output: "The agent's answer did not match the step's output schema.",
   max_steps: 'The agent used all of its allowed steps without a valid answer.',
   budget: 'The agent hit its token or cost budget.',
@@ -30,7 +31,9 @@ export function validationMessage(payload: unknown): string {
           const o = e as Record<string, unknown>;
           const path = (o.path ?? o.instancePath ?? o.pointer) as unknown;
           const msg = (o.message ?? o.msg ?? JSON.stringify(o)) as string;
-          return path !== undefined && path !== '' ? `${Array.isArray(path) ? '/' + path.join('/') : String(path)} ${msg}` : msg;
+          return path !== undefined && path !== ''
+            ? `${Array.isArray(path) ? '/' + path.join('/') : String(path)} ${msg}`
+            : msg;
         })
         .join('; ');
     }
@@ -41,7 +44,8 @@ export function validationMessage(payload: unknown): string {
 }
 
 export function lastValidationError(turns: AgentTurn[]): string | null {
-  for (let i = turns.length - 1; i >= 0; i--) if (turns[i].kind === 'validation_error') return validationMessage(turns[i].payload);
+  for (let i = turns.length - 1; i >= 0; i--)
+    if (turns[i].kind === 'validation_error') return validationMessage(turns[i].payload);
   return null;
 }
 
@@ -50,5 +54,7 @@ export function fallbackExplanation(code: string | null | undefined, turns: Agen
   const sentence = fallbackSentence(code);
   const validation = lastValidationError(turns);
   if (!sentence) return validation ? `Output failed schema: ${validation}` : null;
-  return validation && (code === 'invalid_output' || code === 'max_steps') ? `${sentence} Last error: ${validation}` : sentence;
+  return validation && (code === 'invalid_output' || code === 'max_steps')
+    ? `${sentence} Last error: ${validation}`
+    : sentence;
 }

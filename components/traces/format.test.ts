@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationOf, formatCost, formatDuration, formatTokens, relativeTime } from './format';
+import { durationOf, formatCost, formatDuration, formatTokens, formatTrigger, relativeTime } from './format';
 
 describe('format', () => {
   it('formats durations across units', () => {
@@ -26,7 +26,13 @@ describe('format', () => {
   });
   it('derives a duration from timestamps when none is stored', () => {
     expect(durationOf({ durationMs: 5 })).toBe(5);
-    expect(durationOf({ startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01.5Z' })).toBe(1500);
+    expect(durationOf({ startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01.5Z' })).toBe(
+      1500,
+    );
     expect(durationOf({ startedAt: '2026-01-01T00:00:00Z' }, Date.parse('2026-01-01T00:00:02Z'))).toBe(2000);
+  });
+  it('shortens rerun triggers', () => {
+    expect(formatTrigger('rerun:f4b3f985-961e-47c8-bd53-525ff296a8b5')).toBe('rerun of #f296a8b5');
+    expect(formatTrigger('manual')).toBe('manual');
   });
 });

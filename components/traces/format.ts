@@ -51,7 +51,12 @@ export function absoluteTime(iso: string | null | undefined): string {
 
 /** A run's or step's duration: the stored one, else derived from the timestamps (live: until now). */
 export function durationOf(
-  r: { durationMs?: number | null; startedAt?: string | null; finishedAt?: string | null; createdAt?: string },
+  r: {
+    durationMs?: number | null;
+    startedAt?: string | null;
+    finishedAt?: string | null;
+    createdAt?: string;
+  },
   now = Date.now(),
 ): number | null {
   if (typeof r.durationMs === 'number') return r.durationMs;
@@ -64,4 +69,10 @@ export function durationOf(
 
 export function shortId(id: string): string {
   return id.length > 10 ? id.slice(-8) : id;
+}
+
+/** "rerun:<runId>" triggers read as "rerun of #abcd1234". */
+export function formatTrigger(trigger: string): string {
+  const m = /^rerun:(.+)$/.exec(trigger);
+  return m ? `rerun of #${shortId(m[1])}` : trigger;
 }

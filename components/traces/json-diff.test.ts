@@ -8,7 +8,10 @@ describe('jsonDiff', () => {
   });
 
   it('reports added, removed and changed keys with JSON pointers', () => {
-    const { entries } = jsonDiff({ label: 'bug', score: 1, old: true }, { label: 'billing', score: 1, extra: [1] });
+    const { entries } = jsonDiff(
+      { label: 'bug', score: 1, old: true },
+      { label: 'billing', score: 1, extra: [1] },
+    );
     expect(entries).toEqual([
       { path: '/label', kind: 'changed', before: 'bug', after: 'billing' },
       { path: '/old', kind: 'removed', before: true },

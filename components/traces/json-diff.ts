@@ -52,7 +52,8 @@ export function jsonDiff(a: unknown, b: unknown, maxEntries = MAX_DIFF_ENTRIES):
       const xa = x as unknown[];
       const ya = y as unknown[];
       const n = Math.max(xa.length, ya.length);
-      for (let i = 0; i < n; i++) walk(i < xa.length ? xa[i] : undefined, i < ya.length ? ya[i] : undefined, `${path}/${i}`);
+      for (let i = 0; i < n; i++)
+        walk(i < xa.length ? xa[i] : undefined, i < ya.length ? ya[i] : undefined, `${path}/${i}`);
       return;
     }
     if (kx === 'object') {

@@ -12,7 +12,8 @@ function TruncatedBox({ marker }: { marker: TruncatedMarker }) {
   return (
     <div className="my-1 rounded border border-amber-200 bg-amber-50 p-2 text-xs text-amber-900" role="note">
       <div className="font-medium">
-        Truncated: {marker.bytes >= 0 ? formatBytes(marker.bytes) : 'unserializable value'} over the trace cap; preview:
+        Truncated: {marker.bytes >= 0 ? formatBytes(marker.bytes) : 'unserializable value'} over the trace
+        cap; preview:
       </div>
       <pre className="mt-1 max-h-40 overflow-auto font-mono text-[11px] break-all whitespace-pre-wrap text-amber-800">
         {marker.preview}
@@ -35,7 +36,17 @@ function Scalar({ value }: { value: unknown }) {
   }
 }
 
-function JsonNode({ name, value, depth, openDepth }: { name?: string; value: unknown; depth: number; openDepth: number }) {
+function JsonNode({
+  name,
+  value,
+  depth,
+  openDepth,
+}: {
+  name?: string;
+  value: unknown;
+  depth: number;
+  openDepth: number;
+}) {
   const [open, setOpen] = useState(depth < openDepth);
   const [limit, setLimit] = useState(CHILD_PAGE);
   const label = name !== undefined ? <span className="text-slate-500">{name}: </span> : null;
@@ -56,7 +67,9 @@ function JsonNode({ name, value, depth, openDepth }: { name?: string; value: unk
     );
   }
   const isArray = Array.isArray(value);
-  const entries: [string, unknown][] = isArray ? (value as unknown[]).map((v, i) => [String(i), v]) : Object.entries(value);
+  const entries: [string, unknown][] = isArray
+    ? (value as unknown[]).map((v, i) => [String(i), v])
+    : Object.entries(value);
   const summary = isArray ? `[${entries.length}]` : `{${entries.length}}`;
   if (entries.length === 0) {
     return (
@@ -74,7 +87,13 @@ function JsonNode({ name, value, depth, openDepth }: { name?: string; value: unk
         aria-expanded={open}
         className="flex items-center gap-1 rounded text-left hover:bg-slate-100"
       >
-        <svg width="12" height="12" viewBox="0 0 12 12" aria-hidden className={`text-slate-400 transition-transform ${open ? 'rotate-90' : ''}`}>
+        <svg
+          width="12"
+          height="12"
+          viewBox="0 0 12 12"
+          aria-hidden
+          className={`text-slate-400 transition-transform ${open ? 'rotate-90' : ''}`}
+        >
           <path d="M4 2.5L7.5 6 4 9.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
         </svg>
         {label}
@@ -83,7 +102,13 @@ function JsonNode({ name, value, depth, openDepth }: { name?: string; value: unk
       {open && (
         <div className="ml-[5px] border-l border-slate-200 pl-2">
           {entries.slice(0, limit).map(([k, v]) => (
-            <JsonNode key={k} name={isArray ? k : JSON.stringify(k).slice(1, -1)} value={v} depth={depth + 1} openDepth={openDepth} />
+            <JsonNode
+              key={k}
+              name={isArray ? k : JSON.stringify(k).slice(1, -1)}
+              value={v}
+              depth={depth + 1}
+              openDepth={openDepth}
+            />
           ))}
           {entries.length > limit && (
             <button
@@ -101,9 +126,21 @@ function JsonNode({ name, value, depth, openDepth }: { name?: string; value: unk
 }
 
 /** Just the tree, for places that already have a header (agent turns). */
-export function JsonTree({ value, label, openDepth = 2 }: { value: unknown; label: string; openDepth?: number }) {
+export function JsonTree({
+  value,
+  label,
+  openDepth = 2,
+}: {
+  value: unknown;
+  label: string;
+  openDepth?: number;
+}) {
   return (
-    <div aria-label={label} role="group" className="max-h-80 overflow-auto px-1 font-mono text-[12px] leading-5 text-slate-800">
+    <div
+      aria-label={label}
+      role="group"
+      className="max-h-80 overflow-auto px-1 font-mono text-[12px] leading-5 text-slate-800"
+    >
       <JsonNode value={value} depth={0} openDepth={openDepth} />
     </div>
   );
@@ -136,16 +173,31 @@ export function JsonView({
           aria-expanded={!collapsed}
           className="flex items-center gap-1 text-xs font-semibold text-slate-700"
         >
-          <svg width="12" height="12" viewBox="0 0 12 12" aria-hidden className={`text-slate-400 transition-transform ${collapsed ? '' : 'rotate-90'}`}>
+          <svg
+            width="12"
+            height="12"
+            viewBox="0 0 12 12"
+            aria-hidden
+            className={`text-slate-400 transition-transform ${collapsed ? '' : 'rotate-90'}`}
+          >
             <path d="M4 2.5L7.5 6 4 9.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
           </svg>
           {title}
         </button>
-        {has && <CopyButton label={`Copy ${title.toLowerCase()}`} text={() => JSON.stringify(value, null, 2) ?? ''} />}
+        {has && (
+          <CopyButton
+            label={`Copy ${title.toLowerCase()}`}
+            text={() => JSON.stringify(value, null, 2) ?? ''}
+          />
+        )}
       </div>
       {!collapsed && (
         <div className="max-h-96 overflow-auto px-2 py-1.5 font-mono text-[12px] leading-5 text-slate-800">
-          {has ? <JsonNode value={value} depth={0} openDepth={openDepth} /> : <span className="text-slate-400 italic">{empty}</span>}
+          {has ? (
+            <JsonNode value={value} depth={0} openDepth={openDepth} />
+          ) : (
+            <span className="text-slate-400 italic">{empty}</span>
+          )}
         </div>
       )}
     </section>

@@ -28,7 +28,8 @@ export function nodeOutcomes(steps: StepSummary[]): Map<string, NodeOutcome> {
       continue;
     }
     const prev = last.get(s.nodeId);
-    if (!prev || s.attempt > prev.attempt || (s.attempt === prev.attempt && s.startedAt >= prev.startedAt)) last.set(s.nodeId, s);
+    if (!prev || s.attempt > prev.attempt || (s.attempt === prev.attempt && s.startedAt >= prev.startedAt))
+      last.set(s.nodeId, s);
     const a = attempts.get(s.nodeId) ?? new Set<number>();
     a.add(s.attempt);
     attempts.set(s.nodeId, a);
@@ -52,6 +53,11 @@ export function nodeOutcomes(steps: StepSummary[]): Map<string, NodeOutcome> {
 /** The attempts of one node (or one map item), oldest first. */
 export function attemptsOf(steps: StepSummary[], of: StepSummary): StepSummary[] {
   return steps
-    .filter((s) => s.nodeId === of.nodeId && (s.parentNodeId ?? null) === (of.parentNodeId ?? null) && (s.itemIndex ?? null) === (of.itemIndex ?? null))
+    .filter(
+      (s) =>
+        s.nodeId === of.nodeId &&
+        (s.parentNodeId ?? null) === (of.parentNodeId ?? null) &&
+        (s.itemIndex ?? null) === (of.itemIndex ?? null),
+    )
     .sort((a, b) => a.attempt - b.attempt || a.startedAt.localeCompare(b.startedAt));
 }

@@ -35,7 +35,10 @@ export function ApprovalPanel({
     }
   };
   return (
-    <section aria-label={`Approval: ${name}`} className="flex flex-wrap items-end gap-3 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3">
+    <section
+      aria-label={`Approval: ${name}`}
+      className="flex flex-wrap items-end gap-3 rounded-lg border border-amber-200 bg-amber-50 px-4 py-3"
+    >
       <div className="min-w-48 flex-1">
         <div className="text-sm font-semibold text-amber-900">Waiting for approval: {name}</div>
         <label className="mt-1 flex flex-col gap-1 text-xs text-amber-800">

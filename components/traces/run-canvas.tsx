@@ -1,6 +1,15 @@
 'use client';
 import { memo, useMemo } from 'react';
-import { Background, Controls, Handle, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import {
+  Background,
+  Controls,
+  Handle,
+  Position,
+  ReactFlow,
+  type Edge,
+  type Node,
+  type NodeProps,
+} from '@xyflow/react';
 import { TypeIcon } from '@/components/canvas/icons';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { formatDuration } from './format';
@@ -60,7 +69,13 @@ function TraceNodeView({ data }: NodeProps<TraceFlowNode>) {
       } ${data.selected ? 'shadow-lg ring-4 ring-brand-500/25' : ''}`}
       data-outcome={data.outcome}
     >
-      <Handle type="target" position={Position.Top} id="in" className="!h-2 !w-2 !border-0 !bg-slate-300" isConnectable={false} />
+      <Handle
+        type="target"
+        position={Position.Top}
+        id="in"
+        className="!h-2 !w-2 !border-0 !bg-slate-300"
+        isConnectable={false}
+      />
       <div className="flex items-center gap-2 px-2.5 pt-2 pb-1.5">
         <span className="grid h-6 w-6 shrink-0 place-items-center rounded bg-slate-100 text-slate-600">
           <TypeIcon type={data.type} className="h-3.5 w-3.5" />
@@ -69,20 +84,33 @@ function TraceNodeView({ data }: NodeProps<TraceFlowNode>) {
           <div className="truncate text-[13px] font-semibold text-slate-900">{data.title}</div>
           <div className="truncate font-mono text-[10px] text-slate-500">{data.type}</div>
         </div>
-        {data.agent && <span className="rounded bg-indigo-100 px-1 text-[9px] font-bold text-indigo-700 uppercase">Agent</span>}
+        {data.agent && (
+          <span className="rounded bg-indigo-100 px-1 text-[9px] font-bold text-indigo-700 uppercase">
+            Agent
+          </span>
+        )}
       </div>
       <div className="flex items-center gap-1.5 border-t border-slate-100 px-2.5 py-1 text-[11px] text-slate-600">
         <span className={`h-1.5 w-1.5 rounded-full ${strip[data.outcome] ?? strip.queued}`} aria-hidden />
         <span className="font-medium">{OUTCOME_LABEL[data.outcome] ?? data.outcome}</span>
-        {data.attempts > 1 && <span className="rounded bg-amber-100 px-1 font-medium text-amber-800">×{data.attempts}</span>}
+        {data.attempts > 1 && (
+          <span className="rounded bg-amber-100 px-1 font-medium text-amber-800">×{data.attempts}</span>
+        )}
         {data.items > 0 && (
           <span className="text-slate-500">
             {data.items} items{data.failedItems ? `, ${data.failedItems} failed` : ''}
           </span>
         )}
-        <span className="ml-auto whitespace-nowrap text-slate-400 tabular-nums">{data.durationMs !== null ? formatDuration(data.durationMs) : ''}</span>
+        <span className="ml-auto whitespace-nowrap text-slate-400 tabular-nums">
+          {data.durationMs !== null ? formatDuration(data.durationMs) : ''}
+        </span>
       </div>
-      <Handle type="source" position={Position.Bottom} className="!h-2 !w-2 !border-0 !bg-slate-300" isConnectable={false} />
+      <Handle
+        type="source"
+        position={Position.Bottom}
+        className="!h-2 !w-2 !border-0 !bg-slate-300"
+        isConnectable={false}
+      />
     </div>
   );
 }
@@ -136,7 +164,11 @@ export function RunCanvas({
           target: e.target,
           label: e.sourceHandle && e.sourceHandle !== 'out' ? e.sourceHandle : undefined,
           animated: taken && outcomes.get(e.target)?.outcome === 'running',
-          style: { stroke: taken ? '#64748b' : '#cbd5e1', strokeWidth: taken ? 1.6 : 1, strokeDasharray: taken ? undefined : '4 4' },
+          style: {
+            stroke: taken ? '#64748b' : '#cbd5e1',
+            strokeWidth: taken ? 1.6 : 1,
+            strokeDasharray: taken ? undefined : '4 4',
+          },
           labelStyle: { fontSize: 10, fill: '#64748b' },
         };
       }),
@@ -167,7 +199,10 @@ export function RunCanvas({
 export function OutcomeLegend() {
   const items = ['succeeded', 'failed', 'skipped', 'fallback', 'agent', 'shadow', 'waiting', 'running'];
   return (
-    <ul aria-label="Legend" className="flex flex-wrap items-center gap-x-3 gap-y-1 text-[11px] text-slate-500">
+    <ul
+      aria-label="Legend"
+      className="flex flex-wrap items-center gap-x-3 gap-y-1 text-[11px] text-slate-500"
+    >
       {items.map((k) => (
         <li key={k} className="flex items-center gap-1">
           <span className={`h-2 w-2 rounded-full ${strip[k]}`} aria-hidden />

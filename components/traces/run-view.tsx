@@ -5,7 +5,16 @@ import { useRouter } from 'next/navigation';
 import { api, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Spinner } from '@/components/ui/spinner';
-import { absoluteTime, durationOf, formatCost, formatDuration, formatTokens, relativeTime, shortId } from './format';
+import {
+  absoluteTime,
+  durationOf,
+  formatCost,
+  formatDuration,
+  formatTokens,
+  formatTrigger,
+  relativeTime,
+  shortId,
+} from './format';
 import { JsonView } from './json-view';
 import { nodeOutcomes } from './node-outcomes';
 import { ApprovalPanel } from './run-actions';
@@ -65,7 +74,10 @@ export function RunView({ runId }: { runId: string }) {
   };
   const rerun = (fromNodeId?: string) =>
     act('rerun', async () => {
-      const r = await api<{ runId: string }>(`/api/runs/${runId}/rerun`, { method: 'POST', body: fromNodeId ? { fromNodeId } : {} });
+      const r = await api<{ runId: string }>(`/api/runs/${runId}/rerun`, {
+        method: 'POST',
+        body: fromNodeId ? { fromNodeId } : {},
+      });
       router.push(`/runs/${r.runId}`);
     });
   const cancel = () =>
@@ -88,10 +100,15 @@ export function RunView({ runId }: { runId: string }) {
     return (
       <div className="mx-auto w-full max-w-3xl p-6">
         <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
-          {error.notFound ? 'This run does not exist (or the runs API is not available yet).' : `Could not load the run: ${error.message}`}
+          {error.notFound
+            ? 'This run does not exist (or the runs API is not available yet).'
+            : `Could not load the run: ${error.message}`}
           <div className="mt-3 flex gap-2">
             <Button onClick={() => void reload()}>Retry</Button>
-            <Link href="/runs" className="inline-flex h-8 items-center px-3 text-sm font-medium text-brand-700 hover:underline">
+            <Link
+              href="/runs"
+              className="inline-flex h-8 items-center px-3 text-sm font-medium text-brand-700 hover:underline"
+            >
               Back to runs
             </Link>
           </div>
@@ -109,6 +126,7 @@ export function RunView({ runId }: { runId: string }) {
 
   const active = ACTIVE_RUN_STATUSES.has(run.status);
   const duration = durationOf(run, now);
+  const finishedMs = run.finishedAt ? Date.parse(run.finishedAt) : 0;
   const queuedMs = run.startedAt ? Date.parse(run.startedAt) - Date.parse(run.createdAt) : null;
 
   return (
@@ -121,13 +139,18 @@ export function RunView({ runId }: { runId: string }) {
         <span className="font-mono">#{shortId(run.id)}</span>
       </nav>
 
-      <section aria-label="Run summary" className="flex flex-wrap items-start justify-between gap-4 rounded-xl border border-slate-200 bg-white px-5 py-4 shadow-sm">
+      <section
+        aria-label="Run summary"
+        className="flex flex-wrap items-start justify-between gap-4 rounded-xl border border-slate-200 bg-white px-5 py-4 shadow-sm"
+      >
         <div className="flex flex-col gap-3">
           <div className="flex flex-wrap items-center gap-3">
             <StatusBadge status={run.status} size="md" />
             <h1 className="text-xl font-semibold text-slate-900">{workflowName(run)}</h1>
             {run.version !== null && (
-              <span className="rounded-md bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600">v{run.version}</span>
+              <span className="rounded-md bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600">
+                v{run.version}
+              </span>
             )}
             {live && (
               <span className="inline-flex items-center gap-1.5 text-xs text-sky-700">
@@ -136,9 +159,12 @@ export function RunView({ runId }: { runId: string }) {
             )}
           </div>
           <div className="flex flex-wrap gap-x-8 gap-y-2">
-            <Stat label="Trigger">{run.trigger}</Stat>
+            <Stat label="Trigger">{formatTrigger(run.trigger)}</Stat>
             <Stat label="Started">
-              <time dateTime={run.startedAt ?? run.createdAt} title={absoluteTime(run.startedAt ?? run.createdAt)}>
+              <time
+                dateTime={run.startedAt ?? run.createdAt}
+                title={absoluteTime(run.startedAt ?? run.createdAt)}
+              >
                 {relativeTime(run.startedAt ?? run.createdAt, now)}
               </time>
             </Stat>
@@ -180,18 +206,31 @@ export function RunView({ runId }: { runId: string }) {
         </p>
       )}
       {run.error && (
-        <div role="alert" aria-label="Run error" className="rounded-lg border border-red-200 bg-red-50 px-4 py-3">
+        <div
+          role="alert"
+          aria-label="Run error"
+          className="rounded-lg border border-red-200 bg-red-50 px-4 py-3"
+        >
           <span className="mr-2 font-mono text-xs font-semibold text-red-600">{run.error.code}</span>
           <span className="text-sm text-red-900">{run.error.message}</span>
         </div>
       )}
       {waitingApprovals.map((s) => (
-        <ApprovalPanel key={s.id} runId={runId} step={s} name={names.get(s.nodeId) ?? s.nodeId} onDone={() => void reload()} />
+        <ApprovalPanel
+          key={s.id}
+          runId={runId}
+          step={s}
+          name={names.get(s.nodeId) ?? s.nodeId}
+          onDone={() => void reload()}
+        />
       ))}
 
       <div className="grid min-h-0 gap-4 xl:grid-cols-[minmax(0,1fr)_440px]">
         <div className="flex min-w-0 flex-col gap-4">
-          <section aria-label="Graph" className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
+          <section
+            aria-label="Graph"
+            className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm"
+          >
             <div className="flex items-center justify-between border-b border-slate-100 px-4 py-2">
               <h2 className="text-sm font-semibold text-slate-800">
                 Graph <span className="font-normal text-slate-400">as of v{run.version ?? '?'}</span>
@@ -214,21 +253,28 @@ export function RunView({ runId }: { runId: string }) {
               )}
             </div>
           </section>
-          <section aria-label="Timeline" className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
+          <section
+            aria-label="Timeline"
+            className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm"
+          >
             <div className="border-b border-slate-100 px-4 py-2">
               <h2 className="text-sm font-semibold text-slate-800">Timeline</h2>
             </div>
             <Waterfall
               steps={steps}
               runStart={run.startedAt ?? run.createdAt}
-              now={now}
+              // A finished run's layout never changes; only a live one grows its open bars.
+              now={live ? now : finishedMs}
               names={names}
               selectedStepId={selectedId}
               onSelect={setSelectedId}
             />
           </section>
         </div>
-        <aside aria-label="Inspector" className="flex min-w-0 flex-col gap-3 xl:sticky xl:top-4 xl:max-h-[calc(100vh-6rem)] xl:self-start xl:overflow-y-auto">
+        <aside
+          aria-label="Inspector"
+          className="flex min-w-0 flex-col gap-3 xl:sticky xl:top-4 xl:max-h-[calc(100vh-6rem)] xl:self-start xl:overflow-y-auto"
+        >
           {selected ? (
             <StepInspector
               key={selected.id}
@@ -248,7 +294,11 @@ export function RunView({ runId }: { runId: string }) {
                 Select a node or a bar to inspect a step.
               </p>
               <JsonView title="Run input" value={run.input} />
-              <JsonView title="Run output" value={run.output} empty={active ? 'Still running' : 'No output'} />
+              <JsonView
+                title="Run output"
+                value={run.output}
+                empty={active ? 'Still running' : 'No output'}
+              />
             </>
           )}
         </aside>

@@ -5,9 +5,24 @@ import { useRouter } from 'next/navigation';
 import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Spinner } from '@/components/ui/spinner';
-import { absoluteTime, durationOf, formatCost, formatDuration, formatTokens, relativeTime, shortId } from './format';
+import {
+  absoluteTime,
+  durationOf,
+  formatCost,
+  formatDuration,
+  formatTokens,
+  formatTrigger,
+  relativeTime,
+  shortId,
+} from './format';
 import { StatusBadge } from './run-status';
-import { ACTIVE_RUN_STATUSES, type RunPage, type RunSummary, type WorkflowOption, workflowName } from './types';
+import {
+  ACTIVE_RUN_STATUSES,
+  type RunPage,
+  type RunSummary,
+  type WorkflowOption,
+  workflowName,
+} from './types';
 
 export const RUNS_PAGE_SIZE = 50;
 /** Live refresh while a listed run is active (the list has no per-run event stream). */
@@ -99,7 +114,10 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
       setCursor(page.nextCursor);
     } catch (e) {
       if (mine !== gen.current) return;
-      setError({ message: errorMessage(e), missing: e instanceof ApiError && e.status === 404 && e.code === 'http_404' });
+      setError({
+        message: errorMessage(e),
+        missing: e instanceof ApiError && e.status === 404 && e.code === 'http_404',
+      });
     }
   }, [effective]);
 
@@ -163,7 +181,9 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
       <div className="flex flex-wrap items-end justify-between gap-3">
         <div>
           <h1 className="text-xl font-semibold text-slate-900">Runs</h1>
-          <p className="text-sm text-slate-500">Every execution, newest first. Open one to read its trace step by step.</p>
+          <p className="text-sm text-slate-500">
+            Every execution, newest first. Open one to read its trace step by step.
+          </p>
         </div>
         <div className="flex items-center gap-2">
           {active && (
@@ -183,10 +203,18 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
         </div>
       </div>
 
-      <div role="search" aria-label="Filter runs" className="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
+      <div
+        role="search"
+        aria-label="Filter runs"
+        className="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-3 shadow-sm"
+      >
         <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
           Workflow
-          <select className={`${inputCls} w-56`} value={filters.workflowId} onChange={(e) => set({ workflowId: e.target.value })}>
+          <select
+            className={`${inputCls} w-56`}
+            value={filters.workflowId}
+            onChange={(e) => set({ workflowId: e.target.value })}
+          >
             <option value="">All workflows</option>
             {workflows.map((w) => (
               <option key={w.id} value={w.id}>
@@ -197,7 +225,11 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
         </label>
         <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
           Status
-          <select className={`${inputCls} w-36`} value={filters.status} onChange={(e) => set({ status: e.target.value })}>
+          <select
+            className={`${inputCls} w-36`}
+            value={filters.status}
+            onChange={(e) => set({ status: e.target.value })}
+          >
             <option value="">Any status</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -208,11 +240,21 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
         </label>
         <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
           From
-          <input type="datetime-local" className={inputCls} value={filters.from} onChange={(e) => set({ from: e.target.value })} />
+          <input
+            type="datetime-local"
+            className={inputCls}
+            value={filters.from}
+            onChange={(e) => set({ from: e.target.value })}
+          />
         </label>
         <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
           To
-          <input type="datetime-local" className={inputCls} value={filters.to} onChange={(e) => set({ to: e.target.value })} />
+          <input
+            type="datetime-local"
+            className={inputCls}
+            value={filters.to}
+            onChange={(e) => set({ to: e.target.value })}
+          />
         </label>
         <label className="flex min-w-56 flex-1 flex-col gap-1 text-xs font-medium text-slate-600">
           Search inputs and outputs
@@ -232,9 +274,14 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
       </div>
 
       {error ? (
-        <div role="alert" className="flex items-center justify-between rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+        <div
+          role="alert"
+          className="flex items-center justify-between rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800"
+        >
           <span>
-            {error.missing ? 'The runs API is not available on this server yet.' : `Could not load runs: ${error.message}`}
+            {error.missing
+              ? 'The runs API is not available on this server yet.'
+              : `Could not load runs: ${error.message}`}
           </span>
           <Button onClick={() => void load()}>Retry</Button>
         </div>
@@ -244,8 +291,18 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
         </div>
       ) : runs.length === 0 ? (
         <div className="flex flex-col items-center gap-2 rounded-lg border border-dashed border-slate-300 bg-white px-6 py-14 text-center">
-          <div className="grid h-10 w-10 place-items-center rounded-full bg-brand-50 text-brand-600" aria-hidden>
-            <svg width="20" height="20" viewBox="0 0 20 20" fill="none" stroke="currentColor" strokeWidth="1.6">
+          <div
+            className="grid h-10 w-10 place-items-center rounded-full bg-brand-50 text-brand-600"
+            aria-hidden
+          >
+            <svg
+              width="20"
+              height="20"
+              viewBox="0 0 20 20"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.6"
+            >
               <path d="M6 4l10 6-10 6z" />
             </svg>
           </div>
@@ -259,7 +316,9 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
           ) : (
             <>
               <h2 className="font-semibold text-slate-800">No runs yet</h2>
-              <p className="max-w-sm text-sm text-slate-500">Run a workflow from the editor, the API or the CLI and it shows up here.</p>
+              <p className="max-w-sm text-sm text-slate-500">
+                Run a workflow from the editor, the API or the CLI and it shows up here.
+              </p>
               <Link href="/workflows" className="mt-1 text-sm font-medium text-brand-700 hover:underline">
                 Go to Workflows →
               </Link>
@@ -274,14 +333,30 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
                 <th scope="col" className="w-10 px-3 py-2">
                   <span className="sr-only">Select</span>
                 </th>
-                <th scope="col" className="px-3 py-2">Status</th>
-                <th scope="col" className="px-3 py-2">Workflow</th>
-                <th scope="col" className="px-3 py-2">Trigger</th>
-                <th scope="col" className="px-3 py-2">Started</th>
-                <th scope="col" className="px-3 py-2 text-right">Duration</th>
-                <th scope="col" className="px-3 py-2 text-right">Steps</th>
-                <th scope="col" className="px-3 py-2 text-right">Tokens</th>
-                <th scope="col" className="px-3 py-2 text-right">Cost</th>
+                <th scope="col" className="px-3 py-2">
+                  Status
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Workflow
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Trigger
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Started
+                </th>
+                <th scope="col" className="px-3 py-2 text-right">
+                  Duration
+                </th>
+                <th scope="col" className="px-3 py-2 text-right">
+                  Steps
+                </th>
+                <th scope="col" className="px-3 py-2 text-right">
+                  Tokens
+                </th>
+                <th scope="col" className="px-3 py-2 text-right">
+                  Cost
+                </th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
@@ -303,21 +378,28 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
                     <Link href={`/runs/${r.id}`} className="flex flex-col hover:underline">
                       <span className="font-medium text-slate-900">{workflowName(r)}</span>
                       <span className="text-xs text-slate-500">
-                        {r.version ? `v${r.version}` : 'draft'} · <span className="font-mono">#{shortId(r.id)}</span>
+                        {r.version ? `v${r.version}` : 'draft'} ·{' '}
+                        <span className="font-mono">#{shortId(r.id)}</span>
                       </span>
                     </Link>
                   </td>
                   <td className="px-3 py-2">
-                    <span className="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600">{r.trigger}</span>
+                    <span className="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600">
+                      {formatTrigger(r.trigger)}
+                    </span>
                   </td>
                   <td className="px-3 py-2 text-slate-600">
                     <time dateTime={r.createdAt} title={absoluteTime(r.startedAt ?? r.createdAt)}>
                       {relativeTime(r.startedAt ?? r.createdAt)}
                     </time>
                   </td>
-                  <td className="px-3 py-2 text-right text-slate-700 tabular-nums">{formatDuration(durationOf(r))}</td>
+                  <td className="px-3 py-2 text-right text-slate-700 tabular-nums">
+                    {formatDuration(durationOf(r))}
+                  </td>
                   <td className="px-3 py-2 text-right text-slate-700 tabular-nums">{r.stepCount ?? '—'}</td>
-                  <td className="px-3 py-2 text-right text-slate-700 tabular-nums">{formatTokens(r.tokens)}</td>
+                  <td className="px-3 py-2 text-right text-slate-700 tabular-nums">
+                    {formatTokens(r.tokens)}
+                  </td>
                   <td className="px-3 py-2 text-right text-slate-700 tabular-nums">{formatCost(r.cost)}</td>
                 </tr>
               ))}

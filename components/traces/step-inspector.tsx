@@ -86,7 +86,8 @@ export function StepInspector({
             <StatusBadge status={outcome} />
           </div>
           <p className="text-xs text-slate-500">
-            <span className="font-mono">{step.nodeType}</span> · <span className="font-mono">{step.nodeId}</span>
+            <span className="font-mono">{step.nodeType}</span> ·{' '}
+            <span className="font-mono">{step.nodeId}</span>
             {step.itemIndex !== null && step.itemIndex !== undefined && <> · item {step.itemIndex}</>}
             {step.mode !== 'workflow' && <> · mode {step.mode}</>}
           </p>
@@ -110,8 +111,20 @@ export function StepInspector({
       </dl>
 
       {canRerun && !step.parentNodeId && (
-        <Button variant="secondary" onClick={() => onRerunFrom(step.nodeId)} aria-label={`Rerun from ${name}`}>
-          <svg width="14" height="14" viewBox="0 0 16 16" fill="none" stroke="currentColor" strokeWidth="1.6" aria-hidden>
+        <Button
+          variant="secondary"
+          onClick={() => onRerunFrom(step.nodeId)}
+          aria-label={`Rerun from ${name}`}
+        >
+          <svg
+            width="14"
+            height="14"
+            viewBox="0 0 16 16"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="1.6"
+            aria-hidden
+          >
             <path d="M13 8a5 5 0 11-1.5-3.5M13 2v3h-3" />
           </svg>
           Rerun from this step
@@ -138,7 +151,9 @@ export function StepInspector({
                     <span className="w-16 font-medium text-slate-700">Attempt {a.attempt}</span>
                     <StatusBadge status={stepOutcome(a)} />
                     <span className="text-slate-500 tabular-nums">{formatDuration(durationOf(a))}</span>
-                    {backoff !== null && backoff > 0 && <span className="text-amber-700">after {formatDuration(backoff)} backoff</span>}
+                    {backoff !== null && backoff > 0 && (
+                      <span className="text-amber-700">after {formatDuration(backoff)} backoff</span>
+                    )}
                   </button>
                 </li>
               );
@@ -155,7 +170,11 @@ export function StepInspector({
       {!d && !error && <Spinner label="Loading step" />}
 
       {d?.step.error && (
-        <div role="alert" aria-label="Step error" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2">
+        <div
+          role="alert"
+          aria-label="Step error"
+          className="rounded-lg border border-red-200 bg-red-50 px-3 py-2"
+        >
           <div className="font-mono text-[11px] font-semibold text-red-600">{d.step.error.code}</div>
           <div className="text-sm text-red-900">{d.step.error.message}</div>
           {d.step.error.details !== undefined && (
@@ -170,7 +189,10 @@ export function StepInspector({
         <section aria-label="Map items" className="rounded-lg border border-slate-200 bg-white">
           <h3 className="border-b border-slate-100 px-3 py-1.5 text-xs font-semibold tracking-wide text-slate-500 uppercase">
             Items ({items.length}
-            {items.some((s) => s.status === 'failed') ? `, ${items.filter((s) => s.status === 'failed').length} failed` : ''})
+            {items.some((s) => s.status === 'failed')
+              ? `, ${items.filter((s) => s.status === 'failed').length} failed`
+              : ''}
+            )
           </h3>
           <VirtualList
             items={items}
@@ -200,7 +222,13 @@ export function StepInspector({
       {d && (
         <>
           <JsonView title="Input" value={d.step.input} />
-          {step.mode !== 'shadow' && <JsonView title="Output" value={d.step.output} empty={step.status === 'running' ? 'Still running' : 'No output'} />}
+          {step.mode !== 'shadow' && (
+            <JsonView
+              title="Output"
+              value={d.step.output}
+              empty={step.status === 'running' ? 'Still running' : 'No output'}
+            />
+          )}
         </>
       )}
       {node && (

@@ -63,7 +63,8 @@ export interface StepDetail extends StepSummary {
   shadowOutput?: unknown;
 }
 
-export type AgentTurnKind = 'request' | 'response' | 'tool_call' | 'tool_result' | 'validation_error' | 'note';
+export type AgentTurnKind =
+  'request' | 'response' | 'tool_call' | 'tool_result' | 'validation_error' | 'note';
 
 export interface AgentTurn {
   id?: string;

@@ -61,7 +61,8 @@ export function useRunTrace(runId: string) {
     es.addEventListener('snapshot', (ev) => {
       try {
         const snap = JSON.parse((ev as MessageEvent).data) as RunWithSteps;
-        if (snap?.run && Array.isArray(snap.steps)) setData((cur) => ({ run: { ...cur?.run, ...snap.run }, steps: snap.steps }));
+        if (snap?.run && Array.isArray(snap.steps))
+          setData((cur) => ({ run: { ...cur?.run, ...snap.run }, steps: snap.steps }));
       } catch {
         schedule();
       }
@@ -100,7 +101,9 @@ export function useDefinition(workflowId: string | null | undefined, version: nu
   useEffect(() => {
     if (!workflowId) return;
     let off = false;
-    const path = version ? `/api/workflows/${workflowId}/versions/${version}` : `/api/workflows/${workflowId}`;
+    const path = version
+      ? `/api/workflows/${workflowId}/versions/${version}`
+      : `/api/workflows/${workflowId}`;
     api<VersionRecord>(path).then(
       (r) => !off && setDef(r.definition),
       (e) => !off && setError(errorMessage(e)),

@@ -36,13 +36,22 @@ export function VirtualList<T>({
   const rows: React.ReactNode[] = [];
   for (let i = start; i < end; i++) {
     rows.push(
-      <div key={getKey(items[i], i)} role="listitem" style={{ position: 'absolute', top: i * rowHeight, left: 0, right: 0, height: rowHeight }}>
+      <div
+        key={getKey(items[i], i)}
+        role="listitem"
+        style={{ position: 'absolute', top: i * rowHeight, left: 0, right: 0, height: rowHeight }}
+      >
         {renderRow(items[i], i)}
       </div>,
     );
   }
   return (
-    <div ref={ref} className="relative overflow-auto" style={{ height }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+    <div
+      ref={ref}
+      className="relative overflow-auto"
+      style={{ height }}
+      onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
+    >
       {header}
       <div role="list" aria-label={label} style={{ position: 'relative', height: items.length * rowHeight }}>
         {rows}

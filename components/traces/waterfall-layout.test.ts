@@ -50,7 +50,14 @@ describe('layoutWaterfall', () => {
       ],
       at(0),
     );
-    expect(l.rows.map((r) => `${r.nodeId}${r.itemIndex ?? ''}:${r.depth}`)).toEqual(['a:0', 'b:0', 'each:0', 'body0:1', 'body1:1', 'out:0']);
+    expect(l.rows.map((r) => `${r.nodeId}${r.itemIndex ?? ''}:${r.depth}`)).toEqual([
+      'a:0',
+      'b:0',
+      'each:0',
+      'body0:1',
+      'body1:1',
+      'out:0',
+    ]);
   });
 
   it('grows open bars until now and falls back to the first step as origin', () => {

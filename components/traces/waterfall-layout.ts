@@ -29,7 +29,11 @@ export interface WaterfallLayout {
   origin: number;
 }
 
-export function rowKey(s: { nodeId: string; parentNodeId?: string | null; itemIndex?: number | null }): string {
+export function rowKey(s: {
+  nodeId: string;
+  parentNodeId?: string | null;
+  itemIndex?: number | null;
+}): string {
   return `${s.parentNodeId ?? ''}|${s.nodeId}|${s.itemIndex ?? ''}`;
 }
 
@@ -52,7 +56,15 @@ export function layoutWaterfall(
     const key = rowKey(s);
     let row = byKey.get(key);
     if (!row) {
-      row = { key, nodeId: s.nodeId, parentNodeId: s.parentNodeId ?? null, itemIndex: s.itemIndex ?? null, depth: 0, bars: [], gaps: [] };
+      row = {
+        key,
+        nodeId: s.nodeId,
+        parentNodeId: s.parentNodeId ?? null,
+        itemIndex: s.itemIndex ?? null,
+        depth: 0,
+        bars: [],
+        gaps: [],
+      };
       byKey.set(key, row);
     }
     const start = Math.max(0, Date.parse(s.startedAt) - origin);

@@ -51,7 +51,11 @@ export function Waterfall({
         </div>
         <div className="relative mr-14 flex-1">
           {ticks.map((t) => (
-            <span key={t} className="absolute top-1 -translate-x-1/2 whitespace-nowrap tabular-nums" style={{ left: pct(t, total) }}>
+            <span
+              key={t}
+              className="absolute top-1 -translate-x-1/2 whitespace-nowrap tabular-nums"
+              style={{ left: pct(t, total) }}
+            >
               {t === 0 ? '0' : formatDuration(t)}
             </span>
           ))}
@@ -70,15 +74,26 @@ export function Waterfall({
               className="flex shrink-0 items-center gap-1.5 truncate pr-2"
               title={`${label(row)} (${row.nodeId})`}
             >
-              {row.depth > 0 && <span className="text-slate-300" aria-hidden>└</span>}
+              {row.depth > 0 && (
+                <span className="text-slate-300" aria-hidden>
+                  └
+                </span>
+              )}
               <span className="truncate font-medium text-slate-700">{label(row)}</span>
               {row.bars.length > 1 && (
-                <span className="shrink-0 rounded bg-amber-100 px-1 text-[10px] font-medium text-amber-800">×{row.bars.length}</span>
+                <span className="shrink-0 rounded bg-amber-100 px-1 text-[10px] font-medium text-amber-800">
+                  ×{row.bars.length}
+                </span>
               )}
             </div>
             <div className="relative mr-14 h-full flex-1">
               {ticks.map((t) => (
-                <span key={t} className="absolute inset-y-0 w-px bg-slate-100" style={{ left: pct(t, total) }} aria-hidden />
+                <span
+                  key={t}
+                  className="absolute inset-y-0 w-px bg-slate-100"
+                  style={{ left: pct(t, total) }}
+                  aria-hidden
+                />
               ))}
               {row.gaps.map((g) => (
                 <span
@@ -130,15 +145,20 @@ export function Waterfall({
       />
       <div className="flex items-center gap-4 border-t border-slate-100 px-3 py-1.5 text-[11px] text-slate-500">
         <span>
-          {layout.rows.length} row{layout.rows.length === 1 ? '' : 's'} · {steps.length} step record{steps.length === 1 ? '' : 's'}
+          {layout.rows.length} row{layout.rows.length === 1 ? '' : 's'} · {steps.length} step record
+          {steps.length === 1 ? '' : 's'}
         </span>
         <span className="flex items-center gap-1">
-          <span className="inline-block w-5 border-t-2 border-dotted border-amber-400" aria-hidden /> backoff between attempts
+          <span className="inline-block w-5 border-t-2 border-dotted border-amber-400" aria-hidden /> backoff
+          between attempts
         </span>
         <span className="flex items-center gap-1">
           <span
             className="inline-block h-2.5 w-5 rounded-sm bg-amber-400"
-            style={{ backgroundImage: 'repeating-linear-gradient(45deg, rgba(255,255,255,.45) 0 4px, transparent 4px 8px)' }}
+            style={{
+              backgroundImage:
+                'repeating-linear-gradient(45deg, rgba(255,255,255,.45) 0 4px, transparent 4px 8px)',
+            }}
             aria-hidden
           />
           waiting

@@ -1,4 +1,5 @@
 import Link from 'next/link';
+import { SessionControl } from '@/components/auth/session-control';
 import { NavLink } from './nav-link';
 
 export function AppHeader() {
@@ -15,6 +16,7 @@ export function AppHeader() {
         <NavLink href="/runs">Runs</NavLink>
         <NavLink href="/settings">Settings</NavLink>
       </nav>
+      <SessionControl />
     </header>
   );
 }

@@ -38,12 +38,17 @@ function derive(password: string, salt: Buffer, params: ScryptParams, keylen: nu
     maxmem: Math.max(SCRYPT_MAXMEM, 2 * 128 * params.N * params.r),
   };
   return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+    scrypt(password.normalize('NFKC'), salt, keylen, options, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
   );
 }
 
 /** `scrypt$N$r$p$<salt b64>$<key b64>` */
-export async function hashPassword(password: string, params: ScryptParams = DEFAULT_SCRYPT_PARAMS): Promise<string> {
+export async function hashPassword(
+  password: string,
+  params: ScryptParams = DEFAULT_SCRYPT_PARAMS,
+): Promise<string> {
   const salt = randomBytes(SCRYPT_SALT_BYTES);
   const key = await derive(password, salt, params, SCRYPT_KEY_BYTES);
   return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');
@@ -53,7 +58,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number);
-  if (![N, r, p].every((x) => Number.isInteger(x) && x > 0) || N > MAX_ACCEPTED_N || r > 32 || p > 16) return false;
+  if (![N, r, p].every((x) => Number.isInteger(x) && x > 0) || N > MAX_ACCEPTED_N || r > 32 || p > 16)
+    return false;
   const salt = Buffer.from(parts[4], 'base64');
   const expected = Buffer.from(parts[5], 'base64');
   if (expected.length < 16) return false;

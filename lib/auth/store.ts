@@ -24,11 +24,14 @@ export async function hasUser(prisma: PrismaClient): Promise<boolean> {
 
 /** First-run setup: creates the owner, or refuses when any user exists. */
 export async function createOwner(prisma: PrismaClient, email: string, password: string) {
+  // Checked before hashing too, so a repeated setup call costs no scrypt run.
+  if (await hasUser(prisma)) throw new TrellisError('conflict', 'Setup is done: an owner account exists');
   const passwordHash = await hashPassword(password);
   return prisma.$transaction(async (tx) => {
     // Serializes concurrent setups on Postgres; PGlite has one connection anyway.
     await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(727001)');
-    if ((await tx.user.count()) > 0) throw new TrellisError('conflict', 'Setup is done: an owner account exists');
+    if ((await tx.user.count()) > 0)
+      throw new TrellisError('conflict', 'Setup is done: an owner account exists');
     return tx.user.create({ data: { email, passwordHash }, select: { id: true, email: true } });
   });
 }

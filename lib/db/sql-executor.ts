@@ -48,16 +48,27 @@ export function pgPoolExecutor(pool: Pool): SqlExecutor {
     ...wrap(pool),
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out client has no pool error listener: a connection dropped between two statements
+      // (server restart, pg_terminate_backend) would otherwise be an unhandled 'error' event that
+      // kills the process. The failure reaches the caller through the next statement instead.
+      let broken: Error | undefined;
+      const onError = (err: Error) => (broken = err);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        broken ??= await client.query('ROLLBACK').then(
+          () => undefined,
+          (e: Error) => e,
+        );
         throw err;
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        // A broken connection is discarded, not returned to the pool.
+        client.release(broken);
       }
     },
   };

@@ -392,6 +392,49 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
       expect(summary(turns).modelCalls).toBe(0);
     });
 
+    it('a step without an output schema must still answer JSON (any JSON)', async () => {
+      const node = {
+        id: 'classify',
+        type: 'transform',
+        config: { value: { label: 'other' } },
+        mode: 'agent',
+        agent: { tools: [], model: 'scenario:malformed-json' },
+      } as unknown as WorkflowNode;
+      const { step, out } = await run(node);
+      expect(out.output).toEqual({ label: 'other' });
+      expect([step.mode, step.fallbackReason]).toEqual(['fallback', 'invalid_output']);
+    });
+
+    it('a condition in agent mode: the agent picks the branch, the input passes on', async () => {
+      const node = {
+        id: 'classify',
+        type: 'condition',
+        config: { expression: 'true' },
+        mode: 'agent',
+        agent: { tools: [], model: 'scenario:echo' },
+      } as unknown as WorkflowNode;
+      const def = wf(
+        [
+          { id: 'start', type: 'trigger.manual' },
+          { id: 'prep', type: 'transform', config: { value: { text: 'a false alarm' } } },
+          node,
+          { id: 'yes', type: 'transform', config: { value: 'yes' } },
+          { id: 'no', type: 'transform', config: { value: '{{ steps.prep.output.text }}' } },
+        ],
+        [
+          ['start', 'prep'],
+          ['prep', 'classify'],
+          ['classify', 'yes', 'true'],
+          ['classify', 'no', 'false'],
+        ],
+      );
+      const { step, steps } = await run(node, { def });
+      expect(step.mode).toBe('agent');
+      expect(step.handle).toBe('false');
+      expect(steps.find((s) => s.nodeId === 'yes')!.status).toBe('skipped');
+      expect(steps.find((s) => s.nodeId === 'no')!.output).toBe('a false alarm');
+    });
+
     it('budget: the per-run cost cap spans the agent steps of a run', async () => {
       const prices = { 'scenario:echo': { inputPerMTok: 1000, outputPerMTok: 1000 } };
       const a = classify({ model: 'scenario:echo' });
@@ -450,11 +493,12 @@ describe('agent-step helpers', () => {
     expect(runCostCapFromEnv({ [RUN_COST_CAP_ENV]: 'lots' })).toBe(DEFAULT_RUN_COST_CAP_USD);
   });
 
-  it('output schema: the llm step’s own, the branch for condition/switch, else none', () => {
+  it('output schema: the llm step’s own, the branch for condition/switch, else any JSON (text for llm)', () => {
     expect(agentOutputSchema(getNode('llm')!, { prompt: 'x', outputSchema: LABEL_SCHEMA })).toEqual(
       LABEL_SCHEMA,
     );
-    expect(agentOutputSchema(getNode('transform')!, { value: {} })).toBeUndefined();
+    expect(agentOutputSchema(getNode('transform')!, { value: {} })).toEqual({});
+    expect(agentOutputSchema(getNode('llm')!, { prompt: 'x' })).toBeUndefined();
     expect(agentOutputSchema(getNode('condition')!, { expression: 'true' })).toMatchObject({
       properties: { branch: { enum: ['true', 'false'] } },
     });

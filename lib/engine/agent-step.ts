@@ -119,7 +119,7 @@ function branchesOf(def: NodeDefinition, config: Record<string, unknown>): strin
 /**
  * The JSON Schema the agent's answer must satisfy: the llm step's own outputSchema, a node type's
  * declared one (optional `outputSchema(config)` on the definition), the branch to take for
- * condition/switch, else none (any JSON).
+ * condition/switch, else `{}` (any JSON; text allowed only for an llm step without a schema).
  */
 export function agentOutputSchema(
   def: NodeDefinition,
@@ -142,7 +142,9 @@ export function agentOutputSchema(
       required: ['branch'],
     };
   }
-  return undefined;
+  // Any JSON: the step's output feeds expressions downstream, so a chatty text answer is not one.
+  // The llm node is the exception: its deterministic output is text unless it declares a schema.
+  return def.type === 'llm' ? undefined : {};
 }
 
 function deterministicTool(def: NodeDefinition, ctx: NodeRunContext<unknown>): DeterministicTool | undefined {

@@ -92,7 +92,10 @@ export async function renewLeases(sql: SqlQueryable, runIds: string[], workerId:
 
 /** Done with the run for now: the lease ends, the owner's name stays (see above). */
 export async function endLease(sql: SqlQueryable, runId: string, workerId: string): Promise<void> {
-  await sql.query(`UPDATE "Run" SET "leaseUntil" = NULL WHERE id = $1 AND "leaseOwner" = $2`, [runId, workerId]);
+  await sql.query(`UPDATE "Run" SET "leaseUntil" = NULL WHERE id = $1 AND "leaseOwner" = $2`, [
+    runId,
+    workerId,
+  ]);
 }
 
 /** Hand a run over (shutdown): fences this worker's late writes and lets the next claim in at once. */

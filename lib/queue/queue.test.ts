@@ -6,7 +6,7 @@ import { createRuntime, buildEngine, type Runtime } from '@/lib/server/runtime';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { startBoss } from './boss';
 import { LEASE_LOST, claimRun, installFencing, workerDatabaseUrl } from './fencing';
-import { RUN_QUEUE } from './limits';
+import { JOB_HEARTBEAT_SECONDS, RUN_QUEUE } from './limits';
 import { runJobHook } from './run-queue';
 import { linearWorkflow, pgAvailable, tempQueueDb } from './test-support';
 import { startQueueWorker, type QueueWorker } from './worker';
@@ -58,7 +58,14 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
       },
     });
     await expect(
-      store.createRun({ workflowId: null, workflowVersionId: null, version: null, definition: linearWorkflow(1), input: {}, trigger: 'manual' }),
+      store.createRun({
+        workflowId: null,
+        workflowVersionId: null,
+        version: null,
+        definition: linearWorkflow(1),
+        input: {},
+        trigger: 'manual',
+      }),
     ).rejects.toThrow('crash');
     expect(failedRunId).not.toBe('');
     expect(await db.sql.query(`SELECT 1 FROM "Run" WHERE id = $1`, [failedRunId])).toHaveLength(0);
@@ -71,9 +78,13 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
     const runId = await start(linearWorkflow(3));
     const out = await rt.dispatcher.settled(runId);
     expect(out?.status).toBe('succeeded');
-    const waited = (await db.sql.query<{ id: string }>(`SELECT id FROM "Run" WHERE status <> 'succeeded'`)).map((r) => r.id);
+    const waited = (
+      await db.sql.query<{ id: string }>(`SELECT id FROM "Run" WHERE status <> 'succeeded'`)
+    ).map((r) => r.id);
     for (const id of waited) expect((await rt.dispatcher.settled(id))?.status).toBe('succeeded');
-    const run = await db.sql.query<{ leaseOwner: string }>(`SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [runId]);
+    const run = await db.sql.query<{ leaseOwner: string }>(`SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [
+      runId,
+    ]);
     expect(run[0].leaseOwner).toBe(worker.workerId);
   });
 
@@ -81,7 +92,12 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
     const seen: string[] = [];
     const def = linearWorkflow(2);
     const wf = await createWorkflow(db.prisma, { name: def.name, definition: def });
-    const runId = await rt.engine.startRun({ definition: def, workflowId: wf.id, input: {}, trigger: 'manual' });
+    const runId = await rt.engine.startRun({
+      definition: def,
+      workflowId: wf.id,
+      input: {},
+      trigger: 'manual',
+    });
     const unsubscribe = rt.events.subscribe(runId, (ev) => seen.push(ev.type));
     await rt.dispatcher.enqueue(runId);
     await rt.dispatcher.settled(runId);
@@ -107,6 +123,7 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
     } as WorkflowDefinition;
     const runId = await start(def);
     expect((await rt.dispatcher.settled(runId))?.status).toBe('waiting');
+    await new Promise((r) => setTimeout(r, 300)); // the wake-up job is sent right after the run parks
     expect(worker!.inFlight()).not.toContain(runId);
     const deferred = await db.sql.query(
       `SELECT 1 FROM pgboss.job WHERE name = $1 AND data->>'runId' = $2 AND state = 'created' AND start_after > now()`,
@@ -135,7 +152,9 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
       const storeA = new PrismaTraceStore(a);
       expect(await storeA.transitionRun(runId, ['queued'], 'running')).toBe(true);
       // The lease runs out; b takes the run over.
-      await db.sql.query(`UPDATE "Run" SET "leaseUntil" = now() - interval '1 second' WHERE id = $1`, [runId]);
+      await db.sql.query(`UPDATE "Run" SET "leaseUntil" = now() - interval '1 second' WHERE id = $1`, [
+        runId,
+      ]);
       expect(await claimRun(b.sql, runId, 'worker-b')).toEqual({ claimed: true, status: 'running' });
       const stepId = await storeA.startStep({
         runId,
@@ -158,4 +177,80 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
       await b.close();
     }
   });
+
+  const sleeper = (ms: number) =>
+    ({
+      schemaVersion: 1,
+      name: 'sleeper',
+      nodes: [
+        { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+        { id: 'nap', type: 'delay', position: { x: 0, y: 100 }, config: { ms } },
+        { id: 'out', type: 'output', position: { x: 0, y: 200 }, config: { value: 'done' } },
+      ],
+      edges: [
+        { id: 'e1', source: 'start', target: 'nap' },
+        { id: 'e2', source: 'nap', target: 'out' },
+      ],
+    }) as WorkflowDefinition;
+
+  async function untilRunning(runId: string) {
+    for (let i = 0; i < 100; i++) {
+      const steps = await db.sql.query(`SELECT 1 FROM "Step" WHERE "runId" = $1 AND "nodeId" = 'nap'`, [
+        runId,
+      ]);
+      if (steps.length) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('run did not start');
+  }
+
+  it('cancels a run that a worker executes, from the web process', async () => {
+    const runId = await start(sleeper(4_000));
+    await untilRunning(runId);
+    expect(await rt.engine.cancelRun(runId)).toBe(true);
+    expect((await rt.dispatcher.settled(runId))?.status).toBe('cancelled');
+    // The worker notices (engine cancel poll) and closes its step.
+    for (let i = 0; i < 60 && worker!.inFlight().includes(runId); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(worker!.inFlight()).not.toContain(runId);
+    expect(
+      await db.sql.query(`SELECT 1 FROM "Step" WHERE "runId" = $1 AND status = 'running'`, [runId]),
+    ).toEqual([]);
+  });
+
+  it('on shutdown hands an unfinished run to another worker at once', async () => {
+    const other = await startQueueWorker({
+      databaseUrl: tmp.url,
+      concurrency: 2,
+      makeEngine: buildEngine,
+      schedules: false,
+    });
+    const first = worker!;
+    const runId = await start(sleeper(3_000));
+    await untilRunning(runId);
+    const owner = async () =>
+      (await db.sql.query<{ leaseOwner: string }>(`SELECT "leaseOwner" FROM "Run" WHERE id = $1`, [runId]))[0]
+        .leaseOwner;
+    const onFirst = (await owner()) === first.workerId;
+    const stopping = onFirst ? first : other;
+    const taker = onFirst ? other : first;
+    const t0 = Date.now();
+    const res = await stopping.stop(100);
+    const stoppedMs = Date.now() - t0;
+    expect(res.released).toBeGreaterThanOrEqual(1);
+    expect((await owner()).startsWith('released:')).toBe(true);
+    const out = await rt.dispatcher.settled(runId);
+    expect(out?.status).toBe('succeeded');
+    expect(await owner()).toBe(taker.workerId);
+    // Handed over, not found by a heartbeat timeout.
+    // Handed over (retried at once), not found by a missed heartbeat (JOB_HEARTBEAT_SECONDS).
+    const [again] = await db.sql.query<{ startedAt: Date }>(
+      `SELECT "startedAt" FROM "Step" WHERE "runId" = $1 AND "nodeId" = 'nap' AND attempt = 2`,
+      [runId],
+    );
+    expect(new Date(again.startedAt).getTime() - (t0 + stoppedMs)).toBeLessThan(
+      JOB_HEARTBEAT_SECONDS * 1000 - 3_000,
+    );
+    worker = taker;
+  }, 30_000);
 });

@@ -9,7 +9,18 @@ import type { SqlExecutor } from '@/lib/db/sql-executor';
 export const RECONNECT_ATTEMPTS = 6;
 export const RECONNECT_BASE_MS = 100;
 
-const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
+const CONNECTION_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+]);
 
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;

@@ -77,7 +77,8 @@ export function waitForRunToStop(
       timer = setTimeout(() => void check(), pollMs);
     };
     const unsubscribe = subscribe(runId, (ev) => {
-      if (ev.type === 'run.finished') void readStatus(runId).then((o) => o && o.status !== 'running' && finish(o));
+      if (ev.type === 'run.finished')
+        void readStatus(runId).then((o) => o && o.status !== 'running' && finish(o));
     });
     void check();
   });

@@ -21,7 +21,11 @@ export interface ScheduledTrigger {
 export const MAX_TICKS_PER_LOOK = 5;
 
 export async function scheduledTriggers(sql: SqlQueryable): Promise<ScheduledTrigger[]> {
-  const rows = await sql.query<{ workflowId: string; nodeId: string; config: { cron?: string; timezone?: string } }>(
+  const rows = await sql.query<{
+    workflowId: string;
+    nodeId: string;
+    config: { cron?: string; timezone?: string };
+  }>(
     `SELECT w.id AS "workflowId", n->>'id' AS "nodeId", n->'config' AS config
        FROM "Workflow" w
        JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion"
@@ -39,7 +43,11 @@ export async function scheduledTriggers(sql: SqlQueryable): Promise<ScheduledTri
 }
 
 /** Occurrences in (afterMs, untilMs], oldest first, at most MAX_TICKS_PER_LOOK (the newest ones). */
-export function dueTicks(t: Pick<ScheduledTrigger, 'cron' | 'timezone'>, afterMs: number, untilMs: number): Date[] {
+export function dueTicks(
+  t: Pick<ScheduledTrigger, 'cron' | 'timezone'>,
+  afterMs: number,
+  untilMs: number,
+): Date[] {
   try {
     const it = CronExpressionParser.parse(t.cron, {
       currentDate: new Date(afterMs),
@@ -61,7 +69,9 @@ export function dueTicks(t: Pick<ScheduledTrigger, 'cron' | 'timezone'>, afterMs
 
 /** A UUID (v5 layout) derived from the tick, so every worker computes the same job id. */
 export function tickJobId(workflowId: string, nodeId: string, firedAt: Date): string {
-  const h = createHash('sha1').update(`trellis-tick:${workflowId}:${nodeId}:${firedAt.toISOString()}`).digest();
+  const h = createHash('sha1')
+    .update(`trellis-tick:${workflowId}:${nodeId}:${firedAt.toISOString()}`)
+    .digest();
   h[6] = (h[6] & 0x0f) | 0x50;
   h[8] = (h[8] & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');

@@ -8,7 +8,15 @@ import type { EngineListener } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
 import { startBoss, type RunJobData, type ScheduleJobData } from './boss';
 import { createEventPublisher } from './event-bridge';
-import { LEASE_LOST, claimRun, endLease, installFencing, releaseLease, renewLeases, workerDatabaseUrl } from './fencing';
+import {
+  LEASE_LOST,
+  claimRun,
+  endLease,
+  installFencing,
+  releaseLease,
+  renewLeases,
+  workerDatabaseUrl,
+} from './fencing';
 import {
   LEASE_RENEW_MS,
   NOTIFY_POLLING_SECONDS,
@@ -18,6 +26,7 @@ import {
   SCHEDULE_TICK_MS,
   SHUTDOWN_GRACE_MS,
 } from './limits';
+import { DurableTraceStore } from './durable-store';
 import { reconnectingExecutor } from './reconnect';
 import { runJobHook } from './run-queue';
 import { dueTicks, scheduledTriggers, tickJobId, type ScheduledTrigger } from './schedules';
@@ -52,7 +61,10 @@ export interface QueueWorker {
 const terminal = (s: string | null) => s !== null && TERMINAL_RUN_STATUSES.includes(s as RunStatus);
 
 export function newWorkerId(): string {
-  const host = os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40);
+  const host = os
+    .hostname()
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .slice(0, 40);
   return `${host}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
@@ -60,12 +72,15 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const workerId = opts.workerId ?? newWorkerId();
   const log = opts.log ?? (() => {});
   const concurrency = Math.max(1, opts.concurrency);
-  const opened = await openDb({ databaseUrl: workerDatabaseUrl(opts.databaseUrl, workerId), poolSize: concurrency + 4 });
+  const opened = await openDb({
+    databaseUrl: workerDatabaseUrl(opts.databaseUrl, workerId),
+    poolSize: concurrency + 4,
+  });
   const db: Db = { ...opened, sql: reconnectingExecutor(opened.sql) };
   await installFencing(db.sql);
   const boss = await startBoss({ databaseUrl: opts.databaseUrl, consumer: true, poolSize: 4 });
   const events = createEventPublisher(db.sql);
-  const store = new PrismaTraceStore(db, { onRunCreated: runJobHook(boss) });
+  const store = new DurableTraceStore(db, { onRunCreated: runJobHook(boss) });
   const engine = opts.makeEngine(db, store, (ev) => events.publish(ev));
   const held = new Map<string, { jobId: string; done: Promise<unknown> }>();
   let stopping = false;
@@ -74,12 +89,20 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const ids = [...held.keys()];
     renewLeases(db.sql, ids, workerId).then(
       (kept) => {
-        if (kept.length < ids.length) log(`lost the lease of ${ids.filter((i) => !kept.includes(i)).join(', ')}`);
+        if (kept.length < ids.length)
+          log(`lost the lease of ${ids.filter((i) => !kept.includes(i)).join(', ')}`);
       },
       () => {}, // a missed renewal is retried; the lease is longer than several renewals
     );
   }, LEASE_RENEW_MS);
   renew.unref?.();
+
+  // pg-boss sleeps a polling interval after each job unless notified meanwhile; a backlog then
+  // drains at one job per loop per interval. Waking our loops after each job keeps them fetching
+  // while there is work (an idle loop's extra fetch costs one query).
+  const wakeLoops = () => {
+    for (const w of boss.getWipData()) if (w.name === RUN_QUEUE) boss.notifyWorker(w.id);
+  };
 
   async function handleRun(job: Job<RunJobData>): Promise<void> {
     const { runId } = job.data;
@@ -141,12 +164,27 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
 
   await boss.work<RunJobData>(
     RUN_QUEUE,
-    { localConcurrency: concurrency, batchSize: 1, notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS, pollingIntervalSeconds: NOTIFY_POLLING_SECONDS },
-    async ([job]) => handleRun(job),
+    {
+      localConcurrency: concurrency,
+      batchSize: 1,
+      notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
+      pollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
+    },
+    async ([job]) => {
+      try {
+        await handleRun(job);
+      } finally {
+        wakeLoops();
+      }
+    },
   );
   await boss.work<ScheduleJobData>(
     SCHEDULE_QUEUE,
-    { batchSize: 1, notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS, pollingIntervalSeconds: NOTIFY_POLLING_SECONDS },
+    {
+      batchSize: 1,
+      notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
+      pollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
+    },
     async ([job]) => handleTick(job),
   );
 
@@ -189,16 +227,14 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
       stopping = true;
       if (ticker) clearInterval(ticker);
-      await Promise.all([boss.offWork(RUN_QUEUE, { wait: false }), boss.offWork(SCHEDULE_QUEUE, { wait: false })]).catch(
-        () => {},
-      );
+      await Promise.all([
+        boss.offWork(RUN_QUEUE, { wait: false }),
+        boss.offWork(SCHEDULE_QUEUE, { wait: false }),
+      ]).catch(() => {});
       const pending = [...held.values()].map((h) => h.done.catch(() => {}));
       const before = held.size;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(pending),
-        new Promise((r) => (timer = setTimeout(r, graceMs))),
-      ]);
+      await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
       clearTimeout(timer);
       // Whatever is still running is handed over: fence this process off, and fail its job so
       // pg-boss retries it on another worker now instead of after a missed heartbeat.

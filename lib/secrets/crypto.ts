@@ -28,9 +28,13 @@ export function parseSecretKey(text: string): Buffer {
   const t = text.trim();
   const key = /^[0-9a-f]{64}$/i.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
   if (key.length !== SECRET_KEY_BYTES) {
-    throw new TrellisError('unprocessable', 'TRELLIS_SECRET_KEY must be 32 bytes, as 64 hex characters or base64', {
-      details: { reason: 'secret_key_invalid' },
-    });
+    throw new TrellisError(
+      'unprocessable',
+      'TRELLIS_SECRET_KEY must be 32 bytes, as 64 hex characters or base64',
+      {
+        details: { reason: 'secret_key_invalid' },
+      },
+    );
   }
   return key;
 }
@@ -43,7 +47,7 @@ export interface KeySource {
 export function loadSecretKey({ env = process.env }: KeySource = {}): Buffer {
   if (env.TRELLIS_SECRET_KEY) return parseSecretKey(env.TRELLIS_SECRET_KEY);
   if (env.DATABASE_URL) throw new SecretKeyMissingError();
-  const dir = path.resolve(env.TRELLIS_DATA_DIR ?? './.trellis');
+  const dir = path.resolve(/* turbopackIgnore: true */ env.TRELLIS_DATA_DIR ?? './.trellis');
   const file = path.join(dir, SECRET_KEY_FILE);
   fs.mkdirSync(dir, { recursive: true });
   try {
@@ -60,12 +64,18 @@ export function encryptSecret(key: Buffer, name: string, value: string): string 
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(name, 'utf8'));
   const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-  return [FORMAT, iv.toString('base64'), data.toString('base64'), cipher.getAuthTag().toString('base64')].join(':');
+  return [
+    FORMAT,
+    iv.toString('base64'),
+    data.toString('base64'),
+    cipher.getAuthTag().toString('base64'),
+  ].join(':');
 }
 
 export function decryptSecret(key: Buffer, name: string, stored: string): string {
   const [format, iv, data, tag] = stored.split(':');
-  if (format !== FORMAT || !iv || data === undefined || !tag) throw new Error(`Secret ${name}: unknown format`);
+  if (format !== FORMAT || !iv || data === undefined || !tag)
+    throw new Error(`Secret ${name}: unknown format`);
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
   decipher.setAAD(Buffer.from(name, 'utf8'));
   decipher.setAuthTag(Buffer.from(tag, 'base64'));

@@ -57,7 +57,8 @@ export class SecretRedactor {
   setValues(values: Iterable<string>): void {
     this.known = new Set(values);
     const all = new Set<string>();
-    for (const v of this.known) if (v.length >= MIN_REDACTED_LENGTH) for (const f of encodedForms(v)) all.add(f);
+    for (const v of this.known)
+      if (v.length >= MIN_REDACTED_LENGTH) for (const f of encodedForms(v)) all.add(f);
     // Longest first, so a value is masked whole before a shorter one inside it.
     this.forms = [...all].sort((a, b) => b.length - a.length);
     this.pattern = this.forms.length

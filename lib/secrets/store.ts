@@ -30,7 +30,10 @@ export class SecretStore {
 
   async set(name: string, value: string): Promise<{ created: boolean }> {
     if (!SECRET_NAME_PATTERN.test(name)) {
-      throw new TrellisError('validation_error', 'A secret name is letters, digits and _ (not first), at most 64');
+      throw new TrellisError(
+        'validation_error',
+        'A secret name is letters, digits and _ (not first), at most 64',
+      );
     }
     const key = this.key();
     const encryptedValue = encryptSecret(key, name, value);
@@ -38,13 +41,20 @@ export class SecretStore {
     if (!existing && (await this.prisma.secret.count()) >= MAX_SECRETS) {
       throw new TrellisError('unprocessable', `At most ${MAX_SECRETS} secrets`);
     }
-    await this.prisma.secret.upsert({ where: { name }, create: { name, encryptedValue }, update: { encryptedValue } });
+    await this.prisma.secret.upsert({
+      where: { name },
+      create: { name, encryptedValue },
+      update: { encryptedValue },
+    });
     await this.values();
     return { created: !existing };
   }
 
   list() {
-    return this.prisma.secret.findMany({ select: { name: true, createdAt: true, updatedAt: true }, orderBy: { name: 'asc' } });
+    return this.prisma.secret.findMany({
+      select: { name: true, createdAt: true, updatedAt: true },
+      orderBy: { name: 'asc' },
+    });
   }
 
   async remove(name: string): Promise<boolean> {

@@ -23,7 +23,13 @@ import { json, parseWith, readJson, type RouteContext } from './route';
 const AUTH_BODY_BYTES = 8 * 1024;
 
 const credentials = z.object({
-  email: z.string().trim().toLowerCase().min(3).max(254).regex(/^[^\s@]+@[^\s@]+$/, 'an email address'),
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .min(3)
+    .max(254)
+    .regex(/^[^\s@]+@[^\s@]+$/, 'an email address'),
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
 });
 
@@ -95,7 +101,11 @@ export async function me({ req }: RouteContext<Record<string, string>>) {
       401,
     );
   }
-  return json({ authenticated: true, kind: principal.kind, user: principal.email ? { email: principal.email } : null });
+  return json({
+    authenticated: true,
+    kind: principal.kind,
+    user: principal.email ? { email: principal.email } : null,
+  });
 }
 
 export async function setupStatus() {

@@ -1,8 +1,14 @@
 import { getDb } from '@/lib/db/client';
+import { getRuntime } from './runtime';
 import { VERSION } from './version';
 
 export async function health() {
   const db = await getDb();
   await db.prisma.$queryRawUnsafe('SELECT 1');
-  return { ok: true, db: db.kind, version: VERSION };
+  // Additive: where runs go. In server mode `queue.workers` 0 means runs wait until a
+  // `trellis worker` starts (the UI says so).
+  const queue = await getRuntime()
+    .then((rt) => rt.dispatcher.stats?.())
+    .catch(() => undefined);
+  return { ok: true, db: db.kind, version: VERSION, ...(queue ? { queue, workers: queue.workers } : {}) };
 }

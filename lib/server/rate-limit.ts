@@ -53,8 +53,16 @@ type Holder = { [KEY]?: { webhook: RateLimiter; login: RateLimiter } };
 function limiters() {
   const g = globalThis as Holder;
   g[KEY] ??= {
-    webhook: createRateLimiter({ limit: WEBHOOK_RATE_LIMIT, windowMs: WEBHOOK_RATE_WINDOW_MS, what: 'webhook calls' }),
-    login: createRateLimiter({ limit: LOGIN_RATE_LIMIT, windowMs: LOGIN_RATE_WINDOW_MS, what: 'sign-in attempts' }),
+    webhook: createRateLimiter({
+      limit: WEBHOOK_RATE_LIMIT,
+      windowMs: WEBHOOK_RATE_WINDOW_MS,
+      what: 'webhook calls',
+    }),
+    login: createRateLimiter({
+      limit: LOGIN_RATE_LIMIT,
+      windowMs: LOGIN_RATE_WINDOW_MS,
+      what: 'sign-in attempts',
+    }),
   };
   return g[KEY];
 }

@@ -33,7 +33,8 @@ export function toErrorResponse(err: unknown): Response {
   if (err instanceof TrellisError) {
     const res = errorResponse(err.code, err.message, err.details);
     const retry = (err.details as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
-    if (err.code === 'rate_limited' && typeof retry === 'number') res.headers.set('retry-after', String(retry));
+    if (err.code === 'rate_limited' && typeof retry === 'number')
+      res.headers.set('retry-after', String(retry));
     return res;
   }
   console.error('[trellis] unhandled error in route', err);

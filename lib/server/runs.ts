@@ -7,6 +7,7 @@ import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import { applyInputDefaults } from '@/lib/workflow/input-defaults';
 import { assertRunnable } from './definition-input';
 import { MAX_RUN_INPUT_BYTES } from './limits';
+import { assertRunCapacity } from './rate-limit';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime } from './runtime';
 
@@ -62,6 +63,7 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
   const rt = await getRuntime();
   const wf = await wfRepo.getWorkflow(rt.db.prisma, params.id);
   if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
+  await assertRunCapacity(rt.db.prisma, params.id);
   const v = await wfRepo.getVersion(rt.db.prisma, params.id, body.version ?? wf.version);
   if (!v) throw new NotFoundError(`Workflow ${params.id} version ${body.version}`);
   const definition = assertRunnable(v.definition);

@@ -9,7 +9,10 @@ import { listenRunEvents } from '@/lib/queue/event-bridge';
 import { runJobHook } from '@/lib/queue/run-queue';
 import { createInProcessDispatcher, createQueueDispatcher, type Dispatcher } from './dispatcher';
 import { RunEventHub } from './run-events';
+import { startInProcessScheduler } from './schedules';
 import { seedExamplesOnce } from './seed';
+import { installConsoleRedaction, redactSecrets } from '@/lib/secrets/redact';
+import { SecretStore } from '@/lib/secrets/store';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -28,7 +31,7 @@ type Holder = { [KEY]?: Promise<Runtime> };
 
 export function getRuntime(): Promise<Runtime> {
   const g = globalThis as Holder;
-  g[KEY] ??= createRuntime().catch((err) => {
+  g[KEY] ??= createRuntime({ schedules: true }).catch((err) => {
     delete g[KEY];
     throw err;
   });
@@ -49,6 +52,12 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
     workflows: new PrismaWorkflowSource(db.prisma),
     services: { chat: createChatClient() },
     env,
+    // Stored secrets as secrets.<name>; reading them also teaches the redactor their values.
+    secrets: (() => {
+      const secrets = new SecretStore(db.prisma);
+      return () => secrets.values();
+    })(),
+    redact: redactSecrets,
   };
 }
 
@@ -60,6 +69,8 @@ export interface RuntimeOptions {
    * Defaults to DATABASE_URL when the database is Postgres. Without one, runs execute in process.
    */
   databaseUrl?: string;
+  /** Embedded mode: fire trigger.schedule from this process (getRuntime does; tests opt in). */
+  schedules?: boolean;
   /** Force a dispatcher; default: the queue on Postgres with a URL, in-process otherwise. */
   dispatch?: 'queue' | 'in-process';
 }
@@ -70,6 +81,7 @@ export function buildEngine(db: Db, store: PrismaTraceStore, onEvent: (ev: Engin
 }
 
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
+  installConsoleRedaction();
   const db = opts.db ?? (await getDb());
   const events = new RunEventHub();
   const databaseUrl =
@@ -80,7 +92,10 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     if (!databaseUrl) throw new Error('The queue dispatcher needs a Postgres URL (DATABASE_URL)');
     const boss = await startBoss({ databaseUrl, consumer: false });
     const sentWithRun = new Set<string>();
-    const store = new PrismaTraceStore(db, { onRunCreated: runJobHook(boss, sentWithRun) });
+    const store = new PrismaTraceStore(db, {
+      onRunCreated: runJobHook(boss, sentWithRun),
+      redact: redactSecrets,
+    });
     const engine = buildEngine(db, store, (ev) => events.publish(ev));
     // Runs execute in worker processes; their events arrive by NOTIFY.
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
@@ -102,7 +117,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     if (opts.seed ?? false) await seedExamplesOnce(db);
     return { db, store, engine, dispatcher, events };
   }
-  const store = new PrismaTraceStore(db);
+  const store = new PrismaTraceStore(db, { redact: redactSecrets });
   const engine = buildEngine(db, store, (ev) => events.publish(ev));
   const dispatcher = createInProcessDispatcher(engine, async (statuses) =>
     (await db.prisma.run.findMany({ where: { status: { in: statuses } }, select: { id: true } })).map(
@@ -111,5 +126,6 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   );
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   await dispatcher.recover();
+  if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   return { db, store, engine, dispatcher, events };
 }

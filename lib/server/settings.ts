@@ -1,64 +1,13 @@
 import { z } from 'zod';
-import type { Db } from '@/lib/db/client';
-import type { PrismaClient } from '@/lib/db/generated/client';
 import { getModelConfig } from '@/lib/agent/model-client';
-import { DEFAULT_PRICES, type PriceTable } from '@/lib/agent/pricing';
-import { runCostCapFromEnv, type AgentOptions } from '@/lib/engine/agent-step';
+import { DEFAULT_PRICES } from '@/lib/agent/pricing';
+import { runCostCapFromEnv } from '@/lib/engine/agent-step';
+import { loadPriceTable, priceTableSchema, resetPriceTable, savePriceTable } from './model-prices';
 import { json, parseWith, readJson } from './route';
 import { getRuntime } from './runtime';
 
 // Settings the UI edits (model price table) and shows (model endpoint status). Secrets and API
 // tokens have their own routes (security). The model key is never returned, only whether one is set.
-
-export const MODEL_PRICES_KEY = 'model_prices';
-/** Models in the price table: enough for any real catalogue, small enough to read per agent step. */
-export const MAX_PRICE_ENTRIES = 500;
-/** Edited prices are read per agent step; a short cache keeps that off the database's back. */
-export const PRICE_CACHE_MS = 2_000;
-
-const priceSchema = z.object({
-  inputPerMTok: z.number().min(0).max(100_000),
-  outputPerMTok: z.number().min(0).max(100_000),
-});
-export const priceTableSchema = z
-  .record(z.string().trim().min(1).max(200), priceSchema)
-  .refine((t) => Object.keys(t).length <= MAX_PRICE_ENTRIES, {
-    message: `at most ${MAX_PRICE_ENTRIES} models`,
-  });
-
-/** The user's table when saved, else the built-in one. */
-export async function loadPriceTable(prisma: PrismaClient): Promise<{ prices: PriceTable; isDefault: boolean }> {
-  const row = await prisma.setting.findUnique({ where: { key: MODEL_PRICES_KEY } });
-  if (!row) return { prices: { ...DEFAULT_PRICES }, isDefault: true };
-  const parsed = priceTableSchema.safeParse(row.value);
-  // A row written by hand that no longer parses must not stop agent steps: use the defaults.
-  return parsed.success ? { prices: parsed.data, isDefault: false } : { prices: { ...DEFAULT_PRICES }, isDefault: true };
-}
-
-export async function savePriceTable(prisma: PrismaClient, prices: PriceTable): Promise<void> {
-  await prisma.setting.upsert({
-    where: { key: MODEL_PRICES_KEY },
-    create: { key: MODEL_PRICES_KEY, value: prices as object },
-    update: { value: prices as object },
-  });
-}
-
-export async function resetPriceTable(prisma: PrismaClient): Promise<void> {
-  await prisma.setting.deleteMany({ where: { key: MODEL_PRICES_KEY } });
-}
-
-/** What the engine needs for agent steps: pass to createEngine({ agent: agentOptions(db) }). */
-export function agentOptions(db: Db): AgentOptions {
-  let cached: { at: number; prices: PriceTable } | undefined;
-  return {
-    prices: async () => {
-      if (cached && Date.now() - cached.at < PRICE_CACHE_MS) return cached.prices;
-      const { prices } = await loadPriceTable(db.prisma);
-      cached = { at: Date.now(), prices };
-      return prices;
-    },
-  };
-}
 
 /** Endpoint status from the environment: never the key itself, nor credentials inside the URL. */
 export function modelStatus(env: Record<string, string | undefined> = process.env) {

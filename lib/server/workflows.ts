@@ -4,6 +4,7 @@ import { NotFoundError, ValidationError } from '@/lib/workflow/errors';
 import { definitionForSave } from './definition-input';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime } from './runtime';
+import { webhookInfo } from './hooks';
 import { listExamples } from './examples';
 
 type IdParams = { id: string };
@@ -32,7 +33,9 @@ export async function getWorkflow({ params }: RouteContext<IdParams>) {
   const { db } = await getRuntime();
   const wf = await repo.getWorkflow(db.prisma, params.id);
   if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
-  return json(wf);
+  // Additive field (issue 5): the webhook URL and secret, when the workflow has a webhook trigger.
+  const webhook = await webhookInfo(db, params.id, wf.definition);
+  return json(webhook ? { ...wf, webhook } : wf);
 }
 
 export async function saveWorkflow({ req, params }: RouteContext<IdParams>) {

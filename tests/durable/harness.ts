@@ -20,12 +20,21 @@ export interface WorkerProc {
 }
 
 export function spawnWorker(databaseUrl: string, id: string, concurrency = 3): WorkerProc {
-  const child = spawn(process.execPath, [tsxCli, path.join(root, 'cli/trellis.ts'), 'worker', '--concurrency', String(concurrency)], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DATABASE_URL: databaseUrl, TRELLIS_WORKER_ID: id, TRELLIS_HTTP_ALLOW_PRIVATE: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    [tsxCli, path.join(root, 'cli/trellis.ts'), 'worker', '--concurrency', String(concurrency)],
+    {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        TRELLIS_WORKER_ID: id,
+        TRELLIS_HTTP_ALLOW_PRIVATE: '1',
+      },
+    },
+  );
   const output: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (b: Buffer) => {
@@ -34,7 +43,9 @@ export function spawnWorker(databaseUrl: string, id: string, concurrency = 3): W
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (b: Buffer) => output.push(b.toString()));
-    child.once('exit', (code) => reject(new Error(`worker ${id} exited (${code}) before ready: ${output.join('')}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`worker ${id} exited (${code}) before ready: ${output.join('')}`)),
+    );
   });
   ready.catch(() => {});
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -90,15 +101,27 @@ export async function recordingServer(delayMs: () => number): Promise<RecordingS
 
 /** trigger + `steps` nodes: every other one a POST to the recording server, the rest transforms. */
 export function recordingWorkflow(url: string, steps = 19): WorkflowDefinition {
-  const nodes: WorkflowDefinition['nodes'] = [{ id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} }];
+  const nodes: WorkflowDefinition['nodes'] = [
+    { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+  ];
   const edges: WorkflowDefinition['edges'] = [];
   let prev = 'start';
   for (let i = 1; i <= steps; i++) {
     const id = `n${i}`;
     nodes.push(
       i % 2
-        ? { id, type: 'http.request', position: { x: 0, y: i * 80 }, config: { method: 'POST', url: `${url}/rec`, body: { i } } }
-        : { id, type: 'transform', position: { x: 0, y: i * 80 }, config: { value: { i, prev: `{{ steps.${prev}.output }}` } } },
+        ? {
+            id,
+            type: 'http.request',
+            position: { x: 0, y: i * 80 },
+            config: { method: 'POST', url: `${url}/rec`, body: { i } },
+          }
+        : {
+            id,
+            type: 'transform',
+            position: { x: 0, y: i * 80 },
+            config: { value: { i, prev: `{{ steps.${prev}.output }}` } },
+          },
     );
     edges.push({ id: `e${i}`, source: prev, target: id });
     prev = id;

@@ -1,0 +1,12 @@
+import { redirect } from 'next/navigation';
+import { hasUser } from '@/lib/auth/store';
+import { getDb } from '@/lib/db/client';
+import { AuthForm } from '@/components/auth/auth-form';
+
+export const dynamic = 'force-dynamic';
+
+export default async function LoginPage({ searchParams }: { searchParams: Promise<{ next?: string }> }) {
+  if (!(await hasUser((await getDb()).prisma))) redirect('/setup');
+  const { next } = await searchParams;
+  return <AuthForm mode="login" next={next} />;
+}

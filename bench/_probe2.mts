@@ -1,0 +1,15 @@
+import { chromium } from '@playwright/test';
+import { signIn } from '../e2e/fixtures/sign-in';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu'] });
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+page.on('pageerror', e => console.log('pageerror', e.message));
+page.on('console', m => m.type()==='error' && console.log('console', m.text().slice(0,200)));
+await signIn(page, 'http://localhost:3100');
+const ids = await (await page.request.get('http://localhost:3100/api/workflows')).json();
+const id = ids.workflows.find((w: any) => w.name === 'probe' || w.name.startsWith('Support'))?.id;
+console.log('id', id);
+await page.goto(`http://localhost:3100/workflows/${id}`, { waitUntil: 'commit' });
+await page.waitForTimeout(15000);
+await page.screenshot({ path: '/tmp/p2.png' });
+console.log(await page.locator('.react-flow__node').count());
+await browser.close();

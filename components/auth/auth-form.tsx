@@ -1,0 +1,104 @@
+'use client';
+
+import { useState } from 'react';
+import { api, ApiError } from '@/components/ui/api';
+import { Button } from '@/components/ui/button';
+
+// One form for first-run setup (creates the owner) and sign-in. After success the browser does a
+// full navigation so the server sees the new session cookie on the next page.
+
+const MIN_PASSWORD_LENGTH = 10;
+
+/** Only same-site paths: "next" must not turn the login page into an open redirect. */
+function safeNext(next?: string): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')
+    ? next
+    : '/workflows';
+}
+
+export function AuthForm({ mode, next }: { mode: 'login' | 'setup'; next?: string }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const setup = mode === 'setup';
+
+  async function submit(e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    const email = String(form.get('email') ?? '');
+    const password = String(form.get('password') ?? '');
+    if (setup && password !== String(form.get('confirm') ?? '')) {
+      setError('The passwords do not match');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await api(setup ? '/api/auth/setup' : '/api/auth/login', { method: 'POST', body: { email, password } });
+      window.location.assign(safeNext(next));
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : 'Something went wrong');
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="grid flex-1 place-items-center p-6">
+      <form
+        onSubmit={submit}
+        className="w-full max-w-sm space-y-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm"
+      >
+        <div>
+          <h1 className="text-lg font-semibold">
+            {setup ? 'Create the owner account' : 'Sign in to Trellis'}
+          </h1>
+          {setup && (
+            <p className="mt-1 text-sm text-slate-600">
+              First run: this account owns this Trellis installation.
+            </p>
+          )}
+        </div>
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Email</span>
+          <input
+            name="email"
+            type="email"
+            required
+            autoComplete="username"
+            className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2"
+          />
+        </label>
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Password</span>
+          <input
+            name="password"
+            type="password"
+            required
+            minLength={setup ? MIN_PASSWORD_LENGTH : undefined}
+            autoComplete={setup ? 'new-password' : 'current-password'}
+            className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2"
+          />
+        </label>
+        {setup && (
+          <label className="block text-sm">
+            <span className="font-medium text-slate-700">Confirm password</span>
+            <input
+              name="confirm"
+              type="password"
+              required
+              autoComplete="new-password"
+              className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2"
+            />
+          </label>
+        )}
+        {error && (
+          <p role="alert" className="text-sm text-red-700">
+            {error}
+          </p>
+        )}
+        <Button type="submit" variant="primary" disabled={busy} className="w-full">
+          {setup ? 'Create account' : 'Sign in'}
+        </Button>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '@/lib/db/client';
+import { createWorkflow } from '@/lib/db/repositories/workflows';
+import { pgAvailable, tempQueueDb } from '@/lib/queue/test-support';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { MAX_WEBHOOK_BODY_BYTES, WEBHOOK_SECRET_HEADER, receiveWebhook, webhookInfo } from './hooks';
+import { toErrorResponse } from './route';
+import { createRuntime, type Runtime } from './runtime';
+
+const hookDef = (withOutput: boolean) =>
+  ({
+    schemaVersion: 1,
+    name: 'hook',
+    nodes: [
+      { id: 'in', type: 'trigger.webhook', position: { x: 0, y: 0 }, config: {} },
+      withOutput
+        ? {
+            id: 'out',
+            type: 'output',
+            position: { x: 0, y: 100 },
+            config: { value: { got: '{{ input.n }}' } },
+          }
+        : { id: 't', type: 'transform', position: { x: 0, y: 100 }, config: { value: 1 } },
+    ],
+    edges: [{ id: 'e', source: 'in', target: withOutput ? 'out' : 't' }],
+  }) as WorkflowDefinition;
+
+describe.skipIf(!pgAvailable)('POST /api/hooks/:workflowId', () => {
+  let tmp: Awaited<ReturnType<typeof tempQueueDb>>;
+  let db: Db;
+  let rt: Runtime;
+  const KEY = Symbol.for('trellis.runtime');
+
+  beforeAll(async () => {
+    tmp = await tempQueueDb('hooks');
+    db = await openDb({ databaseUrl: tmp.url });
+    rt = await createRuntime({ db, dispatch: 'in-process', seed: false });
+    (globalThis as Record<symbol, unknown>)[KEY] = Promise.resolve(rt);
+  });
+  afterAll(async () => {
+    delete (globalThis as Record<symbol, unknown>)[KEY];
+    await db?.close();
+    await tmp?.drop();
+  });
+
+  const call = async (workflowId: string, body: string, headers: Record<string, string> = {}) => {
+    const req = new Request(`http://x/api/hooks/${workflowId}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+    try {
+      return await receiveWebhook({ req, params: { workflowId } });
+    } catch (err) {
+      return toErrorResponse(err);
+    }
+  };
+
+  it('answers 200 with the output when the workflow ends in output, 202 otherwise', async () => {
+    const a = await createWorkflow(db.prisma, { name: 'a', definition: hookDef(true) });
+    const info = await webhookInfo(db, a.id, hookDef(true));
+    expect(info?.secret).toMatch(/^whsec_/);
+    // A second read sees the same secret.
+    expect((await webhookInfo(db, a.id, hookDef(true)))?.secret).toBe(info!.secret);
+    const ok = await call(a.id, JSON.stringify({ n: 7 }), { [WEBHOOK_SECRET_HEADER]: info!.secret });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ status: 'succeeded', output: { got: 7 } });
+
+    const b = await createWorkflow(db.prisma, { name: 'b', definition: hookDef(false) });
+    const bs = (await webhookInfo(db, b.id, hookDef(false)))!.secret;
+    const accepted = await call(b.id, '{}', { authorization: `Bearer ${bs}` });
+    expect(accepted.status).toBe(202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    expect((await rt.store.getRun(runId))?.trigger).toBe('webhook');
+  });
+
+  it('refuses a wrong or missing secret, a workflow without webhook trigger, and a body over the limit', async () => {
+    const a = await createWorkflow(db.prisma, { name: 'c', definition: hookDef(true) });
+    const secret = (await webhookInfo(db, a.id, hookDef(true)))!.secret;
+    expect((await call(a.id, '{}')).status).toBe(401);
+    expect((await call(a.id, '{}', { [WEBHOOK_SECRET_HEADER]: `${secret}x` })).status).toBe(401);
+    const big = JSON.stringify({ pad: 'x'.repeat(MAX_WEBHOOK_BODY_BYTES) });
+    const tooBig = await call(a.id, big, { [WEBHOOK_SECRET_HEADER]: secret });
+    expect(tooBig.status).toBe(413);
+    const plain = {
+      ...hookDef(true),
+      nodes: [{ ...hookDef(true).nodes[0], type: 'trigger.manual' }, hookDef(true).nodes[1]],
+    };
+    const m = await createWorkflow(db.prisma, { name: 'm', definition: plain as WorkflowDefinition });
+    expect(await webhookInfo(db, m.id, plain as WorkflowDefinition)).toBeNull();
+    expect((await call(m.id, '{}', { [WEBHOOK_SECRET_HEADER]: secret })).status).toBe(401);
+    expect((await call('00000000-0000-0000-0000-000000000000', '{}')).status).toBe(404);
+  });
+});

@@ -1,0 +1,108 @@
+import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import type { Db } from '@/lib/db/client';
+import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { assertRunnable } from './definition-input';
+import { json, readJson, type RouteContext } from './route';
+import { getRuntime } from './runtime';
+
+// POST /api/hooks/:workflowId — the `trigger.webhook` node. Authenticated by the workflow's own
+// secret (Workflow.webhookSecret, generated the first time a workflow with a webhook trigger is
+// read by its owner), never by the API token. The body becomes the run input.
+
+/** Webhook bodies above this are refused with 413 before they are parsed. */
+export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
+/** A workflow that ends in an `output` node answers 200 with it if it finishes within this. */
+export const WEBHOOK_WAIT_MS = 10_000;
+export const WEBHOOK_SECRET_HEADER = 'x-trellis-webhook-secret';
+
+const hasNode = (def: WorkflowDefinition, type: string) => def.nodes.some((n) => n.type === type);
+
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64url')}`;
+}
+
+/** The secret of a workflow with a webhook trigger, created on first use; null when it has none. */
+export async function ensureWebhookSecret(
+  db: Db,
+  workflowId: string,
+  definition: WorkflowDefinition,
+): Promise<string | null> {
+  if (!hasNode(definition, 'trigger.webhook')) return null;
+  // Set only when empty, so two first readers agree on one secret.
+  const rows = await db.sql.query<{ webhookSecret: string }>(
+    `UPDATE "Workflow" SET "webhookSecret" = COALESCE("webhookSecret", $2) WHERE id = $1 RETURNING "webhookSecret"`,
+    [workflowId, newWebhookSecret()],
+  );
+  return rows[0]?.webhookSecret ?? null;
+}
+
+/** The field GET /api/workflows/:id adds for its owner: where to post and with which secret. */
+export async function webhookInfo(db: Db, workflowId: string, definition: WorkflowDefinition) {
+  const secret = await ensureWebhookSecret(db, workflowId, definition);
+  return secret ? { url: `/api/hooks/${workflowId}`, header: WEBHOOK_SECRET_HEADER, secret } : null;
+}
+
+function presentedSecret(req: Request): string | null {
+  const h = req.headers.get(WEBHOOK_SECRET_HEADER);
+  if (h) return h;
+  const auth = req.headers.get('authorization');
+  if (auth?.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
+  return new URL(req.url).searchParams.get('secret');
+}
+
+function sameSecret(a: string, b: string): boolean {
+  // Hash first so lengths match and the comparison time says nothing about the secret.
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+export async function receiveWebhook({ req, params }: RouteContext<{ workflowId: string }>) {
+  const rt = await getRuntime();
+  const rows = await rt.db.sql.query<{
+    secret: string | null;
+    versionId: string;
+    version: number;
+    definition: WorkflowDefinition;
+  }>(
+    `SELECT w."webhookSecret" AS secret, v.id AS "versionId", v.version, v.definition
+       FROM "Workflow" w JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion"
+      WHERE w.id = $1 AND w.enabled AND w."deletedAt" IS NULL`,
+    [params.workflowId],
+  );
+  const wf = rows[0];
+  // One answer for "no such workflow", "no webhook trigger" and "wrong secret": nothing to probe.
+  const given = presentedSecret(req);
+  if (
+    !wf ||
+    !wf.secret ||
+    !hasNode(wf.definition, 'trigger.webhook') ||
+    !given ||
+    !sameSecret(given, wf.secret)
+  ) {
+    if (!wf) throw new NotFoundError(`Workflow ${params.workflowId}`);
+    throw new TrellisError('unauthorized', 'Missing or wrong webhook secret');
+  }
+  const input = await readJson(req, MAX_WEBHOOK_BODY_BYTES);
+  const definition = assertRunnable(wf.definition);
+  const runId = await rt.engine.startRun({
+    definition,
+    workflowId: params.workflowId,
+    versionId: wf.versionId,
+    version: wf.version,
+    input,
+    trigger: 'webhook',
+  });
+  await rt.dispatcher.enqueue(runId);
+  if (hasNode(definition, 'output')) {
+    let timer: NodeJS.Timeout | undefined;
+    const out = await Promise.race([
+      rt.dispatcher.settled(runId),
+      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), WEBHOOK_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (out?.status === 'succeeded') return json({ runId, status: out.status, output: out.output });
+  }
+  return json({ runId }, 202);
+}

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDataDir } from '@/lib/db/test-helpers';
+
+// The route handlers as Next.js calls them (Request in, Response out), on the process runtime with
+// a fresh embedded database and no model configured: the API half of the e2e spec, runnable
+// without a browser or a build.
+
+const TOKEN = 'test-token-promotion-routes';
+const tmp = tempDataDir('trellis-promotion-routes-');
+const saved = { ...process.env };
+
+// Responses are read loosely: the assertions name the shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Body = Record<string, any>;
+type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
+let routes: {
+  workflows: { POST: Handler };
+  runs: { POST: Handler };
+  promotion: { GET: Handler; POST: Handler };
+  settings: { GET: Handler };
+  prices: { GET: Handler; PUT: Handler; DELETE: Handler };
+  step: { GET: Handler };
+};
+
+beforeAll(async () => {
+  delete process.env.DATABASE_URL;
+  delete process.env.OPENAI_API_KEY;
+  delete process.env.OPENAI_BASE_URL;
+  process.env.TRELLIS_DATA_DIR = tmp.dir;
+  process.env.TRELLIS_API_TOKEN = TOKEN;
+  routes = {
+    workflows: await import('@/app/api/workflows/route'),
+    runs: await import('@/app/api/workflows/[id]/runs/route'),
+    promotion: await import('@/app/api/workflows/[id]/promotion/route'),
+    settings: await import('@/app/api/settings/route'),
+    prices: await import('@/app/api/settings/model-prices/route'),
+    step: await import('@/app/api/runs/[id]/steps/[stepId]/route'),
+  } as unknown as typeof routes;
+  // Opening the embedded database (initdb, migrations, example seeding) is the slow part.
+  await (await import('./runtime')).getRuntime();
+});
+
+afterAll(async () => {
+  const { getRuntime } = await import('./runtime');
+  const rt = await getRuntime().catch(() => null);
+  await rt?.store.close().catch(() => {});
+  await rt?.db.close().catch(() => {});
+  process.env = saved;
+  tmp.remove();
+});
+
+async function call(
+  h: Handler,
+  method: string,
+  path: string,
+  body?: unknown,
+  params: Record<string, string> = {},
+) {
+  const req = new Request(`http://127.0.0.1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const res = await h(req, { params: Promise.resolve(params) });
+  return { status: res.status, body: (res.status === 204 ? null : await res.json()) as Body };
+}
+
+const definition = {
+  schemaVersion: 1,
+  name: 'Routes',
+  nodes: [
+    { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+    {
+      id: 'label',
+      type: 'transform',
+      position: { x: 0, y: 100 },
+      config: { value: { label: "{{ /invoice/i.test(input.text) ? 'billing' : 'other' }}" } },
+    },
+  ],
+  edges: [{ id: 'e1', source: 'start', target: 'label' }],
+};
+
+describe('promotion and settings routes', () => {
+  it('promote → fallback no_model_configured in the trace → shadow runs → report', async () => {
+    const created = await call(routes.workflows.POST, 'POST', '/api/workflows', { definition });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const p = { id };
+
+    const none = await call(routes.promotion.GET, 'GET', `/api/workflows/${id}/promotion`, undefined, p);
+    expect(none.status).toBe(200);
+    expect(none.body.steps[0]).toMatchObject({
+      nodeId: 'label',
+      count: 0,
+      recommendation: { action: 'shadow' },
+    });
+
+    const promoted = await call(
+      routes.promotion.POST,
+      'POST',
+      `/api/workflows/${id}/promotion`,
+      { nodeId: 'label', action: 'promote' },
+      p,
+    );
+    expect(promoted.status).toBe(200);
+    expect(promoted.body).toMatchObject({
+      version: 2,
+      node: { mode: 'agent', agent: { shadow: false, tools: ['self'] } },
+    });
+
+    const run = await call(
+      routes.runs.POST,
+      'POST',
+      `/api/workflows/${id}/runs`,
+      { input: { text: 'invoice' }, wait: true },
+      p,
+    );
+    expect(run.status).toBe(200);
+    expect(run.body.run.status).toBe('succeeded');
+    const step = run.body.steps.find((s: { nodeId: string }) => s.nodeId === 'label');
+    expect(step).toMatchObject({ mode: 'fallback', fallbackReason: 'no_model_configured' });
+    const detail = await call(routes.step.GET, 'GET', `/api/runs/x/steps/y`, undefined, {
+      id: run.body.run.id,
+      stepId: step.id,
+    });
+    expect(detail.status).toBe(200);
+    expect(detail.body.step.output).toEqual({ label: 'billing' });
+    expect(detail.body.agentTurns.at(-1).payload.summary).toMatchObject({
+      mode: 'fallback',
+      reason: 'no_model_configured',
+    });
+
+    await call(
+      routes.promotion.POST,
+      'POST',
+      `/api/workflows/${id}/promotion`,
+      { nodeId: 'label', action: 'shadow' },
+      p,
+    );
+    for (let i = 0; i < 3; i++) {
+      const r = await call(
+        routes.runs.POST,
+        'POST',
+        `/api/workflows/${id}/runs`,
+        { input: { text: 'x' }, wait: true },
+        p,
+      );
+      expect(r.body.steps.find((s: { nodeId: string }) => s.nodeId === 'label').mode).toBe('shadow');
+    }
+    const report = await call(
+      routes.promotion.GET,
+      'GET',
+      `/api/workflows/${id}/promotion?nodeId=label&limit=3`,
+      undefined,
+      p,
+    );
+    expect(report.body.limit).toBe(3);
+    expect(report.body.steps[0]).toMatchObject({
+      count: 3,
+      byMode: { agent: 0, shadow: 3, fallback: 0 },
+      current: { mode: 'agent', shadow: true },
+      fallback: { rate: 1, byReason: { no_model_configured: 1 } },
+      recommendation: { action: 'collect_more' },
+    });
+  });
+
+  it('bad input is a 4xx with a code', async () => {
+    const created = await call(routes.workflows.POST, 'POST', '/api/workflows', { definition });
+    const p = { id: created.body.id };
+    const bad = await call(
+      routes.promotion.POST,
+      'POST',
+      '/api/workflows/x/promotion',
+      { nodeId: 'label', action: 'launch' },
+      p,
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('validation_error');
+    const trig = await call(
+      routes.promotion.POST,
+      'POST',
+      '/api/workflows/x/promotion',
+      { nodeId: 'start', action: 'promote' },
+      p,
+    );
+    expect(trig.status).toBe(422);
+    const ghost = await call(
+      routes.promotion.GET,
+      'GET',
+      '/api/workflows/x/promotion?nodeId=ghost',
+      undefined,
+      p,
+    );
+    expect(ghost.status).toBe(404);
+    const limit = await call(
+      routes.promotion.GET,
+      'GET',
+      '/api/workflows/x/promotion?limit=100000',
+      undefined,
+      p,
+    );
+    expect(limit.status).toBe(400);
+    const noAuth = await routes.promotion.GET(new Request('http://127.0.0.1/api/workflows/x/promotion'), {
+      params: Promise.resolve(p),
+    });
+    expect(noAuth.status).toBe(401);
+  });
+
+  it('settings: model status without the key, prices editable and resettable', async () => {
+    const s = await call(routes.settings.GET, 'GET', '/api/settings');
+    expect(s.status).toBe(200);
+    expect(s.body.model.configured).toBe(false);
+    expect(s.body.pricesAreDefault).toBe(true);
+    expect(s.body.runCostCapUsd).toBeGreaterThan(0);
+    const put = await call(routes.prices.PUT, 'PUT', '/api/settings/model-prices', {
+      prices: { 'my-model': { inputPerMTok: 1, outputPerMTok: 2 } },
+    });
+    expect(put.body).toEqual({
+      prices: { 'my-model': { inputPerMTok: 1, outputPerMTok: 2 } },
+      isDefault: false,
+    });
+    const bad = await call(routes.prices.PUT, 'PUT', '/api/settings/model-prices', {
+      prices: { m: { inputPerMTok: -1, outputPerMTok: 2 } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.problems[0].path).toBe('/prices/m/inputPerMTok');
+    const reset = await call(routes.prices.DELETE, 'DELETE', '/api/settings/model-prices');
+    expect(reset.body.isDefault).toBe(true);
+  });
+});

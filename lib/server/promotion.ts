@@ -1,0 +1,399 @@
+import { z } from 'zod';
+import type { PrismaClient } from '@/lib/db/generated/client';
+import * as wfRepo from '@/lib/db/repositories/workflows';
+import { getNode } from '@/lib/nodes/registry';
+import type { AgentStepSummary } from '@/lib/engine/agent-step';
+import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
+import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { definitionForSave } from './definition-input';
+import { json, parseWith, readJson, type RouteContext } from './route';
+import { getRuntime } from './runtime';
+
+// The evidence before trusting an agent (issue 8 §6): per agent-capable step, over its last N
+// agent/shadow/fallback steps, how often the agent agrees with the deterministic step, how often
+// and why it falls back, and what it costs in time and money. Promote/demote/shadow save a new
+// version of the workflow with the step's mode changed; nothing else of the definition moves.
+
+export const DEFAULT_PROMOTION_WINDOW = 50;
+export const MAX_PROMOTION_WINDOW = 500;
+/** Below this many compared runs the report recommends collecting more evidence. */
+export const MIN_SAMPLES_FOR_RECOMMENDATION = 5;
+/** Shadow agreement (exact match) needed to recommend promotion. */
+export const PROMOTE_MIN_AGREEMENT = 0.9;
+/** Fallback rate above which promotion is not recommended. */
+export const PROMOTE_MAX_FALLBACK_RATE = 0.1;
+/** Fallback rate (or agreement below DEMOTE_MAX_AGREEMENT) that recommends demotion. */
+export const DEMOTE_MIN_FALLBACK_RATE = 0.3;
+export const DEMOTE_MAX_AGREEMENT = 0.5;
+
+export type PromotionAction = 'promote' | 'demote' | 'shadow';
+export type Recommendation = PromotionAction | 'collect_more' | 'keep';
+
+/** One recorded agent-mode step, as the report reads it. */
+export interface AgentStepSample {
+  mode: string;
+  status: string;
+  output: unknown;
+  shadowOutput: unknown;
+  handle: string | null;
+  fallbackReason: string | null;
+  durationMs: number | null;
+  cost: number;
+  summary: AgentStepSummary | null;
+}
+
+export interface DeterministicSample {
+  durationMs: number | null;
+  cost: number;
+}
+
+export interface StepReport {
+  nodeId: string;
+  nodeName: string | null;
+  nodeType: string;
+  current: { mode: 'workflow' | 'agent'; shadow: boolean };
+  count: number;
+  byMode: { agent: number; shadow: number; fallback: number };
+  agreement: {
+    /** Shadow steps where the agent answered and the answers could be compared. */
+    compared: number;
+    exactMatchRate: number | null;
+    /** For object outputs: the share of compared steps where each field of the deterministic output matched. */
+    fields: Record<string, number>;
+  };
+  fallback: { rate: number | null; byReason: Record<string, number> };
+  latency: { agentMs: number | null; deterministicMs: number | null; deltaMs: number | null };
+  cost: { agentUsd: number | null; deterministicUsd: number | null; deltaUsd: number | null };
+  recommendation: { action: Recommendation; reason: string };
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+export const sameValue = (a: unknown, b: unknown) => stableJson(a) === stableJson(b);
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+const round = (x: number | null, digits = 4) => (x === null ? null : Number(x.toFixed(digits)));
+
+/** The deterministic side of a comparison: branching steps (condition/switch) compare the branch taken. */
+function deterministicAnswer(s: AgentStepSample): unknown {
+  if (
+    isObject(s.shadowOutput) &&
+    Object.keys(s.shadowOutput).length === 1 &&
+    'branch' in s.shadowOutput &&
+    s.handle
+  )
+    return { branch: s.handle };
+  return s.output;
+}
+
+/** Pure: the report's numbers from recorded samples (newest first) and the step's workflow-mode baseline. */
+export function summarize(
+  node: Pick<WorkflowNode, 'id' | 'name' | 'type' | 'mode' | 'agent'>,
+  samples: AgentStepSample[],
+  baseline: DeterministicSample[] = [],
+): StepReport {
+  const byMode = { agent: 0, shadow: 0, fallback: 0 };
+  for (const s of samples) if (s.mode in byMode) byMode[s.mode as keyof typeof byMode]++;
+
+  let compared = 0;
+  let exact = 0;
+  const fieldHits: Record<string, number> = {};
+  const fieldSeen: Record<string, number> = {};
+  for (const s of samples) {
+    if (
+      s.mode !== 'shadow' ||
+      s.status !== 'succeeded' ||
+      s.shadowOutput === null ||
+      s.shadowOutput === undefined
+    )
+      continue;
+    const det = deterministicAnswer(s);
+    compared++;
+    if (sameValue(det, s.shadowOutput)) exact++;
+    if (isObject(det)) {
+      const agent = isObject(s.shadowOutput) ? s.shadowOutput : {};
+      for (const k of Object.keys(det)) {
+        fieldSeen[k] = (fieldSeen[k] ?? 0) + 1;
+        if (sameValue(det[k], agent[k])) fieldHits[k] = (fieldHits[k] ?? 0) + 1;
+      }
+    }
+  }
+  const fields = Object.fromEntries(
+    Object.keys(fieldSeen).map((k) => [k, round((fieldHits[k] ?? 0) / fieldSeen[k])!]),
+  );
+
+  const reasons: Record<string, number> = {};
+  let fellBack = 0;
+  for (const s of samples) {
+    if (!s.fallbackReason) continue;
+    fellBack++;
+    reasons[s.fallbackReason] = (reasons[s.fallbackReason] ?? 0) + 1;
+  }
+  const count = samples.length;
+
+  const agentMs: number[] = [];
+  const detMs: number[] = [];
+  const agentUsd: number[] = [];
+  const detUsd: number[] = [];
+  for (const s of samples) {
+    const sum = s.summary;
+    if (sum) {
+      // An agent that never reached a model (no_model_configured) says nothing about its latency.
+      if (sum.modelCalls > 0) {
+        agentMs.push(sum.agentMs);
+        agentUsd.push(sum.agentCost);
+      }
+      if (sum.deterministicMs !== undefined) {
+        detMs.push(sum.deterministicMs);
+        detUsd.push(Math.max(0, s.cost - sum.agentCost));
+      }
+    } else if (s.durationMs !== null && s.mode === 'agent') {
+      agentMs.push(s.durationMs);
+      agentUsd.push(s.cost);
+    }
+  }
+  for (const b of baseline) {
+    if (b.durationMs !== null) detMs.push(b.durationMs);
+    detUsd.push(b.cost);
+  }
+  const aMs = mean(agentMs);
+  const dMs = mean(detMs);
+  const aUsd = mean(agentUsd);
+  const dUsd = mean(detUsd);
+
+  const current = {
+    mode: node.mode === 'agent' ? ('agent' as const) : ('workflow' as const),
+    shadow: !!node.agent?.shadow,
+  };
+  const exactRate = compared ? exact / compared : null;
+  const fallbackRate = count ? fellBack / count : null;
+  return {
+    nodeId: node.id,
+    nodeName: node.name ?? null,
+    nodeType: node.type,
+    current,
+    count,
+    byMode,
+    agreement: { compared, exactMatchRate: round(exactRate), fields },
+    fallback: {
+      rate: round(fallbackRate),
+      byReason: Object.fromEntries(Object.entries(reasons).map(([k, v]) => [k, round(v / count)!])),
+    },
+    latency: {
+      agentMs: round(aMs, 1),
+      deterministicMs: round(dMs, 1),
+      deltaMs: aMs === null || dMs === null ? null : round(aMs - dMs, 1),
+    },
+    cost: {
+      agentUsd: round(aUsd, 6),
+      deterministicUsd: round(dUsd, 6),
+      deltaUsd: aUsd === null || dUsd === null ? null : round(aUsd - dUsd, 6),
+    },
+    recommendation: recommend(current, count, compared, exactRate, fallbackRate),
+  };
+}
+
+export function recommend(
+  current: { mode: 'workflow' | 'agent'; shadow: boolean },
+  count: number,
+  compared: number,
+  agreement: number | null,
+  fallbackRate: number | null,
+): { action: Recommendation; reason: string } {
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  if (current.mode === 'workflow') {
+    return count === 0
+      ? {
+          action: 'shadow',
+          reason:
+            'No agent evidence yet: run the agent in shadow mode to compare it with the deterministic step.',
+        }
+      : {
+          action: 'shadow',
+          reason: 'The step runs deterministically; shadow mode collects fresh evidence without risk.',
+        };
+  }
+  const fr = fallbackRate ?? 0;
+  if (current.shadow) {
+    if (compared < MIN_SAMPLES_FOR_RECOMMENDATION) {
+      return {
+        action: 'collect_more',
+        reason: `${compared} compared run(s); at least ${MIN_SAMPLES_FOR_RECOMMENDATION} are needed before recommending.`,
+      };
+    }
+    if ((agreement ?? 0) >= PROMOTE_MIN_AGREEMENT && fr <= PROMOTE_MAX_FALLBACK_RATE) {
+      return {
+        action: 'promote',
+        reason: `The agent agreed with the deterministic step in ${pct(agreement ?? 0)} of ${compared} runs and fell back in ${pct(fr)}.`,
+      };
+    }
+    if (fr > DEMOTE_MIN_FALLBACK_RATE || (agreement ?? 0) < DEMOTE_MAX_AGREEMENT) {
+      return {
+        action: 'demote',
+        reason: `Agreement ${pct(agreement ?? 0)}, fallback rate ${pct(fr)}: the agent is not ready; stop shadowing or change its instructions.`,
+      };
+    }
+    return {
+      action: 'keep',
+      reason: `Agreement ${pct(agreement ?? 0)}: keep shadowing and compare more runs.`,
+    };
+  }
+  if (count < MIN_SAMPLES_FOR_RECOMMENDATION) {
+    return {
+      action: 'collect_more',
+      reason: `${count} agent run(s) so far; at least ${MIN_SAMPLES_FOR_RECOMMENDATION} are needed.`,
+    };
+  }
+  if (fr > DEMOTE_MIN_FALLBACK_RATE) {
+    return { action: 'demote', reason: `The agent fell back in ${pct(fr)} of ${count} runs.` };
+  }
+  return { action: 'keep', reason: `The agent fell back in ${pct(fr)} of ${count} runs.` };
+}
+
+function agentCapableNodes(def: WorkflowDefinition): WorkflowNode[] {
+  return def.nodes.filter((n) => getNode(n.type)?.agentCapable);
+}
+
+/** Steps of this node in this workflow's top-level runs (map items excluded), newest first. */
+export async function promotionReport(
+  prisma: PrismaClient,
+  workflowId: string,
+  opts: { nodeId?: string; limit?: number } = {},
+): Promise<{ workflowId: string; version: number; limit: number; steps: StepReport[] }> {
+  const wf = await wfRepo.getWorkflow(prisma, workflowId);
+  if (!wf) throw new NotFoundError(`Workflow ${workflowId}`);
+  const limit = Math.min(
+    Math.max(1, Math.floor(opts.limit ?? DEFAULT_PROMOTION_WINDOW)),
+    MAX_PROMOTION_WINDOW,
+  );
+  let nodes = agentCapableNodes(wf.definition);
+  if (opts.nodeId) {
+    const node = wf.definition.nodes.find((n) => n.id === opts.nodeId);
+    if (!node) throw new NotFoundError(`Node ${opts.nodeId} in workflow ${workflowId}`);
+    if (!getNode(node.type)?.agentCapable)
+      throw new TrellisError('unprocessable', `Node ${node.id} (${node.type}) cannot run in agent mode`);
+    nodes = [node];
+  }
+  const steps: StepReport[] = [];
+  for (const node of nodes) {
+    const where = { nodeId: node.id, parentNodeId: null, run: { workflowId } };
+    const [rows, baseline] = await Promise.all([
+      prisma.step.findMany({
+        where: {
+          ...where,
+          mode: { in: ['agent', 'shadow', 'fallback'] },
+          status: { in: ['succeeded', 'failed'] },
+        },
+        orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+        take: limit,
+        select: {
+          mode: true,
+          status: true,
+          output: true,
+          shadowOutput: true,
+          handle: true,
+          fallbackReason: true,
+          durationMs: true,
+          cost: true,
+          // The summary note is always the step's last turn (agent-step.ts).
+          agentTurns: {
+            where: { kind: 'note' },
+            orderBy: { seq: 'desc' },
+            take: 1,
+            select: { payload: true },
+          },
+        },
+      }),
+      prisma.step.findMany({
+        where: { ...where, mode: 'workflow', status: 'succeeded' },
+        orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+        take: limit,
+        select: { durationMs: true, cost: true },
+      }),
+    ]);
+    const samples: AgentStepSample[] = rows.map((r) => {
+      const note = r.agentTurns[0]?.payload as { summary?: AgentStepSummary } | undefined;
+      return {
+        mode: r.mode,
+        status: r.status,
+        output: r.output,
+        shadowOutput: r.shadowOutput,
+        handle: r.handle,
+        fallbackReason: r.fallbackReason,
+        durationMs: r.durationMs,
+        cost: r.cost,
+        summary: note?.summary ?? null,
+      };
+    });
+    steps.push(summarize(node, samples, baseline));
+  }
+  return { workflowId, version: wf.version, limit, steps };
+}
+
+/** The node with its mode changed for an action; agent settings are kept (or started) as written. */
+export function applyAction(node: WorkflowNode, action: PromotionAction): WorkflowNode {
+  if (action === 'demote') {
+    return { ...node, mode: 'workflow', ...(node.agent ? { agent: { ...node.agent, shadow: false } } : {}) };
+  }
+  const hasSelf = !!getNode(node.type)?.asTool;
+  const agent = node.agent ?? ({ instructions: '', tools: hasSelf ? ['self'] : [] } as WorkflowNode['agent']);
+  return { ...node, mode: 'agent', agent: { ...agent!, shadow: action === 'shadow' } };
+}
+
+export async function changeMode(
+  prisma: PrismaClient,
+  workflowId: string,
+  nodeId: string,
+  action: PromotionAction,
+): Promise<{ id: string; version: number; node: WorkflowNode }> {
+  const wf = await wfRepo.getWorkflow(prisma, workflowId);
+  if (!wf) throw new NotFoundError(`Workflow ${workflowId}`);
+  const index = wf.definition.nodes.findIndex((n) => n.id === nodeId);
+  if (index < 0) throw new NotFoundError(`Node ${nodeId} in workflow ${workflowId}`);
+  const node = wf.definition.nodes[index];
+  if (!getNode(node.type)?.agentCapable)
+    throw new TrellisError('unprocessable', `Node ${nodeId} (${node.type}) cannot run in agent mode`);
+  const changed = applyAction(node, action);
+  const nodes = wf.definition.nodes.slice();
+  nodes[index] = changed;
+  const { definition } = definitionForSave({ ...wf.definition, nodes });
+  const saved = await wfRepo.saveWorkflowVersion(prisma, workflowId, { definition });
+  if (!saved) throw new NotFoundError(`Workflow ${workflowId}`);
+  return { ...saved, node: changed };
+}
+
+const reportQuery = z.object({
+  nodeId: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PROMOTION_WINDOW).optional(),
+});
+
+export async function getPromotion({ req, params }: RouteContext<{ id: string }>) {
+  const q = parseWith(reportQuery, Object.fromEntries(new URL(req.url).searchParams));
+  const { db } = await getRuntime();
+  return json(await promotionReport(db.prisma, params.id, q));
+}
+
+const actionBody = z.object({
+  nodeId: z.string().min(1),
+  action: z.enum(['promote', 'demote', 'shadow']),
+});
+
+export async function postPromotion({ req, params }: RouteContext<{ id: string }>) {
+  const body = parseWith(actionBody, await readJson(req));
+  const { db } = await getRuntime();
+  return json(await changeMode(db.prisma, params.id, body.nodeId, body.action));
+}

@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_NESTING_DEPTH, MAX_NODES } from '@/lib/workflow/limits';
+import { MAX_REQUEST_BODY_BYTES, MAX_RUN_INPUT_BYTES } from './limits';
+import {
+  assertLoginRate,
+  assertWebhookRate,
+  createRateLimiter,
+  LOGIN_RATE_LIMIT,
+  MAX_CONCURRENT_RUNS_PER_WORKFLOW,
+  MAX_RATE_LIMIT_KEYS,
+  resetRateLimits,
+  WEBHOOK_RATE_LIMIT,
+  WEBHOOK_RATE_WINDOW_MS,
+} from './rate-limit';
+import { toErrorResponse } from './route';
+
+// Each input limit answers a clear 4xx JSON error, and the server keeps answering afterwards.
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trellis-limits-'));
+process.env.TRELLIS_DATA_DIR = dataDir;
+delete process.env.DATABASE_URL;
+const TOKEN = 'limits-test-token-0123456789';
+process.env.TRELLIS_API_TOKEN = TOKEN;
+
+type Handler = (r: Request, c: { params: Promise<unknown> }) => Promise<Response>;
+const API = path.resolve(import.meta.dirname, '../../app/api');
+const load = async (rel: string) =>
+  (await import(/* @vite-ignore */ path.join(API, rel, 'route.ts'))) as Record<string, Handler>;
+
+function call(h: Handler, url: string, body?: string | ReadableStream, params: Record<string, string> = {}) {
+  const req = new Request(`http://127.0.0.1:3999${url}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body,
+    ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+  } as RequestInit);
+  return h(req, { params: Promise.resolve(params) });
+}
+
+const def = (nodes: unknown[]) => ({ schemaVersion: 1, name: 'limits', nodes, edges: [] });
+const trigger = { id: 't', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} };
+
+async function expectError(res: Response, status: number, code: string) {
+  expect(res.status).toBe(status);
+  const body = await res.json();
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe('string');
+  return body;
+}
+
+describe('HTTP limits', () => {
+  let health: Record<string, Handler>;
+  let validate: Record<string, Handler>;
+  let workflows: Record<string, Handler>;
+  let runs: Record<string, Handler>;
+  let wfId = '';
+
+  beforeAll(async () => {
+    [health, validate, workflows, runs] = await Promise.all(
+      ['health', 'validate', 'workflows', 'workflows/[id]/runs'].map(load),
+    );
+    const res = await call(
+      workflows.POST,
+      '/api/workflows',
+      JSON.stringify({ name: 'limits', definition: def([trigger]) }),
+    );
+    expect(res.status).toBe(201);
+    wfId = (await res.json()).id;
+  }, 120_000);
+
+  afterAll(async () => {
+    const { getRuntime } = await import('./runtime');
+    const rt = await getRuntime();
+    await rt.dispatcher.close?.();
+    await rt.store.close();
+    await rt.db.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it(`a body over MAX_REQUEST_BODY_BYTES (${MAX_REQUEST_BODY_BYTES}) is 413, declared or streamed`, async () => {
+    const big = JSON.stringify({ pad: 'x'.repeat(MAX_REQUEST_BODY_BYTES) });
+    await expectError(await call(validate.POST, '/api/validate', big), 413, 'payload_too_large');
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent > MAX_REQUEST_BODY_BYTES * 2) return c.close();
+        sent += chunk.length;
+        c.enqueue(chunk);
+      },
+    });
+    await expectError(await call(validate.POST, '/api/validate', stream), 413, 'payload_too_large');
+    expect(sent).toBeLessThan(MAX_REQUEST_BODY_BYTES * 2); // stopped reading early
+  });
+
+  it(`a definition over MAX_NODES (${MAX_NODES}) or MAX_NESTING_DEPTH (${MAX_NESTING_DEPTH}) is refused with pointers`, async () => {
+    const many = Array.from({ length: MAX_NODES + 1 }, (_, i) => ({ ...trigger, id: `n${i}` }));
+    const res = await call(
+      workflows.POST,
+      '/api/workflows',
+      JSON.stringify({ name: 'big', definition: def(many) }),
+    );
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    let deep: unknown = 1;
+    for (let i = 0; i < MAX_NESTING_DEPTH + 5; i++) deep = { d: deep };
+    const res2 = await call(
+      workflows.POST,
+      '/api/workflows',
+      JSON.stringify({ name: 'deep', definition: def([{ ...trigger, config: { deep } }]) }),
+    );
+    expect(res2.status).toBeGreaterThanOrEqual(400);
+    expect(res2.status).toBeLessThan(500);
+    expect(JSON.stringify(await res2.json())).toMatch(/\/nodes\/0/);
+  });
+
+  it(`a run input over MAX_RUN_INPUT_BYTES (${MAX_RUN_INPUT_BYTES}) is 413`, async () => {
+    const body = JSON.stringify({ input: { pad: 'x'.repeat(MAX_RUN_INPUT_BYTES) } });
+    await expectError(
+      await call(runs.POST, `/api/workflows/${wfId}/runs`, body, { id: wfId }),
+      413,
+      'payload_too_large',
+    );
+  });
+
+  it(`more than MAX_CONCURRENT_RUNS_PER_WORKFLOW (${MAX_CONCURRENT_RUNS_PER_WORKFLOW}) runs in progress is 429`, async () => {
+    const { getDb } = await import('@/lib/db/client');
+    const { prisma } = await getDb();
+    await prisma.run.createMany({
+      data: Array.from({ length: MAX_CONCURRENT_RUNS_PER_WORKFLOW }, () => ({
+        workflowId: wfId,
+        status: 'running',
+        trigger: 'manual',
+        // A lease far in the future keeps recovery from taking these rows over during the test.
+        leaseOwner: 'limits-test',
+        leaseUntil: new Date(Date.now() + 3600_000),
+      })),
+    });
+    const res = await call(runs.POST, `/api/workflows/${wfId}/runs`, '{}', { id: wfId });
+    const body = await expectError(res, 429, 'rate_limited');
+    expect(body.error.details.limit).toBe(MAX_CONCURRENT_RUNS_PER_WORKFLOW);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    await prisma.run.updateMany({ where: { leaseOwner: 'limits-test' }, data: { status: 'cancelled' } });
+    const ok = await call(runs.POST, `/api/workflows/${wfId}/runs`, JSON.stringify({ wait: true }), {
+      id: wfId,
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it('the server stays healthy after every refusal', async () => {
+    const res = await call(health.GET, '/api/health');
+    expect(res.status).toBe(200);
+    expect((await res.json()).ok).toBe(true);
+  });
+});
+
+describe('rate limits', () => {
+  it(`webhooks: WEBHOOK_RATE_LIMIT (${WEBHOOK_RATE_LIMIT}) per workflow per window, then 429 with Retry-After`, async () => {
+    resetRateLimits();
+    const t0 = 1_000_000;
+    for (let i = 0; i < WEBHOOK_RATE_LIMIT; i++) assertWebhookRate('wf-a', t0 + i);
+    let err: unknown;
+    try {
+      assertWebhookRate('wf-a', t0 + 100);
+    } catch (e) {
+      err = e;
+    }
+    const res = toErrorResponse(err);
+    await expectError(res, 429, 'rate_limited');
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(() => assertWebhookRate('wf-b', t0 + 100)).not.toThrow(); // per workflow
+    expect(() => assertWebhookRate('wf-a', t0 + WEBHOOK_RATE_WINDOW_MS + 1)).not.toThrow(); // next window
+  });
+
+  it(`sign-in attempts: LOGIN_RATE_LIMIT (${LOGIN_RATE_LIMIT}) per account, case-insensitive`, () => {
+    resetRateLimits();
+    for (let i = 0; i < LOGIN_RATE_LIMIT; i++) assertLoginRate(i % 2 ? 'A@x.io' : 'a@x.io', 5);
+    expect(() => assertLoginRate('a@X.io', 6)).toThrow(/Too many sign-in attempts/);
+  });
+
+  it(`tracks at most MAX_RATE_LIMIT_KEYS (${MAX_RATE_LIMIT_KEYS}) keys`, () => {
+    const l = createRateLimiter({ limit: 1, windowMs: 1000, what: 'x' });
+    for (let i = 0; i < MAX_RATE_LIMIT_KEYS + 10; i++) l.hit(`k${i}`, 0);
+    // The table was swept: an old key starts a fresh window instead of being refused.
+    expect(() => l.hit('k0', 0)).not.toThrow();
+  });
+});
