@@ -3,6 +3,7 @@
 import { startQueueWorker } from '@/lib/queue/worker';
 import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
 import { buildEngine } from '@/lib/server/runtime';
+import { installConsoleRedaction, redactSecrets } from '@/lib/secrets/redact';
 
 export const DEFAULT_WORKER_CONCURRENCY = 4;
 
@@ -18,8 +19,13 @@ export async function workerCommand(
     return 2;
   }
   const concurrency =
-    Number.isInteger(opts.concurrency) && opts.concurrency > 0 ? opts.concurrency : DEFAULT_WORKER_CONCURRENCY;
+    Number.isInteger(opts.concurrency) && opts.concurrency > 0
+      ? opts.concurrency
+      : DEFAULT_WORKER_CONCURRENCY;
+  installConsoleRedaction();
   const worker = await startQueueWorker({
+    // The same redaction as the web process: stored secrets never reach the trace.
+    storeOptions: { redact: redactSecrets },
     databaseUrl,
     concurrency,
     makeEngine: buildEngine,

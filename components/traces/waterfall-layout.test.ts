@@ -63,6 +63,12 @@ describe('layoutWaterfall', () => {
   it('grows open bars until now and falls back to the first step as origin', () => {
     const l = layoutWaterfall([step({ nodeId: 'wait', from: 100, status: 'waiting' })], null, t0 + 400);
     expect(l.rows[0].bars[0]).toMatchObject({ start: 0, end: 300, open: true });
+    const paused = layoutWaterfall(
+      [step({ nodeId: 'ask', from: 10, to: 11, status: 'waiting' })],
+      at(0),
+      t0 + 500,
+    );
+    expect(paused.rows[0].bars[0]).toMatchObject({ start: 10, end: 500, open: true });
   });
 });
 

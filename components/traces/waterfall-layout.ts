@@ -69,7 +69,8 @@ export function layoutWaterfall(
     }
     const start = Math.max(0, Date.parse(s.startedAt) - origin);
     const finished = s.finishedAt ? Date.parse(s.finishedAt) : NaN;
-    const open = !Number.isFinite(finished);
+    // A waiting step (approval) may carry the time it paused as finishedAt; its bar grows until now.
+    const open = !Number.isFinite(finished) || s.status === 'waiting';
     let end = open ? now - origin : finished - origin;
     if (!open && typeof s.durationMs === 'number' && !Number.isFinite(end)) end = start + s.durationMs;
     end = Math.max(start, end);

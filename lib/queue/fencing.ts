@@ -4,7 +4,8 @@ import { RUN_LEASE_MS } from './limits';
 // Fencing: a worker that lost a run's lease must not commit a step or finish the run. Every
 // connection of a worker process carries its identity as the session setting `trellis.worker`
 // (a startup option in its DATABASE_URL), and two triggers compare it with Run."leaseOwner":
-// - Step insert/update of a run leased by another worker raises, so the whole trace batch rolls back;
+// - Step inserts/updates of a run leased by another worker are skipped (a raise would roll back the
+//   whole trace batch, which also carries the rows of this worker's other runs);
 // - a Run status change by a non-owner is skipped, so the engine's compare-and-set returns false.
 // Sessions without the setting (the web process: cancels, approvals) are never fenced, and neither
 // are runs with no owner (child runs, runs never taken by a worker). The owner is left in place when
@@ -14,6 +15,8 @@ import { RUN_LEASE_MS } from './limits';
 
 export const WORKER_SETTING = 'trellis.worker';
 export const LEASE_LOST = 'trellis_lease_lost';
+/** Bumped when FENCING_SQL changes, so running databases get the new functions. */
+const FENCING_VERSION = 2;
 
 const FENCING_SQL = `
 CREATE OR REPLACE FUNCTION trellis_fence_step() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -22,7 +25,7 @@ BEGIN
   IF w IS NULL OR w = '' THEN RETURN NEW; END IF;
   SELECT "leaseOwner" INTO o FROM "Run" WHERE id = NEW."runId";
   IF o IS NOT NULL AND o <> w THEN
-    RAISE EXCEPTION '${LEASE_LOST}: run % is leased by %, not %', NEW."runId", o, w;
+    RETURN NULL; -- skipped, not raised: the same batch carries other runs' rows, which must commit
   END IF;
   RETURN NEW;
 END $$;
@@ -43,11 +46,15 @@ CREATE TRIGGER trellis_fence_run BEFORE UPDATE ON "Run" FOR EACH ROW EXECUTE FUN
 export async function installFencing(sql: SqlExecutor): Promise<void> {
   await sql.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('trellis.fencing'))`);
-    const have = await tx.query(
+    const have = await tx.query<{ v: string | null }>(
+      `SELECT obj_description(p.oid, 'pg_proc') AS v FROM pg_proc p WHERE p.proname = 'trellis_fence_step'`,
+    );
+    const triggers = await tx.query(
       `SELECT 1 FROM pg_trigger WHERE tgname IN ('trellis_fence_step', 'trellis_fence_run')`,
     );
-    if (have.length === 2) return;
+    if (triggers.length === 2 && have[0]?.v === `v${FENCING_VERSION}`) return;
     await tx.exec(FENCING_SQL);
+    await tx.exec(`COMMENT ON FUNCTION trellis_fence_step() IS 'v${FENCING_VERSION}'`);
   });
 }
 

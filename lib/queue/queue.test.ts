@@ -5,7 +5,7 @@ import { createWorkflow } from '@/lib/db/repositories/workflows';
 import { createRuntime, buildEngine, type Runtime } from '@/lib/server/runtime';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { startBoss } from './boss';
-import { LEASE_LOST, claimRun, installFencing, workerDatabaseUrl } from './fencing';
+import { claimRun, installFencing, workerDatabaseUrl } from './fencing';
 import { JOB_HEARTBEAT_SECONDS, RUN_QUEUE } from './limits';
 import { runJobHook } from './run-queue';
 import { linearWorkflow, pgAvailable, tempQueueDb } from './test-support';
@@ -166,7 +166,20 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
         startedAt: new Date(),
       });
       await storeA.finishStep(stepId, { status: 'succeeded', output: {}, finishedAt: new Date() });
-      await expect(storeA.flush()).rejects.toThrow(LEASE_LOST);
+      // Same batch: a step of a run that `a` still owns.
+      const mine = await rt.engine.startRun({ definition: linearWorkflow(1), input: {}, trigger: 'rerun:y' });
+      expect(await claimRun(a.sql, mine, 'worker-a')).toMatchObject({ claimed: true });
+      await storeA.startStep({
+        runId: mine,
+        nodeId: 'start',
+        nodeType: 'trigger.manual',
+        attempt: 1,
+        mode: 'workflow',
+        input: {},
+        startedAt: new Date(),
+      });
+      await storeA.flush(); // the fenced run's rows are dropped, nothing else in the batch is harmed
+      expect(await db.sql.query(`SELECT 1 FROM "Step" WHERE "runId" = $1`, [mine])).toHaveLength(1);
       expect(await storeA.transitionRun(runId, ['running'], 'succeeded', { output: 1 })).toBe(false);
       expect(await db.sql.query(`SELECT 1 FROM "Step" WHERE "runId" = $1`, [runId])).toHaveLength(0);
       // The new owner can.

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { PgBoss, Job } from 'pg-boss';
 import { openDb, type Db } from '@/lib/db/client';
-import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
+import type { PrismaTraceStore, PrismaTraceStoreOptions } from '@/lib/db/prisma-trace-store';
 import type { Engine, RunOutcome } from '@/lib/engine/engine';
 import type { EngineListener } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
@@ -42,6 +42,8 @@ export interface QueueWorkerOptions {
   /** Builds the engine on the worker's own database handle and store. */
   makeEngine: (db: Db, store: PrismaTraceStore, onEvent: EngineListener) => Engine;
   workerId?: string;
+  /** Passed to the worker's trace store (the host's redactor, payload caps). */
+  storeOptions?: Omit<PrismaTraceStoreOptions, 'onRunCreated'>;
   /** Default true: look for due schedule ticks. */
   schedules?: boolean;
   log?: (s: string) => void;
@@ -80,7 +82,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   await installFencing(db.sql);
   const boss = await startBoss({ databaseUrl: opts.databaseUrl, consumer: true, poolSize: 4 });
   const events = createEventPublisher(db.sql);
-  const store = new DurableTraceStore(db, { onRunCreated: runJobHook(boss) });
+  const store = new DurableTraceStore(db, { ...opts.storeOptions, onRunCreated: runJobHook(boss) });
   const engine = opts.makeEngine(db, store, (ev) => events.publish(ev));
   const held = new Map<string, { jobId: string; done: Promise<unknown> }>();
   let stopping = false;

@@ -99,7 +99,8 @@ function cookieOf(res: Response): string {
   return set.split(';')[0];
 }
 
-describe('sign-in flow (temp PGlite)', () => {
+// scrypt at full strength is slow on a loaded machine (~2 s per hash); the flow hashes a dozen times.
+describe('sign-in flow (temp PGlite)', { timeout: 120_000 }, () => {
   let setup: Record<string, Handler>;
   let login: Record<string, Handler>;
   let logout: Record<string, Handler>;

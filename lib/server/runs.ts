@@ -85,6 +85,9 @@ const listQuery = z.object({
   status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']).optional(),
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(runsRepo.MAX_RUN_PAGE_SIZE).optional(),
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+  q: z.string().trim().min(1).max(200).optional(),
 });
 
 export async function listRuns({ req }: RouteContext<unknown>) {
@@ -165,7 +168,8 @@ function stepEventData(ev: StepEvent) {
     parentNodeId: ev.parentNodeId,
     itemIndex: ev.itemIndex,
     status,
-    ...(ev.type === 'step.failed' ? { error: ev.error, willRetry: ev.willRetry } : {}),
+    ...(ev.type === 'step.started' ? { attempt: ev.attempt } : {}),
+    ...(ev.type === 'step.failed' ? { attempt: ev.attempt, error: ev.error, willRetry: ev.willRetry } : {}),
     ...(ev.type === 'step.finished' ? { handle: ev.handle, durationMs: ev.durationMs } : {}),
   };
 }

@@ -99,9 +99,10 @@ describe.skipIf(!pgAvailable)('durable execution with crashing workers', () => {
       killedAt = Date.now();
       // Runs it held, plus any it claimed between the query and the kill (same owner name).
       const took = new Set(held.map((r) => r.id));
-      const after = await db.sql.query<{ id: string }>(`SELECT id FROM "Run" WHERE "leaseOwner" = $1`, [
-        victim.id,
-      ]);
+      const after = await db.sql.query<{ id: string }>(
+        `SELECT id FROM "Run" WHERE "leaseOwner" = $1 AND status IN ('running', 'queued')`,
+        [victim.id],
+      );
       for (const r of after) took.add(r.id);
       for (const id of took) affected.set(id, (affected.get(id) ?? 0) + 1);
       addWorker().catch(() => {}); // a replacement may itself be the next victim

@@ -168,6 +168,43 @@ describe('runs repository', () => {
     expect(cancelled.items[0]).not.toHaveProperty('input');
   });
 
+  it('filters by text in the input or output and by time range, paging the matches', async () => {
+    const { id } = await createWorkflow(db.prisma, { name: 'Search', definition: def('v1') });
+    const v = await getVersion(db.prisma, id, 1);
+    const made: string[] = [];
+    for (const customer of ['Ada', 'Linus', 'ada lovelace', 'Grace', '100%_ada']) {
+      const r = await store.createRun({
+        workflowId: id,
+        workflowVersionId: v!.id,
+        version: 1,
+        definition: v!.definition,
+        input: { customer },
+        trigger: 'manual',
+      });
+      made.push(r.id);
+    }
+    await store.transitionRun(made[3], ['queued'], 'succeeded', { output: { note: 'ADA was here' } });
+    const first = await listRuns(db.prisma, { workflowId: id, q: 'ada', limit: 2 });
+    expect(first.items).toHaveLength(2);
+    const second = await listRuns(db.prisma, {
+      workflowId: id,
+      q: 'ada',
+      limit: 2,
+      cursor: first.nextCursor!,
+    });
+    const ids = [...first.items, ...second.items].map((r) => r.id);
+    expect(new Set(ids)).toEqual(new Set([made[0], made[2], made[3], made[4]]));
+    expect(second.nextCursor).toBeNull();
+    // LIKE wildcards in the query are literal text.
+    expect((await listRuns(db.prisma, { workflowId: id, q: '%_a' })).items.map((r) => r.id)).toEqual([
+      made[4],
+    ]);
+    expect((await listRuns(db.prisma, { workflowId: id, q: 'nobody' })).items).toEqual([]);
+    const future = new Date(Date.now() + 60_000);
+    expect((await listRuns(db.prisma, { workflowId: id, from: future })).items).toEqual([]);
+    expect((await listRuns(db.prisma, { workflowId: id, to: future })).items).toHaveLength(5);
+  });
+
   it('clamps the page size and rejects a malformed cursor', async () => {
     expect(DEFAULT_RUN_PAGE_SIZE).toBe(50);
     expect(MAX_RUN_PAGE_SIZE).toBe(200);

@@ -6,6 +6,10 @@ import type { Prisma, PrismaClient } from '../generated/client';
 
 export const DEFAULT_RUN_PAGE_SIZE = 50;
 export const MAX_RUN_PAGE_SIZE = 200;
+/** Text search reads payloads of this many runs per query… */
+export const TEXT_SEARCH_CHUNK = 500;
+/** …and gives up after this many, so one search cannot scan 100,000 payloads. */
+export const MAX_TEXT_SEARCH_SCAN = 20_000;
 
 const runSummarySelect = {
   id: true,
@@ -65,26 +69,83 @@ export function decodeRunCursor(cursor: string): { createdAt: Date; id: string }
   return { createdAt, id };
 }
 
+export interface RunListFilter {
+  workflowId?: string;
+  status?: string;
+  cursor?: string;
+  limit?: number;
+  /** Created at or after / before these instants. */
+  from?: Date;
+  to?: Date;
+  /** Text that must appear in the run's input or output JSON (case-insensitive). */
+  q?: string;
+}
+
 /** Newest first, keyset-paginated over (createdAt, id) so pages stay stable while runs are added. */
-export async function listRuns(
-  prisma: PrismaClient,
-  opts: { workflowId?: string; status?: string; cursor?: string; limit?: number } = {},
-): Promise<RunPage> {
+export async function listRuns(prisma: PrismaClient, opts: RunListFilter = {}): Promise<RunPage> {
   const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? DEFAULT_RUN_PAGE_SIZE)), MAX_RUN_PAGE_SIZE);
   const after = opts.cursor ? decodeRunCursor(opts.cursor) : null;
+  const where: Prisma.RunWhereInput = {
+    ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
+    ...(opts.status ? { status: opts.status } : {}),
+    ...(opts.from || opts.to
+      ? { createdAt: { ...(opts.from ? { gte: opts.from } : {}), ...(opts.to ? { lt: opts.to } : {}) } }
+      : {}),
+    ...(after
+      ? {
+          OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+        }
+      : {}),
+  };
+  if (opts.q) {
+    // Text search reads payloads, so it walks runs newest first in bounded chunks of ids that
+    // match the other filters, and stops once a page is full: cost grows with how far back the
+    // matches are, never with the table size at once.
+    const pattern = `%${opts.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    const found: string[] = [];
+    let chunkAfter = after;
+    for (
+      let scanned = 0;
+      found.length <= limit && scanned < MAX_TEXT_SEARCH_SCAN;
+      scanned += TEXT_SEARCH_CHUNK
+    ) {
+      const chunk = await prisma.run.findMany({
+        where: {
+          ...where,
+          ...(chunkAfter
+            ? {
+                OR: [
+                  { createdAt: { lt: chunkAfter.createdAt } },
+                  { createdAt: chunkAfter.createdAt, id: { lt: chunkAfter.id } },
+                ],
+              }
+            : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: TEXT_SEARCH_CHUNK,
+        select: { id: true, createdAt: true },
+      });
+      if (!chunk.length) break;
+      const hits = await prisma.$queryRawUnsafe<{ id: string }[]>(
+        `SELECT id FROM "Run" WHERE id = ANY($1::text[]) AND (input::text ILIKE $2 OR output::text ILIKE $2)`,
+        chunk.map((r) => r.id),
+        pattern,
+      );
+      const hitSet = new Set(hits.map((h) => h.id));
+      for (const r of chunk) if (hitSet.has(r.id)) found.push(r.id);
+      chunkAfter = chunk[chunk.length - 1];
+      if (chunk.length < TEXT_SEARCH_CHUNK) break;
+    }
+    const rows = await prisma.run.findMany({
+      where: { id: { in: found.slice(0, limit + 1) } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: runSummarySelect,
+    });
+    const items = rows.slice(0, limit);
+    return { items, nextCursor: rows.length > limit ? encodeRunCursor(items[items.length - 1]) : null };
+  }
   const rows = await prisma.run.findMany({
-    where: {
-      ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
-      ...(opts.status ? { status: opts.status } : {}),
-      ...(after
-        ? {
-            OR: [
-              { createdAt: { lt: after.createdAt } },
-              { createdAt: after.createdAt, id: { lt: after.id } },
-            ],
-          }
-        : {}),
-    },
+    where,
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit + 1,
     select: runSummarySelect,
