@@ -13,6 +13,7 @@ import {
 } from './schema-form';
 import type { NodeTypeInfo, StepData } from './types';
 import { ExpressionField } from './expression-field';
+import { PromotionPanel } from '@/components/agent/promotion-panel';
 
 const DEFAULT_AGENT: AgentSettings = {
   instructions: '',
@@ -50,6 +51,7 @@ export const ConfigPanel = memo(function ConfigPanel({
   problemPaths,
   workflows,
   lastRun,
+  workflowId,
 }: {
   step: StepData;
   info: NodeTypeInfo | undefined;
@@ -59,6 +61,7 @@ export const ConfigPanel = memo(function ConfigPanel({
   problemPaths: Map<string, string>;
   workflows: { id: string; name: string }[];
   lastRun: LastRunView | null;
+  workflowId?: string;
 }) {
   const id = step.id;
   const ctx: FieldContext = {
@@ -263,6 +266,17 @@ export const ConfigPanel = memo(function ConfigPanel({
             </div>
           )}
         </Section>
+      )}
+
+      {info?.agentCapable && workflowId && (
+        <div className="border-b border-slate-100 px-4 py-3">
+          <PromotionPanel
+            workflowId={workflowId}
+            nodeId={id}
+            // The action saved a new version on the server: load it, so the next save builds on it.
+            onVersionSaved={() => window.location.reload()}
+          />
+        </div>
       )}
 
       <Section title={isAgent ? 'Deterministic config (fallback)' : 'Config'}>

@@ -882,6 +882,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                 problemPaths={problemPaths}
                 workflows={workflows}
                 lastRun={lastRun}
+                workflowId={workflowId}
               />
             )}
           </div>

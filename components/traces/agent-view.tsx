@@ -5,6 +5,7 @@ import { formatCost, formatDuration, formatTokens } from './format';
 import { CopyButton } from './copy-button';
 import { JsonTree, JsonView } from './json-view';
 import type { AgentTurn, StepDetail } from './types';
+import { AgentSummary } from '@/components/agent/agent-summary';
 
 const kindStyle: Record<string, { label: string; tone: string }> = {
   request: { label: 'Model request', tone: 'bg-slate-100 text-slate-700' },
@@ -82,6 +83,7 @@ export function AgentView({ step, turns }: { step: StepDetail; turns: AgentTurn[
           />
         </div>
       )}
+      <AgentSummary turns={turns} />
       {turns.length === 0 ? (
         <p className="text-sm text-slate-500">No agent turns were recorded for this step.</p>
       ) : (

@@ -11,6 +11,7 @@ import { createInProcessDispatcher, createQueueDispatcher, type Dispatcher } fro
 import { RunEventHub } from './run-events';
 import { startInProcessScheduler } from './schedules';
 import { seedExamplesOnce } from './seed';
+import { agentOptions } from './model-prices';
 import { installConsoleRedaction, redactSecrets } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
 
@@ -58,6 +59,8 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
       return () => secrets.values();
     })(),
     redact: redactSecrets,
+    // Prices from the Settings table (model_prices), built-in ones until a user edits them.
+    agent: agentOptions(db),
   };
 }
 
