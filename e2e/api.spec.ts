@@ -123,7 +123,7 @@ test('an invalid workflow may be saved but not run', async ({ request }) => {
   );
 });
 
-test('approval parks the run until decided, and SSE reports the end', async ({ request, baseURL }) => {
+test('approval parks the run until decided, and SSE reports the end', async ({ request }) => {
   const { id } = await create(request, triage);
   const started = await request.post(`/api/workflows/${id}/runs`, {
     data: { input: { ticketId: 'T-1001' }, wait: true },
@@ -131,7 +131,8 @@ test('approval parks the run until decided, and SSE reports the end', async ({ r
   const { run } = await started.json();
   expect(run.status).toBe('waiting');
 
-  const events = fetch(`${baseURL}/api/runs/${run.id}/events`).then((r) => r.text());
+  // Through the request fixture: it carries the signed-in session (a bare fetch would get 401).
+  const events = request.get(`/api/runs/${run.id}/events`).then((r) => r.text());
   const decided = await request.post(`/api/runs/${run.id}/approvals/approve`, {
     data: { approved: true, comment: 'ok' },
   });

@@ -96,7 +96,7 @@ test.describe('first run on a fresh server', () => {
     await page.getByLabel('Email').fill(OWNER.email);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(page.getByRole('alert')).toHaveText(/Wrong email or password/);
+    await expect(page.getByText('Wrong email or password')).toBeVisible();
     await page.getByLabel('Password').fill(OWNER.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page).toHaveURL(/\/runs$/);

@@ -25,18 +25,33 @@ export async function runE2E(extraArgs = []) {
     if (b.status !== 0) return { code: b.status ?? 1 };
   }
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'trellis-e2e-'));
+  // Server mode: a database of its own, so what the unit suites left behind cannot leak in.
+  const pgDb = process.env.DATABASE_URL ? await createFreshDatabase(process.env.DATABASE_URL) : null;
   const env = { ...process.env, PORT, TRELLIS_DATA_DIR: dataDir, CHROMIUM_PATH: chromium };
+  if (pgDb) env.DATABASE_URL = pgDb.url;
   const server = spawn('npx', ['next', 'start', '-p', PORT, '-H', '127.0.0.1'], {
     cwd: root,
     env,
     detached: true, // own process group: we kill the group, next-server children included
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  // In server mode (DATABASE_URL) the web process only enqueues: a worker executes the runs.
+  const worker = process.env.DATABASE_URL
+    ? spawn('npx', ['tsx', 'cli/trellis.ts', 'worker', '--concurrency', '4'], {
+        cwd: root,
+        env,
+        detached: true,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      })
+    : null;
   const killGroup = () => {
-    try {
-      process.kill(-server.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
+    for (const child of [server, worker]) {
+      if (!child) continue;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   };
   process.on('exit', killGroup);
@@ -61,7 +76,28 @@ export async function runE2E(extraArgs = []) {
   } finally {
     killGroup();
     rmSync(dataDir, { recursive: true, force: true });
+    await pgDb?.drop();
   }
+}
+
+async function createFreshDatabase(baseUrl) {
+  const { default: pg } = await import('pg');
+  const name = `trellis_e2e_${Date.now()}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await c.end();
+    },
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
