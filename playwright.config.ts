@@ -14,6 +14,8 @@ const CHROMIUM_ARGS = [
 ];
 
 const BASE_URL = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3210';
+// One session file per server: runs against different servers at once must not swap cookies.
+const STORAGE_STATE = `test-results/.auth/state-${new URL(BASE_URL).port || 'default'}.json`;
 
 export default defineConfig({
   // Signs in once (creating the owner on a fresh database); every spec starts with that session.
@@ -28,7 +30,7 @@ export default defineConfig({
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
   use: {
     baseURL: BASE_URL,
-    storageState: 'test-results/.auth/state.json',
+    storageState: STORAGE_STATE,
     // Cookie-authenticated POSTs must name a matching Origin (CSRF check); the request fixture
     // does not send one by itself.
     extraHTTPHeaders: { origin: new URL(BASE_URL).origin },

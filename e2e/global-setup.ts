@@ -7,10 +7,11 @@ import { E2E_EMAIL, E2E_PASSWORD } from './fixtures/sign-in';
 // and hand every spec the session as storageState. Cookie-authenticated POSTs need a matching
 // Origin, which the config sends as an extra header.
 
-export const STORAGE_STATE = 'test-results/.auth/state.json';
-
 export default async function globalSetup(config: FullConfig) {
-  const baseURL = config.projects[0]?.use.baseURL ?? process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3210';
+  const use = config.projects[0]?.use ?? {};
+  const baseURL = use.baseURL ?? process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3210';
+  // The path the config gives every spec (per server port, see playwright.config.ts).
+  const statePath = typeof use.storageState === 'string' ? use.storageState : 'test-results/.auth/state.json';
   const origin = new URL(baseURL).origin;
   const ctx = await request.newContext({ baseURL, extraHTTPHeaders: { origin } });
   try {
@@ -21,8 +22,8 @@ export default async function globalSetup(config: FullConfig) {
       ? await ctx.post('/api/auth/setup', creds)
       : await ctx.post('/api/auth/login', creds);
     if (!res.ok()) throw new Error(`e2e sign-in as ${E2E_EMAIL} failed: ${res.status()} ${await res.text()}`);
-    fs.mkdirSync(path.dirname(STORAGE_STATE), { recursive: true });
-    await ctx.storageState({ path: STORAGE_STATE });
+    fs.mkdirSync(path.dirname(statePath), { recursive: true });
+    await ctx.storageState({ path: statePath });
   } finally {
     await ctx.dispose();
   }

@@ -273,8 +273,19 @@ export const ConfigPanel = memo(function ConfigPanel({
           <PromotionPanel
             workflowId={workflowId}
             nodeId={id}
-            // The action saved a new version on the server: load it, so the next save builds on it.
-            onVersionSaved={() => window.location.reload()}
+            // The server saved the new version; mirror the mode change here so the canvas shows it
+            // and the next save keeps it.
+            onVersionSaved={({ action }) =>
+              onChange((s) =>
+                action === 'demote'
+                  ? { ...s, mode: undefined }
+                  : {
+                      ...s,
+                      mode: 'agent',
+                      agent: { ...DEFAULT_AGENT, ...s.agent, shadow: action === 'shadow' },
+                    },
+              )
+            }
           />
         </div>
       )}

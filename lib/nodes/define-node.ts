@@ -29,7 +29,10 @@ export interface NodeServices {
   /** Render a template: strings with {{ }} inside any JSON value. */
   render(template: unknown, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
   /** fetch() behind the SSRF guard and size cap. */
-  fetch?: (url: string, init: RequestInit & { allowHosts?: string[]; maxBytes?: number }) => Promise<Response>;
+  fetch?: (
+    url: string,
+    init: RequestInit & { allowHosts?: string[]; maxBytes?: number },
+  ) => Promise<Response>;
   /** Run a body graph or saved workflow once per item (map). */
   runBody?: (args: {
     body: { nodes: WorkflowNode[]; edges: unknown[] } | { workflowId: string };

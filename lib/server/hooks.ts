@@ -4,6 +4,7 @@ import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { assertRunnable } from './definition-input';
 import { json, readJson, type RouteContext } from './route';
+import { assertRunCapacity, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
 
 // POST /api/hooks/:workflowId — the `trigger.webhook` node. Authenticated by the workflow's own
@@ -84,6 +85,9 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     if (!wf) throw new NotFoundError(`Workflow ${params.workflowId}`);
     throw new TrellisError('unauthorized', 'Missing or wrong webhook secret');
   }
+  // Counted after the secret check, so strangers cannot use up a workflow's allowance.
+  assertWebhookRate(params.workflowId);
+  await assertRunCapacity(rt.db.prisma, params.workflowId);
   const input = await readJson(req, MAX_WEBHOOK_BODY_BYTES);
   const definition = assertRunnable(wf.definition);
   const runId = await rt.engine.startRun({

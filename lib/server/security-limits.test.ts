@@ -150,6 +150,41 @@ describe('HTTP limits', () => {
     expect(ok.status).toBe(200);
   });
 
+  it(`POST /api/hooks/:id over WEBHOOK_RATE_LIMIT (${WEBHOOK_RATE_LIMIT}) per window is 429; a wrong secret is not counted`, async () => {
+    const hooks = await load('hooks/[workflowId]');
+    const hookDef = {
+      ...def([{ id: 'w', type: 'trigger.webhook', position: { x: 0, y: 0 }, config: {} }]),
+      name: 'hook',
+    };
+    const created = await call(
+      workflows.POST,
+      '/api/workflows',
+      JSON.stringify({ name: 'hook', definition: hookDef }),
+    );
+    const hookId = (await created.json()).id as string;
+    const one = await load('workflows/[id]');
+    const info = await (await call(one.GET, `/api/workflows/${hookId}`, undefined, { id: hookId })).json();
+    const secret = info.webhook.secret as string;
+    const post = (s: string) =>
+      hooks.POST(
+        new Request(`http://127.0.0.1/api/hooks/${hookId}`, {
+          method: 'POST',
+          headers: { 'x-trellis-webhook-secret': s, 'content-type': 'application/json' },
+          body: '{"x":1}',
+        }),
+        { params: Promise.resolve({ workflowId: hookId }) },
+      );
+    resetRateLimits();
+    expect((await post('wrong')).status).toBe(401);
+    // Use up the window without starting 60 runs, then one real call.
+    for (let i = 0; i < WEBHOOK_RATE_LIMIT - 1; i++) assertWebhookRate(hookId);
+    expect((await post(secret)).status).toBeLessThan(300);
+    const limited = await post(secret);
+    await expectError(limited, 429, 'rate_limited');
+    expect(limited.headers.get('retry-after')).toBeTruthy();
+    resetRateLimits();
+  });
+
   it('the server stays healthy after every refusal', async () => {
     const res = await call(health.GET, '/api/health');
     expect(res.status).toBe(200);
