@@ -1,11 +1,11 @@
 import { expect, test, type Page } from '@playwright/test';
 
-// Agent mode end to end (issue 8). The e2e server runs WITHOUT OPENAI_* env, so this spec walks
-// the no_model_configured path through the API and the UI: promote a step, run, read the fallback
-// reason in the trace, switch to shadow, run several times, read the promotion report through the
-// API and the promotion panel. The real-model path (the openai SDK against the scripted server:
-// tool use, invalid output, timeouts, 429/500, injection, shadow, budget) is covered by the Vitest
-// scenario tests in lib/engine/agent-step.test.ts, which start the mock LLM on 127.0.0.1.
+// Agent mode end to end (issue 8), against the scripted OpenAI-compatible server that
+// scripts/e2e.mjs starts as the app's model (lib/agent/mock-llm-server.ts, through the real openai
+// SDK): toggle a step to agent mode in the editor, run it, read the agent turns in the trace, fall
+// back on malformed output, switch to shadow, run several times, read the promotion report through
+// the API and the panel, demote. The full scenario matrix (timeouts, 429/500, injection, budget) is
+// in lib/engine/agent-step.test.ts.
 
 const E2E_EMAIL = process.env.E2E_EMAIL ?? 'e2e@trellis.test';
 const E2E_PASSWORD = process.env.E2E_PASSWORD ?? 'e2e-password-trellis';
@@ -43,7 +43,12 @@ const definition = (name: string) => ({
       name: 'Label ticket',
       position: { x: 0, y: 140 },
       config: { value: { label: "{{ /invoice|bill/i.test(input.text) ? 'billing' : 'other' }}" } },
-      agent: { instructions: 'Label the ticket as billing or other.', tools: ['self'], maxSteps: 4 },
+      agent: {
+        instructions: 'Label the ticket as billing or other.',
+        tools: ['self'],
+        maxSteps: 4,
+        model: 'scenario:tool-then-answer',
+      },
     },
     {
       id: 'out',
@@ -70,28 +75,33 @@ test.beforeEach(async ({ page, baseURL }) => {
   await signIn(page, baseURL);
 });
 
-test('promote, fall back without a model, shadow, and read the promotion report', async ({
+test('toggle agent mode in the editor, read the agent turns, fall back, shadow, and the promotion report', async ({
   page,
   baseURL,
 }) => {
-  test.slow(); // seven runs with wait: true plus three pages
+  test.slow(); // eight runs with wait: true plus several pages
   const post = poster(page, baseURL);
+  const origin = new URL(baseURL ?? 'http://127.0.0.1:3210').origin;
   const created = await post('/api/workflows', { definition: definition(`Agent e2e ${Date.now()}`) });
   expect(created.status()).toBe(201);
   const { id } = (await created.json()) as { id: string };
 
-  // Promote the step: a new version with mode agent.
-  const promoted = await post(`/api/workflows/${id}/promotion`, { nodeId: 'label', action: 'promote' });
-  expect(promoted.status()).toBe(200);
-  const p = (await promoted.json()) as {
-    version: number;
-    node: { mode: string; agent: { shadow: boolean } };
-  };
-  expect(p.version).toBe(2);
-  expect(p.node.mode).toBe('agent');
-  expect(p.node.agent.shadow).toBe(false);
+  // Toggle the step to agent mode in the editor and save: version 2.
+  await page.goto(`/workflows/${id}`);
+  await page.getByRole('group', { name: 'Label ticket', exact: true }).click();
+  await page.getByRole('radio', { name: 'Agent' }).click();
+  await page.keyboard.press('Control+s');
+  await expect
+    .poll(async () => {
+      const wf = (await (await page.request.get(`/api/workflows/${id}`)).json()) as {
+        version: number;
+        definition: { nodes: { id: string; mode?: string }[] };
+      };
+      return [wf.version, wf.definition.nodes.find((n) => n.id === 'label')!.mode];
+    })
+    .toEqual([2, 'agent']);
 
-  // Run: no model configured → the deterministic step runs, the trace says why.
+  // Run: the scripted model calls the step's own tool, then answers; the trace keeps every turn.
   const ran = await post(`/api/workflows/${id}/runs`, { input: { text: 'My invoice is wrong' }, wait: true });
   expect(ran.status()).toBe(200);
   const run = (await ran.json()) as {
@@ -99,39 +109,62 @@ test('promote, fall back without a model, shadow, and read the promotion report'
     steps: StepRow[];
   };
   expect(run.run.status).toBe('succeeded');
-  expect(run.run.output).toEqual({ label: 'billing' });
   const label = run.steps.find((s) => s.nodeId === 'label')!;
-  expect(label.mode).toBe('fallback');
-  expect(label.fallbackReason).toBe('no_model_configured');
-  const detail = await page.request.get(`/api/runs/${run.run.id}/steps/${label.id}`);
-  expect(detail.ok()).toBe(true);
-  const d = (await detail.json()) as {
-    step: { fallbackReason: string; output: unknown };
+  expect(label.mode).toBe('agent');
+  expect(label.fallbackReason).toBeNull();
+  const detail = (await (await page.request.get(`/api/runs/${run.run.id}/steps/${label.id}`)).json()) as {
     agentTurns: { kind: string; payload: Record<string, unknown> }[];
   };
-  expect(d.step.fallbackReason).toBe('no_model_configured');
-  expect(d.agentTurns.some((t) => t.kind === 'note' && t.payload.fallback === 'no_model_configured')).toBe(
-    true,
-  );
-  expect(d.agentTurns.at(-1)!.payload).toMatchObject({
-    summary: { mode: 'fallback', reason: 'no_model_configured' },
-  });
+  const kinds = detail.agentTurns.map((t) => t.kind);
+  expect(kinds).toContain('request');
+  expect(kinds).toContain('tool_call');
+  expect(kinds).toContain('tool_result');
+  expect(detail.agentTurns.at(-1)!.payload).toMatchObject({ summary: { mode: 'agent', outcome: 'ok' } });
 
-  // The same in the run trace UI.
   await page.goto(`/runs/${run.run.id}`);
   await page
     .getByRole('region', { name: 'Timeline' })
     .getByRole('button', { name: /^Label ticket attempt 1/ })
     .click();
-  const inspector = page.getByRole('region', { name: 'Step Label ticket' });
-  await expect(inspector.getByRole('note', { name: 'Fallback reason' })).toContainText(
-    'no_model_configured',
-    {
-      timeout: 30_000,
-    },
-  );
+  const turns = page.getByRole('list', { name: 'Agent turns' });
+  await expect(turns).toBeVisible({ timeout: 30_000 });
+  await expect(turns.getByRole('listitem')).toHaveCount(detail.agentTurns.length);
 
-  // Switch to shadow and run several times: the deterministic output is used each time.
+  // Malformed model output: the deterministic step runs instead and the trace says why.
+  const wf = (await (await page.request.get(`/api/workflows/${id}`)).json()) as {
+    definition: { nodes: { id: string; agent?: Record<string, unknown> }[] };
+  };
+  const broken = structuredClone(wf.definition);
+  broken.nodes.find((n) => n.id === 'label')!.agent!.model = 'scenario:malformed-json';
+  expect(
+    (
+      await page.request.put(`/api/workflows/${id}`, { data: { definition: broken }, headers: { origin } })
+    ).ok(),
+  ).toBe(true);
+  const fell = (await (
+    await post(`/api/workflows/${id}/runs`, { input: { text: 'Please fix my bill' }, wait: true })
+  ).json()) as { run: { id: string; output: unknown }; steps: StepRow[] };
+  expect(fell.run.output).toEqual({ label: 'billing' });
+  const fellStep = fell.steps.find((s) => s.nodeId === 'label')!;
+  expect(fellStep.mode).toBe('fallback');
+  expect(fellStep.fallbackReason).toBe('invalid_output');
+  await page.goto(`/runs/${fell.run.id}`);
+  await page
+    .getByRole('region', { name: 'Timeline' })
+    .getByRole('button', { name: /^Label ticket attempt 1/ })
+    .click();
+  await expect(
+    page.getByRole('region', { name: 'Step Label ticket' }).getByRole('note', { name: 'Fallback reason' }),
+  ).toContainText('invalid_output', { timeout: 30_000 });
+
+  // Back to the answering scenario, in shadow: the deterministic output is used each time and the
+  // agent's is stored beside it.
+  broken.nodes.find((n) => n.id === 'label')!.agent!.model = 'scenario:tool-then-answer';
+  expect(
+    (
+      await page.request.put(`/api/workflows/${id}`, { data: { definition: broken }, headers: { origin } })
+    ).ok(),
+  ).toBe(true);
   const shadowed = await post(`/api/workflows/${id}/promotion`, { nodeId: 'label', action: 'shadow' });
   expect(((await shadowed.json()) as { node: { agent: { shadow: boolean } } }).node.agent.shadow).toBe(true);
   for (let i = 0; i < SHADOW_RUNS; i++) {
@@ -158,12 +191,17 @@ test('promote, fall back without a model, shadow, and read the promotion report'
   };
   const step = report.steps[0];
   expect(step.nodeId).toBe('label');
-  expect(step.count).toBe(SHADOW_RUNS + 1);
-  expect(step.byMode).toEqual({ agent: 0, shadow: SHADOW_RUNS, fallback: 1 });
+  expect(step.count).toBe(SHADOW_RUNS + 2);
+  expect(step.byMode).toEqual({ agent: 1, shadow: SHADOW_RUNS, fallback: 1 });
   expect(step.current).toEqual({ mode: 'agent', shadow: true });
-  expect(step.agreement).toMatchObject({ compared: 0, exactMatchRate: null });
-  expect(step.fallback).toEqual({ rate: 1, byReason: { no_model_configured: 1 } });
-  expect(step.recommendation.action).toBe('collect_more');
+  expect(step.agreement.compared).toBe(SHADOW_RUNS);
+  // The scripted model never answers { label: 'other' }: no agreement, so the report says demote.
+  expect(step.agreement.exactMatchRate).toBe(0);
+  // Rates over every recorded step: one fallback out of SHADOW_RUNS + 2.
+  expect(Object.keys(step.fallback.byReason)).toEqual(['invalid_output']);
+  expect(step.fallback.byReason.invalid_output).toBeCloseTo(1 / (SHADOW_RUNS + 2), 3);
+  expect(step.fallback.rate).toBeCloseTo(1 / (SHADOW_RUNS + 2), 3);
+  expect(step.recommendation.action).toBe('demote');
 
   const bad = await post(`/api/workflows/${id}/promotion`, { nodeId: 'start', action: 'promote' });
   expect(bad.status()).toBe(422);
@@ -175,26 +213,26 @@ test('promote, fall back without a model, shadow, and read the promotion report'
   await page.getByRole('group', { name: 'Label ticket', exact: true }).click();
   const panel = page.getByRole('region', { name: 'Promotion report' });
   await expect(panel).toBeVisible();
-  await expect(panel.getByRole('status', { name: 'Recommendation' })).toContainText('Collect more runs');
   await expect(
-    panel.getByRole('definition').filter({ hasText: `${SHADOW_RUNS + 1} (agent 0, shadow ${SHADOW_RUNS}` }),
+    panel.getByRole('definition').filter({ hasText: `${SHADOW_RUNS + 2} (agent 1, shadow ${SHADOW_RUNS}` }),
   ).toBeVisible();
-  await expect(panel).toContainText('no_model_configured');
+  await expect(panel).toContainText('invalid_output');
   await expect(panel.getByRole('button', { name: 'Shadow' })).toHaveAttribute('aria-pressed', 'true');
   await panel.getByRole('button', { name: 'Demote' }).click();
-  await expect(panel.getByText('Saved version 4')).toBeVisible();
+  await expect(panel.getByText('Saved version 6')).toBeVisible();
   await expect(panel.getByRole('button', { name: 'Demote' })).toHaveAttribute('aria-pressed', 'true');
   const latest = (await (await page.request.get(`/api/workflows/${id}`)).json()) as {
     version: number;
     definition: { nodes: { id: string; mode?: string }[] };
   };
-  expect(latest.version).toBe(4);
+  expect(latest.version).toBe(6);
   expect(latest.definition.nodes.find((n) => n.id === 'label')!.mode).toBe('workflow');
 });
 
 test('settings show the model endpoint status and edit the price table', async ({ page }) => {
   await page.goto('/settings');
-  await expect(page.getByRole('status', { name: 'Model status' })).toHaveText('Not configured');
+  // scripts/e2e.mjs points the app at the scripted model server.
+  await expect(page.getByRole('status', { name: 'Model status' })).toHaveText('Configured');
   const table = page.getByRole('table', { name: 'Model price table' });
   await expect(table.getByRole('textbox', { name: 'Model name' }).first()).toBeVisible();
   await page.getByRole('button', { name: 'Add model' }).click();

@@ -11,6 +11,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const PORT = process.env.E2E_PORT ?? '3210';
 const BASE = `http://127.0.0.1:${PORT}`;
 const SERVER_READY_TIMEOUT_MS = 120_000;
+const MOCK_LLM_PORT = process.env.E2E_MOCK_LLM_PORT ?? '3219';
 
 export async function runE2E(extraArgs = []) {
   const chromium = findChromium();
@@ -27,7 +28,21 @@ export async function runE2E(extraArgs = []) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'trellis-e2e-'));
   // Server mode: a database of its own, so what the unit suites left behind cannot leak in.
   const pgDb = process.env.DATABASE_URL ? await createFreshDatabase(process.env.DATABASE_URL) : null;
-  const env = { ...process.env, PORT, TRELLIS_DATA_DIR: dataDir, CHROMIUM_PATH: chromium };
+  // The scripted OpenAI-compatible server (lib/agent/mock-llm-server.ts) is the app's model in
+  // browser tests: agent steps pick a scenario with their model name ("scenario:tool-then-answer").
+  const mockLlm = spawn('npx', ['tsx', 'lib/agent/mock-llm-server.ts', MOCK_LLM_PORT], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const env = {
+    ...process.env,
+    PORT,
+    TRELLIS_DATA_DIR: dataDir,
+    CHROMIUM_PATH: chromium,
+    OPENAI_BASE_URL: `http://127.0.0.1:${MOCK_LLM_PORT}/v1`,
+    OPENAI_API_KEY: 'e2e-scripted-model',
+  };
   if (pgDb) env.DATABASE_URL = pgDb.url;
   const server = spawn('npx', ['next', 'start', '-p', PORT, '-H', '127.0.0.1'], {
     cwd: root,
@@ -45,7 +60,7 @@ export async function runE2E(extraArgs = []) {
       })
     : null;
   const killGroup = () => {
-    for (const child of [server, worker]) {
+    for (const child of [server, worker, mockLlm]) {
       if (!child) continue;
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -59,8 +74,11 @@ export async function runE2E(extraArgs = []) {
     const started = Date.now();
     for (;;) {
       try {
-        const r = await fetch(`${BASE}/api/health`);
-        if (r.ok) break;
+        const [app, llm] = await Promise.all([
+          fetch(`${BASE}/api/health`),
+          fetch(`http://127.0.0.1:${MOCK_LLM_PORT}/v1/models`),
+        ]);
+        if (app.ok && llm.ok) break;
       } catch {
         /* not up yet */
       }

@@ -51,6 +51,19 @@ export function useRun(workflowId: string) {
       setRunStatus('running');
       const es = new EventSource(`/api/runs/${res.runId}/events`);
       esRef.current = es;
+      let finished = false;
+      // Once the run is over, the stored trace is the truth: events from before the stream opened
+      // may never have reached this page.
+      const finish = async () => {
+        if (finished) return;
+        finished = true;
+        es.close();
+        const done = await api<{ steps: StepEvent[] }>(`/api/runs/${res.runId}`).catch(() => null);
+        for (const s of done?.steps ?? []) apply(s);
+        // Steps never reached (an untaken branch, a failure upstream) stop pretending to be queued.
+        for (const id of nodeIds)
+          if (nodeStatusStore.get(id).status === 'queued') nodeStatusStore.setStatus(id, 'skipped');
+      };
       es.addEventListener('snapshot', (ev) => {
         const data = JSON.parse((ev as MessageEvent).data) as {
           run?: { status?: string };
@@ -58,17 +71,14 @@ export function useRun(workflowId: string) {
         };
         for (const s of data.steps ?? []) apply(s);
         if (data.run?.status) setRunStatus(data.run.status);
+        // A run that ended before the stream opened sends no `run` event.
+        if (data.run?.status && TERMINAL.has(data.run.status)) void finish();
       });
       es.addEventListener('step', (ev) => apply(JSON.parse((ev as MessageEvent).data) as StepEvent));
       es.addEventListener('run', (ev) => {
         const data = JSON.parse((ev as MessageEvent).data) as { status: string };
         setRunStatus(data.status);
-        if (TERMINAL.has(data.status)) {
-          es.close();
-          // Steps never reached (an untaken branch, a failure upstream) stop pretending to be queued.
-          for (const id of nodeIds)
-            if (nodeStatusStore.get(id).status === 'queued') nodeStatusStore.setStatus(id, 'skipped');
-        }
+        if (TERMINAL.has(data.status)) void finish();
       });
       es.onerror = () => {
         // EventSource reconnects by itself; once the run is over the server ends the stream.

@@ -212,6 +212,8 @@ export async function runEvents({ req, params }: RouteContext<{ id: string }>) {
         clearInterval(keepalive);
         req.signal.removeEventListener('abort', onAbort);
       };
+      // Steps this process has run may still sit in the trace store's write batch.
+      await rt.store.flush();
       const snapshot = await runView(params.id);
       send(sseFrame('snapshot', snapshot));
       const pending = held;
