@@ -71,7 +71,7 @@ const MINIMAP_MAX_NODES = 500;
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
 
-export function WorkflowEditor({ workflowId }: { workflowId: string }) {
+export function WorkflowEditor({ workflowId, version }: { workflowId: string; version?: number }) {
   const { types, error: typesError, retry } = useNodeTypes();
   const [record, setRecord] = useState<WorkflowRecord | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -79,7 +79,15 @@ export function WorkflowEditor({ workflowId }: { workflowId: string }) {
 
   useEffect(() => {
     let live = true;
-    api<WorkflowRecord>(`/api/workflows/${workflowId}`).then(
+    const load = async (): Promise<WorkflowRecord> => {
+      const latest = await api<WorkflowRecord>(`/api/workflows/${workflowId}`);
+      if (!version || version === latest.version) return latest;
+      const old = await api<{ version: number; definition: WorkflowRecord['definition'] }>(
+        `/api/workflows/${workflowId}/versions/${version}`,
+      );
+      return { ...latest, version: old.version, definition: old.definition };
+    };
+    load().then(
       (r) => live && setRecord(r),
       (e) => {
         if (!live) return;
@@ -92,7 +100,7 @@ export function WorkflowEditor({ workflowId }: { workflowId: string }) {
     return () => {
       live = false;
     };
-  }, [workflowId]);
+  }, [workflowId, version]);
 
   if (error || typesError) {
     return (
@@ -129,7 +137,7 @@ export function WorkflowEditor({ workflowId }: { workflowId: string }) {
   }
   return (
     <ReactFlowProvider>
-      <EditorLoaded key={record.id} record={record} types={types} />
+      <EditorLoaded key={`${record.id}@${record.version}`} record={record} types={types} />
     </ReactFlowProvider>
   );
 }
