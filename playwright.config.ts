@@ -1,17 +1,8 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS } from './scripts/find-chromium.mjs';
 
 // The server is started by scripts/e2e.mjs (setsid + process-group kill), not by Playwright,
 // so one build serves every spec and a crashed test never leaves a server behind.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-];
 
 const BASE_URL = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3210';
 // One session file per server: runs against different servers at once must not swap cookies.

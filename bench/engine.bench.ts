@@ -12,6 +12,7 @@ import type { TraceStore } from '@/lib/engine/trace-store';
 import { wf } from '@/lib/engine/test-support';
 import { shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { postgresReachable } from '@/lib/queue/test-support';
 
 // Engine + trace cost per step, on the in-memory store, PGlite and (when reachable) Postgres.
 // Nodes are no-op transforms whose templates take the sandbox's plain-reference fast path, so
@@ -74,19 +75,6 @@ const postgres: Target = {
     };
   },
 };
-
-async function postgresReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1_000 });
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
 
 function chain(n: number): WorkflowDefinition {
   const nodes = [{ id: 't', type: 'trigger.manual' }];
@@ -235,7 +223,7 @@ function rows(
 }
 
 async function targets(): Promise<string[]> {
-  return ['memory', 'pglite', ...((await postgresReachable()) ? ['postgres'] : [])];
+  return ['memory', 'pglite', ...((await postgresReachable(PG_URL)) ? ['postgres'] : [])];
 }
 
 const STEPS: Record<CaseName, number> = { chain: 1001, branches: 103, map: 30_003, runs: 1000 };

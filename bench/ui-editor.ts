@@ -8,6 +8,7 @@ import { chromium, type Page } from '@playwright/test';
 import { largeDefinition } from '@/lib/workflow/fixtures/large-definition';
 import { signIn } from '@/e2e/fixtures/sign-in';
 import type { BenchRow, BenchScenario } from './types';
+import { chromiumLaunchOptions } from '../scripts/find-chromium.mjs';
 
 const BASE = process.env.BENCH_BASE_URL ?? process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const NODES = 1000;
@@ -32,19 +33,7 @@ async function deleteWorkflow(page: Page, id: string) {
 }
 
 export async function runUiBench(): Promise<BenchRow[]> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  const browser = await chromium.launch(chromiumLaunchOptions());
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   let id: string | null = null;
   try {

@@ -11,6 +11,7 @@ import type { StepSummary } from '@/components/traces/types';
 import { layoutWaterfall } from '@/components/traces/waterfall-layout';
 import { signIn } from '@/e2e/fixtures/sign-in';
 import type { BenchRow, BenchScenario } from './types';
+import { chromiumLaunchOptions } from '../scripts/find-chromium.mjs';
 
 const BASE = process.env.BENCH_BASE_URL ?? process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const STEPS = 10_000;
@@ -139,19 +140,7 @@ async function layoutRows(): Promise<BenchRow[]> {
 async function browserRows(): Promise<BenchRow[]> {
   const { run, steps, definition } = bigRun();
   const runBody = JSON.stringify({ run, steps });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await signIn(page, BASE);

@@ -39,3 +39,8 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
   '--disable-dev-shm-usage',
 ];
+
+/** Launch options for Playwright scripts outside the test runner (benches, screenshots). */
+export function chromiumLaunchOptions() {
+  return { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS };
+}
