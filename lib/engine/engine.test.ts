@@ -6,18 +6,11 @@ import { createEngine, type EngineOptions } from './engine';
 import type { EngineEvent } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
 import { MemoryWorkflowSource } from './workflow-source';
-import {
-  FakeClock,
-  ProbeLog,
-  memoryStore,
-  nodesWithProbe,
-  pgliteStore,
-  wf,
-  type StoreHandle,
-} from './test-support';
+import { FakeClock, ProbeLog, engineStores, nodesWithProbe, wf, type StoreHandle } from './test-support';
 import type { StepRecord, TraceStore } from './trace-store';
 
-// Every semantic of the scheduler, on the in-memory store and on PrismaTraceStore (PGlite).
+// Every semantic of the scheduler, on the in-memory store and on PrismaTraceStore (PGlite, and
+// Postgres when DATABASE_URL is set).
 // Real nodes from the registry with the real sandbox; the probe node is the one test-only type.
 
 afterAll(() => shutdownSandbox());
@@ -26,7 +19,7 @@ const top = (steps: StepRecord[]) => steps.filter((s) => s.parentNodeId == null)
 const byNode = (steps: StepRecord[], nodeId: string) => top(steps).filter((s) => s.nodeId === nodeId);
 const statusOf = (steps: StepRecord[], nodeId: string) => byNode(steps, nodeId).at(-1)?.status;
 
-describe.each([memoryStore, pgliteStore])('engine on $name store', (factory) => {
+describe.each(engineStores)('engine on $name store', (factory) => {
   let h: StoreHandle;
   let store: TraceStore;
   beforeAll(async () => {

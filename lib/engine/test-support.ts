@@ -168,3 +168,31 @@ export const pgliteStore: StoreFactory = {
     };
   },
 };
+
+/** PrismaTraceStore on a throwaway database of the Postgres at DATABASE_URL. */
+export const postgresStore: StoreFactory = {
+  name: 'postgres',
+  async open() {
+    const { openDb } = await import('@/lib/db/client');
+    const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
+    const { createTempPostgres } = await import('@/lib/db/test-helpers');
+    const pgDb = await createTempPostgres('engine');
+    const db = await openDb({ databaseUrl: pgDb.url, poolSize: 4 });
+    const store = new PrismaTraceStore(db);
+    return {
+      store,
+      async close() {
+        await store.flush().catch(() => {});
+        await db.close();
+        await pgDb.drop();
+      },
+    };
+  },
+};
+
+/** Every store the engine suites run on: Postgres too when DATABASE_URL is set (CI). */
+export const engineStores: StoreFactory[] = [
+  memoryStore,
+  pgliteStore,
+  ...(process.env.DATABASE_URL ? [postgresStore] : []),
+];
