@@ -21,7 +21,7 @@ import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
 import { Spinner } from '@/components/ui/spinner';
-import { StatusPill } from '@/components/ui/status-pill';
+import { StatusBadge } from '@/components/ui/status-badge';
 import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { readClipboard, rekey, writeClipboard } from './clipboard';
 import { ConfigPanel, type LastRunView } from './config-panel';
@@ -767,7 +767,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                   className="flex items-center gap-1.5 text-xs text-slate-500"
                   aria-label={`Run ${runStatus}`}
                 >
-                  Run <StatusPill status={runStatus} />
+                  Run <StatusBadge status={runStatus} />
                   {runId && (
                     <Link href={`/runs/${runId}`} className="text-brand-700 hover:underline">
                       trace

@@ -7,7 +7,7 @@ import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
 import { Spinner } from '@/components/ui/spinner';
-import { StatusPill } from '@/components/ui/status-pill';
+import { StatusBadge } from '@/components/ui/status-badge';
 import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { blankDefinition } from './convert';
 import type { Example, WorkflowRecord, WorkflowSummary } from './types';
@@ -232,7 +232,7 @@ export function WorkflowList() {
                         href={`/runs/${wf.lastRun.id}`}
                         aria-label={`Last run of ${wf.name}: ${wf.lastRun.status}`}
                       >
-                        <StatusPill status={wf.lastRun.status} />
+                        <StatusBadge status={wf.lastRun.status} />
                       </Link>
                     ) : (
                       <span className="text-xs text-slate-400">Never run</span>
