@@ -144,9 +144,27 @@ async function browserRows(): Promise<BenchRow[]> {
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await signIn(page, BASE);
+    // Served like the API does: the first page of steps with the run, the rest by cursor.
+    const page1 = (limit: number) =>
+      JSON.stringify({ run, steps: steps.slice(0, limit), stepsCursor: String(limit) });
     await page.route(/\/api\/(runs\/bench-big|workflows\/wf-bench-big)/, (r) => {
-      const p = new URL(r.request().url()).pathname;
-      if (p.endsWith('/runs/bench-big')) return r.fulfill({ contentType: 'application/json', body: runBody });
+      const url = new URL(r.request().url());
+      const p = url.pathname;
+      if (p.endsWith('/runs/bench-big')) {
+        const limit = Number(url.searchParams.get('stepLimit'));
+        return r.fulfill({ contentType: 'application/json', body: limit ? page1(limit) : runBody });
+      }
+      if (p.endsWith('/runs/bench-big/steps')) {
+        const from = Number(url.searchParams.get('cursor'));
+        const to = from + Number(url.searchParams.get('limit'));
+        return r.fulfill({
+          contentType: 'application/json',
+          body: JSON.stringify({
+            steps: steps.slice(from, to),
+            nextCursor: to < steps.length ? String(to) : null,
+          }),
+        });
+      }
       if (p.includes('/versions/'))
         return r.fulfill({
           contentType: 'application/json',
@@ -164,7 +182,7 @@ async function browserRows(): Promise<BenchRow[]> {
     const paints: number[] = [];
     const frames: number[] = [];
     for (let k = 0; k < ROUNDS; k++) {
-      const response = page.waitForResponse((r) => r.url().endsWith('/api/runs/bench-big'));
+      const response = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/api/runs/bench-big'));
       await page.goto(`${BASE}/runs/bench-big`);
       await response;
       const t = Date.now();

@@ -170,3 +170,20 @@ test('unknown ids are 404 with a JSON error', async ({ request }) => {
     expect((await res.json()).error.code).toBe('not_found');
   }
 });
+
+test("a run's steps page behind the run", async ({ request }) => {
+  const { id } = await create(request, linear('step-pages'));
+  const { run } = await (
+    await request.post(`/api/workflows/${id}/runs`, { data: { input: { n: 1 }, wait: true } })
+  ).json();
+  const first = await (await request.get(`/api/runs/${run.id}?stepLimit=2`)).json();
+  expect(first.steps.map((s: { nodeId: string }) => s.nodeId)).toEqual(['start', 'double']);
+  expect(first.stepsCursor).toBeTruthy();
+  const rest = await (
+    await request.get(`/api/runs/${run.id}/steps?limit=2&cursor=${encodeURIComponent(first.stepsCursor)}`)
+  ).json();
+  expect(rest.steps.map((s: { nodeId: string }) => s.nodeId)).toEqual(['out']);
+  expect(rest.nextCursor).toBeNull();
+  expect((await request.get(`/api/runs/${run.id}/steps?limit=0`)).status()).toBe(400);
+  expect((await request.get(`/api/runs/nope/steps`)).status()).toBe(404);
+});

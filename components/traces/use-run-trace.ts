@@ -7,6 +7,8 @@ import { TERMINAL_RUN_STATUSES, type RunWithSteps, type VersionRecord } from './
 /** Step events arrive in bursts (a map fans out); one refetch per window keeps a big run cheap. */
 export const EVENT_REFETCH_MS = 400;
 export const RUN_POLL_MS = 2000;
+/** Steps per request; the API allows up to 5,000. */
+export const STEP_PAGE_SIZE = 1000;
 
 // The run and its steps, kept live: GET /api/runs/:id once, then the SSE stream
 // (snapshot → step/run events) triggers throttled refetches of the payload-free step list.
@@ -20,10 +22,25 @@ export function useRunTrace(runId: string) {
 
   const load = useCallback(async () => {
     try {
-      const r = await api<RunWithSteps>(`/api/runs/${runId}`);
+      // The first page of steps comes with the run so the page paints at once; a 10,000-step run
+      // then fills in page by page.
+      const first = await api<RunWithSteps & { stepsCursor?: string | null }>(
+        `/api/runs/${runId}?stepLimit=${STEP_PAGE_SIZE}`,
+      );
       if (!alive.current) return;
+      const { stepsCursor, ...r } = first;
       setData(r);
       setError(null);
+      let cursor = stepsCursor;
+      const steps = [...r.steps];
+      while (cursor && alive.current) {
+        const page = await api<{ steps: RunWithSteps['steps']; nextCursor: string | null }>(
+          `/api/runs/${runId}/steps?limit=${STEP_PAGE_SIZE}&cursor=${encodeURIComponent(cursor)}`,
+        );
+        steps.push(...page.steps);
+        cursor = page.nextCursor;
+        if (alive.current) setData({ ...r, steps: [...steps] });
+      }
     } catch (e) {
       if (!alive.current) return;
       setError({ message: errorMessage(e), notFound: e instanceof ApiError && e.status === 404 });

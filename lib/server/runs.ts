@@ -37,12 +37,12 @@ function assertInputSize(input: unknown) {
   }
 }
 
-async function runView(runId: string) {
+async function runView(runId: string, stepLimit?: number) {
   const { db } = await getRuntime();
-  const run = await runsRepo.getRunWithSteps(db.prisma, runId);
+  const run = await runsRepo.getRunWithSteps(db.prisma, runId, { stepLimit });
   if (!run) throw new NotFoundError(`Run ${runId}`);
-  const { steps, ...rest } = run;
-  return { run: rest, steps };
+  const { steps, stepsCursor, ...rest } = run;
+  return stepLimit === undefined ? { run: rest, steps } : { run: rest, steps, stepsCursor };
 }
 
 async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
@@ -98,8 +98,26 @@ export async function listRuns({ req }: RouteContext<unknown>) {
   return json({ runs: page.items, nextCursor: page.nextCursor });
 }
 
-export async function getRun({ params }: RouteContext<{ id: string }>) {
-  return json(await runView(params.id));
+const runQuery = z.object({
+  stepLimit: z.coerce.number().int().min(1).max(runsRepo.MAX_STEP_PAGE_SIZE).optional(),
+});
+
+export async function getRun({ req, params }: RouteContext<{ id: string }>) {
+  const q = parseWith(runQuery, Object.fromEntries(new URL(req.url).searchParams));
+  return json(await runView(params.id, q.stepLimit));
+}
+
+const stepsQuery = z.object({
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(runsRepo.MAX_STEP_PAGE_SIZE).optional(),
+});
+
+export async function listRunSteps({ req, params }: RouteContext<{ id: string }>) {
+  const q = parseWith(stepsQuery, Object.fromEntries(new URL(req.url).searchParams));
+  const { db } = await getRuntime();
+  if (!(await db.prisma.run.findUnique({ where: { id: params.id }, select: { id: true } })))
+    throw new NotFoundError(`Run ${params.id}`);
+  return json(await runsRepo.listSteps(db.prisma, params.id, q));
 }
 
 export async function getStep({ params }: RouteContext<{ id: string; stepId: string }>) {

@@ -11,6 +11,8 @@ import {
   getRunWithSteps,
   getStep,
   listRuns,
+  listSteps,
+  MAX_STEP_PAGE_SIZE,
 } from './runs';
 import {
   createWorkflow,
@@ -215,6 +217,52 @@ describe('runs repository', () => {
     expect((await listRuns(db.prisma, { workflowId: id, limit: 10_000 })).items).toHaveLength(2);
     expect(() => decodeRunCursor('not-a-cursor')).toThrow(/Invalid cursor/);
     await expect(listRuns(db.prisma, { cursor: 'garbage' })).rejects.toThrow(/Invalid cursor/);
+  });
+
+  it("pages a run's steps in start order, the first page with the run", async () => {
+    const { id } = await createWorkflow(db.prisma, { name: 'Step pages', definition: def('v1') });
+    const run = await startRun(id, 1);
+    const t0 = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      // Two steps share a start instant: the id breaks the tie, so no page repeats or skips one.
+      const startedAt = new Date(t0 + Math.floor(i / 2) * 10);
+      ids.push(
+        await store.startStep({
+          runId: run.id,
+          nodeId: `n${i}`,
+          nodeType: 'transform',
+          attempt: 1,
+          mode: 'workflow',
+          input: i,
+          startedAt,
+        }),
+      );
+    }
+    await store.flush();
+    const expected = (
+      await db.prisma.step.findMany({
+        where: { runId: run.id },
+        orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],
+      })
+    ).map((s) => s.id);
+    expect(new Set(expected)).toEqual(new Set(ids));
+
+    const first = await getRunWithSteps(db.prisma, run.id, { stepLimit: 2 });
+    expect(first!.steps.map((s) => s.id)).toEqual(expected.slice(0, 2));
+    expect(first!.stepsCursor).toBeTruthy();
+    const seen = first!.steps.map((s) => s.id);
+    let cursor = first!.stepsCursor;
+    while (cursor) {
+      const page = await listSteps(db.prisma, run.id, { cursor, limit: 2 });
+      seen.push(...page.steps.map((s) => s.id));
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(expected);
+    expect((await getRunWithSteps(db.prisma, run.id))!.steps).toHaveLength(5);
+    expect((await getRunWithSteps(db.prisma, run.id, { stepLimit: 10 }))!.stepsCursor).toBeNull();
+    expect(MAX_STEP_PAGE_SIZE).toBe(5_000);
+    expect((await listSteps(db.prisma, run.id, { limit: 1e9 })).steps).toHaveLength(5);
   });
 
   it('returns a run with payload-free steps, and one step with payloads and agent turns', async () => {

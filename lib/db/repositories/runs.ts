@@ -155,17 +155,70 @@ export async function listRuns(prisma: PrismaClient, opts: RunListFilter = {}): 
 }
 
 /** The run with its own input/output/error and its steps without payloads, in start order. */
-export async function getRunWithSteps(prisma: PrismaClient, runId: string) {
-  return prisma.run.findUnique({
+export async function getRunWithSteps(
+  prisma: PrismaClient,
+  runId: string,
+  opts: { stepLimit?: number } = {},
+) {
+  const take = opts.stepLimit === undefined ? undefined : clampStepPage(opts.stepLimit) + 1;
+  const run = await prisma.run.findUnique({
     where: { id: runId },
     select: {
       ...runSummarySelect,
       input: true,
       output: true,
       error: true,
-      steps: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }], select: stepSummarySelect },
+      steps: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }], select: stepSummarySelect, take },
     },
   });
+  if (!run || take === undefined) return run && { ...run, stepsCursor: null };
+  const { steps, ...rest } = run;
+  const page = steps.slice(0, take - 1);
+  return {
+    ...rest,
+    steps: page,
+    stepsCursor: steps.length >= take ? encodeStepCursor(page[page.length - 1]) : null,
+  };
+}
+
+/** A 10,000-step run loads in pages: the first with the run, the rest behind it. */
+export const DEFAULT_STEP_PAGE_SIZE = 1_000;
+export const MAX_STEP_PAGE_SIZE = 5_000;
+
+function clampStepPage(n: number): number {
+  return Math.min(Math.max(1, Math.floor(n)), MAX_STEP_PAGE_SIZE);
+}
+
+function encodeStepCursor(step: { startedAt: Date; id: string }): string {
+  return Buffer.from(`${step.startedAt.toISOString()}|${step.id}`).toString('base64url');
+}
+
+/** The run's payload-free steps in start order, keyset-paginated over (startedAt, id). */
+export async function listSteps(
+  prisma: PrismaClient,
+  runId: string,
+  opts: { cursor?: string; limit?: number } = {},
+): Promise<{ steps: StepSummary[]; nextCursor: string | null }> {
+  const limit = clampStepPage(opts.limit ?? DEFAULT_STEP_PAGE_SIZE);
+  const after = opts.cursor ? decodeRunCursor(opts.cursor) : null; // same (instant, id) encoding
+  const rows = await prisma.step.findMany({
+    where: {
+      runId,
+      ...(after
+        ? {
+            OR: [
+              { startedAt: { gt: after.createdAt } },
+              { startedAt: after.createdAt, id: { gt: after.id } },
+            ],
+          }
+        : {}),
+    },
+    orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],
+    take: limit + 1,
+    select: stepSummarySelect,
+  });
+  const steps = rows.slice(0, limit);
+  return { steps, nextCursor: rows.length > limit ? encodeStepCursor(steps[steps.length - 1]) : null };
 }
 
 /** One step with its payloads and agent turns; null when it does not belong to the run. */
