@@ -287,6 +287,32 @@ describe.each(engineStores)('engine on $name store', (factory) => {
     expect(JSON.stringify(out.error)).toContain(`deeper than ${MAX_RUN_DEPTH}`);
   });
 
+  it('masks secret values in the errors of attempts that are retried, as in final ones', async () => {
+    // The probe's error message names its node; here that name is also a secret's value.
+    const { engine } = make(new ProbeLog(), { secrets: () => ({ token: 'sekrit42' }) });
+    const out = await engine.runToCompletion({
+      definition: wf(
+        [
+          { id: 't', type: 'trigger.manual' },
+          {
+            id: 'sekrit42',
+            type: 'test.probe',
+            config: { failTimes: 2 },
+            retry: { maxAttempts: 2, backoffMs: 1, factor: 1 },
+          },
+        ],
+        [['t', 'sekrit42']],
+      ),
+    });
+    expect(out.status).toBe('failed');
+    const rows = byNode(await store.listSteps(out.runId), 'sekrit42');
+    expect(rows.map((r) => r.attempt)).toEqual([1, 2]);
+    for (const r of rows) {
+      expect(r.error?.message).toMatch(/failed attempt/);
+      expect(r.error?.message).not.toContain('sekrit42');
+    }
+  });
+
   it('retries retryable errors with exponential backoff, one step row per attempt', async () => {
     const { engine, log } = make(new ProbeLog(), { random: () => 1 });
     const out = await engine.runToCompletion({

@@ -373,7 +373,8 @@ export class GraphExecution {
         return 'cancelled';
       }
       if (isRetryable(error) && attempt < lastAttempt) {
-        const serialized = { ...toSerializedError(error), retryable: true };
+        // Only the trace sees this error (the step retries), so it is stored masked like any other.
+        const serialized = this.run.prepare(this.serializeError(error)) as SerializedError;
         await store.finishStep(stepId, {
           ...this.agentFields(stepId),
           status: 'failed',
@@ -401,6 +402,11 @@ export class GraphExecution {
     }
   }
 
+  /** An error as a value, marked retryable so a resumed run can tell. */
+  private serializeError(error: unknown): SerializedError {
+    return { ...toSerializedError(error), ...(isRetryable(error) ? { retryable: true } : {}) };
+  }
+
   private async fail(
     stepId: string,
     id: string,
@@ -409,12 +415,9 @@ export class GraphExecution {
     finishedAt: Date,
     node: WorkflowNode,
   ): Promise<NodeState> {
-    const serialized: SerializedError = {
-      ...toSerializedError(error),
-      ...(isRetryable(error) ? { retryable: true } : {}),
-    };
     const onError = node.onError ?? 'fail';
     const handle = onError === 'continue' ? DEFAULT_HANDLE : onError === 'branch' ? ERROR_HANDLE : null;
+    const serialized = this.serializeError(error);
     const stored = this.run.prepare(serialized) as SerializedError;
     await this.core.store.finishStep(stepId, {
       ...this.agentFields(stepId),
