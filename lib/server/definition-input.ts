@@ -1,10 +1,11 @@
 import { validateDefinition } from '@/lib/nodes/validate-definition';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { ValidationError, type Problem } from '@/lib/workflow/errors';
+import type { ProblemCode } from '@/lib/workflow/validate';
 
 // Saving keeps work in progress (as n8n and Windmill do): a definition with graph or config
 // problems may be saved, but not one whose shape or size is wrong. Running requires no problems.
-const STRUCTURAL = new Set([
+const STRUCTURAL = new Set<ProblemCode>([
   'not_object',
   'schema_version',
   'too_large',
@@ -26,7 +27,7 @@ export function definitionForSave(
   base = '/definition',
 ): { definition: WorkflowDefinition; problems: Problem[] } {
   const r = validateDefinition(value);
-  const structural = r.problems.filter((p) => STRUCTURAL.has(p.code));
+  const structural = r.problems.filter((p) => STRUCTURAL.has(p.code as ProblemCode));
   if (structural.length) throw new ValidationError(prefixed(structural, base), 'Invalid definition');
   return { definition: value as WorkflowDefinition, problems: r.problems };
 }
