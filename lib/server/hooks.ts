@@ -2,10 +2,10 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { Db } from '@/lib/db/client';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { assertRunnable } from './definition-input';
 import { json, readJson, type RouteContext } from './route';
 import { assertRunCapacity, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
+import { enqueueRun } from './runs';
 
 // POST /api/hooks/:workflowId — the `trigger.webhook` node. Authenticated by the workflow's own
 // secret (Workflow.webhookSecret, generated the first time a workflow with a webhook trigger is
@@ -89,17 +89,15 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
   assertWebhookRate(params.workflowId);
   await assertRunCapacity(rt.db.prisma, params.workflowId);
   const input = await readJson(req, MAX_WEBHOOK_BODY_BYTES);
-  const definition = assertRunnable(wf.definition);
-  const runId = await rt.engine.startRun({
-    definition,
+  const runId = await enqueueRun(rt, {
     workflowId: params.workflowId,
     versionId: wf.versionId,
     version: wf.version,
+    definition: wf.definition,
     input,
     trigger: 'webhook',
   });
-  await rt.dispatcher.enqueue(runId);
-  if (hasNode(definition, 'output')) {
+  if (hasNode(wf.definition, 'output')) {
     let timer: NodeJS.Timeout | undefined;
     const out = await Promise.race([
       rt.dispatcher.settled(runId),

@@ -9,7 +9,7 @@ import { assertRunnable } from './definition-input';
 import { MAX_RUN_INPUT_BYTES } from './limits';
 import { assertRunCapacity } from './rate-limit';
 import { json, parseWith, readJson, type RouteContext } from './route';
-import { getRuntime } from './runtime';
+import { getRuntime, type Runtime } from './runtime';
 
 /** `wait: true` answers with the finished run, or with 202 and the run id if it takes longer. */
 export const RUN_WAIT_TIMEOUT_MS = 60_000;
@@ -57,6 +57,34 @@ async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
+/**
+ * Starts a run of a saved version: refuses a definition with problems (400 naming each), writes
+ * the run and hands it to the dispatcher.
+ */
+export async function enqueueRun(
+  rt: Runtime,
+  args: {
+    workflowId: string;
+    versionId: string | null;
+    version: number;
+    definition: unknown;
+    input: unknown;
+    trigger: string;
+  },
+): Promise<string> {
+  const definition = assertRunnable(args.definition);
+  const runId = await rt.engine.startRun({
+    definition,
+    workflowId: args.workflowId,
+    versionId: args.versionId,
+    version: args.version,
+    input: args.input,
+    trigger: args.trigger,
+  });
+  await rt.dispatcher.enqueue(runId);
+  return runId;
+}
+
 export async function startRun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(startBody, await readJson(req));
   assertInputSize(body.input);
@@ -66,16 +94,14 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
   await assertRunCapacity(rt.db.prisma, params.id);
   const v = await wfRepo.getVersion(rt.db.prisma, params.id, body.version ?? wf.version);
   if (!v) throw new NotFoundError(`Workflow ${params.id} version ${body.version}`);
-  const definition = assertRunnable(v.definition);
-  const runId = await rt.engine.startRun({
-    definition,
+  const runId = await enqueueRun(rt, {
     workflowId: params.id,
     versionId: v.id,
     version: v.version,
-    input: applyInputDefaults(definition.inputSchema, body.input ?? {}),
+    definition: v.definition,
+    input: applyInputDefaults(v.definition.inputSchema, body.input ?? {}),
     trigger: 'manual',
   });
-  await rt.dispatcher.enqueue(runId);
   if (body.wait && (await waitForRun(runId, RUN_WAIT_TIMEOUT_MS))) return json(await runView(runId));
   return json({ runId }, 202);
 }
