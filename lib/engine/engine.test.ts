@@ -305,7 +305,8 @@ describe.each(engineStores)('engine on $name store', (factory) => {
       ),
     });
     expect(out.status).toBe('failed');
-    const rows = byNode(await store.listSteps(out.runId), 'sekrit42');
+    // Attempts 1 ms apart may share a start instant, so the store's order between them is not fixed.
+    const rows = byNode(await store.listSteps(out.runId), 'sekrit42').sort((a, b) => a.attempt - b.attempt);
     expect(rows.map((r) => r.attempt)).toEqual([1, 2]);
     for (const r of rows) {
       expect(r.error?.message).toMatch(/failed attempt/);
