@@ -207,6 +207,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                 workflows={inspector.workflows}
                 lastRun={inspector.lastRun}
                 workflowId={workflowId}
+                savedVersion={version}
               />
             )}
           </div>

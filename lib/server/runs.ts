@@ -114,6 +114,7 @@ const listQuery = z.object({
   from: z.coerce.date().optional(),
   to: z.coerce.date().optional(),
   q: z.string().trim().min(1).max(200).optional(),
+  trigger: z.string().trim().min(1).max(200).optional(),
 });
 
 export async function listRuns({ req }: RouteContext<unknown>) {
