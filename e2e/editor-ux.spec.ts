@@ -95,3 +95,94 @@ test('a webhook trigger not saved yet says to save first', async ({ page, baseUR
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(panel(page).getByLabel('Webhook URL')).toContainText(`/api/hooks/${id}`);
 });
+
+const twoSteps: Def = {
+  nodes: [
+    { id: 'start', name: 'Start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+    { id: 'wait', name: 'Wait', type: 'delay', position: { x: 0, y: 160 }, config: { ms: 1 } },
+  ],
+  edges: [{ id: 'e1', source: 'start', target: 'wait' }],
+};
+
+async function latestVersion(page: Page, baseURL: string, id: string) {
+  const r = await page.request.get(`${baseURL}/api/workflows/${id}`);
+  return ((await r.json()) as { version: number; name: string }).version;
+}
+
+test('leaving a dirty editor by a nav link or the back arrow asks Save / Discard / Cancel', async ({
+  page,
+  baseURL,
+}) => {
+  const name = unique('Guarded');
+  const id = await createWorkflow(page, baseURL!, name, twoSteps);
+  await page.goto(`/workflows/${id}`);
+  await page.getByLabel('Workflow name').fill(`${name} renamed`);
+  await expect(page.getByText('Unsaved changes', { exact: true })).toBeVisible();
+
+  // Cancel: nothing happens, the edit is still there.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
+  const ask = page.getByRole('dialog', { name: 'Unsaved changes' });
+  await expect(ask).toBeVisible();
+  await shot(page, 'leave-dialog');
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  await expect(ask).toBeHidden();
+  await expect(page).toHaveURL(new RegExp(`/workflows/${id}$`));
+  await expect(page.getByLabel('Workflow name')).toHaveValue(`${name} renamed`);
+
+  // Save: saved as a new version, then on to where the link pointed.
+  await page.getByRole('link', { name: 'Back to workflows' }).click();
+  await ask.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/workflows$/);
+  expect(await latestVersion(page, baseURL!, id)).toBe(2);
+
+  // Discard: leaves without saving.
+  await page.goto(`/workflows/${id}`);
+  await page.getByLabel('Workflow name').fill(`${name} thrown away`);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  await ask.getByRole('button', { name: 'Discard' }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+  expect(await latestVersion(page, baseURL!, id)).toBe(2);
+  // Nothing is offered back after an explicit discard.
+  await page.goto(`/workflows/${id}`);
+  await expect(page.getByLabel('Workflow name')).toHaveValue(`${name} renamed`);
+  await expect(page.getByRole('region', { name: 'Unsaved draft' })).toHaveCount(0);
+});
+
+test('the browser back button on a dirty editor asks too', async ({ page, baseURL }) => {
+  const id = await createWorkflow(page, baseURL!, unique('Back button'), twoSteps);
+  await page.goto('/workflows');
+  await page.goto(`/workflows/${id}`);
+  await page.getByLabel('Workflow name').fill('edited before going back');
+  await page.evaluate(() => history.back());
+  const ask = page.getByRole('dialog', { name: 'Unsaved changes' });
+  await expect(ask).toBeVisible();
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page).toHaveURL(new RegExp(`/workflows/${id}$`));
+  await expect(page.getByLabel('Workflow name')).toHaveValue('edited before going back');
+  // Asked again on the next back, and Discard goes back for real.
+  await page.evaluate(() => history.back());
+  await ask.getByRole('button', { name: 'Discard' }).click();
+  await expect(page).toHaveURL(/\/workflows$/);
+});
+
+test('a local draft survives a reload and is offered back', async ({ page, baseURL }) => {
+  const id = await createWorkflow(page, baseURL!, unique('Drafty'), twoSteps);
+  await page.goto(`/workflows/${id}`);
+  await page.getByLabel('Workflow name').fill('work in progress');
+  // The draft is written shortly after the last change.
+  await expect
+    .poll(() => page.evaluate((k) => localStorage.getItem(k), `trellis.draft.${id}`))
+    .toContain('work in progress');
+  page.on('dialog', (d) => void d.accept()); // the browser's own "leave site?" on reload
+  await page.reload();
+  const banner = page.getByRole('region', { name: 'Unsaved draft' });
+  await expect(banner).toContainText('edited from v1');
+  await expect(page.getByLabel('Workflow name')).not.toHaveValue('work in progress');
+  await shot(page, 'draft-banner');
+  await banner.getByRole('button', { name: 'Restore draft' }).click();
+  await expect(page.getByLabel('Workflow name')).toHaveValue('work in progress');
+  await expect(page.getByText('Unsaved changes', { exact: true })).toBeVisible();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByText('All changes saved')).toBeVisible();
+  await expect.poll(() => page.evaluate((k) => localStorage.getItem(k), `trellis.draft.${id}`)).toBeNull();
+});
