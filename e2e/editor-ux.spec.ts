@@ -186,3 +186,46 @@ test('a local draft survives a reload and is offered back', async ({ page, baseU
   await expect(page.getByText('All changes saved')).toBeVisible();
   await expect.poll(() => page.evaluate((k) => localStorage.getItem(k), `trellis.draft.${id}`)).toBeNull();
 });
+
+test('rerun says which version: on latest (vN) or as it ran (vM), with a hint', async ({ page, baseURL }) => {
+  const origin = { origin: new URL(baseURL!).origin };
+  const name = unique('Versions');
+  const id = await createWorkflow(page, baseURL!, name, twoSteps);
+  const started = await page.request.post(`${baseURL}/api/workflows/${id}/runs`, {
+    data: { input: { n: 1 }, wait: true },
+    headers: origin,
+  });
+  expect(started.status()).toBe(200);
+  const first = ((await started.json()) as { run: { id: string } }).run.id;
+  const saved = await page.request.put(`${baseURL}/api/workflows/${id}`, {
+    data: { definition: { schemaVersion: 1, name, ...twoSteps, description: 'second' } },
+    headers: origin,
+  });
+  expect(saved.ok()).toBe(true);
+
+  await page.goto(`/runs/${first}`);
+  const summary = page.getByRole('region', { name: 'Run summary' });
+  await expect(summary.getByRole('button', { name: 'Rerun on latest (v2)' })).toBeVisible();
+  await expect(summary.getByRole('button', { name: 'Rerun as it ran (v1)' })).toBeVisible();
+  await expect(summary.getByRole('note')).toHaveText('A newer version (v2) exists; this run used v1.');
+  // Rerun from a step names its version too.
+  await page
+    .getByRole('region', { name: 'Timeline' })
+    .getByRole('button', { name: /^Wait attempt 1/ })
+    .click();
+  const inspector = page.getByRole('region', { name: 'Step Wait' });
+  await expect(inspector.getByRole('button', { name: 'Rerun from Wait' })).toHaveText(
+    /Rerun from this step as it ran \(v1\)/,
+  );
+  await expect(inspector.getByRole('note')).toContainText('v2 is newer');
+  await shot(page, 'rerun-versions');
+
+  await summary.getByRole('button', { name: 'Rerun on latest (v2)' }).click();
+  await expect(page).not.toHaveURL(new RegExp(`/runs/${first}$`), { timeout: 30_000 });
+  await expect(
+    page.getByRole('region', { name: 'Run summary' }).getByText('v2', { exact: true }),
+  ).toBeVisible();
+  // The new run is on the latest version: no "newer version" choice any more.
+  await expect(page.getByRole('button', { name: 'Rerun as it ran (v2)' })).toBeVisible();
+  await expect(page.getByRole('button', { name: /Rerun on latest/ })).toHaveCount(0);
+});

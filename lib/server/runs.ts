@@ -3,7 +3,7 @@ import * as runsRepo from '@/lib/db/repositories/runs';
 import * as wfRepo from '@/lib/db/repositories/workflows';
 import type { EngineEvent } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
-import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { applyInputDefaults } from '@/lib/workflow/input-defaults';
 import { assertRunnable } from './definition-input';
 import { MAX_RUN_INPUT_BYTES } from './limits';
@@ -162,14 +162,43 @@ export async function cancelRun({ params }: RouteContext<{ id: string }>) {
   return json({ ok });
 }
 
-const rerunBody = z.object({ fromNodeId: z.string().min(1).optional() });
+const rerunBody = z.object({
+  fromNodeId: z.string().min(1).optional(),
+  /** `original` (default): the version the run used; `latest`: the workflow's newest version. */
+  on: z.enum(['original', 'latest']).optional(),
+});
 
 export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(rerunBody, await readJson(req).catch(() => ({})));
   const rt = await getRuntime();
   const { run } = await runView(params.id);
   let runId: string;
-  if (body.fromNodeId) {
+  if (body.on === 'latest' && body.fromNodeId) {
+    // Reusing steps of one version inside another is not defined: node ids may mean other things.
+    throw new ValidationError([
+      {
+        path: '/on',
+        code: 'unsupported',
+        message: 'a rerun from a step runs the version the run used; rerun the whole run on latest',
+      },
+    ]);
+  }
+  if (body.on === 'latest') {
+    if (!run.workflowId) throw new NotFoundError(`Workflow of run ${params.id}`);
+    const wf = await wfRepo.getWorkflow(rt.db.prisma, run.workflowId);
+    if (!wf) throw new NotFoundError(`Workflow ${run.workflowId}`);
+    // Enqueued like any start (and so validated): the latest version may have problems.
+    const input = (await rt.store.getRun(params.id))?.input ?? {};
+    const id = await enqueueRun(rt, {
+      workflowId: wf.id,
+      versionId: wf.versionId,
+      version: wf.version,
+      definition: wf.definition,
+      input,
+      trigger: `rerun:${params.id}`,
+    });
+    return json({ runId: id, version: wf.version }, 202);
+  } else if (body.fromNodeId) {
     runId = await rt.engine.rerunFromNode(params.id, body.fromNodeId);
   } else {
     const definition = await rt.store.runDefinition(params.id);
