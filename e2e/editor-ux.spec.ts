@@ -218,6 +218,7 @@ test('rerun says which version: on latest (vN) or as it ran (vM), with a hint', 
     /Rerun from this step as it ran \(v1\)/,
   );
   await expect(inspector.getByRole('note')).toContainText('v2 is newer');
+  await expect(inspector.getByRole('note')).toContainText('so it runs v1.');
   await shot(page, 'rerun-versions');
 
   await summary.getByRole('button', { name: 'Rerun on latest (v2)' }).click();

@@ -232,7 +232,7 @@ export function RunView({ runId }: { runId: string }) {
             </Link>
           )}
           {newer && (
-            <p role="note" className="basis-full text-right text-xs text-amber-700">
+            <p role="note" className="basis-full text-xs text-amber-700">
               A newer version (v{latestVersion}) exists; this run used v{run.version}.
             </p>
           )}
