@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDataDir } from '@/lib/db/test-helpers';
+import { tempDataDir } from '@/lib/db/testing/databases';
 
 // POST /api/import/n8n as Next.js calls it, on the process runtime with a fresh embedded
 // database: import → save → run → the output the n8n workflow would compute.
