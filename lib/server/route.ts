@@ -67,7 +67,7 @@ export function assertRequestShape(req: Request): void {
     );
   }
   // Postgres text and jsonb cannot hold NUL: refused here so no id or query value reaches a query.
-  if (/%00|\u0000/i.test(req.url)) {
+  if (/%00/i.test(req.url) || req.url.includes('\0')) {
     throw new ValidationError([
       { path: '', code: 'invalid_characters', message: 'The URL contains a NUL character (%00)' },
     ]);
