@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { traceStoreContract } from '@/lib/db/trace-store.contract';
+import { traceStoreContract } from '@/lib/db/testing/trace-store-contract';
 import { MAX_TRACE_FIELD_BYTES } from './limits';
 import { MemoryTraceStore } from './memory-trace-store';
 import { redactSecretValues, REDACTED } from './payload';
