@@ -30,6 +30,12 @@ describe('import boundaries', () => {
       /imports nothing else/,
     ],
     ['lib/workflow/x.ts', "import fs from 'node:fs';\nexport const x = fs;\n", /no I\/O/],
+    [
+      'lib/payload/x.ts',
+      "import { createEngine } from '@/lib/engine/engine';\nexport const x = createEngine;\n",
+      /lib\/payload sits below/,
+    ],
+    ['lib/payload/x.ts', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /TraceStore/],
     ['components/x.tsx', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /over HTTP/],
   ])('%s: refuses %s', async (file, code, why) => {
     const messages = await messagesFor(file, code);

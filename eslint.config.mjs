@@ -115,6 +115,25 @@ export default tseslint.config(
     },
   },
   {
+    files: ['lib/payload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_FRAMEWORKS,
+          patterns: [
+            ...NO_FRAMEWORK_PATTERNS,
+            {
+              group: ['@/lib/*', '!@/lib/payload', '!@/lib/payload/*'],
+              message:
+                'lib/payload sits below the engine and the stores and imports nothing else of ours: move shared code into it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: [
       'lib/engine/**/*.ts',
       'lib/nodes/**/*.ts',
