@@ -145,6 +145,27 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
   },
   {
+    // Test helpers live in a `testing/` folder beside the code they test (STYLE: one convention).
+    // Code that ships never imports them, so the build does not carry the scripted model server or
+    // the temp-database helpers. A separate rule name, so the folder rules below keep their own.
+    files: ['lib/**/*.ts', 'app/**/*.{ts,tsx}', 'components/**/*.{ts,tsx}', 'cli/**/*.ts', 'proxy.ts'],
+    ignores: ['**/*.test.ts', '**/*.test.tsx', '**/testing/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/testing', '**/testing/*', '**/*.test', '**/*.test.ts'],
+              message:
+                'testing/ folders hold test helpers that the build does not ship: import them only from tests, benches and other testing/ files.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['components/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': [

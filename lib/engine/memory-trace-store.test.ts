@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { traceStoreContract } from '@/lib/db/trace-store.contract';
+import { traceStoreContract } from '@/lib/db/testing/trace-store-contract';
 import { MAX_TRACE_FIELD_BYTES, REDACTED, SecretRedactor } from '@/lib/payload';
 import { MemoryTraceStore } from './memory-trace-store';
 

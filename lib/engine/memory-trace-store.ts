@@ -20,7 +20,7 @@ import {
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
 
 export interface MemoryTraceStoreOptions {
-  /** Applied to every payload before it is kept (as PrismaTraceStore's option). */
+  /** Applied to every payload before it is kept (as SqlTraceStore's option). */
   redact?: Redactor;
   maxPayloadBytes?: number;
 }

@@ -29,7 +29,7 @@ import type { SqlQueryable } from './sql-executor';
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
 
-export interface PrismaTraceStoreOptions {
+export interface SqlTraceStoreOptions {
   /**
    * Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. Hosts whose
    * engine already masks payloads (hostEngineOptions) leave it out: one redaction pass per payload.
@@ -108,13 +108,13 @@ const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "pa
   "fallbackReason" text, "startedAt" timestamptz, "finishedAt" timestamptz, "durationMs" float8, tokens int,
   cost float8`;
 
-export class PrismaTraceStore implements TraceStore {
+export class SqlTraceStore implements TraceStore {
   private readonly sql: Db['sql'];
   private readonly redact?: Redactor;
   private readonly interval: number;
   private readonly maxRows: number;
   private readonly maxBytes?: number;
-  private readonly onRunCreated?: PrismaTraceStoreOptions['onRunCreated'];
+  private readonly onRunCreated?: SqlTraceStoreOptions['onRunCreated'];
   private pending = emptyBatch();
   private pendingRows = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -126,7 +126,7 @@ export class PrismaTraceStore implements TraceStore {
   private knownRuns = new Set<string>();
   private openSteps = new Map<string, { runId: string; startedMs: number }>();
 
-  constructor(db: Pick<Db, 'sql'>, opts: PrismaTraceStoreOptions = {}) {
+  constructor(db: Pick<Db, 'sql'>, opts: SqlTraceStoreOptions = {}) {
     this.sql = db.sql;
     this.redact = opts.redact;
     this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
