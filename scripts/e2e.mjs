@@ -38,6 +38,7 @@ export async function runE2E(extraArgs = []) {
   const env = {
     ...process.env,
     PORT,
+    HOST: '127.0.0.1',
     TRELLIS_DATA_DIR: dataDir,
     CHROMIUM_PATH: chromium,
     OPENAI_BASE_URL: `http://127.0.0.1:${MOCK_LLM_PORT}/v1`,

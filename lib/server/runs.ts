@@ -169,7 +169,12 @@ const rerunBody = z.object({
 });
 
 export async function rerun({ req, params }: RouteContext<{ id: string }>) {
-  const body = parseWith(rerunBody, await readJson(req).catch(() => ({})));
+  // No body (or not JSON) means a full rerun; a body over the limit is still refused.
+  const raw = await readJson(req).catch((e) => {
+    if (e instanceof ValidationError) return {};
+    throw e;
+  });
+  const body = parseWith(rerunBody, raw);
   const rt = await getRuntime();
   const { run } = await runView(params.id);
   let runId: string;
