@@ -230,3 +230,65 @@ test('rerun says which version: on latest (vN) or as it ran (vM), with a hint', 
   await expect(page.getByRole('button', { name: 'Rerun as it ran (v2)' })).toBeVisible();
   await expect(page.getByRole('button', { name: /Rerun on latest/ })).toHaveCount(0);
 });
+
+test('adding nodes flows: beside the selected step and connected; ranked search with ↑/↓, Enter, Esc', async ({
+  page,
+  baseURL,
+}) => {
+  const id = await createWorkflow(page, baseURL!, unique('Adding'), {
+    nodes: [{ id: 'start', name: 'Start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} }],
+    edges: [],
+  });
+  await page.goto(`/workflows/${id}`);
+  await card(page, 'Start').click();
+  await page.getByRole('button', { name: 'Add Transform', exact: true }).click();
+  await expect(card(page, 'transform')).toBeVisible();
+  await expect(page.locator('.react-flow__edge')).toHaveCount(1);
+  const a = (await card(page, 'Start').boundingBox())!;
+  const b = (await card(page, 'transform').boundingBox())!;
+  // Below the selected step, not on top of it.
+  expect(b.y).toBeGreaterThan(a.y + a.height);
+
+  // Keyboard: "/" focuses the search; name matches rank above description matches.
+  await card(page, 'transform').click();
+  await page.keyboard.press('/');
+  const search = page.getByLabel('Search node types');
+  await expect(search).toBeFocused();
+  await search.fill('request');
+  const results = page.getByRole('list', { name: 'Search results' }).getByRole('button');
+  await expect(results.first()).toHaveAccessibleName('Add HTTP request');
+  await expect(results.first()).toHaveAttribute('aria-current', 'true');
+  await expect(page.getByRole('button', { name: 'Add Webhook' })).toBeVisible();
+  await shot(page, 'palette-search');
+  await search.press('ArrowDown');
+  await expect(results.nth(1)).toHaveAttribute('aria-current', 'true');
+  await expect(results.first()).not.toHaveAttribute('aria-current', 'true');
+  await search.press('ArrowUp');
+  await expect(results.first()).toHaveAttribute('aria-current', 'true');
+  await search.press('Enter');
+  await expect(card(page, 'http_request')).toBeVisible();
+  await expect(search).toHaveValue('');
+  // Connected from the step that was selected (transform), placed below it.
+  await expect(page.locator('.react-flow__edge')).toHaveCount(2);
+  const c = (await card(page, 'http_request').boundingBox())!;
+  expect(c.y).toBeGreaterThan(b.y + b.height);
+
+  // Esc clears the box and leaves it.
+  await search.fill('nothing like this');
+  await expect(page.getByText('No node type matches')).toBeVisible();
+  await search.press('Escape');
+  await expect(search).toHaveValue('');
+  await expect(search).not.toBeFocused();
+
+  // With nothing selected, repeated adds never stack on one another.
+  await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } });
+  await page.getByRole('button', { name: 'Add Delay', exact: true }).click();
+  await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } });
+  await page.getByRole('button', { name: 'Add Delay', exact: true }).click();
+  const d1 = (await card(page, 'delay').boundingBox())!;
+  const d2 = (await card(page, 'delay_2').boundingBox())!;
+  const overlap =
+    d1.x < d2.x + d2.width && d2.x < d1.x + d1.width && d1.y < d2.y + d2.height && d2.y < d1.y + d1.height;
+  expect(overlap).toBe(false);
+  await shot(page, 'adding-nodes');
+});
