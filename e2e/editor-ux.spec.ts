@@ -292,3 +292,83 @@ test('adding nodes flows: beside the selected step and connected; ranked search 
   expect(overlap).toBe(false);
   await shot(page, 'adding-nodes');
 });
+
+async function runFromEditor(page: Page) {
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Run workflow' });
+  await dialog.getByRole('button', { name: 'Start run' }).click();
+}
+
+test('failures explained where you look: banner, selected step, tooltip, and the "allow this host" fix', async ({
+  page,
+  baseURL,
+}) => {
+  const host = new URL(baseURL!).host;
+  const id = await createWorkflow(page, baseURL!, unique('Blocked'), {
+    nodes: [
+      { id: 'start', name: 'Start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+      {
+        id: 'fetch',
+        name: 'Fetch',
+        type: 'http.request',
+        position: { x: 0, y: 160 },
+        config: { method: 'GET', url: `${baseURL}/api/health` },
+      },
+    ],
+    edges: [{ id: 'e1', source: 'start', target: 'fetch' }],
+  });
+  await page.goto(`/workflows/${id}`);
+  await runFromEditor(page);
+  const banner = page.getByRole('alert', { name: 'Run failed' });
+  await expect(banner).toContainText('Run failed at Fetch', { timeout: 30_000 });
+  await expect(banner).toContainText('loopback');
+  // The failed step is selected and explains itself; its card carries the error as a tooltip.
+  const inspector = panel(page);
+  await expect(inspector).toContainText('Fetch');
+  const error = inspector.getByRole('alert', { name: 'Step error' });
+  await expect(error).toContainText('Blocked address');
+  await expect(card(page, 'Fetch')).toHaveAttribute('title', /loopback/);
+  await shot(page, 'run-failed');
+
+  // Clicking elsewhere and "Open step" brings it back.
+  await card(page, 'Start').click();
+  await banner.getByRole('button', { name: 'Open step' }).click();
+  await expect(inspector.getByRole('alert', { name: 'Step error' })).toBeVisible();
+
+  await error.getByRole('button', { name: `Allow ${host}` }).click();
+  await expect(error).toContainText(`${host} is now allowed`);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByText('All changes saved')).toBeVisible();
+  await runFromEditor(page);
+  await expect(page.getByLabel('Run succeeded')).toBeVisible({ timeout: 30_000 });
+  await expect(banner).toHaveCount(0);
+});
+
+test("a code node's own throw is labelled as the code's, not as an expression error", async ({
+  page,
+  baseURL,
+}) => {
+  const id = await createWorkflow(page, baseURL!, unique('Throws'), {
+    nodes: [
+      { id: 'start', name: 'Start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+      {
+        id: 'boom',
+        name: 'Boom',
+        type: 'code',
+        position: { x: 0, y: 160 },
+        config: { code: "throw new Error('bad input')" },
+      },
+    ],
+    edges: [{ id: 'e1', source: 'start', target: 'boom' }],
+  });
+  await page.goto(`/workflows/${id}`);
+  await runFromEditor(page);
+  const banner = page.getByRole('alert', { name: 'Run failed' });
+  await expect(banner).toContainText('Run failed at Boom: The code threw: Error: bad input', {
+    timeout: 30_000,
+  });
+  const error = panel(page).getByRole('alert', { name: 'Step error' });
+  await expect(error).toContainText('Thrown by this step’s code');
+  await expect(error).toContainText('(node_error)');
+  await expect(error).not.toContainText('expression_error');
+});

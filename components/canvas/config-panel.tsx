@@ -14,6 +14,7 @@ import {
 import type { NodeTypeInfo, StepData } from './types';
 import { ExpressionField } from './expression-field';
 import { PromotionPanel } from '@/components/agent/promotion-panel';
+import { StepErrorView } from './run-failure';
 import { WebhookPanel } from './webhook-panel';
 
 const DEFAULT_AGENT: AgentSettings = {
@@ -407,6 +408,19 @@ export const ConfigPanel = memo(function ConfigPanel({
           ) : (
             <div className="space-y-2">
               {lastRun.status && <p className="text-xs text-slate-600">Status: {lastRun.status}</p>}
+              {lastRun.error !== undefined && lastRun.error !== null && (
+                <StepErrorView
+                  error={lastRun.error}
+                  stepType={step.type}
+                  allowHosts={(step.config?.allowHosts as string[] | undefined) ?? []}
+                  onAllowHost={(host) =>
+                    onChange((s) => {
+                      const hosts = (s.config?.allowHosts as string[] | undefined) ?? [];
+                      return { ...s, config: { ...s.config, allowHosts: [...new Set([...hosts, host])] } };
+                    })
+                  }
+                />
+              )}
               {(['input', 'output', 'error'] as const).map((k) =>
                 lastRun[k] === undefined || lastRun[k] === null ? null : (
                   <div key={k}>

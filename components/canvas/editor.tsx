@@ -14,6 +14,7 @@ import { EditorToolbar } from './editor-toolbar';
 import { nodeStatusStore } from './node-status-store';
 import { Palette } from './palette';
 import { ProblemsPanel } from './problems-panel';
+import { RunFailureBanner } from './run-failure';
 import type { NodeTypeInfo, WorkflowRecord } from './types';
 import { useClipboardActions } from './use-clipboard-actions';
 import { clearDraft, useDraft } from './use-draft';
@@ -154,6 +155,19 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     focusSearch: () => paletteSearch.current?.focus(),
   });
 
+  // After a failed run the step it stopped at is selected (its error shows in the inspector).
+  const { failure } = run;
+  const { focusNode } = inspector;
+  useEffect(() => {
+    if (failure) focusNode(failure.nodeId);
+  }, [failure, focusNode]);
+  const failedName = failure
+    ? (() => {
+        const n = definition.nodes.find((x) => x.id === failure.nodeId);
+        return n?.name || failure.nodeId;
+      })()
+    : '';
+
   const { addStep } = editing;
   const onPaletteAdd = useCallback((t: string) => addStep(t), [addStep]);
   const { selectedStep } = inspector;
@@ -183,6 +197,14 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
             onSave={() => void save()}
             onRun={run.openRun}
           />
+          {failure && (
+            <RunFailureBanner
+              failure={failure}
+              stepName={failedName}
+              onOpen={() => focusNode(failure.nodeId)}
+              onDismiss={run.dismissFailure}
+            />
+          )}
           {draft.offer && (
             <DraftBanner
               draft={draft.offer}
