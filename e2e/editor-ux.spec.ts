@@ -372,3 +372,39 @@ test("a code node's own throw is labelled as the code's, not as an expression er
   await expect(error).toContainText('(node_error)');
   await expect(error).not.toContainText('expression_error');
 });
+
+test('run input remembered: the Run dialog prefills the last input, offers recent ones, infers the schema', async ({
+  page,
+  baseURL,
+}) => {
+  const id = await createWorkflow(page, baseURL!, unique('Inputs'), twoSteps);
+  await page.goto(`/workflows/${id}`);
+  const dialog = page.getByRole('dialog', { name: 'Run workflow' });
+  const start = async (json: string) => {
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await dialog.getByLabel('Input (JSON)').fill(json);
+    await dialog.getByRole('button', { name: 'Start run' }).click();
+    await expect(page.getByLabel('Run succeeded')).toBeVisible({ timeout: 30_000 });
+  };
+  await start('{ "name": "ada", "age": 36 }');
+  await start('{ "name": "bob", "age": 7 }');
+
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  const box = dialog.getByLabel('Input (JSON)');
+  await expect(box).toHaveValue(/"bob"/);
+  const recent = dialog.getByLabel('Recent inputs');
+  await expect(recent.locator('option')).toHaveCount(2);
+  await recent.selectOption({ index: 1 });
+  await expect(box).toHaveValue(/"ada"/);
+  await shot(page, 'run-dialog-recent');
+
+  await dialog.getByRole('button', { name: 'Infer input schema from this input' }).click();
+  // The dialog now builds its form from the new schema, filled with the chosen input.
+  await expect(dialog.getByLabel('name')).toHaveValue('ada');
+  await expect(dialog.getByLabel('age')).toHaveValue('36');
+  await expect(page.getByText('Unsaved changes', { exact: true })).toBeVisible();
+  await shot(page, 'run-dialog-inferred');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Settings', exact: true }).last().click();
+  await expect(page.getByLabel('Input schema')).toHaveValue(/"age"[\s\S]*"integer"/);
+});

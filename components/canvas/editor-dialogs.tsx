@@ -84,7 +84,11 @@ export function EditorDialogs(p: EditorDialogsProps) {
     <>
       <RunDialog
         open={p.run.open}
+        workflowId={p.workflowId}
         schema={p.meta.inputSchema as JsonSchema | undefined}
+        onInferSchema={(schema) =>
+          p.editMeta('inputSchema', (m) => ({ ...m, inputSchema: schema as Record<string, unknown> }))
+        }
         onClose={p.run.onClose}
         onRun={p.run.onRun}
         busy={p.run.busy}
