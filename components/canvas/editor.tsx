@@ -17,7 +17,7 @@ import { ProblemsPanel } from './problems-panel';
 import { RunFailureBanner } from './run-failure';
 import type { NodeTypeInfo, WorkflowRecord } from './types';
 import { useClipboardActions } from './use-clipboard-actions';
-import { clearDraft, useDraft } from './use-draft';
+import { useDraft } from './use-draft';
 import { useEditing } from './use-editing';
 import { useEditorHistory } from './use-editor-history';
 import { useEditorRun } from './use-editor-run';
@@ -280,7 +280,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
             })
           }
           onDiscard={() => {
-            clearDraft(workflowId);
+            draft.forget();
             if (leave.pending) leave.go(leave.pending);
           }}
           onCancel={leave.cancel}
