@@ -327,7 +327,7 @@ test('failures explained where you look: banner, selected step, tooltip, and the
   await expect(inspector).toContainText('Fetch');
   const error = inspector.getByRole('alert', { name: 'Step error' });
   await expect(error).toContainText('Blocked address');
-  await expect(card(page, 'Fetch')).toHaveAttribute('title', /loopback/);
+  await expect(card(page, 'Fetch').locator('[data-status]')).toHaveAttribute('title', /loopback/);
   await shot(page, 'run-failed');
 
   // Clicking elsewhere and "Open step" brings it back.
@@ -407,4 +407,60 @@ test('run input remembered: the Run dialog prefills the last input, offers recen
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await page.getByRole('button', { name: 'Settings', exact: true }).last().click();
   await expect(page.getByLabel('Input schema')).toHaveValue(/"age"[\s\S]*"integer"/);
+});
+
+test('forms never drop input silently: invalid JSON is unsaved, a problem, kept, and Save warns', async ({
+  page,
+  baseURL,
+}) => {
+  const id = await createWorkflow(page, baseURL!, unique('Bad JSON'), {
+    nodes: [
+      { id: 'start', name: 'Start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+      {
+        id: 'shape',
+        name: 'Shape',
+        type: 'transform',
+        position: { x: 0, y: 160 },
+        config: { value: { a: 1 } },
+      },
+    ],
+    edges: [{ id: 'e1', source: 'start', target: 'shape' }],
+  });
+  await page.goto(`/workflows/${id}`);
+  await card(page, 'Shape').click();
+  const value = panel(page).getByLabel(/^Value/);
+  await value.fill('{ "a": 2, ');
+  await value.blur();
+  await expect(panel(page).getByText(/Not valid JSON \(not applied, not saved\)/)).toBeVisible();
+  await expect(page.getByText('Unsaved changes', { exact: true })).toBeVisible();
+  const problems = page.getByRole('region', { name: 'Problems' });
+  await expect(problems).toContainText('not valid JSON, not applied');
+
+  // Closing the panel does not lose the text: it comes back with the node.
+  await card(page, 'Start').click();
+  await card(page, 'Shape').click();
+  await expect(panel(page).getByLabel(/^Value/)).toHaveValue('{ "a": 2, ');
+
+  // Save warns and names the field; Cancel keeps everything as it is.
+  await page.keyboard.press('Control+s');
+  const warn = page.getByRole('dialog', { name: 'Save with invalid fields?' });
+  await expect(warn).toContainText(/shape: value/i);
+  await shot(page, 'save-invalid-json');
+  await warn.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByText('Unsaved changes', { exact: true })).toBeVisible();
+
+  // Fixing it applies the value and clears the problem.
+  await panel(page)
+    .getByLabel(/^Value/)
+    .fill('{ "a": 2 }');
+  await panel(page)
+    .getByLabel(/^Value/)
+    .blur();
+  await expect(problems).not.toContainText('not valid JSON');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByText('All changes saved')).toBeVisible();
+  const saved = await page.request.get(`${baseURL}/api/workflows/${id}`);
+  const def = ((await saved.json()) as { definition: { nodes: { id: string; config: unknown }[] } })
+    .definition;
+  expect(def.nodes.find((n) => n.id === 'shape')?.config).toEqual({ value: { a: 2 } });
 });

@@ -313,6 +313,7 @@ export const ConfigPanel = memo(function ConfigPanel({
         ) : (
           <JsonField
             id={fieldId(id, 'config')}
+            nodeId={id}
             label="Config"
             value={step.config ?? {}}
             onCommit={(v) => onChange((s) => ({ ...s, config: (v ?? {}) as Record<string, unknown> }))}

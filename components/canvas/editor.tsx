@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { ReactFlowProvider } from '@xyflow/react';
 import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
+import { Dialog } from '@/components/ui/dialog';
 import { Spinner } from '@/components/ui/spinner';
 import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { ConfigPanel } from './config-panel';
@@ -13,7 +14,8 @@ import { DraftBanner, EditorDialogs, LeaveDialog } from './editor-dialogs';
 import { EditorToolbar } from './editor-toolbar';
 import { nodeStatusStore } from './node-status-store';
 import { Palette } from './palette';
-import { ProblemsPanel } from './problems-panel';
+import { pendingFields, usePendingFields } from './pending-fields';
+import { ProblemsPanel, type ProblemRow } from './problems-panel';
 import { RunFailureBanner } from './run-failure';
 import type { NodeTypeInfo, WorkflowRecord } from './types';
 import { useClipboardActions } from './use-clipboard-actions';
@@ -121,10 +123,14 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   useEffect(() => {
     nodeStatusStore.resetRun([]);
     nodeStatusStore.setProblems(new Map());
+    pendingFields.reset();
   }, [workflowId]);
 
   const doc = useEditorHistory(record);
-  const { definition, meta, editMeta, dirty } = doc;
+  const { definition, meta, editMeta } = doc;
+  // Text in a JSON field that does not parse is not in the document yet: still an unsaved change.
+  const pending = usePendingFields();
+  const dirty = doc.dirty || pending.length > 0;
   const { problemRows, validation, validated, showProblems } = useValidation(
     doc.currentSnap,
     record.definition,
@@ -138,15 +144,44 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     notify,
     showProblems,
   );
-  const run = useEditorRun(workflowId, definition, dirty, save, showProblems);
+  const run = useEditorRun(workflowId, definition, doc.dirty, save, showProblems);
   const inspector = useInspector(workflowId, doc, problemRows, validated, run.runId, editing.updateStep);
-  const draft = useDraft(workflowId, doc.savedSnap, doc.currentSnap, dirty, version);
+  const draft = useDraft(workflowId, doc.savedSnap, doc.currentSnap, doc.dirty, version);
+  // Save warns when some field holds text that will not be saved.
+  const [confirmSave, setConfirmSave] = useState<null | (() => void)>(null);
+  const guardedSave = useCallback(
+    (then?: () => void) => {
+      if (pendingFields.snapshot().length) {
+        setConfirmSave(() => () => {
+          pendingFields.reset();
+          void save().then((ok) => ok && then?.());
+        });
+        return;
+      }
+      void save().then((ok) => ok && then?.());
+    },
+    [save],
+  );
+  const allProblems = useMemo(
+    () => [
+      ...pending.map((f): ProblemRow => ({
+        path: '',
+        code: 'invalid_json',
+        message: `${f.label}: not valid JSON, not applied (${f.error})`,
+        nodeId: f.nodeId,
+        nodeName: f.nodeId ? definition.nodes.find((n) => n.id === f.nodeId)?.name || f.nodeId : undefined,
+        elementId: f.id,
+      })),
+      ...problemRows,
+    ],
+    [pending, problemRows, definition.nodes],
+  );
   const leave = useLeaveGuard(dirty);
   const [versionsOpen, setVersionsOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
 
   useEditorShortcuts({
-    save: () => void save(),
+    save: () => guardedSave(),
     undo: doc.undo,
     redo: doc.redo,
     duplicate: clipboard.duplicate,
@@ -194,7 +229,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
             onHistory={() => setVersionsOpen(true)}
             onExport={exportJson}
             saving={saving}
-            onSave={() => void save()}
+            onSave={() => guardedSave()}
             onRun={run.openRun}
           />
           {failure && (
@@ -231,7 +266,17 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                 onDrop={editing.onDrop}
                 toast={toast}
               />
-              <ProblemsPanel problems={problemRows} status={validation} onPick={inspector.pickProblem} />
+              <ProblemsPanel
+                problems={allProblems}
+                status={validation}
+                onPick={(p) => {
+                  if (!p.elementId) return inspector.pickProblem(p);
+                  if (p.nodeId) focusNode(p.nodeId);
+                  const el = p.elementId;
+                  // The panel mounts on the next render; focus the field once it exists.
+                  setTimeout(() => document.getElementById(el)?.focus(), 60);
+                }}
+              />
             </div>
             {selectedStep && (
               <ConfigPanel
@@ -271,14 +316,43 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
           settingsOpen={settingsOpen}
           onSettingsClose={() => setSettingsOpen(false)}
         />
+        <Dialog
+          open={confirmSave !== null}
+          title="Save with invalid fields?"
+          onClose={() => setConfirmSave(null)}
+          footer={
+            <>
+              <Button onClick={() => setConfirmSave(null)}>Cancel</Button>
+              <Button
+                variant="danger"
+                onClick={() => {
+                  const go = confirmSave;
+                  setConfirmSave(null);
+                  go?.();
+                }}
+              >
+                Save without them
+              </Button>
+            </>
+          }
+        >
+          <p className="text-sm text-slate-600">
+            {pending.length === 1 ? 'One field holds' : `${pending.length} fields hold`} text that is not
+            valid JSON, so it is not part of the workflow and will not be saved:
+          </p>
+          <ul className="mt-2 list-disc pl-5 text-xs text-slate-700">
+            {pending.map((f) => (
+              <li key={f.id}>{f.nodeId ? `${f.nodeId}: ${f.label}` : f.label}</li>
+            ))}
+          </ul>
+        </Dialog>
         <LeaveDialog
           open={leave.pending !== null}
           saving={saving}
-          onSave={() =>
-            void save().then((ok) => {
-              if (ok && leave.pending) leave.go(leave.pending);
-            })
-          }
+          onSave={() => {
+            const target = leave.pending;
+            guardedSave(() => target && leave.go(target));
+          }}
           onDiscard={() => {
             draft.forget();
             if (leave.pending) leave.go(leave.pending);
