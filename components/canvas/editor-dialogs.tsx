@@ -5,6 +5,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import type { DefinitionMeta } from './convert';
 import { RunDialog } from './run-dialog';
 import type { Draft } from './use-draft';
+import type { PendingField } from './pending-fields';
 import { JsonField } from './schema-form';
 import type { JsonSchema } from './types';
 import { VersionsDialog } from './versions-dialog';
@@ -178,5 +179,43 @@ export function DraftBanner({
         Discard draft
       </Button>
     </div>
+  );
+}
+
+/** Save while some JSON field holds text that does not parse: say what will not be saved. */
+export function SaveInvalidDialog({
+  pending,
+  onCancel,
+  onSaveAnyway,
+}: {
+  /** Empty while the dialog is closed. */
+  pending: PendingField[];
+  onCancel(): void;
+  onSaveAnyway(): void;
+}) {
+  return (
+    <Dialog
+      open={pending.length > 0}
+      title="Save with invalid fields?"
+      onClose={onCancel}
+      footer={
+        <>
+          <Button onClick={onCancel}>Cancel</Button>
+          <Button variant="danger" onClick={onSaveAnyway}>
+            Save without them
+          </Button>
+        </>
+      }
+    >
+      <p className="text-sm text-slate-600">
+        {pending.length === 1 ? 'One field holds' : `${pending.length} fields hold`} text that is not valid
+        JSON, so it is not part of the workflow and will not be saved:
+      </p>
+      <ul className="mt-2 list-disc pl-5 text-xs text-slate-700">
+        {pending.map((f) => (
+          <li key={f.id}>{f.nodeId ? `${f.nodeId}: ${f.label}` : f.label}</li>
+        ))}
+      </ul>
+    </Dialog>
   );
 }

@@ -4,18 +4,18 @@ import Link from 'next/link';
 import { ReactFlowProvider } from '@xyflow/react';
 import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
-import { Dialog } from '@/components/ui/dialog';
 import { Spinner } from '@/components/ui/spinner';
 import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { ConfigPanel } from './config-panel';
 import { EditorCanvas, type Toast } from './editor-canvas';
 import { EditorActionsContext } from './editor-actions';
-import { DraftBanner, EditorDialogs, LeaveDialog } from './editor-dialogs';
+import { DraftBanner, EditorDialogs, LeaveDialog, SaveInvalidDialog } from './editor-dialogs';
 import { EditorToolbar } from './editor-toolbar';
 import { nodeStatusStore } from './node-status-store';
 import { Palette } from './palette';
 import { pendingFields, usePendingFields } from './pending-fields';
-import { ProblemsPanel, type ProblemRow } from './problems-panel';
+import { useGuardedSave } from './use-guarded-save';
+import { ProblemsPanel } from './problems-panel';
 import { RunFailureBanner } from './run-failure';
 import type { NodeTypeInfo, WorkflowRecord } from './types';
 import { useClipboardActions } from './use-clipboard-actions';
@@ -147,34 +147,11 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   const run = useEditorRun(workflowId, definition, doc.dirty, save, showProblems);
   const inspector = useInspector(workflowId, doc, problemRows, validated, run.runId, editing.updateStep);
   const draft = useDraft(workflowId, doc.savedSnap, doc.currentSnap, doc.dirty, version);
-  // Save warns when some field holds text that will not be saved.
-  const [confirmSave, setConfirmSave] = useState<null | (() => void)>(null);
-  const guardedSave = useCallback(
-    (then?: () => void) => {
-      if (pendingFields.snapshot().length) {
-        setConfirmSave(() => () => {
-          pendingFields.reset();
-          void save().then((ok) => ok && then?.());
-        });
-        return;
-      }
-      void save().then((ok) => ok && then?.());
-    },
-    [save],
-  );
-  const allProblems = useMemo(
-    () => [
-      ...pending.map((f): ProblemRow => ({
-        path: '',
-        code: 'invalid_json',
-        message: `${f.label}: not valid JSON, not applied (${f.error})`,
-        nodeId: f.nodeId,
-        nodeName: f.nodeId ? definition.nodes.find((n) => n.id === f.nodeId)?.name || f.nodeId : undefined,
-        elementId: f.id,
-      })),
-      ...problemRows,
-    ],
-    [pending, problemRows, definition.nodes],
+  const { guardedSave, confirmSave, setConfirmSave, allProblems } = useGuardedSave(
+    save,
+    pending,
+    problemRows,
+    definition,
   );
   const leave = useLeaveGuard(dirty);
   const [versionsOpen, setVersionsOpen] = useState(false);
@@ -316,36 +293,15 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
           settingsOpen={settingsOpen}
           onSettingsClose={() => setSettingsOpen(false)}
         />
-        <Dialog
-          open={confirmSave !== null}
-          title="Save with invalid fields?"
-          onClose={() => setConfirmSave(null)}
-          footer={
-            <>
-              <Button onClick={() => setConfirmSave(null)}>Cancel</Button>
-              <Button
-                variant="danger"
-                onClick={() => {
-                  const go = confirmSave;
-                  setConfirmSave(null);
-                  go?.();
-                }}
-              >
-                Save without them
-              </Button>
-            </>
-          }
-        >
-          <p className="text-sm text-slate-600">
-            {pending.length === 1 ? 'One field holds' : `${pending.length} fields hold`} text that is not
-            valid JSON, so it is not part of the workflow and will not be saved:
-          </p>
-          <ul className="mt-2 list-disc pl-5 text-xs text-slate-700">
-            {pending.map((f) => (
-              <li key={f.id}>{f.nodeId ? `${f.nodeId}: ${f.label}` : f.label}</li>
-            ))}
-          </ul>
-        </Dialog>
+        <SaveInvalidDialog
+          pending={confirmSave ? pending : []}
+          onCancel={() => setConfirmSave(null)}
+          onSaveAnyway={() => {
+            const go = confirmSave;
+            setConfirmSave(null);
+            go?.();
+          }}
+        />
         <LeaveDialog
           open={leave.pending !== null}
           saving={saving}
