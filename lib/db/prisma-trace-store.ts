@@ -140,8 +140,8 @@ export class PrismaTraceStore implements TraceStore {
     const id = randomUUID();
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9) RETURNING ${RUN_FIELDS}`,
+        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10) RETURNING ${RUN_FIELDS}`,
         [
           id,
           run.workflowId,
@@ -153,6 +153,7 @@ export class PrismaTraceStore implements TraceStore {
           run.trigger,
           run.parentRunId ?? null,
           run.parentStepId ?? null,
+          run.triggerNodeId ?? null,
         ],
       );
     const hook = this.onRunCreated;
@@ -505,7 +506,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,
-  "parentRunId", "parentStepId", "createdAt", "startedAt", "finishedAt"`;
+  "parentRunId", "parentStepId", "triggerNodeId", "createdAt", "startedAt", "finishedAt"`;
 
 interface RunRow {
   id: string;
@@ -519,6 +520,7 @@ interface RunRow {
   trigger: string;
   parentRunId: string | null;
   parentStepId: string | null;
+  triggerNodeId: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -537,6 +539,7 @@ function toRunRecord(r: RunRow): RunRecord {
     trigger: r.trigger,
     parentRunId: r.parentRunId,
     parentStepId: r.parentStepId,
+    triggerNodeId: r.triggerNodeId,
     createdAt: new Date(r.createdAt),
     startedAt: r.startedAt && new Date(r.startedAt),
     finishedAt: r.finishedAt && new Date(r.finishedAt),

@@ -54,6 +54,7 @@ export class MemoryTraceStore implements TraceStore {
       trigger: run.trigger,
       parentRunId: run.parentRunId ?? null,
       parentStepId: run.parentStepId ?? null,
+      triggerNodeId: run.triggerNodeId ?? null,
       createdAt: new Date(),
       startedAt: null,
       finishedAt: null,

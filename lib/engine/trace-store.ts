@@ -19,6 +19,8 @@ export interface RunRecord {
   output?: unknown;
   error?: SerializedError | null;
   trigger: string;
+  /** The trigger node that started the run; only its branch runs (see plan.ts selectRoots). */
+  triggerNodeId?: string | null;
   parentRunId?: string | null;
   parentStepId?: string | null;
   createdAt: Date;
@@ -83,6 +85,7 @@ export interface CreateRun {
   definition: WorkflowDefinition;
   input: unknown;
   trigger: string;
+  triggerNodeId?: string | null;
   parentRunId?: string | null;
   parentStepId?: string | null;
 }

@@ -5,11 +5,13 @@ import type { EngineEvent } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import { applyInputDefaults } from '@/lib/workflow/input-defaults';
-import { assertRunnable } from './definition-input';
+import { enqueueRun } from './enqueue';
 import { MAX_RUN_INPUT_BYTES } from './limits';
 import { assertRunCapacity } from './rate-limit';
 import { json, parseWith, readJson, type RouteContext } from './route';
-import { getRuntime, type Runtime } from './runtime';
+import { getRuntime } from './runtime';
+
+export { enqueueRun };
 
 /** `wait: true` answers with the finished run, or with 202 and the run id if it takes longer. */
 export const RUN_WAIT_TIMEOUT_MS = 60_000;
@@ -55,34 +57,6 @@ async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * Starts a run of a saved version: refuses a definition with problems (400 naming each), writes
- * the run and hands it to the dispatcher.
- */
-export async function enqueueRun(
-  rt: Runtime,
-  args: {
-    workflowId: string;
-    versionId: string | null;
-    version: number;
-    definition: unknown;
-    input: unknown;
-    trigger: string;
-  },
-): Promise<string> {
-  const definition = assertRunnable(args.definition);
-  const runId = await rt.engine.startRun({
-    definition,
-    workflowId: args.workflowId,
-    versionId: args.versionId,
-    version: args.version,
-    input: args.input,
-    trigger: args.trigger,
-  });
-  await rt.dispatcher.enqueue(runId);
-  return runId;
 }
 
 export async function startRun({ req, params }: RouteContext<{ id: string }>) {
@@ -172,13 +146,16 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
     runId = await rt.engine.rerunFromNode(params.id, body.fromNodeId);
   } else {
     const definition = await rt.store.runDefinition(params.id);
+    const original = await rt.store.getRun(params.id);
     runId = await rt.engine.startRun({
       definition,
       workflowId: run.workflowId,
       versionId: run.workflowVersionId,
       version: run.version,
-      input: (await rt.store.getRun(params.id))?.input ?? {},
+      input: original?.input ?? {},
       trigger: `rerun:${params.id}`,
+      // The rerun starts from the trigger node that started the original, not from every root.
+      triggerNodeId: original?.triggerNodeId ?? null,
     });
   }
   await rt.dispatcher.enqueue(runId);
