@@ -5,7 +5,7 @@ import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
 import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { buildEngine } from '@/lib/server/runtime';
 import { startScheduledRun } from '@/lib/server/schedules';
-import { installConsoleRedaction, redactSecrets } from '@/lib/secrets/redact';
+import { installConsoleRedaction } from '@/lib/secrets/redact';
 
 export const DEFAULT_WORKER_CONCURRENCY = 4;
 
@@ -26,8 +26,7 @@ export async function workerCommand(
       : DEFAULT_WORKER_CONCURRENCY;
   installConsoleRedaction();
   const worker = await startQueueWorker({
-    // The same redaction as the web process: stored secrets never reach the trace.
-    storeOptions: { redact: redactSecrets },
+    // buildEngine masks payloads with the process's redactor, as in the web process.
     databaseUrl,
     concurrency,
     makeEngine: buildEngine,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { createEngine } from './engine';
-import { memoryStore, pgliteStore, wf, type StoreHandle } from './test-support';
+import { memoryStore, pgliteStore, wf, type StoreHandle } from './testing/harness';
 import { MemoryWorkflowSource } from './workflow-source';
 
 // Issue 12 item 9: a child run (subworkflow, map over a saved workflow) obeys the rules of a

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from './engine';
 import { MemoryTraceStore } from './memory-trace-store';
-import { wf } from './test-support';
+import { wf } from './testing/harness';
 
 // Issue 12 item 8: a trigger fires exactly its own branch, chosen by node id, and a rerun starts
 // from the trigger that started the original run.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/lib/db/client';
 import { createWorkflow, deleteWorkflow as deleteWorkflowRow } from '@/lib/db/repositories/workflows';
-import { createTempPostgres, postgresUrl, tempDataDir } from '@/lib/db/test-helpers';
+import { createTempPostgres, postgresUrl, tempDataDir } from '@/lib/db/testing/databases';
 import {
   MIN_SCHEDULE_INTERVAL_SECONDS,
   SCHEDULE_MIN_INTERVAL_ENV,
