@@ -6,7 +6,7 @@ import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store'
 import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { applyInputDefaults } from '@/lib/workflow/input-defaults';
 import { assertRunnable } from './definition-input';
-import { MAX_RUN_INPUT_BYTES } from './limits';
+import { dateInRange, INT4_MAX, MAX_RUN_INPUT_BYTES } from './limits';
 import { assertRunCapacity } from './rate-limit';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime, type Runtime } from './runtime';
@@ -18,7 +18,7 @@ export const SSE_KEEPALIVE_MS = 15_000;
 
 const startBody = z.object({
   input: z.unknown().optional(),
-  version: z.number().int().min(1).optional(),
+  version: z.number().int().min(1).max(INT4_MAX).optional(),
   wait: z.boolean().optional(),
 });
 
@@ -111,8 +111,8 @@ const listQuery = z.object({
   status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']).optional(),
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(runsRepo.MAX_RUN_PAGE_SIZE).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: z.coerce.date().refine(dateInRange, 'a date between years 1 and 9999').optional(),
+  to: z.coerce.date().refine(dateInRange, 'a date between years 1 and 9999').optional(),
   q: z.string().trim().min(1).max(200).optional(),
 });
 
