@@ -34,6 +34,12 @@ describe('import boundaries', () => {
       /imports nothing else/,
     ],
     ['lib/workflow/x.ts', "import fs from 'node:fs';\nexport const x = fs;\n", /no I\/O/],
+    [
+      'lib/payload/x.ts',
+      "import { createEngine } from '@/lib/engine/engine';\nexport const x = createEngine;\n",
+      /lib\/payload sits below/,
+    ],
+    ['lib/payload/x.ts', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /TraceStore/],
     ['components/x.tsx', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /over HTTP/],
     [
       'lib/server/x.ts',

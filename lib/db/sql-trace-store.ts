@@ -13,7 +13,7 @@ import {
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { NotFoundError, type SerializedError } from '@/lib/workflow/errors';
 import type { Db } from './client';
-import { toStoredJson, type Redactor } from './payload';
+import { toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
 
 // TraceStore on the Trellis database. Step writes are the hot path (two per step), so they are
@@ -23,14 +23,17 @@ import type { SqlQueryable } from './sql-executor';
 // batch of any size is a handful of round trips. Run transitions and reads flush first, so a
 // reader never sees a run finished before its steps.
 // The class name follows the brief; writes use raw SQL through Db.sql, reads too, because the hot
-// path should not pay the ORM and both paths must agree on the JSON encoding (payload.ts).
+// path should not pay the ORM and both paths must agree on the JSON encoding (lib/payload).
 
 /** A batch is written after this long, or as soon as it holds MAX_BATCH_ROWS rows. */
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
 
 export interface SqlTraceStoreOptions {
-  /** Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. */
+  /**
+   * Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. Hosts whose
+   * engine already masks payloads (hostEngineOptions) leave it out: one redaction pass per payload.
+   */
   redact?: Redactor;
   flushIntervalMs?: number;
   maxBatchRows?: number;
@@ -42,7 +45,7 @@ export interface SqlTraceStoreOptions {
   onRunCreated?: (tx: SqlQueryable, run: RunRecord) => Promise<void>;
 }
 
-type Json = string | null; // JSON text prepared by toStoredJson
+type Json = string | null; // JSON text prepared by toTraceJson
 
 interface StepInsert {
   id: string;
@@ -133,7 +136,7 @@ export class SqlTraceStore implements TraceStore {
   }
 
   private json(v: unknown): Json {
-    return toStoredJson(v, this.redact, this.maxBytes);
+    return toTraceJson(v, { redact: this.redact, maxBytes: this.maxBytes });
   }
 
   async createRun(run: CreateRun): Promise<RunRecord> {

@@ -86,6 +86,8 @@ export interface RunListFilter {
   to?: Date;
   /** Text that must appear in the run's input or output JSON (case-insensitive). */
   q?: string;
+  /** How the run was started: `manual`, `webhook`, `schedule`, `rerun:<id>`, … (exact match). */
+  trigger?: string;
 }
 
 /** Newest first, keyset-paginated over (createdAt, id) so pages stay stable while runs are added. */
@@ -95,6 +97,7 @@ export async function listRuns(prisma: PrismaClient, opts: RunListFilter = {}): 
   const where: Prisma.RunWhereInput = {
     ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
     ...(opts.status ? { status: opts.status } : {}),
+    ...(opts.trigger ? { trigger: opts.trigger } : {}),
     ...(opts.from || opts.to
       ? { createdAt: { ...(opts.from ? { gte: opts.from } : {}), ...(opts.to ? { lt: opts.to } : {}) } }
       : {}),
