@@ -81,7 +81,7 @@ export async function enqueueRun(
     input: args.input,
     trigger: args.trigger,
   });
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, args.workflowId);
   return runId;
 }
 
@@ -163,10 +163,29 @@ export async function cancelRun({ params }: RouteContext<{ id: string }>) {
 
 const rerunBody = z.object({ fromNodeId: z.string().min(1).optional() });
 
+/**
+ * A rerun is a new run and obeys the rules of one: its workflow must still exist and be enabled,
+ * and the workflow's backlog must have room. Runs of no saved workflow (ad-hoc) have neither.
+ */
+async function assertRerunAllowed(rt: Runtime, workflowId: string | null) {
+  if (!workflowId) return;
+  const wf = await rt.db.prisma.workflow.findUnique({
+    where: { id: workflowId },
+    select: { deletedAt: true, enabled: true },
+  });
+  if (!wf || wf.deletedAt) throw new NotFoundError(`Workflow ${workflowId}`);
+  if (!wf.enabled)
+    throw new TrellisError('conflict', `Workflow ${workflowId} is disabled; enable it to rerun its runs`, {
+      details: { workflowId },
+    });
+  await assertRunCapacity(rt.db.prisma, workflowId);
+}
+
 export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(rerunBody, await readJson(req).catch(() => ({})));
   const rt = await getRuntime();
   const { run } = await runView(params.id);
+  await assertRerunAllowed(rt, run.workflowId);
   let runId: string;
   if (body.fromNodeId) {
     runId = await rt.engine.rerunFromNode(params.id, body.fromNodeId);
@@ -181,7 +200,7 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
       trigger: `rerun:${params.id}`,
     });
   }
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, run.workflowId);
   return json({ runId }, 202);
 }
 
