@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/lib/db/client';
 import { buildEngine, createRuntime, type Runtime } from '@/lib/server/runtime';
 import { RUN_QUEUE, WORKFLOW_CONCURRENCY_ENV } from './limits';
-import { gatedServer, gatedWorkflow, maxOrderSkew, pgAvailable, tempQueueDb } from './test-support';
+import { gatedServer, gatedWorkflow, maxOrderSkew, pgAvailable, tempQueueDb } from './testing/queue-db';
 import { startQueueWorker, type QueueWorker } from './worker';
 
 // Server mode: 40 runs posted at once through the runs API to one workflow, one worker. All are

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_CONCURRENCY_ENV } from '@/lib/queue/limits';
-import { gatedServer, gatedWorkflow, maxOrderSkew } from '@/lib/queue/test-support';
+import { gatedServer, gatedWorkflow, maxOrderSkew } from '@/lib/queue/testing/queue-db';
 
 // Embedded mode: a burst of 40 runs on one workflow is accepted whole and queues under the
 // workflow's concurrency limit; the runs start in the order they were accepted and all succeed.
