@@ -31,6 +31,21 @@ describe('import boundaries', () => {
     ],
     ['lib/workflow/x.ts', "import fs from 'node:fs';\nexport const x = fs;\n", /no I\/O/],
     ['components/x.tsx', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /over HTTP/],
+    [
+      'lib/engine/x.ts',
+      "import { trace } from '@opentelemetry/api';\nexport const x = trace;\n",
+      /lib\/telemetry/,
+    ],
+    [
+      'lib/server/x.ts',
+      "import { TracerProvider } from '@opentelemetry/sdk-trace';\nexport const x = TracerProvider;\n",
+      /lib\/telemetry/,
+    ],
+    [
+      'lib/telemetry/x.ts',
+      "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n",
+      /TraceStore/,
+    ],
   ])('%s: refuses %s', async (file, code, why) => {
     const messages = await messagesFor(file, code);
     expect(messages.length).toBeGreaterThan(0);
@@ -54,6 +69,12 @@ describe('import boundaries', () => {
       await messagesFor(
         'components/x.tsx',
         "import { validate } from '@/lib/workflow/validate';\nexport const x = validate;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await messagesFor(
+        'lib/telemetry/x.ts',
+        "import { trace } from '@opentelemetry/api';\nexport const x = trace;\n",
       ),
     ).toEqual([]);
   });
