@@ -380,7 +380,7 @@ export class GraphExecution {
       const error = res.kind === 'error' ? res.error : new TrellisError('internal_error', 'unreachable');
       if (this.ctrl.signal.aborted) {
         const agent = this.agentFields(stepId);
-        const cancelled = toSerializedError(this.ctrl.signal.reason);
+        const cancelled = this.run.prepare(toSerializedError(this.ctrl.signal.reason)) as SerializedError;
         await store.finishStep(stepId, { ...agent, status: 'cancelled', error: cancelled, finishedAt });
         this.endSpan(stepId, { ...agent, status: 'cancelled', error: cancelled });
         this.emitFinished(stepId, id, 'cancelled', finishedAt.getTime() - startedAt);

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/mock-llm-server';
+import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { createChatClient } from '@/lib/agent/model-client';
 import { createEngine } from '@/lib/engine/engine';
 import { MemoryWorkflowSource } from '@/lib/engine/workflow-source';
@@ -14,7 +14,7 @@ import {
   nodesWithProbe,
   wf,
   type StoreHandle,
-} from '@/lib/engine/test-support';
+} from '@/lib/engine/testing/harness';
 import { incomingTraceparent } from '@/lib/server/runs';
 import { createTelemetry, telemetryConfigFromEnv, type Telemetry } from '@/lib/telemetry';
 import { DEFAULT_MAX_QUEUE_SIZE, parseKeyValues } from './config';
