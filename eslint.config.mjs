@@ -153,6 +153,31 @@ export default tseslint.config(
     },
   },
   {
+    // Importers translate documents into definitions: pure, like lib/workflow (DESIGN.md §10).
+    files: ['lib/import/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_FRAMEWORKS,
+          patterns: [
+            ...NO_FRAMEWORK_PATTERNS,
+            {
+              group: ['@/lib/*', '!@/lib/workflow', '!@/lib/workflow/*', '!@/lib/import', '!@/lib/import/*'],
+              message:
+                'lib/import is pure: it may import lib/workflow only; the caller passes anything else (e.g. the validator).',
+            },
+            {
+              group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process'],
+              message: 'lib/import does no I/O.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: [
       'lib/engine/**/*.ts',
       'lib/nodes/**/*.ts',

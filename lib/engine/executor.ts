@@ -145,7 +145,8 @@ export class GraphExecution {
     this.retry = rec.retry;
     this.waiting = rec.waiting;
     this.seq = rec.state.size;
-    this.steps = { ...opts.outerSteps };
+    // Null prototype: a node id can never reach Object.prototype through `steps[id]`.
+    this.steps = Object.assign(Object.create(null), opts.outerSteps);
     for (const [id, s] of this.state) if (s.status === 'succeeded') this.steps[id] = { output: s.output };
   }
 
