@@ -6,7 +6,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { json, readJson, type RouteContext } from './route';
 import { assertRunCapacity, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
-import { enqueueRun } from './runs';
+import { enqueueRun, incomingTraceparent } from './runs';
 
 // POST /api/hooks/:workflowId — the `trigger.webhook` node. Authenticated by the workflow's own
 // secret (Workflow.webhookSecret, generated the first time a workflow with a webhook trigger is
@@ -124,6 +124,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     definition: wf.definition,
     input,
     trigger: 'webhook',
+    traceContext: incomingTraceparent(req),
   });
   if (hasNode(wf.definition, 'output')) {
     let timer: NodeJS.Timeout | undefined;

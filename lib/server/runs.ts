@@ -57,6 +57,19 @@ async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * The caller's W3C `traceparent`, for the run's spans to continue (lib/telemetry). A malformed
+ * one is ignored, as the W3C spec asks: it starts a new trace rather than failing the request.
+ */
+export function incomingTraceparent(req: Request): string | null {
+  const raw = req.headers.get('traceparent')?.trim().toLowerCase();
+  const m = raw ? TRACEPARENT.exec(raw) : null;
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]) || /^0+$/.test(m[3])) return null;
+  return raw!;
+}
+
 /**
  * Starts a run of a saved version: refuses a definition with problems (400 naming each), writes
  * the run and hands it to the dispatcher.
@@ -70,6 +83,8 @@ export async function enqueueRun(
     definition: unknown;
     input: unknown;
     trigger: string;
+    /** An incoming W3C traceparent (incomingTraceparent). */
+    traceContext?: string | null;
   },
 ): Promise<string> {
   const definition = assertRunnable(args.definition);
@@ -80,6 +95,7 @@ export async function enqueueRun(
     version: args.version,
     input: args.input,
     trigger: args.trigger,
+    traceContext: args.traceContext ?? null,
   });
   await rt.dispatcher.enqueue(runId, args.workflowId);
   return runId;
@@ -101,6 +117,7 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
     definition: v.definition,
     input: applyInputDefaults(v.definition.inputSchema, body.input ?? {}),
     trigger: 'manual',
+    traceContext: incomingTraceparent(req),
   });
   if (body.wait && (await waitForRun(runId, RUN_WAIT_TIMEOUT_MS))) return json(await runView(runId));
   return json({ runId }, 202);
