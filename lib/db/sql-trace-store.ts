@@ -143,8 +143,8 @@ export class SqlTraceStore implements TraceStore {
     const id = randomUUID();
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10) RETURNING ${RUN_FIELDS}`,
+        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11) RETURNING ${RUN_FIELDS}`,
         [
           id,
           run.workflowId,
@@ -157,6 +157,7 @@ export class SqlTraceStore implements TraceStore {
           run.parentRunId ?? null,
           run.parentStepId ?? null,
           run.triggerNodeId ?? null,
+          run.traceContext ?? null,
         ],
       );
     const hook = this.onRunCreated;
@@ -174,6 +175,10 @@ export class SqlTraceStore implements TraceStore {
   async getRun(runId: string): Promise<RunRecord | null> {
     const rows = await this.sql.query<RunRow>(`SELECT ${RUN_FIELDS} FROM "Run" WHERE id = $1`, [runId]);
     return rows[0] ? toRunRecord(rows[0]) : null;
+  }
+
+  async setTraceContext(runId: string, traceparent: string): Promise<void> {
+    await this.sql.query(`UPDATE "Run" SET "traceContext" = $2 WHERE id = $1`, [runId, traceparent]);
   }
 
   async runDefinition(runId: string): Promise<WorkflowDefinition> {
@@ -509,7 +514,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,
-  "parentRunId", "parentStepId", "triggerNodeId", "createdAt", "startedAt", "finishedAt"`;
+  "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "createdAt", "startedAt", "finishedAt"`;
 
 interface RunRow {
   id: string;
@@ -524,6 +529,7 @@ interface RunRow {
   parentRunId: string | null;
   parentStepId: string | null;
   triggerNodeId: string | null;
+  traceContext: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -543,6 +549,7 @@ function toRunRecord(r: RunRow): RunRecord {
     parentRunId: r.parentRunId,
     parentStepId: r.parentStepId,
     triggerNodeId: r.triggerNodeId,
+    traceContext: r.traceContext,
     createdAt: new Date(r.createdAt),
     startedAt: r.startedAt && new Date(r.startedAt),
     finishedAt: r.finishedAt && new Date(r.finishedAt),

@@ -29,6 +29,8 @@ export async function enqueueRun(
     trigger: string;
     /** The trigger node that fires; only its branch runs. */
     triggerNodeId?: string | null;
+    /** An incoming W3C traceparent (runs.ts incomingTraceparent). */
+    traceContext?: string | null;
   },
 ): Promise<string> {
   const definition = assertRunnable(args.definition);
@@ -40,7 +42,8 @@ export async function enqueueRun(
     input: args.input,
     trigger: args.trigger,
     triggerNodeId: args.triggerNodeId ?? null,
+    traceContext: args.traceContext ?? null,
   });
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, args.workflowId);
   return runId;
 }

@@ -6,7 +6,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { json, readJson, type RouteContext } from './route';
 import { assertRunCapacity, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
-import { enqueueRun } from './runs';
+import { enqueueRun, incomingTraceparent } from './runs';
 
 // POST /api/hooks/:workflowId[/:nodeId] — the `trigger.webhook` node. Authenticated by the
 // workflow's own secret (Workflow.webhookSecret, generated the first time a workflow with a
@@ -22,6 +22,15 @@ export const WEBHOOK_SECRET_HEADER = 'x-trellis-webhook-secret';
 const hasNode = (def: WorkflowDefinition, type: string) => def.nodes.some((n) => n.type === type);
 const webhookNodes = (def: WorkflowDefinition) =>
   def.nodes.filter((n) => n.type === 'trigger.webhook').map((n) => n.id);
+
+/** The workflow's own webhook rate: the highest `ratePerSecond` of its webhook triggers, if any. */
+export function workflowWebhookRate(def: WorkflowDefinition): number | undefined {
+  const rates = def.nodes
+    .filter((n) => n.type === 'trigger.webhook')
+    .map((n) => (n.config as { ratePerSecond?: unknown } | undefined)?.ratePerSecond)
+    .filter((r): r is number => typeof r === 'number' && Number.isInteger(r) && r > 0);
+  return rates.length ? Math.max(...rates) : undefined;
+}
 
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64url')}`;
@@ -129,7 +138,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     );
   }
   // Counted after the secret check, so strangers cannot use up a workflow's allowance.
-  assertWebhookRate(params.workflowId);
+  assertWebhookRate(params.workflowId, undefined, workflowWebhookRate(wf.definition));
   await assertRunCapacity(rt.db.prisma, params.workflowId);
   const input = await readJson(req, MAX_WEBHOOK_BODY_BYTES);
   const runId = await enqueueRun(rt, {
@@ -140,6 +149,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     input,
     trigger: 'webhook',
     triggerNodeId,
+    traceContext: incomingTraceparent(req),
   });
   if (hasNode(wf.definition, 'output')) {
     let timer: NodeJS.Timeout | undefined;

@@ -9,7 +9,7 @@ import { enqueueRun } from './enqueue';
 import { dateInRange, INT4_MAX, MAX_RUN_INPUT_BYTES } from './limits';
 import { assertRunCapacity } from './rate-limit';
 import { json, parseWith, readJson, type RouteContext } from './route';
-import { getRuntime } from './runtime';
+import { getRuntime, type Runtime } from './runtime';
 
 export { enqueueRun };
 
@@ -59,6 +59,19 @@ async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * The caller's W3C `traceparent`, for the run's spans to continue (lib/telemetry). A malformed
+ * one is ignored, as the W3C spec asks: it starts a new trace rather than failing the request.
+ */
+export function incomingTraceparent(req: Request): string | null {
+  const raw = req.headers.get('traceparent')?.trim().toLowerCase();
+  const m = raw ? TRACEPARENT.exec(raw) : null;
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]) || /^0+$/.test(m[3])) return null;
+  return raw!;
+}
+
 export async function startRun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(startBody, await readJson(req));
   assertInputSize(body.input);
@@ -75,6 +88,7 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
     definition: v.definition,
     input: applyInputDefaults(v.definition.inputSchema, body.input ?? {}),
     trigger: 'manual',
+    traceContext: incomingTraceparent(req),
   });
   if (body.wait && (await waitForRun(runId, RUN_WAIT_TIMEOUT_MS))) return json(await runView(runId));
   return json({ runId }, 202);
@@ -142,6 +156,24 @@ const rerunBody = z.object({
   on: z.enum(['original', 'latest']).optional(),
 });
 
+/**
+ * A rerun is a new run and obeys the rules of one: its workflow must still exist and be enabled,
+ * and the workflow's backlog must have room. Runs of no saved workflow (ad-hoc) have neither.
+ */
+async function assertRerunAllowed(rt: Runtime, workflowId: string | null) {
+  if (!workflowId) return;
+  const wf = await rt.db.prisma.workflow.findUnique({
+    where: { id: workflowId },
+    select: { deletedAt: true, enabled: true },
+  });
+  if (!wf || wf.deletedAt) throw new NotFoundError(`Workflow ${workflowId}`);
+  if (!wf.enabled)
+    throw new TrellisError('conflict', `Workflow ${workflowId} is disabled; enable it to rerun its runs`, {
+      details: { workflowId },
+    });
+  await assertRunCapacity(rt.db.prisma, workflowId);
+}
+
 export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   // No body (or not JSON) means a full rerun; a body over the limit is still refused.
   const raw = await readJson(req).catch((e) => {
@@ -151,6 +183,7 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(rerunBody, raw);
   const rt = await getRuntime();
   const { run } = await runView(params.id);
+  await assertRerunAllowed(rt, run.workflowId);
   let runId: string;
   if (body.on === 'latest' && body.fromNodeId) {
     // Reusing steps of one version inside another is not defined: node ids may mean other things.
@@ -193,7 +226,7 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
       triggerNodeId: original?.triggerNodeId ?? null,
     });
   }
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, run.workflowId);
   return json({ runId }, 202);
 }
 
