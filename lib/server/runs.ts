@@ -182,7 +182,8 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
       workflowId: run.workflowId,
       versionId: run.workflowVersionId,
       version: run.version,
-      input: (await rt.store.getRun(params.id))?.input ?? {},
+      // The exact input of the original run, not its trace copy (capped, masked).
+      input: (await rt.store.runInput(params.id)) ?? {},
       trigger: `rerun:${params.id}`,
     });
   }
