@@ -147,8 +147,8 @@ export class SqlTraceStore implements TraceStore {
     const executable = exact === traced ? null : exact;
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "executableInput")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10) RETURNING ${RUN_FIELDS}`,
+        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "traceContext", "executableInput")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11) RETURNING ${RUN_FIELDS}`,
         [
           id,
           run.workflowId,
@@ -160,6 +160,7 @@ export class SqlTraceStore implements TraceStore {
           run.trigger,
           run.parentRunId ?? null,
           run.parentStepId ?? null,
+          run.traceContext ?? null,
           executable,
         ],
       );
@@ -178,6 +179,10 @@ export class SqlTraceStore implements TraceStore {
   async getRun(runId: string): Promise<RunRecord | null> {
     const rows = await this.sql.query<RunRow>(`SELECT ${RUN_FIELDS} FROM "Run" WHERE id = $1`, [runId]);
     return rows[0] ? toRunRecord(rows[0]) : null;
+  }
+
+  async setTraceContext(runId: string, traceparent: string): Promise<void> {
+    await this.sql.query(`UPDATE "Run" SET "traceContext" = $2 WHERE id = $1`, [runId, traceparent]);
   }
 
   async runDefinition(runId: string): Promise<WorkflowDefinition> {
@@ -523,7 +528,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,
-  "parentRunId", "parentStepId", "createdAt", "startedAt", "finishedAt"`;
+  "parentRunId", "parentStepId", "traceContext", "createdAt", "startedAt", "finishedAt"`;
 
 interface RunRow {
   id: string;
@@ -537,6 +542,7 @@ interface RunRow {
   trigger: string;
   parentRunId: string | null;
   parentStepId: string | null;
+  traceContext: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -555,6 +561,7 @@ function toRunRecord(r: RunRow): RunRecord {
     trigger: r.trigger,
     parentRunId: r.parentRunId,
     parentStepId: r.parentStepId,
+    traceContext: r.traceContext,
     createdAt: new Date(r.createdAt),
     startedAt: r.startedAt && new Date(r.startedAt),
     finishedAt: r.finishedAt && new Date(r.finishedAt),

@@ -53,6 +53,7 @@ export class MemoryTraceStore implements TraceStore {
       trigger: run.trigger,
       parentRunId: run.parentRunId ?? null,
       parentStepId: run.parentStepId ?? null,
+      traceContext: run.traceContext ?? null,
       createdAt: new Date(),
       startedAt: null,
       finishedAt: null,
@@ -98,6 +99,11 @@ export class MemoryTraceStore implements TraceStore {
     if (patch && 'output' in patch) r.output = this.keep(patch.output);
     if (patch && 'error' in patch) r.error = this.keep(patch.error) as RunRecord['error'];
     return true;
+  }
+
+  async setTraceContext(runId: string, traceparent: string): Promise<void> {
+    const r = this.runs.get(runId);
+    if (r) r.traceContext = traceparent;
   }
 
   async startStep(step: StepStart): Promise<string> {

@@ -21,6 +21,8 @@ export interface RunRecord {
   trigger: string;
   parentRunId?: string | null;
   parentStepId?: string | null;
+  /** W3C traceparent the run's spans continue (see tracing.ts); null when none was recorded. */
+  traceContext?: string | null;
   createdAt: Date;
   startedAt?: Date | null;
   finishedAt?: Date | null;
@@ -88,6 +90,8 @@ export interface CreateRun {
   trigger: string;
   parentRunId?: string | null;
   parentStepId?: string | null;
+  /** An incoming traceparent (API or webhook header), or the parent step's span for child runs. */
+  traceContext?: string | null;
 }
 
 export interface TraceStore {
@@ -111,6 +115,11 @@ export interface TraceStore {
   finishStep(stepId: string, result: StepResult): Promise<void>;
   listSteps(runId: string): Promise<StepRecord[]>;
   appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void>;
+  /**
+   * Record the span a run's later drives continue (tracing.ts), so a run resumed by another
+   * process stays in the same trace. Optional: stores without it start a new trace on resume.
+   */
+  setTraceContext?(runId: string, traceparent: string): Promise<void>;
   /** Make every buffered write durable (batched writers flush here). */
   flush(): Promise<void>;
 }

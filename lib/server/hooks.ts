@@ -1,11 +1,12 @@
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { Db } from '@/lib/db/client';
+import * as repo from '@/lib/db/repositories/workflows';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { json, readJson, type RouteContext } from './route';
 import { assertRunCapacity, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
-import { enqueueRun } from './runs';
+import { enqueueRun, incomingTraceparent } from './runs';
 
 // POST /api/hooks/:workflowId — the `trigger.webhook` node. Authenticated by the workflow's own
 // secret (Workflow.webhookSecret, generated the first time a workflow with a webhook trigger is
@@ -42,6 +43,24 @@ export async function ensureWebhookSecret(
 export async function webhookInfo(db: Db, workflowId: string, definition: WorkflowDefinition) {
   const secret = await ensureWebhookSecret(db, workflowId, definition);
   return secret ? { url: `/api/hooks/${workflowId}`, header: WEBHOOK_SECRET_HEADER, secret } : null;
+}
+
+/**
+ * POST /api/workflows/:id/webhook/rotate — replaces the secret. Every webhook call reads the
+ * secret from the database, so the old one is refused from the next request on. The answer
+ * carries the new secret, so nothing may cache it.
+ */
+export async function rotateWebhookSecret({ params }: RouteContext<{ id: string }>) {
+  const { db } = await getRuntime();
+  const wf = await repo.getWorkflow(db.prisma, params.id);
+  if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
+  if (!hasNode(wf.definition, 'trigger.webhook'))
+    throw new TrellisError('conflict', 'The saved workflow has no webhook trigger: save one first');
+  const secret = newWebhookSecret();
+  await db.sql.query(`UPDATE "Workflow" SET "webhookSecret" = $2 WHERE id = $1`, [params.id, secret]);
+  return json({ url: `/api/hooks/${params.id}`, header: WEBHOOK_SECRET_HEADER, secret }, 200, {
+    'cache-control': 'no-store',
+  });
 }
 
 function presentedSecret(req: Request): string | null {
@@ -96,6 +115,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     definition: wf.definition,
     input,
     trigger: 'webhook',
+    traceContext: incomingTraceparent(req),
   });
   if (hasNode(wf.definition, 'output')) {
     let timer: NodeJS.Timeout | undefined;

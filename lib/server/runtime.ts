@@ -14,6 +14,8 @@ import { seedExamplesOnce } from './seed';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
+import { engineTracer } from '@/lib/telemetry';
+import { VERSION } from './version';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -62,6 +64,8 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
     redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
     agent: agentOptions(db),
+    // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT (or TRELLIS_OTEL_ENDPOINT) is set.
+    tracer: engineTracer(VERSION),
   };
 }
 
