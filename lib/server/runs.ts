@@ -220,7 +220,8 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
       workflowId: run.workflowId,
       versionId: run.workflowVersionId,
       version: run.version,
-      input: original?.input ?? {},
+      // The exact input of the original run, not its trace copy (capped, masked).
+      input: (await rt.store.runInput(params.id)) ?? {},
       trigger: `rerun:${params.id}`,
       // The rerun starts from the trigger node that started the original, not from every root.
       triggerNodeId: original?.triggerNodeId ?? null,
