@@ -161,7 +161,8 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: src.versionId,
         version: src.version,
         definition: src.definition,
-        input: hostRedact(input),
+        input,
+        traceInput: hostRedact(input),
         trigger: 'subworkflow',
         parentRunId,
         parentStepId,
@@ -309,7 +310,12 @@ export function createEngine(opts: EngineOptions): Engine {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
     try {
-      const [definition, run] = await Promise.all([store.runDefinition(runId), store.getRun(runId)]);
+      const [definition, run, input] = await Promise.all([
+        store.runDefinition(runId),
+        store.getRun(runId),
+        // The exact input, not run.input (the trace copy, capped and masked).
+        store.runInput(runId),
+      ]);
       if (!run) throw new NotFoundError(`Run ${runId}`);
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
@@ -325,10 +331,10 @@ export function createEngine(opts: EngineOptions): Engine {
       const graph = compileGraph(definition);
       const exec = new GraphExecution(
         core,
-        { runId, input: run.input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        { runId, input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
         graph,
         { parentNodeId: null, itemIndex: null },
-        { rootInput: run.input, roots: selectRoots(graph, run.trigger), signal, span },
+        { rootInput: input, roots: selectRoots(graph, run.trigger), signal, span },
       );
       const out = await exec.execute();
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
@@ -365,7 +371,8 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: args.versionId ?? null,
         version: args.version ?? null,
         definition: args.definition,
-        input: hostRedact(args.input ?? null),
+        input: args.input ?? null,
+        traceInput: hostRedact(args.input ?? null),
         trigger: args.trigger ?? 'manual',
         parentRunId: args.parentRunId ?? null,
         parentStepId: args.parentStepId ?? null,
@@ -460,7 +467,8 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: run.workflowVersionId,
         version: run.version,
         definition,
-        input: run.input,
+        input: await store.runInput(runId),
+        traceInput: run.input,
         trigger: `rerun:${runId}`,
         parentRunId: null,
         parentStepId: null,

@@ -83,7 +83,10 @@ export interface CreateRun {
   workflowVersionId: string | null;
   version: number | null;
   definition: WorkflowDefinition;
+  /** What the run executes, kept exactly (never capped or masked): see runInput. */
   input: unknown;
+  /** The input as the trace shows it (secrets masked by the engine); default `input`. Capped. */
+  traceInput?: unknown;
   trigger: string;
   parentRunId?: string | null;
   parentStepId?: string | null;
@@ -96,6 +99,11 @@ export interface TraceStore {
   getRun(runId: string): Promise<RunRecord | null>;
   /** The exact definition version the run was started with. */
   runDefinition(runId: string): Promise<WorkflowDefinition>;
+  /**
+   * The exact input the run was created with, whatever its size or content; RunRecord.input is
+   * only its trace copy (capped, masked). Durable with createRun, so any worker resumes on it.
+   */
+  runInput(runId: string): Promise<unknown>;
   /** Compare-and-set: only moves from one of `from`; a finished run is never overwritten. */
   transitionRun(
     runId: string,

@@ -97,7 +97,7 @@ export async function enqueueRun(
     trigger: args.trigger,
     traceContext: args.traceContext ?? null,
   });
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, args.workflowId);
   return runId;
 }
 
@@ -185,6 +185,24 @@ export const rerunBody = z.object({
   on: z.enum(['original', 'latest']).optional(),
 });
 
+/**
+ * A rerun is a new run and obeys the rules of one: its workflow must still exist and be enabled,
+ * and the workflow's backlog must have room. Runs of no saved workflow (ad-hoc) have neither.
+ */
+async function assertRerunAllowed(rt: Runtime, workflowId: string | null) {
+  if (!workflowId) return;
+  const wf = await rt.db.prisma.workflow.findUnique({
+    where: { id: workflowId },
+    select: { deletedAt: true, enabled: true },
+  });
+  if (!wf || wf.deletedAt) throw new NotFoundError(`Workflow ${workflowId}`);
+  if (!wf.enabled)
+    throw new TrellisError('conflict', `Workflow ${workflowId} is disabled; enable it to rerun its runs`, {
+      details: { workflowId },
+    });
+  await assertRunCapacity(rt.db.prisma, workflowId);
+}
+
 export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   // No body (or not JSON) means a full rerun; a body over the limit is still refused.
   const raw = await readJson(req).catch((e) => {
@@ -194,6 +212,7 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(rerunBody, raw);
   const rt = await getRuntime();
   const { run } = await runView(params.id);
+  await assertRerunAllowed(rt, run.workflowId);
   let runId: string;
   if (body.on === 'latest' && body.fromNodeId) {
     // Reusing steps of one version inside another is not defined: node ids may mean other things.
@@ -229,11 +248,12 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
       workflowId: run.workflowId,
       versionId: run.workflowVersionId,
       version: run.version,
-      input: (await rt.store.getRun(params.id))?.input ?? {},
+      // The exact input of the original run, not its trace copy (capped, masked).
+      input: (await rt.store.runInput(params.id)) ?? {},
       trigger: `rerun:${params.id}`,
     });
   }
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, run.workflowId);
   return json({ runId }, 202);
 }
 

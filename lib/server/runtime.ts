@@ -126,11 +126,17 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   }
   const store = new SqlTraceStore(db);
   const engine = buildEngine(db, store, (ev) => events.publish(ev));
-  const dispatcher = createInProcessDispatcher(engine, async (statuses) =>
-    (await db.prisma.run.findMany({ where: { status: { in: statuses } }, select: { id: true } })).map(
-      (r) => r.id,
-    ),
-  );
+  const dispatcher = createInProcessDispatcher(engine, {
+    listRuns: (statuses) =>
+      db.prisma.run.findMany({
+        where: { status: { in: statuses } },
+        select: { id: true, workflowId: true },
+        orderBy: { createdAt: 'asc' },
+      }),
+    workflowOf: async (runId) =>
+      (await db.prisma.run.findUnique({ where: { id: runId }, select: { workflowId: true } }))?.workflowId ??
+      null,
+  });
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
