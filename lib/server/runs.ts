@@ -18,7 +18,7 @@ export const RUN_WAIT_TIMEOUT_MS = 60_000;
 /** SSE comment lines keep proxies from closing an idle stream. */
 export const SSE_KEEPALIVE_MS = 15_000;
 
-const startBody = z.object({
+export const startBody = z.object({
   input: z.unknown().optional(),
   version: z.number().int().min(1).max(INT4_MAX).optional(),
   wait: z.boolean().optional(),
@@ -94,7 +94,7 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
   return json({ runId }, 202);
 }
 
-const listQuery = z.object({
+export const listQuery = z.object({
   workflowId: z.string().optional(),
   status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']).optional(),
   cursor: z.string().optional(),
@@ -113,7 +113,7 @@ export async function listRuns({ req }: RouteContext<unknown>) {
   return json({ runs: page.items, nextCursor: page.nextCursor });
 }
 
-const runQuery = z.object({
+export const runQuery = z.object({
   stepLimit: z.coerce.number().int().min(1).max(runsRepo.MAX_STEP_PAGE_SIZE).optional(),
 });
 
@@ -122,7 +122,7 @@ export async function getRun({ req, params }: RouteContext<{ id: string }>) {
   return json(await runView(params.id, q.stepLimit));
 }
 
-const stepsQuery = z.object({
+export const stepsQuery = z.object({
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(runsRepo.MAX_STEP_PAGE_SIZE).optional(),
 });
@@ -150,7 +150,7 @@ export async function cancelRun({ params }: RouteContext<{ id: string }>) {
   return json({ ok });
 }
 
-const rerunBody = z.object({
+export const rerunBody = z.object({
   fromNodeId: z.string().min(1).optional(),
   /** `original` (default): the version the run used; `latest`: the workflow's newest version. */
   on: z.enum(['original', 'latest']).optional(),
@@ -231,7 +231,7 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   return json({ runId }, 202);
 }
 
-const approvalBody = z.object({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
+export const approvalBody = z.object({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
 
 export async function decideApproval({ req, params }: RouteContext<{ id: string; nodeId: string }>) {
   const body = parseWith(approvalBody, await readJson(req));

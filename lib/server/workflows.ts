@@ -10,8 +10,14 @@ import { listExamples } from './examples';
 
 type IdParams = { id: string };
 
-const createBody = z.object({ name: z.string().trim().min(1).max(200).optional(), definition: z.unknown() });
-const saveBody = z.object({ name: z.string().trim().min(1).max(200).optional(), definition: z.unknown() });
+export const createBody = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  definition: z.unknown(),
+});
+export const saveBody = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  definition: z.unknown(),
+});
 
 export async function listWorkflows() {
   const { db } = await getRuntime();
