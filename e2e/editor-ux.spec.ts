@@ -464,3 +464,25 @@ test('forms never drop input silently: invalid JSON is unsaved, a problem, kept,
     .definition;
   expect(def.nodes.find((n) => n.id === 'shape')?.config).toEqual({ value: { a: 2 } });
 });
+
+test('small things: a keyboard shortcut sheet on "?" and a favicon', async ({ page, baseURL }) => {
+  const id = await createWorkflow(page, baseURL!, unique('Shortcuts'), twoSteps);
+  await page.goto(`/workflows/${id}`);
+  await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } });
+  await page.keyboard.press('?');
+  const sheet = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await expect(sheet).toContainText('Save a new version');
+  await expect(sheet).toContainText('Search the node palette');
+  await shot(page, 'shortcut-sheet');
+  await page.keyboard.press('Escape');
+  await expect(sheet).toBeHidden();
+  // Typing "?" in a field is text, not the sheet.
+  await page.getByLabel('Workflow name').press('?');
+  await expect(sheet).toBeHidden();
+
+  const icon = await page.locator('link[rel="icon"]').first().getAttribute('href');
+  expect(icon).toBeTruthy();
+  const res = await page.request.get(new URL(icon!, baseURL).toString());
+  expect(res.status()).toBe(200);
+  expect(res.headers()['content-type']).toContain('image/svg');
+});

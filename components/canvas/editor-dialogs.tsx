@@ -6,6 +6,7 @@ import type { DefinitionMeta } from './convert';
 import { RunDialog } from './run-dialog';
 import type { Draft } from './use-draft';
 import type { PendingField } from './pending-fields';
+import { SHORTCUTS } from './use-shortcuts';
 import { JsonField } from './schema-form';
 import type { JsonSchema } from './types';
 import { VersionsDialog } from './versions-dialog';
@@ -216,6 +217,26 @@ export function SaveInvalidDialog({
           <li key={f.id}>{f.nodeId ? `${f.nodeId}: ${f.label}` : f.label}</li>
         ))}
       </ul>
+    </Dialog>
+  );
+}
+
+/** The keyboard shortcut sheet (`?`). */
+export function ShortcutsDialog({ open, onClose }: { open: boolean; onClose(): void }) {
+  return (
+    <Dialog open={open} title="Keyboard shortcuts" onClose={onClose}>
+      <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-xs">
+        {SHORTCUTS.map(([keys, does]) => (
+          <div key={keys} className="contents">
+            <dt>
+              <kbd className="rounded border border-slate-300 bg-slate-50 px-1.5 py-0.5 font-mono text-[11px]">
+                {keys}
+              </kbd>
+            </dt>
+            <dd className="text-slate-600">{does}</dd>
+          </div>
+        ))}
+      </dl>
     </Dialog>
   );
 }

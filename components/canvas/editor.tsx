@@ -9,7 +9,13 @@ import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { ConfigPanel } from './config-panel';
 import { EditorCanvas, type Toast } from './editor-canvas';
 import { EditorActionsContext } from './editor-actions';
-import { DraftBanner, EditorDialogs, LeaveDialog, SaveInvalidDialog } from './editor-dialogs';
+import {
+  DraftBanner,
+  EditorDialogs,
+  LeaveDialog,
+  SaveInvalidDialog,
+  ShortcutsDialog,
+} from './editor-dialogs';
 import { EditorToolbar } from './editor-toolbar';
 import { nodeStatusStore } from './node-status-store';
 import { Palette } from './palette';
@@ -156,6 +162,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   const leave = useLeaveGuard(dirty);
   const [versionsOpen, setVersionsOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [helpOpen, setHelpOpen] = useState(false);
 
   useEditorShortcuts({
     save: () => guardedSave(),
@@ -165,6 +172,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     copy: () => void clipboard.copy(),
     paste: () => void clipboard.paste(),
     focusSearch: () => paletteSearch.current?.focus(),
+    showHelp: () => setHelpOpen(true),
   });
 
   // After a failed run the step it stopped at is selected (its error shows in the inspector).
@@ -293,6 +301,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
           settingsOpen={settingsOpen}
           onSettingsClose={() => setSettingsOpen(false)}
         />
+        <ShortcutsDialog open={helpOpen} onClose={() => setHelpOpen(false)} />
         <SaveInvalidDialog
           pending={confirmSave ? pending : []}
           onCancel={() => setConfirmSave(null)}
