@@ -486,3 +486,23 @@ test('small things: a keyboard shortcut sheet on "?" and a favicon', async ({ pa
   expect(res.status()).toBe(200);
   expect(res.headers()['content-type']).toContain('image/svg');
 });
+
+test('small things: Copy for the one-time API token; an empty filtered runs list offers "Run this workflow"', async ({
+  page,
+  baseURL,
+}) => {
+  await page.goto('/settings');
+  const tokens = page.getByRole('region', { name: 'API tokens' });
+  await tokens.getByLabel('Token name').fill(unique('ci'));
+  await tokens.getByRole('button', { name: 'Create token' }).click();
+  const token = (await tokens.getByLabel('New API token').textContent())!.trim();
+  await tokens.getByRole('button', { name: 'Copy token' }).click();
+  await expect(tokens.getByText('Copied', { exact: true })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+
+  const id = await createWorkflow(page, baseURL!, unique('Never run'), twoSteps);
+  await page.goto(`/runs?workflowId=${id}`);
+  await expect(page.getByRole('heading', { name: 'No runs match these filters' })).toBeVisible();
+  await page.getByRole('link', { name: 'Run this workflow' }).click();
+  await expect(page).toHaveURL(new RegExp(`/workflows/${id}$`));
+});
