@@ -106,6 +106,22 @@ export const ConfigPanel = memo(function ConfigPanel({
         </div>
       </div>
 
+      {lastRun && !lastRun.loading && lastRun.error !== undefined && lastRun.error !== null && (
+        <div className="border-b border-slate-100 px-4 py-3">
+          <StepErrorView
+            error={lastRun.error}
+            stepType={step.type}
+            allowHosts={(step.config?.allowHosts as string[] | undefined) ?? []}
+            onAllowHost={(host) =>
+              onChange((s) => {
+                const hosts = (s.config?.allowHosts as string[] | undefined) ?? [];
+                return { ...s, config: { ...s.config, allowHosts: [...new Set([...hosts, host])] } };
+              })
+            }
+          />
+        </div>
+      )}
+
       <Section title="General">
         <label htmlFor={fieldId(id, 'name')} className={labelClass}>
           Name
@@ -409,19 +425,6 @@ export const ConfigPanel = memo(function ConfigPanel({
           ) : (
             <div className="space-y-2">
               {lastRun.status && <p className="text-xs text-slate-600">Status: {lastRun.status}</p>}
-              {lastRun.error !== undefined && lastRun.error !== null && (
-                <StepErrorView
-                  error={lastRun.error}
-                  stepType={step.type}
-                  allowHosts={(step.config?.allowHosts as string[] | undefined) ?? []}
-                  onAllowHost={(host) =>
-                    onChange((s) => {
-                      const hosts = (s.config?.allowHosts as string[] | undefined) ?? [];
-                      return { ...s, config: { ...s.config, allowHosts: [...new Set([...hosts, host])] } };
-                    })
-                  }
-                />
-              )}
               {(['input', 'output', 'error'] as const).map((k) =>
                 lastRun[k] === undefined || lastRun[k] === null ? null : (
                   <div key={k}>
