@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'agent_budget_exceeded',
   'no_model_configured',
   'model_error',
+  'trace_write_failed',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
