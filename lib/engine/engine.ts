@@ -424,13 +424,14 @@ export function createEngine(opts: EngineOptions): Engine {
         ...(decision.comment === undefined ? {} : { comment: decision.comment }),
         ...(decision.by === undefined ? {} : { by: decision.by }),
       };
-      await store.finishStep(row.id, {
+      // Compare-and-set: of two concurrent decisions exactly one lands; the other is told here.
+      const decided = await store.decideStep(row.id, {
         status: 'succeeded',
         output: hostRedact(output),
         handle: decision.approved ? 'approved' : 'rejected',
         finishedAt: new Date(clock.now()),
       });
-      await store.flush();
+      if (!decided) throw new TrellisError('conflict', `Approval ${nodeId} was already decided`);
       emit({
         type: 'step.finished',
         runId,
