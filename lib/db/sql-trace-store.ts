@@ -141,10 +141,14 @@ export class SqlTraceStore implements TraceStore {
 
   async createRun(run: CreateRun): Promise<RunRecord> {
     const id = randomUUID();
+    const traced = this.json('traceInput' in run ? run.traceInput : run.input);
+    // The exact input is kept apart only when the trace copy is not it (capped or masked).
+    const exact = run.input === undefined ? null : JSON.stringify(run.input);
+    const executable = exact === traced ? null : exact;
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "traceContext")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10) RETURNING ${RUN_FIELDS}`,
+        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb) RETURNING ${RUN_FIELDS}`,
         [
           id,
           run.workflowId,
@@ -152,11 +156,13 @@ export class SqlTraceStore implements TraceStore {
           run.version,
           // The definition is not redacted or capped: it is the program, and resume depends on it.
           run.workflowVersionId ? null : JSON.stringify(run.definition),
-          this.json(run.input),
+          traced,
           run.trigger,
           run.parentRunId ?? null,
           run.parentStepId ?? null,
+          run.triggerNodeId ?? null,
           run.traceContext ?? null,
+          executable,
         ],
       );
     const hook = this.onRunCreated;
@@ -188,6 +194,16 @@ export class SqlTraceStore implements TraceStore {
     );
     if (!rows[0]?.definition) throw new NotFoundError(`Run ${runId}`);
     return rows[0].definition;
+  }
+
+  async runInput(runId: string): Promise<unknown> {
+    const rows = await this.sql.query<{ executableInput: string | null; input: unknown }>(
+      `SELECT "executableInput", input FROM "Run" WHERE id = $1`,
+      [runId],
+    );
+    if (!rows[0]) throw new NotFoundError(`Run ${runId}`);
+    const { executableInput, input } = rows[0];
+    return executableInput === null ? input : JSON.parse(executableInput);
   }
 
   async transitionRun(
@@ -531,7 +547,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,
-  "parentRunId", "parentStepId", "traceContext", "createdAt", "startedAt", "finishedAt"`;
+  "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "createdAt", "startedAt", "finishedAt"`;
 
 interface RunRow {
   id: string;
@@ -545,6 +561,7 @@ interface RunRow {
   trigger: string;
   parentRunId: string | null;
   parentStepId: string | null;
+  triggerNodeId: string | null;
   traceContext: string | null;
   createdAt: Date;
   startedAt: Date | null;
@@ -564,6 +581,7 @@ function toRunRecord(r: RunRow): RunRecord {
     trigger: r.trigger,
     parentRunId: r.parentRunId,
     parentStepId: r.parentStepId,
+    triggerNodeId: r.triggerNodeId,
     traceContext: r.traceContext,
     createdAt: new Date(r.createdAt),
     startedAt: r.startedAt && new Date(r.startedAt),
