@@ -18,6 +18,7 @@ import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput
 import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
 import type { WorkflowSource } from './workflow-source';
 import type { AgentOptions } from './agent-step';
+import type { TraceSpan, Tracer } from './tracing';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
@@ -64,6 +65,8 @@ export interface EngineOptions {
   onEvent?: EngineListener;
   /** Agent mode: model endpoint, price table, per-run cost cap (see agent-step.ts). */
   agent?: AgentOptions;
+  /** Distributed tracing (lib/telemetry implements it); none by default. */
+  tracer?: Tracer;
 }
 
 export interface StartRunArgs {
@@ -76,6 +79,8 @@ export interface StartRunArgs {
   trigger?: string;
   parentRunId?: string | null;
   parentStepId?: string | null;
+  /** An incoming W3C traceparent (API or webhook request) the run's spans continue. */
+  traceContext?: string | null;
 }
 
 export interface RunOutcome {
@@ -137,6 +142,7 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const core: EngineCore = {
     store,
+    tracer: opts.tracer,
     nodes: opts.nodes ?? { getNode },
     services: { ...createSandboxServices(), ...opts.services },
     clock,
@@ -145,7 +151,7 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth }) {
+    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, traceContext }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
@@ -155,10 +161,12 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: src.versionId,
         version: src.version,
         definition: src.definition,
-        input: hostRedact(input),
+        input,
+        traceInput: hostRedact(input),
         trigger: 'subworkflow',
         parentRunId,
         parentStepId,
+        traceContext: traceContext ?? null,
       });
       const out = await drive(child.id, { from: ['queued'], signal, depth });
       if (out.status === 'succeeded') return out.output;
@@ -212,7 +220,10 @@ export function createEngine(opts: EngineOptions): Engine {
       );
     }, CANCEL_POLL_MS);
     poll.unref?.();
+    let span: TraceSpan | undefined;
+    let ended: RunOutcome | undefined;
     try {
+      span = await startRunSpan(runId, !d.from.includes('queued'));
       const run = listeners.size ? await store.getRun(runId) : null;
       if (run) {
         emit({
@@ -225,7 +236,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -240,13 +251,33 @@ export function createEngine(opts: EngineOptions): Engine {
           error: out.error,
           wakeAt: out.wakeAt,
         });
+        ended = out;
         return out;
       }
     } finally {
+      span?.end(ended ? { status: ended.status, error: ended.error } : { status: 'failed' });
       clearInterval(poll);
       d.signal?.removeEventListener('abort', onOuter);
       active.delete(runId);
     }
+  }
+
+  /** The span of one drive; its context is stored on the first, so resumes join the same trace. */
+  async function startRunSpan(runId: string, resumed: boolean): Promise<TraceSpan | undefined> {
+    if (!opts.tracer) return undefined;
+    const [run, def] = await Promise.all([store.getRun(runId), store.runDefinition(runId)]);
+    if (!run) return undefined;
+    const span = opts.tracer.run({
+      runId,
+      workflowId: run.workflowId,
+      workflowName: def.name,
+      version: run.version,
+      trigger: run.trigger,
+      parent: run.traceContext ?? null,
+      resumed,
+    });
+    if (!resumed) await store.setTraceContext?.(runId, span.traceparent);
+    return span;
   }
 
   async function hasWorkReady(runId: string): Promise<boolean> {
@@ -274,11 +305,17 @@ export function createEngine(opts: EngineOptions): Engine {
     signal: AbortSignal,
     depth: number,
     fresh: boolean,
+    span: TraceSpan | undefined,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
     try {
-      const [definition, run] = await Promise.all([store.runDefinition(runId), store.getRun(runId)]);
+      const [definition, run, input] = await Promise.all([
+        store.runDefinition(runId),
+        store.getRun(runId),
+        // The exact input, not run.input (the trace copy, capped and masked).
+        store.runInput(runId),
+      ]);
       if (!run) throw new NotFoundError(`Run ${runId}`);
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
@@ -294,10 +331,10 @@ export function createEngine(opts: EngineOptions): Engine {
       const graph = compileGraph(definition);
       const exec = new GraphExecution(
         core,
-        { runId, input: run.input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        { runId, input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
         graph,
         { parentNodeId: null, itemIndex: null },
-        { rootInput: run.input, roots: selectRoots(graph, run.trigger), signal },
+        { rootInput: input, roots: selectRoots(graph, run.trigger), signal, span },
       );
       const out = await exec.execute();
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
@@ -334,10 +371,12 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: args.versionId ?? null,
         version: args.version ?? null,
         definition: args.definition,
-        input: hostRedact(args.input ?? null),
+        input: args.input ?? null,
+        traceInput: hostRedact(args.input ?? null),
         trigger: args.trigger ?? 'manual',
         parentRunId: args.parentRunId ?? null,
         parentStepId: args.parentStepId ?? null,
+        traceContext: args.traceContext ?? null,
       });
       return run.id;
     },
@@ -428,7 +467,8 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: run.workflowVersionId,
         version: run.version,
         definition,
-        input: run.input,
+        input: await store.runInput(runId),
+        traceInput: run.input,
         trigger: `rerun:${runId}`,
         parentRunId: null,
         parentStepId: null,

@@ -6,7 +6,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { json, readJson, type RouteContext } from './route';
 import { assertRunCapacity, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
-import { enqueueRun } from './runs';
+import { enqueueRun, incomingTraceparent } from './runs';
 
 // POST /api/hooks/:workflowId — the `trigger.webhook` node. Authenticated by the workflow's own
 // secret (Workflow.webhookSecret, generated the first time a workflow with a webhook trigger is
@@ -19,6 +19,15 @@ export const WEBHOOK_WAIT_MS = 10_000;
 export const WEBHOOK_SECRET_HEADER = 'x-trellis-webhook-secret';
 
 const hasNode = (def: WorkflowDefinition, type: string) => def.nodes.some((n) => n.type === type);
+
+/** The workflow's own webhook rate: the highest `ratePerSecond` of its webhook triggers, if any. */
+export function workflowWebhookRate(def: WorkflowDefinition): number | undefined {
+  const rates = def.nodes
+    .filter((n) => n.type === 'trigger.webhook')
+    .map((n) => (n.config as { ratePerSecond?: unknown } | undefined)?.ratePerSecond)
+    .filter((r): r is number => typeof r === 'number' && Number.isInteger(r) && r > 0);
+  return rates.length ? Math.max(...rates) : undefined;
+}
 
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64url')}`;
@@ -105,7 +114,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     throw new TrellisError('unauthorized', 'Missing or wrong webhook secret');
   }
   // Counted after the secret check, so strangers cannot use up a workflow's allowance.
-  assertWebhookRate(params.workflowId);
+  assertWebhookRate(params.workflowId, undefined, workflowWebhookRate(wf.definition));
   await assertRunCapacity(rt.db.prisma, params.workflowId);
   const input = await readJson(req, MAX_WEBHOOK_BODY_BYTES);
   const runId = await enqueueRun(rt, {
@@ -115,6 +124,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     definition: wf.definition,
     input,
     trigger: 'webhook',
+    traceContext: incomingTraceparent(req),
   });
   if (hasNode(wf.definition, 'output')) {
     let timer: NodeJS.Timeout | undefined;

@@ -62,6 +62,19 @@ async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * The caller's W3C `traceparent`, for the run's spans to continue (lib/telemetry). A malformed
+ * one is ignored, as the W3C spec asks: it starts a new trace rather than failing the request.
+ */
+export function incomingTraceparent(req: Request): string | null {
+  const raw = req.headers.get('traceparent')?.trim().toLowerCase();
+  const m = raw ? TRACEPARENT.exec(raw) : null;
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]) || /^0+$/.test(m[3])) return null;
+  return raw!;
+}
+
 /**
  * Starts a run of a saved version: refuses a definition with problems (400 naming each), writes
  * the run and hands it to the dispatcher.
@@ -75,6 +88,8 @@ export async function enqueueRun(
     definition: unknown;
     input: unknown;
     trigger: string;
+    /** An incoming W3C traceparent (incomingTraceparent). */
+    traceContext?: string | null;
   },
 ): Promise<string> {
   const definition = assertRunnable(args.definition);
@@ -85,8 +100,9 @@ export async function enqueueRun(
     version: args.version,
     input: args.input,
     trigger: args.trigger,
+    traceContext: args.traceContext ?? null,
   });
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, args.workflowId);
   return runId;
 }
 
@@ -106,6 +122,7 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
     definition: v.definition,
     input: applyInputDefaults(v.definition.inputSchema, body.input ?? {}),
     trigger: 'manual',
+    traceContext: incomingTraceparent(req),
   });
   if (body.wait && (await waitForRun(runId, RUN_WAIT_TIMEOUT_MS))) return json(await runView(runId));
   return json({ runId }, 202);
@@ -173,6 +190,24 @@ const rerunBody = z.object({
   on: z.enum(['original', 'latest']).optional(),
 });
 
+/**
+ * A rerun is a new run and obeys the rules of one: its workflow must still exist and be enabled,
+ * and the workflow's backlog must have room. Runs of no saved workflow (ad-hoc) have neither.
+ */
+async function assertRerunAllowed(rt: Runtime, workflowId: string | null) {
+  if (!workflowId) return;
+  const wf = await rt.db.prisma.workflow.findUnique({
+    where: { id: workflowId },
+    select: { deletedAt: true, enabled: true },
+  });
+  if (!wf || wf.deletedAt) throw new NotFoundError(`Workflow ${workflowId}`);
+  if (!wf.enabled)
+    throw new TrellisError('conflict', `Workflow ${workflowId} is disabled; enable it to rerun its runs`, {
+      details: { workflowId },
+    });
+  await assertRunCapacity(rt.db.prisma, workflowId);
+}
+
 export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   // No body (or not JSON) means a full rerun; a body over the limit is still refused.
   const raw = await readJson(req).catch((e) => {
@@ -182,6 +217,7 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(rerunBody, raw);
   const rt = await getRuntime();
   const { run } = await runView(params.id, 1);
+  await assertRerunAllowed(rt, run.workflowId);
   let runId: string;
   if (body.on === 'latest' && body.fromNodeId) {
     // Reusing steps of one version inside another is not defined: node ids may mean other things.
@@ -217,11 +253,12 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
       workflowId: run.workflowId,
       versionId: run.workflowVersionId,
       version: run.version,
-      input: (await rt.store.getRun(params.id))?.input ?? {},
+      // The exact input of the original run, not its trace copy (capped, masked).
+      input: (await rt.store.runInput(params.id)) ?? {},
       trigger: `rerun:${params.id}`,
     });
   }
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, run.workflowId);
   return json({ runId }, 202);
 }
 
