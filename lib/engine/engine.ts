@@ -17,7 +17,9 @@ import { redactSecretValues } from './payload';
 import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput, selectRoots } from './plan';
 import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
 import type { WorkflowSource } from './workflow-source';
-import type { AgentOptions } from './agent-step';
+import { newRunLedger, type AgentOptions } from './agent-step';
+import type { CostLedger } from '@/lib/agent/ledger';
+import { SecretRedactor } from '@/lib/secrets/redact';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
@@ -110,6 +112,8 @@ interface DriveOpts {
   from: RunStatus[];
   signal?: AbortSignal;
   depth?: number;
+  /** A child run spends from its root run's ledger. */
+  ledger?: CostLedger;
 }
 
 export function createEngine(opts: EngineOptions): Engine {
@@ -138,7 +142,7 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth }) {
+    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, ledger }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
@@ -153,7 +157,7 @@ export function createEngine(opts: EngineOptions): Engine {
         parentRunId,
         parentStepId,
       });
-      const out = await drive(child.id, { from: ['queued'], signal, depth });
+      const out = await drive(child.id, { from: ['queued'], signal, depth, ledger });
       if (out.status === 'succeeded') return out.output;
       if (out.status === 'cancelled') throw signal.aborted ? signal.reason : new RunCancelled();
       if (out.status === 'waiting') {
@@ -218,7 +222,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, d.ledger);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -267,8 +271,11 @@ export function createEngine(opts: EngineOptions): Engine {
     signal: AbortSignal,
     depth: number,
     fresh: boolean,
+    parentLedger?: CostLedger,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
+    // Until the run's secrets are known, the host's process-wide redaction still applies.
+    let prepare = (v: unknown) => (opts.redact ? opts.redact(v) : v);
     try {
       const [definition, run] = await Promise.all([store.runDefinition(runId), store.getRun(runId)]);
       if (!run) throw new NotFoundError(`Run ${runId}`);
@@ -276,10 +283,15 @@ export function createEngine(opts: EngineOptions): Engine {
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
       const secrets = (await opts.secrets?.({ runId })) ?? {};
       const secretValues = Object.values(secrets);
-      const prepare = (v: unknown) => {
-        const masked = redactSecretValues(v, secretValues);
+      // Every encoding of the run's own secrets (raw, JSON, URL, base64), not only the raw value:
+      // what a tool result or an exit may carry. The host's redaction runs after.
+      const runRedactor = new SecretRedactor();
+      if (secretValues.length) runRedactor.setValues(secretValues);
+      const mask = (v: unknown) => {
+        const masked = runRedactor.redact(redactSecretValues(v, secretValues));
         return opts.redact ? opts.redact(masked) : masked;
       };
+      prepare = mask;
       const recorded = new Map<string, StepRecord[]>();
       for (const s of steps) {
         const k = frameKey({ parentNodeId: s.parentNodeId ?? null, itemIndex: s.itemIndex ?? null });
@@ -290,7 +302,18 @@ export function createEngine(opts: EngineOptions): Engine {
       const graph = compileGraph(definition);
       const exec = new GraphExecution(
         core,
-        { runId, input: run.input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        {
+          runId,
+          input: run.input,
+          env: opts.env ?? {},
+          secrets,
+          prepare,
+          mask,
+          recorded,
+          depth,
+          ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
+          agentUsage: new Map(),
+        },
         graph,
         { parentNodeId: null, itemIndex: null },
         { rootInput: run.input, roots: selectRoots(graph, run.trigger), signal },
@@ -299,10 +322,11 @@ export function createEngine(opts: EngineOptions): Engine {
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
       if (out.status === 'succeeded') {
         const output = runOutput(graph, out.state);
-        if (
-          await store.transitionRun(runId, ['running'], 'succeeded', { output: prepare(output), error: null })
-        ) {
-          return { runId, status: 'succeeded', output };
+        // Every exit (run.finished, SSE, webhook and wait:true answers, CLI, child results) gets
+        // the masked output, the same value the store holds.
+        const masked = prepare(output);
+        if (await store.transitionRun(runId, ['running'], 'succeeded', { output: masked, error: null })) {
+          return { runId, status: 'succeeded', output: masked };
         }
       } else if (out.status === 'waiting') {
         if (await store.transitionRun(runId, ['running'], 'waiting'))
@@ -310,10 +334,10 @@ export function createEngine(opts: EngineOptions): Engine {
       } else if (out.status === 'cancelled') {
         await store.transitionRun(runId, ['running', 'waiting', 'queued'], 'cancelled', { error: out.error });
       } else {
-        error = out.error;
+        error = out.error && (prepare(out.error) as SerializedError);
       }
     } catch (err) {
-      error = toSerializedError(err);
+      error = prepare(toSerializedError(err)) as SerializedError;
     }
     if (error) await store.transitionRun(runId, ['running'], 'failed', { error });
     // Someone else (a cancel) may have finished the run first; report what the store holds.
