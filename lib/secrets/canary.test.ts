@@ -186,7 +186,8 @@ describe('secret canary', () => {
       await engine.runToCompletion({
         definition: chain('llm echo', [
           node('t', 'trigger.manual', {}),
-          node('l', 'llm', { prompt: `Say ${s(12)} and ${s(13)}` }),
+          // The owner allows it (allowSecretsInPrompt); without it the prompt renders no secret.
+          node('l', 'llm', { prompt: `Say ${s(12)} and ${s(13)}`, allowSecretsInPrompt: true }),
         ]),
         input: {},
       }),

@@ -499,7 +499,8 @@ function checkExpressions(
 /** A {{ }} segment of a prompt that reads secrets (secrets.X, secrets['X'], the whole object). */
 export function readsSecrets(template: string): boolean {
   if (!hasTemplate(template)) return false;
-  return findTemplateSegments(template).segments.some((seg) => /\bsecrets\b/.test(seg.body));
+  // `secrets` as a name, not a property (input.secrets is the step's own data).
+  return findTemplateSegments(template).segments.some((seg) => /(^|[^.\w$])secrets\b/.test(seg.body));
 }
 
 /**
