@@ -7,7 +7,11 @@ const eslint = new ESLint({ cwd: import.meta.dirname });
 
 async function messagesFor(filePath: string, code: string) {
   const [result] = await eslint.lintText(code, { filePath });
-  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+  return result.messages
+    .filter(
+      (m) => m.ruleId === 'no-restricted-imports' || m.ruleId === '@typescript-eslint/no-restricted-imports',
+    )
+    .map((m) => m.message);
 }
 
 describe('import boundaries', () => {
@@ -30,7 +34,23 @@ describe('import boundaries', () => {
       /imports nothing else/,
     ],
     ['lib/workflow/x.ts', "import fs from 'node:fs';\nexport const x = fs;\n", /no I\/O/],
+    [
+      'lib/payload/x.ts',
+      "import { createEngine } from '@/lib/engine/engine';\nexport const x = createEngine;\n",
+      /lib\/payload sits below/,
+    ],
+    ['lib/payload/x.ts', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /TraceStore/],
     ['components/x.tsx', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /over HTTP/],
+    [
+      'lib/server/x.ts',
+      "import { startMockLlmServer } from '@/lib/agent/testing/mock-llm-server';\nexport const x = startMockLlmServer;\n",
+      /does not ship/,
+    ],
+    [
+      'lib/db/x.ts',
+      "import { tempDataDir } from './testing/databases';\nexport const x = tempDataDir;\n",
+      /does not ship/,
+    ],
   ])('%s: refuses %s', async (file, code, why) => {
     const messages = await messagesFor(file, code);
     expect(messages.length).toBeGreaterThan(0);
@@ -54,6 +74,12 @@ describe('import boundaries', () => {
       await messagesFor(
         'components/x.tsx',
         "import { validate } from '@/lib/workflow/validate';\nexport const x = validate;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await messagesFor(
+        'lib/server/x.test.ts',
+        "import { startMockLlmServer } from '@/lib/agent/testing/mock-llm-server';\nexport const x = startMockLlmServer;\n",
       ),
     ).toEqual([]);
   });

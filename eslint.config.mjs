@@ -115,6 +115,25 @@ export default tseslint.config(
     },
   },
   {
+    files: ['lib/payload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_FRAMEWORKS,
+          patterns: [
+            ...NO_FRAMEWORK_PATTERNS,
+            {
+              group: ['@/lib/*', '!@/lib/payload', '!@/lib/payload/*'],
+              message:
+                'lib/payload sits below the engine and the stores and imports nothing else of ours: move shared code into it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: [
       'lib/engine/**/*.ts',
       'lib/nodes/**/*.ts',
@@ -124,6 +143,27 @@ export default tseslint.config(
     ],
     ignores: ['**/*.test.ts', '**/*.bench.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
+  },
+  {
+    // Test helpers live in a `testing/` folder beside the code they test (STYLE: one convention).
+    // Code that ships never imports them, so the build does not carry the scripted model server or
+    // the temp-database helpers. A separate rule name, so the folder rules below keep their own.
+    files: ['lib/**/*.ts', 'app/**/*.{ts,tsx}', 'components/**/*.{ts,tsx}', 'cli/**/*.ts', 'proxy.ts'],
+    ignores: ['**/*.test.ts', '**/*.test.tsx', '**/testing/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/testing', '**/testing/*', '**/*.test', '**/*.test.ts'],
+              message:
+                'testing/ folders hold test helpers that the build does not ship: import them only from tests, benches and other testing/ files.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['components/**/*.{ts,tsx}'],

@@ -1,8 +1,8 @@
 import type { BenchRow, BenchScenario } from './types';
-import { startMockLlmServer } from '@/lib/agent/mock-llm-server';
+import { startMockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { createEngine } from '@/lib/engine/engine';
 import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
-import { wf } from '@/lib/engine/test-support';
+import { wf } from '@/lib/engine/testing/harness';
 import { shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 

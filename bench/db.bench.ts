@@ -1,7 +1,7 @@
 import type { BenchRow, BenchScenario } from './types';
 import { openDb, type Db } from '@/lib/db/client';
-import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
-import { createTempPostgres, tempDataDir } from '@/lib/db/test-helpers';
+import { SqlTraceStore } from '@/lib/db/sql-trace-store';
+import { createTempPostgres, tempDataDir } from '@/lib/db/testing/databases';
 
 // Trace write cost on both databases: steps started and finished as fast as the engine could,
 // measured until durable (flush). Postgres runs only when DATABASE_URL or the local server answers.
@@ -10,7 +10,7 @@ const STEPS = 5_000;
 const CONCURRENT_RUNS = 20;
 
 async function traceRows(label: string, db: Db): Promise<BenchRow[]> {
-  const store = new PrismaTraceStore(db);
+  const store = new SqlTraceStore(db);
   const definition = { schemaVersion: 1 as const, name: 'bench', nodes: [], edges: [] };
   const runs = await Promise.all(
     Array.from({ length: CONCURRENT_RUNS }, () =>

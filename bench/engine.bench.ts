@@ -9,10 +9,10 @@ import type { BenchRow, BenchScenario } from './types';
 import { createEngine } from '@/lib/engine/engine';
 import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
 import type { TraceStore } from '@/lib/engine/trace-store';
-import { wf } from '@/lib/engine/test-support';
+import { wf } from '@/lib/engine/testing/harness';
 import { shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { postgresReachable } from '@/lib/queue/test-support';
+import { postgresReachable } from '@/lib/queue/testing/queue-db';
 
 // Engine + trace cost per step, on the in-memory store, PGlite and (when reachable) Postgres.
 // Nodes are no-op transforms whose templates take the sandbox's plain-reference fast path, so
@@ -36,10 +36,10 @@ const pglite: Target = {
   name: 'pglite',
   async open() {
     const { openDb } = await import('@/lib/db/client');
-    const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
+    const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trellis-bench-engine-'));
     const db = await openDb({ dataDir: dir });
-    const store = new PrismaTraceStore(db);
+    const store = new SqlTraceStore(db);
     return {
       store,
       async close() {
@@ -55,7 +55,7 @@ const postgres: Target = {
   name: 'postgres',
   async open() {
     const { openDb } = await import('@/lib/db/client');
-    const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
+    const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
     const name = `trellis_bench_engine_${Math.random().toString(36).slice(2, 10)}`;
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
@@ -63,7 +63,7 @@ const postgres: Target = {
     const url = new URL(PG_URL);
     url.pathname = `/${name}`;
     const db = await openDb({ databaseUrl: url.toString(), poolSize: 10 });
-    const store = new PrismaTraceStore(db);
+    const store = new SqlTraceStore(db);
     return {
       store,
       async close() {

@@ -1,7 +1,7 @@
 import { guardedFetch } from '@/lib/net/guarded-fetch';
 import { checkUrl } from '@/lib/net/ssrf';
 import { runAgent } from '@/lib/agent/agent-loop';
-import { startMockLlmServer } from '@/lib/agent/mock-llm-server';
+import { startMockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { startLocalServer } from '@/lib/net/testing/local-server';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import type { BenchRow, BenchScenario } from './types';

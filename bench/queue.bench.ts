@@ -1,9 +1,9 @@
 import { openDb, type Db } from '@/lib/db/client';
-import { tempDataDir } from '@/lib/db/test-helpers';
+import { tempDataDir } from '@/lib/db/testing/databases';
 import { createWorkflow } from '@/lib/db/repositories/workflows';
 import type { EngineEvent } from '@/lib/engine/events';
 import { installFencing } from '@/lib/queue/fencing';
-import { linearWorkflow, postgresReachable, tempQueueDb } from '@/lib/queue/test-support';
+import { linearWorkflow, postgresReachable, tempQueueDb } from '@/lib/queue/testing/queue-db';
 import { startQueueWorker, type QueueWorker } from '@/lib/queue/worker';
 import { buildEngine, createRuntime, type Runtime } from '@/lib/server/runtime';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/lib/db/client';
-import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
+import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { shutdownSandbox } from '@/lib/sandbox';
 import { EXIT_BAD_INPUT, EXIT_RUN_FAILED, EXIT_SUCCEEDED, runCommand } from './run';
 
@@ -53,7 +53,7 @@ describe('trellis run', () => {
     expect(code).toBe(EXIT_SUCCEEDED);
     expect(JSON.parse(out.lines[0])).toEqual({ text: 'hello Ada' });
     const runId = /^run (\S+) succeeded$/.exec(out.lines[1])?.[1];
-    const run = await new PrismaTraceStore(db).getRun(runId!);
+    const run = await new SqlTraceStore(db).getRun(runId!);
     expect(run).toMatchObject({ status: 'succeeded', output: { text: 'hello Ada' } });
   });
 

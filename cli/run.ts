@@ -52,12 +52,12 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
     return EXIT_BAD_INPUT;
   }
 
-  const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
+  const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
   const { hostEngineOptions, allowListedEnv } = await import('@/lib/server/runtime');
   const ownDb = !opts.db;
   const db = opts.db ?? (await (await import('@/lib/db/client')).getDb());
-  const { redactSecrets } = await import('@/lib/secrets/redact');
-  const store = new PrismaTraceStore(db, { redact: redactSecrets });
+  // hostEngineOptions' redactor masks every payload before the store sees it.
+  const store = new SqlTraceStore(db);
   // Headless there is no web server serving the demo API the examples call: serve it here.
   const demo = process.env.TRELLIS_DEMO_URL ? null : await startDemoServer();
   const env = demo ? { ...allowListedEnv(), TRELLIS_DEMO_URL: demo.url } : allowListedEnv();

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 
 // Agent mode end to end (issue 8), against the scripted OpenAI-compatible server that
-// scripts/e2e.mjs starts as the app's model (lib/agent/mock-llm-server.ts, through the real openai
+// scripts/e2e.mjs starts as the app's model (lib/agent/testing/mock-llm-server.ts, through the real openai
 // SDK): toggle a step to agent mode in the editor, run it, read the agent turns in the trace, fall
 // back on malformed output, switch to shadow, run several times, read the promotion report through
 // the API and the panel, demote. The full scenario matrix (timeouts, 429/500, injection, budget) is

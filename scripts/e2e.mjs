@@ -28,9 +28,9 @@ export async function runE2E(extraArgs = []) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'trellis-e2e-'));
   // Server mode: a database of its own, so what the unit suites left behind cannot leak in.
   const pgDb = process.env.DATABASE_URL ? await createFreshDatabase(process.env.DATABASE_URL) : null;
-  // The scripted OpenAI-compatible server (lib/agent/mock-llm-server.ts) is the app's model in
+  // The scripted OpenAI-compatible server (lib/agent/testing/mock-llm-server.ts) is the app's model in
   // browser tests: agent steps pick a scenario with their model name ("scenario:tool-then-answer").
-  const mockLlm = spawn('npx', ['tsx', 'lib/agent/mock-llm-server.ts', MOCK_LLM_PORT], {
+  const mockLlm = spawn('npx', ['tsx', 'lib/agent/testing/mock-llm-server.ts', MOCK_LLM_PORT], {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -38,6 +38,7 @@ export async function runE2E(extraArgs = []) {
   const env = {
     ...process.env,
     PORT,
+    HOST: '127.0.0.1',
     TRELLIS_DATA_DIR: dataDir,
     CHROMIUM_PATH: chromium,
     OPENAI_BASE_URL: `http://127.0.0.1:${MOCK_LLM_PORT}/v1`,

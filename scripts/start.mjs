@@ -1,4 +1,6 @@
 // `npm start`: build when the build is missing or older than the sources, then serve on PORT.
+// Listens on 127.0.0.1 unless HOST says otherwise: a fresh install is not reachable from the
+// network before its owner exists (first-run takeover, issue 14.3).
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -27,14 +29,24 @@ export function buildIsStale() {
   return newest > built;
 }
 
+/** The default listen address: loopback only. */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** Arguments of `next start` and the environment it runs with (HOST passed on for lib/auth). */
+export function startCommand(env = process.env) {
+  const port = env.PORT || '3000';
+  const host = env.HOST || DEFAULT_HOST;
+  return { args: ['next', 'start', '-p', port, '-H', host], env: { ...env, HOST: host } };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (buildIsStale()) {
     console.log('[trellis] building (first start or sources changed)…');
     const r = spawnSync('npx', ['next', 'build'], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
-  const port = process.env.PORT || '3000';
-  const child = spawn('npx', ['next', 'start', '-p', port], { cwd: root, stdio: 'inherit' });
+  const { args, env } = startCommand();
+  const child = spawn('npx', args, { cwd: root, env, stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code) => process.exit(code ?? 0));
 }

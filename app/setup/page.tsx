@@ -1,11 +1,12 @@
+import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { hasUser } from '@/lib/auth/store';
-import { getDb } from '@/lib/db/client';
 import { AuthForm } from '@/components/auth/auth-form';
+import { setupState } from '@/lib/server/auth';
 
 export const dynamic = 'force-dynamic';
 
 export default async function SetupPage() {
-  if (await hasUser((await getDb()).prisma)) redirect('/login');
-  return <AuthForm mode="setup" />;
+  const state = await setupState(await headers());
+  if (!state.setupRequired) redirect('/login');
+  return <AuthForm mode="setup" setupTokenRequired={state.setupTokenRequired} />;
 }

@@ -16,7 +16,15 @@ function safeNext(next?: string): string {
     : '/workflows';
 }
 
-export function AuthForm({ mode, next }: { mode: 'login' | 'setup'; next?: string }) {
+export function AuthForm({
+  mode,
+  next,
+  setupTokenRequired,
+}: {
+  mode: 'login' | 'setup';
+  next?: string;
+  setupTokenRequired?: boolean;
+}) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const setup = mode === 'setup';
@@ -33,7 +41,11 @@ export function AuthForm({ mode, next }: { mode: 'login' | 'setup'; next?: strin
     setBusy(true);
     setError(null);
     try {
-      await api(setup ? '/api/auth/setup' : '/api/auth/login', { method: 'POST', body: { email, password } });
+      const setupToken = String(form.get('setupToken') ?? '') || undefined;
+      await api(setup ? '/api/auth/setup' : '/api/auth/login', {
+        method: 'POST',
+        body: setup ? { email, password, setupToken } : { email, password },
+      });
       window.location.assign(safeNext(next));
     } catch (err) {
       setError(err instanceof ApiError ? err.message : 'Something went wrong');
@@ -88,6 +100,20 @@ export function AuthForm({ mode, next }: { mode: 'login' | 'setup'; next?: strin
               autoComplete="new-password"
               className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2"
             />
+          </label>
+        )}
+        {setup && setupTokenRequired && (
+          <label className="block text-sm">
+            <span className="font-medium text-slate-700">Setup token</span>
+            <input
+              name="setupToken"
+              required
+              autoComplete="off"
+              className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2 font-mono"
+            />
+            <span className="mt-1 block text-xs text-slate-500">
+              This server is reachable from other machines: copy the one-time token from its log.
+            </span>
           </label>
         )}
         {error && (

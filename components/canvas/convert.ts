@@ -1,4 +1,5 @@
 import type { WorkflowDefinition, WorkflowEdge, WorkflowNode } from '@/lib/workflow/definition';
+import { sourceHandle } from '@/lib/workflow/graph';
 import type { FlowEdge, FlowNode, NoteFlowNode, StepFlowNode } from './types';
 
 // The definition is the document; React Flow nodes are a view of it while editing. Sticky notes
@@ -38,7 +39,7 @@ export function edgeToFlow(e: WorkflowEdge): FlowEdge {
     id: e.id,
     source: e.source,
     target: e.target,
-    sourceHandle: e.sourceHandle ?? 'out',
+    sourceHandle: sourceHandle(e),
     targetHandle: e.targetHandle ?? 'in',
   };
 }

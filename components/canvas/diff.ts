@@ -1,4 +1,5 @@
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
+import { sourceHandle } from '@/lib/workflow/graph';
 
 export interface NodeChange {
   id: string;
@@ -17,8 +18,7 @@ export interface DefinitionDiff {
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-const edgeKey = (e: WorkflowDefinition['edges'][number]) =>
-  `${e.source}.${e.sourceHandle ?? 'out'} → ${e.target}`;
+const edgeKey = (e: WorkflowDefinition['edges'][number]) => `${e.source}.${sourceHandle(e)} → ${e.target}`;
 
 /** What changed from `a` to `b`. Positions are ignored: moving a node is not a change worth reviewing. */
 export function diffDefinitions(a: WorkflowDefinition, b: WorkflowDefinition): DefinitionDiff {

@@ -1,20 +1,23 @@
 import type { WorkflowNode } from '@/lib/workflow/definition';
+import {
+  graphFromEdges,
+  outputHandles,
+  switchHandles,
+  upstreamOf as upstreamIn,
+  wouldCycle as wouldCycleIn,
+} from '@/lib/workflow/graph';
 import type { NodeTypeInfo } from './types';
+
+// The editor's graph questions, asked of lib/workflow/graph.ts (the library validation and the
+// engine use), over the canvas's edge list.
 
 /** Output handles of one node: switch derives them from its cases; `onError: branch` adds `error`. */
 export function outputsFor(
   step: Pick<WorkflowNode, 'type' | 'config' | 'onError'>,
   info?: NodeTypeInfo,
 ): string[] {
-  let outs: string[];
-  if (step.type === 'switch') {
-    const cases = Array.isArray(step.config?.cases) ? (step.config.cases as { id?: unknown }[]) : [];
-    outs = [...cases.map((c) => String(c?.id ?? '')).filter(Boolean), 'default'];
-  } else {
-    outs = info ? [...info.outputs] : ['out'];
-  }
-  if (step.onError === 'branch' && !outs.includes('error')) outs.push('error');
-  return outs;
+  const typeOutputs = step.type === 'switch' ? switchHandles(step.config) : info ? info.outputs : ['out'];
+  return outputHandles(step, typeOutputs);
 }
 
 /** Would an edge source→target close a cycle? True when source is reachable from target. */
@@ -23,50 +26,12 @@ export function wouldCycle(
   source: string,
   target: string,
 ): boolean {
-  if (source === target) return true;
-  const out = new Map<string, string[]>();
-  for (const e of edges) {
-    const list = out.get(e.source);
-    if (list) list.push(e.target);
-    else out.set(e.source, [e.target]);
-  }
-  const seen = new Set<string>([target]);
-  const stack = [target];
-  while (stack.length) {
-    const cur = stack.pop()!;
-    if (cur === source) return true;
-    for (const next of out.get(cur) ?? []) {
-      if (!seen.has(next)) {
-        seen.add(next);
-        stack.push(next);
-      }
-    }
-  }
-  return false;
+  return wouldCycleIn(graphFromEdges(edges), source, target);
 }
 
 /** Every node that can reach `id` (its upstream), nearest first. */
 export function upstreamOf(edges: { source: string; target: string }[], id: string): string[] {
-  const into = new Map<string, string[]>();
-  for (const e of edges) {
-    const list = into.get(e.target);
-    if (list) list.push(e.source);
-    else into.set(e.target, [e.source]);
-  }
-  const seen = new Set<string>([id]);
-  const order: string[] = [];
-  const queue = [id];
-  while (queue.length) {
-    const cur = queue.shift()!;
-    for (const prev of into.get(cur) ?? []) {
-      if (!seen.has(prev)) {
-        seen.add(prev);
-        order.push(prev);
-        queue.push(prev);
-      }
-    }
-  }
-  return order;
+  return [...upstreamIn(graphFromEdges(edges), id)].filter((x) => x !== id);
 }
 
 /** A fresh id from a base (`http_request`, `http_request_2`, …) not in `taken`. */

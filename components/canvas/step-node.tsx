@@ -1,39 +1,12 @@
 'use client';
 import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { statusDot, statusLabel, statusStyle } from '@/components/ui/status-style';
 import { outputsFor } from './graph';
 import { groupTone, TypeIcon } from './icons';
 import { useNodeSlice } from './node-status-store';
-import type { RunNodeStatus, StepFlowNode } from './types';
+import type { StepFlowNode } from './types';
 import { useCatalog } from './use-node-types';
-
-const statusRing: Record<RunNodeStatus, string> = {
-  queued: 'ring-2 ring-slate-300',
-  running: 'ring-2 ring-sky-400',
-  succeeded: 'ring-2 ring-brand-500',
-  failed: 'ring-2 ring-red-500',
-  skipped: 'opacity-60 ring-2 ring-slate-200',
-  waiting: 'ring-2 ring-amber-400',
-  fallback: 'ring-2 ring-violet-500',
-};
-const statusLabel: Record<RunNodeStatus, string> = {
-  queued: 'Queued',
-  running: 'Running',
-  succeeded: 'Succeeded',
-  failed: 'Failed',
-  skipped: 'Skipped',
-  waiting: 'Waiting',
-  fallback: 'Fell back',
-};
-const statusDot: Record<RunNodeStatus, string> = {
-  queued: 'bg-slate-400',
-  running: 'bg-sky-500 animate-pulse',
-  succeeded: 'bg-brand-500',
-  failed: 'bg-red-500',
-  skipped: 'bg-slate-300',
-  waiting: 'bg-amber-500',
-  fallback: 'bg-violet-500',
-};
 
 function short(v: unknown, max = 48): string {
   const s = typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
@@ -92,7 +65,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
     <div
       className={`w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
         selected ? 'border-brand-500 shadow-md' : slice.problems ? 'border-red-300' : 'border-slate-200'
-      } ${status ? statusRing[status] : ''}`}
+      } ${status ? statusStyle(status).ring : ''}`}
       data-status={status ?? 'idle'}
     >
       {hasInput && (
@@ -145,8 +118,8 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
       )}
       {status && (
         <div className="flex items-center gap-1.5 border-t border-slate-100 px-3 py-1 text-[11px] text-slate-600">
-          <span className={`h-1.5 w-1.5 rounded-full ${statusDot[status]}`} aria-hidden />
-          <span>{statusLabel[status]}</span>
+          <span className={`h-1.5 w-1.5 rounded-full ${statusDot(status)}`} aria-hidden />
+          <span>{statusLabel(status)}</span>
           {slice.mode && slice.mode !== 'workflow' && <span className="text-slate-400">· {slice.mode}</span>}
         </div>
       )}
@@ -180,7 +153,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
           })}
         </div>
       )}
-      {slice.status && <span className="sr-only">Status: {statusLabel[slice.status]}</span>}
+      {slice.status && <span className="sr-only">Status: {statusLabel(slice.status)}</span>}
     </div>
   );
 }

@@ -14,6 +14,7 @@ import { TypeIcon } from '@/components/canvas/icons';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { formatDuration } from './format';
 import type { NodeOutcome } from './node-outcomes';
+import { statusDot, statusStyle } from '@/components/ui/status-style';
 import { OUTCOME_LABEL } from './run-status';
 
 // The definition version the run used, read-only, each node tinted by its outcome. The graph is
@@ -33,38 +34,11 @@ type TraceNodeData = {
 };
 type TraceFlowNode = Node<TraceNodeData, 'trace'>;
 
-const border: Record<string, string> = {
-  succeeded: 'border-brand-500',
-  failed: 'border-red-500',
-  running: 'border-sky-500',
-  waiting: 'border-amber-500',
-  skipped: 'border-slate-300 border-dashed',
-  cancelled: 'border-slate-400',
-  fallback: 'border-violet-500',
-  agent: 'border-indigo-500',
-  shadow: 'border-fuchsia-500',
-  'not-run': 'border-slate-200 border-dashed',
-  queued: 'border-slate-300',
-};
-const strip: Record<string, string> = {
-  succeeded: 'bg-brand-500',
-  failed: 'bg-red-500',
-  running: 'bg-sky-500 animate-pulse',
-  waiting: 'bg-amber-400',
-  skipped: 'bg-slate-300',
-  cancelled: 'bg-slate-400',
-  fallback: 'bg-violet-500',
-  agent: 'bg-indigo-500',
-  shadow: 'bg-fuchsia-500',
-  'not-run': 'bg-slate-200',
-  queued: 'bg-slate-300',
-};
-
 function TraceNodeView({ data }: NodeProps<TraceFlowNode>) {
   const dim = data.outcome === 'not-run' || data.outcome === 'skipped';
   return (
     <div
-      className={`w-52 overflow-hidden rounded-lg border-2 bg-white text-left shadow-sm ${border[data.outcome] ?? border.queued} ${
+      className={`w-52 overflow-hidden rounded-lg border-2 bg-white text-left shadow-sm ${statusStyle(data.outcome).border} ${
         dim ? 'opacity-60' : ''
       } ${data.selected ? 'shadow-lg ring-4 ring-brand-500/25' : ''}`}
       data-outcome={data.outcome}
@@ -91,7 +65,7 @@ function TraceNodeView({ data }: NodeProps<TraceFlowNode>) {
         )}
       </div>
       <div className="flex items-center gap-1.5 border-t border-slate-100 px-2.5 py-1 text-[11px] text-slate-600">
-        <span className={`h-1.5 w-1.5 rounded-full ${strip[data.outcome] ?? strip.queued}`} aria-hidden />
+        <span className={`h-1.5 w-1.5 rounded-full ${statusDot(data.outcome)}`} aria-hidden />
         <span className="font-medium">{OUTCOME_LABEL[data.outcome] ?? data.outcome}</span>
         {data.attempts > 1 && (
           <span className="rounded bg-amber-100 px-1 font-medium text-amber-800">×{data.attempts}</span>
@@ -205,7 +179,7 @@ export function OutcomeLegend() {
     >
       {items.map((k) => (
         <li key={k} className="flex items-center gap-1">
-          <span className={`h-2 w-2 rounded-full ${strip[k]}`} aria-hidden />
+          <span className={`h-2 w-2 rounded-full ${statusDot(k)}`} aria-hidden />
           {OUTCOME_LABEL[k]}
         </li>
       ))}

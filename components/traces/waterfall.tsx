@@ -1,7 +1,7 @@
 'use client';
 import { useMemo } from 'react';
 import { formatDuration } from './format';
-import { OUTCOME_FILL, OUTCOME_LABEL, stepOutcome } from './run-status';
+import { OUTCOME_LABEL, outcomeFill, stepOutcome } from './run-status';
 import type { StepSummary } from './types';
 import { VirtualList } from './virtual-list';
 import { axisTicks, layoutWaterfall, type WaterfallRow } from './waterfall-layout';
@@ -118,7 +118,7 @@ export function Waterfall({
                     aria-pressed={selected}
                     title={`${name}${b.step.mode !== 'workflow' ? ` (${b.step.mode})` : ''}\nstarts at +${formatDuration(b.start)}`}
                     onClick={() => onSelect(b.step.id)}
-                    className={`absolute top-1/2 h-4 min-w-[3px] -translate-y-1/2 rounded-sm ${OUTCOME_FILL[outcome] ?? OUTCOME_FILL.queued} ${
+                    className={`absolute top-1/2 h-4 min-w-[3px] -translate-y-1/2 rounded-sm ${outcomeFill(outcome)} ${
                       selected ? 'ring-2 ring-slate-900 ring-offset-1' : 'hover:brightness-110'
                     } ${b.open && !waiting ? 'animate-pulse' : ''}`}
                     style={{

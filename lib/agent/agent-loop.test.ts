@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import { runAgent } from '@/lib/agent/agent-loop';
-import { startMockLlmServer, MOCK_EXPENSIVE_TOKENS, type MockLlmServer } from '@/lib/agent/mock-llm-server';
+import {
+  startMockLlmServer,
+  MOCK_EXPENSIVE_TOKENS,
+  type MockLlmServer,
+} from '@/lib/agent/testing/mock-llm-server';
 import { MAX_REPAIR_TURNS, MAX_TOOL_ERRORS } from '@/lib/agent/limits';
 import type { ModelConfig } from '@/lib/agent/model-client';
 import type { AgentResult, DeterministicTool, RunAgentArgs } from '@/lib/agent/types';

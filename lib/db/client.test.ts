@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { embeddedDbPath, getDb, openDb } from './client';
-import { createTempPostgres, postgresUrl, tempDataDir } from './test-helpers';
+import { createTempPostgres, postgresUrl, tempDataDir } from './testing/databases';
 
 describe('embedded database (PGlite)', () => {
   const tmp = tempDataDir();

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, readMigrationFiles } from './migrate';
 import { pgliteExecutor, pgPoolExecutor, type SqlExecutor } from './sql-executor';
-import { createTempPostgres, postgresUrl, tempDataDir } from './test-helpers';
+import { createTempPostgres, postgresUrl, tempDataDir } from './testing/databases';
 
 // Small throwaway migration folders; each PGlite test works in its own schema (search_path) so one
 // PGlite instance serves the whole file (a fresh one costs seconds).

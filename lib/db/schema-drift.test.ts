@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from './client';
 import { parsePrismaSchema } from './prisma-schema';
 import { schemaProblems } from './schema-introspect';
-import { createTempPostgres, postgresUrl, tempDataDir } from './test-helpers';
+import { createTempPostgres, postgresUrl, tempDataDir } from './testing/databases';
 
 // The migrations must build exactly the database schema.prisma describes: every model, field,
 // column type, nullability, primary key, index and foreign key, and nothing else.

@@ -5,13 +5,13 @@ import {
   MOCK_DATED_MODELS,
   startMockLlmServer,
   type MockLlmServer,
-} from '@/lib/agent/mock-llm-server';
+} from '@/lib/agent/testing/mock-llm-server';
 import { createChatClient, type ModelConfig } from '@/lib/agent/model-client';
 import { costOf, type PriceTable } from '@/lib/agent/pricing';
 import { getNode } from '@/lib/nodes/registry';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { createEngine, type Engine } from './engine';
-import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } from './test-support';
+import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } from './testing/harness';
 import type { AgentTurn, TraceStore } from './trace-store';
 
 // Issue 13 as an attacker reads it: the scripted model (real openai SDK, real servers on
@@ -84,11 +84,11 @@ const postgres: StoreFactory[] = process.env.DATABASE_URL
         name: 'postgres',
         async open(): Promise<StoreHandle> {
           const { openDb } = await import('@/lib/db/client');
-          const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
-          const { createTempPostgres } = await import('@/lib/db/test-helpers');
+          const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
+          const { createTempPostgres } = await import('@/lib/db/testing/databases');
           const pg = await createTempPostgres('agentsafety');
           const db = await openDb({ databaseUrl: pg.url });
-          const store = new PrismaTraceStore(db);
+          const store = new SqlTraceStore(db);
           return {
             store,
             async close() {
@@ -289,6 +289,7 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
               config: { method: 'GET', url: `${api.url}/api`, ...config },
               mode: 'agent',
               agent: {
+                instructions: '',
                 tools,
                 model: 'scenario:follow-links',
                 maxSteps: 3,
@@ -512,6 +513,7 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
                 retry: { maxAttempts: 2, backoffMs: 1, factor: 1 },
                 mode: 'agent',
                 agent: {
+                  instructions: '',
                   tools: [],
                   model: 'scenario:malformed-json',
                   maxSteps: 1,
@@ -562,6 +564,7 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
             retry: { maxAttempts: 2, backoffMs: 1, factor: 1 },
             mode: 'agent' as const,
             agent: {
+              instructions: '',
               tools: [],
               model: 'scenario:expensive',
               maxSteps: 6,

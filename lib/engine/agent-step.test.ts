@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
-import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/mock-llm-server';
+import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { createChatClient, type ModelConfig } from '@/lib/agent/model-client';
 import type { PriceTable } from '@/lib/agent/pricing';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
@@ -15,14 +15,14 @@ import {
   runCostCapFromEnv,
   type AgentStepSummary,
 } from './agent-step';
-import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } from './test-support';
+import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } from './testing/harness';
 import type { AgentTurn, StepRecord, TraceStore } from './trace-store';
 import { MemoryWorkflowSource } from './workflow-source';
 import { getNode } from '@/lib/nodes/registry';
 
 // Agent mode end to end through the engine: the real openai SDK talks to the scripted server on
 // 127.0.0.1, and every scenario asserts the step's outcome AND what the trace store holds, on the
-// in-memory store, PrismaTraceStore on PGlite, and on Postgres when DATABASE_URL is set.
+// in-memory store, SqlTraceStore on PGlite, and on Postgres when DATABASE_URL is set.
 
 const LABEL_SCHEMA = {
   type: 'object',
@@ -61,11 +61,11 @@ const postgres: StoreFactory[] = process.env.DATABASE_URL
         name: 'postgres',
         async open(): Promise<StoreHandle> {
           const { openDb } = await import('@/lib/db/client');
-          const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
-          const { createTempPostgres } = await import('@/lib/db/test-helpers');
+          const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
+          const { createTempPostgres } = await import('@/lib/db/testing/databases');
           const pg = await createTempPostgres('agent');
           const db = await openDb({ databaseUrl: pg.url });
-          const store = new PrismaTraceStore(db);
+          const store = new SqlTraceStore(db);
           return {
             store,
             async close() {

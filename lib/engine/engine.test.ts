@@ -6,10 +6,10 @@ import { createEngine, type EngineOptions } from './engine';
 import type { EngineEvent } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
 import { MemoryWorkflowSource } from './workflow-source';
-import { FakeClock, ProbeLog, engineStores, nodesWithProbe, wf, type StoreHandle } from './test-support';
+import { FakeClock, ProbeLog, engineStores, nodesWithProbe, wf, type StoreHandle } from './testing/harness';
 import type { StepRecord, TraceStore } from './trace-store';
 
-// Every semantic of the scheduler, on the in-memory store and on PrismaTraceStore (PGlite, and
+// Every semantic of the scheduler, on the in-memory store and on SqlTraceStore (PGlite, and
 // Postgres when DATABASE_URL is set).
 // Real nodes from the registry with the real sandbox; the probe node is the one test-only type.
 

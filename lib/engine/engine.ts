@@ -13,13 +13,12 @@ import { createSandboxServices } from '@/lib/sandbox';
 import { GraphExecution, frameKey, type BaseServices, type EngineCore, type NodeLookup } from './executor';
 import type { EngineEvent, EngineListener } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
-import { redactSecretValues } from './payload';
+import { SecretRedactor } from '@/lib/payload';
 import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput, selectRoots } from './plan';
 import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
 import type { WorkflowSource } from './workflow-source';
 import { newRunLedger, type AgentOptions } from './agent-step';
 import type { CostLedger } from '@/lib/agent/ledger';
-import { SecretRedactor } from '@/lib/secrets/redact';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
@@ -58,8 +57,11 @@ export interface EngineOptions {
   secrets?: (ctx: { runId: string }) => Promise<Record<string, string>> | Record<string, string>;
   /** Allow-listed environment variables visible as `env.<name>`. */
   env?: Record<string, string>;
-  /** Applied to every payload handed to the store (after secret values are masked). */
-  redact?: (value: unknown) => unknown;
+  /**
+   * Masks the values it knows (the host's stored secrets) in every payload handed to the store or
+   * to listeners; the run's own `secrets` are added to it, so each payload is walked once.
+   */
+  redactor?: SecretRedactor;
   onEvent?: EngineListener;
   /** Agent mode: model endpoint, price table, per-run cost cap (see agent-step.ts). */
   agent?: AgentOptions;
@@ -116,11 +118,15 @@ interface DriveOpts {
   ledger?: CostLedger;
 }
 
+const noRedactor = new SecretRedactor();
+
 export function createEngine(opts: EngineOptions): Engine {
   const { store } = opts;
   const clock = opts.clock ?? realClock;
   const listeners = new Set<EngineListener>(opts.onEvent ? [opts.onEvent] : []);
   const active = new Map<string, AbortController>();
+  // Payloads written outside a run's drive (run input, decisions) know only the host's secrets.
+  const hostRedact = opts.redactor?.redact ?? ((v: unknown) => v);
 
   const emit = (ev: EngineEvent) => {
     for (const l of listeners) {
@@ -152,7 +158,7 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: src.versionId,
         version: src.version,
         definition: src.definition,
-        input,
+        input: hostRedact(input),
         trigger: 'subworkflow',
         parentRunId,
         parentStepId,
@@ -274,24 +280,17 @@ export function createEngine(opts: EngineOptions): Engine {
     parentLedger?: CostLedger,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
-    // Until the run's secrets are known, the host's process-wide redaction still applies.
-    let prepare = (v: unknown) => (opts.redact ? opts.redact(v) : v);
+    let prepare = hostRedact;
     try {
       const [definition, run] = await Promise.all([store.runDefinition(runId), store.getRun(runId)]);
       if (!run) throw new NotFoundError(`Run ${runId}`);
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
       const secrets = (await opts.secrets?.({ runId })) ?? {};
-      const secretValues = Object.values(secrets);
-      // Every encoding of the run's own secrets (raw, JSON, URL, base64), not only the raw value:
-      // what a tool result or an exit may carry. The host's redaction runs after.
-      const runRedactor = new SecretRedactor();
-      if (secretValues.length) runRedactor.setValues(secretValues);
-      const mask = (v: unknown) => {
-        const masked = runRedactor.redact(redactSecretValues(v, secretValues));
-        return opts.redact ? opts.redact(masked) : masked;
-      };
-      prepare = mask;
+      // Every encoding (raw, JSON, URL, base64) of the host's and the run's secrets: what the
+      // trace, every exit and a tool result on its way to a model pass through.
+      prepare = (opts.redactor ?? noRedactor).withValues(Object.values(secrets)).redact;
+      const mask = prepare;
       const recorded = new Map<string, StepRecord[]>();
       for (const s of steps) {
         const k = frameKey({ parentNodeId: s.parentNodeId ?? null, itemIndex: s.itemIndex ?? null });
@@ -332,14 +331,17 @@ export function createEngine(opts: EngineOptions): Engine {
         if (await store.transitionRun(runId, ['running'], 'waiting'))
           return { runId, status: 'waiting', wakeAt: out.wakeAt };
       } else if (out.status === 'cancelled') {
-        await store.transitionRun(runId, ['running', 'waiting', 'queued'], 'cancelled', { error: out.error });
+        await store.transitionRun(runId, ['running', 'waiting', 'queued'], 'cancelled', {
+          error: prepare(out.error) as SerializedError,
+        });
       } else {
         error = out.error && (prepare(out.error) as SerializedError);
       }
     } catch (err) {
       error = prepare(toSerializedError(err)) as SerializedError;
     }
-    if (error) await store.transitionRun(runId, ['running'], 'failed', { error });
+    if (error)
+      await store.transitionRun(runId, ['running'], 'failed', { error: prepare(error) as SerializedError });
     // Someone else (a cancel) may have finished the run first; report what the store holds.
     return outcomeOf(runId);
   }
@@ -351,7 +353,7 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: args.versionId ?? null,
         version: args.version ?? null,
         definition: args.definition,
-        input: args.input ?? null,
+        input: hostRedact(args.input ?? null),
         trigger: args.trigger ?? 'manual',
         parentRunId: args.parentRunId ?? null,
         parentStepId: args.parentStepId ?? null,
@@ -411,7 +413,7 @@ export function createEngine(opts: EngineOptions): Engine {
       };
       await store.finishStep(row.id, {
         status: 'succeeded',
-        output,
+        output: hostRedact(output),
         handle: decision.approved ? 'approved' : 'rejected',
         finishedAt: new Date(clock.now()),
       });

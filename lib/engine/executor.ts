@@ -376,7 +376,7 @@ export class GraphExecution {
         await store.finishStep(stepId, {
           ...this.agentFields(stepId),
           status: 'cancelled',
-          error: toSerializedError(this.ctrl.signal.reason),
+          error: this.run.prepare(toSerializedError(this.ctrl.signal.reason)) as SerializedError,
           finishedAt,
         });
         this.emitFinished(stepId, id, 'cancelled', finishedAt.getTime() - startedAt);

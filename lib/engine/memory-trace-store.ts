@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { capPayload } from './payload';
+import { toTraceValue, type Redactor } from '@/lib/payload';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
@@ -20,8 +20,8 @@ import {
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
 
 export interface MemoryTraceStoreOptions {
-  /** Applied to every payload before it is kept (as PrismaTraceStore's option). */
-  redact?: (value: unknown) => unknown;
+  /** Applied to every payload before it is kept (as SqlTraceStore's option). */
+  redact?: Redactor;
   maxPayloadBytes?: number;
 }
 
@@ -34,11 +34,9 @@ export class MemoryTraceStore implements TraceStore {
 
   constructor(private readonly opts: MemoryTraceStoreOptions = {}) {}
 
-  /** Payloads as a database would keep them: redacted, capped, detached from the caller. */
+  /** Payloads as a database would keep them (the same JSON text): redacted, capped, detached. */
   private keep<T>(v: T): T {
-    if (v === undefined) return v;
-    const r = this.opts.redact ? this.opts.redact(v) : v;
-    return capPayload(clone(r), this.opts.maxPayloadBytes) as T;
+    return toTraceValue(v, { redact: this.opts.redact, maxBytes: this.opts.maxPayloadBytes }) as T;
   }
 
   async createRun(run: CreateRun): Promise<RunRecord> {

@@ -9,7 +9,7 @@ import {
   stepInput,
   type NodeState,
 } from './plan';
-import { wf } from './test-support';
+import { wf } from './testing/harness';
 import type { StepRecord } from './trace-store';
 
 const diamond = wf(

@@ -1,10 +1,12 @@
-import {
-  DEFAULT_HANDLE,
-  type RetryPolicy,
-  type WorkflowEdge,
-  type WorkflowNode,
-} from '@/lib/workflow/definition';
+import type { RetryPolicy, WorkflowEdge, WorkflowNode } from '@/lib/workflow/definition';
 import { ValidationError, type SerializedError } from '@/lib/workflow/errors';
+import {
+  buildGraph,
+  downstreamOf as downstreamIn,
+  edgeTakes,
+  roots as rootsOf,
+  topologicalOrder,
+} from '@/lib/workflow/graph';
 import type { StepRecord } from './trace-store';
 
 // The pure core of the scheduler (STYLE.md §2): from a graph and the state of its nodes, decide
@@ -41,35 +43,15 @@ type Body = { nodes: WorkflowNode[]; edges: WorkflowEdge[] | unknown[] };
 
 export function compileGraph(def: Body): CompiledGraph {
   const nodes = new Map(def.nodes.map((n) => [n.id, n]));
-  const incoming = new Map<string, WorkflowEdge[]>(def.nodes.map((n) => [n.id, []]));
-  const outgoing = new Map<string, WorkflowEdge[]>(def.nodes.map((n) => [n.id, []]));
-  for (const e of def.edges as WorkflowEdge[]) {
-    // Dangling edges are a validation problem; the scheduler just ignores them.
-    if (!nodes.has(e.source) || !nodes.has(e.target)) continue;
-    incoming.get(e.target)!.push(e);
-    outgoing.get(e.source)!.push(e);
-  }
-  const indeg = new Map<string, number>();
-  for (const [id, inc] of incoming) indeg.set(id, new Set(inc.map((e) => e.source)).size);
-  const roots = def.nodes.filter((n) => indeg.get(n.id) === 0).map((n) => n.id);
-  const order: string[] = [];
-  const queue = [...roots];
-  for (let i = 0; i < queue.length; i++) {
-    const id = queue[i];
-    order.push(id);
-    for (const t of new Set(outgoing.get(id)!.map((e) => e.target))) {
-      const d = indeg.get(t)! - 1;
-      indeg.set(t, d);
-      if (d === 0) queue.push(t);
-    }
-  }
-  if (order.length !== nodes.size) {
-    const stuck = def.nodes.filter((n) => !order.includes(n.id)).map((n) => n.id);
+  // Dangling edges are a validation problem; the graph library ignores them.
+  const g = buildGraph(def.nodes, def.edges as WorkflowEdge[]);
+  const { order, blocked } = topologicalOrder(g);
+  if (blocked.length) {
     throw new ValidationError([
-      { path: '/edges', code: 'cycle', message: `cycle through ${stuck.join(', ')}` },
+      { path: '/edges', code: 'cycle', message: `cycle through ${blocked.join(', ')}` },
     ]);
   }
-  return { nodes, order, incoming, outgoing, roots };
+  return { nodes, order, incoming: g.incoming, outgoing: g.outgoing, roots: rootsOf(g) };
 }
 
 /** Roots that start for a trigger: the trigger nodes of that kind if any, else every root. */
@@ -87,7 +69,7 @@ function edgeActivity(edge: WorkflowEdge, status: (id: string) => NodeState | un
   if (!src) return 'pending';
   if (src.status === 'skipped') return 'inactive';
   if (src.status !== 'succeeded') return 'pending';
-  return (src.handle ?? DEFAULT_HANDLE) === (edge.sourceHandle ?? DEFAULT_HANDLE) ? 'active' : 'inactive';
+  return edgeTakes(edge, src.handle) ? 'active' : 'inactive';
 }
 
 const isIdleRoot = (graph: CompiledGraph, id: string, roots: ReadonlySet<string>) =>
@@ -291,13 +273,5 @@ export function recoverState(graph: CompiledGraph, steps: StepRecord[], frame: F
 
 /** Nodes downstream of `from` (including it). */
 export function downstreamOf(graph: CompiledGraph, from: string): Set<string> {
-  const seen = new Set<string>([from]);
-  const queue = [from];
-  for (let i = 0; i < queue.length; i++)
-    for (const e of graph.outgoing.get(queue[i]) ?? [])
-      if (!seen.has(e.target)) {
-        seen.add(e.target);
-        queue.push(e.target);
-      }
-  return seen;
+  return new Set([from, ...downstreamIn({ ids: graph.order, ...graph }, from)]);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '@/lib/engine/engine';
 import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
-import { wf } from '@/lib/engine/test-support';
+import { wf } from '@/lib/engine/testing/harness';
 import { startLocalServer, type LocalServer } from './testing/local-server';
 
 // SSRF end to end: through the engine, a refused request fails its step with ssrf_blocked and the

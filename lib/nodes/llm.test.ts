@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrellisError } from '@/lib/workflow/errors';
 import { llm, llmConfig, type LlmConfig } from '@/lib/nodes/llm';
 import { createChatClient, getModelConfig, DEFAULT_MODEL } from '@/lib/agent/model-client';
-import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/mock-llm-server';
+import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { nodeContext } from '@/lib/net/testing/node-context';
 
 // The real openai SDK against the scripted server on 127.0.0.1.

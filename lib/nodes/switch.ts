@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { SWITCH_DEFAULT_HANDLE, switchHandles } from '@/lib/workflow/graph';
 import { MAX_ID_LENGTH, MAX_SWITCH_CASES } from '@/lib/workflow/limits';
 import { defineNode, done } from './define-node';
 import { configTool } from './tool-schema';
 
-export const DEFAULT_CASE = 'default';
+export const DEFAULT_CASE = SWITCH_DEFAULT_HANDLE;
 const RESERVED = new Set([DEFAULT_CASE, 'error']);
 
 export const switchConfig = z.object({
@@ -43,7 +44,7 @@ export const switchNode = defineNode({
   description: 'Sends the input on to the first case whose expression is true, else to default.',
   config: switchConfig,
   defaultConfig: { cases: [{ id: 'case1', expression: 'false' }] },
-  outputs: (config) => [...(config.cases ?? []).map((c) => c.id), DEFAULT_CASE],
+  outputs: (config) => switchHandles(config),
   expressionFields: ['cases[].expression'],
   agentCapable: true,
   async run({ config, input, scope, signal, services }) {

@@ -1,5 +1,5 @@
 import type { StepStart } from '@/lib/engine/trace-store';
-import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
+import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 
 // The worker's TraceStore. Trace writes are batched (lib/db), so a run can be a few steps ahead of
 // what is durable; after a crash those steps run again. For steps that reach the outside world
@@ -9,7 +9,7 @@ import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
 /** Node types whose run has effects outside Trellis (requests, model calls, child runs). */
 export const SIDE_EFFECT_NODE_TYPES: ReadonlySet<string> = new Set(['http.request', 'llm', 'subworkflow']);
 
-export class DurableTraceStore extends PrismaTraceStore {
+export class DurableTraceStore extends SqlTraceStore {
   override async startStep(step: StepStart): Promise<string> {
     if (SIDE_EFFECT_NODE_TYPES.has(step.nodeType) || step.mode === 'agent') await this.flush();
     return super.startStep(step);

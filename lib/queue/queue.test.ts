@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/lib/db/client';
-import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
+import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { createWorkflow } from '@/lib/db/repositories/workflows';
 import { createRuntime, buildEngine, type Runtime } from '@/lib/server/runtime';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
@@ -8,7 +8,7 @@ import { startBoss } from './boss';
 import { claimRun, installFencing, workerDatabaseUrl } from './fencing';
 import { JOB_HEARTBEAT_SECONDS, RUN_QUEUE } from './limits';
 import { runJobHook } from './run-queue';
-import { linearWorkflow, pgAvailable, tempQueueDb } from './test-support';
+import { linearWorkflow, pgAvailable, tempQueueDb } from './testing/queue-db';
 import { startQueueWorker, type QueueWorker } from './worker';
 
 describe.skipIf(!pgAvailable)('queue on Postgres', () => {
@@ -50,7 +50,7 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
     const boss = await startBoss({ databaseUrl: tmp.url, consumer: false });
     const hook = runJobHook(boss);
     let failedRunId = '';
-    const store = new PrismaTraceStore(db, {
+    const store = new SqlTraceStore(db, {
       onRunCreated: async (tx, run) => {
         await hook(tx, run);
         failedRunId = run.id;
@@ -149,7 +149,7 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
       expect(await claimRun(a.sql, runId, 'worker-a')).toEqual({ claimed: true, status: 'queued' });
       // A live lease is not taken.
       expect(await claimRun(b.sql, runId, 'worker-b')).toMatchObject({ claimed: false });
-      const storeA = new PrismaTraceStore(a);
+      const storeA = new SqlTraceStore(a);
       expect(await storeA.transitionRun(runId, ['queued'], 'running')).toBe(true);
       // The lease runs out; b takes the run over.
       await db.sql.query(`UPDATE "Run" SET "leaseUntil" = now() - interval '1 second' WHERE id = $1`, [
@@ -183,7 +183,7 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
       expect(await storeA.transitionRun(runId, ['running'], 'succeeded', { output: 1 })).toBe(false);
       expect(await db.sql.query(`SELECT 1 FROM "Step" WHERE "runId" = $1`, [runId])).toHaveLength(0);
       // The new owner can.
-      const storeB = new PrismaTraceStore(b);
+      const storeB = new SqlTraceStore(b);
       expect(await storeB.transitionRun(runId, ['running'], 'succeeded', { output: 2 })).toBe(true);
     } finally {
       await a.close();

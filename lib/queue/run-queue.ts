@@ -6,7 +6,7 @@ import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '@/lib/eng
 import { txDatabase } from './boss';
 import { RUN_QUEUE } from './limits';
 
-// The producer side. A run and its job are written in one transaction (PrismaTraceStore's
+// The producer side. A run and its job are written in one transaction (SqlTraceStore's
 // onRunCreated hook), with the job id equal to the run id, so a later enqueue(runId) is a no-op
 // insert and there is never a queued run without a job or a job without a run.
 // Not in that transaction: child runs (driven inline by their parent) and reruns (their reused

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { PgBoss, Job } from 'pg-boss';
 import { openDb, type Db } from '@/lib/db/client';
-import type { PrismaTraceStore, PrismaTraceStoreOptions } from '@/lib/db/prisma-trace-store';
+import type { SqlTraceStore, SqlTraceStoreOptions } from '@/lib/db/sql-trace-store';
 import type { Engine, RunOutcome } from '@/lib/engine/engine';
 import type { EngineListener } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
@@ -40,10 +40,10 @@ export interface QueueWorkerOptions {
   databaseUrl: string;
   concurrency: number;
   /** Builds the engine on the worker's own database handle and store. */
-  makeEngine: (db: Db, store: PrismaTraceStore, onEvent: EngineListener) => Engine;
+  makeEngine: (db: Db, store: SqlTraceStore, onEvent: EngineListener) => Engine;
   workerId?: string;
   /** Passed to the worker's trace store (the host's redactor, payload caps). */
-  storeOptions?: Omit<PrismaTraceStoreOptions, 'onRunCreated'>;
+  storeOptions?: Omit<SqlTraceStoreOptions, 'onRunCreated'>;
   /** Default true: look for due schedule ticks. */
   schedules?: boolean;
   log?: (s: string) => void;

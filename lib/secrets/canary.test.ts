@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/mock-llm-server';
+import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { openDb, type Db } from '@/lib/db/client';
-import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
-import { tempDataDir } from '@/lib/db/test-helpers';
+import { SqlTraceStore } from '@/lib/db/sql-trace-store';
+import { tempDataDir } from '@/lib/db/testing/databases';
 import { createEngine, type Engine } from '@/lib/engine/engine';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { createRuntime, hostEngineOptions, type Runtime } from '@/lib/server/runtime';
@@ -31,7 +31,7 @@ export const CANARY_SECRETS = 20;
 const tmp = tempDataDir('trellis-canary-');
 let db: Db;
 let engine: Engine;
-let store: PrismaTraceStore;
+let store: SqlTraceStore;
 let echo: LocalServer;
 let llm: MockLlmServer;
 let rt: Runtime | undefined;
@@ -124,7 +124,8 @@ beforeAll(async () => {
   const secretStore = new SecretStore(db.prisma, { key: () => SECRET_KEY });
   for (const [k, v] of Object.entries(secrets)) await secretStore.set(k, v);
   const host = hostEngineOptions(db, {});
-  store = new PrismaTraceStore(db, { redact: host.redact });
+  // No store redactor: the host engine options mask every payload (one pass), as in production.
+  store = new SqlTraceStore(db);
   engine = createEngine({ store, ...host, secrets: () => secretStore.values() });
 }, 120_000);
 

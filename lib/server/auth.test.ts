@@ -10,6 +10,8 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trellis-auth-'));
 process.env.TRELLIS_DATA_DIR = dataDir;
 delete process.env.DATABASE_URL;
 process.env.TRELLIS_API_TOKEN = 'env-bootstrap-token-0123456789';
+// As `npm start` runs it: bound to loopback, so a local setup needs no setup token (issue 14.3).
+process.env.HOST = '127.0.0.1';
 
 const API_DIR = path.resolve(import.meta.dirname, '../../app/api');
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -281,6 +283,8 @@ describe('sign-in flow (temp PGlite)', { timeout: 120_000 }, () => {
   });
 
   it('sets Secure on the cookie when the request came over https', async () => {
+    // The public name must be one this server answers to (Host allow-list, issue 14.3).
+    process.env.TRELLIS_PUBLIC_URL = 'https://trellis.example';
     const r = new Request('https://trellis.example/api/auth/login', {
       method: 'POST',
       headers: {
@@ -291,6 +295,7 @@ describe('sign-in flow (temp PGlite)', { timeout: 120_000 }, () => {
       body: JSON.stringify(owner),
     });
     const res = await login.POST(r, noParams);
+    delete process.env.TRELLIS_PUBLIC_URL;
     expect(res.status).toBe(200);
     expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
   });

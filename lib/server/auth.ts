@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { assertSameOriginIfUnsafe, authenticate, readCookie, SESSION_COOKIE } from '@/lib/auth/authenticate';
 import { passwordProblem, MAX_PASSWORD_LENGTH } from '@/lib/auth/password';
 import {
+  forgetSetupToken,
+  SETUP_TOKEN_HEADER,
+  setupToken,
+  setupTokenMatches,
+  setupTokenRequired,
+} from '@/lib/auth/setup-token';
+import {
   checkCredentials,
   createApiToken,
   createOwner,
@@ -63,14 +70,34 @@ async function startSession(req: Request, userId: string, email: string, status 
   });
 }
 
+const setupBody = credentials.extend({ setupToken: z.string().max(200).optional() });
+
 export async function setup({ req }: RouteContext<Record<string, string>>) {
   assertSameOriginIfUnsafe(req);
-  const body = parseWith(credentials, await readJson(req, AUTH_BODY_BYTES));
+  const body = parseWith(setupBody, await readJson(req, AUTH_BODY_BYTES));
+  if (setupTokenRequired(req.headers)) {
+    const given = req.headers.get(SETUP_TOKEN_HEADER) ?? body.setupToken;
+    if (!setupTokenMatches(given)) {
+      throw new TrellisError(
+        'forbidden',
+        'First-run setup from this address needs the one-time setup token printed in the server log',
+        {
+          details: {
+            reason: 'setup_token_required',
+            problems: [
+              { path: '/setupToken', code: 'invalid', message: 'the setup token from the server log' },
+            ],
+          },
+        },
+      );
+    }
+  }
   const problem = passwordProblem(body.password);
   if (problem) throw new ValidationError([{ path: '/password', code: 'too_weak', message: problem }]);
   assertLoginRate('setup');
   const { prisma } = await getDb();
   const user = await createOwner(prisma, body.email, body.password);
+  forgetSetupToken();
   return startSession(req, user.id, user.email, 201);
 }
 
@@ -97,7 +124,7 @@ export async function me({ req }: RouteContext<Record<string, string>>) {
   const principal = await authenticate(req, { prisma });
   if (!principal) {
     return json(
-      { error: { code: 'unauthorized', message: 'Not signed in' }, setupRequired: !(await hasUser(prisma)) },
+      { error: { code: 'unauthorized', message: 'Not signed in' }, ...(await setupState(req.headers)) },
       401,
     );
   }
@@ -108,9 +135,17 @@ export async function me({ req }: RouteContext<Record<string, string>>) {
   });
 }
 
-export async function setupStatus() {
+/** Whether setup is open, and whether it needs the token (then printed to the log, once). */
+export async function setupState(headers: Headers) {
   const { prisma } = await getDb();
-  return json({ setupRequired: !(await hasUser(prisma)) });
+  const setupRequired = !(await hasUser(prisma));
+  const tokenRequired = setupRequired && setupTokenRequired(headers);
+  if (tokenRequired) setupToken();
+  return { setupRequired, setupTokenRequired: tokenRequired };
+}
+
+export async function setupStatus({ req }: RouteContext<Record<string, string>>) {
+  return json(await setupState(req.headers));
 }
 
 const tokenBody = z.object({ name: z.string().trim().min(1).max(100) });

@@ -1,4 +1,8 @@
-import { json } from './route';
+import { ValidationError } from '@/lib/workflow/errors';
+import { json, readJson } from './route';
+
+/** Bodies the demo API reads (summarize, notify): a demo needs little, a public route must cap it. */
+export const MAX_DEMO_BODY_BYTES = 64 * 1024;
 
 // A tiny deterministic API that ships with the app so the examples run green with no internet
 // and no API key. Examples reach it through an explicit allowHosts entry, never by loosening the
@@ -48,6 +52,16 @@ const HEADLINES = [
 const flakyAttempts = new Map<string, number>();
 const MAX_FLAKY_KEYS = 10_000;
 
+/** The JSON body, or null when there is none or it is not JSON; too large or too deep throws. */
+async function demoBody(req: Request): Promise<unknown> {
+  try {
+    return await readJson(req, MAX_DEMO_BODY_BYTES);
+  } catch (e) {
+    if (e instanceof ValidationError) return null;
+    throw e;
+  }
+}
+
 export async function demoApi(req: Request, path: string[]): Promise<Response> {
   const [resource, id] = path;
   const url = new URL(req.url);
@@ -65,7 +79,7 @@ export async function demoApi(req: Request, path: string[]): Promise<Response> {
     case 'headlines':
       return json({ date: new Date().toISOString().slice(0, 10), headlines: HEADLINES });
     case 'summarize': {
-      const body = (await req.json().catch(() => ({}))) as { text?: string };
+      const body = ((await demoBody(req)) ?? {}) as { text?: string };
       const text = String(body.text ?? '');
       const sentences = text.split(/(?<=[.!?])\s+/).filter(Boolean);
       return json({
@@ -84,7 +98,7 @@ export async function demoApi(req: Request, path: string[]): Promise<Response> {
       return json({ ok: true, attempt: n });
     }
     case 'notify': {
-      const body = await req.json().catch(() => null);
+      const body = await demoBody(req);
       return json({ delivered: true, receivedAt: new Date().toISOString(), echo: body });
     }
     default:

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/lib/db/client';
 import { createWorkflow } from '@/lib/db/repositories/workflows';
-import { pgAvailable, tempQueueDb } from '@/lib/queue/test-support';
+import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { MAX_WEBHOOK_BODY_BYTES, WEBHOOK_SECRET_HEADER, receiveWebhook, webhookInfo } from './hooks';
 import { toErrorResponse } from './route';

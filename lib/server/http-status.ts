@@ -7,6 +7,7 @@ export const statusFor: Record<ErrorCode, number> = {
   conflict: 409,
   unauthorized: 401,
   forbidden: 403,
+  misdirected_request: 421,
   payload_too_large: 413,
   rate_limited: 429,
   unprocessable: 422,

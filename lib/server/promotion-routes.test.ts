@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDataDir } from '@/lib/db/test-helpers';
+import { tempDataDir } from '@/lib/db/testing/databases';
 
 // The route handlers as Next.js calls them (Request in, Response out), on the process runtime with
 // a fresh embedded database and no model configured: the API half of the e2e spec, runnable

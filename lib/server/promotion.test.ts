@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { openDb, type Db } from '@/lib/db/client';
-import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
-import { tempDataDir } from '@/lib/db/test-helpers';
+import { SqlTraceStore } from '@/lib/db/sql-trace-store';
+import { tempDataDir } from '@/lib/db/testing/databases';
 import * as wfRepo from '@/lib/db/repositories/workflows';
-import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/mock-llm-server';
+import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { createChatClient } from '@/lib/agent/model-client';
 import { DEFAULT_PRICES } from '@/lib/agent/pricing';
 import { createEngine } from '@/lib/engine/engine';
@@ -186,12 +186,12 @@ describe('applyAction', () => {
 
 describe('promotion report and mode changes on PGlite, with runs through the real SDK', () => {
   let db: Db;
-  let store: PrismaTraceStore;
+  let store: SqlTraceStore;
   let mock: MockLlmServer;
   const tmp = tempDataDir('trellis-promotion-');
   beforeAll(async () => {
     [db, mock] = await Promise.all([openDb({ dataDir: tmp.dir }), startMockLlmServer()]);
-    store = new PrismaTraceStore(db);
+    store = new SqlTraceStore(db);
   });
   afterAll(async () => {
     await store?.close();

@@ -4,7 +4,8 @@ import type { z } from 'zod';
 import { requireAuth } from '@/lib/auth/authenticate';
 import type { Principal } from '@/lib/auth/store';
 import { statusFor } from './http-status';
-import { MAX_REQUEST_BODY_BYTES } from './limits';
+import { isAllowedHost } from './host-check';
+import { MAX_JSON_DEPTH, MAX_REQUEST_BODY_BYTES } from './limits';
 
 // Thin route handlers: every app/api route is `export const GET = route(handler)`. This wrapper
 // owns error mapping, JSON parsing and body limits so handlers see parsed input only.
@@ -29,7 +30,11 @@ export function errorResponse(code: ErrorCode, message: string, details?: unknow
   return json({ error: { code, message, ...(details === undefined ? {} : { details }) } }, statusFor[code]);
 }
 
-export function toErrorResponse(err: unknown): Response {
+/**
+ * `oneLine`: for a caller we do not know, one log line, not a stack — a stranger sending bad
+ * requests must not be able to fill the log (or hide other lines) with traces.
+ */
+export function toErrorResponse(err: unknown, opts: { oneLine?: string } = {}): Response {
   if (err instanceof TrellisError) {
     const res = errorResponse(err.code, err.message, err.details);
     const retry = (err.details as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
@@ -37,18 +42,60 @@ export function toErrorResponse(err: unknown): Response {
       res.headers.set('retry-after', String(retry));
     return res;
   }
-  console.error('[trellis] unhandled error in route', err);
+  if (opts.oneLine !== undefined) {
+    const first = String((err as Error)?.message ?? err)
+      .split('\n')[0]
+      .slice(0, 300);
+    console.error(`[trellis] unhandled error in route (unauthenticated ${opts.oneLine}): ${first}`);
+  } else console.error('[trellis] unhandled error in route', err);
   return errorResponse('internal_error', 'Internal error');
+}
+
+/** Checks every route makes before authentication: Host, NUL in the URL, a declared body size. */
+export function assertRequestShape(req: Request): void {
+  let urlHost: string | undefined;
+  try {
+    urlHost = new URL(req.url).host;
+  } catch {
+    urlHost = undefined;
+  }
+  if (!isAllowedHost(req.headers, urlHost, process.env)) {
+    throw new TrellisError(
+      'misdirected_request',
+      'This server does not answer to that Host. Add it to TRELLIS_ALLOWED_HOSTS or TRELLIS_PUBLIC_URL.',
+      { details: { reason: 'host_not_allowed' } },
+    );
+  }
+  // Postgres text and jsonb cannot hold NUL: refused here so no id or query value reaches a query.
+  if (/%00/i.test(req.url) || req.url.includes('\0')) {
+    throw new ValidationError([
+      { path: '', code: 'invalid_characters', message: 'The URL contains a NUL character (%00)' },
+    ]);
+  }
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (declared > MAX_REQUEST_BODY_BYTES) {
+    throw new TrellisError('payload_too_large', `Body exceeds ${MAX_REQUEST_BODY_BYTES} bytes`);
+  }
+}
+
+function describe(req: Request): string {
+  try {
+    return `${req.method} ${new URL(req.url).pathname}`.slice(0, 200);
+  } catch {
+    return req.method;
+  }
 }
 
 function wrap<P>(handler: Handler<P>, authenticated: boolean) {
   return async (req: Request, ctx: { params: Promise<P> }): Promise<Response> => {
+    let auth: Principal | undefined;
     try {
-      const auth = authenticated ? await requireAuth(req) : undefined;
+      assertRequestShape(req);
+      auth = authenticated ? await requireAuth(req) : undefined;
       const params = ctx?.params ? await ctx.params : ({} as P);
       return await handler({ req, params, auth });
     } catch (err) {
-      return toErrorResponse(err);
+      return toErrorResponse(err, auth ? {} : { oneLine: describe(req) });
     }
   };
 }
@@ -85,12 +132,68 @@ export async function readJson(req: Request, maxBytes = MAX_REQUEST_BODY_BYTES):
     chunks.push(value);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw new ValidationError([
       { path: '', code: 'invalid_json', message: `Body is not JSON: ${(e as Error).message}` },
     ]);
+  }
+  assertStorableJson(value);
+  return value;
+}
+
+/**
+ * Refuses what parses but cannot be handled later: nesting deeper than MAX_JSON_DEPTH (422;
+ * every recursive walk after this — stringify, redaction, validation — would overflow the stack)
+ * and NUL characters in strings or keys (400; Postgres cannot store them). Iterative, so a
+ * 100,000-deep body is measured without recursing.
+ */
+export function assertStorableJson(value: unknown, maxDepth = MAX_JSON_DEPTH): void {
+  // Parent links instead of path arrays: memory stays linear in the body, paths are built on error.
+  type Item = { v: unknown; depth: number; key?: string | number; parent?: Item };
+  const pathOf = (it: Item | undefined) => {
+    const keys: (string | number)[] = [];
+    for (let p = it; p && p.key !== undefined; p = p.parent) keys.push(p.key);
+    return pointer(...keys.reverse());
+  };
+  const nul = (at: string, what: string) =>
+    new ValidationError([
+      { path: at, code: 'invalid_characters', message: `NUL characters are not allowed in ${what}` },
+    ]);
+  const stack: Item[] = [{ v: value, depth: 0 }];
+  while (stack.length) {
+    const item = stack.pop()!;
+    const v = item.v;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) throw nul(pathOf(item), 'strings');
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (item.depth >= maxDepth) {
+      const at = pathOf(item);
+      throw new TrellisError('unprocessable', `JSON nests deeper than ${maxDepth} levels`, {
+        details: {
+          problems: [
+            {
+              path: at.length > 200 ? `${at.slice(0, 200)}…` : at,
+              code: 'too_deep',
+              message: `at most ${maxDepth} levels`,
+            },
+          ],
+        },
+      });
+    }
+    const depth = item.depth + 1;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], depth, key: i, parent: item });
+    } else {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\0')) throw nul(pathOf(item), 'keys');
+        stack.push({ v: x, depth, key: k, parent: item });
+      }
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import * as runsRepo from '@/lib/db/repositories/runs';
 import * as wfRepo from '@/lib/db/repositories/workflows';
 import type { EngineEvent } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
-import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { applyInputDefaults } from '@/lib/workflow/input-defaults';
 import { assertRunnable } from './definition-input';
 import { MAX_RUN_INPUT_BYTES } from './limits';
@@ -164,7 +164,12 @@ export async function cancelRun({ params }: RouteContext<{ id: string }>) {
 const rerunBody = z.object({ fromNodeId: z.string().min(1).optional() });
 
 export async function rerun({ req, params }: RouteContext<{ id: string }>) {
-  const body = parseWith(rerunBody, await readJson(req).catch(() => ({})));
+  // No body (or not JSON) means a full rerun; a body over the limit is still refused.
+  const raw = await readJson(req).catch((e) => {
+    if (e instanceof ValidationError) return {};
+    throw e;
+  });
+  const body = parseWith(rerunBody, raw);
   const rt = await getRuntime();
   const { run } = await runView(params.id);
   let runId: string;

@@ -1,5 +1,5 @@
 import { getDb, type Db } from '@/lib/db/client';
-import { PrismaTraceStore } from '@/lib/db/prisma-trace-store';
+import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
 import { createChatClient } from '@/lib/agent/model-client';
 import { createEngine, type Engine } from '@/lib/engine/engine';
@@ -12,7 +12,7 @@ import { RunEventHub } from './run-events';
 import { startInProcessScheduler } from './schedules';
 import { seedExamplesOnce } from './seed';
 import { agentOptions } from './model-prices';
-import { installConsoleRedaction, redactSecrets } from '@/lib/secrets/redact';
+import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
@@ -21,7 +21,7 @@ import { SecretStore } from '@/lib/secrets/store';
 
 export interface Runtime {
   db: Db;
-  store: PrismaTraceStore;
+  store: SqlTraceStore;
   engine: Engine;
   dispatcher: Dispatcher;
   events: RunEventHub;
@@ -58,7 +58,8 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
       const secrets = new SecretStore(db.prisma);
       return () => secrets.values();
     })(),
-    redact: redactSecrets,
+    // The one redaction pass: the engine masks every payload before the store or a listener sees it.
+    redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
     agent: agentOptions(db),
   };
@@ -79,7 +80,7 @@ export interface RuntimeOptions {
 }
 
 /** The engine every host builds the same way (web process, worker). */
-export function buildEngine(db: Db, store: PrismaTraceStore, onEvent: (ev: EngineEvent) => void): Engine {
+export function buildEngine(db: Db, store: SqlTraceStore, onEvent: (ev: EngineEvent) => void): Engine {
   return createEngine({ store, ...hostEngineOptions(db), onEvent });
 }
 
@@ -95,9 +96,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     if (!databaseUrl) throw new Error('The queue dispatcher needs a Postgres URL (DATABASE_URL)');
     const boss = await startBoss({ databaseUrl, consumer: false });
     const sentWithRun = new Set<string>();
-    const store = new PrismaTraceStore(db, {
+    const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
-      redact: redactSecrets,
     });
     const engine = buildEngine(db, store, (ev) => events.publish(ev));
     // Runs execute in worker processes; their events arrive by NOTIFY.
@@ -120,7 +120,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     if (opts.seed ?? false) await seedExamplesOnce(db);
     return { db, store, engine, dispatcher, events };
   }
-  const store = new PrismaTraceStore(db, { redact: redactSecrets });
+  const store = new SqlTraceStore(db);
   const engine = buildEngine(db, store, (ev) => events.publish(ev));
   const dispatcher = createInProcessDispatcher(engine, async (statuses) =>
     (await db.prisma.run.findMany({ where: { status: { in: statuses } }, select: { id: true } })).map(

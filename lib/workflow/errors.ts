@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'conflict',
   'unauthorized',
   'forbidden',
+  'misdirected_request',
   'payload_too_large',
   'rate_limited',
   'unprocessable',

@@ -2,14 +2,20 @@ import { describe, expect, it } from 'vitest';
 import {
   buildGraph,
   downstreamOf,
+  edgeTakes,
   findCycles,
+  graphFromEdges,
   hasCycle,
+  outputHandles,
   leaves,
   reachableFrom,
   roots,
+  sourceHandle,
+  switchHandles,
   topologicalOrder,
   upstreamIndex,
   upstreamOf,
+  wouldCycle,
 } from './graph';
 
 const g = (ids: string[], edges: [string, string][]) =>
@@ -112,5 +118,66 @@ describe('graph utilities', () => {
     expect(findCycles(chain)).toEqual([]);
     expect(upstreamIndex(chain).isUpstream('n0', 'n4999')).toBe(true);
     expect(upstreamIndex(chain).isUpstream('n4999', 'n0')).toBe(false);
+  });
+
+  it('orders ties by definition order, then by first edge; parallel edges to one target count once', () => {
+    // A switch with two cases into `a` and one into `b`, written a, b, a: `a` comes first.
+    const sw = buildGraph(
+      [{ id: 's' }, { id: 'b' }, { id: 'a' }],
+      [
+        { source: 's', target: 'a', sourceHandle: 'c1' },
+        { source: 's', target: 'b', sourceHandle: 'c2' },
+        { source: 's', target: 'a', sourceHandle: 'default' },
+      ],
+    );
+    expect(topologicalOrder(sw)).toEqual({ order: ['s', 'a', 'b'], blocked: [] });
+  });
+
+  it('walks nearest first', () => {
+    const chain = g(
+      ['a', 'b', 'c', 'd'],
+      [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['c', 'd'],
+      ],
+    );
+    expect([...upstreamOf(chain, 'd')]).toEqual(['c', 'b', 'a']);
+    expect([...downstreamOf(chain, 'a')]).toEqual(['b', 'c', 'd']);
+  });
+
+  it('answers over edges alone, as the editor asks', () => {
+    const edges = [
+      { source: 'a', target: 'b' },
+      { source: 'b', target: 'c' },
+    ];
+    const ge = graphFromEdges(edges);
+    expect(ge.ids).toEqual(['a', 'b', 'c']);
+    expect(wouldCycle(ge, 'c', 'a')).toBe(true);
+    expect(wouldCycle(ge, 'a', 'a')).toBe(true);
+    expect(wouldCycle(ge, 'a', 'c')).toBe(false);
+    expect(wouldCycle(ge, 'c', 'unknown')).toBe(false);
+  });
+});
+
+describe('handles', () => {
+  it('an edge leaves from out unless it names another, and carries what its source took', () => {
+    expect(sourceHandle({})).toBe('out');
+    expect(sourceHandle({ sourceHandle: 'true' })).toBe('true');
+    expect(edgeTakes({}, null)).toBe(true);
+    expect(edgeTakes({ sourceHandle: 'out' }, undefined)).toBe(true);
+    expect(edgeTakes({ sourceHandle: 'true' }, 'false')).toBe(false);
+  });
+
+  it('a switch has one output per case, then default; half-typed cases are left out', () => {
+    expect(switchHandles({ cases: [{ id: 'a' }, { id: 'b' }] })).toEqual(['a', 'b', 'default']);
+    expect(switchHandles({ cases: [{ id: '' }, null, { expression: 'x' }] })).toEqual(['default']);
+    expect(switchHandles(undefined)).toEqual(['default']);
+  });
+
+  it('onError branch adds the error output once', () => {
+    expect(outputHandles({ onError: 'branch' }, ['out'])).toEqual(['out', 'error']);
+    expect(outputHandles({ onError: 'branch' }, ['out', 'error'])).toEqual(['out', 'error']);
+    expect(outputHandles({ onError: 'continue' }, ['true', 'false'])).toEqual(['true', 'false']);
   });
 });

@@ -1,8 +1,10 @@
-import { DEFAULT_HANDLE } from './definition';
+import { DEFAULT_HANDLE, ERROR_HANDLE } from './definition';
 
-// Pure graph utilities shared by validation, the engine's scheduler and the editor. They take
-// plain ids and edges, never throw on odd input (edges to missing nodes are ignored), and are
-// iterative so a 2,000-node chain cannot overflow the stack.
+// The one graph library: validation (lib/workflow/validate.ts), the engine's scheduler
+// (lib/engine/plan.ts) and the editor (components/canvas/graph.ts) all walk definitions with
+// these functions, so a fix to a walk or a handle rule reaches all three. They take plain ids and
+// edges, never throw on odd input (edges to missing nodes are ignored), and are iterative so a
+// 2,000-node chain cannot overflow the stack.
 
 export interface EdgeLike {
   id?: string;
@@ -41,23 +43,66 @@ export function buildGraph<E extends EdgeLike>(
   return { ids, incoming, outgoing };
 }
 
-export function sourceHandle(e: EdgeLike): string {
+/** A graph over edges alone (the editor's view): nodes are the edges' ends, in first-seen order. */
+export function graphFromEdges<E extends EdgeLike>(edges: readonly E[]): Graph<E> {
+  const ids: { id: string }[] = [];
+  const seen = new Set<string>();
+  for (const e of edges)
+    for (const id of [e.source, e.target])
+      if (!seen.has(id)) {
+        seen.add(id);
+        ids.push({ id });
+      }
+  return buildGraph(ids, edges);
+}
+
+/** The output an edge leaves from: `out` unless it names another. */
+export function sourceHandle(e: { sourceHandle?: string | null }): string {
   return e.sourceHandle ?? DEFAULT_HANDLE;
 }
 
-/** Kahn's algorithm. Nodes on or behind a cycle are left out of `order` and listed in `blocked`. */
+/** Whether an edge carries what its source continued on (`handle`: null/undefined means `out`). */
+export function edgeTakes(e: { sourceHandle?: string | null }, handle: string | null | undefined): boolean {
+  return (handle ?? DEFAULT_HANDLE) === sourceHandle(e);
+}
+
+/** The `default` output of a switch, taken when no case is true. */
+export const SWITCH_DEFAULT_HANDLE = 'default';
+
+/**
+ * A switch's outputs: one per case id, then `default`. Lenient about config shape (the editor
+ * calls it on half-typed configs): cases without an id are left out.
+ */
+export function switchHandles(config: { cases?: unknown } | null | undefined): string[] {
+  const cases = Array.isArray(config?.cases) ? (config.cases as ({ id?: unknown } | null)[]) : [];
+  return [...cases.map((c) => String(c?.id ?? '')).filter(Boolean), SWITCH_DEFAULT_HANDLE];
+}
+
+/** A node's output handles: its type's outputs for its config, plus `error` when onError is `branch`. */
+export function outputHandles(node: { onError?: unknown }, typeOutputs: readonly string[]): string[] {
+  const outs = [...typeOutputs];
+  if (node.onError === 'branch' && !outs.includes(ERROR_HANDLE)) outs.push(ERROR_HANDLE);
+  return outs;
+}
+
+/**
+ * Kahn's algorithm. Ties keep definition order for the roots, then the order of each node's
+ * outgoing edges (several edges to one target count once, so a switch with two cases into the
+ * same node orders like a single edge). Nodes on or behind a cycle are left out of `order` and
+ * listed in `blocked`.
+ */
 export function topologicalOrder(g: Graph): { order: string[]; blocked: string[] } {
   const indeg = new Map<string, number>();
-  for (const id of g.ids) indeg.set(id, g.incoming.get(id)!.length);
+  for (const id of g.ids) indeg.set(id, new Set(g.incoming.get(id)!.map((e) => e.source)).size);
   const queue = g.ids.filter((id) => indeg.get(id) === 0);
   const order: string[] = [];
   for (let i = 0; i < queue.length; i++) {
     const id = queue[i];
     order.push(id);
-    for (const e of g.outgoing.get(id)!) {
-      const d = indeg.get(e.target)! - 1;
-      indeg.set(e.target, d);
-      if (d === 0) queue.push(e.target);
+    for (const t of new Set(g.outgoing.get(id)!.map((e) => e.target))) {
+      const d = indeg.get(t)! - 1;
+      indeg.set(t, d);
+      if (d === 0) queue.push(t);
     }
   }
   const done = new Set(order);
@@ -128,7 +173,7 @@ export function reachableFrom(g: Graph, starts: Iterable<string>): Set<string> {
   return walk(g, starts, 'forward');
 }
 
-/** Every node with a path to `id` (not `id` itself unless it sits on a cycle). */
+/** Every node with a path to `id`, nearest first (not `id` itself unless it sits on a cycle). */
 export function upstreamOf(g: Graph, id: string): Set<string> {
   const seen = walk(
     g,
@@ -138,6 +183,7 @@ export function upstreamOf(g: Graph, id: string): Set<string> {
   return seen;
 }
 
+/** Every node `id` has a path to, nearest first (not `id` itself unless it sits on a cycle). */
 export function downstreamOf(g: Graph, id: string): Set<string> {
   return walk(
     g,
@@ -146,23 +192,29 @@ export function downstreamOf(g: Graph, id: string): Set<string> {
   );
 }
 
+/** Would an edge source→target close a cycle? True when source is reachable from target. */
+export function wouldCycle(g: Graph, source: string, target: string): boolean {
+  return source === target || reachableFrom(g, [target]).has(source);
+}
+
+// Breadth-first, so the set's order is nearest first (the editor lists suggestions that way).
 function walk(g: Graph, starts: Iterable<string>, dir: 'forward' | 'backward'): Set<string> {
   const seen = new Set<string>();
-  const stack: string[] = [];
+  const queue: string[] = [];
   for (const s of starts) {
     if (g.incoming.has(s) && !seen.has(s)) {
       seen.add(s);
-      stack.push(s);
+      queue.push(s);
     }
   }
-  while (stack.length) {
-    const id = stack.pop()!;
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i];
     const edges = dir === 'forward' ? g.outgoing.get(id)! : g.incoming.get(id)!;
     for (const e of edges) {
       const next = dir === 'forward' ? e.target : e.source;
       if (!seen.has(next)) {
         seen.add(next);
-        stack.push(next);
+        queue.push(next);
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { DEFAULT_HANDLE, DEFAULT_INPUT_HANDLE, ERROR_HANDLE, definitionSchema } from './definition';
+import { DEFAULT_HANDLE, DEFAULT_INPUT_HANDLE, definitionSchema } from './definition';
 import type { Problem } from './errors';
 import {
   analyzeExpression,
@@ -9,7 +9,7 @@ import {
   hasTemplate,
   type Analysis,
 } from './expressions';
-import { buildGraph, findCycles, reachableFrom, upstreamIndex, type Graph } from './graph';
+import { buildGraph, findCycles, outputHandles, reachableFrom, upstreamIndex, type Graph } from './graph';
 import { checkJsonLimits } from './json-limits';
 import { MAX_EDGES, MAX_MAP_NESTING, MAX_NODES, MAX_PROBLEMS } from './limits';
 import type { NodeCatalog, NodeTypeSpec } from './node-type';
@@ -328,12 +328,11 @@ function inspectNode(
     }
     try {
       const handles = spec.outputs((parsed.success ? parsed.data : config) as Record<string, unknown>);
-      view.handles = new Set(Array.isArray(handles) ? handles : []);
+      view.handles = new Set(outputHandles(raw, Array.isArray(handles) ? handles : []));
     } catch {
       view.handles = null;
     }
   }
-  if (view.handles && raw.onError === 'branch') view.handles.add(ERROR_HANDLE);
 
   if (raw.mode === 'agent' && !spec.agentCapable) {
     out.add(`${path}/mode`, 'agent_not_supported', `node type "${type}" cannot run in agent mode`);

@@ -6,7 +6,7 @@ import { idempotencyKey } from '@/lib/nodes/http-request';
 import { installFencing } from '@/lib/queue/fencing';
 import { SCHEDULE_SYNC_MS, TAKEOVER_BOUND_MS } from '@/lib/queue/limits';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { pgAvailable, tempQueueDb } from '@/lib/queue/test-support';
+import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
 import { createRuntime, type Runtime } from '@/lib/server/runtime';
 import {
   killGroup,

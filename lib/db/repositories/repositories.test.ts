@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { openDb, type Db } from '../client';
-import { PrismaTraceStore } from '../prisma-trace-store';
+import { SqlTraceStore } from '../sql-trace-store';
 import { PrismaWorkflowSource } from '../prisma-workflow-source';
-import { tempDataDir } from '../test-helpers';
+import { tempDataDir } from '../testing/databases';
 import {
   DEFAULT_RUN_PAGE_SIZE,
   MAX_RUN_PAGE_SIZE,
@@ -32,11 +32,11 @@ const def = (name: string): WorkflowDefinition => ({
 });
 
 let db: Db;
-let store: PrismaTraceStore;
+let store: SqlTraceStore;
 const tmp = tempDataDir();
 beforeAll(async () => {
   db = await openDb({ dataDir: tmp.dir });
-  store = new PrismaTraceStore(db);
+  store = new SqlTraceStore(db);
 });
 afterAll(async () => {
   await store?.close();

@@ -4,7 +4,7 @@ import {
   sampleFromSchema,
   MOCK_SCENARIOS,
   type MockLlmServer,
-} from '@/lib/agent/mock-llm-server';
+} from '@/lib/agent/testing/mock-llm-server';
 
 let mock: MockLlmServer;
 beforeAll(async () => {

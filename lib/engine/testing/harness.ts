@@ -6,9 +6,9 @@ import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition
 import { TrellisError } from '@/lib/workflow/errors';
 import { defineNode, done, type Clock, type NodeDefinition } from '@/lib/nodes/define-node';
 import { getNode } from '@/lib/nodes/registry';
-import type { NodeLookup } from './executor';
-import { MemoryTraceStore } from './memory-trace-store';
-import type { TraceStore } from './trace-store';
+import type { NodeLookup } from '../executor';
+import { MemoryTraceStore } from '../memory-trace-store';
+import type { TraceStore } from '../trace-store';
 
 // Helpers shared by the engine's tests and bench: definition builders, stores, and a probe node
 // (the one test-only node type) that records what the engine did to it.
@@ -149,15 +149,15 @@ export const memoryStore: StoreFactory = {
   },
 };
 
-/** PrismaTraceStore on a fresh PGlite database in a temp folder (null when lib/db is not there). */
+/** SqlTraceStore on a fresh PGlite database in a temp folder (null when lib/db is not there). */
 export const pgliteStore: StoreFactory = {
   name: 'pglite',
   async open() {
     const { openDb } = await import('@/lib/db/client');
-    const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
+    const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trellis-engine-'));
     const db = await openDb({ dataDir: dir });
-    const store = new PrismaTraceStore(db);
+    const store = new SqlTraceStore(db);
     return {
       store,
       async close() {
@@ -169,16 +169,16 @@ export const pgliteStore: StoreFactory = {
   },
 };
 
-/** PrismaTraceStore on a throwaway database of the Postgres at DATABASE_URL. */
+/** SqlTraceStore on a throwaway database of the Postgres at DATABASE_URL. */
 export const postgresStore: StoreFactory = {
   name: 'postgres',
   async open() {
     const { openDb } = await import('@/lib/db/client');
-    const { PrismaTraceStore } = await import('@/lib/db/prisma-trace-store');
-    const { createTempPostgres } = await import('@/lib/db/test-helpers');
+    const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
+    const { createTempPostgres } = await import('@/lib/db/testing/databases');
     const pgDb = await createTempPostgres('engine');
     const db = await openDb({ databaseUrl: pgDb.url, poolSize: 4 });
-    const store = new PrismaTraceStore(db);
+    const store = new SqlTraceStore(db);
     return {
       store,
       async close() {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { createTempPostgres } from '@/lib/db/test-helpers';
+import { createTempPostgres } from '@/lib/db/testing/databases';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 
 // Real Postgres for the queue tests: the shared server, one throwaway database per suite.

@@ -13,7 +13,7 @@ import {
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { NotFoundError, type SerializedError } from '@/lib/workflow/errors';
 import type { Db } from './client';
-import { toStoredJson, type Redactor } from './payload';
+import { toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
 
 // TraceStore on the Trellis database. Step writes are the hot path (two per step), so they are
@@ -23,14 +23,17 @@ import type { SqlQueryable } from './sql-executor';
 // batch of any size is a handful of round trips. Run transitions and reads flush first, so a
 // reader never sees a run finished before its steps.
 // The class name follows the brief; writes use raw SQL through Db.sql, reads too, because the hot
-// path should not pay the ORM and both paths must agree on the JSON encoding (payload.ts).
+// path should not pay the ORM and both paths must agree on the JSON encoding (lib/payload).
 
 /** A batch is written after this long, or as soon as it holds MAX_BATCH_ROWS rows. */
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
 
-export interface PrismaTraceStoreOptions {
-  /** Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. */
+export interface SqlTraceStoreOptions {
+  /**
+   * Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. Hosts whose
+   * engine already masks payloads (hostEngineOptions) leave it out: one redaction pass per payload.
+   */
   redact?: Redactor;
   flushIntervalMs?: number;
   maxBatchRows?: number;
@@ -42,7 +45,7 @@ export interface PrismaTraceStoreOptions {
   onRunCreated?: (tx: SqlQueryable, run: RunRecord) => Promise<void>;
 }
 
-type Json = string | null; // JSON text prepared by toStoredJson
+type Json = string | null; // JSON text prepared by toTraceJson
 
 interface StepInsert {
   id: string;
@@ -105,13 +108,13 @@ const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "pa
   "fallbackReason" text, "startedAt" timestamptz, "finishedAt" timestamptz, "durationMs" float8, tokens int,
   cost float8`;
 
-export class PrismaTraceStore implements TraceStore {
+export class SqlTraceStore implements TraceStore {
   private readonly sql: Db['sql'];
   private readonly redact?: Redactor;
   private readonly interval: number;
   private readonly maxRows: number;
   private readonly maxBytes?: number;
-  private readonly onRunCreated?: PrismaTraceStoreOptions['onRunCreated'];
+  private readonly onRunCreated?: SqlTraceStoreOptions['onRunCreated'];
   private pending = emptyBatch();
   private pendingRows = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -123,7 +126,7 @@ export class PrismaTraceStore implements TraceStore {
   private knownRuns = new Set<string>();
   private openSteps = new Map<string, { runId: string; startedMs: number }>();
 
-  constructor(db: Pick<Db, 'sql'>, opts: PrismaTraceStoreOptions = {}) {
+  constructor(db: Pick<Db, 'sql'>, opts: SqlTraceStoreOptions = {}) {
     this.sql = db.sql;
     this.redact = opts.redact;
     this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
@@ -133,7 +136,7 @@ export class PrismaTraceStore implements TraceStore {
   }
 
   private json(v: unknown): Json {
-    return toStoredJson(v, this.redact, this.maxBytes);
+    return toTraceJson(v, { redact: this.redact, maxBytes: this.maxBytes });
   }
 
   async createRun(run: CreateRun): Promise<RunRecord> {

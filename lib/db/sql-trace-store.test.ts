@@ -3,16 +3,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TraceStore } from '@/lib/engine/trace-store';
 import { openDb, type Db } from './client';
-import { MAX_PAYLOAD_BYTES, toStoredJson } from './payload';
-import { PrismaTraceStore } from './prisma-trace-store';
-import { createTempPostgres, postgresUrl, tempDataDir } from './test-helpers';
-import { traceStoreContract, type TraceStoreHarness } from './trace-store.contract';
+import { MAX_TRACE_FIELD_BYTES as MAX_PAYLOAD_BYTES, toTraceJson as toStoredJson } from '@/lib/payload';
+import { SqlTraceStore } from './sql-trace-store';
+import { createTempPostgres, postgresUrl, tempDataDir } from './testing/databases';
+import { traceStoreContract, type TraceStoreHarness } from './testing/trace-store-contract';
 
 function prismaHarness(db: Db, cleanup: () => Promise<void>): TraceStoreHarness {
-  const stores: PrismaTraceStore[] = [];
+  const stores: SqlTraceStore[] = [];
   return {
     store(opts) {
-      const s = new PrismaTraceStore(db, opts);
+      const s = new SqlTraceStore(db, opts);
       stores.push(s);
       return s;
     },
@@ -26,18 +26,18 @@ function prismaHarness(db: Db, cleanup: () => Promise<void>): TraceStoreHarness 
   };
 }
 
-traceStoreContract('PrismaTraceStore on PGlite', async () => {
+traceStoreContract('SqlTraceStore on PGlite', async () => {
   const tmp = tempDataDir();
   return prismaHarness(await openDb({ dataDir: tmp.dir }), async () => tmp.remove());
 });
 
 if (postgresUrl) {
-  traceStoreContract('PrismaTraceStore on Postgres', async () => {
+  traceStoreContract('SqlTraceStore on Postgres', async () => {
     const pg = await createTempPostgres('tracestore');
     return prismaHarness(await openDb({ databaseUrl: pg.url }), pg.drop);
   });
 } else {
-  describe.skip('TraceStore contract: PrismaTraceStore on Postgres (DATABASE_URL not set)', () => {
+  describe.skip('TraceStore contract: SqlTraceStore on Postgres (DATABASE_URL not set)', () => {
     it('skipped', () => {});
   });
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentTurn, CreateRun, StepStart, TraceStore } from '@/lib/engine/trace-store';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import type { Redactor } from './payload';
+import type { Redactor } from '@/lib/payload';
 
 // One behaviour for every TraceStore (DESIGN §4, STYLE §3). Each implementation's test file calls
 // traceStoreContract with a harness over real storage.

@@ -1,0 +1,154 @@
+'use client';
+import { useCallback, useMemo, type RefObject } from 'react';
+import { addEdge, type Connection, type IsValidConnection } from '@xyflow/react';
+import type { WorkflowNode } from '@/lib/workflow/definition';
+import { edgeToFlow, NOTE_PREFIX, stepToFlow } from './convert';
+import type { EditorActions } from './editor-actions';
+import { outputsFor, uniqueId, wouldCycle } from './graph';
+import { layoutPositions } from './layout';
+import { DND_MIME } from './palette';
+import type { FlowEdge, FlowNode, NodeTypeInfo, StepData, StepFlowNode } from './types';
+import type { EditorDocument } from './use-editor-history';
+
+// Changes to the graph itself: adding steps and notes, editing a step, connecting, auto-layout.
+
+export function useEditing(
+  doc: EditorDocument,
+  catalog: Map<string, NodeTypeInfo>,
+  canvasRef: RefObject<HTMLDivElement | null>,
+) {
+  const { rf, setNodes, setEdges, coalesceKey } = doc;
+  const takenIds = useCallback(() => new Set(rf.getNodes().map((n) => n.id)), [rf]);
+
+  const viewportCenter = useCallback(() => {
+    const r = canvasRef.current?.getBoundingClientRect();
+    if (!r) return { x: 0, y: 0 };
+    const p = rf.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 });
+    return { x: p.x - 120, y: p.y - 40 };
+  }, [rf, canvasRef]);
+
+  const addStep = useCallback(
+    (type: string, position?: { x: number; y: number }) => {
+      const info = catalog.get(type);
+      if (!info) return;
+      const id = uniqueId(type.replace(/^trigger\./, '').replace(/\./g, '_'), takenIds());
+      const node: WorkflowNode = {
+        id,
+        type,
+        position: position ?? viewportCenter(),
+        config: structuredClone(info.defaultConfig ?? {}),
+      };
+      setNodes((ns) => [
+        ...ns.map((n) => (n.selected ? { ...n, selected: false } : n)),
+        { ...stepToFlow(node), selected: true },
+      ]);
+    },
+    [catalog, setNodes, takenIds, viewportCenter],
+  );
+
+  const addNote = useCallback(() => {
+    const id = uniqueId('note', new Set(rf.getNodes().map((n) => n.id.slice(NOTE_PREFIX.length))));
+    setNodes((ns) => [
+      ...ns,
+      {
+        id: NOTE_PREFIX + id,
+        type: 'note',
+        position: viewportCenter(),
+        data: { text: '' },
+        ariaLabel: 'Sticky note',
+        width: 200,
+        height: 120,
+      },
+    ]);
+  }, [rf, setNodes, viewportCenter]);
+
+  const updateStep = useCallback(
+    (id: string, update: (s: StepData) => StepData) => {
+      coalesceKey.current = `step:${id}`;
+      setNodes((ns) =>
+        ns.map((n) => {
+          if (n.id !== id || n.type !== 'step') return n;
+          const step = update((n as StepFlowNode).data.step);
+          return { ...n, data: { step }, ariaLabel: step.name || step.id } as StepFlowNode;
+        }),
+      );
+    },
+    [setNodes, coalesceKey],
+  );
+
+  const actions: EditorActions = useMemo(
+    () => ({
+      setNoteText: (noteId, text) => {
+        coalesceKey.current = `note:${noteId}`;
+        setNodes((ns) => ns.map((n) => (n.id === noteId ? ({ ...n, data: { text } } as FlowNode) : n)));
+      },
+    }),
+    [setNodes, coalesceKey],
+  );
+
+  const isValidConnection: IsValidConnection<FlowEdge> = useCallback(
+    (c) => {
+      if (!c.source || !c.target || c.source === c.target) return false;
+      const target = rf.getNode(c.target);
+      const source = rf.getNode(c.source);
+      if (!target || !source || target.type !== 'step' || source.type !== 'step') return false;
+      const info = catalog.get((target as StepFlowNode).data.step.type);
+      if (info && !info.hasInput) return false;
+      const current = rf.getEdges();
+      const handle = c.sourceHandle ?? 'out';
+      if (
+        current.some(
+          (e) => e.source === c.source && e.target === c.target && (e.sourceHandle ?? 'out') === handle,
+        )
+      )
+        return false;
+      return !wouldCycle(current, c.source, c.target);
+    },
+    [catalog, rf],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      const taken = new Set(rf.getEdges().map((e) => e.id));
+      const id = uniqueId(`e_${c.source}_${c.target}`, taken);
+      setEdges((es) =>
+        addEdge(
+          edgeToFlow({ id, source: c.source, target: c.target, sourceHandle: c.sourceHandle ?? undefined }),
+          es,
+        ),
+      );
+    },
+    [rf, setEdges],
+  );
+
+  const autoLayout = useCallback(() => {
+    const steps = rf.getNodes().filter((n) => n.type === 'step');
+    const outputs = new Map(
+      steps.map((n) => {
+        const step = (n as StepFlowNode).data.step;
+        return [n.id, outputsFor(step, catalog.get(step.type))];
+      }),
+    );
+    const pos = layoutPositions(
+      steps.map((n) => ({ id: n.id, width: n.measured?.width, height: n.measured?.height })),
+      rf
+        .getEdges()
+        .map((e) => ({ ...e, handleRank: outputs.get(e.source)?.indexOf(e.sourceHandle ?? 'out') ?? 0 })),
+    );
+    setNodes((ns) => ns.map((n) => (pos.has(n.id) ? { ...n, position: pos.get(n.id)! } : n)));
+    requestAnimationFrame(() => rf.fitView({ padding: 0.2, duration: 200 }));
+  }, [catalog, rf, setNodes]);
+
+  const onDrop = useCallback(
+    (e: React.DragEvent) => {
+      const type = e.dataTransfer.getData(DND_MIME);
+      if (!type) return;
+      e.preventDefault();
+      const p = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+      addStep(type, { x: p.x - 120, y: p.y - 30 });
+    },
+    [addStep, rf],
+  );
+
+  return { addStep, addNote, updateStep, actions, isValidConnection, onConnect, autoLayout, onDrop };
+}

@@ -1,0 +1,99 @@
+'use client';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { api } from '@/components/ui/api';
+import { fieldForPath, upstreamOf } from './graph';
+import type { ProblemRow } from './problems-panel';
+import { fieldId } from './schema-form';
+import type { JsonSchema, StepData, StepFlowNode } from './types';
+import type { EditorDocument } from './use-editor-history';
+import { useLastRun } from './use-editor-run';
+
+// What the inspector (config panel) shows for the selected step, and jumping from a problem to
+// its node and field.
+
+export function useInspector(
+  workflowId: string,
+  doc: EditorDocument,
+  problemRows: ProblemRow[],
+  validated: WorkflowDefinition,
+  runId: string | null,
+  updateStep: (id: string, update: (s: StepData) => StepData) => void,
+) {
+  const { nodes, edges, meta, rf, setNodes, setEdges } = doc;
+  const selected = nodes.filter((n) => n.selected);
+  const selectedStep =
+    selected.length === 1 && selected[0].type === 'step' ? (selected[0] as StepFlowNode) : null;
+  const selectedId = selectedStep?.id;
+
+  const suggestions = useMemo(() => {
+    if (!selectedId) return [];
+    const props = Object.keys(((meta.inputSchema as JsonSchema | undefined)?.properties ?? {}) as object);
+    return [
+      'input',
+      ...props.map((p) => `input.${p}`),
+      ...upstreamOf(edges, selectedId).map((id) => `steps.${id}.output`),
+    ];
+  }, [edges, meta.inputSchema, selectedId]);
+
+  const problemPaths = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const p of problemRows) if (p.nodeId === selectedId) m.set(fieldForPath(p.path) ?? '', p.message);
+    return m;
+  }, [problemRows, selectedId]);
+
+  const [workflows, setWorkflows] = useState<{ id: string; name: string }[]>([]);
+  useEffect(() => {
+    api<{ workflows: { id: string; name: string }[] }>('/api/workflows').then(
+      (r) => setWorkflows(r.workflows.filter((w) => w.id !== workflowId)),
+      () => setWorkflows([]),
+    );
+  }, [workflowId]);
+
+  const lastRun = useLastRun(runId, selectedId);
+
+  const pickProblem = useCallback(
+    (p: ProblemRow) => {
+      if (!p.nodeId) {
+        const m = /^\/edges\/(\d+)/.exec(p.path);
+        const edgeId = m ? validated.edges[Number(m[1])]?.id : undefined;
+        if (edgeId) setEdges((es) => es.map((e) => ({ ...e, selected: e.id === edgeId })));
+        return;
+      }
+      setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === p.nodeId })));
+      const node = rf.getNode(p.nodeId);
+      if (node) {
+        const w = node.measured?.width ?? 240;
+        const h = node.measured?.height ?? 80;
+        void rf.setCenter(node.position.x + w / 2, node.position.y + h / 2, {
+          zoom: Math.max(rf.getZoom(), 0.9),
+          duration: 250,
+        });
+      }
+      const field = fieldForPath(p.path);
+      if (field) {
+        // The panel mounts on the next render; focus the field once it exists.
+        setTimeout(() => {
+          const candidates = [field, field.split('/').slice(0, 2).join('/'), field.split('/')[0]];
+          for (const c of candidates) {
+            const el = document.getElementById(fieldId(p.nodeId!, c));
+            if (el) {
+              el.focus();
+              break;
+            }
+          }
+        }, 60);
+      }
+    },
+    [validated.edges, rf, setEdges, setNodes],
+  );
+
+  const onStepChange = useCallback(
+    (u: (s: StepData) => StepData) => {
+      if (selectedId) updateStep(selectedId, u);
+    },
+    [selectedId, updateStep],
+  );
+
+  return { selectedStep, suggestions, problemPaths, workflows, lastRun, pickProblem, onStepChange };
+}

@@ -1,0 +1,6 @@
+export const DEFAULT_HOST: string;
+export function buildIsStale(): boolean;
+export function startCommand(env?: Record<string, string | undefined>): {
+  args: string[];
+  env: Record<string, string | undefined>;
+};
