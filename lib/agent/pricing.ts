@@ -55,6 +55,13 @@ export function unknownModelsSeen(): string[] {
   return [...unknownSeen].sort();
 }
 
+/** Whether the table prices this id (after normalising), without remembering it as unknown. */
+export function isPriced(model: string, prices: PriceTable = DEFAULT_PRICES): boolean {
+  return modelIdCandidates(model).some(
+    (k) => k !== UNKNOWN_MODEL_KEY && Object.prototype.hasOwnProperty.call(prices, k),
+  );
+}
+
 export function priceOf(
   model: string,
   prices: PriceTable = DEFAULT_PRICES,
