@@ -30,6 +30,12 @@ const NO_FRAMEWORK_PATTERNS = [
   { group: ['@/lib/server', '@/lib/server/*'], message: 'Core modules never depend on the HTTP layer.' },
   { group: ['@/components/*', '@/app/*'], message: 'Core modules never import UI code.' },
 ];
+// DESIGN.md §10: lib/telemetry is the only place that imports the OpenTelemetry SDK.
+const NO_OTEL_SDK = {
+  group: ['@opentelemetry/*'],
+  message:
+    'Only lib/telemetry imports OpenTelemetry: the engine calls its Tracer interface (lib/engine/tracing.ts), hosts pass engineTracer() from lib/telemetry.',
+};
 
 export default tseslint.config(
   {
@@ -92,6 +98,17 @@ export default tseslint.config(
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' },
   },
   {
+    files: ['**/*.{ts,tsx,mjs}'],
+    ignores: ['lib/telemetry/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_OTEL_SDK] }] },
+  },
+  {
+    // Telemetry translates engine events into spans; it knows no storage, HTTP or UI.
+    files: ['lib/telemetry/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
+  },
+  {
     files: ['lib/workflow/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -100,6 +117,7 @@ export default tseslint.config(
           paths: NO_FRAMEWORKS,
           patterns: [
             ...NO_FRAMEWORK_PATTERNS,
+            NO_OTEL_SDK,
             {
               group: ['@/lib/*', '!@/lib/workflow', '!@/lib/workflow/*'],
               message:
@@ -123,10 +141,36 @@ export default tseslint.config(
           paths: NO_FRAMEWORKS,
           patterns: [
             ...NO_FRAMEWORK_PATTERNS,
+            NO_OTEL_SDK,
             {
               group: ['@/lib/*', '!@/lib/payload', '!@/lib/payload/*'],
               message:
                 'lib/payload sits below the engine and the stores and imports nothing else of ours: move shared code into it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Importers translate documents into definitions: pure, like lib/workflow (DESIGN.md §10).
+    files: ['lib/import/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_FRAMEWORKS,
+          patterns: [
+            ...NO_FRAMEWORK_PATTERNS,
+            {
+              group: ['@/lib/*', '!@/lib/workflow', '!@/lib/workflow/*', '!@/lib/import', '!@/lib/import/*'],
+              message:
+                'lib/import is pure: it may import lib/workflow only; the caller passes anything else (e.g. the validator).',
+            },
+            {
+              group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process'],
+              message: 'lib/import does no I/O.',
             },
           ],
         },
@@ -142,7 +186,12 @@ export default tseslint.config(
       'lib/net/**/*.ts',
     ],
     ignores: ['**/*.test.ts', '**/*.bench.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: NO_FRAMEWORKS, patterns: [...NO_FRAMEWORK_PATTERNS, NO_OTEL_SDK] },
+      ],
+    },
   },
   {
     // Test helpers live in a `testing/` folder beside the code they test (STYLE: one convention).
@@ -193,6 +242,7 @@ export default tseslint.config(
                 'components/ may import lib/workflow (types, validation) and node metadata only; call the API for the rest.',
             },
             { group: ['@prisma/*', 'pg', 'pg-boss'], message: 'components/ never touch the database.' },
+            NO_OTEL_SDK,
           ],
         },
       ],

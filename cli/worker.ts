@@ -38,5 +38,6 @@ export async function workerCommand(
   io.log(`trellis worker: ${signal}, finishing in-flight runs (up to ${SHUTDOWN_GRACE_MS} ms)`);
   const { finished, released } = await worker.stop(SHUTDOWN_GRACE_MS);
   io.log(`trellis worker: stopped (${finished} finished, ${released} handed to other workers)`);
+  await (await import('@/lib/telemetry')).getTelemetry()?.shutdown();
   return 0;
 }

@@ -19,6 +19,7 @@ import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore
 import type { WorkflowSource } from './workflow-source';
 import { newRunLedger, type AgentOptions } from './agent-step';
 import type { CostLedger } from '@/lib/agent/ledger';
+import type { TraceSpan, Tracer } from './tracing';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
@@ -65,6 +66,8 @@ export interface EngineOptions {
   onEvent?: EngineListener;
   /** Agent mode: model endpoint, price table, per-run cost cap (see agent-step.ts). */
   agent?: AgentOptions;
+  /** Distributed tracing (lib/telemetry implements it); none by default. */
+  tracer?: Tracer;
 }
 
 export interface StartRunArgs {
@@ -77,6 +80,8 @@ export interface StartRunArgs {
   trigger?: string;
   parentRunId?: string | null;
   parentStepId?: string | null;
+  /** An incoming W3C traceparent (API or webhook request) the run's spans continue. */
+  traceContext?: string | null;
 }
 
 export interface RunOutcome {
@@ -140,6 +145,7 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const core: EngineCore = {
     store,
+    tracer: opts.tracer,
     nodes: opts.nodes ?? { getNode },
     services: { ...createSandboxServices(), ...opts.services },
     clock,
@@ -148,7 +154,7 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, ledger }) {
+    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, ledger, traceContext }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
@@ -158,10 +164,12 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: src.versionId,
         version: src.version,
         definition: src.definition,
-        input: hostRedact(input),
+        input,
+        traceInput: hostRedact(input),
         trigger: 'subworkflow',
         parentRunId,
         parentStepId,
+        traceContext: traceContext ?? null,
       });
       const out = await drive(child.id, { from: ['queued'], signal, depth, ledger });
       if (out.status === 'succeeded') return out.output;
@@ -215,7 +223,10 @@ export function createEngine(opts: EngineOptions): Engine {
       );
     }, CANCEL_POLL_MS);
     poll.unref?.();
+    let span: TraceSpan | undefined;
+    let ended: RunOutcome | undefined;
     try {
+      span = await startRunSpan(runId, !d.from.includes('queued'));
       const run = listeners.size ? await store.getRun(runId) : null;
       if (run) {
         emit({
@@ -228,7 +239,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, d.ledger);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span, d.ledger);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -243,13 +254,33 @@ export function createEngine(opts: EngineOptions): Engine {
           error: out.error,
           wakeAt: out.wakeAt,
         });
+        ended = out;
         return out;
       }
     } finally {
+      span?.end(ended ? { status: ended.status, error: ended.error } : { status: 'failed' });
       clearInterval(poll);
       d.signal?.removeEventListener('abort', onOuter);
       active.delete(runId);
     }
+  }
+
+  /** The span of one drive; its context is stored on the first, so resumes join the same trace. */
+  async function startRunSpan(runId: string, resumed: boolean): Promise<TraceSpan | undefined> {
+    if (!opts.tracer) return undefined;
+    const [run, def] = await Promise.all([store.getRun(runId), store.runDefinition(runId)]);
+    if (!run) return undefined;
+    const span = opts.tracer.run({
+      runId,
+      workflowId: run.workflowId,
+      workflowName: def.name,
+      version: run.version,
+      trigger: run.trigger,
+      parent: run.traceContext ?? null,
+      resumed,
+    });
+    if (!resumed) await store.setTraceContext?.(runId, span.traceparent);
+    return span;
   }
 
   async function hasWorkReady(runId: string): Promise<boolean> {
@@ -277,12 +308,18 @@ export function createEngine(opts: EngineOptions): Engine {
     signal: AbortSignal,
     depth: number,
     fresh: boolean,
+    span: TraceSpan | undefined,
     parentLedger?: CostLedger,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
     try {
-      const [definition, run] = await Promise.all([store.runDefinition(runId), store.getRun(runId)]);
+      const [definition, run, input] = await Promise.all([
+        store.runDefinition(runId),
+        store.getRun(runId),
+        // The exact input, not run.input (the trace copy, capped and masked).
+        store.runInput(runId),
+      ]);
       if (!run) throw new NotFoundError(`Run ${runId}`);
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
@@ -303,7 +340,7 @@ export function createEngine(opts: EngineOptions): Engine {
         core,
         {
           runId,
-          input: run.input,
+          input,
           env: opts.env ?? {},
           secrets,
           prepare,
@@ -315,7 +352,7 @@ export function createEngine(opts: EngineOptions): Engine {
         },
         graph,
         { parentNodeId: null, itemIndex: null },
-        { rootInput: run.input, roots: selectRoots(graph, run.trigger), signal },
+        { rootInput: input, roots: selectRoots(graph, run.trigger), signal, span },
       );
       const out = await exec.execute();
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
@@ -353,10 +390,12 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: args.versionId ?? null,
         version: args.version ?? null,
         definition: args.definition,
-        input: hostRedact(args.input ?? null),
+        input: args.input ?? null,
+        traceInput: hostRedact(args.input ?? null),
         trigger: args.trigger ?? 'manual',
         parentRunId: args.parentRunId ?? null,
         parentStepId: args.parentStepId ?? null,
+        traceContext: args.traceContext ?? null,
       });
       return run.id;
     },
@@ -447,7 +486,8 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: run.workflowVersionId,
         version: run.version,
         definition,
-        input: run.input,
+        input: await store.runInput(runId),
+        traceInput: run.input,
         trigger: `rerun:${runId}`,
         parentRunId: null,
         parentStepId: null,
