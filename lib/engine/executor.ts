@@ -175,7 +175,8 @@ export class GraphExecution {
       this.pump();
       const outcome = await done;
       await Promise.all(this.writes);
-      return outcome;
+      // A skip write that failed after the last node settled still fails the run.
+      return this.failure !== undefined && outcome.status !== 'failed' ? this.outcome() : outcome;
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -216,7 +217,17 @@ export class GraphExecution {
   private apply(d: { start: string[]; skip: string[] }) {
     for (const id of d.skip) {
       this.settle(id, { status: 'skipped' });
-      this.writes.push(this.recordSkip(id));
+      // Awaited only when the graph settles: a failed skip write must fail the run then, not go
+      // unhandled now (that would end the process and every run in it).
+      this.writes.push(
+        this.recordSkip(id).catch((err: unknown) => {
+          if (this.failure !== undefined) return;
+          this.failure = { ...toSerializedError(err), details: { nodeId: id } };
+          this.ctrl.abort(
+            new TrellisError('node_error', `Stopped because the skip of ${id} was not recorded`),
+          );
+        }),
+      );
     }
     for (const id of d.start) {
       this.state.set(id, { status: 'running' });
