@@ -66,6 +66,8 @@ export interface Problem {
   path: string;
   code: string;
   message: string;
+  /** "warning": shown on the canvas, does not make the definition invalid. Absent: an error. */
+  severity?: 'warning';
 }
 
 export class ValidationError extends TrellisError {
