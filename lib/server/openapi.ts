@@ -196,6 +196,13 @@ interface Op {
 
 const id = z.object({ id: z.string() });
 
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created',
+  '202': 'Accepted: the run continues; follow it by its id',
+  '401': 'Not authenticated',
+};
+
 function operation(op: Op): ZodOpenApiOperationObject {
   const auth = op.auth ?? 'session';
   const responses: Record<string, ZodOpenApiResponseObject> = {};
@@ -205,7 +212,7 @@ function operation(op: Op): ZodOpenApiOperationObject {
         ? r.mediaType === 'none'
           ? { description: r.description }
           : { description: r.description, content: { [r.mediaType]: { schema: z.string() } } }
-        : { description: `${status}`, ...jsonContent(r as z.ZodType) };
+        : { description: STATUS_TEXT[status] ?? status, ...jsonContent(r as z.ZodType) };
   }
   if (op.body || op.query || op.path)
     responses['400'] = { description: 'Invalid input', ...jsonContent(errorBody) };
