@@ -46,6 +46,7 @@ export const PROBLEM_CODES = [
   'step_not_upstream',
   'unknown_agent_tool',
   'agent_not_supported',
+  'unsupported_expression_language',
   'internal_error',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
@@ -254,7 +255,14 @@ function validateGraph(
       } else
         out.add(where, 'unknown_step_reference', `steps.${id} refers to a node that does not exist ${at}`);
     };
-    checkExpressions(out, n, checkRef);
+    const language = n.raw.expressionLanguage ?? 'js';
+    if (language !== 'js' && !(n.spec.expressionLanguages ?? ['js']).includes(language as 'jq')) {
+      out.add(
+        `${n.path}/expressionLanguage`,
+        'unsupported_expression_language',
+        `node type "${n.type}" reads ${String(language)} expressions only when it says so; it reads ${(n.spec.expressionLanguages ?? ['js']).join(', ')}`,
+      );
+    } else if (language === 'js') checkExpressions(out, n, checkRef);
 
     const bodyField = n.spec.bodyField;
     const body = bodyField ? n.config[bodyField] : undefined;
