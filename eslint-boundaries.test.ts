@@ -42,6 +42,21 @@ describe('import boundaries', () => {
     ['lib/payload/x.ts', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /TraceStore/],
     ['components/x.tsx', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /over HTTP/],
     [
+      'lib/engine/x.ts',
+      "import { trace } from '@opentelemetry/api';\nexport const x = trace;\n",
+      /lib\/telemetry/,
+    ],
+    [
+      'lib/server/x.ts',
+      "import { TracerProvider } from '@opentelemetry/sdk-trace';\nexport const x = TracerProvider;\n",
+      /lib\/telemetry/,
+    ],
+    [
+      'lib/telemetry/x.ts',
+      "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n",
+      /TraceStore/,
+    ],
+    [
       'lib/server/x.ts',
       "import { startMockLlmServer } from '@/lib/agent/testing/mock-llm-server';\nexport const x = startMockLlmServer;\n",
       /does not ship/,
@@ -74,6 +89,12 @@ describe('import boundaries', () => {
       await messagesFor(
         'components/x.tsx',
         "import { validate } from '@/lib/workflow/validate';\nexport const x = validate;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await messagesFor(
+        'lib/telemetry/x.ts',
+        "import { trace } from '@opentelemetry/api';\nexport const x = trace;\n",
       ),
     ).toEqual([]);
     expect(

@@ -30,6 +30,12 @@ const NO_FRAMEWORK_PATTERNS = [
   { group: ['@/lib/server', '@/lib/server/*'], message: 'Core modules never depend on the HTTP layer.' },
   { group: ['@/components/*', '@/app/*'], message: 'Core modules never import UI code.' },
 ];
+// DESIGN.md §10: lib/telemetry is the only place that imports the OpenTelemetry SDK.
+const NO_OTEL_SDK = {
+  group: ['@opentelemetry/*'],
+  message:
+    'Only lib/telemetry imports OpenTelemetry: the engine calls its Tracer interface (lib/engine/tracing.ts), hosts pass engineTracer() from lib/telemetry.',
+};
 
 export default tseslint.config(
   {
@@ -92,6 +98,17 @@ export default tseslint.config(
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' },
   },
   {
+    files: ['**/*.{ts,tsx,mjs}'],
+    ignores: ['lib/telemetry/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_OTEL_SDK] }] },
+  },
+  {
+    // Telemetry translates engine events into spans; it knows no storage, HTTP or UI.
+    files: ['lib/telemetry/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
+  },
+  {
     files: ['lib/workflow/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -100,6 +117,7 @@ export default tseslint.config(
           paths: NO_FRAMEWORKS,
           patterns: [
             ...NO_FRAMEWORK_PATTERNS,
+            NO_OTEL_SDK,
             {
               group: ['@/lib/*', '!@/lib/workflow', '!@/lib/workflow/*'],
               message:
@@ -123,6 +141,7 @@ export default tseslint.config(
           paths: NO_FRAMEWORKS,
           patterns: [
             ...NO_FRAMEWORK_PATTERNS,
+            NO_OTEL_SDK,
             {
               group: ['@/lib/*', '!@/lib/payload', '!@/lib/payload/*'],
               message:
@@ -167,7 +186,12 @@ export default tseslint.config(
       'lib/net/**/*.ts',
     ],
     ignores: ['**/*.test.ts', '**/*.bench.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: NO_FRAMEWORKS, patterns: [...NO_FRAMEWORK_PATTERNS, NO_OTEL_SDK] },
+      ],
+    },
   },
   {
     // Test helpers live in a `testing/` folder beside the code they test (STYLE: one convention).
@@ -218,6 +242,7 @@ export default tseslint.config(
                 'components/ may import lib/workflow (types, validation) and node metadata only; call the API for the rest.',
             },
             { group: ['@prisma/*', 'pg', 'pg-boss'], message: 'components/ never touch the database.' },
+            NO_OTEL_SDK,
           ],
         },
       ],

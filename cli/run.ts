@@ -71,6 +71,8 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
     });
     await store.flush();
   } finally {
+    // A one-shot run exits right after: send its spans first (a dead collector only costs the timeout).
+    await (await import('@/lib/telemetry')).getTelemetry()?.flush();
     await demo?.close();
     if (ownDb) {
       const { shutdownSandbox } = await import('@/lib/sandbox');

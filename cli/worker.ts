@@ -2,7 +2,9 @@
 // Any number of workers on any machines may point at the same DATABASE_URL; see lib/queue/README.md.
 import { startQueueWorker } from '@/lib/queue/worker';
 import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
+import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { buildEngine } from '@/lib/server/runtime';
+import { startScheduledRun } from '@/lib/server/schedules';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
 
 export const DEFAULT_WORKER_CONCURRENCY = 4;
@@ -28,6 +30,12 @@ export async function workerCommand(
     databaseUrl,
     concurrency,
     makeEngine: buildEngine,
+    // The run row's job is written with the run (the store's onRunCreated), so enqueue has nothing to do.
+    startScheduledRun: ({ db, engine }, tick) =>
+      startScheduledRun({ db, engine, dispatcher: { enqueue: async () => {} } }, tick, (s) =>
+        io.log(`trellis worker: ${s}`),
+      ),
+    minScheduleIntervalMs: () => minScheduleIntervalMs(),
     workerId: process.env.TRELLIS_WORKER_ID || undefined,
     log: (s) => io.log(`trellis worker: ${s}`),
   });
@@ -38,5 +46,6 @@ export async function workerCommand(
   io.log(`trellis worker: ${signal}, finishing in-flight runs (up to ${SHUTDOWN_GRACE_MS} ms)`);
   const { finished, released } = await worker.stop(SHUTDOWN_GRACE_MS);
   io.log(`trellis worker: stopped (${finished} finished, ${released} handed to other workers)`);
+  await (await import('@/lib/telemetry')).getTelemetry()?.shutdown();
   return 0;
 }

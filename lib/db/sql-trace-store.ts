@@ -141,10 +141,14 @@ export class SqlTraceStore implements TraceStore {
 
   async createRun(run: CreateRun): Promise<RunRecord> {
     const id = randomUUID();
+    const traced = this.json('traceInput' in run ? run.traceInput : run.input);
+    // The exact input is kept apart only when the trace copy is not it (capped or masked).
+    const exact = run.input === undefined ? null : JSON.stringify(run.input);
+    const executable = exact === traced ? null : exact;
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9) RETURNING ${RUN_FIELDS}`,
+        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb) RETURNING ${RUN_FIELDS}`,
         [
           id,
           run.workflowId,
@@ -152,10 +156,13 @@ export class SqlTraceStore implements TraceStore {
           run.version,
           // The definition is not redacted or capped: it is the program, and resume depends on it.
           run.workflowVersionId ? null : JSON.stringify(run.definition),
-          this.json(run.input),
+          traced,
           run.trigger,
           run.parentRunId ?? null,
           run.parentStepId ?? null,
+          run.triggerNodeId ?? null,
+          run.traceContext ?? null,
+          executable,
         ],
       );
     const hook = this.onRunCreated;
@@ -175,6 +182,10 @@ export class SqlTraceStore implements TraceStore {
     return rows[0] ? toRunRecord(rows[0]) : null;
   }
 
+  async setTraceContext(runId: string, traceparent: string): Promise<void> {
+    await this.sql.query(`UPDATE "Run" SET "traceContext" = $2 WHERE id = $1`, [runId, traceparent]);
+  }
+
   async runDefinition(runId: string): Promise<WorkflowDefinition> {
     const rows = await this.sql.query<{ definition: WorkflowDefinition | null }>(
       `SELECT COALESCE(v.definition, r.definition) AS definition
@@ -183,6 +194,16 @@ export class SqlTraceStore implements TraceStore {
     );
     if (!rows[0]?.definition) throw new NotFoundError(`Run ${runId}`);
     return rows[0].definition;
+  }
+
+  async runInput(runId: string): Promise<unknown> {
+    const rows = await this.sql.query<{ executableInput: string | null; input: unknown }>(
+      `SELECT "executableInput", input FROM "Run" WHERE id = $1`,
+      [runId],
+    );
+    if (!rows[0]) throw new NotFoundError(`Run ${runId}`);
+    const { executableInput, input } = rows[0];
+    return executableInput === null ? input : JSON.parse(executableInput);
   }
 
   async transitionRun(
@@ -508,7 +529,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,
-  "parentRunId", "parentStepId", "createdAt", "startedAt", "finishedAt"`;
+  "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "createdAt", "startedAt", "finishedAt"`;
 
 interface RunRow {
   id: string;
@@ -522,6 +543,8 @@ interface RunRow {
   trigger: string;
   parentRunId: string | null;
   parentStepId: string | null;
+  triggerNodeId: string | null;
+  traceContext: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -540,6 +563,8 @@ function toRunRecord(r: RunRow): RunRecord {
     trigger: r.trigger,
     parentRunId: r.parentRunId,
     parentStepId: r.parentStepId,
+    triggerNodeId: r.triggerNodeId,
+    traceContext: r.traceContext,
     createdAt: new Date(r.createdAt),
     startedAt: r.startedAt && new Date(r.startedAt),
     finishedAt: r.finishedAt && new Date(r.finishedAt),

@@ -3,21 +3,40 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import {
   NotFoundError,
   RunCancelled,
+  ValidationError,
   TrellisError,
   toSerializedError,
   type SerializedError,
 } from '@/lib/workflow/errors';
 import type { Clock } from '@/lib/nodes/define-node';
 import { getNode } from '@/lib/nodes/registry';
+import { validate } from '@/lib/workflow/validate';
 import { createSandboxServices } from '@/lib/sandbox';
 import { GraphExecution, frameKey, type BaseServices, type EngineCore, type NodeLookup } from './executor';
 import type { EngineEvent, EngineListener } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
 import { SecretRedactor } from '@/lib/payload';
-import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput, selectRoots } from './plan';
-import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
+import {
+  compileGraph,
+  downstreamOf,
+  isWaitMarker,
+  plan,
+  recoverState,
+  runOutput,
+  selectRoots,
+  soleTriggerNode,
+  type CompiledGraph,
+} from './plan';
+import {
+  TERMINAL_RUN_STATUSES,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type TraceStore,
+} from './trace-store';
 import type { WorkflowSource } from './workflow-source';
 import type { AgentOptions } from './agent-step';
+import type { TraceSpan, Tracer } from './tracing';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
@@ -64,6 +83,8 @@ export interface EngineOptions {
   onEvent?: EngineListener;
   /** Agent mode: model endpoint, price table, per-run cost cap (see agent-step.ts). */
   agent?: AgentOptions;
+  /** Distributed tracing (lib/telemetry implements it); none by default. */
+  tracer?: Tracer;
 }
 
 export interface StartRunArgs {
@@ -74,8 +95,12 @@ export interface StartRunArgs {
   input?: unknown;
   /** manual, webhook, schedule, subworkflow, rerun:<runId> … */
   trigger?: string;
+  /** The trigger node that fires (several schedule/webhook triggers: each starts only its branch). */
+  triggerNodeId?: string | null;
   parentRunId?: string | null;
   parentStepId?: string | null;
+  /** An incoming W3C traceparent (API or webhook request) the run's spans continue. */
+  traceContext?: string | null;
 }
 
 export interface RunOutcome {
@@ -135,8 +160,12 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   };
 
+  // Child definitions are checked against the node types this engine runs.
+  const catalog = { get: (type: string) => core.nodes.getNode(type), list: () => [] };
+
   const core: EngineCore = {
     store,
+    tracer: opts.tracer,
     nodes: opts.nodes ?? { getNode },
     services: { ...createSandboxServices(), ...opts.services },
     clock,
@@ -145,20 +174,36 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth }) {
+    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, traceContext }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
       if (!src) throw new NotFoundError(`Workflow ${workflowId}`);
+      // A child run obeys the rules of a top-level one: an enabled workflow, a runnable version.
+      if (src.enabled === false)
+        throw new TrellisError('workflow_disabled', `Workflow ${workflowId} is disabled; it starts no runs`, {
+          details: { workflowId },
+        });
+      const checked = validate(src.definition, catalog);
+      if (!checked.valid) {
+        const first = checked.problems[0];
+        throw new TrellisError(
+          'workflow_invalid',
+          `Workflow ${workflowId} (version ${src.version ?? '?'}) has ${checked.problems.length} problem(s); first: ${first.path || '/'} ${first.message}`,
+          { details: { workflowId, version: src.version, problems: checked.problems } },
+        );
+      }
       const child = await store.createRun({
         workflowId: src.workflowId === undefined ? workflowId : src.workflowId,
         workflowVersionId: src.versionId,
         version: src.version,
         definition: src.definition,
-        input: hostRedact(input),
+        input,
+        traceInput: hostRedact(input),
         trigger: 'subworkflow',
         parentRunId,
         parentStepId,
+        traceContext: traceContext ?? null,
       });
       const out = await drive(child.id, { from: ['queued'], signal, depth });
       if (out.status === 'succeeded') return out.output;
@@ -212,7 +257,10 @@ export function createEngine(opts: EngineOptions): Engine {
       );
     }, CANCEL_POLL_MS);
     poll.unref?.();
+    let span: TraceSpan | undefined;
+    let ended: RunOutcome | undefined;
     try {
+      span = await startRunSpan(runId, !d.from.includes('queued'));
       const run = listeners.size ? await store.getRun(runId) : null;
       if (run) {
         emit({
@@ -225,7 +273,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -240,13 +288,53 @@ export function createEngine(opts: EngineOptions): Engine {
           error: out.error,
           wakeAt: out.wakeAt,
         });
+        ended = out;
         return out;
       }
     } finally {
+      span?.end(ended ? { status: ended.status, error: ended.error } : { status: 'failed' });
       clearInterval(poll);
       d.signal?.removeEventListener('abort', onOuter);
       active.delete(runId);
     }
+  }
+
+  /** Reruns chain back to the run a trigger started; this many hops at most. */
+  const MAX_RERUN_CHAIN = 32;
+
+  /**
+   * Which roots start: the recorded trigger node, else the trigger kind of the run, where a rerun
+   * (`rerun:<id>`) stands for the trigger of the run it repeats, so it never fires other branches.
+   */
+  async function rootsFor(graph: CompiledGraph, run: RunRecord | null): Promise<Set<string> | null> {
+    if (!run) return null;
+    let trigger = run.trigger;
+    let nodeId = run.triggerNodeId ?? null;
+    for (let hops = 0; !nodeId && trigger.startsWith('rerun:') && hops < MAX_RERUN_CHAIN; hops++) {
+      const prior = await store.getRun(trigger.slice('rerun:'.length));
+      if (!prior) break;
+      trigger = prior.trigger;
+      nodeId = prior.triggerNodeId ?? null;
+    }
+    return selectRoots(graph, trigger, nodeId);
+  }
+
+  /** The span of one drive; its context is stored on the first, so resumes join the same trace. */
+  async function startRunSpan(runId: string, resumed: boolean): Promise<TraceSpan | undefined> {
+    if (!opts.tracer) return undefined;
+    const [run, def] = await Promise.all([store.getRun(runId), store.runDefinition(runId)]);
+    if (!run) return undefined;
+    const span = opts.tracer.run({
+      runId,
+      workflowId: run.workflowId,
+      workflowName: def.name,
+      version: run.version,
+      trigger: run.trigger,
+      parent: run.traceContext ?? null,
+      resumed,
+    });
+    if (!resumed) await store.setTraceContext?.(runId, span.traceparent);
+    return span;
   }
 
   async function hasWorkReady(runId: string): Promise<boolean> {
@@ -265,7 +353,7 @@ export function createEngine(opts: EngineOptions): Engine {
       )
         return true;
     }
-    const next = plan(graph, rec.state, { roots: selectRoots(graph, run?.trigger) });
+    const next = plan(graph, rec.state, { roots: await rootsFor(graph, run) });
     return next.start.length > 0 || next.skip.length > 0 || rec.retry.size > 0;
   }
 
@@ -274,11 +362,17 @@ export function createEngine(opts: EngineOptions): Engine {
     signal: AbortSignal,
     depth: number,
     fresh: boolean,
+    span: TraceSpan | undefined,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
     try {
-      const [definition, run] = await Promise.all([store.runDefinition(runId), store.getRun(runId)]);
+      const [definition, run, input] = await Promise.all([
+        store.runDefinition(runId),
+        store.getRun(runId),
+        // The exact input, not run.input (the trace copy, capped and masked).
+        store.runInput(runId),
+      ]);
       if (!run) throw new NotFoundError(`Run ${runId}`);
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
@@ -292,12 +386,13 @@ export function createEngine(opts: EngineOptions): Engine {
         else recorded.set(k, [s]);
       }
       const graph = compileGraph(definition);
+      const roots = await rootsFor(graph, run);
       const exec = new GraphExecution(
         core,
-        { runId, input: run.input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        { runId, input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
         graph,
         { parentNodeId: null, itemIndex: null },
-        { rootInput: run.input, roots: selectRoots(graph, run.trigger), signal },
+        { rootInput: input, roots, signal, span },
       );
       const out = await exec.execute();
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
@@ -329,15 +424,30 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const engine: Engine = {
     async startRun(args) {
+      const trigger = args.trigger ?? 'manual';
+      if (args.triggerNodeId != null) {
+        const node = args.definition.nodes.find((n) => n.id === args.triggerNodeId);
+        if (!node || !core.nodes.getNode(node.type)?.isTrigger)
+          throw new ValidationError([
+            {
+              path: '/triggerNodeId',
+              code: 'not_a_trigger',
+              message: `${args.triggerNodeId} is not a trigger node of this workflow`,
+            },
+          ]);
+      }
       const run = await store.createRun({
         workflowId: args.workflowId ?? null,
         workflowVersionId: args.versionId ?? null,
         version: args.version ?? null,
         definition: args.definition,
-        input: hostRedact(args.input ?? null),
-        trigger: args.trigger ?? 'manual',
+        input: args.input ?? null,
+        traceInput: hostRedact(args.input ?? null),
+        trigger,
+        triggerNodeId: args.triggerNodeId ?? soleTriggerNode(args.definition, trigger),
         parentRunId: args.parentRunId ?? null,
         parentStepId: args.parentStepId ?? null,
+        traceContext: args.traceContext ?? null,
       });
       return run.id;
     },
@@ -428,8 +538,10 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: run.workflowVersionId,
         version: run.version,
         definition,
-        input: run.input,
+        input: await store.runInput(runId),
+        traceInput: run.input,
         trigger: `rerun:${runId}`,
+        triggerNodeId: run.triggerNodeId ?? null,
         parentRunId: null,
         parentStepId: null,
       });

@@ -28,6 +28,7 @@ export interface MemoryTraceStoreOptions {
 export class MemoryTraceStore implements TraceStore {
   private runs = new Map<string, RunRecord>();
   private definitions = new Map<string, WorkflowDefinition>();
+  private inputs = new Map<string, unknown>();
   private steps = new Map<string, StepRecord>();
   private stepsByRun = new Map<string, string[]>();
   private turns = new Map<string, AgentTurn[]>();
@@ -46,18 +47,22 @@ export class MemoryTraceStore implements TraceStore {
       workflowVersionId: run.workflowVersionId,
       version: run.version,
       status: 'queued',
-      input: this.keep(run.input),
+      input: this.keep('traceInput' in run ? run.traceInput : run.input),
       output: null,
       error: null,
       trigger: run.trigger,
       parentRunId: run.parentRunId ?? null,
       parentStepId: run.parentStepId ?? null,
+      triggerNodeId: run.triggerNodeId ?? null,
+      traceContext: run.traceContext ?? null,
       createdAt: new Date(),
       startedAt: null,
       finishedAt: null,
     };
     this.runs.set(rec.id, rec);
     this.definitions.set(rec.id, clone(run.definition));
+    // What a database would hand back: the JSON of the input, whole.
+    this.inputs.set(rec.id, run.input === undefined ? null : JSON.parse(JSON.stringify(run.input)));
     this.stepsByRun.set(rec.id, []);
     return clone(rec);
   }
@@ -71,6 +76,11 @@ export class MemoryTraceStore implements TraceStore {
     const d = this.definitions.get(runId);
     if (!d) throw new NotFoundError(`Run ${runId}`);
     return clone(d);
+  }
+
+  async runInput(runId: string): Promise<unknown> {
+    if (!this.inputs.has(runId)) throw new NotFoundError(`Run ${runId}`);
+    return clone(this.inputs.get(runId));
   }
 
   async transitionRun(
@@ -90,6 +100,11 @@ export class MemoryTraceStore implements TraceStore {
     if (patch && 'output' in patch) r.output = this.keep(patch.output);
     if (patch && 'error' in patch) r.error = this.keep(patch.error) as RunRecord['error'];
     return true;
+  }
+
+  async setTraceContext(runId: string, traceparent: string): Promise<void> {
+    const r = this.runs.get(runId);
+    if (r) r.traceContext = traceparent;
   }
 
   async startStep(step: StepStart): Promise<string> {

@@ -10,7 +10,7 @@ import { startBoss, type RunJobData, type ScheduleJobData } from './boss';
 import { createEventPublisher } from './event-bridge';
 import {
   LEASE_LOST,
-  claimRun,
+  claimRunSlot,
   endLease,
   installFencing,
   releaseLease,
@@ -22,14 +22,15 @@ import {
   NOTIFY_POLLING_SECONDS,
   RUN_QUEUE,
   SCHEDULE_QUEUE,
-  SCHEDULE_SYNC_MS,
-  SCHEDULE_TICK_MS,
   SHUTDOWN_GRACE_MS,
+  SLOT_POLL_MS,
+  workflowConcurrency,
 } from './limits';
 import { DurableTraceStore } from './durable-store';
 import { reconnectingExecutor } from './reconnect';
 import { runJobHook } from './run-queue';
-import { dueTicks, scheduledTriggers, tickJobId, type ScheduledTrigger } from './schedules';
+import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
+import { createScheduleLoop, tickJobId, type ScheduleTick } from './schedules';
 
 // One worker process: pg-boss hands it "drive run X" jobs (LISTEN/NOTIFY, so a job starts within
 // milliseconds); it takes the run's lease, executes or resumes it through the engine, and parks
@@ -44,7 +45,14 @@ export interface QueueWorkerOptions {
   workerId?: string;
   /** Passed to the worker's trace store (the host's redactor, payload caps). */
   storeOptions?: Omit<SqlTraceStoreOptions, 'onRunCreated'>;
-  /** Default true: look for due schedule ticks. */
+  /**
+   * Starts the run of one schedule tick under the rules of every run (the host's enqueue path,
+   * lib/server/schedules.ts startScheduledRun). Without it the worker looks for no ticks.
+   */
+  startScheduledRun?: (host: { db: Db; engine: Engine }, tick: ScheduleTick) => Promise<unknown>;
+  /** Minimum gap between two ticks of one trigger (the server's rule). */
+  minScheduleIntervalMs?: () => number;
+  /** Default true (when startScheduledRun is given): look for due schedule ticks. */
   schedules?: boolean;
   log?: (s: string) => void;
 }
@@ -60,6 +68,7 @@ export interface QueueWorker {
   stop(graceMs?: number): Promise<{ finished: number; released: number }>;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const terminal = (s: string | null) => s !== null && TERMINAL_RUN_STATUSES.includes(s as RunStatus);
 
 export function newWorkerId(): string {
@@ -85,6 +94,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const store = new DurableTraceStore(db, { ...opts.storeOptions, onRunCreated: runJobHook(boss) });
   const engine = opts.makeEngine(db, store, (ev) => events.publish(ev));
   const held = new Map<string, { jobId: string; done: Promise<unknown> }>();
+  const slots = workflowConcurrency();
   let stopping = false;
 
   const renew = setInterval(() => {
@@ -111,13 +121,21 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     // pg-boss may hand us a retry of a run this process still drives (a missed heartbeat): wait for it.
     const prior = held.get(runId);
     if (prior) await prior.done.catch(() => {});
-    const claim = await claimRun(db.sql, runId, workerId);
+    let claim = await claimRunSlot(db.sql, job, runId, workerId, slots);
+    // Fetched in a race for the workflow's last slot: this job holds its place (pg-boss counts it
+    // as active, so no later job of the workflow is fetched meanwhile) until a slot frees.
+    while (!claim.claimed && claim.full) {
+      if (stopping) throw new Error('worker stopping; the run stays queued for another worker');
+      await sleep(SLOT_POLL_MS);
+      claim = await claimRunSlot(db.sql, job, runId, workerId, slots);
+    }
     if (!claim.claimed) {
       if (claim.status === null || terminal(claim.status)) return;
       // Another worker's lease is live (a resume sent while it still runs the run): look again
       // when that lease would run out; if it finished by then, the job ends at once.
       const at = Math.max(Date.now(), claim.leaseUntil ? new Date(claim.leaseUntil).getTime() : 0) + 500;
-      await boss.send(RUN_QUEUE, { runId }, { startAfter: new Date(at) });
+      const group = job.groupId ? { group: { id: job.groupId } } : {};
+      await boss.send(RUN_QUEUE, { runId }, { startAfter: new Date(at), ...group });
       return;
     }
     if (terminal(claim.status)) return endLease(db.sql, runId, workerId);
@@ -140,34 +158,19 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   }
 
   async function handleTick(job: Job<ScheduleJobData>): Promise<void> {
-    const { workflowId, firedAt } = job.data;
-    // A retried tick job must not start a second run for the same tick.
-    const seen = await db.sql.query(
-      `SELECT 1 FROM "Run" WHERE "workflowId" = $1 AND trigger = 'schedule' AND input->>'firedAt' = $2 LIMIT 1`,
-      [workflowId, firedAt],
-    );
-    if (seen.length) return;
-    const rows = await db.sql.query<{ versionId: string; version: number; definition: unknown }>(
-      `SELECT v.id AS "versionId", v.version, v.definition FROM "Workflow" w
-         JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion"
-        WHERE w.id = $1 AND w.enabled AND w."deletedAt" IS NULL`,
-      [workflowId],
-    );
-    if (!rows[0]) return;
-    await engine.startRun({
-      definition: rows[0].definition as never,
-      workflowId,
-      versionId: rows[0].versionId,
-      version: rows[0].version,
-      input: { firedAt },
-      trigger: 'schedule',
-    });
+    const { workflowId, nodeId, firedAt } = job.data;
+    // Jobs sent before ticks carried their node have no nodeId; they are dropped (a tick at most).
+    if (!nodeId || !opts.startScheduledRun) return;
+    // A retried tick job starts nothing twice: startScheduledRun looks for the tick's run first.
+    await opts.startScheduledRun({ db, engine }, { workflowId, nodeId, firedAt: new Date(firedAt) });
   }
 
   await boss.work<RunJobData>(
     RUN_QUEUE,
     {
       localConcurrency: concurrency,
+      // Per-workflow slots across all workers (see runJobGroup); read once per worker start.
+      groupConcurrency: slots,
       batchSize: 1,
       notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
       pollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
@@ -190,35 +193,22 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     async ([job]) => handleTick(job),
   );
 
-  // Schedule ticks: every worker looks; the derived job id makes each tick one job.
-  let triggers: ScheduledTrigger[] = [];
-  let lastSync = 0;
-  let lastLook = Date.now();
-  let looking = false;
-  const look = async () => {
-    if (looking || stopping) return;
-    looking = true;
-    try {
-      const now = Date.now();
-      if (now - lastSync >= SCHEDULE_SYNC_MS) {
-        triggers = await scheduledTriggers(db.sql);
-        lastSync = now;
-      }
-      for (const t of triggers) {
-        for (const at of dueTicks(t, lastLook, now)) {
-          const data: ScheduleJobData = { workflowId: t.workflowId, firedAt: at.toISOString() };
-          await boss.send(SCHEDULE_QUEUE, data, { id: tickJobId(t.workflowId, t.nodeId, at) });
-        }
-      }
-      lastLook = now;
-    } catch (err) {
-      log(`schedule look failed: ${(err as Error).message}`);
-    } finally {
-      looking = false;
-    }
-  };
-  const ticker = opts.schedules === false ? null : setInterval(() => void look(), SCHEDULE_TICK_MS);
-  ticker?.unref?.();
+  // Schedule ticks: every worker looks; the derived job id makes each tick of each node one job.
+  const loop = createScheduleLoop({
+    sql: db.sql,
+    minIntervalMs: opts.minScheduleIntervalMs ?? (() => minScheduleIntervalMs()),
+    fire: async (t) => {
+      if (stopping) throw new Error('worker stopping');
+      const data: ScheduleJobData = {
+        workflowId: t.workflowId,
+        nodeId: t.nodeId,
+        firedAt: t.firedAt.toISOString(),
+      };
+      await boss.send(SCHEDULE_QUEUE, data, { id: tickJobId(t.workflowId, t.nodeId, t.firedAt) });
+    },
+    log: (s) => log(s),
+  });
+  const stopTicker = opts.schedules === false || !opts.startScheduledRun ? null : loop.start();
 
   return {
     workerId,
@@ -228,7 +218,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     inFlight: () => [...held.keys()],
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
       stopping = true;
-      if (ticker) clearInterval(ticker);
+      stopTicker?.();
       await Promise.all([
         boss.offWork(RUN_QUEUE, { wait: false }),
         boss.offWork(SCHEDULE_QUEUE, { wait: false }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isReservedKey } from '@/lib/workflow/limits';
 import { getDb } from '@/lib/db/client';
 import { NotFoundError } from '@/lib/workflow/errors';
 import { json, parseWith, readJson, type RouteContext } from '@/lib/server/route';
@@ -6,8 +7,11 @@ import { MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN, SecretStore } from './stor
 
 // /api/secrets: values go in, names come out. No route ever returns a value.
 
-const body = z.object({
-  name: z.string().regex(SECRET_NAME_PATTERN, 'letters, digits and _ (not first), at most 64'),
+export const secretBody = z.object({
+  name: z
+    .string()
+    .regex(SECRET_NAME_PATTERN, 'letters, digits and _ (not a digit first), at most 64')
+    .refine((n) => !isReservedKey(n), 'cannot be __proto__, constructor or prototype'),
   value: z
     .string()
     .min(1)
@@ -19,7 +23,7 @@ async function store() {
 }
 
 export async function createSecret({ req }: RouteContext<Record<string, string>>) {
-  const b = parseWith(body, await readJson(req, MAX_SECRET_VALUE_BYTES * 7 + 1024));
+  const b = parseWith(secretBody, await readJson(req, MAX_SECRET_VALUE_BYTES * 7 + 1024));
   const { created } = await (await store()).set(b.name, b.value);
   return json({ name: b.name, created }, created ? 201 : 200);
 }

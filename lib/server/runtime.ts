@@ -14,6 +14,8 @@ import { seedExamplesOnce } from './seed';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
+import { engineTracer } from '@/lib/telemetry';
+import { VERSION } from './version';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -62,6 +64,8 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
     redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
     agent: agentOptions(db),
+    // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT (or TRELLIS_OTEL_ENDPOINT) is set.
+    tracer: engineTracer(VERSION),
   };
 }
 
@@ -122,11 +126,17 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   }
   const store = new SqlTraceStore(db);
   const engine = buildEngine(db, store, (ev) => events.publish(ev));
-  const dispatcher = createInProcessDispatcher(engine, async (statuses) =>
-    (await db.prisma.run.findMany({ where: { status: { in: statuses } }, select: { id: true } })).map(
-      (r) => r.id,
-    ),
-  );
+  const dispatcher = createInProcessDispatcher(engine, {
+    listRuns: (statuses) =>
+      db.prisma.run.findMany({
+        where: { status: { in: statuses } },
+        select: { id: true, workflowId: true },
+        orderBy: { createdAt: 'asc' },
+      }),
+    workflowOf: async (runId) =>
+      (await db.prisma.run.findUnique({ where: { id: runId }, select: { workflowId: true } }))?.workflowId ??
+      null,
+  });
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });

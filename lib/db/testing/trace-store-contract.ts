@@ -326,6 +326,23 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       expect((await s.getRun(run.id))?.input).toMatchObject({ $truncated: true });
     });
 
+    it('keeps the exact input apart from its capped, masked trace copy (runInput)', async () => {
+      if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
+      const redact: Redactor = (v) => JSON.parse(JSON.stringify(v).replaceAll('s3cret', '[redacted]'));
+      const s = h.store({ redact, maxPayloadBytes: 1024 });
+      const big = { big: 'x'.repeat(5000), nul: 'a\u0000b' };
+      const capped = await s.createRun(newRun({ input: big }));
+      expect((await s.getRun(capped.id))?.input).toMatchObject({ $truncated: true });
+      expect(await s.runInput(capped.id)).toEqual(big);
+      const secret = await s.createRun(newRun({ input: { key: 's3cret' }, traceInput: { key: 'masked' } }));
+      expect((await s.getRun(secret.id))?.input).toEqual({ key: 'masked' });
+      expect(await s.runInput(secret.id)).toEqual({ key: 's3cret' });
+      const plain = await s.createRun(newRun());
+      expect(await s.runInput(plain.id)).toEqual(newRun().input);
+      const reader = h.sharedStorage ? h.store() : s;
+      expect(await reader.runInput(capped.id)).toEqual(big);
+    });
+
     it('applies the redact hook to every payload before storing it', async () => {
       if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
       const redact: Redactor = (v) => JSON.parse(JSON.stringify(v).replaceAll('s3cret', '[redacted]'));
