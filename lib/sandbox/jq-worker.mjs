@@ -10,7 +10,8 @@ parentPort.postMessage({ ready: true });
 parentPort.on('message', async ({ id, input, filter, args }) => {
   try {
     const flags = ['-c'];
-    for (const [name, value] of Object.entries(args ?? {})) flags.push('--argjson', name, JSON.stringify(value ?? null));
+    for (const [name, value] of Object.entries(args ?? {}))
+      flags.push('--argjson', name, JSON.stringify(value ?? null));
     const raw = await jq.raw(JSON.stringify(input ?? null), filter, flags);
     const outputs = raw
       .split('\n')
