@@ -148,6 +148,8 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
         required: ['customer'],
       };
       workflows.save('lookup', saved!.definition);
+      workflows.save('lookup-off', saved!.definition);
+      workflows.setEnabled('lookup-off', false);
     });
     afterAll(() => h?.close());
 
@@ -298,6 +300,16 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
       };
       expect(result.name).toBe('workflow_lookup');
       expect(result.result).toMatchObject({ plan: 'pro' });
+    });
+
+    it('a workflow:<id> tool refuses a disabled workflow with workflow_disabled (issue 12 item 9)', async () => {
+      const { step, turns } = await run(
+        classify({ model: 'scenario:tool-then-answer', tools: ['workflow:lookup-off'] }),
+      );
+      expect(step.mode).toBe('agent');
+      const result = turns.find((t) => t.kind === 'tool_result')!.payload;
+      expect(JSON.stringify(result)).toContain('workflow_disabled');
+      expect(JSON.stringify(result)).not.toContain('"plan":"pro"');
     });
 
     it('prompt injection: the agent follows the allowed URL, the injected one is blocked', async () => {
@@ -452,11 +464,16 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
           ['classify', 'classify2'],
         ],
       );
-      // Measure one step's spend, then cap the run at 1.5 of it: the first fits, the second does not.
+      // Measure one step's spend, then cap the run at 1.5 of it: the first fits, the second does
+      // not. Each call reserves its worst case first (up to maxTokens), so maxTokens (probe's
+      // tokens + 40) keeps the reservation within the cap.
       const probe = await run(a, { def, prices, costCapUsd: 1e9 });
       const one = probe.step.cost!;
       expect(one).toBeGreaterThan(0);
-      const { steps } = await run(a, { def, prices, costCapUsd: one * 1.5 });
+      const bounded = (n: WorkflowNode) =>
+        ({ ...n, agent: { ...n.agent, maxTokens: probe.step.tokens! + 40 } }) as WorkflowNode;
+      const def2 = { ...def, nodes: def.nodes.map((n) => (n.mode === 'agent' ? bounded(n) : n)) };
+      const { steps } = await run(a, { def: def2, prices, costCapUsd: one * 1.5 });
       const first = steps.find((s) => s.nodeId === 'classify')!;
       const second = steps.find((s) => s.nodeId === 'classify2')!;
       expect(first.mode).toBe('agent');

@@ -3,21 +3,40 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import {
   NotFoundError,
   RunCancelled,
+  ValidationError,
   TrellisError,
   toSerializedError,
   type SerializedError,
 } from '@/lib/workflow/errors';
 import type { Clock } from '@/lib/nodes/define-node';
 import { getNode } from '@/lib/nodes/registry';
+import { validate } from '@/lib/workflow/validate';
 import { createSandboxServices } from '@/lib/sandbox';
 import { GraphExecution, frameKey, type BaseServices, type EngineCore, type NodeLookup } from './executor';
 import type { EngineEvent, EngineListener } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
 import { SecretRedactor } from '@/lib/payload';
-import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput, selectRoots } from './plan';
-import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
+import {
+  compileGraph,
+  downstreamOf,
+  isWaitMarker,
+  plan,
+  recoverState,
+  runOutput,
+  selectRoots,
+  soleTriggerNode,
+  type CompiledGraph,
+} from './plan';
+import {
+  TERMINAL_RUN_STATUSES,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type TraceStore,
+} from './trace-store';
 import type { WorkflowSource } from './workflow-source';
-import type { AgentOptions } from './agent-step';
+import { newRunLedger, type AgentOptions } from './agent-step';
+import type { CostLedger } from '@/lib/agent/ledger';
 import type { TraceSpan, Tracer } from './tracing';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
@@ -77,6 +96,8 @@ export interface StartRunArgs {
   input?: unknown;
   /** manual, webhook, schedule, subworkflow, rerun:<runId> … */
   trigger?: string;
+  /** The trigger node that fires (several schedule/webhook triggers: each starts only its branch). */
+  triggerNodeId?: string | null;
   parentRunId?: string | null;
   parentStepId?: string | null;
   /** An incoming W3C traceparent (API or webhook request) the run's spans continue. */
@@ -118,6 +139,8 @@ interface DriveOpts {
   from: RunStatus[];
   signal?: AbortSignal;
   depth?: number;
+  /** A child run spends from its root run's ledger. */
+  ledger?: CostLedger;
 }
 
 const noRedactor = new SecretRedactor();
@@ -140,6 +163,9 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   };
 
+  // Child definitions are checked against the node types this engine runs.
+  const catalog = { get: (type: string) => core.nodes.getNode(type), list: () => [] };
+
   const core: EngineCore = {
     store,
     tracer: opts.tracer,
@@ -151,11 +177,25 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, traceContext }) {
+    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, ledger, traceContext }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
       if (!src) throw new NotFoundError(`Workflow ${workflowId}`);
+      // A child run obeys the rules of a top-level one: an enabled workflow, a runnable version.
+      if (src.enabled === false)
+        throw new TrellisError('workflow_disabled', `Workflow ${workflowId} is disabled; it starts no runs`, {
+          details: { workflowId },
+        });
+      const checked = validate(src.definition, catalog);
+      if (!checked.valid) {
+        const first = checked.problems[0];
+        throw new TrellisError(
+          'workflow_invalid',
+          `Workflow ${workflowId} (version ${src.version ?? '?'}) has ${checked.problems.length} problem(s); first: ${first.path || '/'} ${first.message}`,
+          { details: { workflowId, version: src.version, problems: checked.problems } },
+        );
+      }
       const child = await store.createRun({
         workflowId: src.workflowId === undefined ? workflowId : src.workflowId,
         workflowVersionId: src.versionId,
@@ -168,7 +208,7 @@ export function createEngine(opts: EngineOptions): Engine {
         parentStepId,
         traceContext: traceContext ?? null,
       });
-      const out = await drive(child.id, { from: ['queued'], signal, depth });
+      const out = await drive(child.id, { from: ['queued'], signal, depth, ledger });
       if (out.status === 'succeeded') return out.output;
       if (out.status === 'cancelled') throw signal.aborted ? signal.reason : new RunCancelled();
       if (out.status === 'waiting') {
@@ -236,7 +276,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span, d.ledger);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -260,6 +300,26 @@ export function createEngine(opts: EngineOptions): Engine {
       d.signal?.removeEventListener('abort', onOuter);
       active.delete(runId);
     }
+  }
+
+  /** Reruns chain back to the run a trigger started; this many hops at most. */
+  const MAX_RERUN_CHAIN = 32;
+
+  /**
+   * Which roots start: the recorded trigger node, else the trigger kind of the run, where a rerun
+   * (`rerun:<id>`) stands for the trigger of the run it repeats, so it never fires other branches.
+   */
+  async function rootsFor(graph: CompiledGraph, run: RunRecord | null): Promise<Set<string> | null> {
+    if (!run) return null;
+    let trigger = run.trigger;
+    let nodeId = run.triggerNodeId ?? null;
+    for (let hops = 0; !nodeId && trigger.startsWith('rerun:') && hops < MAX_RERUN_CHAIN; hops++) {
+      const prior = await store.getRun(trigger.slice('rerun:'.length));
+      if (!prior) break;
+      trigger = prior.trigger;
+      nodeId = prior.triggerNodeId ?? null;
+    }
+    return selectRoots(graph, trigger, nodeId);
   }
 
   /** The span of one drive; its context is stored on the first, so resumes join the same trace. */
@@ -296,7 +356,7 @@ export function createEngine(opts: EngineOptions): Engine {
       )
         return true;
     }
-    const next = plan(graph, rec.state, { roots: selectRoots(graph, run?.trigger) });
+    const next = plan(graph, rec.state, { roots: await rootsFor(graph, run) });
     return next.start.length > 0 || next.skip.length > 0 || rec.retry.size > 0;
   }
 
@@ -306,6 +366,7 @@ export function createEngine(opts: EngineOptions): Engine {
     depth: number,
     fresh: boolean,
     span: TraceSpan | undefined,
+    parentLedger?: CostLedger,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
@@ -320,7 +381,10 @@ export function createEngine(opts: EngineOptions): Engine {
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
       const secrets = (await opts.secrets?.({ runId })) ?? {};
+      // Every encoding (raw, JSON, URL, base64) of the host's and the run's secrets: what the
+      // trace, every exit and a tool result on its way to a model pass through.
       prepare = (opts.redactor ?? noRedactor).withValues(Object.values(secrets)).redact;
+      const mask = prepare;
       const recorded = new Map<string, StepRecord[]>();
       for (const s of steps) {
         const k = frameKey({ parentNodeId: s.parentNodeId ?? null, itemIndex: s.itemIndex ?? null });
@@ -329,21 +393,34 @@ export function createEngine(opts: EngineOptions): Engine {
         else recorded.set(k, [s]);
       }
       const graph = compileGraph(definition);
+      const roots = await rootsFor(graph, run);
       const exec = new GraphExecution(
         core,
-        { runId, input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        {
+          runId,
+          input,
+          env: opts.env ?? {},
+          secrets,
+          prepare,
+          mask,
+          recorded,
+          depth,
+          ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
+          agentUsage: new Map(),
+        },
         graph,
         { parentNodeId: null, itemIndex: null },
-        { rootInput: input, roots: selectRoots(graph, run.trigger), signal, span },
+        { rootInput: input, roots, signal, span },
       );
       const out = await exec.execute();
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
       if (out.status === 'succeeded') {
         const output = runOutput(graph, out.state);
-        if (
-          await store.transitionRun(runId, ['running'], 'succeeded', { output: prepare(output), error: null })
-        ) {
-          return { runId, status: 'succeeded', output };
+        // Every exit (run.finished, SSE, webhook and wait:true answers, CLI, child results) gets
+        // the masked output, the same value the store holds.
+        const masked = prepare(output);
+        if (await store.transitionRun(runId, ['running'], 'succeeded', { output: masked, error: null })) {
+          return { runId, status: 'succeeded', output: masked };
         }
       } else if (out.status === 'waiting') {
         if (await store.transitionRun(runId, ['running'], 'waiting'))
@@ -353,10 +430,10 @@ export function createEngine(opts: EngineOptions): Engine {
           error: prepare(out.error) as SerializedError,
         });
       } else {
-        error = out.error;
+        error = out.error && (prepare(out.error) as SerializedError);
       }
     } catch (err) {
-      error = toSerializedError(err);
+      error = prepare(toSerializedError(err)) as SerializedError;
     }
     if (error)
       await store.transitionRun(runId, ['running'], 'failed', { error: prepare(error) as SerializedError });
@@ -366,6 +443,18 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const engine: Engine = {
     async startRun(args) {
+      const trigger = args.trigger ?? 'manual';
+      if (args.triggerNodeId != null) {
+        const node = args.definition.nodes.find((n) => n.id === args.triggerNodeId);
+        if (!node || !core.nodes.getNode(node.type)?.isTrigger)
+          throw new ValidationError([
+            {
+              path: '/triggerNodeId',
+              code: 'not_a_trigger',
+              message: `${args.triggerNodeId} is not a trigger node of this workflow`,
+            },
+          ]);
+      }
       const run = await store.createRun({
         workflowId: args.workflowId ?? null,
         workflowVersionId: args.versionId ?? null,
@@ -373,7 +462,8 @@ export function createEngine(opts: EngineOptions): Engine {
         definition: args.definition,
         input: args.input ?? null,
         traceInput: hostRedact(args.input ?? null),
-        trigger: args.trigger ?? 'manual',
+        trigger,
+        triggerNodeId: args.triggerNodeId ?? soleTriggerNode(args.definition, trigger),
         parentRunId: args.parentRunId ?? null,
         parentStepId: args.parentStepId ?? null,
         traceContext: args.traceContext ?? null,
@@ -431,13 +521,14 @@ export function createEngine(opts: EngineOptions): Engine {
         ...(decision.comment === undefined ? {} : { comment: decision.comment }),
         ...(decision.by === undefined ? {} : { by: decision.by }),
       };
-      await store.finishStep(row.id, {
+      // Compare-and-set: of two concurrent decisions exactly one lands; the other is told here.
+      const decided = await store.decideStep(row.id, {
         status: 'succeeded',
         output: hostRedact(output),
         handle: decision.approved ? 'approved' : 'rejected',
         finishedAt: new Date(clock.now()),
       });
-      await store.flush();
+      if (!decided) throw new TrellisError('conflict', `Approval ${nodeId} was already decided`);
       emit({
         type: 'step.finished',
         runId,
@@ -470,26 +561,39 @@ export function createEngine(opts: EngineOptions): Engine {
         input: await store.runInput(runId),
         traceInput: run.input,
         trigger: `rerun:${runId}`,
+        triggerNodeId: run.triggerNodeId ?? null,
         parentRunId: null,
         parentStepId: null,
       });
-      // Reused steps are copied, so the new run's trace is complete on its own and resume
-      // (which reads outputs by node id) treats them like steps it ran itself.
+      // Reused steps are copied whole (with the map items and agent turns recorded under them), so
+      // the new run's trace stands on its own and resume (which reads outputs by node id) treats
+      // them like steps it ran itself.
+      const reused: StepRecord[] = [];
       for (const id of graph.order) {
         const row = latest.get(id);
         const s = state.get(id);
         if (redo.has(id) || !row || !s || (s.status !== 'succeeded' && s.status !== 'skipped')) continue;
+        reused.push(row);
+      }
+      const reusedIds = new Set(reused.map((r) => r.nodeId));
+      // Map body rows carry the top-level map's id first in parentNodeId (`m` or `m#i/inner`).
+      const bodyRows = steps.filter(
+        (s) => s.parentNodeId != null && reusedIds.has(s.parentNodeId.split('#')[0]),
+      );
+      for (const row of [...reused, ...bodyRows]) {
         const stepId = await store.startStep({
           runId: next.id,
-          nodeId: id,
+          nodeId: row.nodeId,
           nodeType: row.nodeType,
           attempt: row.attempt,
           mode: row.mode,
           input: row.input,
-          itemIndex: null,
-          parentNodeId: null,
+          itemIndex: row.itemIndex ?? null,
+          parentNodeId: row.parentNodeId ?? null,
           startedAt: row.startedAt,
         });
+        const turns = await store.listAgentTurns(row.id);
+        if (turns.length) await store.appendAgentTurns(stepId, turns);
         await store.finishStep(stepId, {
           status: row.status === 'running' || row.status === 'waiting' ? 'succeeded' : row.status,
           output: row.output,

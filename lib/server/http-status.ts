@@ -19,8 +19,13 @@ export const statusFor: Record<ErrorCode, number> = {
   expression_timeout: 422,
   expression_error: 422,
   run_cancelled: 409,
+  workflow_disabled: 409,
+  workflow_invalid: 422,
+  run_too_large: 422,
   agent_budget_exceeded: 422,
   no_model_configured: 503,
   model_error: 502,
+  /** The run's trace could not be written (storage fault); the run ended failed. */
+  trace_write_failed: 503,
   internal_error: 500,
 };

@@ -19,9 +19,13 @@ export const ERROR_CODES = [
   'expression_timeout',
   'expression_error',
   'run_cancelled',
+  'workflow_disabled',
+  'workflow_invalid',
+  'run_too_large',
   'agent_budget_exceeded',
   'no_model_configured',
   'model_error',
+  'trace_write_failed',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -62,6 +66,8 @@ export interface Problem {
   path: string;
   code: string;
   message: string;
+  /** "warning": shown on the canvas, does not make the definition invalid. Absent: an error. */
+  severity?: 'warning';
 }
 
 export class ValidationError extends TrellisError {
