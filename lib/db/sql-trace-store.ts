@@ -362,6 +362,24 @@ export class SqlTraceStore implements TraceStore {
     this.openSteps.delete(stepId);
   }
 
+  async decideStep(stepId: string, result: StepResult): Promise<boolean> {
+    // Whatever this process queued for the step lands first, so the compare sees the real state.
+    await this.flush();
+    const rows = await this.sql.query(
+      `UPDATE "Step" SET status = $2, handle = $3, output = $4::jsonb, "finishedAt" = $5,
+          "durationMs" = GREATEST(0, ROUND(EXTRACT(EPOCH FROM $5::timestamptz - "startedAt") * 1000))
+        WHERE id = $1 AND status = 'waiting' RETURNING id`,
+      [
+        stepId,
+        result.status,
+        result.handle ?? null,
+        this.json(result.output),
+        result.finishedAt.toISOString(),
+      ],
+    );
+    return rows.length === 1;
+  }
+
   async listSteps(runId: string): Promise<StepRecord[]> {
     await this.flush();
     const rows = await this.sql.query<StepRow>(
@@ -393,7 +411,6 @@ export class SqlTraceStore implements TraceStore {
     this.queued(turns.length);
   }
 
-  /** Not part of TraceStore: the agent turns of one step, in order (tests, API). */
   async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
     await this.flush();
     return this.sql.query<AgentTurn>(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Principal } from '@/lib/auth/store';
 import * as runsRepo from '@/lib/db/repositories/runs';
 import * as wfRepo from '@/lib/db/repositories/workflows';
 import type { EngineEvent } from '@/lib/engine/events';
@@ -238,12 +239,22 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
 
 export const approvalBody = z.object({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
 
-export async function decideApproval({ req, params }: RouteContext<{ id: string; nodeId: string }>) {
+/** Who decided, as recorded in the approval step's output (`by`). */
+export function principalName(auth: Principal | undefined): string {
+  if (!auth) return 'unknown';
+  if (auth.kind === 'session') return auth.email ?? `user:${auth.userId}`;
+  if (auth.kind === 'api_token') return `api-token:${auth.tokenId}${auth.email ? ` (${auth.email})` : ''}`;
+  return 'env-token';
+}
+
+export async function decideApproval({ req, params, auth }: RouteContext<{ id: string; nodeId: string }>) {
   const body = parseWith(approvalBody, await readJson(req));
   const rt = await getRuntime();
+  // Throws 409 when another decision landed first, so only the winner resumes the run.
   await rt.engine.decideApproval(params.id, params.nodeId, {
     approved: body.approved,
     comment: body.comment,
+    by: principalName(auth),
   });
   await rt.dispatcher.resume(params.id);
   return json({ ok: true });
