@@ -14,7 +14,13 @@ import { validate } from '@/lib/workflow/validate';
 import { createSandboxServices } from '@/lib/sandbox';
 import { GraphExecution, frameKey, type BaseServices, type EngineCore, type NodeLookup } from './executor';
 import type { EngineEvent, EngineListener } from './events';
-import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
+import {
+  CANCEL_POLL_MS,
+  DEFAULT_MAX_STEPS_PER_RUN,
+  MAX_CONCURRENT_STEPS_PER_RUN,
+  MAX_RUN_DEPTH,
+  MAX_STEPS_PER_RUN_LIMIT,
+} from './limits';
 import { SecretRedactor } from '@/lib/payload';
 import {
   compileGraph,
@@ -41,6 +47,14 @@ import type { TraceSpan, Tracer } from './tracing';
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
 // runs this process is driving, so their steps can be aborted on cancel.
+
+/** The step cap of a run of this definition: its limits.maxSteps, within the server maximum. */
+export function maxStepsOf(def: WorkflowDefinition): number {
+  const set = def.limits?.maxSteps;
+  return typeof set === 'number' && Number.isInteger(set) && set > 0
+    ? Math.min(set, MAX_STEPS_PER_RUN_LIMIT)
+    : DEFAULT_MAX_STEPS_PER_RUN;
+}
 
 export const realClock: Clock = {
   now: () => Date.now(),
@@ -389,7 +403,16 @@ export function createEngine(opts: EngineOptions): Engine {
       const roots = await rootsFor(graph, run);
       const exec = new GraphExecution(
         core,
-        { runId, input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        {
+          runId,
+          input,
+          env: opts.env ?? {},
+          secrets,
+          prepare,
+          recorded,
+          depth,
+          budget: { used: steps.length, max: maxStepsOf(definition), lastYield: performance.now() },
+        },
         graph,
         { parentNodeId: null, itemIndex: null },
         { rootInput: input, roots, signal, span },
