@@ -28,6 +28,9 @@ export const retrySchema = z.object({
   maxBackoffMs: z.number().int().min(0).max(MAX_TIMEOUT_MS).optional(),
 });
 
+/** How a node's expressions are read: JavaScript (default), or jq (imported Serverless Workflow tasks). */
+export const expressionLanguageSchema = z.enum(['js', 'jq']);
+
 export const onErrorSchema = z.enum(['fail', 'continue', 'branch']);
 export const nodeModeSchema = z.enum(['workflow', 'agent']);
 
@@ -42,6 +45,8 @@ export const agentSettingsSchema = z.object({
   shadow: z.boolean().default(false),
   model: z.string().optional(),
   allowHosts: z.array(z.string()).optional(),
+  /** The owner accepts that the agent's instructions may carry secrets.* to the model provider. */
+  allowSecretsInPrompt: z.boolean().optional(),
 });
 
 export const nodeSchema = z.object({
@@ -56,6 +61,7 @@ export const nodeSchema = z.object({
   mode: nodeModeSchema.optional(),
   agent: agentSettingsSchema.optional(),
   notes: z.string().optional(),
+  expressionLanguage: expressionLanguageSchema.optional(),
 });
 
 export const edgeSchema = z.object({
@@ -104,6 +110,7 @@ export type RetryPolicy = z.infer<typeof retrySchema>;
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
 export type OnError = z.infer<typeof onErrorSchema>;
 export type NodeMode = z.infer<typeof nodeModeSchema>;
+export type ExpressionLanguage = z.infer<typeof expressionLanguageSchema>;
 export type StickyNote = z.infer<typeof stickyNoteSchema>;
 
 export const DEFAULT_HANDLE = 'out';
