@@ -12,7 +12,14 @@ import type { Clock } from '@/lib/nodes/define-node';
 import { getNode } from '@/lib/nodes/registry';
 import { validate } from '@/lib/workflow/validate';
 import { createSandboxServices } from '@/lib/sandbox';
-import { GraphExecution, frameKey, type BaseServices, type EngineCore, type NodeLookup } from './executor';
+import {
+  GraphExecution,
+  frameKey,
+  type BaseServices,
+  type EffectRoot,
+  type EngineCore,
+  type NodeLookup,
+} from './executor';
 import type { EngineEvent, EngineListener } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
 import { SecretRedactor } from '@/lib/payload';
@@ -141,6 +148,8 @@ interface DriveOpts {
   depth?: number;
   /** A child run spends from its root run's ledger. */
   ledger?: CostLedger;
+  /** A child run's effects are named from its root run (Idempotency-Keys); see EffectRoot. */
+  effect?: EffectRoot;
 }
 
 const noRedactor = new SecretRedactor();
@@ -177,7 +186,17 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, ledger, traceContext }) {
+    async runChild({
+      workflowId,
+      input,
+      signal,
+      parentRunId,
+      parentStepId,
+      depth,
+      ledger,
+      traceContext,
+      effect,
+    }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
@@ -208,7 +227,7 @@ export function createEngine(opts: EngineOptions): Engine {
         parentStepId,
         traceContext: traceContext ?? null,
       });
-      const out = await drive(child.id, { from: ['queued'], signal, depth, ledger });
+      const out = await drive(child.id, { from: ['queued'], signal, depth, ledger, effect });
       if (out.status === 'succeeded') return out.output;
       if (out.status === 'cancelled') throw signal.aborted ? signal.reason : new RunCancelled();
       if (out.status === 'waiting') {
@@ -276,7 +295,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span, d.ledger);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span, d.ledger, d.effect);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -367,6 +386,7 @@ export function createEngine(opts: EngineOptions): Engine {
     fresh: boolean,
     span: TraceSpan | undefined,
     parentLedger?: CostLedger,
+    effect?: EffectRoot,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
@@ -407,6 +427,7 @@ export function createEngine(opts: EngineOptions): Engine {
           depth,
           ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
           agentUsage: new Map(),
+          effect: effect ?? { runId, path: '' },
         },
         graph,
         { parentNodeId: null, itemIndex: null },

@@ -74,6 +74,11 @@ export interface NodeRunContext<C> {
   clock: Clock;
   attempt: number;
   itemIndex?: number;
+  /**
+   * Where this step's effect sits: the top-level run that caused it and the frame path inside it
+   * ('' at the top level; map frames and the child runs on the way). Stable across attempts.
+   */
+  effect?: { runId: string; frame: string };
   services: NodeServices;
 }
 
