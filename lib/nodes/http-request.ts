@@ -141,6 +141,19 @@ export async function runHttpRequest(ctx: NodeRunContext<HttpRequestConfig>): Pr
         cause: err,
       });
     }
+    if (err instanceof TrellisError && err.code === 'ssrf_blocked') {
+      // Name the host, so the editor can offer the fix (add it to this node's allowHosts) where
+      // that fix is allowed: never for cloud metadata or a refused scheme.
+      const reason = String((err.details as { reason?: unknown } | undefined)?.reason ?? err.message);
+      throw new TrellisError('ssrf_blocked', err.message, {
+        details: {
+          ...(err.details as object | undefined),
+          host: url.host,
+          allowable: !/metadata|scheme|no host|invalid URL/i.test(reason),
+        },
+        cause: err,
+      });
+    }
     if (err instanceof TrellisError) throw err;
     throw new TrellisError('http_error', `${method} ${url.host}: ${(err as Error)?.message ?? String(err)}`, {
       retryable: true,
