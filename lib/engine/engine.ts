@@ -149,6 +149,11 @@ export interface Engine {
   /** Continue a waiting run, or a running one whose worker died, from its recorded steps. */
   resumeRun(runId: string): Promise<RunOutcome>;
   cancelRun(runId: string): Promise<boolean>;
+  /**
+   * Stop driving a run in this process without recording anything (a worker that lost the run's
+   * lease: someone else drives it now). Its steps see the signal abort with `reason`.
+   */
+  abandonRun(runId: string, reason: Error): boolean;
   /** Record a decision on a waiting approval step; call resumeRun (or enqueue it) afterwards. */
   decideApproval(runId: string, nodeId: string, decision: ApprovalDecision): Promise<void>;
   /** A new queued run of the same version reusing outputs of everything not downstream of nodeId. */
@@ -520,6 +525,12 @@ export function createEngine(opts: EngineOptions): Engine {
     },
 
     resumeRun: (runId) => drive(runId, { from: ['running', 'waiting'] }),
+
+    abandonRun(runId, reason) {
+      const ctrl = active.get(runId);
+      ctrl?.abort(reason);
+      return !!ctrl;
+    },
 
     async cancelRun(runId) {
       const ok = await store.transitionRun(runId, ['queued', 'running', 'waiting'], 'cancelled', {
