@@ -31,6 +31,73 @@ const NO_FRAMEWORK_PATTERNS = [
   { group: ['@/components/*', '@/app/*'], message: 'Core modules never import UI code.' },
 ];
 
+// The layering of DESIGN.md §1: which lib/ folders each lib/ folder may import (lib/server, cli/
+// and app/ sit on top and may import any). scripts/check-cycles.mjs checks the same graph has no
+// cycles; these rules say which way each edge must point.
+const LIB_FOLDERS = [
+  'workflow',
+  'net',
+  'nodes',
+  'sandbox',
+  'agent',
+  'engine',
+  'db',
+  'auth',
+  'secrets',
+  'queue',
+  'server',
+];
+const MAY_IMPORT = {
+  workflow: [],
+  net: ['workflow'],
+  nodes: ['workflow', 'net'],
+  sandbox: ['workflow', 'nodes'],
+  agent: ['workflow', 'net', 'nodes'],
+  engine: ['workflow', 'nodes', 'agent'],
+  db: ['workflow', 'engine'],
+  auth: ['workflow', 'db'],
+  secrets: ['workflow', 'db'],
+  queue: ['workflow', 'engine', 'db'],
+};
+const WHY = {
+  sandbox:
+    'the engine gets evaluate/runCode/render injected as services (createSandboxServices() in the host)',
+  agent: 'nodes get the model client injected as services.chat',
+  server: 'HTTP handlers belong in lib/server, which imports the rest',
+};
+const forbiddenFor = (folder) => LIB_FOLDERS.filter((f) => f !== folder && !MAY_IMPORT[folder].includes(f));
+const layerMessage = (folder, f) =>
+  `lib/${folder} may import only ${MAY_IMPORT[folder].map((x) => `lib/${x}`).join(', ') || 'nothing else of ours'} (DESIGN.md §1), not lib/${f}` +
+  (WHY[f] ? `: ${WHY[f]}.` : ': move the shared part below both, or inject it.');
+/** Static imports of folders `folder` may not use (the ones `skip` already words better are left out). */
+const layerPatterns = (folder, skip = []) =>
+  forbiddenFor(folder)
+    .filter((f) => !skip.includes(f))
+    .map((f) => ({
+      group: [`@/lib/${f}`, `@/lib/${f}/*`, `**/lib/${f}/*`],
+      message: layerMessage(folder, f),
+    }));
+// no-restricted-imports does not see import(); the same rules for dynamic imports. esquery regexes
+// cannot hold '/', hence '.' where a slash goes.
+const FRAMEWORK_RE =
+  '^(react|react-dom|next|pg|pg-boss|pglite-prisma-adapter)($|[^a-z])|^@(prisma|electric-sql)[^a-z]';
+const dynamicImportRules = (folder, { frameworks = false } = {}) => [
+  ...forbiddenFor(folder).map((f) => ({
+    selector: `ImportExpression[source.value=/^@.lib.${f}($|[^a-z-])/]`,
+    message: `import(): ${layerMessage(folder, f)}`,
+  })),
+  ...(frameworks
+    ? [
+        {
+          selector: `ImportExpression[source.value=/${FRAMEWORK_RE}/]`,
+          message:
+            'import(): lib/workflow, lib/engine and the node-level folders never load Prisma, pg, Next.js or React.',
+        },
+      ]
+    : []),
+];
+const PURE = ['engine', 'nodes', 'sandbox', 'agent', 'net'];
+
 export default tseslint.config(
   {
     ignores: [
@@ -112,19 +179,51 @@ export default tseslint.config(
           ],
         },
       ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/^@.lib.(?!workflow($|[^a-z-]))/]',
+          message: 'import(): lib/workflow imports nothing else of ours (DESIGN.md §1).',
+        },
+        {
+          selector: 'ImportExpression[source.value=/^(node:|fs$|http$|https$|net$|child_process$)/]',
+          message: 'import(): lib/workflow does no I/O.',
+        },
+        ...dynamicImportRules('workflow', { frameworks: true }).slice(-1),
+      ],
     },
   },
-  {
-    files: [
-      'lib/engine/**/*.ts',
-      'lib/nodes/**/*.ts',
-      'lib/sandbox/**/*.ts',
-      'lib/agent/**/*.ts',
-      'lib/net/**/*.ts',
-    ],
-    ignores: ['**/*.test.ts', '**/*.bench.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
-  },
+  // lib/workflow keeps the rule above; each other lib/ folder below lib/server gets its layer.
+  ...PURE.map((folder) => ({
+    files: [`lib/${folder}/**/*.ts`],
+    ignores: ['**/*.test.ts', '**/*.bench.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_FRAMEWORKS,
+          patterns: [...NO_FRAMEWORK_PATTERNS, ...layerPatterns(folder, ['db', 'server'])],
+        },
+      ],
+      'no-restricted-syntax': ['error', ...dynamicImportRules(folder, { frameworks: true })],
+    },
+  })),
+  ...['db', 'auth', 'secrets', 'queue'].map((folder) => ({
+    files: [`lib/${folder}/**/*.ts`],
+    ignores: ['**/*.test.ts', '**/*.bench.ts', '**/testing/**', 'lib/db/generated/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...layerPatterns(folder),
+            { group: ['@/components/*', '@/app/*'], message: 'lib/ never imports UI code.' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': ['error', ...dynamicImportRules(folder)],
+    },
+  })),
   {
     // Test helpers live in a `testing/` folder beside the code they test (STYLE: one convention).
     // Code that ships never imports them, so the build does not carry the scripted model server or
@@ -169,12 +268,27 @@ export default tseslint.config(
                 '@/lib/net/*',
                 '@/lib/sandbox',
                 '@/lib/sandbox/*',
+                '@/lib/nodes',
+                '@/lib/nodes/*',
+                '@/lib/queue',
+                '@/lib/queue/*',
+                '@/lib/secrets',
+                '@/lib/secrets/*',
+                '@/lib/auth',
+                '@/lib/auth/*',
               ],
               message:
                 'components/ may import lib/workflow (types, validation) and node metadata only; call the API for the rest.',
             },
             { group: ['@prisma/*', 'pg', 'pg-boss'], message: 'components/ never touch the database.' },
           ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/^@.lib.(?!workflow($|[^a-z-]))/]',
+          message: 'import(): components/ may import lib/workflow only; call the API for the rest.',
         },
       ],
     },

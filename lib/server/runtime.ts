@@ -14,6 +14,7 @@ import { seedExamplesOnce } from './seed';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, redactSecrets } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -51,7 +52,7 @@ export function allowListedEnv(): Record<string, string> {
 export function hostEngineOptions(db: Db, env: Record<string, string> = allowListedEnv()) {
   return {
     workflows: new PrismaWorkflowSource(db.prisma),
-    services: { chat: createChatClient() },
+    services: { ...createSandboxServices(), chat: createChatClient() },
     env,
     // Stored secrets as secrets.<name>; reading them also teaches the redactor their values.
     secrets: (() => {
