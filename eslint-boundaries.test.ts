@@ -33,7 +33,28 @@ describe('import boundaries', () => {
       /imports nothing else/,
     ],
     ['lib/workflow/x.ts', "import fs from 'node:fs';\nexport const x = fs;\n", /no I\/O/],
+    [
+      'lib/payload/x.ts',
+      "import { createEngine } from '@/lib/engine/engine';\nexport const x = createEngine;\n",
+      /lib\/payload sits below/,
+    ],
+    ['lib/payload/x.ts', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /TraceStore/],
     ['components/x.tsx', "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n", /over HTTP/],
+    [
+      'lib/engine/x.ts',
+      "import { trace } from '@opentelemetry/api';\nexport const x = trace;\n",
+      /lib\/telemetry/,
+    ],
+    [
+      'lib/server/x.ts',
+      "import { TracerProvider } from '@opentelemetry/sdk-trace';\nexport const x = TracerProvider;\n",
+      /lib\/telemetry/,
+    ],
+    [
+      'lib/telemetry/x.ts',
+      "import { getDb } from '@/lib/db/client';\nexport const x = getDb;\n",
+      /TraceStore/,
+    ],
     [
       'lib/server/x.ts',
       "import { startMockLlmServer } from '@/lib/agent/testing/mock-llm-server';\nexport const x = startMockLlmServer;\n",
@@ -132,6 +153,12 @@ describe('import boundaries', () => {
     ).toEqual([]);
     expect(
       await messagesFor('lib/workflow/x.ts', "export const x = () => import('@/lib/workflow/graph');\n"),
+    ).toEqual([]);
+    expect(
+      await messagesFor(
+        'lib/telemetry/x.ts',
+        "import { trace } from '@opentelemetry/api';\nexport const x = trace;\n",
+      ),
     ).toEqual([]);
     expect(
       await messagesFor(

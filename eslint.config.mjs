@@ -30,17 +30,27 @@ const NO_FRAMEWORK_PATTERNS = [
   { group: ['@/lib/server', '@/lib/server/*'], message: 'Core modules never depend on the HTTP layer.' },
   { group: ['@/components/*', '@/app/*'], message: 'Core modules never import UI code.' },
 ];
+// DESIGN.md §10: lib/telemetry is the only place that imports the OpenTelemetry SDK.
+const NO_OTEL_SDK = {
+  group: ['@opentelemetry/*'],
+  message:
+    'Only lib/telemetry imports OpenTelemetry: the engine calls its Tracer interface (lib/engine/tracing.ts), hosts pass engineTracer() from lib/telemetry.',
+};
 
 // The layering of DESIGN.md §1: which lib/ folders each lib/ folder may import (lib/server, cli/
 // and app/ sit on top and may import any). scripts/check-cycles.mjs checks the same graph has no
-// cycles; these rules say which way each edge must point.
+// cycles; these rules say which way each edge must point. lib/payload, lib/import and
+// lib/telemetry have their own blocks below.
 const LIB_FOLDERS = [
   'workflow',
+  'payload',
+  'import',
   'net',
   'nodes',
   'sandbox',
   'agent',
   'engine',
+  'telemetry',
   'db',
   'auth',
   'secrets',
@@ -49,15 +59,15 @@ const LIB_FOLDERS = [
 ];
 const MAY_IMPORT = {
   workflow: [],
-  net: ['workflow'],
-  nodes: ['workflow', 'net'],
-  sandbox: ['workflow', 'nodes'],
-  agent: ['workflow', 'net', 'nodes'],
-  engine: ['workflow', 'nodes', 'agent'],
-  db: ['workflow', 'engine'],
-  auth: ['workflow', 'db'],
-  secrets: ['workflow', 'db'],
-  queue: ['workflow', 'engine', 'db'],
+  net: ['workflow', 'payload'],
+  nodes: ['workflow', 'payload', 'net'],
+  sandbox: ['workflow', 'payload', 'nodes'],
+  agent: ['workflow', 'payload', 'net', 'nodes'],
+  engine: ['workflow', 'payload', 'nodes', 'agent'],
+  db: ['workflow', 'payload', 'engine'],
+  auth: ['workflow', 'payload', 'db'],
+  secrets: ['workflow', 'payload', 'db'],
+  queue: ['workflow', 'payload', 'engine', 'db', 'telemetry'],
 };
 const WHY = {
   sandbox:
@@ -80,22 +90,24 @@ const layerPatterns = (folder, skip = []) =>
 // no-restricted-imports does not see import(); the same rules for dynamic imports. esquery regexes
 // cannot hold '/', hence '.' where a slash goes.
 const FRAMEWORK_RE =
-  '^(react|react-dom|next|pg|pg-boss|pglite-prisma-adapter)($|[^a-z])|^@(prisma|electric-sql)[^a-z]';
+  '^(react|react-dom|next|pg|pg-boss|pglite-prisma-adapter)($|[^a-z])|^@(prisma|electric-sql|opentelemetry)[^a-z]';
+const FRAMEWORK_IMPORT = {
+  selector: `ImportExpression[source.value=/${FRAMEWORK_RE}/]`,
+  message:
+    'import(): lib/workflow, lib/engine and the node-level folders never load Prisma, pg, OpenTelemetry, Next.js or React.',
+};
 const dynamicImportRules = (folder, { frameworks = false } = {}) => [
   ...forbiddenFor(folder).map((f) => ({
     selector: `ImportExpression[source.value=/^@.lib.${f}($|[^a-z-])/]`,
     message: `import(): ${layerMessage(folder, f)}`,
   })),
-  ...(frameworks
-    ? [
-        {
-          selector: `ImportExpression[source.value=/${FRAMEWORK_RE}/]`,
-          message:
-            'import(): lib/workflow, lib/engine and the node-level folders never load Prisma, pg, Next.js or React.',
-        },
-      ]
-    : []),
+  ...(frameworks ? [FRAMEWORK_IMPORT] : []),
 ];
+/** import() of any lib/ folder but the listed ones. */
+const onlyDynamic = (allowed, message) => ({
+  selector: `ImportExpression[source.value=/^@.lib.(?!(${allowed.join('|')})($|[^a-z-]))/]`,
+  message,
+});
 const PURE = ['engine', 'nodes', 'sandbox', 'agent', 'net'];
 
 export default tseslint.config(
@@ -159,6 +171,17 @@ export default tseslint.config(
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' },
   },
   {
+    files: ['**/*.{ts,tsx,mjs}'],
+    ignores: ['lib/telemetry/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_OTEL_SDK] }] },
+  },
+  {
+    // Telemetry translates engine events into spans; it knows no storage, HTTP or UI.
+    files: ['lib/telemetry/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: NO_FRAMEWORKS, patterns: NO_FRAMEWORK_PATTERNS }] },
+  },
+  {
     files: ['lib/workflow/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -167,6 +190,7 @@ export default tseslint.config(
           paths: NO_FRAMEWORKS,
           patterns: [
             ...NO_FRAMEWORK_PATTERNS,
+            NO_OTEL_SDK,
             {
               group: ['@/lib/*', '!@/lib/workflow', '!@/lib/workflow/*'],
               message:
@@ -181,19 +205,71 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        {
-          selector: 'ImportExpression[source.value=/^@.lib.(?!workflow($|[^a-z-]))/]',
-          message: 'import(): lib/workflow imports nothing else of ours (DESIGN.md §1).',
-        },
+        onlyDynamic(['workflow'], 'import(): lib/workflow imports nothing else of ours (DESIGN.md §1).'),
         {
           selector: 'ImportExpression[source.value=/^(node:|fs$|http$|https$|net$|child_process$)/]',
           message: 'import(): lib/workflow does no I/O.',
         },
-        ...dynamicImportRules('workflow', { frameworks: true }).slice(-1),
+        FRAMEWORK_IMPORT,
       ],
     },
   },
-  // lib/workflow keeps the rule above; each other lib/ folder below lib/server gets its layer.
+  {
+    files: ['lib/payload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_FRAMEWORKS,
+          patterns: [
+            ...NO_FRAMEWORK_PATTERNS,
+            NO_OTEL_SDK,
+            {
+              group: ['@/lib/*', '!@/lib/payload', '!@/lib/payload/*'],
+              message:
+                'lib/payload sits below the engine and the stores and imports nothing else of ours: move shared code into it.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        onlyDynamic(['payload'], 'import(): lib/payload imports nothing else of ours.'),
+        FRAMEWORK_IMPORT,
+      ],
+    },
+  },
+  {
+    // Importers translate documents into definitions: pure, like lib/workflow (DESIGN.md §10).
+    files: ['lib/import/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_FRAMEWORKS,
+          patterns: [
+            ...NO_FRAMEWORK_PATTERNS,
+            {
+              group: ['@/lib/*', '!@/lib/workflow', '!@/lib/workflow/*', '!@/lib/import', '!@/lib/import/*'],
+              message:
+                'lib/import is pure: it may import lib/workflow only; the caller passes anything else (e.g. the validator).',
+            },
+            {
+              group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process'],
+              message: 'lib/import does no I/O.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        onlyDynamic(['workflow', 'import'], 'import(): lib/import may import lib/workflow only.'),
+        FRAMEWORK_IMPORT,
+      ],
+    },
+  },
+  // Each other lib/ folder below lib/server gets its layer.
   ...PURE.map((folder) => ({
     files: [`lib/${folder}/**/*.ts`],
     ignores: ['**/*.test.ts', '**/*.bench.ts', '**/testing/**'],
@@ -202,7 +278,7 @@ export default tseslint.config(
         'error',
         {
           paths: NO_FRAMEWORKS,
-          patterns: [...NO_FRAMEWORK_PATTERNS, ...layerPatterns(folder, ['db', 'server'])],
+          patterns: [...NO_FRAMEWORK_PATTERNS, NO_OTEL_SDK, ...layerPatterns(folder, ['db', 'server'])],
         },
       ],
       'no-restricted-syntax': ['error', ...dynamicImportRules(folder, { frameworks: true })],
@@ -217,6 +293,7 @@ export default tseslint.config(
         {
           patterns: [
             ...layerPatterns(folder),
+            NO_OTEL_SDK,
             { group: ['@/components/*', '@/app/*'], message: 'lib/ never imports UI code.' },
           ],
         },
@@ -274,22 +351,21 @@ export default tseslint.config(
                 '@/lib/queue/*',
                 '@/lib/secrets',
                 '@/lib/secrets/*',
-                '@/lib/auth',
-                '@/lib/auth/*',
               ],
               message:
                 'components/ may import lib/workflow (types, validation) and node metadata only; call the API for the rest.',
             },
             { group: ['@prisma/*', 'pg', 'pg-boss'], message: 'components/ never touch the database.' },
+            NO_OTEL_SDK,
           ],
         },
       ],
       'no-restricted-syntax': [
         'error',
-        {
-          selector: 'ImportExpression[source.value=/^@.lib.(?!workflow($|[^a-z-]))/]',
-          message: 'import(): components/ may import lib/workflow only; call the API for the rest.',
-        },
+        onlyDynamic(
+          ['workflow', 'payload'],
+          'import(): components/ may import lib/workflow only; call the API for the rest.',
+        ),
       ],
     },
   },

@@ -56,8 +56,8 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
   const { hostEngineOptions, allowListedEnv } = await import('@/lib/server/runtime');
   const ownDb = !opts.db;
   const db = opts.db ?? (await (await import('@/lib/db/client')).getDb());
-  const { redactSecrets } = await import('@/lib/secrets/redact');
-  const store = new SqlTraceStore(db, { redact: redactSecrets });
+  // hostEngineOptions' redactor masks every payload before the store sees it.
+  const store = new SqlTraceStore(db);
   // Headless there is no web server serving the demo API the examples call: serve it here.
   const demo = process.env.TRELLIS_DEMO_URL ? null : await startDemoServer();
   const env = demo ? { ...allowListedEnv(), TRELLIS_DEMO_URL: demo.url } : allowListedEnv();
@@ -71,6 +71,8 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
     });
     await store.flush();
   } finally {
+    // A one-shot run exits right after: send its spans first (a dead collector only costs the timeout).
+    await (await import('@/lib/telemetry')).getTelemetry()?.flush();
     await demo?.close();
     if (ownDb) {
       const { shutdownSandbox } = await import('@/lib/sandbox');

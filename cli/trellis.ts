@@ -1,12 +1,13 @@
 // trellis validate <file.json> · trellis run <file.json> [--input JSON] [--json]
-// trellis worker [--concurrency N] · trellis migrate
+// trellis worker [--concurrency N] · trellis migrate · trellis import n8n <file>
 import { parseArgs } from 'node:util';
 
 const USAGE = `Usage:
   trellis validate <file.json>
   trellis run <file.json> [--input JSON] [--json]
   trellis worker [--concurrency N]
-  trellis migrate`;
+  trellis migrate
+  trellis import n8n <file.json>`;
 
 const io = { log: (s: string) => console.log(s), error: (s: string) => console.error(s) };
 
@@ -36,6 +37,12 @@ async function main(argv: string[]): Promise<number> {
       });
       const { workerCommand } = await import('./worker');
       return workerCommand({ concurrency: Number(values.concurrency) }, io);
+    }
+    case 'import': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true });
+      if (positionals.length !== 2) return usage();
+      const { importCommand } = await import('./import');
+      return importCommand(positionals[0], positionals[1], io);
     }
     case 'migrate': {
       const { getDb } = await import('@/lib/db/client');

@@ -3,7 +3,7 @@
 import { startQueueWorker } from '@/lib/queue/worker';
 import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
 import { buildEngine } from '@/lib/server/runtime';
-import { installConsoleRedaction, redactSecrets } from '@/lib/secrets/redact';
+import { installConsoleRedaction } from '@/lib/secrets/redact';
 
 export const DEFAULT_WORKER_CONCURRENCY = 4;
 
@@ -24,8 +24,7 @@ export async function workerCommand(
       : DEFAULT_WORKER_CONCURRENCY;
   installConsoleRedaction();
   const worker = await startQueueWorker({
-    // The same redaction as the web process: stored secrets never reach the trace.
-    storeOptions: { redact: redactSecrets },
+    // buildEngine masks payloads with the process's redactor, as in the web process.
     databaseUrl,
     concurrency,
     makeEngine: buildEngine,
@@ -39,5 +38,6 @@ export async function workerCommand(
   io.log(`trellis worker: ${signal}, finishing in-flight runs (up to ${SHUTDOWN_GRACE_MS} ms)`);
   const { finished, released } = await worker.stop(SHUTDOWN_GRACE_MS);
   io.log(`trellis worker: stopped (${finished} finished, ${released} handed to other workers)`);
+  await (await import('@/lib/telemetry')).getTelemetry()?.shutdown();
   return 0;
 }

@@ -2,19 +2,13 @@
 
 import { useState } from 'react';
 import { api, ApiError } from '@/components/ui/api';
+import { safeNext } from '@/lib/auth/safe-next';
 import { Button } from '@/components/ui/button';
 
 // One form for first-run setup (creates the owner) and sign-in. After success the browser does a
 // full navigation so the server sees the new session cookie on the next page.
 
 const MIN_PASSWORD_LENGTH = 10;
-
-/** Only same-site paths: "next" must not turn the login page into an open redirect. */
-function safeNext(next?: string): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')
-    ? next
-    : '/workflows';
-}
 
 export function AuthForm({
   mode,

@@ -14,6 +14,7 @@ import {
 import type { NodeTypeInfo, StepData } from './types';
 import { ExpressionField } from './expression-field';
 import { PromotionPanel } from '@/components/agent/promotion-panel';
+import { WebhookPanel } from './webhook-panel';
 
 const DEFAULT_AGENT: AgentSettings = {
   instructions: '',
@@ -52,6 +53,7 @@ export const ConfigPanel = memo(function ConfigPanel({
   workflows,
   lastRun,
   workflowId,
+  savedVersion = 0,
 }: {
   step: StepData;
   info: NodeTypeInfo | undefined;
@@ -62,6 +64,8 @@ export const ConfigPanel = memo(function ConfigPanel({
   workflows: { id: string; name: string }[];
   lastRun: LastRunView | null;
   workflowId?: string;
+  /** The latest saved version: panels that read the stored workflow refresh when it changes. */
+  savedVersion?: number;
 }) {
   const id = step.id;
   const ctx: FieldContext = {
@@ -117,6 +121,12 @@ export const ConfigPanel = memo(function ConfigPanel({
           <p className="mt-2 text-[11px] text-red-600">{problemPaths.get('type')}</p>
         )}
       </Section>
+
+      {step.type === 'trigger.webhook' && workflowId && (
+        <Section title="Webhook">
+          <WebhookPanel workflowId={workflowId} savedVersion={savedVersion} />
+        </Section>
+      )}
 
       {info?.agentCapable && (
         <Section title="Mode">

@@ -1,8 +1,10 @@
 'use client';
+import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import type { DefinitionMeta } from './convert';
 import { RunDialog } from './run-dialog';
+import type { Draft } from './use-draft';
 import { JsonField } from './schema-form';
 import type { JsonSchema } from './types';
 import { VersionsDialog } from './versions-dialog';
@@ -102,5 +104,75 @@ export function EditorDialogs(p: EditorDialogsProps) {
         editMeta={p.editMeta}
       />
     </>
+  );
+}
+
+/** Leaving with unsaved changes: save and go, go without saving, or stay. */
+export function LeaveDialog({
+  open,
+  saving,
+  onSave,
+  onDiscard,
+  onCancel,
+}: {
+  open: boolean;
+  saving: boolean;
+  onSave(): void;
+  onDiscard(): void;
+  onCancel(): void;
+}) {
+  return (
+    <Dialog
+      open={open}
+      title="Unsaved changes"
+      onClose={onCancel}
+      footer={
+        <>
+          <Button variant="ghost" onClick={onCancel}>
+            Cancel
+          </Button>
+          <Button variant="danger" onClick={onDiscard}>
+            Discard
+          </Button>
+          <Button variant="primary" onClick={onSave} disabled={saving}>
+            {saving ? 'Saving…' : 'Save'}
+          </Button>
+        </>
+      }
+    >
+      <p className="text-sm text-slate-600">
+        This workflow has changes that are not saved. Save them as a new version before leaving?
+      </p>
+    </Dialog>
+  );
+}
+
+/** A draft a previous session left in this browser (crash, reload, closed tab). */
+export function DraftBanner({
+  draft,
+  onRestore,
+  onDiscard,
+}: {
+  draft: Draft;
+  onRestore(): void;
+  onDiscard(): void;
+}) {
+  return (
+    <div
+      role="region"
+      aria-label="Unsaved draft"
+      className="flex items-center gap-3 border-b border-amber-200 bg-amber-50 px-3 py-1.5 text-xs text-amber-900"
+    >
+      <span>
+        Unsaved changes from {new Date(draft.savedAt).toLocaleString()} (edited from v{draft.baseVersion})
+        were kept in this browser.
+      </span>
+      <Button size="sm" variant="secondary" onClick={onRestore}>
+        Restore draft
+      </Button>
+      <Button size="sm" variant="ghost" onClick={onDiscard}>
+        Discard draft
+      </Button>
+    </div>
   );
 }

@@ -9,17 +9,19 @@ import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { ConfigPanel } from './config-panel';
 import { EditorCanvas, type Toast } from './editor-canvas';
 import { EditorActionsContext } from './editor-actions';
-import { EditorDialogs } from './editor-dialogs';
+import { DraftBanner, EditorDialogs, LeaveDialog } from './editor-dialogs';
 import { EditorToolbar } from './editor-toolbar';
 import { nodeStatusStore } from './node-status-store';
 import { Palette } from './palette';
 import { ProblemsPanel } from './problems-panel';
 import type { NodeTypeInfo, WorkflowRecord } from './types';
 import { useClipboardActions } from './use-clipboard-actions';
+import { clearDraft, useDraft } from './use-draft';
 import { useEditing } from './use-editing';
 import { useEditorHistory } from './use-editor-history';
 import { useEditorRun } from './use-editor-run';
 import { useInspector } from './use-inspector';
+import { useLeaveGuard } from './use-leave-guard';
 import { CatalogContext, useNodeTypes } from './use-node-types';
 import { useSave } from './use-save';
 import { useEditorShortcuts } from './use-shortcuts';
@@ -137,6 +139,8 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   );
   const run = useEditorRun(workflowId, definition, dirty, save, showProblems);
   const inspector = useInspector(workflowId, doc, problemRows, validated, run.runId, editing.updateStep);
+  const draft = useDraft(workflowId, doc.savedSnap, doc.currentSnap, dirty, version);
+  const leave = useLeaveGuard(dirty);
   const [versionsOpen, setVersionsOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
 
@@ -179,6 +183,17 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
             onSave={() => void save()}
             onRun={run.openRun}
           />
+          {draft.offer && (
+            <DraftBanner
+              draft={draft.offer}
+              onRestore={() => {
+                doc.load(draft.offer!.definition, false);
+                draft.accept();
+                notify('Draft restored; save to keep it');
+              }}
+              onDiscard={draft.dismiss}
+            />
+          )}
           <div className="flex min-h-0 flex-1">
             <Palette ref={paletteSearch} types={types} onAdd={onPaletteAdd} />
             <div className="flex min-w-0 flex-1 flex-col">
@@ -207,6 +222,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                 workflows={inspector.workflows}
                 lastRun={inspector.lastRun}
                 workflowId={workflowId}
+                savedVersion={version}
               />
             )}
           </div>
@@ -232,6 +248,20 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
           }}
           settingsOpen={settingsOpen}
           onSettingsClose={() => setSettingsOpen(false)}
+        />
+        <LeaveDialog
+          open={leave.pending !== null}
+          saving={saving}
+          onSave={() =>
+            void save().then((ok) => {
+              if (ok && leave.pending) leave.go(leave.pending);
+            })
+          }
+          onDiscard={() => {
+            clearDraft(workflowId);
+            if (leave.pending) leave.go(leave.pending);
+          }}
+          onCancel={leave.cancel}
         />
       </EditorActionsContext.Provider>
     </CatalogContext.Provider>

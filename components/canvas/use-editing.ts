@@ -12,6 +12,34 @@ import type { EditorDocument } from './use-editor-history';
 
 // Changes to the graph itself: adding steps and notes, editing a step, connecting, auto-layout.
 
+/** Vertical gap between a selected step and the step added beside it. */
+export const PLACE_GAP_Y = 64;
+/** A new step card's size before it is measured (step-node.tsx: w-60, about 80 px tall). */
+const NEW_W = 240;
+const NEW_H = 80;
+/** How far aside (to the right) a new node moves per try. */
+const STEP_ASIDE_X = NEW_W + 40;
+
+type Placed = { position: { x: number; y: number }; measured?: { width?: number; height?: number } };
+
+/** The first spot at or to the right of `p` where a new card overlaps no node. */
+export function freeSpot(p: { x: number; y: number }, nodes: Placed[]) {
+  const overlaps = (q: { x: number; y: number }) =>
+    nodes.some((n) => {
+      const w = n.measured?.width ?? NEW_W;
+      const h = n.measured?.height ?? NEW_H;
+      return (
+        q.x < n.position.x + w &&
+        q.x + NEW_W > n.position.x &&
+        q.y < n.position.y + h &&
+        q.y + NEW_H > n.position.y
+      );
+    });
+  let q = p;
+  for (let i = 0; i < nodes.length + 1 && overlaps(q); i++) q = { x: q.x + STEP_ASIDE_X, y: q.y };
+  return q;
+}
+
 export function useEditing(
   doc: EditorDocument,
   catalog: Map<string, NodeTypeInfo>,
@@ -27,23 +55,52 @@ export function useEditing(
     return { x: p.x - 120, y: p.y - 40 };
   }, [rf, canvasRef]);
 
+  /**
+   * Adds a step. Dropped steps go where they were dropped; added by click or keyboard, a step goes
+   * beside (below) the one selected step and is connected from its first output, or else to the
+   * middle of the view; either way it moves aside until it stacks on no other node.
+   */
   const addStep = useCallback(
     (type: string, position?: { x: number; y: number }) => {
       const info = catalog.get(type);
       if (!info) return;
       const id = uniqueId(type.replace(/^trigger\./, '').replace(/\./g, '_'), takenIds());
+      const all = rf.getNodes();
+      const selected = all.filter((n) => n.selected);
+      const from = !position && selected.length === 1 && selected[0].type === 'step' ? selected[0] : null;
+      const fromStep = (from as StepFlowNode | null)?.data.step;
+      const handle = fromStep
+        ? outputsFor(fromStep, catalog.get(fromStep.type)).find((h) => h !== 'error')
+        : undefined;
+      const place =
+        position ??
+        (from
+          ? { x: from.position.x, y: from.position.y + (from.measured?.height ?? 80) + PLACE_GAP_Y }
+          : viewportCenter());
       const node: WorkflowNode = {
         id,
         type,
-        position: position ?? viewportCenter(),
+        position: position ? place : freeSpot(place, all),
         config: structuredClone(info.defaultConfig ?? {}),
       };
       setNodes((ns) => [
         ...ns.map((n) => (n.selected ? { ...n, selected: false } : n)),
         { ...stepToFlow(node), selected: true },
       ]);
+      if (from && handle && info.hasInput) {
+        const edgeId = uniqueId(`e_${from.id}_${id}`, new Set(rf.getEdges().map((e) => e.id)));
+        setEdges((es) => [
+          ...es,
+          edgeToFlow({
+            id: edgeId,
+            source: from.id,
+            target: id,
+            sourceHandle: handle === 'out' ? undefined : handle,
+          }),
+        ]);
+      }
     },
-    [catalog, setNodes, takenIds, viewportCenter],
+    [catalog, rf, setEdges, setNodes, takenIds, viewportCenter],
   );
 
   const addNote = useCallback(() => {

@@ -110,6 +110,7 @@ export function useEditorHistory(record: WorkflowRecord) {
     canUndo,
     canRedo,
     dirty,
+    savedSnap,
     markSaved: setSavedSnap,
   };
 }

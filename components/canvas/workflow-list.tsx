@@ -10,6 +10,7 @@ import { Spinner } from '@/components/ui/spinner';
 import { StatusBadge } from '@/components/ui/status-badge';
 import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { blankDefinition } from './convert';
+import { ImportN8nDialog } from './import-n8n-dialog';
 import type { Example, WorkflowRecord, WorkflowSummary } from './types';
 
 function relativeTime(iso: string): string {
@@ -53,6 +54,7 @@ export function WorkflowList() {
   const [createOpen, setCreateOpen] = useState(false);
   const [pending, setPending] = useState<Pending>(null);
   const [busy, setBusy] = useState(false);
+  const [n8nOpen, setN8nOpen] = useState(false);
   const fileRef = useRef<HTMLInputElement>(null);
 
   const refresh = useCallback(() => {
@@ -134,12 +136,27 @@ export function WorkflowList() {
             }}
           />
           <Button onClick={() => fileRef.current?.click()}>Import JSON</Button>
+          <Button onClick={() => setN8nOpen(true)}>Import from n8n</Button>
           <Button variant="primary" onClick={() => setCreateOpen(true)}>
             New workflow
           </Button>
         </div>
       </div>
 
+      <ImportN8nDialog
+        open={n8nOpen}
+        onClose={() => setN8nOpen(false)}
+        onCreate={async (definition) => {
+          try {
+            const id = await create(definition.name, definition);
+            setN8nOpen(false);
+            router.push(`/workflows/${id}`);
+            return id;
+          } catch (e) {
+            fail(e);
+          }
+        }}
+      />
       {notice && (
         <div
           role={notice.tone === 'error' ? 'alert' : 'status'}

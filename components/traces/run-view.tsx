@@ -34,6 +34,23 @@ function Stat({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
+/** The workflow's newest saved version (null while unknown or for a deleted workflow). */
+function useLatestVersion(workflowId: string | null | undefined): number | null {
+  const [v, setV] = useState<number | null>(null);
+  useEffect(() => {
+    if (!workflowId) return;
+    let live = true;
+    api<{ version: number }>(`/api/workflows/${workflowId}`).then(
+      (w) => live && setV(w.version),
+      () => live && setV(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [workflowId]);
+  return v;
+}
+
 export function RunView({ runId }: { runId: string }) {
   const router = useRouter();
   const { data, error, reload, live } = useRunTrace(runId);
@@ -44,6 +61,7 @@ export function RunView({ runId }: { runId: string }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
+  const latestVersion = useLatestVersion(run?.workflowId);
 
   useEffect(() => {
     if (!live) return;
@@ -72,11 +90,11 @@ export function RunView({ runId }: { runId: string }) {
       setBusy(null);
     }
   };
-  const rerun = (fromNodeId?: string) =>
-    act('rerun', async () => {
+  const rerun = (fromNodeId?: string, on: 'original' | 'latest' = 'original') =>
+    act(on === 'latest' ? 'rerun-latest' : 'rerun', async () => {
       const r = await api<{ runId: string }>(`/api/runs/${runId}/rerun`, {
         method: 'POST',
-        body: fromNodeId ? { fromNodeId } : {},
+        body: { ...(fromNodeId ? { fromNodeId } : {}), on },
       });
       router.push(`/runs/${r.runId}`);
     });
@@ -125,6 +143,7 @@ export function RunView({ runId }: { runId: string }) {
   }
 
   const active = ACTIVE_RUN_STATUSES.has(run.status);
+  const newer = latestVersion !== null && run.version !== null && latestVersion > run.version;
   const duration = durationOf(run, now);
   const finishedMs = run.finishedAt ? Date.parse(run.finishedAt) : 0;
   const queuedMs = run.startedAt ? Date.parse(run.startedAt) - Date.parse(run.createdAt) : null;
@@ -181,8 +200,23 @@ export function RunView({ runId }: { runId: string }) {
               Cancel run
             </Button>
           )}
-          <Button variant="primary" disabled={busy !== null} onClick={() => void rerun()}>
-            {busy === 'rerun' ? 'Starting…' : 'Rerun'}
+          {newer && (
+            <Button
+              variant="primary"
+              disabled={busy !== null}
+              onClick={() => void rerun(undefined, 'latest')}
+            >
+              {busy === 'rerun-latest' ? 'Starting…' : `Rerun on latest (v${latestVersion})`}
+            </Button>
+          )}
+          <Button
+            variant={newer ? 'secondary' : 'primary'}
+            disabled={busy !== null}
+            onClick={() => void rerun()}
+          >
+            {busy === 'rerun'
+              ? 'Starting…'
+              : `Rerun as it ran${run.version !== null ? ` (v${run.version})` : ''}`}
           </Button>
           {run.workflowId && (
             <Button disabled={busy !== null} onClick={() => void compare()}>
@@ -196,6 +230,11 @@ export function RunView({ runId }: { runId: string }) {
             >
               Open in editor
             </Link>
+          )}
+          {newer && (
+            <p role="note" className="basis-full text-xs text-amber-700">
+              A newer version (v{latestVersion}) exists; this run used v{run.version}.
+            </p>
           )}
         </div>
       </section>
@@ -286,6 +325,8 @@ export function RunView({ runId }: { runId: string }) {
               canRerun={!!run.workflowId && busy === null}
               onSelect={setSelectedId}
               onRerunFrom={(id) => void rerun(id)}
+              version={run.version}
+              latestVersion={latestVersion}
               onClose={() => setSelectedId(null)}
             />
           ) : (

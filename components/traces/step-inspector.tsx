@@ -32,6 +32,8 @@ export function StepInspector({
   canRerun,
   onSelect,
   onRerunFrom,
+  version: runVersion = null,
+  latestVersion = null,
   onClose,
 }: {
   runId: string;
@@ -42,6 +44,9 @@ export function StepInspector({
   canRerun: boolean;
   onSelect: (stepId: string) => void;
   onRerunFrom: (nodeId: string) => void;
+  /** The version the run used and the workflow's newest: a rerun from a step runs the former. */
+  version?: number | null;
+  latestVersion?: number | null;
   onClose: () => void;
 }) {
   const [detail, setDetail] = useState<StepWithTurns | null>(null);
@@ -127,9 +132,19 @@ export function StepInspector({
           >
             <path d="M13 8a5 5 0 11-1.5-3.5M13 2v3h-3" />
           </svg>
-          Rerun from this step
+          Rerun from this step{runVersion !== null ? ` as it ran (v${runVersion})` : ''}
         </Button>
       )}
+      {canRerun &&
+        !step.parentNodeId &&
+        runVersion !== null &&
+        latestVersion !== null &&
+        latestVersion > runVersion && (
+          <p role="note" className="text-xs text-amber-700">
+            v{latestVersion} is newer: a rerun from a step reuses this run&apos;s steps, so it runs v{version}
+            . Use &ldquo;Rerun on latest&rdquo; to run v{latestVersion} from the start.
+          </p>
+        )}
 
       {attempts.length > 1 && (
         <section aria-label="Attempts" className="rounded-lg border border-slate-200 bg-white">

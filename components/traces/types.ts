@@ -104,15 +104,7 @@ export interface VersionRecord {
   createdAt: string;
 }
 
-export interface TruncatedMarker {
-  $truncated: true;
-  bytes: number;
-  preview: string;
-}
-
-export function isTruncated(v: unknown): v is TruncatedMarker {
-  return typeof v === 'object' && v !== null && (v as TruncatedMarker).$truncated === true;
-}
+export { isTruncated, type TruncatedMarker } from '@/lib/payload/marker';
 
 export function workflowName(run: RunSummary): string {
   return run.workflowName ?? run.workflow?.name ?? (run.workflowId ? run.workflowId : 'Ad-hoc run');

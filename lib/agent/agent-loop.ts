@@ -291,7 +291,13 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
       const message = res.choices[0]?.message;
       await record({
         kind: 'response',
-        payload: { message, finishReason: res.choices[0]?.finish_reason },
+        payload: {
+          message,
+          finishReason: res.choices[0]?.finish_reason,
+          // For telemetry (gen_ai.response.model, gen_ai.usage.*): what the provider reported.
+          model: res.model,
+          usage: { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 },
+        },
         tokens: turnTokens,
         cost: turnCost,
         latencyMs: Date.now() - t0,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TraceStore } from '@/lib/engine/trace-store';
 import { openDb, type Db } from './client';
-import { MAX_PAYLOAD_BYTES, toStoredJson } from './payload';
+import { MAX_TRACE_FIELD_BYTES as MAX_PAYLOAD_BYTES, toTraceJson as toStoredJson } from '@/lib/payload';
 import { SqlTraceStore } from './sql-trace-store';
 import { createTempPostgres, postgresUrl, tempDataDir } from './testing/databases';
 import { traceStoreContract, type TraceStoreHarness } from './testing/trace-store-contract';

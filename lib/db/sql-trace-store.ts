@@ -13,7 +13,7 @@ import {
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { NotFoundError, type SerializedError } from '@/lib/workflow/errors';
 import type { Db } from './client';
-import { toStoredJson, type Redactor } from './payload';
+import { toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
 
 // TraceStore on the Trellis database. Step writes are the hot path (two per step), so they are
@@ -23,14 +23,17 @@ import type { SqlQueryable } from './sql-executor';
 // batch of any size is a handful of round trips. Run transitions and reads flush first, so a
 // reader never sees a run finished before its steps.
 // The class name follows the brief; writes use raw SQL through Db.sql, reads too, because the hot
-// path should not pay the ORM and both paths must agree on the JSON encoding (payload.ts).
+// path should not pay the ORM and both paths must agree on the JSON encoding (lib/payload).
 
 /** A batch is written after this long, or as soon as it holds MAX_BATCH_ROWS rows. */
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
 
 export interface SqlTraceStoreOptions {
-  /** Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. */
+  /**
+   * Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. Hosts whose
+   * engine already masks payloads (hostEngineOptions) leave it out: one redaction pass per payload.
+   */
   redact?: Redactor;
   flushIntervalMs?: number;
   maxBatchRows?: number;
@@ -42,7 +45,7 @@ export interface SqlTraceStoreOptions {
   onRunCreated?: (tx: SqlQueryable, run: RunRecord) => Promise<void>;
 }
 
-type Json = string | null; // JSON text prepared by toStoredJson
+type Json = string | null; // JSON text prepared by toTraceJson
 
 interface StepInsert {
   id: string;
@@ -133,15 +136,19 @@ export class SqlTraceStore implements TraceStore {
   }
 
   private json(v: unknown): Json {
-    return toStoredJson(v, this.redact, this.maxBytes);
+    return toTraceJson(v, { redact: this.redact, maxBytes: this.maxBytes });
   }
 
   async createRun(run: CreateRun): Promise<RunRecord> {
     const id = randomUUID();
+    const traced = this.json('traceInput' in run ? run.traceInput : run.input);
+    // The exact input is kept apart only when the trace copy is not it (capped or masked).
+    const exact = run.input === undefined ? null : JSON.stringify(run.input);
+    const executable = exact === traced ? null : exact;
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9) RETURNING ${RUN_FIELDS}`,
+        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "traceContext", "executableInput")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11) RETURNING ${RUN_FIELDS}`,
         [
           id,
           run.workflowId,
@@ -149,10 +156,12 @@ export class SqlTraceStore implements TraceStore {
           run.version,
           // The definition is not redacted or capped: it is the program, and resume depends on it.
           run.workflowVersionId ? null : JSON.stringify(run.definition),
-          this.json(run.input),
+          traced,
           run.trigger,
           run.parentRunId ?? null,
           run.parentStepId ?? null,
+          run.traceContext ?? null,
+          executable,
         ],
       );
     const hook = this.onRunCreated;
@@ -172,6 +181,10 @@ export class SqlTraceStore implements TraceStore {
     return rows[0] ? toRunRecord(rows[0]) : null;
   }
 
+  async setTraceContext(runId: string, traceparent: string): Promise<void> {
+    await this.sql.query(`UPDATE "Run" SET "traceContext" = $2 WHERE id = $1`, [runId, traceparent]);
+  }
+
   async runDefinition(runId: string): Promise<WorkflowDefinition> {
     const rows = await this.sql.query<{ definition: WorkflowDefinition | null }>(
       `SELECT COALESCE(v.definition, r.definition) AS definition
@@ -180,6 +193,16 @@ export class SqlTraceStore implements TraceStore {
     );
     if (!rows[0]?.definition) throw new NotFoundError(`Run ${runId}`);
     return rows[0].definition;
+  }
+
+  async runInput(runId: string): Promise<unknown> {
+    const rows = await this.sql.query<{ executableInput: string | null; input: unknown }>(
+      `SELECT "executableInput", input FROM "Run" WHERE id = $1`,
+      [runId],
+    );
+    if (!rows[0]) throw new NotFoundError(`Run ${runId}`);
+    const { executableInput, input } = rows[0];
+    return executableInput === null ? input : JSON.parse(executableInput);
   }
 
   async transitionRun(
@@ -505,7 +528,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,
-  "parentRunId", "parentStepId", "createdAt", "startedAt", "finishedAt"`;
+  "parentRunId", "parentStepId", "traceContext", "createdAt", "startedAt", "finishedAt"`;
 
 interface RunRow {
   id: string;
@@ -519,6 +542,7 @@ interface RunRow {
   trigger: string;
   parentRunId: string | null;
   parentStepId: string | null;
+  traceContext: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -537,6 +561,7 @@ function toRunRecord(r: RunRow): RunRecord {
     trigger: r.trigger,
     parentRunId: r.parentRunId,
     parentStepId: r.parentStepId,
+    traceContext: r.traceContext,
     createdAt: new Date(r.createdAt),
     startedAt: r.startedAt && new Date(r.startedAt),
     finishedAt: r.finishedAt && new Date(r.finishedAt),

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { agentSettingsSchema, ERROR_HANDLE, type WorkflowNode } from '@/lib/workflow/definition';
-import { TrellisError, type ErrorCode } from '@/lib/workflow/errors';
+import { TrellisError, toSerializedError, type ErrorCode, type SerializedError } from '@/lib/workflow/errors';
 import type { NodeDefinition, NodeResult, NodeRunContext, NodeServices } from '@/lib/nodes/define-node';
 import { runAgent } from '@/lib/agent/agent-loop';
 import { getModelConfig, type ModelConfig } from '@/lib/agent/model-client';
@@ -8,6 +8,8 @@ import { DEFAULT_PRICES, type PriceTable } from '@/lib/agent/pricing';
 import type { AgentResult, DeterministicTool, FallbackReason, WorkflowToolInfo } from '@/lib/agent/types';
 import type { AgentTurn, StepMode, StepRecord, TraceStore } from './trace-store';
 import type { WorkflowSource } from './workflow-source';
+import type { AgentSpan, TraceSpan } from './tracing';
+import { sameValue } from '@/lib/workflow/same-value';
 
 // Agent mode inside the engine (DESIGN.md §3). The executor hands a step whose node has
 // mode "agent" here instead of calling node.run(); this module decides between the agent's answer,
@@ -68,6 +70,8 @@ export interface AgentStepEnv {
   prepare(value: unknown): unknown;
   /** The run's agent spending so far; shared by every step of the run. */
   budget: { spentUsd: number };
+  /** The step attempt's span when tracing is on: agent turns become child spans. */
+  span?: TraceSpan;
 }
 
 /** The mode a step row starts with: what the node asks for, before the outcome is known. */
@@ -225,10 +229,30 @@ export async function runAgentStep(
   const costCapUsd = env.options.costCapUsd ?? runCostCapFromEnv();
   const services: NodeServices = ctx.services;
 
+  // The agent's span stays open in shadow mode until the comparison is known (its evaluation event).
+  let agentSpan: AgentSpan | undefined;
+  const endAgentSpan = (res: AgentResult | null, error?: unknown) => {
+    agentSpan?.end(
+      res
+        ? {
+            status: res.outcome === 'ok' ? 'succeeded' : 'fallback',
+            fallbackReason: res.outcome === 'fallback' ? res.reason : null,
+          }
+        : { status: 'failed', error: env.prepare(toSerializedError(error)) as SerializedError },
+    );
+    agentSpan = undefined;
+  };
+
   const agentOnce = async (signal: AbortSignal, shadow: boolean) => {
     const seen: AgentTurn[] = [];
+    agentSpan = env.span?.agent({
+      nodeId: ctx.node.id,
+      nodeType: def.type,
+      mode: shadow ? 'shadow' : 'agent',
+      shadow,
+    });
     try {
-      return await timed(() =>
+      const out = await timed(() =>
         runAgent({
           node: ctx.node,
           input: ctx.input,
@@ -243,10 +267,16 @@ export async function runAgentStep(
           runChild: services.runChild,
           ...(services.fetch ? { fetch: services.fetch } : {}),
           redact: env.prepare,
-          onTurn: (t) => void seen.push(t),
+          onTurn: (t) => {
+            seen.push(t);
+            agentSpan?.turn(t);
+          },
         }),
       );
+      if (!shadow) endAgentSpan(out.value);
+      return out;
     } catch (err) {
+      endAgentSpan(null, err);
       // Cancelled (or stopped because the shadowed deterministic step failed): keep what happened.
       if (seen.length) await env.store.appendAgentTurns(env.stepId, seen).catch(() => {});
       throw err;
@@ -295,6 +325,7 @@ export async function runAgentStep(
     } catch (err) {
       stop.abort(err);
       const partial = await agentP;
+      if (partial.ok) endAgentSpan(partial.value);
       if (partial.ok) await store(partial.value, summaryOf(partial.value, 'shadow', partial.ms));
       onInfo({ mode: 'shadow', ...(partial.ok ? spend(partial.value) : {}) });
       throw err;
@@ -303,6 +334,17 @@ export async function runAgentStep(
     if (!a.ok) throw a.error; // run cancelled
     const res = a.value;
     const shadowOutput = res.outcome === 'ok' ? res.output : undefined;
+    if (res.outcome === 'ok') {
+      const d = det.value;
+      const expected = branching && d.kind === 'done' ? { branch: d.handle ?? 'out' } : (d as Done).output;
+      const match = d.kind === 'done' && sameValue(expected, shadowOutput);
+      agentSpan?.evaluation({
+        name: 'shadow_agreement',
+        score: match ? 1 : 0,
+        label: match ? 'match' : 'mismatch',
+      });
+    }
+    endAgentSpan(res);
     const info: AgentStepInfo = {
       mode: 'shadow',
       fallbackReason: res.outcome === 'fallback' ? res.reason : null,

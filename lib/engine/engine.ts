@@ -16,11 +16,12 @@ import { GraphExecution, frameKey, type BaseServices, type EngineCore, type Node
 export type SandboxServices = Pick<BaseServices, 'evaluate' | 'runCode' | 'render'>;
 import type { EngineEvent, EngineListener } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
-import { redactSecretValues } from './payload';
+import { SecretRedactor } from '@/lib/payload';
 import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput, selectRoots } from './plan';
 import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
 import type { WorkflowSource } from './workflow-source';
 import type { AgentOptions } from './agent-step';
+import type { TraceSpan, Tracer } from './tracing';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
@@ -63,11 +64,16 @@ export interface EngineOptions {
   secrets?: (ctx: { runId: string }) => Promise<Record<string, string>> | Record<string, string>;
   /** Allow-listed environment variables visible as `env.<name>`. */
   env?: Record<string, string>;
-  /** Applied to every payload handed to the store (after secret values are masked). */
-  redact?: (value: unknown) => unknown;
+  /**
+   * Masks the values it knows (the host's stored secrets) in every payload handed to the store or
+   * to listeners; the run's own `secrets` are added to it, so each payload is walked once.
+   */
+  redactor?: SecretRedactor;
   onEvent?: EngineListener;
   /** Agent mode: model endpoint, price table, per-run cost cap (see agent-step.ts). */
   agent?: AgentOptions;
+  /** Distributed tracing (lib/telemetry implements it); none by default. */
+  tracer?: Tracer;
 }
 
 export interface StartRunArgs {
@@ -80,6 +86,8 @@ export interface StartRunArgs {
   trigger?: string;
   parentRunId?: string | null;
   parentStepId?: string | null;
+  /** An incoming W3C traceparent (API or webhook request) the run's spans continue. */
+  traceContext?: string | null;
 }
 
 export interface RunOutcome {
@@ -119,11 +127,15 @@ interface DriveOpts {
   depth?: number;
 }
 
+const noRedactor = new SecretRedactor();
+
 export function createEngine(opts: EngineOptions): Engine {
   const { store } = opts;
   const clock = opts.clock ?? realClock;
   const listeners = new Set<EngineListener>(opts.onEvent ? [opts.onEvent] : []);
   const active = new Map<string, AbortController>();
+  // Payloads written outside a run's drive (run input, decisions) know only the host's secrets.
+  const hostRedact = opts.redactor?.redact ?? ((v: unknown) => v);
 
   const emit = (ev: EngineEvent) => {
     for (const l of listeners) {
@@ -137,6 +149,7 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const core: EngineCore = {
     store,
+    tracer: opts.tracer,
     nodes: opts.nodes ?? { getNode },
     services: { chat: createChatClient(), ...opts.services },
     clock,
@@ -145,7 +158,7 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth }) {
+    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, traceContext }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
@@ -156,9 +169,11 @@ export function createEngine(opts: EngineOptions): Engine {
         version: src.version,
         definition: src.definition,
         input,
+        traceInput: hostRedact(input),
         trigger: 'subworkflow',
         parentRunId,
         parentStepId,
+        traceContext: traceContext ?? null,
       });
       const out = await drive(child.id, { from: ['queued'], signal, depth });
       if (out.status === 'succeeded') return out.output;
@@ -212,7 +227,10 @@ export function createEngine(opts: EngineOptions): Engine {
       );
     }, CANCEL_POLL_MS);
     poll.unref?.();
+    let span: TraceSpan | undefined;
+    let ended: RunOutcome | undefined;
     try {
+      span = await startRunSpan(runId, !d.from.includes('queued'));
       const run = listeners.size ? await store.getRun(runId) : null;
       if (run) {
         emit({
@@ -225,7 +243,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -240,13 +258,33 @@ export function createEngine(opts: EngineOptions): Engine {
           error: out.error,
           wakeAt: out.wakeAt,
         });
+        ended = out;
         return out;
       }
     } finally {
+      span?.end(ended ? { status: ended.status, error: ended.error } : { status: 'failed' });
       clearInterval(poll);
       d.signal?.removeEventListener('abort', onOuter);
       active.delete(runId);
     }
+  }
+
+  /** The span of one drive; its context is stored on the first, so resumes join the same trace. */
+  async function startRunSpan(runId: string, resumed: boolean): Promise<TraceSpan | undefined> {
+    if (!opts.tracer) return undefined;
+    const [run, def] = await Promise.all([store.getRun(runId), store.runDefinition(runId)]);
+    if (!run) return undefined;
+    const span = opts.tracer.run({
+      runId,
+      workflowId: run.workflowId,
+      workflowName: def.name,
+      version: run.version,
+      trigger: run.trigger,
+      parent: run.traceContext ?? null,
+      resumed,
+    });
+    if (!resumed) await store.setTraceContext?.(runId, span.traceparent);
+    return span;
   }
 
   async function hasWorkReady(runId: string): Promise<boolean> {
@@ -274,19 +312,22 @@ export function createEngine(opts: EngineOptions): Engine {
     signal: AbortSignal,
     depth: number,
     fresh: boolean,
+    span: TraceSpan | undefined,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
+    let prepare = hostRedact;
     try {
-      const [definition, run] = await Promise.all([store.runDefinition(runId), store.getRun(runId)]);
+      const [definition, run, input] = await Promise.all([
+        store.runDefinition(runId),
+        store.getRun(runId),
+        // The exact input, not run.input (the trace copy, capped and masked).
+        store.runInput(runId),
+      ]);
       if (!run) throw new NotFoundError(`Run ${runId}`);
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
       const secrets = (await opts.secrets?.({ runId })) ?? {};
-      const secretValues = Object.values(secrets);
-      const prepare = (v: unknown) => {
-        const masked = redactSecretValues(v, secretValues);
-        return opts.redact ? opts.redact(masked) : masked;
-      };
+      prepare = (opts.redactor ?? noRedactor).withValues(Object.values(secrets)).redact;
       const recorded = new Map<string, StepRecord[]>();
       for (const s of steps) {
         const k = frameKey({ parentNodeId: s.parentNodeId ?? null, itemIndex: s.itemIndex ?? null });
@@ -297,10 +338,10 @@ export function createEngine(opts: EngineOptions): Engine {
       const graph = compileGraph(definition);
       const exec = new GraphExecution(
         core,
-        { runId, input: run.input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        { runId, input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
         graph,
         { parentNodeId: null, itemIndex: null },
-        { rootInput: run.input, roots: selectRoots(graph, run.trigger), signal },
+        { rootInput: input, roots: selectRoots(graph, run.trigger), signal, span },
       );
       const out = await exec.execute();
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
@@ -315,14 +356,17 @@ export function createEngine(opts: EngineOptions): Engine {
         if (await store.transitionRun(runId, ['running'], 'waiting'))
           return { runId, status: 'waiting', wakeAt: out.wakeAt };
       } else if (out.status === 'cancelled') {
-        await store.transitionRun(runId, ['running', 'waiting', 'queued'], 'cancelled', { error: out.error });
+        await store.transitionRun(runId, ['running', 'waiting', 'queued'], 'cancelled', {
+          error: prepare(out.error) as SerializedError,
+        });
       } else {
         error = out.error;
       }
     } catch (err) {
       error = toSerializedError(err);
     }
-    if (error) await store.transitionRun(runId, ['running'], 'failed', { error });
+    if (error)
+      await store.transitionRun(runId, ['running'], 'failed', { error: prepare(error) as SerializedError });
     // Someone else (a cancel) may have finished the run first; report what the store holds.
     return outcomeOf(runId);
   }
@@ -335,9 +379,11 @@ export function createEngine(opts: EngineOptions): Engine {
         version: args.version ?? null,
         definition: args.definition,
         input: args.input ?? null,
+        traceInput: hostRedact(args.input ?? null),
         trigger: args.trigger ?? 'manual',
         parentRunId: args.parentRunId ?? null,
         parentStepId: args.parentStepId ?? null,
+        traceContext: args.traceContext ?? null,
       });
       return run.id;
     },
@@ -394,7 +440,7 @@ export function createEngine(opts: EngineOptions): Engine {
       };
       await store.finishStep(row.id, {
         status: 'succeeded',
-        output,
+        output: hostRedact(output),
         handle: decision.approved ? 'approved' : 'rejected',
         finishedAt: new Date(clock.now()),
       });
@@ -428,7 +474,8 @@ export function createEngine(opts: EngineOptions): Engine {
         workflowVersionId: run.workflowVersionId,
         version: run.version,
         definition,
-        input: run.input,
+        input: await store.runInput(runId),
+        traceInput: run.input,
         trigger: `rerun:${runId}`,
         parentRunId: null,
         parentStepId: null,

@@ -33,6 +33,7 @@ import { requestedMode, runAgentStep, runBudget, type AgentOptions, type AgentSt
 import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
 import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import type { SpanOutcome, TraceSpan, Tracer } from './tracing';
 
 // The thin, effectful loop around plan.ts: start steps, record them, apply results, ask the
 // plan what is next. One GraphExecution runs one frame: the run's own graph, or one map item.
@@ -56,6 +57,7 @@ export interface EngineCore {
   agent?: AgentOptions;
   /** Saved workflows, for agents' `workflow:<id>` tools. */
   workflows?: WorkflowSource;
+  tracer?: Tracer;
   /** Start and await a child run (subworkflow, map over a saved workflow). */
   runChild(args: {
     workflowId: string;
@@ -64,6 +66,8 @@ export interface EngineCore {
     parentRunId: string;
     parentStepId: string | null;
     depth: number;
+    /** The parent step's span, so the child run's spans nest under it. */
+    traceContext?: string | null;
   }): Promise<unknown>;
 }
 
@@ -116,6 +120,8 @@ export class GraphExecution {
   private readonly writes: Promise<unknown>[] = [];
   /** Mode actually used by agent-mode attempts, by step id, until the row is finished. */
   private readonly agentInfo = new Map<string, AgentStepInfo>();
+  /** Open spans of step attempts (tracing on), for map items and child runs to nest under. */
+  private readonly spans = new Map<string, TraceSpan>();
   private finish!: (o: GraphOutcome) => void;
 
   constructor(
@@ -130,6 +136,8 @@ export class GraphExecution {
       item?: unknown;
       index?: number;
       outerSteps?: Record<string, { output: unknown }>;
+      /** Where this frame's step spans go: the run's span, or the map step's for an item. */
+      span?: TraceSpan;
     },
   ) {
     const rec = recoverState(graph, run.recorded.get(frameKey(frame)) ?? [], frame);
@@ -137,7 +145,8 @@ export class GraphExecution {
     this.retry = rec.retry;
     this.waiting = rec.waiting;
     this.seq = rec.state.size;
-    this.steps = { ...opts.outerSteps };
+    // Null prototype: a node id can never reach Object.prototype through `steps[id]`.
+    this.steps = Object.assign(Object.create(null), opts.outerSteps);
     for (const [id, s] of this.state) if (s.status === 'succeeded') this.steps[id] = { output: s.output };
   }
 
@@ -220,6 +229,9 @@ export class GraphExecution {
       startedAt: now,
     });
     await this.core.store.finishStep(stepId, { status: 'skipped', finishedAt: now });
+    this.opts.span
+      ?.step({ stepId, nodeId: id, nodeType: node.type, mode: 'workflow', attempt: 1, ...this.where() })
+      .end({ status: 'skipped' });
     this.core.emit({
       type: 'step.finished',
       runId: this.run.runId,
@@ -313,12 +325,14 @@ export class GraphExecution {
         attempt,
         ...this.where(),
       });
+      this.openSpan(stepId, node, attempt);
       const res = await this.attempt(node, input, attempt, stepId);
       const finishedAt = new Date(clock.now());
       if (res.kind === 'result' && res.result.kind === 'done') {
         const { output, handle, tokens, cost } = res.result;
+        const agent = this.agentFields(stepId);
         await store.finishStep(stepId, {
-          ...this.agentFields(stepId),
+          ...agent,
           status: 'succeeded',
           output: this.run.prepare(output),
           handle: handle ?? DEFAULT_HANDLE,
@@ -326,6 +340,7 @@ export class GraphExecution {
           cost,
           finishedAt,
         });
+        this.endSpan(stepId, { ...agent, status: 'succeeded', handle: handle ?? DEFAULT_HANDLE });
         this.emitFinished(
           stepId,
           id,
@@ -352,35 +367,32 @@ export class GraphExecution {
           ...(until === undefined ? {} : { until }),
           output: output ?? input,
         };
+        const agent = this.agentFields(stepId);
         await store.finishStep(stepId, {
-          ...this.agentFields(stepId),
+          ...agent,
           status: 'waiting',
           output: this.run.prepare(marker),
           finishedAt,
         });
+        this.endSpan(stepId, { ...agent, status: 'waiting' });
         this.emitFinished(stepId, id, 'waiting', finishedAt.getTime() - startedAt);
         return { status: 'waiting', output: marker, attempt, stepId };
       }
       const error = res.kind === 'error' ? res.error : new TrellisError('internal_error', 'unreachable');
       if (this.ctrl.signal.aborted) {
-        await store.finishStep(stepId, {
-          ...this.agentFields(stepId),
-          status: 'cancelled',
-          error: toSerializedError(this.ctrl.signal.reason),
-          finishedAt,
-        });
+        const agent = this.agentFields(stepId);
+        const cancelled = this.run.prepare(toSerializedError(this.ctrl.signal.reason)) as SerializedError;
+        await store.finishStep(stepId, { ...agent, status: 'cancelled', error: cancelled, finishedAt });
+        this.endSpan(stepId, { ...agent, status: 'cancelled', error: cancelled });
         this.emitFinished(stepId, id, 'cancelled', finishedAt.getTime() - startedAt);
         return 'cancelled';
       }
       if (isRetryable(error) && attempt < lastAttempt) {
         // Only the trace sees this error (the step retries), so it is stored masked like any other.
         const serialized = this.run.prepare(this.serializeError(error)) as SerializedError;
-        await store.finishStep(stepId, {
-          ...this.agentFields(stepId),
-          status: 'failed',
-          error: serialized,
-          finishedAt,
-        });
+        const agent = this.agentFields(stepId);
+        await store.finishStep(stepId, { ...agent, status: 'failed', error: serialized, finishedAt });
+        this.endSpan(stepId, { ...agent, status: 'failed', error: serialized });
         this.core.emit({
           type: 'step.failed',
           runId: this.run.runId,
@@ -391,11 +403,15 @@ export class GraphExecution {
           willRetry: true,
           ...this.where(),
         });
+        const delayMs = backoffDelay(policy, attempt, this.core.random);
+        const backoff = this.opts.span?.backoff({ nodeId: id, attempt, delayMs });
         try {
-          await clock.sleep(backoffDelay(policy, attempt, this.core.random), this.ctrl.signal);
+          await clock.sleep(delayMs, this.ctrl.signal);
         } catch {
+          backoff?.end({ status: 'cancelled' });
           return 'cancelled';
         }
+        backoff?.end({ status: 'succeeded' });
         continue;
       }
       return this.fail(stepId, id, attempt, error, finishedAt, node);
@@ -419,13 +435,15 @@ export class GraphExecution {
     const handle = onError === 'continue' ? DEFAULT_HANDLE : onError === 'branch' ? ERROR_HANDLE : null;
     const serialized = this.serializeError(error);
     const stored = this.run.prepare(serialized) as SerializedError;
+    const agent = this.agentFields(stepId);
     await this.core.store.finishStep(stepId, {
-      ...this.agentFields(stepId),
+      ...agent,
       status: 'failed',
       error: stored,
       ...(handle ? { output: stored, handle } : {}),
       finishedAt,
     });
+    this.endSpan(stepId, { ...agent, status: 'failed', error: stored, handle });
     this.core.emit({
       type: 'step.failed',
       runId: this.run.runId,
@@ -440,6 +458,23 @@ export class GraphExecution {
     if (handle)
       return { status: 'succeeded', output: serialized, handle, error: serialized, attempt, stepId };
     return { status: 'failed', error: serialized, attempt, stepId };
+  }
+
+  private openSpan(stepId: string, node: WorkflowNode, attempt: number) {
+    const span = this.opts.span?.step({
+      stepId,
+      nodeId: node.id,
+      nodeType: node.type,
+      mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+      attempt,
+      ...this.where(),
+    });
+    if (span) this.spans.set(stepId, span);
+  }
+
+  private endSpan(stepId: string, outcome: SpanOutcome) {
+    this.spans.get(stepId)?.end(outcome);
+    this.spans.delete(stepId);
   }
 
   /** Step-row fields of an agent-mode attempt (mode used, fallback reason, shadow output, spend). */
@@ -532,6 +567,7 @@ export class GraphExecution {
           parentRunId: this.run.runId,
           parentStepId: stepId,
           depth: this.run.depth + 1,
+          traceContext: this.spans.get(stepId)?.traceparent ?? null,
         }),
     };
     const ctx = {
@@ -559,6 +595,7 @@ export class GraphExecution {
               workflows: this.core.workflows,
               prepare: this.run.prepare,
               budget: runBudget(this.run, this.run.recorded.values()),
+              span: this.spans.get(stepId),
             },
             (info) => this.agentInfo.set(stepId, info),
           );
@@ -596,6 +633,7 @@ export class GraphExecution {
           parentRunId: this.run.runId,
           parentStepId: stepId,
           depth: this.run.depth + 1,
+          traceContext: this.spans.get(stepId)?.traceparent ?? null,
         });
     } else {
       let graph = bodyGraphCache.get(body);
@@ -618,6 +656,7 @@ export class GraphExecution {
             item,
             index,
             outerSteps: this.steps,
+            span: this.spans.get(stepId),
           },
         );
         const out = await exec.execute();

@@ -6,9 +6,5 @@ export const MAX_CONCURRENT_STEPS_PER_RUN = 16;
 export { MAX_MAP_CONCURRENCY } from '@/lib/workflow/limits';
 /** Nesting of subworkflows and maps inside one another; stops a workflow that calls itself. */
 export const MAX_RUN_DEPTH = 16;
-/** A trace field larger than this (JSON bytes) is stored as a marker with a preview. */
-export const MAX_TRACE_FIELD_BYTES = 256 * 1024;
-/** Characters of a capped payload kept as a preview. */
-export const TRACE_PREVIEW_CHARS = 2_000;
 /** How often a running executor checks the store for a cancel issued by another process. */
 export const CANCEL_POLL_MS = 1_000;

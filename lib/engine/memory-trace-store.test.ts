@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { traceStoreContract } from '@/lib/db/testing/trace-store-contract';
-import { MAX_TRACE_FIELD_BYTES } from './limits';
+import { MAX_TRACE_FIELD_BYTES, REDACTED, SecretRedactor } from '@/lib/payload';
 import { MemoryTraceStore } from './memory-trace-store';
-import { redactSecretValues, REDACTED } from './payload';
 
 // The shared TraceStore contract (lib/db), with capping and redaction switched on.
 traceStoreContract('MemoryTraceStore (capping, redact)', async () => ({
@@ -53,9 +52,10 @@ describe('MemoryTraceStore', () => {
   });
 });
 
-describe('redactSecretValues', () => {
+describe("SecretRedactor.withValues (a run's own secrets)", () => {
   it('masks secret values at any depth and leaves short ones (too likely to be ordinary text)', () => {
-    expect(redactSecretValues({ h: ['Bearer sk-12345'], n: 1, k: 'abc' }, ['sk-12345', 'abc'])).toEqual({
+    const redact = new SecretRedactor().withValues(['sk-12345', 'abc']).redact;
+    expect(redact({ h: ['Bearer sk-12345'], n: 1, k: 'abc' })).toEqual({
       h: [`Bearer ${REDACTED}`],
       n: 1,
       k: 'abc',

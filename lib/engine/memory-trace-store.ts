@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { capPayload } from './payload';
+import { toTraceValue, type Redactor } from '@/lib/payload';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
@@ -21,24 +21,23 @@ const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
 
 export interface MemoryTraceStoreOptions {
   /** Applied to every payload before it is kept (as SqlTraceStore's option). */
-  redact?: (value: unknown) => unknown;
+  redact?: Redactor;
   maxPayloadBytes?: number;
 }
 
 export class MemoryTraceStore implements TraceStore {
   private runs = new Map<string, RunRecord>();
   private definitions = new Map<string, WorkflowDefinition>();
+  private inputs = new Map<string, unknown>();
   private steps = new Map<string, StepRecord>();
   private stepsByRun = new Map<string, string[]>();
   private turns = new Map<string, AgentTurn[]>();
 
   constructor(private readonly opts: MemoryTraceStoreOptions = {}) {}
 
-  /** Payloads as a database would keep them: redacted, capped, detached from the caller. */
+  /** Payloads as a database would keep them (the same JSON text): redacted, capped, detached. */
   private keep<T>(v: T): T {
-    if (v === undefined) return v;
-    const r = this.opts.redact ? this.opts.redact(v) : v;
-    return capPayload(clone(r), this.opts.maxPayloadBytes) as T;
+    return toTraceValue(v, { redact: this.opts.redact, maxBytes: this.opts.maxPayloadBytes }) as T;
   }
 
   async createRun(run: CreateRun): Promise<RunRecord> {
@@ -48,18 +47,21 @@ export class MemoryTraceStore implements TraceStore {
       workflowVersionId: run.workflowVersionId,
       version: run.version,
       status: 'queued',
-      input: this.keep(run.input),
+      input: this.keep('traceInput' in run ? run.traceInput : run.input),
       output: null,
       error: null,
       trigger: run.trigger,
       parentRunId: run.parentRunId ?? null,
       parentStepId: run.parentStepId ?? null,
+      traceContext: run.traceContext ?? null,
       createdAt: new Date(),
       startedAt: null,
       finishedAt: null,
     };
     this.runs.set(rec.id, rec);
     this.definitions.set(rec.id, clone(run.definition));
+    // What a database would hand back: the JSON of the input, whole.
+    this.inputs.set(rec.id, run.input === undefined ? null : JSON.parse(JSON.stringify(run.input)));
     this.stepsByRun.set(rec.id, []);
     return clone(rec);
   }
@@ -73,6 +75,11 @@ export class MemoryTraceStore implements TraceStore {
     const d = this.definitions.get(runId);
     if (!d) throw new NotFoundError(`Run ${runId}`);
     return clone(d);
+  }
+
+  async runInput(runId: string): Promise<unknown> {
+    if (!this.inputs.has(runId)) throw new NotFoundError(`Run ${runId}`);
+    return clone(this.inputs.get(runId));
   }
 
   async transitionRun(
@@ -92,6 +99,11 @@ export class MemoryTraceStore implements TraceStore {
     if (patch && 'output' in patch) r.output = this.keep(patch.output);
     if (patch && 'error' in patch) r.error = this.keep(patch.error) as RunRecord['error'];
     return true;
+  }
+
+  async setTraceContext(runId: string, traceparent: string): Promise<void> {
+    const r = this.runs.get(runId);
+    if (r) r.traceContext = traceparent;
   }
 
   async startStep(step: StepStart): Promise<string> {

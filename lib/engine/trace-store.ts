@@ -22,6 +22,8 @@ export interface RunRecord {
   trigger: string;
   parentRunId?: string | null;
   parentStepId?: string | null;
+  /** W3C traceparent the run's spans continue (see tracing.ts); null when none was recorded. */
+  traceContext?: string | null;
   createdAt: Date;
   startedAt?: Date | null;
   finishedAt?: Date | null;
@@ -76,10 +78,15 @@ export interface CreateRun {
   workflowVersionId: string | null;
   version: number | null;
   definition: WorkflowDefinition;
+  /** What the run executes, kept exactly (never capped or masked): see runInput. */
   input: unknown;
+  /** The input as the trace shows it (secrets masked by the engine); default `input`. Capped. */
+  traceInput?: unknown;
   trigger: string;
   parentRunId?: string | null;
   parentStepId?: string | null;
+  /** An incoming traceparent (API or webhook header), or the parent step's span for child runs. */
+  traceContext?: string | null;
 }
 
 export interface TraceStore {
@@ -87,6 +94,11 @@ export interface TraceStore {
   getRun(runId: string): Promise<RunRecord | null>;
   /** The exact definition version the run was started with. */
   runDefinition(runId: string): Promise<WorkflowDefinition>;
+  /**
+   * The exact input the run was created with, whatever its size or content; RunRecord.input is
+   * only its trace copy (capped, masked). Durable with createRun, so any worker resumes on it.
+   */
+  runInput(runId: string): Promise<unknown>;
   /** Compare-and-set: only moves from one of `from`; a finished run is never overwritten. */
   transitionRun(
     runId: string,
@@ -98,6 +110,11 @@ export interface TraceStore {
   finishStep(stepId: string, result: StepResult): Promise<void>;
   listSteps(runId: string): Promise<StepRecord[]>;
   appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void>;
+  /**
+   * Record the span a run's later drives continue (tracing.ts), so a run resumed by another
+   * process stays in the same trace. Optional: stores without it start a new trace on resume.
+   */
+  setTraceContext?(runId: string, traceparent: string): Promise<void>;
   /** Make every buffered write durable (batched writers flush here). */
   flush(): Promise<void>;
 }

@@ -69,7 +69,55 @@ export function workerDatabaseUrl(databaseUrl: string, workerId: string): string
 
 export type ClaimResult =
   | { claimed: true; status: string }
-  | { claimed: false; status: string | null; leaseOwner?: string | null; leaseUntil?: Date | null };
+  | {
+      claimed: false;
+      status: string | null;
+      leaseOwner?: string | null;
+      leaseUntil?: Date | null;
+      /** A queued run whose workflow has every slot taken: try again when one frees. */
+      full?: boolean;
+    };
+
+/**
+ * Takes a queued top-level run only while fewer than `limit` runs of its workflow hold a live
+ * lease (claimed or running) and no job of the workflow fetched before this one still waits for a
+ * slot; else `full`. Other runs: as claimRun. pg-boss's group concurrency fetches at most `limit`
+ * jobs per workflow, oldest first, but two fetches at the same instant can both see a free slot;
+ * this count, serialized per workflow by an advisory lock, makes the limit exact across loops and
+ * workers, and the "fetched before" rule keeps the runs that won such a race in their order.
+ */
+export async function claimRunSlot(
+  sql: SqlExecutor,
+  job: { id: string; name: string },
+  runId: string,
+  workerId: string,
+  limit: number,
+): Promise<ClaimResult> {
+  return sql.transaction(async (tx) => {
+    const [run] = await tx.query<{ status: string; workflowId: string | null; parentRunId: string | null }>(
+      `SELECT status, "workflowId", "parentRunId" FROM "Run" WHERE id = $1`,
+      [runId],
+    );
+    if (run?.status === 'queued' && run.workflowId && !run.parentRunId) {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('trellis.slots'), hashtext($1))`, [
+        run.workflowId,
+      ]);
+      const [busy] = await tx.query<{ held: number; ahead: number }>(
+        `SELECT
+           (SELECT count(*)::int FROM "Run"
+             WHERE "workflowId" = $1 AND "parentRunId" IS NULL AND id <> $2
+               AND status IN ('queued', 'running') AND "leaseUntil" > now()) AS held,
+           (SELECT count(*)::int FROM pgboss.job j JOIN "Run" r ON r.id = j.data->>'runId'
+             WHERE j.name = $3 AND j.group_id = $1 AND j.state = 'active' AND r.id <> $2
+               AND j.created_on < (SELECT created_on FROM pgboss.job WHERE name = $3 AND id = $4::uuid)
+               AND r.status = 'queued' AND (r."leaseUntil" IS NULL OR r."leaseUntil" <= now())) AS ahead`,
+        [run.workflowId, runId, job.name, job.id],
+      );
+      if (busy.held + busy.ahead >= limit) return { claimed: false, status: run.status, full: true };
+    }
+    return claimRun(tx, runId, workerId);
+  });
+}
 
 /** Takes the run unless another worker's lease is still live. */
 export async function claimRun(sql: SqlQueryable, runId: string, workerId: string): Promise<ClaimResult> {

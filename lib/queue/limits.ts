@@ -34,3 +34,40 @@ export const EVENT_FLUSH_MS = 5;
 /** Schedules: how often each worker looks for due ticks, and re-reads which workflows have schedules. */
 export const SCHEDULE_TICK_MS = 500;
 export const SCHEDULE_SYNC_MS = 3_000;
+
+/**
+ * Runs of one workflow executing at once (top-level runs; child runs are driven inside their
+ * parent's slot). More wait in `queued` and start in order as slots free, in both modes. Resumes of
+ * runs already started (an approval decided, a delay due) do not wait for a slot.
+ */
+export const DEFAULT_WORKFLOW_CONCURRENCY = 10;
+export const WORKFLOW_CONCURRENCY_ENV = 'TRELLIS_WORKFLOW_CONCURRENCY';
+/** Upper bound of the setting: a bigger number is a typo, and would defeat the limit. */
+export const MAX_WORKFLOW_CONCURRENCY = 1_000;
+
+/** A job fetched in a race for a workflow's last slot looks again this often (worker.ts). */
+export const SLOT_POLL_MS = 200;
+
+/** A positive integer setting from the environment; a bad value stops the process with its name. */
+export function positiveIntFromEnv(
+  name: string,
+  fallback: number,
+  max: number,
+  env: Record<string, string | undefined> = process.env,
+): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new Error(`${name}=${raw}: expected a whole number from 1 to ${max}`);
+  return n;
+}
+
+export function workflowConcurrency(env: Record<string, string | undefined> = process.env): number {
+  return positiveIntFromEnv(
+    WORKFLOW_CONCURRENCY_ENV,
+    DEFAULT_WORKFLOW_CONCURRENCY,
+    MAX_WORKFLOW_CONCURRENCY,
+    env,
+  );
+}

@@ -18,10 +18,31 @@ export function enqueuesOnCreate(run: Pick<RunRecord, 'parentRunId' | 'trigger' 
   return run.status === 'queued' && !run.parentRunId && !run.trigger.startsWith('rerun:');
 }
 
+/**
+ * The pg-boss group of a run's first job: workers fetch at most workflowConcurrency() active jobs
+ * per group (pg-boss `groupConcurrency`, counted in the database across workers), oldest first, so
+ * the rest of a burst stays `queued` in order. Runs of no saved workflow are not grouped.
+ */
+export function runJobGroup(workflowId: string | null | undefined) {
+  return workflowId ? { group: { id: workflowId } } : {};
+}
+
+export async function workflowOfRun(sql: SqlQueryable, runId: string): Promise<string | null> {
+  const rows = await sql.query<{ workflowId: string | null }>(
+    `SELECT "workflowId" FROM "Run" WHERE id = $1`,
+    [runId],
+  );
+  return rows[0]?.workflowId ?? null;
+}
+
 export function runJobHook(boss: PgBoss, sent?: Set<string>) {
   return async (tx: SqlQueryable, run: RunRecord) => {
     if (!enqueuesOnCreate(run)) return;
-    await boss.send(RUN_QUEUE, { runId: run.id }, { id: run.id, db: txDatabase(tx) });
+    await boss.send(
+      RUN_QUEUE,
+      { runId: run.id },
+      { id: run.id, db: txDatabase(tx), ...runJobGroup(run.workflowId) },
+    );
     sent?.add(run.id);
   };
 }

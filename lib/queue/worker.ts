@@ -10,7 +10,7 @@ import { startBoss, type RunJobData, type ScheduleJobData } from './boss';
 import { createEventPublisher } from './event-bridge';
 import {
   LEASE_LOST,
-  claimRun,
+  claimRunSlot,
   endLease,
   installFencing,
   releaseLease,
@@ -25,6 +25,8 @@ import {
   SCHEDULE_SYNC_MS,
   SCHEDULE_TICK_MS,
   SHUTDOWN_GRACE_MS,
+  SLOT_POLL_MS,
+  workflowConcurrency,
 } from './limits';
 import { DurableTraceStore } from './durable-store';
 import { reconnectingExecutor } from './reconnect';
@@ -60,6 +62,7 @@ export interface QueueWorker {
   stop(graceMs?: number): Promise<{ finished: number; released: number }>;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const terminal = (s: string | null) => s !== null && TERMINAL_RUN_STATUSES.includes(s as RunStatus);
 
 export function newWorkerId(): string {
@@ -85,6 +88,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const store = new DurableTraceStore(db, { ...opts.storeOptions, onRunCreated: runJobHook(boss) });
   const engine = opts.makeEngine(db, store, (ev) => events.publish(ev));
   const held = new Map<string, { jobId: string; done: Promise<unknown> }>();
+  const slots = workflowConcurrency();
   let stopping = false;
 
   const renew = setInterval(() => {
@@ -111,13 +115,21 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     // pg-boss may hand us a retry of a run this process still drives (a missed heartbeat): wait for it.
     const prior = held.get(runId);
     if (prior) await prior.done.catch(() => {});
-    const claim = await claimRun(db.sql, runId, workerId);
+    let claim = await claimRunSlot(db.sql, job, runId, workerId, slots);
+    // Fetched in a race for the workflow's last slot: this job holds its place (pg-boss counts it
+    // as active, so no later job of the workflow is fetched meanwhile) until a slot frees.
+    while (!claim.claimed && claim.full) {
+      if (stopping) throw new Error('worker stopping; the run stays queued for another worker');
+      await sleep(SLOT_POLL_MS);
+      claim = await claimRunSlot(db.sql, job, runId, workerId, slots);
+    }
     if (!claim.claimed) {
       if (claim.status === null || terminal(claim.status)) return;
       // Another worker's lease is live (a resume sent while it still runs the run): look again
       // when that lease would run out; if it finished by then, the job ends at once.
       const at = Math.max(Date.now(), claim.leaseUntil ? new Date(claim.leaseUntil).getTime() : 0) + 500;
-      await boss.send(RUN_QUEUE, { runId }, { startAfter: new Date(at) });
+      const group = job.groupId ? { group: { id: job.groupId } } : {};
+      await boss.send(RUN_QUEUE, { runId }, { startAfter: new Date(at), ...group });
       return;
     }
     if (terminal(claim.status)) return endLease(db.sql, runId, workerId);
@@ -168,6 +180,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     RUN_QUEUE,
     {
       localConcurrency: concurrency,
+      // Per-workflow slots across all workers (see runJobGroup); read once per worker start.
+      groupConcurrency: slots,
       batchSize: 1,
       notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
       pollingIntervalSeconds: NOTIFY_POLLING_SECONDS,

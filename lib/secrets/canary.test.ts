@@ -111,7 +111,8 @@ beforeAll(async () => {
   const secretStore = new SecretStore(db.prisma, { key: () => Buffer.alloc(32, 7) });
   for (const [k, v] of Object.entries(secrets)) await secretStore.set(k, v);
   const host = hostEngineOptions(db, {});
-  store = new SqlTraceStore(db, { redact: host.redact });
+  // No store redactor: the host engine options mask every payload (one pass), as in production.
+  store = new SqlTraceStore(db);
   engine = createEngine({ store, ...host, secrets: () => secretStore.values() });
 }, 120_000);
 

@@ -68,7 +68,8 @@ export class SecretStore {
     const rows = await this.prisma.secret.findMany({ select: { name: true, encryptedValue: true } });
     if (rows.length === 0) return {};
     const key = this.key();
-    const out: Record<string, string> = {};
+    // Null prototype: `secrets.constructor` is a secret or undefined, never Object's constructor.
+    const out: Record<string, string> = Object.create(null);
     for (const r of rows) out[r.name] = decryptSecret(key, r.name, r.encryptedValue);
     this.remember(Object.values(out));
     return out;

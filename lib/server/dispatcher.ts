@@ -3,8 +3,14 @@ import type { Engine, RunOutcome } from '@/lib/engine/engine';
 import type { EngineEvent } from '@/lib/engine/events';
 import type { RunStatus } from '@/lib/engine/trace-store';
 import type { SqlQueryable } from '@/lib/db/sql-executor';
-import { RUN_QUEUE } from '@/lib/queue/limits';
-import { queueStats, waitForRunToStop, type QueueStats } from '@/lib/queue/run-queue';
+import { RUN_QUEUE, workflowConcurrency } from '@/lib/queue/limits';
+import {
+  queueStats,
+  runJobGroup,
+  waitForRunToStop,
+  workflowOfRun,
+  type QueueStats,
+} from '@/lib/queue/run-queue';
 
 // Who executes a queued run.
 // - In-process (embedded mode): the web process runs the engine itself; parked delays are woken
@@ -14,8 +20,12 @@ import { queueStats, waitForRunToStop, type QueueStats } from '@/lib/queue/run-q
 //   `trellis worker` processes execute it. Without a worker, runs wait in the queue (stats()).
 
 export interface Dispatcher {
-  /** A run row exists in `queued`: start executing it. */
-  enqueue(runId: string): Promise<void>;
+  /**
+   * A run row exists in `queued`: start executing it when its workflow has a free slot
+   * (workflowConcurrency()); until then it stays `queued`, in order. workflowId is looked up when
+   * not given (null: a run of no saved workflow, never held).
+   */
+  enqueue(runId: string, workflowId?: string | null): Promise<void>;
   /** A waiting run got its decision (approval) or its delay came due: continue it. */
   resume(runId: string): Promise<void>;
   /** Pick up runs a previous process left queued or running. */
@@ -34,11 +44,49 @@ export interface DispatcherStats extends Partial<QueueStats> {
 /** Longest timer we arm; longer delays are re-checked when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export function createInProcessDispatcher(
-  engine: Engine,
-  listRunIds: (statuses: RunStatus[]) => Promise<string[]>,
-): Dispatcher {
+export interface InProcessDispatcherDeps {
+  /** Runs in the given statuses, oldest first. */
+  listRuns: (statuses: RunStatus[]) => Promise<{ id: string; workflowId: string | null }[]>;
+  workflowOf: (runId: string) => Promise<string | null>;
+  /** Runs of one workflow executing at once; default workflowConcurrency(). */
+  concurrency?: number;
+}
+
+/** FIFO slots per key: acquire() resolves in call order once fewer than `limit` are held. */
+export function createSlots(limit: number) {
+  const groups = new Map<string, { held: number; waiters: (() => void)[] }>();
+  return {
+    acquire(key: string): Promise<() => void> {
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { held: 0, waiters: [] }));
+      const group = g;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        const next = group.waiters.shift();
+        if (next)
+          next(); // the slot passes on without ever being free, so order holds
+        else if (--group.held === 0) groups.delete(key);
+      };
+      if (group.held < limit) {
+        group.held++;
+        return Promise.resolve(release);
+      }
+      return new Promise((resolve) => group.waiters.push(() => resolve(release)));
+    },
+    /** Held slots and waiters of one key (tests, stats). */
+    usage(key: string) {
+      const g = groups.get(key);
+      return { held: g?.held ?? 0, waiting: g?.waiters.length ?? 0 };
+    },
+  };
+}
+
+export function createInProcessDispatcher(engine: Engine, deps: InProcessDispatcherDeps): Dispatcher {
   const inFlight = new Map<string, Promise<RunOutcome | undefined>>();
+  const slots = createSlots(deps.concurrency ?? workflowConcurrency());
+  let queued = 0;
 
   const track = (runId: string, work: () => Promise<RunOutcome>) => {
     const p = work()
@@ -63,9 +111,26 @@ export function createInProcessDispatcher(
     return p;
   };
 
+  // The slot is taken synchronously in enqueue's call order (the workflow id is known by then), so
+  // runs start in the order they were accepted; it is given back when the run finishes or parks.
+  const execute = (runId: string, workflowId: string | null) => {
+    if (workflowId === null) return void track(runId, () => engine.executeRun(runId));
+    const slot = slots.acquire(workflowId);
+    queued++;
+    void track(runId, async () => {
+      const release = await slot;
+      queued--;
+      try {
+        return await engine.executeRun(runId);
+      } finally {
+        release();
+      }
+    });
+  };
+
   const dispatcher: Dispatcher = {
-    async enqueue(runId) {
-      void track(runId, () => engine.executeRun(runId));
+    async enqueue(runId, workflowId) {
+      execute(runId, workflowId === undefined ? await deps.workflowOf(runId) : workflowId);
     },
     async resume(runId) {
       const prior = inFlight.get(runId);
@@ -73,17 +138,17 @@ export function createInProcessDispatcher(
       void track(runId, () => engine.resumeRun(runId));
     },
     async recover() {
-      for (const id of await listRunIds(['queued'])) void dispatcher.enqueue(id);
-      for (const id of await listRunIds(['running'])) void dispatcher.resume(id);
+      for (const r of await deps.listRuns(['queued'])) execute(r.id, r.workflowId);
+      for (const r of await deps.listRuns(['running'])) void dispatcher.resume(r.id);
       // Parked runs lost their timers with the previous process: resuming one whose delay is not
       // due (or whose approval is undecided) just parks it again, with a fresh timer.
-      for (const id of await listRunIds(['waiting'])) void dispatcher.resume(id);
+      for (const r of await deps.listRuns(['waiting'])) void dispatcher.resume(r.id);
     },
     async settled(runId) {
       return inFlight.get(runId);
     },
     async stats() {
-      return { mode: 'in-process', active: inFlight.size };
+      return { mode: 'in-process', active: inFlight.size - queued, queued };
     },
   };
   return dispatcher;
@@ -101,12 +166,14 @@ export interface QueueDispatcherDeps {
 export function createQueueDispatcher(deps: QueueDispatcherDeps): Dispatcher {
   const { boss } = deps;
   return {
-    async enqueue(runId) {
+    async enqueue(runId, workflowId) {
       if (deps.sentWithRun.delete(runId)) return;
+      const wf = workflowId === undefined ? await workflowOfRun(deps.sql, runId) : workflowId;
       // Same id as the run: a second insert of the job is ignored.
-      await boss.send(RUN_QUEUE, { runId }, { id: runId });
+      await boss.send(RUN_QUEUE, { runId }, { id: runId, ...runJobGroup(wf) });
     },
     async resume(runId) {
+      // No group: a run that already started does not queue again behind new ones.
       await boss.send(RUN_QUEUE, { runId });
     },
     async recover() {

@@ -7,6 +7,7 @@ import validAll from '@/lib/workflow/fixtures/valid-all-nodes.json';
 import { validateDefinition } from '@/lib/nodes/validate-definition';
 import { evaluateExpression, shutdownSandbox } from '@/lib/sandbox';
 import { TrellisError } from '@/lib/workflow/errors';
+import { routeFiles, routeMethods, routePath } from './testing/route-files';
 
 // Property-based fuzzing of the three places untrusted input enters: definition validation, the
 // expression sandbox, and the HTTP route handlers. The properties are "no crash, no hang, no 5xx";
@@ -18,7 +19,13 @@ delete process.env.DATABASE_URL;
 const TOKEN = 'fuzz-test-token-0123456789';
 process.env.TRELLIS_API_TOKEN = TOKEN;
 
-export const FUZZ_RUNS = { validateRandom: 300, validateMutated: 400, expressions: 200, routeBodies: 40 };
+export const FUZZ_RUNS = {
+  validateRandom: 300,
+  validateMutated: 400,
+  expressions: 200,
+  routeBodies: 40,
+  hostile: 25,
+};
 const SEED = 20261128;
 const iterations: Record<string, number> = {};
 const count = (k: string) => (iterations[k] = (iterations[k] ?? 0) + 1);
@@ -161,6 +168,17 @@ describe('fuzz: expression sandbox', () => {
   }, 120_000);
 });
 
+// File level: the route suites below share one runtime, closed after the last of them.
+afterAll(async () => {
+  const { getRuntime } = await import('./runtime');
+  const rt = await getRuntime();
+  await rt.dispatcher.close?.();
+  await rt.store.close();
+  await rt.db.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  console.info(`[fuzz] iterations: ${JSON.stringify(iterations)}`);
+});
+
 type Handler = (r: Request, c: { params: Promise<unknown> }) => Promise<Response>;
 const API = path.resolve(import.meta.dirname, '../../app/api');
 
@@ -196,16 +214,6 @@ describe('fuzz: route handlers (authenticated, temp PGlite)', () => {
     expect(res.status).toBe(201);
     wfId = (await res.json()).id;
   }, 120_000);
-
-  afterAll(async () => {
-    const { getRuntime } = await import('./runtime');
-    const rt = await getRuntime();
-    await rt.dispatcher.close?.();
-    await rt.store.close();
-    await rt.db.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    console.info(`[fuzz] iterations: ${JSON.stringify(iterations)}`);
-  });
 
   const body = fc.oneof(
     jsonValue.map((v) => JSON.stringify(v)),
@@ -262,4 +270,281 @@ describe('fuzz: route handlers (authenticated, temp PGlite)', () => {
       );
     }, 60_000);
   }
+});
+
+// ---- every route × hostile input classes (issues 14.7, 12.11) ----
+
+/** 100,000 levels of nesting: parses fine, then overflows every recursive walk after it. */
+const DEEP_JSON = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+const INT4_OVER = ['2147483648', '99999999999', '1e99', '-2147483649', '9007199254740993'];
+const BAD_DATES = [
+  '+275760-09-13T00:00:00.000Z',
+  '-271821-04-20T00:00:00.000Z',
+  '10000-01-01',
+  '0000-00-00',
+  '99999999999999',
+  'Infinity',
+];
+const cursorOf = (s: string) => Buffer.from(s).toString('base64url');
+const RESERVED = ['__proto__', 'constructor', 'prototype'];
+const hostileParam = fc.oneof(
+  fc.constant('WF'),
+  fc.constant('RUN'),
+  fc.constantFrom('a\u0000b', '\u0000', ...RESERVED, ...INT4_OVER, '..', '%', 'x'.repeat(5000), '💥'),
+);
+const hostileQueryValue = fc.oneof(
+  fc.constantFrom(...INT4_OVER, ...BAD_DATES, ...RESERVED, 'a\u0000b', ''),
+  fc.constantFrom(...BAD_DATES).map((d) => cursorOf(`${d}|x`)),
+  fc.constant(cursorOf('2026-01-01T00:00:00.000Z|a\u0000b')),
+);
+const hostileDefinition = (id: string) => ({
+  ...validAll,
+  nodes: [
+    ...(validAll as { nodes: { id: string }[] }).nodes,
+    { id, type: 'transform', config: { value: 1 } },
+  ],
+});
+const hostileBody = fc.oneof(
+  fc.constant(DEEP_JSON),
+  fc.constant(`{"input":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`),
+  fc.constantFrom('a\u0000b', 'x').map((n) => JSON.stringify({ name: n, value: 'v', definition: validAll })),
+  fc
+    .constantFrom(...RESERVED)
+    .map((k) => JSON.stringify({ name: k, value: 'v', definition: hostileDefinition(k) })),
+  fc.constantFrom(...RESERVED).map((k) => `{"${k}":{"inputPerMTok":1,"outputPerMTok":1}}`),
+  fc.constantFrom(...RESERVED).map((k) => `{"prices":{"${k}":{"inputPerMTok":1,"outputPerMTok":1}}}`),
+  fc.constant('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}'),
+  fc
+    .constantFrom(2 ** 31, 2 ** 53, 1e308, -1)
+    .map((v) => JSON.stringify({ version: v, input: {}, limit: v })),
+  fc.constant(JSON.stringify({ input: { s: 'nul\u0000inside' } })),
+  fc.constant(JSON.stringify({ fromNodeId: '__proto__' })),
+  fc.constant(JSON.stringify({ approved: true, comment: 'a\u0000' })),
+);
+const COOKIES = [
+  'trellis_session=%E0%A4%A',
+  'trellis_session=%',
+  'trellis_session=trs_%00',
+  `trellis_session=${'x'.repeat(8000)}`,
+  'trellis_session',
+];
+
+describe('fuzz: every route, hostile input classes (temp PGlite)', () => {
+  const files = routeFiles();
+  const seen: string[] = [];
+  let wfId = '';
+  let runId = '';
+  const errorLines: string[] = [];
+
+  beforeAll(async () => {
+    const rf = files.find((f) => f.rel === 'workflows')!;
+    const post = (await routeMethods(rf)).find(([m]) => m === 'POST')![1];
+    const def = {
+      schemaVersion: 1,
+      name: 'hostile',
+      nodes: [{ id: 't', type: 'trigger.manual', config: {} }],
+      edges: [],
+    };
+    const res = await post(
+      new Request('http://127.0.0.1/api/workflows', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ name: 'hostile', definition: def }),
+      }),
+      { params: Promise.resolve({}) },
+    );
+    wfId = (await res.json()).id;
+    const runs = (await routeMethods(files.find((f) => f.rel === 'workflows/[id]/runs')!)).find(
+      ([m]) => m === 'POST',
+    )![1];
+    const started = await runs(
+      new Request(`http://127.0.0.1/api/workflows/${wfId}/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ wait: true }),
+      }),
+      { params: Promise.resolve({ id: wfId }) },
+    );
+    runId = (await started.json()).run.id;
+    expect(runId).toBeTruthy();
+  }, 120_000);
+
+  it('covers every route file', () => {
+    expect(files.length).toBeGreaterThanOrEqual(25);
+  });
+
+  for (const rf of files) {
+    it(`${rf.rel}: ${FUZZ_RUNS.hostile} hostile requests per method, never 5xx`, async () => {
+      const origError = console.error;
+      console.error = (...a: unknown[]) => void errorLines.push(a.map(String).join(' '));
+      try {
+        for (const [method, handler] of await routeMethods(rf)) {
+          await fc.assert(
+            fc.asyncProperty(
+              fc.array(hostileParam, { minLength: 3, maxLength: 3 }),
+              hostileQueryValue,
+              hostileBody,
+              fc.oneof(fc.constant(null), fc.constantFrom(...COOKIES)),
+              async (ps, qv, body, cookie) => {
+                count('hostile');
+                const values: Record<string, string | string[]> = {};
+                rf.params.forEach((p, i) => {
+                  const v = ps[i] === 'WF' ? wfId : ps[i] === 'RUN' ? runId : ps[i];
+                  values[p.name] = p.catchAll ? [v] : v;
+                });
+                const qs = [
+                  'stepLimit',
+                  'limit',
+                  'cursor',
+                  'from',
+                  'to',
+                  'q',
+                  'status',
+                  'version',
+                  'workflowId',
+                ]
+                  .map((k) => `${k}=${encodeURIComponent(qv)}`)
+                  .join('&');
+                const headers: Record<string, string> = {
+                  'content-type': 'application/json',
+                  origin: 'http://127.0.0.1',
+                };
+                // With a malformed cookie and no token the caller is a stranger: 401, never 500.
+                if (cookie) headers.cookie = cookie;
+                else headers.authorization = `Bearer ${TOKEN}`;
+                const req = new Request(`http://127.0.0.1${routePath(rf, values)}?${qs}`, {
+                  method,
+                  headers,
+                  body: method === 'GET' || method === 'DELETE' ? undefined : body,
+                });
+                const res = await handler(req, { params: Promise.resolve(values) });
+                const ctype = res.headers.get('content-type') ?? '';
+                const text = ctype.includes('event-stream')
+                  ? (await res.body?.cancel(), '')
+                  : await res.text();
+                expect(
+                  res.status,
+                  `${method} ${rf.rel} ${JSON.stringify(values).slice(0, 200)} ?${qv.slice(0, 60)} ${body.slice(0, 120)} cookie=${cookie} → ${text.slice(0, 300)}`,
+                ).toBeLessThan(500);
+                // The demo API answers in its own small format ({ error: string }), as examples expect.
+                if (res.status >= 400 && ctype.includes('json') && !rf.rel.startsWith('demo/'))
+                  expect(JSON.parse(text).error.code).toBeTypeOf('string');
+              },
+            ),
+            { numRuns: FUZZ_RUNS.hostile, seed: SEED },
+          );
+          seen.push(`${method} ${rf.rel}`);
+        }
+      } finally {
+        console.error = origError;
+      }
+      // Nothing reached the generic 500 path, so nothing was logged as an unhandled error.
+      expect(errorLines.filter((l) => l.includes('unhandled error'))).toEqual([]);
+    }, 120_000);
+  }
+
+  it('no prototype was polluted by any request', () => {
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
+  });
+
+  afterAll(() =>
+    console.info(`[fuzz] hostile classes over ${seen.length} handlers in ${files.length} route files`),
+  );
+});
+
+describe('12.11: a 100,000-deep JSON run input and webhook body', () => {
+  it('POST /api/workflows/:id/runs and POST /api/hooks/:id answer 422 too_deep, and the server keeps answering', async () => {
+    const files = routeFiles();
+    const handler = async (rel: string, m: string) =>
+      (await routeMethods(files.find((f) => f.rel === rel)!)).find(([x]) => x === m)![1];
+    const wfPost = await handler('workflows', 'POST');
+    const def = {
+      schemaVersion: 1,
+      name: 'deep',
+      nodes: [{ id: 'w', type: 'trigger.webhook', config: {} }],
+      edges: [],
+    };
+    const created = await wfPost(
+      new Request('http://127.0.0.1/api/workflows', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ definition: def }),
+      }),
+      { params: Promise.resolve({}) },
+    );
+    const id = (await created.json()).id as string;
+    const info = await (
+      await (
+        await handler('workflows/[id]', 'GET')
+      )(
+        new Request(`http://127.0.0.1/api/workflows/${id}`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        }),
+        {
+          params: Promise.resolve({ id }),
+        },
+      )
+    ).json();
+    const run = await (
+      await handler('workflows/[id]/runs', 'POST')
+    )(
+      new Request(`http://127.0.0.1/api/workflows/${id}/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: `{"input":${DEEP_JSON}}`,
+      }),
+      { params: Promise.resolve({ id }) },
+    );
+    expect(run.status).toBe(422);
+    const runErr = (await run.json()).error;
+    expect(runErr.code).toBe('unprocessable');
+    expect(runErr.details.problems[0].code).toBe('too_deep');
+    const hook = await (
+      await handler('hooks/[workflowId]', 'POST')
+    )(
+      new Request(`http://127.0.0.1/api/hooks/${id}`, {
+        method: 'POST',
+        headers: { 'x-trellis-webhook-secret': info.webhook.secret },
+        body: DEEP_JSON,
+      }),
+      { params: Promise.resolve({ workflowId: id }) },
+    );
+    expect(hook.status).toBe(422);
+    expect((await hook.json()).error.details.problems[0].code).toBe('too_deep');
+    const health = await (
+      await handler('health', 'GET')
+    )(new Request('http://127.0.0.1/api/health'), {
+      params: Promise.resolve({}),
+    });
+    expect(health.status).toBe(200);
+  }, 60_000);
+});
+
+describe('unauthenticated failures log one line', () => {
+  it('an unexpected error in a public route is one log line without a stack', async () => {
+    const { route } = await import('./route');
+    const h = route.public(() => {
+      throw new TypeError('boom\n    at secretFrame (file.ts:1:1)');
+    });
+    const lines: unknown[][] = [];
+    const orig = console.error;
+    console.error = (...a: unknown[]) => void lines.push(a);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await h(new Request('http://127.0.0.1/api/x', { method: 'POST' }), {
+          params: Promise.resolve({}),
+        });
+        expect(res.status).toBe(500);
+      }
+    } finally {
+      console.error = orig;
+    }
+    expect(lines).toHaveLength(3);
+    for (const l of lines) {
+      expect(l).toHaveLength(1);
+      expect(typeof l[0]).toBe('string');
+      expect(l[0] as string).not.toMatch(/\n|\bat\s+\S+\s+\(/);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { getDb } from '@/lib/db/client';
 import { getRuntime } from './runtime';
 import { VERSION } from './version';
+import { telemetryHealth } from '@/lib/telemetry';
 
 export async function health() {
   const db = await getDb();
@@ -10,5 +11,12 @@ export async function health() {
   const queue = await getRuntime()
     .then((rt) => rt.dispatcher.stats?.())
     .catch(() => undefined);
-  return { ok: true, db: db.kind, version: VERSION, ...(queue ? { queue, workers: queue.workers } : {}) };
+  return {
+    ok: true,
+    db: db.kind,
+    version: VERSION,
+    ...(queue ? { queue, workers: queue.workers } : {}),
+    // Additive: OpenTelemetry export (off unless an OTLP endpoint is set) and spans it lost.
+    telemetry: telemetryHealth(VERSION),
+  };
 }

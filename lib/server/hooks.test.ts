@@ -3,7 +3,13 @@ import { openDb, type Db } from '@/lib/db/client';
 import { createWorkflow } from '@/lib/db/repositories/workflows';
 import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { MAX_WEBHOOK_BODY_BYTES, WEBHOOK_SECRET_HEADER, receiveWebhook, webhookInfo } from './hooks';
+import {
+  MAX_WEBHOOK_BODY_BYTES,
+  WEBHOOK_SECRET_HEADER,
+  receiveWebhook,
+  rotateWebhookSecret,
+  webhookInfo,
+} from './hooks';
 import { toErrorResponse } from './route';
 import { createRuntime, type Runtime } from './runtime';
 
@@ -90,5 +96,45 @@ describe.skipIf(!pgAvailable)('POST /api/hooks/:workflowId', () => {
     expect(await webhookInfo(db, m.id, plain as WorkflowDefinition)).toBeNull();
     expect((await call(m.id, '{}', { [WEBHOOK_SECRET_HEADER]: secret })).status).toBe(401);
     expect((await call('00000000-0000-0000-0000-000000000000', '{}')).status).toBe(404);
+  });
+
+  it('rotating the secret refuses the old one from the next call on and is never cached', async () => {
+    const a = await createWorkflow(db.prisma, { name: 'rot', definition: hookDef(false) });
+    const old = (await webhookInfo(db, a.id, hookDef(false)))!.secret;
+    expect((await call(a.id, '{}', { [WEBHOOK_SECRET_HEADER]: old })).status).toBe(202);
+    const res = await rotateWebhookSecret({
+      req: new Request(`http://x/api/workflows/${a.id}/webhook/rotate`, { method: 'POST' }),
+      params: { id: a.id },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = (await res.json()) as { secret: string; header: string; url: string };
+    expect(body).toMatchObject({ header: WEBHOOK_SECRET_HEADER, url: `/api/hooks/${a.id}` });
+    expect(body.secret).toMatch(/^whsec_/);
+    expect(body.secret).not.toBe(old);
+    expect((await call(a.id, '{}', { [WEBHOOK_SECRET_HEADER]: old })).status).toBe(401);
+    expect((await call(a.id, '{}', { [WEBHOOK_SECRET_HEADER]: body.secret })).status).toBe(202);
+    // The owner's view of the workflow shows the new secret.
+    expect((await webhookInfo(db, a.id, hookDef(false)))?.secret).toBe(body.secret);
+  });
+
+  it('refuses to rotate for a workflow whose saved version has no webhook trigger (409), or none (404)', async () => {
+    const plain = {
+      ...hookDef(true),
+      nodes: [{ ...hookDef(true).nodes[0], type: 'trigger.manual' }, hookDef(true).nodes[1]],
+    } as WorkflowDefinition;
+    const m = await createWorkflow(db.prisma, { name: 'plain-rot', definition: plain });
+    const rotate = async (id: string) => {
+      try {
+        return await rotateWebhookSecret({
+          req: new Request('http://x', { method: 'POST' }),
+          params: { id },
+        });
+      } catch (err) {
+        return toErrorResponse(err);
+      }
+    };
+    expect((await rotate(m.id)).status).toBe(409);
+    expect((await rotate('00000000-0000-0000-0000-000000000000')).status).toBe(404);
   });
 });

@@ -1,11 +1,12 @@
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { Db } from '@/lib/db/client';
+import * as repo from '@/lib/db/repositories/workflows';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { json, readJson, type RouteContext } from './route';
 import { assertRunCapacity, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
-import { enqueueRun } from './runs';
+import { enqueueRun, incomingTraceparent } from './runs';
 
 // POST /api/hooks/:workflowId — the `trigger.webhook` node. Authenticated by the workflow's own
 // secret (Workflow.webhookSecret, generated the first time a workflow with a webhook trigger is
@@ -18,6 +19,15 @@ export const WEBHOOK_WAIT_MS = 10_000;
 export const WEBHOOK_SECRET_HEADER = 'x-trellis-webhook-secret';
 
 const hasNode = (def: WorkflowDefinition, type: string) => def.nodes.some((n) => n.type === type);
+
+/** The workflow's own webhook rate: the highest `ratePerSecond` of its webhook triggers, if any. */
+export function workflowWebhookRate(def: WorkflowDefinition): number | undefined {
+  const rates = def.nodes
+    .filter((n) => n.type === 'trigger.webhook')
+    .map((n) => (n.config as { ratePerSecond?: unknown } | undefined)?.ratePerSecond)
+    .filter((r): r is number => typeof r === 'number' && Number.isInteger(r) && r > 0);
+  return rates.length ? Math.max(...rates) : undefined;
+}
 
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64url')}`;
@@ -42,6 +52,24 @@ export async function ensureWebhookSecret(
 export async function webhookInfo(db: Db, workflowId: string, definition: WorkflowDefinition) {
   const secret = await ensureWebhookSecret(db, workflowId, definition);
   return secret ? { url: `/api/hooks/${workflowId}`, header: WEBHOOK_SECRET_HEADER, secret } : null;
+}
+
+/**
+ * POST /api/workflows/:id/webhook/rotate — replaces the secret. Every webhook call reads the
+ * secret from the database, so the old one is refused from the next request on. The answer
+ * carries the new secret, so nothing may cache it.
+ */
+export async function rotateWebhookSecret({ params }: RouteContext<{ id: string }>) {
+  const { db } = await getRuntime();
+  const wf = await repo.getWorkflow(db.prisma, params.id);
+  if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
+  if (!hasNode(wf.definition, 'trigger.webhook'))
+    throw new TrellisError('conflict', 'The saved workflow has no webhook trigger: save one first');
+  const secret = newWebhookSecret();
+  await db.sql.query(`UPDATE "Workflow" SET "webhookSecret" = $2 WHERE id = $1`, [params.id, secret]);
+  return json({ url: `/api/hooks/${params.id}`, header: WEBHOOK_SECRET_HEADER, secret }, 200, {
+    'cache-control': 'no-store',
+  });
 }
 
 function presentedSecret(req: Request): string | null {
@@ -86,7 +114,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     throw new TrellisError('unauthorized', 'Missing or wrong webhook secret');
   }
   // Counted after the secret check, so strangers cannot use up a workflow's allowance.
-  assertWebhookRate(params.workflowId);
+  assertWebhookRate(params.workflowId, undefined, workflowWebhookRate(wf.definition));
   await assertRunCapacity(rt.db.prisma, params.workflowId);
   const input = await readJson(req, MAX_WEBHOOK_BODY_BYTES);
   const runId = await enqueueRun(rt, {
@@ -96,6 +124,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     definition: wf.definition,
     input,
     trigger: 'webhook',
+    traceContext: incomingTraceparent(req),
   });
   if (hasNode(wf.definition, 'output')) {
     let timer: NodeJS.Timeout | undefined;

@@ -11,3 +11,10 @@ export const MAX_PAGE_SIZE = 200;
  * MAX_NESTING_DEPTH inside a node's config; this leaves room for the envelope around it.
  */
 export const MAX_JSON_DEPTH = 128;
+/** Largest value of a Postgres `integer` column (versions, counts): larger ones are 400, not a DB error. */
+export const INT4_MAX = 2_147_483_647;
+/** Dates accepted in filters and cursors: four-digit years, which every layer down to Postgres can hold. */
+export const MIN_DATE = new Date('0001-01-01T00:00:00.000Z');
+export const MAX_DATE = new Date('9999-12-31T23:59:59.999Z');
+export const dateInRange = (d: Date) =>
+  !Number.isNaN(d.getTime()) && d.getTime() >= MIN_DATE.getTime() && d.getTime() <= MAX_DATE.getTime();

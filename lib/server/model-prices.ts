@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isReservedKey } from '@/lib/workflow/limits';
 import type { Db } from '@/lib/db/client';
 import type { PrismaClient } from '@/lib/db/generated/client';
 import { DEFAULT_PRICES, type PriceTable } from '@/lib/agent/pricing';
@@ -18,11 +19,19 @@ const priceSchema = z.object({
   inputPerMTok: z.number().min(0).max(100_000),
   outputPerMTok: z.number().min(0).max(100_000),
 });
-export const priceTableSchema = z
-  .record(z.string().trim().min(1).max(200), priceSchema)
-  .refine((t) => Object.keys(t).length <= MAX_PRICE_ENTRIES, {
-    message: `at most ${MAX_PRICE_ENTRIES} models`,
-  });
+// zod's record skips a `__proto__` key (it never reaches the key schema), so the raw keys are
+// checked before the record is parsed.
+const noReservedKeys = z.custom<unknown>(
+  (v) => !(v && typeof v === 'object' && Object.keys(v).some(isReservedKey)),
+  'a model cannot be named __proto__, constructor or prototype',
+);
+export const priceTableSchema = noReservedKeys.pipe(
+  z
+    .record(z.string().trim().min(1).max(200), priceSchema)
+    .refine((t) => Object.keys(t).length <= MAX_PRICE_ENTRIES, {
+      message: `at most ${MAX_PRICE_ENTRIES} models`,
+    }),
+);
 
 /** The user's table when saved, else the built-in one. */
 export async function loadPriceTable(

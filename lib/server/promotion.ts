@@ -5,6 +5,7 @@ import { getNode } from '@/lib/nodes/registry';
 import type { AgentStepSummary } from '@/lib/engine/agent-step';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { sameValue } from '@/lib/workflow/same-value';
 import { definitionForSave } from './definition-input';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime } from './runtime';
@@ -66,21 +67,6 @@ export interface StepReport {
   cost: { agentUsd: number | null; deterministicUsd: number | null; deltaUsd: number | null };
   recommendation: { action: Recommendation; reason: string };
 }
-
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
-export const sameValue = (a: unknown, b: unknown) => stableJson(a) === stableJson(b);
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);

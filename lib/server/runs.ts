@@ -6,7 +6,7 @@ import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store'
 import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { applyInputDefaults } from '@/lib/workflow/input-defaults';
 import { assertRunnable } from './definition-input';
-import { MAX_RUN_INPUT_BYTES } from './limits';
+import { dateInRange, INT4_MAX, MAX_RUN_INPUT_BYTES } from './limits';
 import { assertRunCapacity } from './rate-limit';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime, type Runtime } from './runtime';
@@ -18,7 +18,7 @@ export const SSE_KEEPALIVE_MS = 15_000;
 
 const startBody = z.object({
   input: z.unknown().optional(),
-  version: z.number().int().min(1).optional(),
+  version: z.number().int().min(1).max(INT4_MAX).optional(),
   wait: z.boolean().optional(),
 });
 
@@ -57,6 +57,19 @@ async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * The caller's W3C `traceparent`, for the run's spans to continue (lib/telemetry). A malformed
+ * one is ignored, as the W3C spec asks: it starts a new trace rather than failing the request.
+ */
+export function incomingTraceparent(req: Request): string | null {
+  const raw = req.headers.get('traceparent')?.trim().toLowerCase();
+  const m = raw ? TRACEPARENT.exec(raw) : null;
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]) || /^0+$/.test(m[3])) return null;
+  return raw!;
+}
+
 /**
  * Starts a run of a saved version: refuses a definition with problems (400 naming each), writes
  * the run and hands it to the dispatcher.
@@ -70,6 +83,8 @@ export async function enqueueRun(
     definition: unknown;
     input: unknown;
     trigger: string;
+    /** An incoming W3C traceparent (incomingTraceparent). */
+    traceContext?: string | null;
   },
 ): Promise<string> {
   const definition = assertRunnable(args.definition);
@@ -80,8 +95,9 @@ export async function enqueueRun(
     version: args.version,
     input: args.input,
     trigger: args.trigger,
+    traceContext: args.traceContext ?? null,
   });
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, args.workflowId);
   return runId;
 }
 
@@ -101,6 +117,7 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
     definition: v.definition,
     input: applyInputDefaults(v.definition.inputSchema, body.input ?? {}),
     trigger: 'manual',
+    traceContext: incomingTraceparent(req),
   });
   if (body.wait && (await waitForRun(runId, RUN_WAIT_TIMEOUT_MS))) return json(await runView(runId));
   return json({ runId }, 202);
@@ -111,9 +128,10 @@ const listQuery = z.object({
   status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']).optional(),
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(runsRepo.MAX_RUN_PAGE_SIZE).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: z.coerce.date().refine(dateInRange, 'a date between years 1 and 9999').optional(),
+  to: z.coerce.date().refine(dateInRange, 'a date between years 1 and 9999').optional(),
   q: z.string().trim().min(1).max(200).optional(),
+  trigger: z.string().trim().min(1).max(200).optional(),
 });
 
 export async function listRuns({ req }: RouteContext<unknown>) {
@@ -161,7 +179,29 @@ export async function cancelRun({ params }: RouteContext<{ id: string }>) {
   return json({ ok });
 }
 
-const rerunBody = z.object({ fromNodeId: z.string().min(1).optional() });
+const rerunBody = z.object({
+  fromNodeId: z.string().min(1).optional(),
+  /** `original` (default): the version the run used; `latest`: the workflow's newest version. */
+  on: z.enum(['original', 'latest']).optional(),
+});
+
+/**
+ * A rerun is a new run and obeys the rules of one: its workflow must still exist and be enabled,
+ * and the workflow's backlog must have room. Runs of no saved workflow (ad-hoc) have neither.
+ */
+async function assertRerunAllowed(rt: Runtime, workflowId: string | null) {
+  if (!workflowId) return;
+  const wf = await rt.db.prisma.workflow.findUnique({
+    where: { id: workflowId },
+    select: { deletedAt: true, enabled: true },
+  });
+  if (!wf || wf.deletedAt) throw new NotFoundError(`Workflow ${workflowId}`);
+  if (!wf.enabled)
+    throw new TrellisError('conflict', `Workflow ${workflowId} is disabled; enable it to rerun its runs`, {
+      details: { workflowId },
+    });
+  await assertRunCapacity(rt.db.prisma, workflowId);
+}
 
 export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   // No body (or not JSON) means a full rerun; a body over the limit is still refused.
@@ -172,8 +212,34 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(rerunBody, raw);
   const rt = await getRuntime();
   const { run } = await runView(params.id);
+  await assertRerunAllowed(rt, run.workflowId);
   let runId: string;
-  if (body.fromNodeId) {
+  if (body.on === 'latest' && body.fromNodeId) {
+    // Reusing steps of one version inside another is not defined: node ids may mean other things.
+    throw new ValidationError([
+      {
+        path: '/on',
+        code: 'unsupported',
+        message: 'a rerun from a step runs the version the run used; rerun the whole run on latest',
+      },
+    ]);
+  }
+  if (body.on === 'latest') {
+    if (!run.workflowId) throw new NotFoundError(`Workflow of run ${params.id}`);
+    const wf = await wfRepo.getWorkflow(rt.db.prisma, run.workflowId);
+    if (!wf) throw new NotFoundError(`Workflow ${run.workflowId}`);
+    // Enqueued like any start (and so validated): the latest version may have problems.
+    const input = (await rt.store.getRun(params.id))?.input ?? {};
+    const id = await enqueueRun(rt, {
+      workflowId: wf.id,
+      versionId: wf.versionId,
+      version: wf.version,
+      definition: wf.definition,
+      input,
+      trigger: `rerun:${params.id}`,
+    });
+    return json({ runId: id, version: wf.version }, 202);
+  } else if (body.fromNodeId) {
     runId = await rt.engine.rerunFromNode(params.id, body.fromNodeId);
   } else {
     const definition = await rt.store.runDefinition(params.id);
@@ -182,11 +248,12 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
       workflowId: run.workflowId,
       versionId: run.workflowVersionId,
       version: run.version,
-      input: (await rt.store.getRun(params.id))?.input ?? {},
+      // The exact input of the original run, not its trace copy (capped, masked).
+      input: (await rt.store.runInput(params.id)) ?? {},
       trigger: `rerun:${params.id}`,
     });
   }
-  await rt.dispatcher.enqueue(runId);
+  await rt.dispatcher.enqueue(runId, run.workflowId);
   return json({ runId }, 202);
 }
 

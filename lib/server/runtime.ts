@@ -12,9 +12,11 @@ import { RunEventHub } from './run-events';
 import { startInProcessScheduler } from './schedules';
 import { seedExamplesOnce } from './seed';
 import { agentOptions } from './model-prices';
-import { installConsoleRedaction, redactSecrets } from '@/lib/secrets/redact';
+import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
 import { createSandboxServices } from '@/lib/sandbox';
+import { engineTracer } from '@/lib/telemetry';
+import { VERSION } from './version';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -59,9 +61,12 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
       const secrets = new SecretStore(db.prisma);
       return () => secrets.values();
     })(),
-    redact: redactSecrets,
+    // The one redaction pass: the engine masks every payload before the store or a listener sees it.
+    redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
     agent: agentOptions(db),
+    // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT (or TRELLIS_OTEL_ENDPOINT) is set.
+    tracer: engineTracer(VERSION),
   };
 }
 
@@ -98,7 +103,6 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     const sentWithRun = new Set<string>();
     const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
-      redact: redactSecrets,
     });
     const engine = buildEngine(db, store, (ev) => events.publish(ev));
     // Runs execute in worker processes; their events arrive by NOTIFY.
@@ -121,13 +125,19 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     if (opts.seed ?? false) await seedExamplesOnce(db);
     return { db, store, engine, dispatcher, events };
   }
-  const store = new SqlTraceStore(db, { redact: redactSecrets });
+  const store = new SqlTraceStore(db);
   const engine = buildEngine(db, store, (ev) => events.publish(ev));
-  const dispatcher = createInProcessDispatcher(engine, async (statuses) =>
-    (await db.prisma.run.findMany({ where: { status: { in: statuses } }, select: { id: true } })).map(
-      (r) => r.id,
-    ),
-  );
+  const dispatcher = createInProcessDispatcher(engine, {
+    listRuns: (statuses) =>
+      db.prisma.run.findMany({
+        where: { status: { in: statuses } },
+        select: { id: true, workflowId: true },
+        orderBy: { createdAt: 'asc' },
+      }),
+    workflowOf: async (runId) =>
+      (await db.prisma.run.findUnique({ where: { id: runId }, select: { workflowId: true } }))?.workflowId ??
+      null,
+  });
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });

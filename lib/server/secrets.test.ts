@@ -74,6 +74,15 @@ describe('/api/secrets', () => {
     ).toBe(404);
   });
 
+  it('__proto__, constructor and prototype are refused as secret names (400 at /name)', async () => {
+    const list = await load('secrets');
+    for (const name of ['__proto__', 'constructor', 'prototype']) {
+      const res = await call(list.POST, 'POST', '/api/secrets', { name, value });
+      expect(res.status, name).toBe(400);
+      expect((await res.json()).error.details.problems[0].path).toBe('/name');
+    }
+  });
+
   it('server mode without TRELLIS_SECRET_KEY answers a clear 422', async () => {
     const { getDb } = await import('@/lib/db/client');
     const store = new SecretStore((await getDb()).prisma, {

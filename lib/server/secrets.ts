@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isReservedKey } from '@/lib/workflow/limits';
 import { getDb } from '@/lib/db/client';
 import { NotFoundError } from '@/lib/workflow/errors';
 import { json, parseWith, readJson, type RouteContext } from './route';
@@ -7,7 +8,10 @@ import { MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN, SecretStore } from '@/lib/
 // /api/secrets: values go in, names come out. No route ever returns a value.
 
 const body = z.object({
-  name: z.string().regex(SECRET_NAME_PATTERN, 'letters, digits and _ (not first), at most 64'),
+  name: z
+    .string()
+    .regex(SECRET_NAME_PATTERN, 'letters, digits and _ (not a digit first), at most 64')
+    .refine((n) => !isReservedKey(n), 'cannot be __proto__, constructor or prototype'),
   value: z
     .string()
     .min(1)

@@ -1,19 +1,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_NESTING_DEPTH, MAX_NODES } from '@/lib/workflow/limits';
 import { MAX_REQUEST_BODY_BYTES, MAX_RUN_INPUT_BYTES } from './limits';
 import {
   assertLoginRate,
   assertWebhookRate,
   createRateLimiter,
+  DEFAULT_RUN_BACKLOG_PER_WORKFLOW,
   LOGIN_RATE_LIMIT,
-  MAX_CONCURRENT_RUNS_PER_WORKFLOW,
   MAX_RATE_LIMIT_KEYS,
+  MAX_WEBHOOK_RATE,
+  RUN_BACKLOG_ENV,
   resetRateLimits,
+  runBacklogFromEnv,
+  WEBHOOK_RATE_ENV,
   WEBHOOK_RATE_LIMIT,
   WEBHOOK_RATE_WINDOW_MS,
+  webhookRateFromEnv,
 } from './rate-limit';
 import { toErrorResponse } from './route';
 
@@ -126,22 +131,27 @@ describe('HTTP limits', () => {
     );
   });
 
-  it(`more than MAX_CONCURRENT_RUNS_PER_WORKFLOW (${MAX_CONCURRENT_RUNS_PER_WORKFLOW}) runs in progress is 429`, async () => {
+  it(`a backlog of DEFAULT_RUN_BACKLOG_PER_WORKFLOW (${DEFAULT_RUN_BACKLOG_PER_WORKFLOW}) queued runs is 429; running runs do not count`, async () => {
     const { getDb } = await import('@/lib/db/client');
     const { prisma } = await getDb();
-    await prisma.run.createMany({
-      data: Array.from({ length: MAX_CONCURRENT_RUNS_PER_WORKFLOW }, () => ({
+    const rows = (status: string) =>
+      Array.from({ length: DEFAULT_RUN_BACKLOG_PER_WORKFLOW }, () => ({
         workflowId: wfId,
-        status: 'running',
+        status,
         trigger: 'manual',
         // A lease far in the future keeps recovery from taking these rows over during the test.
         leaseOwner: 'limits-test',
         leaseUntil: new Date(Date.now() + 3600_000),
-      })),
-    });
+      }));
+    // As many runs in progress as the backlog holds: the next one is accepted (it queues).
+    await prisma.run.createMany({ data: rows('running') });
+    const accepted = await call(runs.POST, `/api/workflows/${wfId}/runs`, '{}', { id: wfId });
+    expect(accepted.status).toBe(202);
+    await prisma.run.updateMany({ where: { leaseOwner: 'limits-test' }, data: { status: 'cancelled' } });
+    await prisma.run.createMany({ data: rows('queued') });
     const res = await call(runs.POST, `/api/workflows/${wfId}/runs`, '{}', { id: wfId });
     const body = await expectError(res, 429, 'rate_limited');
-    expect(body.error.details.limit).toBe(MAX_CONCURRENT_RUNS_PER_WORKFLOW);
+    expect(body.error.details.limit).toBe(DEFAULT_RUN_BACKLOG_PER_WORKFLOW);
     expect(res.headers.get('retry-after')).toBeTruthy();
     await prisma.run.updateMany({ where: { leaseOwner: 'limits-test' }, data: { status: 'cancelled' } });
     const ok = await call(runs.POST, `/api/workflows/${wfId}/runs`, JSON.stringify({ wait: true }), {
@@ -175,14 +185,20 @@ describe('HTTP limits', () => {
         { params: Promise.resolve({ workflowId: hookId }) },
       );
     resetRateLimits();
-    expect((await post('wrong')).status).toBe(401);
-    // Use up the window without starting 60 runs, then one real call.
-    for (let i = 0; i < WEBHOOK_RATE_LIMIT - 1; i++) assertWebhookRate(hookId);
-    expect((await post(secret)).status).toBeLessThan(300);
-    const limited = await post(secret);
-    await expectError(limited, 429, 'rate_limited');
-    expect(limited.headers.get('retry-after')).toBeTruthy();
-    resetRateLimits();
+    // The window is a second: hold the clock still so a slow box cannot roll it over mid-test.
+    const frozen = vi.spyOn(Date, 'now').mockReturnValue(Date.now());
+    try {
+      expect((await post('wrong')).status).toBe(401);
+      // Use up the window without starting that many runs, then one real call.
+      for (let i = 0; i < WEBHOOK_RATE_LIMIT - 1; i++) assertWebhookRate(hookId);
+      expect((await post(secret)).status).toBeLessThan(300);
+      const limited = await post(secret);
+      await expectError(limited, 429, 'rate_limited');
+      expect(limited.headers.get('retry-after')).toBeTruthy();
+    } finally {
+      frozen.mockRestore();
+      resetRateLimits();
+    }
   });
 
   it('the server stays healthy after every refusal', async () => {
@@ -219,7 +235,51 @@ describe('rate limits', () => {
   it(`tracks at most MAX_RATE_LIMIT_KEYS (${MAX_RATE_LIMIT_KEYS}) keys`, () => {
     const l = createRateLimiter({ limit: 1, windowMs: 1000, what: 'x' });
     for (let i = 0; i < MAX_RATE_LIMIT_KEYS + 10; i++) l.hit(`k${i}`, 0);
-    // The table was swept: an old key starts a fresh window instead of being refused.
+    expect(l.size()).toBe(MAX_RATE_LIMIT_KEYS);
+    // The least recently hit key was dropped: an old key starts a fresh window instead of being refused.
     expect(() => l.hit('k0', 0)).not.toThrow();
+  });
+
+  it('a flood of new keys does not reset a key that is being guessed (evicts the oldest, never clears)', () => {
+    const l = createRateLimiter({ limit: LOGIN_RATE_LIMIT, windowMs: 60_000, what: 'sign-in attempts' });
+    for (let i = 0; i < LOGIN_RATE_LIMIT; i++) l.hit('owner@x.io', 1);
+    expect(() => l.hit('owner@x.io', 2)).toThrow(/Too many/);
+    // Three tables' worth of random accounts, with a guess at the owner every 500 of them.
+    for (let i = 0; i < 3 * MAX_RATE_LIMIT_KEYS; i++) {
+      l.hit(`random-${i}@x.io`, 3);
+      if (i % 500 === 0) expect(() => l.hit('owner@x.io', 3)).toThrow(/Too many/);
+      expect(l.size()).toBeLessThanOrEqual(MAX_RATE_LIMIT_KEYS);
+    }
+    expect(() => l.hit('owner@x.io', 4)).toThrow(/Too many/);
+    // The newest random keys are still tracked too (only the oldest were evicted).
+    l.hit(`random-${3 * MAX_RATE_LIMIT_KEYS - 1}@x.io`, 5);
+    expect(() => l.hit(`random-${3 * MAX_RATE_LIMIT_KEYS - 1}@x.io`, 5)).not.toThrow();
+  });
+
+  it(`${WEBHOOK_RATE_ENV} sets the webhook rate (default ${WEBHOOK_RATE_LIMIT} per ${WEBHOOK_RATE_WINDOW_MS} ms); a workflow may set its own`, () => {
+    expect(webhookRateFromEnv({})).toBe(WEBHOOK_RATE_LIMIT);
+    expect(WEBHOOK_RATE_LIMIT / (WEBHOOK_RATE_WINDOW_MS / 1000)).toBeGreaterThanOrEqual(100);
+    expect(webhookRateFromEnv({ [WEBHOOK_RATE_ENV]: '250' })).toBe(250);
+    for (const bad of ['0', '-1', '1.5', 'lots', String(MAX_WEBHOOK_RATE + 1)])
+      expect(() => webhookRateFromEnv({ [WEBHOOK_RATE_ENV]: bad })).toThrow(WEBHOOK_RATE_ENV);
+    resetRateLimits();
+    const t0 = 2_000_000;
+    process.env[WEBHOOK_RATE_ENV] = '3';
+    try {
+      for (let i = 0; i < 3; i++) assertWebhookRate('wf-env', t0);
+      expect(() => assertWebhookRate('wf-env', t0)).toThrow(/at most 3 per 1 s/);
+      // The workflow's own ratePerSecond wins over the server default.
+      for (let i = 0; i < 5; i++) assertWebhookRate('wf-own', t0, 5);
+      expect(() => assertWebhookRate('wf-own', t0, 5)).toThrow(/at most 5 per 1 s/);
+    } finally {
+      delete process.env[WEBHOOK_RATE_ENV];
+      resetRateLimits();
+    }
+  });
+
+  it(`${RUN_BACKLOG_ENV} sets the queued-run backlog per workflow (default ${DEFAULT_RUN_BACKLOG_PER_WORKFLOW})`, () => {
+    expect(runBacklogFromEnv({})).toBe(DEFAULT_RUN_BACKLOG_PER_WORKFLOW);
+    expect(runBacklogFromEnv({ [RUN_BACKLOG_ENV]: '40' })).toBe(40);
+    expect(() => runBacklogFromEnv({ [RUN_BACKLOG_ENV]: '0' })).toThrow(RUN_BACKLOG_ENV);
   });
 });

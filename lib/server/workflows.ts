@@ -2,6 +2,7 @@ import { z } from 'zod';
 import * as repo from '@/lib/db/repositories/workflows';
 import { NotFoundError, ValidationError } from '@/lib/workflow/errors';
 import { definitionForSave } from './definition-input';
+import { INT4_MAX } from './limits';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime } from './runtime';
 import { webhookInfo } from './hooks';
@@ -66,7 +67,7 @@ export async function listVersions({ params }: RouteContext<IdParams>) {
 
 export async function getVersion({ params }: RouteContext<IdParams & { n: string }>) {
   const n = Number(params.n);
-  if (!Number.isInteger(n) || n < 1) throw new NotFoundError(`Version ${params.n}`);
+  if (!Number.isInteger(n) || n < 1 || n > INT4_MAX) throw new NotFoundError(`Version ${params.n}`);
   const { db } = await getRuntime();
   const v = await repo.getVersion(db.prisma, params.id, n);
   if (!v) throw new NotFoundError(`Workflow ${params.id} version ${n}`);

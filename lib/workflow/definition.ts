@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_AGENT_STEPS, MAX_ID_LENGTH, MAX_RETRY_ATTEMPTS, MAX_TIMEOUT_MS } from './limits';
+import { isReservedKey, MAX_AGENT_STEPS, MAX_ID_LENGTH, MAX_RETRY_ATTEMPTS, MAX_TIMEOUT_MS } from './limits';
 
 // The one source of the definition format (DESIGN.md §2). TypeScript types, the JSON Schema
 // file (docs/workflow.schema.json) and the editor's forms all derive from these schemas.
@@ -9,7 +9,8 @@ export const idSchema = z
   .string()
   .min(1)
   .max(MAX_ID_LENGTH)
-  .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'ids start with a letter or _ and hold letters, digits, _ and -');
+  .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'ids start with a letter or _ and hold letters, digits, _ and -')
+  .refine((id) => !isReservedKey(id), 'ids cannot be __proto__, constructor or prototype');
 
 export const positionSchema = z.object({ x: z.number(), y: z.number() });
 

@@ -19,3 +19,11 @@ export const MAX_MAP_ITEMS = 10_000;
 export const MAX_SWITCH_CASES = 50;
 /** Longest delay node wait: 30 days. */
 export const MAX_DELAY_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * Names that mean something to every JavaScript object. As node ids, secret names or price keys
+ * they would reach an object's prototype instead of a property (`steps.__proto__`), so they are
+ * refused wherever a user names a key that later indexes an object.
+ */
+export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+export const isReservedKey = (k: string) => RESERVED_KEYS.includes(k);

@@ -62,10 +62,17 @@ export function encodeRunCursor(run: { createdAt: Date; id: string }): string {
   return Buffer.from(`${run.createdAt.toISOString()}|${run.id}`).toString('base64url');
 }
 
+// Four-digit years, like the API's date filters (Date.UTC would map year 1 to 1901).
+const MIN_CURSOR_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_CURSOR_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
 export function decodeRunCursor(cursor: string): { createdAt: Date; id: string } {
   const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new TrellisError('validation_error', 'Invalid cursor');
+  // Out-of-range instants would only fail later, inside the database, as a 500.
+  const t = createdAt.getTime();
+  if (!id || Number.isNaN(t) || t < MIN_CURSOR_MS || t > MAX_CURSOR_MS || id.includes('\0'))
+    throw new TrellisError('validation_error', 'Invalid cursor');
   return { createdAt, id };
 }
 
@@ -79,6 +86,8 @@ export interface RunListFilter {
   to?: Date;
   /** Text that must appear in the run's input or output JSON (case-insensitive). */
   q?: string;
+  /** How the run was started: `manual`, `webhook`, `schedule`, `rerun:<id>`, … (exact match). */
+  trigger?: string;
 }
 
 /** Newest first, keyset-paginated over (createdAt, id) so pages stay stable while runs are added. */
@@ -88,6 +97,7 @@ export async function listRuns(prisma: PrismaClient, opts: RunListFilter = {}): 
   const where: Prisma.RunWhereInput = {
     ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
     ...(opts.status ? { status: opts.status } : {}),
+    ...(opts.trigger ? { trigger: opts.trigger } : {}),
     ...(opts.from || opts.to
       ? { createdAt: { ...(opts.from ? { gte: opts.from } : {}), ...(opts.to ? { lt: opts.to } : {}) } }
       : {}),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentTurn, CreateRun, StepStart, TraceStore } from '@/lib/engine/trace-store';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import type { Redactor } from '../payload';
+import type { Redactor } from '@/lib/payload';
 
 // One behaviour for every TraceStore (DESIGN §4, STYLE §3). Each implementation's test file calls
 // traceStoreContract with a harness over real storage.
@@ -324,6 +324,23 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       });
       expect((step.output as { preview: string }).preview.startsWith('{"body":"yyy')).toBe(true);
       expect((await s.getRun(run.id))?.input).toMatchObject({ $truncated: true });
+    });
+
+    it('keeps the exact input apart from its capped, masked trace copy (runInput)', async () => {
+      if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
+      const redact: Redactor = (v) => JSON.parse(JSON.stringify(v).replaceAll('s3cret', '[redacted]'));
+      const s = h.store({ redact, maxPayloadBytes: 1024 });
+      const big = { big: 'x'.repeat(5000), nul: 'a\u0000b' };
+      const capped = await s.createRun(newRun({ input: big }));
+      expect((await s.getRun(capped.id))?.input).toMatchObject({ $truncated: true });
+      expect(await s.runInput(capped.id)).toEqual(big);
+      const secret = await s.createRun(newRun({ input: { key: 's3cret' }, traceInput: { key: 'masked' } }));
+      expect((await s.getRun(secret.id))?.input).toEqual({ key: 'masked' });
+      expect(await s.runInput(secret.id)).toEqual({ key: 's3cret' });
+      const plain = await s.createRun(newRun());
+      expect(await s.runInput(plain.id)).toEqual(newRun().input);
+      const reader = h.sharedStorage ? h.store() : s;
+      expect(await reader.runInput(capped.id)).toEqual(big);
     });
 
     it('applies the redact hook to every payload before storing it', async () => {

@@ -40,3 +40,76 @@ export function linearWorkflow(steps: number, extra: Partial<WorkflowDefinition>
   }
   return { schemaVersion: 1, name: `linear ${steps}`, nodes, edges, ...extra } as WorkflowDefinition;
 }
+
+/**
+ * A real HTTP server that holds every request until release(): a run calling it keeps its
+ * concurrency slot, so a test can look at the queue while it is full. Counts requests in flight.
+ */
+export async function gatedServer() {
+  const { startLocalServer } = await import('@/lib/net/testing/local-server');
+  let holding = true;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const held: (() => void)[] = [];
+  const order: string[] = [];
+  const server = await startLocalServer((req, res) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    order.push(String((JSON.parse(req.body || '{}') as { n?: unknown }).n));
+    const answer = () => {
+      inFlight--;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    };
+    if (holding) held.push(answer);
+    else answer();
+  });
+  return {
+    server,
+    /** The `n` of each request body (the run's input.n), in arrival order. */
+    order,
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    release() {
+      holding = false;
+      for (const a of held.splice(0)) a();
+    },
+  };
+}
+
+/** trigger → POST to the gated server (one slot held per run until release) → output. */
+export function gatedWorkflow(url: string, host: string): WorkflowDefinition {
+  return {
+    schemaVersion: 1,
+    name: 'burst',
+    nodes: [
+      { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+      {
+        id: 'call',
+        type: 'http.request',
+        position: { x: 0, y: 100 },
+        config: {
+          method: 'POST',
+          url: `${url}/gate`,
+          body: { n: '{{ input.n }}' },
+          allowHosts: [host],
+        },
+      },
+      { id: 'out', type: 'output', position: { x: 0, y: 200 }, config: { value: '{{ input.n }}' } },
+    ],
+    edges: [
+      { id: 'e1', source: 'start', target: 'call' },
+      { id: 'e2', source: 'call', target: 'out' },
+    ],
+  } as WorkflowDefinition;
+}
+
+/** Start rank minus acceptance rank stays under the concurrency: runs start in the order accepted. */
+export function maxOrderSkew(acceptedOrder: string[], startedOrder: string[]): number {
+  const rank = new Map(acceptedOrder.map((id, i) => [id, i]));
+  return Math.max(0, ...startedOrder.map((id, i) => Math.abs((rank.get(id) ?? Infinity) - i)));
+}

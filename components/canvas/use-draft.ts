@@ -1,0 +1,80 @@
+'use client';
+import { useCallback, useEffect, useState } from 'react';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+
+// Unsaved work survives a crash or reload: while the editor is dirty the current definition is
+// kept in localStorage (debounced), removed on save or discard, and offered back on the next open
+// when it differs from what was loaded.
+
+/** How long after the last change the draft is written (typing must not write every keystroke). */
+export const DRAFT_WRITE_DEBOUNCE_MS = 400;
+const key = (workflowId: string) => `trellis.draft.${workflowId}`;
+
+export interface Draft {
+  /** The saved version the draft was edited from. */
+  baseVersion: number;
+  savedAt: string;
+  definition: WorkflowDefinition;
+}
+
+export function readDraft(workflowId: string): Draft | null {
+  try {
+    const raw = localStorage.getItem(key(workflowId));
+    const d = raw ? (JSON.parse(raw) as Draft) : null;
+    return d && d.definition && Array.isArray(d.definition.nodes) ? d : null;
+  } catch {
+    return null;
+  }
+}
+
+export function clearDraft(workflowId: string) {
+  try {
+    localStorage.removeItem(key(workflowId));
+  } catch {
+    // storage disabled: nothing was kept
+  }
+}
+
+export function useDraft(
+  workflowId: string,
+  loadedSnap: string,
+  currentSnap: string,
+  dirty: boolean,
+  version: number,
+) {
+  // Read once on open: what a previous session left behind.
+  const [offer, setOffer] = useState<Draft | null>(() => {
+    const d = readDraft(workflowId);
+    return d && JSON.stringify(d.definition) !== loadedSnap ? d : null;
+  });
+
+  useEffect(() => {
+    // While a draft is on offer, keep it: editing first must not overwrite what may be restored.
+    if (offer) return;
+    if (!dirty) {
+      clearDraft(workflowId);
+      return;
+    }
+    const t = setTimeout(() => {
+      try {
+        const draft: Draft = {
+          baseVersion: version,
+          savedAt: new Date().toISOString(),
+          definition: JSON.parse(currentSnap) as WorkflowDefinition,
+        };
+        localStorage.setItem(key(workflowId), JSON.stringify(draft));
+      } catch {
+        // quota or disabled storage: the beforeunload prompt still guards a reload
+      }
+    }, DRAFT_WRITE_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [currentSnap, dirty, offer, version, workflowId]);
+
+  const dismiss = useCallback(() => {
+    clearDraft(workflowId);
+    setOffer(null);
+  }, [workflowId]);
+  const accept = useCallback(() => setOffer(null), []);
+
+  return { offer, dismiss, accept };
+}
