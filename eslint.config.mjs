@@ -67,7 +67,7 @@ const MAY_IMPORT = {
   db: ['workflow', 'payload', 'engine'],
   auth: ['workflow', 'payload', 'db'],
   secrets: ['workflow', 'payload', 'db'],
-  queue: ['workflow', 'payload', 'engine', 'db', 'telemetry'],
+  queue: ['workflow', 'payload', 'nodes', 'engine', 'db', 'telemetry'],
 };
 const WHY = {
   sandbox:

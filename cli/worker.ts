@@ -2,7 +2,9 @@
 // Any number of workers on any machines may point at the same DATABASE_URL; see lib/queue/README.md.
 import { startQueueWorker } from '@/lib/queue/worker';
 import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
+import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { buildEngine } from '@/lib/server/runtime';
+import { startScheduledRun } from '@/lib/server/schedules';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
 
 export const DEFAULT_WORKER_CONCURRENCY = 4;
@@ -28,6 +30,12 @@ export async function workerCommand(
     databaseUrl,
     concurrency,
     makeEngine: buildEngine,
+    // The run row's job is written with the run (the store's onRunCreated), so enqueue has nothing to do.
+    startScheduledRun: ({ db, engine }, tick) =>
+      startScheduledRun({ db, engine, dispatcher: { enqueue: async () => {} } }, tick, (s) =>
+        io.log(`trellis worker: ${s}`),
+      ),
+    minScheduleIntervalMs: () => minScheduleIntervalMs(),
     workerId: process.env.TRELLIS_WORKER_ID || undefined,
     log: (s) => io.log(`trellis worker: ${s}`),
   });

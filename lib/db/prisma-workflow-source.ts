@@ -8,6 +8,14 @@ export class PrismaWorkflowSource implements WorkflowSource {
 
   async getLatest(workflowId: string): Promise<WorkflowVersionRef | null> {
     const wf = await getWorkflow(this.prisma, workflowId);
-    return wf && { definition: wf.definition, workflowId, versionId: wf.versionId, version: wf.version };
+    return (
+      wf && {
+        definition: wf.definition,
+        workflowId,
+        versionId: wf.versionId,
+        version: wf.version,
+        enabled: wf.enabled,
+      }
+    );
   }
 }

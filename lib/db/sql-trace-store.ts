@@ -147,8 +147,8 @@ export class SqlTraceStore implements TraceStore {
     const executable = exact === traced ? null : exact;
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "traceContext", "executableInput")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11) RETURNING ${RUN_FIELDS}`,
+        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb) RETURNING ${RUN_FIELDS}`,
         [
           id,
           run.workflowId,
@@ -160,6 +160,7 @@ export class SqlTraceStore implements TraceStore {
           run.trigger,
           run.parentRunId ?? null,
           run.parentStepId ?? null,
+          run.triggerNodeId ?? null,
           run.traceContext ?? null,
           executable,
         ],
@@ -528,7 +529,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,
-  "parentRunId", "parentStepId", "traceContext", "createdAt", "startedAt", "finishedAt"`;
+  "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "createdAt", "startedAt", "finishedAt"`;
 
 interface RunRow {
   id: string;
@@ -542,6 +543,7 @@ interface RunRow {
   trigger: string;
   parentRunId: string | null;
   parentStepId: string | null;
+  triggerNodeId: string | null;
   traceContext: string | null;
   createdAt: Date;
   startedAt: Date | null;
@@ -561,6 +563,7 @@ function toRunRecord(r: RunRow): RunRecord {
     trigger: r.trigger,
     parentRunId: r.parentRunId,
     parentStepId: r.parentStepId,
+    triggerNodeId: r.triggerNodeId,
     traceContext: r.traceContext,
     createdAt: new Date(r.createdAt),
     startedAt: r.startedAt && new Date(r.startedAt),

@@ -149,6 +149,8 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
         required: ['customer'],
       };
       workflows.save('lookup', saved!.definition);
+      workflows.save('lookup-off', saved!.definition);
+      workflows.setEnabled('lookup-off', false);
     });
     afterAll(() => h?.close());
 
@@ -300,6 +302,16 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
       };
       expect(result.name).toBe('workflow_lookup');
       expect(result.result).toMatchObject({ plan: 'pro' });
+    });
+
+    it('a workflow:<id> tool refuses a disabled workflow with workflow_disabled (issue 12 item 9)', async () => {
+      const { step, turns } = await run(
+        classify({ model: 'scenario:tool-then-answer', tools: ['workflow:lookup-off'] }),
+      );
+      expect(step.mode).toBe('agent');
+      const result = turns.find((t) => t.kind === 'tool_result')!.payload;
+      expect(JSON.stringify(result)).toContain('workflow_disabled');
+      expect(JSON.stringify(result)).not.toContain('"plan":"pro"');
     });
 
     it('prompt injection: the agent follows the allowed URL, the injected one is blocked', async () => {

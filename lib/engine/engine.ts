@@ -3,6 +3,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import {
   NotFoundError,
   RunCancelled,
+  ValidationError,
   TrellisError,
   toSerializedError,
   type SerializedError,
@@ -10,6 +11,7 @@ import {
 import type { Clock } from '@/lib/nodes/define-node';
 import { getNode } from '@/lib/nodes/registry';
 import { createChatClient } from '@/lib/agent/model-client';
+import { validate } from '@/lib/workflow/validate';
 import { GraphExecution, frameKey, type BaseServices, type EngineCore, type NodeLookup } from './executor';
 
 /** The expression and code services of NodeServices; lib/sandbox's createSandboxServices() makes them. */
@@ -17,8 +19,24 @@ export type SandboxServices = Pick<BaseServices, 'evaluate' | 'runCode' | 'rende
 import type { EngineEvent, EngineListener } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
 import { SecretRedactor } from '@/lib/payload';
-import { compileGraph, downstreamOf, isWaitMarker, plan, recoverState, runOutput, selectRoots } from './plan';
-import { TERMINAL_RUN_STATUSES, type RunStatus, type StepRecord, type TraceStore } from './trace-store';
+import {
+  compileGraph,
+  downstreamOf,
+  isWaitMarker,
+  plan,
+  recoverState,
+  runOutput,
+  selectRoots,
+  soleTriggerNode,
+  type CompiledGraph,
+} from './plan';
+import {
+  TERMINAL_RUN_STATUSES,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type TraceStore,
+} from './trace-store';
 import type { WorkflowSource } from './workflow-source';
 import type { AgentOptions } from './agent-step';
 import type { TraceSpan, Tracer } from './tracing';
@@ -84,6 +102,8 @@ export interface StartRunArgs {
   input?: unknown;
   /** manual, webhook, schedule, subworkflow, rerun:<runId> … */
   trigger?: string;
+  /** The trigger node that fires (several schedule/webhook triggers: each starts only its branch). */
+  triggerNodeId?: string | null;
   parentRunId?: string | null;
   parentStepId?: string | null;
   /** An incoming W3C traceparent (API or webhook request) the run's spans continue. */
@@ -147,6 +167,9 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   };
 
+  // Child definitions are checked against the node types this engine runs.
+  const catalog = { get: (type: string) => core.nodes.getNode(type), list: () => [] };
+
   const core: EngineCore = {
     store,
     tracer: opts.tracer,
@@ -163,6 +186,20 @@ export function createEngine(opts: EngineOptions): Engine {
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
       if (!src) throw new NotFoundError(`Workflow ${workflowId}`);
+      // A child run obeys the rules of a top-level one: an enabled workflow, a runnable version.
+      if (src.enabled === false)
+        throw new TrellisError('workflow_disabled', `Workflow ${workflowId} is disabled; it starts no runs`, {
+          details: { workflowId },
+        });
+      const checked = validate(src.definition, catalog);
+      if (!checked.valid) {
+        const first = checked.problems[0];
+        throw new TrellisError(
+          'workflow_invalid',
+          `Workflow ${workflowId} (version ${src.version ?? '?'}) has ${checked.problems.length} problem(s); first: ${first.path || '/'} ${first.message}`,
+          { details: { workflowId, version: src.version, problems: checked.problems } },
+        );
+      }
       const child = await store.createRun({
         workflowId: src.workflowId === undefined ? workflowId : src.workflowId,
         workflowVersionId: src.versionId,
@@ -269,6 +306,26 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   }
 
+  /** Reruns chain back to the run a trigger started; this many hops at most. */
+  const MAX_RERUN_CHAIN = 32;
+
+  /**
+   * Which roots start: the recorded trigger node, else the trigger kind of the run, where a rerun
+   * (`rerun:<id>`) stands for the trigger of the run it repeats, so it never fires other branches.
+   */
+  async function rootsFor(graph: CompiledGraph, run: RunRecord | null): Promise<Set<string> | null> {
+    if (!run) return null;
+    let trigger = run.trigger;
+    let nodeId = run.triggerNodeId ?? null;
+    for (let hops = 0; !nodeId && trigger.startsWith('rerun:') && hops < MAX_RERUN_CHAIN; hops++) {
+      const prior = await store.getRun(trigger.slice('rerun:'.length));
+      if (!prior) break;
+      trigger = prior.trigger;
+      nodeId = prior.triggerNodeId ?? null;
+    }
+    return selectRoots(graph, trigger, nodeId);
+  }
+
   /** The span of one drive; its context is stored on the first, so resumes join the same trace. */
   async function startRunSpan(runId: string, resumed: boolean): Promise<TraceSpan | undefined> {
     if (!opts.tracer) return undefined;
@@ -303,7 +360,7 @@ export function createEngine(opts: EngineOptions): Engine {
       )
         return true;
     }
-    const next = plan(graph, rec.state, { roots: selectRoots(graph, run?.trigger) });
+    const next = plan(graph, rec.state, { roots: await rootsFor(graph, run) });
     return next.start.length > 0 || next.skip.length > 0 || rec.retry.size > 0;
   }
 
@@ -336,12 +393,13 @@ export function createEngine(opts: EngineOptions): Engine {
         else recorded.set(k, [s]);
       }
       const graph = compileGraph(definition);
+      const roots = await rootsFor(graph, run);
       const exec = new GraphExecution(
         core,
         { runId, input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
         graph,
         { parentNodeId: null, itemIndex: null },
-        { rootInput: input, roots: selectRoots(graph, run.trigger), signal, span },
+        { rootInput: input, roots, signal, span },
       );
       const out = await exec.execute();
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
@@ -373,6 +431,18 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const engine: Engine = {
     async startRun(args) {
+      const trigger = args.trigger ?? 'manual';
+      if (args.triggerNodeId != null) {
+        const node = args.definition.nodes.find((n) => n.id === args.triggerNodeId);
+        if (!node || !core.nodes.getNode(node.type)?.isTrigger)
+          throw new ValidationError([
+            {
+              path: '/triggerNodeId',
+              code: 'not_a_trigger',
+              message: `${args.triggerNodeId} is not a trigger node of this workflow`,
+            },
+          ]);
+      }
       const run = await store.createRun({
         workflowId: args.workflowId ?? null,
         workflowVersionId: args.versionId ?? null,
@@ -380,7 +450,8 @@ export function createEngine(opts: EngineOptions): Engine {
         definition: args.definition,
         input: args.input ?? null,
         traceInput: hostRedact(args.input ?? null),
-        trigger: args.trigger ?? 'manual',
+        trigger,
+        triggerNodeId: args.triggerNodeId ?? soleTriggerNode(args.definition, trigger),
         parentRunId: args.parentRunId ?? null,
         parentStepId: args.parentStepId ?? null,
         traceContext: args.traceContext ?? null,
@@ -477,6 +548,7 @@ export function createEngine(opts: EngineOptions): Engine {
         input: await store.runInput(runId),
         traceInput: run.input,
         trigger: `rerun:${runId}`,
+        triggerNodeId: run.triggerNodeId ?? null,
         parentRunId: null,
         parentStepId: null,
       });

@@ -53,6 +53,7 @@ export class MemoryTraceStore implements TraceStore {
       trigger: run.trigger,
       parentRunId: run.parentRunId ?? null,
       parentStepId: run.parentStepId ?? null,
+      triggerNodeId: run.triggerNodeId ?? null,
       traceContext: run.traceContext ?? null,
       createdAt: new Date(),
       startedAt: null,

@@ -54,12 +54,32 @@ export function compileGraph(def: Body): CompiledGraph {
   return { nodes, order, incoming: g.incoming, outgoing: g.outgoing, roots: rootsOf(g) };
 }
 
-/** Roots that start for a trigger: the trigger nodes of that kind if any, else every root. */
-export function selectRoots(graph: CompiledGraph, trigger: string | undefined): Set<string> | null {
+/**
+ * Roots that start for a run: the trigger node that started it when one is recorded (a workflow
+ * may have several schedule or webhook triggers, each firing only its own branch); else the
+ * trigger nodes of the run's kind if any; else every root.
+ */
+export function selectRoots(
+  graph: CompiledGraph,
+  trigger: string | undefined,
+  triggerNodeId?: string | null,
+): Set<string> | null {
+  if (triggerNodeId && graph.roots.includes(triggerNodeId)) return new Set([triggerNodeId]);
   if (!trigger) return null;
   const wanted = trigger.startsWith('trigger.') ? trigger : `trigger.${trigger}`;
   const match = graph.roots.filter((id) => graph.nodes.get(id)!.type === wanted);
   return match.length ? new Set(match) : null;
+}
+
+/** The one trigger node of a kind, if the definition has exactly one (recorded on the run). */
+export function soleTriggerNode(
+  def: { nodes: { id: string; type: string }[] },
+  trigger: string | undefined,
+): string | null {
+  if (!trigger) return null;
+  const wanted = trigger.startsWith('trigger.') ? trigger : `trigger.${trigger}`;
+  const match = def.nodes.filter((n) => n.type === wanted);
+  return match.length === 1 ? match[0].id : null;
 }
 
 export type EdgeActivity = 'active' | 'inactive' | 'pending';

@@ -20,6 +20,8 @@ export interface RunRecord {
   output?: unknown;
   error?: SerializedError | null;
   trigger: string;
+  /** The trigger node that started the run; only its branch runs (see plan.ts selectRoots). */
+  triggerNodeId?: string | null;
   parentRunId?: string | null;
   parentStepId?: string | null;
   /** W3C traceparent the run's spans continue (see tracing.ts); null when none was recorded. */
@@ -83,6 +85,7 @@ export interface CreateRun {
   /** The input as the trace shows it (secrets masked by the engine); default `input`. Capped. */
   traceInput?: unknown;
   trigger: string;
+  triggerNodeId?: string | null;
   parentRunId?: string | null;
   parentStepId?: string | null;
   /** An incoming traceparent (API or webhook header), or the parent step's span for child runs. */

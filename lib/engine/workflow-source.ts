@@ -9,6 +9,8 @@ export interface WorkflowVersionRef {
   workflowId?: string | null;
   versionId: string | null;
   version: number | null;
+  /** false: the workflow is disabled and starts no runs, child runs included. Absent: enabled. */
+  enabled?: boolean;
 }
 
 export interface WorkflowSource {
@@ -36,8 +38,16 @@ export class MemoryWorkflowSource implements WorkflowSource {
     return version;
   }
 
+  private readonly disabled = new Set<string>();
+
+  setEnabled(workflowId: string, enabled: boolean): void {
+    if (enabled) this.disabled.delete(workflowId);
+    else this.disabled.add(workflowId);
+  }
+
   async getLatest(workflowId: string): Promise<WorkflowVersionRef | null> {
     const list = this.versions.get(workflowId);
-    return list?.length ? structuredClone(list[list.length - 1]) : null;
+    if (!list?.length) return null;
+    return { ...structuredClone(list[list.length - 1]), enabled: !this.disabled.has(workflowId) };
   }
 }

@@ -19,6 +19,8 @@ export interface RunJobData {
 
 export interface ScheduleJobData {
   workflowId: string;
+  /** The schedule trigger node of this tick (absent in jobs of older versions). */
+  nodeId?: string;
   firedAt: string;
 }
 

@@ -22,8 +22,6 @@ import {
   NOTIFY_POLLING_SECONDS,
   RUN_QUEUE,
   SCHEDULE_QUEUE,
-  SCHEDULE_SYNC_MS,
-  SCHEDULE_TICK_MS,
   SHUTDOWN_GRACE_MS,
   SLOT_POLL_MS,
   workflowConcurrency,
@@ -31,7 +29,8 @@ import {
 import { DurableTraceStore } from './durable-store';
 import { reconnectingExecutor } from './reconnect';
 import { runJobHook } from './run-queue';
-import { dueTicks, scheduledTriggers, tickJobId, type ScheduledTrigger } from './schedules';
+import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
+import { createScheduleLoop, tickJobId, type ScheduleTick } from './schedules';
 
 // One worker process: pg-boss hands it "drive run X" jobs (LISTEN/NOTIFY, so a job starts within
 // milliseconds); it takes the run's lease, executes or resumes it through the engine, and parks
@@ -46,7 +45,14 @@ export interface QueueWorkerOptions {
   workerId?: string;
   /** Passed to the worker's trace store (the host's redactor, payload caps). */
   storeOptions?: Omit<SqlTraceStoreOptions, 'onRunCreated'>;
-  /** Default true: look for due schedule ticks. */
+  /**
+   * Starts the run of one schedule tick under the rules of every run (the host's enqueue path,
+   * lib/server/schedules.ts startScheduledRun). Without it the worker looks for no ticks.
+   */
+  startScheduledRun?: (host: { db: Db; engine: Engine }, tick: ScheduleTick) => Promise<unknown>;
+  /** Minimum gap between two ticks of one trigger (the server's rule). */
+  minScheduleIntervalMs?: () => number;
+  /** Default true (when startScheduledRun is given): look for due schedule ticks. */
   schedules?: boolean;
   log?: (s: string) => void;
 }
@@ -152,28 +158,11 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   }
 
   async function handleTick(job: Job<ScheduleJobData>): Promise<void> {
-    const { workflowId, firedAt } = job.data;
-    // A retried tick job must not start a second run for the same tick.
-    const seen = await db.sql.query(
-      `SELECT 1 FROM "Run" WHERE "workflowId" = $1 AND trigger = 'schedule' AND input->>'firedAt' = $2 LIMIT 1`,
-      [workflowId, firedAt],
-    );
-    if (seen.length) return;
-    const rows = await db.sql.query<{ versionId: string; version: number; definition: unknown }>(
-      `SELECT v.id AS "versionId", v.version, v.definition FROM "Workflow" w
-         JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion"
-        WHERE w.id = $1 AND w.enabled AND w."deletedAt" IS NULL`,
-      [workflowId],
-    );
-    if (!rows[0]) return;
-    await engine.startRun({
-      definition: rows[0].definition as never,
-      workflowId,
-      versionId: rows[0].versionId,
-      version: rows[0].version,
-      input: { firedAt },
-      trigger: 'schedule',
-    });
+    const { workflowId, nodeId, firedAt } = job.data;
+    // Jobs sent before ticks carried their node have no nodeId; they are dropped (a tick at most).
+    if (!nodeId || !opts.startScheduledRun) return;
+    // A retried tick job starts nothing twice: startScheduledRun looks for the tick's run first.
+    await opts.startScheduledRun({ db, engine }, { workflowId, nodeId, firedAt: new Date(firedAt) });
   }
 
   await boss.work<RunJobData>(
@@ -204,35 +193,22 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     async ([job]) => handleTick(job),
   );
 
-  // Schedule ticks: every worker looks; the derived job id makes each tick one job.
-  let triggers: ScheduledTrigger[] = [];
-  let lastSync = 0;
-  let lastLook = Date.now();
-  let looking = false;
-  const look = async () => {
-    if (looking || stopping) return;
-    looking = true;
-    try {
-      const now = Date.now();
-      if (now - lastSync >= SCHEDULE_SYNC_MS) {
-        triggers = await scheduledTriggers(db.sql);
-        lastSync = now;
-      }
-      for (const t of triggers) {
-        for (const at of dueTicks(t, lastLook, now)) {
-          const data: ScheduleJobData = { workflowId: t.workflowId, firedAt: at.toISOString() };
-          await boss.send(SCHEDULE_QUEUE, data, { id: tickJobId(t.workflowId, t.nodeId, at) });
-        }
-      }
-      lastLook = now;
-    } catch (err) {
-      log(`schedule look failed: ${(err as Error).message}`);
-    } finally {
-      looking = false;
-    }
-  };
-  const ticker = opts.schedules === false ? null : setInterval(() => void look(), SCHEDULE_TICK_MS);
-  ticker?.unref?.();
+  // Schedule ticks: every worker looks; the derived job id makes each tick of each node one job.
+  const loop = createScheduleLoop({
+    sql: db.sql,
+    minIntervalMs: opts.minScheduleIntervalMs ?? (() => minScheduleIntervalMs()),
+    fire: async (t) => {
+      if (stopping) throw new Error('worker stopping');
+      const data: ScheduleJobData = {
+        workflowId: t.workflowId,
+        nodeId: t.nodeId,
+        firedAt: t.firedAt.toISOString(),
+      };
+      await boss.send(SCHEDULE_QUEUE, data, { id: tickJobId(t.workflowId, t.nodeId, t.firedAt) });
+    },
+    log: (s) => log(s),
+  });
+  const stopTicker = opts.schedules === false || !opts.startScheduledRun ? null : loop.start();
 
   return {
     workerId,
@@ -242,7 +218,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     inFlight: () => [...held.keys()],
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
       stopping = true;
-      if (ticker) clearInterval(ticker);
+      stopTicker?.();
       await Promise.all([
         boss.offWork(RUN_QUEUE, { wait: false }),
         boss.offWork(SCHEDULE_QUEUE, { wait: false }),

@@ -16,7 +16,15 @@ process.env.HOST = '127.0.0.1';
 const API_DIR = path.resolve(import.meta.dirname, '../../app/api');
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 /** Routes anyone may call: each decides for itself (webhooks check the workflow's own secret). */
-export const PUBLIC_ROUTES = [/^health$/, /^demo\//, /^hooks(\/|$)/, /^auth\/(login|logout|setup|me)$/];
+export const PUBLIC_ROUTES = [
+  /^health$/,
+  // The API's OpenAPI document and its rendered reference describe the API; they hold no data.
+  /^openapi\.json$/,
+  /^docs$/,
+  /^demo\//,
+  /^hooks(\/|$)/,
+  /^auth\/(login|logout|setup|me)$/,
+];
 
 function routeFiles(dir = API_DIR): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -29,7 +29,7 @@ import { json, parseWith, readJson, type RouteContext } from './route';
 
 const AUTH_BODY_BYTES = 8 * 1024;
 
-const credentials = z.object({
+export const credentials = z.object({
   email: z
     .string()
     .trim()
@@ -70,7 +70,7 @@ async function startSession(req: Request, userId: string, email: string, status 
   });
 }
 
-const setupBody = credentials.extend({ setupToken: z.string().max(200).optional() });
+export const setupBody = credentials.extend({ setupToken: z.string().max(200).optional() });
 
 export async function setup({ req }: RouteContext<Record<string, string>>) {
   assertSameOriginIfUnsafe(req);
@@ -148,7 +148,7 @@ export async function setupStatus({ req }: RouteContext<Record<string, string>>)
   return json(await setupState(req.headers));
 }
 
-const tokenBody = z.object({ name: z.string().trim().min(1).max(100) });
+export const tokenBody = z.object({ name: z.string().trim().min(1).max(100) });
 
 export async function createToken({ req }: RouteContext<Record<string, string>>) {
   const body = parseWith(tokenBody, await readJson(req, AUTH_BODY_BYTES));

@@ -8,9 +8,10 @@ import { assertRunCapacity, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
 import { enqueueRun, incomingTraceparent } from './runs';
 
-// POST /api/hooks/:workflowId — the `trigger.webhook` node. Authenticated by the workflow's own
-// secret (Workflow.webhookSecret, generated the first time a workflow with a webhook trigger is
-// read by its owner), never by the API token. The body becomes the run input.
+// POST /api/hooks/:workflowId[/:nodeId] — the `trigger.webhook` node. Authenticated by the
+// workflow's own secret (Workflow.webhookSecret, generated the first time a workflow with a
+// webhook trigger is read by its owner), never by the API token. The body becomes the run input.
+// A workflow with several webhook triggers has one URL per node, and each fires only its branch.
 
 /** Webhook bodies above this are refused with 413 before they are parsed. */
 export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
@@ -19,6 +20,8 @@ export const WEBHOOK_WAIT_MS = 10_000;
 export const WEBHOOK_SECRET_HEADER = 'x-trellis-webhook-secret';
 
 const hasNode = (def: WorkflowDefinition, type: string) => def.nodes.some((n) => n.type === type);
+const webhookNodes = (def: WorkflowDefinition) =>
+  def.nodes.filter((n) => n.type === 'trigger.webhook').map((n) => n.id);
 
 /** The workflow's own webhook rate: the highest `ratePerSecond` of its webhook triggers, if any. */
 export function workflowWebhookRate(def: WorkflowDefinition): number | undefined {
@@ -51,7 +54,13 @@ export async function ensureWebhookSecret(
 /** The field GET /api/workflows/:id adds for its owner: where to post and with which secret. */
 export async function webhookInfo(db: Db, workflowId: string, definition: WorkflowDefinition) {
   const secret = await ensureWebhookSecret(db, workflowId, definition);
-  return secret ? { url: `/api/hooks/${workflowId}`, header: WEBHOOK_SECRET_HEADER, secret } : null;
+  if (!secret) return null;
+  const nodes = webhookNodes(definition).map((nodeId) => ({
+    nodeId,
+    url: `/api/hooks/${workflowId}/${encodeURIComponent(nodeId)}`,
+  }));
+  // `url` fires the workflow's only webhook trigger; with several, each node has its own.
+  return { url: `/api/hooks/${workflowId}`, header: WEBHOOK_SECRET_HEADER, secret, nodes };
 }
 
 /**
@@ -87,7 +96,7 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-export async function receiveWebhook({ req, params }: RouteContext<{ workflowId: string }>) {
+export async function receiveWebhook({ req, params }: RouteContext<{ workflowId: string; nodeId?: string }>) {
   const rt = await getRuntime();
   const rows = await rt.db.sql.query<{
     secret: string | null;
@@ -113,6 +122,21 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     if (!wf) throw new NotFoundError(`Workflow ${params.workflowId}`);
     throw new TrellisError('unauthorized', 'Missing or wrong webhook secret');
   }
+  const nodes = webhookNodes(wf.definition);
+  const triggerNodeId = params.nodeId ?? (nodes.length === 1 ? nodes[0] : undefined);
+  if (params.nodeId !== undefined && !nodes.includes(params.nodeId))
+    throw new NotFoundError(`Webhook trigger ${params.nodeId} of workflow ${params.workflowId}`);
+  if (triggerNodeId === undefined) {
+    throw new TrellisError(
+      'validation_error',
+      `Workflow ${params.workflowId} has ${nodes.length} webhook triggers; post to /api/hooks/${params.workflowId}/<nodeId>`,
+      {
+        details: {
+          problems: [{ path: '/nodeId', code: 'required', message: `one of ${nodes.join(', ')}` }],
+        },
+      },
+    );
+  }
   // Counted after the secret check, so strangers cannot use up a workflow's allowance.
   assertWebhookRate(params.workflowId, undefined, workflowWebhookRate(wf.definition));
   await assertRunCapacity(rt.db.prisma, params.workflowId);
@@ -124,6 +148,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     definition: wf.definition,
     input,
     trigger: 'webhook',
+    triggerNodeId,
     traceContext: incomingTraceparent(req),
   });
   if (hasNode(wf.definition, 'output')) {

@@ -362,7 +362,7 @@ export async function changeMode(
   return { ...saved, node: changed };
 }
 
-const reportQuery = z.object({
+export const reportQuery = z.object({
   nodeId: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PROMOTION_WINDOW).optional(),
 });
@@ -373,7 +373,7 @@ export async function getPromotion({ req, params }: RouteContext<{ id: string }>
   return json(await promotionReport(db.prisma, params.id, q));
 }
 
-const actionBody = z.object({
+export const actionBody = z.object({
   nodeId: z.string().min(1),
   action: z.enum(['promote', 'demote', 'shadow']),
 });

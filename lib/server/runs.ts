@@ -5,18 +5,20 @@ import type { EngineEvent } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
 import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { applyInputDefaults } from '@/lib/workflow/input-defaults';
-import { assertRunnable } from './definition-input';
+import { enqueueRun } from './enqueue';
 import { dateInRange, INT4_MAX, MAX_RUN_INPUT_BYTES } from './limits';
 import { assertRunCapacity } from './rate-limit';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime, type Runtime } from './runtime';
+
+export { enqueueRun };
 
 /** `wait: true` answers with the finished run, or with 202 and the run id if it takes longer. */
 export const RUN_WAIT_TIMEOUT_MS = 60_000;
 /** SSE comment lines keep proxies from closing an idle stream. */
 export const SSE_KEEPALIVE_MS = 15_000;
 
-const startBody = z.object({
+export const startBody = z.object({
   input: z.unknown().optional(),
   version: z.number().int().min(1).max(INT4_MAX).optional(),
   wait: z.boolean().optional(),
@@ -70,37 +72,6 @@ export function incomingTraceparent(req: Request): string | null {
   return raw!;
 }
 
-/**
- * Starts a run of a saved version: refuses a definition with problems (400 naming each), writes
- * the run and hands it to the dispatcher.
- */
-export async function enqueueRun(
-  rt: Runtime,
-  args: {
-    workflowId: string;
-    versionId: string | null;
-    version: number;
-    definition: unknown;
-    input: unknown;
-    trigger: string;
-    /** An incoming W3C traceparent (incomingTraceparent). */
-    traceContext?: string | null;
-  },
-): Promise<string> {
-  const definition = assertRunnable(args.definition);
-  const runId = await rt.engine.startRun({
-    definition,
-    workflowId: args.workflowId,
-    versionId: args.versionId,
-    version: args.version,
-    input: args.input,
-    trigger: args.trigger,
-    traceContext: args.traceContext ?? null,
-  });
-  await rt.dispatcher.enqueue(runId, args.workflowId);
-  return runId;
-}
-
 export async function startRun({ req, params }: RouteContext<{ id: string }>) {
   const body = parseWith(startBody, await readJson(req));
   assertInputSize(body.input);
@@ -123,7 +94,7 @@ export async function startRun({ req, params }: RouteContext<{ id: string }>) {
   return json({ runId }, 202);
 }
 
-const listQuery = z.object({
+export const listQuery = z.object({
   workflowId: z.string().optional(),
   status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']).optional(),
   cursor: z.string().optional(),
@@ -142,7 +113,7 @@ export async function listRuns({ req }: RouteContext<unknown>) {
   return json({ runs: page.items, nextCursor: page.nextCursor });
 }
 
-const runQuery = z.object({
+export const runQuery = z.object({
   stepLimit: z.coerce.number().int().min(1).max(runsRepo.MAX_STEP_PAGE_SIZE).optional(),
 });
 
@@ -151,7 +122,7 @@ export async function getRun({ req, params }: RouteContext<{ id: string }>) {
   return json(await runView(params.id, q.stepLimit));
 }
 
-const stepsQuery = z.object({
+export const stepsQuery = z.object({
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(runsRepo.MAX_STEP_PAGE_SIZE).optional(),
 });
@@ -179,7 +150,7 @@ export async function cancelRun({ params }: RouteContext<{ id: string }>) {
   return json({ ok });
 }
 
-const rerunBody = z.object({
+export const rerunBody = z.object({
   fromNodeId: z.string().min(1).optional(),
   /** `original` (default): the version the run used; `latest`: the workflow's newest version. */
   on: z.enum(['original', 'latest']).optional(),
@@ -243,6 +214,7 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
     runId = await rt.engine.rerunFromNode(params.id, body.fromNodeId);
   } else {
     const definition = await rt.store.runDefinition(params.id);
+    const original = await rt.store.getRun(params.id);
     runId = await rt.engine.startRun({
       definition,
       workflowId: run.workflowId,
@@ -251,13 +223,15 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
       // The exact input of the original run, not its trace copy (capped, masked).
       input: (await rt.store.runInput(params.id)) ?? {},
       trigger: `rerun:${params.id}`,
+      // The rerun starts from the trigger node that started the original, not from every root.
+      triggerNodeId: original?.triggerNodeId ?? null,
     });
   }
   await rt.dispatcher.enqueue(runId, run.workflowId);
   return json({ runId }, 202);
 }
 
-const approvalBody = z.object({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
+export const approvalBody = z.object({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
 
 export async function decideApproval({ req, params }: RouteContext<{ id: string; nodeId: string }>) {
   const body = parseWith(approvalBody, await readJson(req));

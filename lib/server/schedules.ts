@@ -1,12 +1,19 @@
-import { SCHEDULE_SYNC_MS, SCHEDULE_TICK_MS } from '@/lib/queue/limits';
-import { dueTicks, scheduledTriggers, type ScheduledTrigger } from '@/lib/queue/schedules';
-import type { Runtime } from './runtime';
+import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
+import {
+  createScheduleLoop,
+  dueTicks,
+  type ScheduledTrigger,
+  type ScheduleTick,
+} from '@/lib/queue/schedules';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { TrellisError } from '@/lib/workflow/errors';
+import { enqueueRun, type RunHost } from './enqueue';
+import { assertRunCapacity } from './rate-limit';
 
-// trigger.schedule in embedded mode: the web process is the only process on the PGlite database,
-// so it looks for due ticks itself and starts the runs directly. In server mode workers do this
-// (lib/queue/worker.ts), deduplicated per tick through the queue.
-
-export { scheduledTriggers, dueTicks, type ScheduledTrigger };
+// trigger.schedule: what a tick does, in both hosts. The loop that finds due ticks is
+// lib/queue/schedules.ts (createScheduleLoop); embedded mode runs it here and fires ticks
+// directly, workers run it in lib/queue/worker.ts and fire each tick as a deduplicated job whose
+// handler calls startScheduledRun.
 
 /** Next occurrences of a schedule (UI: "next run at"). */
 export function nextTicks(
@@ -25,47 +32,62 @@ export function nextTicks(
   return out;
 }
 
-export function startInProcessScheduler(rt: Pick<Runtime, 'db' | 'engine' | 'dispatcher'>): () => void {
-  let triggers: ScheduledTrigger[] = [];
-  let lastSync = 0;
-  let lastLook = Date.now();
-  let busy = false;
-  const look = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const now = Date.now();
-      if (now - lastSync >= SCHEDULE_SYNC_MS) {
-        triggers = await scheduledTriggers(rt.db.sql);
-        lastSync = now;
-      }
-      for (const t of triggers) {
-        for (const at of dueTicks(t, lastLook, now)) {
-          const [v] = await rt.db.sql.query<{ id: string; version: number; definition: never }>(
-            `SELECT v.id, v.version, v.definition FROM "Workflow" w
-               JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion" WHERE w.id = $1`,
-            [t.workflowId],
-          );
-          if (!v) continue;
-          const runId = await rt.engine.startRun({
-            definition: v.definition,
-            workflowId: t.workflowId,
-            versionId: v.id,
-            version: v.version,
-            input: { firedAt: at.toISOString() },
-            trigger: 'schedule',
-          });
-          await rt.dispatcher.enqueue(runId);
-        }
-      }
-      lastLook = now;
-    } catch (err) {
-      console.error('[trellis] schedule check failed', err);
-    } finally {
-      busy = false;
+/** Codes of a refused run: the tick is consumed (logged), not retried. */
+const REFUSALS = new Set(['validation_error', 'rate_limited', 'not_found', 'conflict']);
+
+/**
+ * Starts the run of one tick under the rules of every run: the workflow enabled and not deleted,
+ * the node still a schedule trigger of its latest version, the definition valid, the workflow's
+ * run capacity. A tick already started (a retried job, a second pass) starts nothing. Returns the
+ * run id, or null when the tick started nothing.
+ */
+export async function startScheduledRun(
+  host: RunHost,
+  tick: ScheduleTick,
+  log: (s: string) => void = (s) => console.error(`[trellis] ${s}`),
+): Promise<string | null> {
+  const firedAt = tick.firedAt.toISOString();
+  const seen = await host.db.sql.query(
+    `SELECT 1 FROM "Run" WHERE "workflowId" = $1 AND trigger = 'schedule' AND "triggerNodeId" = $2
+        AND input->>'firedAt' = $3 LIMIT 1`,
+    [tick.workflowId, tick.nodeId, firedAt],
+  );
+  if (seen.length) return null;
+  const [v] = await host.db.sql.query<{ id: string; version: number; definition: WorkflowDefinition }>(
+    `SELECT v.id, v.version, v.definition FROM "Workflow" w
+       JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion"
+      WHERE w.id = $1 AND w.enabled AND w."deletedAt" IS NULL`,
+    [tick.workflowId],
+  );
+  if (!v) return null;
+  if (!v.definition.nodes?.some((n) => n.id === tick.nodeId && n.type === 'trigger.schedule')) return null;
+  try {
+    await assertRunCapacity(host.db.prisma, tick.workflowId);
+    return await enqueueRun(host, {
+      workflowId: tick.workflowId,
+      versionId: v.id,
+      version: v.version,
+      definition: v.definition,
+      input: { firedAt },
+      trigger: 'schedule',
+      triggerNodeId: tick.nodeId,
+    });
+  } catch (err) {
+    if (err instanceof TrellisError && REFUSALS.has(err.code)) {
+      log(`schedule ${tick.workflowId}/${tick.nodeId} at ${firedAt} refused: ${err.message}`);
+      return null;
     }
-  };
-  const timer = setInterval(() => void look(), SCHEDULE_TICK_MS);
-  timer.unref?.();
-  return () => clearInterval(timer);
+    throw err;
+  }
+}
+
+/** Embedded mode: this process is the only one on the PGlite database; it fires ticks itself. */
+export function startInProcessScheduler(host: RunHost): () => void {
+  const log = (s: string) => console.error(`[trellis] ${s}`);
+  return createScheduleLoop({
+    sql: host.db.sql,
+    minIntervalMs: () => minScheduleIntervalMs(),
+    fire: async (tick) => void (await startScheduledRun(host, tick, log)),
+    log,
+  }).start();
 }

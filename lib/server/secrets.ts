@@ -7,7 +7,7 @@ import { MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN, SecretStore } from '@/lib/
 
 // /api/secrets: values go in, names come out. No route ever returns a value.
 
-const body = z.object({
+export const secretBody = z.object({
   name: z
     .string()
     .regex(SECRET_NAME_PATTERN, 'letters, digits and _ (not a digit first), at most 64')
@@ -23,7 +23,7 @@ async function store() {
 }
 
 export async function createSecret({ req }: RouteContext<Record<string, string>>) {
-  const b = parseWith(body, await readJson(req, MAX_SECRET_VALUE_BYTES * 7 + 1024));
+  const b = parseWith(secretBody, await readJson(req, MAX_SECRET_VALUE_BYTES * 7 + 1024));
   const { created } = await (await store()).set(b.name, b.value);
   return json({ name: b.name, created }, created ? 201 : 200);
 }

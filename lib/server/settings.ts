@@ -48,7 +48,7 @@ export async function getModelPrices() {
   return json(await loadPriceTable(db.prisma));
 }
 
-const putPricesBody = z.object({ prices: priceTableSchema });
+export const putPricesBody = z.object({ prices: priceTableSchema });
 
 export async function putModelPrices({ req }: { req: Request }) {
   const body = parseWith(putPricesBody, await readJson(req));

@@ -4,14 +4,20 @@ import { NotFoundError, ValidationError } from '@/lib/workflow/errors';
 import { definitionForSave } from './definition-input';
 import { INT4_MAX } from './limits';
 import { json, parseWith, readJson, type RouteContext } from './route';
-import { getRuntime } from './runtime';
+import { getRuntime, type Runtime } from './runtime';
 import { webhookInfo } from './hooks';
 import { listExamples } from './examples';
 
 type IdParams = { id: string };
 
-const createBody = z.object({ name: z.string().trim().min(1).max(200).optional(), definition: z.unknown() });
-const saveBody = z.object({ name: z.string().trim().min(1).max(200).optional(), definition: z.unknown() });
+export const createBody = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  definition: z.unknown(),
+});
+export const saveBody = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  definition: z.unknown(),
+});
 
 export async function listWorkflows() {
   const { db } = await getRuntime();
@@ -52,10 +58,39 @@ export async function saveWorkflow({ req, params }: RouteContext<IdParams>) {
   return json({ ...saved, problems });
 }
 
+/**
+ * A workflow that is deleted or disabled starts nothing more: its schedules stop (the scheduler
+ * reads only enabled, live workflows, and checks again when a tick fires) and its runs that have
+ * not started or are parked (queued, waiting) are cancelled. Running ones finish.
+ */
+export async function cancelPendingRuns(rt: Pick<Runtime, 'db' | 'engine'>, workflowId: string) {
+  const runs = await rt.db.sql.query<{ id: string }>(
+    `SELECT id FROM "Run" WHERE "workflowId" = $1 AND "parentRunId" IS NULL AND status = ANY($2::text[])`,
+    [workflowId, PENDING_RUN_STATUSES],
+  );
+  let cancelled = 0;
+  for (const r of runs) if (await rt.engine.cancelRun(r.id)) cancelled++;
+  return cancelled;
+}
+const PENDING_RUN_STATUSES = ['queued', 'waiting'];
+
 export async function deleteWorkflow({ params }: RouteContext<IdParams>) {
-  const { db } = await getRuntime();
-  if (!(await repo.deleteWorkflow(db.prisma, params.id))) throw new NotFoundError(`Workflow ${params.id}`);
+  const rt = await getRuntime();
+  if (!(await repo.deleteWorkflow(rt.db.prisma, params.id))) throw new NotFoundError(`Workflow ${params.id}`);
+  await cancelPendingRuns(rt, params.id);
   return new Response(null, { status: 204 });
+}
+
+const patchBody = z.object({ enabled: z.boolean() });
+
+/** PATCH /api/workflows/:id `{ enabled }`: a disabled workflow is not triggered (schedules, webhooks). */
+export async function patchWorkflow({ req, params }: RouteContext<IdParams>) {
+  const body = parseWith(patchBody, await readJson(req));
+  const rt = await getRuntime();
+  if (!(await repo.setWorkflowEnabled(rt.db.prisma, params.id, body.enabled)))
+    throw new NotFoundError(`Workflow ${params.id}`);
+  const cancelled = body.enabled ? 0 : await cancelPendingRuns(rt, params.id);
+  return json({ id: params.id, enabled: body.enabled, cancelledRuns: cancelled });
 }
 
 export async function listVersions({ params }: RouteContext<IdParams>) {

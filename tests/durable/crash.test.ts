@@ -193,7 +193,7 @@ describe.skipIf(!pgAvailable)('durable execution with crashing workers', () => {
     );
   }, 90_000);
 
-  it('fires a schedule once per tick with 3 workers, and stops when the workflow is disabled', async () => {
+  it('fires each schedule node once per tick with 3 workers, only its branch, and stops when the workflow is disabled', async () => {
     const def = {
       schemaVersion: 1,
       name: 'every second',
@@ -204,31 +204,43 @@ describe.skipIf(!pgAvailable)('durable execution with crashing workers', () => {
           position: { x: 0, y: 0 },
           config: { cron: '* * * * * *', timezone: 'Europe/Berlin' },
         },
+        { id: 'tock', type: 'trigger.schedule', position: { x: 200, y: 0 }, config: { cron: '* * * * * *' } },
         { id: 'out', type: 'output', position: { x: 0, y: 100 }, config: { value: '{{ input.firedAt }}' } },
+        { id: 'other', type: 'transform', position: { x: 200, y: 100 }, config: { value: 'tock' } },
       ],
-      edges: [{ id: 'e1', source: 'tick', target: 'out' }],
+      edges: [
+        { id: 'e1', source: 'tick', target: 'out' },
+        { id: 'e2', source: 'tock', target: 'other' },
+      ],
     } as WorkflowDefinition;
     const wf = await createWorkflow(db.prisma, { name: def.name, definition: def });
     const count = async () =>
-      db.sql.query<{ firedAt: string; n: number; ok: number }>(
-        `SELECT input->>'firedAt' AS "firedAt", count(*)::int AS n, count(*) FILTER (WHERE status = 'succeeded')::int AS ok
-           FROM "Run" WHERE "workflowId" = $1 AND trigger = 'schedule' GROUP BY 1`,
+      db.sql.query<{ node: string; firedAt: string; n: number; ok: number }>(
+        `SELECT "triggerNodeId" AS node, input->>'firedAt' AS "firedAt", count(*)::int AS n,
+                count(*) FILTER (WHERE status = 'succeeded')::int AS ok
+           FROM "Run" WHERE "workflowId" = $1 AND trigger = 'schedule' GROUP BY 1, 2`,
         [wf.id],
       );
     const deadline = Date.now() + SCHEDULE_SYNC_MS + 8_000;
-    while (Date.now() < deadline && (await count()).length < 3) await sleep(250);
+    while (Date.now() < deadline && (await count()).length < 6) await sleep(250);
     await sleep(1_500);
     await db.sql.query(`UPDATE "Workflow" SET enabled = false WHERE id = $1`, [wf.id]);
     await sleep(SCHEDULE_SYNC_MS + 1_500);
     const ticks = await count();
-    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(ticks.length).toBeGreaterThanOrEqual(6);
     for (const t of ticks) expect(t.n).toBe(1);
+    expect(new Set(ticks.map((t) => t.node))).toEqual(new Set(['tick', 'tock']));
     // Disabled: no tick after the workers re-read the schedules.
     await sleep(2_000);
     expect((await count()).length).toBe(ticks.length);
-    const runs = await db.sql.query<{ status: string }>(`SELECT status FROM "Run" WHERE "workflowId" = $1`, [
-      wf.id,
-    ]);
+    const runs = await db.sql.query<{ status: string; node: string; ran: string[] }>(
+      `SELECT r.status, r."triggerNodeId" AS node,
+              array(SELECT s."nodeId" FROM "Step" s WHERE s."runId" = r.id AND s.status = 'succeeded' ORDER BY 1) AS ran
+         FROM "Run" r WHERE r."workflowId" = $1`,
+      [wf.id],
+    );
     expect(runs.every((r) => r.status === 'succeeded')).toBe(true);
+    // Each tick ran its own node's branch only.
+    for (const r of runs) expect(r.ran).toEqual(r.node === 'tick' ? ['out', 'tick'] : ['other', 'tock']);
   }, 30_000);
 });

@@ -32,6 +32,8 @@ export function spawnWorker(databaseUrl: string, id: string, concurrency = 3): W
         DATABASE_URL: databaseUrl,
         TRELLIS_WORKER_ID: id,
         TRELLIS_HTTP_ALLOW_PRIVATE: '1',
+        // The schedule test fires every second; the default minimum interval is a minute.
+        TRELLIS_SCHEDULE_MIN_INTERVAL_SECONDS: '1',
       },
     },
   );

@@ -18,6 +18,7 @@ const runSummarySelect = {
   version: true,
   status: true,
   trigger: true,
+  triggerNodeId: true,
   parentRunId: true,
   parentStepId: true,
   createdAt: true,

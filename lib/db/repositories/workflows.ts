@@ -135,6 +135,16 @@ export async function getVersion(
   );
 }
 
+/** Enables or disables a live workflow (a disabled one is not triggered); false when it does not exist. */
+export async function setWorkflowEnabled(
+  prisma: PrismaClient,
+  id: string,
+  enabled: boolean,
+): Promise<boolean> {
+  const r = await prisma.workflow.updateMany({ where: { id, deletedAt: null }, data: { enabled } });
+  return r.count === 1;
+}
+
 /**
  * Soft delete (default) hides the workflow and keeps its runs readable; hard delete removes it with
  * its versions, runs, steps and agent turns (foreign keys cascade). Returns whether it existed.
