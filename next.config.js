@@ -1,3 +1,19 @@
+// Sent with every page, API answer and static file (issue 14.12). The CSP only restricts what
+// cannot break the app (framing, <base>, form targets, plugins); scripts and styles stay as Next
+// emits them (inline bootstrap scripts would need per-request nonces).
+const SECURITY_HEADERS = [
+  {
+    key: 'Content-Security-Policy',
+    value: "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+  },
+  { key: 'X-Frame-Options', value: 'DENY' },
+  { key: 'X-Content-Type-Options', value: 'nosniff' },
+  { key: 'Referrer-Policy', value: 'strict-origin-when-cross-origin' },
+];
+// Only over HTTPS (a proxy in front says so): HSTS on plain http would be ignored, and on a
+// loopback install it would pin "localhost" to https for every other local app.
+const HSTS = { key: 'Strict-Transport-Security', value: 'max-age=31536000; includeSubDomains' };
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // Native/wasm packages must stay out of the server bundle: PGlite and QuickJS load their
@@ -12,5 +28,15 @@ const nextConfig = {
     '@prisma/adapter-pg',
   ],
   poweredByHeader: false,
+  async headers() {
+    return [
+      { source: '/:path*', headers: SECURITY_HEADERS },
+      {
+        source: '/:path*',
+        has: [{ type: 'header', key: 'x-forwarded-proto', value: 'https' }],
+        headers: [HSTS],
+      },
+    ];
+  },
 };
 export default nextConfig;

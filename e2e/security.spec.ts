@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, request, test } from '@playwright/test';
+import { E2E_EMAIL, E2E_PASSWORD } from './fixtures/sign-in';
 
 // The sign-in story in a browser. First-run setup needs a database without an owner, which the
 // shared server no longer has (global-setup created one), so that test starts its own server on a
@@ -150,4 +152,71 @@ test('CSRF: a cookie-authenticated POST from another origin is 403; no CORS head
   expect((await evil.json()).error.code).toBe('forbidden');
   const read = await request.get('/api/workflows', { headers: { origin: 'https://evil.example' } });
   expect(read.headers()['access-control-allow-origin']).toBeUndefined();
+});
+
+test('security headers on pages, API answers (2xx and errors) and static files; HSTS only over https', async ({
+  request,
+  page,
+}) => {
+  await page.goto('/workflows');
+  const script = await page.evaluate(
+    () => [...document.querySelectorAll('script[src]')].map((s) => (s as HTMLScriptElement).src)[0],
+  );
+  const paths = [
+    '/workflows',
+    '/login',
+    '/api/health',
+    '/api/workflows',
+    '/api/runs/nope',
+    new URL(script).pathname,
+  ];
+  for (const p of paths) {
+    const res = await request.get(p, { maxRedirects: 0 });
+    const h = res.headers();
+    expect(h['content-security-policy'], p).toContain("frame-ancestors 'none'");
+    expect(h['x-frame-options'], p).toBe('DENY');
+    expect(h['x-content-type-options'], p).toBe('nosniff');
+    expect(h['referrer-policy'], p).toBe('strict-origin-when-cross-origin');
+    expect(h['strict-transport-security'], p).toBeUndefined();
+  }
+  const viaHttps = await request.get('/api/health', { headers: { 'x-forwarded-proto': 'https' } });
+  expect(viaHttps.headers()['strict-transport-security']).toMatch(/max-age=\d+/);
+  // The app still works under the policy: the editor list renders and its script ran.
+  await expect(page.getByRole('heading', { name: /workflows/i }).first()).toBeVisible();
+});
+
+test('DNS rebinding: a foreign Host gets 421 for pages and API', async ({ baseURL }) => {
+  const port = new URL(baseURL!).port;
+  for (const p of ['/workflows', '/api/health']) {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, path: p, headers: { host: `rebind.attacker.example:${port}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status, p).toBe(421);
+  }
+});
+
+test('no open redirect after sign-in: next=/%09/evil.example stays on this origin', async ({
+  browser,
+  baseURL,
+}) => {
+  const ctx = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`${baseURL}/login?next=/%09/evil.example/`);
+    await page.getByLabel('Email').fill(E2E_EMAIL);
+    await page.getByLabel('Password').fill(E2E_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === '/workflows' || u.origin !== new URL(baseURL!).origin);
+    expect(new URL(page.url()).origin).toBe(new URL(baseURL!).origin);
+  } finally {
+    await ctx.close();
+  }
 });

@@ -16,6 +16,9 @@ interface SettingsView {
   prices: Record<string, Price>;
   pricesAreDefault: boolean;
   runCostCapUsd: number;
+  /** Models charged at the unknown-model price (the "*" row, else the built-in default). */
+  unknownModels?: string[];
+  unknownModelPrice?: Price;
 }
 interface Row {
   key: number;
@@ -139,6 +142,16 @@ export function ModelSettings() {
               Per-run agent cost cap: <span className="font-mono">${view.runCostCapUsd}</span> (
               <code>TRELLIS_RUN_COST_CAP_USD</code>)
             </p>
+            {!!view.unknownModels?.length && (
+              <p role="status" className="mt-2 rounded bg-amber-50 px-2 py-1 text-xs text-amber-800">
+                Not in the price table, charged at the unknown-model price (
+                <span className="font-mono">
+                  {view.unknownModelPrice?.inputPerMTok}/{view.unknownModelPrice?.outputPerMTok}
+                </span>{' '}
+                USD per million tokens; add a row, or a <code>*</code> row for all):{' '}
+                <span className="font-mono">{view.unknownModels.join(', ')}</span>
+              </p>
+            )}
           </div>
         )}
       </section>

@@ -61,8 +61,11 @@ export const ProblemsPanel = memo(function ProblemsPanel({
               >
                 <span
                   aria-hidden
-                  className="h-1.5 w-1.5 shrink-0 translate-y-[-1px] rounded-full bg-red-500"
+                  className={`h-1.5 w-1.5 shrink-0 translate-y-[-1px] rounded-full ${p.severity === 'warning' ? 'bg-amber-500' : 'bg-red-500'}`}
                 />
+                {p.severity === 'warning' && (
+                  <span className="shrink-0 font-medium text-amber-700">Warning</span>
+                )}
                 <span className="shrink-0 font-medium text-slate-800">{p.nodeName ?? 'Workflow'}</span>
                 <span className="text-slate-600">{p.message}</span>
                 <span className="ml-auto shrink-0 font-mono text-[10px] text-slate-400">

@@ -38,6 +38,8 @@ export interface Problem {
   path: string;
   code: string;
   message: string;
+  /** "warning": shown, but the workflow still saves and runs. */
+  severity?: 'warning';
 }
 
 export interface WorkflowSummary {

@@ -38,7 +38,19 @@ function useRunOnce(id: string) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     if (!id) return;
-    api<RunWithSteps>(`/api/runs/${id}`).then(setData, (e) => setError(errorMessage(e)));
+    // The run answer holds one page of steps; the rest is read page by page behind it.
+    (async () => {
+      const first = await api<RunWithSteps & { stepsCursor?: string | null }>(`/api/runs/${id}`);
+      const steps = [...first.steps];
+      for (let cursor = first.stepsCursor; cursor;) {
+        const page = await api<{ steps: RunWithSteps['steps']; nextCursor: string | null }>(
+          `/api/runs/${id}/steps?cursor=${encodeURIComponent(cursor)}`,
+        );
+        steps.push(...page.steps);
+        cursor = page.nextCursor;
+      }
+      return { run: first.run, steps };
+    })().then(setData, (e) => setError(errorMessage(e)));
   }, [id]);
   return { data, error };
 }

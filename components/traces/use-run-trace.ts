@@ -77,9 +77,17 @@ export function useRunTrace(runId: string) {
     es.onopen = () => setStreaming(true);
     es.addEventListener('snapshot', (ev) => {
       try {
-        const snap = JSON.parse((ev as MessageEvent).data) as RunWithSteps;
-        if (snap?.run && Array.isArray(snap.steps))
-          setData((cur) => ({ run: { ...cur?.run, ...snap.run }, steps: snap.steps }));
+        const snap = JSON.parse((ev as MessageEvent).data) as RunWithSteps & {
+          stepsCursor?: string | null;
+          resumed?: boolean;
+        };
+        if (!snap?.run || !Array.isArray(snap.steps)) return;
+        // A snapshot is one page (more behind stepsCursor) or, after a reconnect, only what
+        // changed: either way the full list comes from the paged refetch, not from the snapshot.
+        if (snap.stepsCursor || snap.resumed) {
+          setData((cur) => (cur ? { run: { ...cur.run, ...snap.run }, steps: cur.steps } : cur));
+          schedule();
+        } else setData((cur) => ({ run: { ...cur?.run, ...snap.run }, steps: snap.steps }));
       } catch {
         schedule();
       }

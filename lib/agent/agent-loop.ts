@@ -5,11 +5,14 @@ import { TrellisError } from '@/lib/workflow/errors';
 import { guardedFetch } from '@/lib/net/guarded-fetch';
 import { checkJsonSchema, parseModelJson, type SchemaError } from '@/lib/workflow/json-schema-check';
 import { createOpenAI, getModelConfig, toModelError } from '@/lib/agent/model-client';
-import { costOf } from '@/lib/agent/pricing';
+import { costOf, estimateTokens, reserveCostOf } from '@/lib/agent/pricing';
+import { CostLedger } from '@/lib/agent/ledger';
+import { hostAllowListed } from '@/lib/net/ssrf';
 import { schemaInstruction } from '@/lib/agent/prompt';
 import {
   AGENT_HTTP_MAX_BYTES,
   MAX_REPAIR_TURNS,
+  MAX_COMPLETION_TOKENS,
   MAX_TOOL_ERRORS,
   MAX_TOOL_RESULT_CHARS,
 } from '@/lib/agent/limits';
@@ -98,6 +101,9 @@ async function buildTools(
   const configHosts = (args.node.config as { allowHosts?: unknown }).allowHosts;
   const allowHosts =
     settings.allowHosts ?? (Array.isArray(configHosts) ? (configHosts as string[]) : undefined);
+  // No allow-list: the step's own configured host only (an http.request step), else no host.
+  const pinned = !allowHosts?.length && args.stepHost ? [args.stepHost] : undefined;
+  const reachable = allowHosts?.length ? allowHosts : pinned;
   for (const ref of settings.tools) {
     if (ref === 'self') {
       const t = args.deterministicTool;
@@ -111,22 +117,40 @@ async function buildTools(
         description: t.description,
         parameters: withDefaults(t.parameters, t.defaults),
         defaults: t.defaults,
-        readOnly: () => !!t.readOnly,
+        readOnly: (a) => (typeof t.readOnly === 'function' ? t.readOnly(a) : !!t.readOnly),
         run: (a, signal) => t.run(a, signal),
       });
     } else if (ref === 'http') {
       tools.push({
         name: 'http',
         ref,
-        description: `HTTP request to an allowed host (${allowHosts?.length ? allowHosts.join(', ') : 'none allowed'})`,
+        description: `HTTP request to an allowed host (${reachable?.length ? reachable.join(', ') : 'none allowed'})`,
         parameters: HTTP_TOOL_PARAMETERS,
         readOnly: (a) => ['GET', 'HEAD'].includes(String(a.method ?? 'GET').toUpperCase()),
         run: async (a, signal) => {
           // No allow-list means no host: the agent must never pick its own destinations.
-          if (!allowHosts?.length) {
+          if (!reachable?.length) {
             throw new TrellisError(
               'ssrf_blocked',
               'refused: this step allow-lists no hosts for the http tool',
+            );
+          }
+          let target: URL;
+          try {
+            target = new URL(String(a.url));
+          } catch {
+            throw new TrellisError(
+              'validation_error',
+              `refused: not an absolute URL: ${String(a.url).slice(0, 200)}`,
+            );
+          }
+          if (!hostAllowListed(target, reachable)) {
+            throw new TrellisError(
+              'ssrf_blocked',
+              pinned
+                ? `refused ${target.host}: host is not this step's configured host (${pinned.join(', ')})`
+                : `refused ${target.host}: host is not in this node's allowHosts`,
+              { details: { reason: 'host_not_allowed', host: target.host } },
             );
           }
           const method = String(a.method ?? 'GET').toUpperCase();
@@ -144,7 +168,9 @@ async function buildTools(
             headers,
             body,
             signal,
-            allowHosts,
+            // A pinned host keeps the SSRF guard (no allow-list means no private addresses); every
+            // redirect hop must stay on it.
+            ...(pinned ? { pinHosts: pinned } : { allowHosts }),
             maxBytes: AGENT_HTTP_MAX_BYTES,
           });
           const text = await res.text();
@@ -198,6 +224,15 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
   let tokens = 0;
   let cost = 0;
   let steps = 0;
+  // Earlier attempts of this step spent from the same maxSteps/maxTokens budget.
+  const priorSteps = args.prior?.steps ?? 0;
+  const priorTokens = args.prior?.tokens ?? 0;
+  const ledger =
+    args.ledger ??
+    (args.budget?.costCapUsd === undefined
+      ? undefined
+      : new CostLedger(args.budget.costCapUsd, args.budget.spentUsd ?? 0));
+  const mask = args.mask ?? ((v: unknown) => v);
   const record = async (turn: Omit<AgentTurn, 'seq'>) => {
     const t: AgentTurn = {
       ...turn,
@@ -240,21 +275,29 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
   let repairs = 0;
 
   const checkLimits = () => {
-    if (tokens > settings.maxTokens)
-      throw new Fallback('budget', `used ${tokens} tokens, over maxTokens ${settings.maxTokens}`);
-    const cap = args.budget?.costCapUsd;
-    if (cap !== undefined && (args.budget?.spentUsd ?? 0) + cost > cap) {
+    if (priorTokens + tokens > settings.maxTokens)
       throw new Fallback(
         'budget',
-        `cost ${((args.budget?.spentUsd ?? 0) + cost).toFixed(6)} USD over the run's cap of ${cap} USD`,
+        `used ${priorTokens + tokens} tokens${priorTokens ? ' (this step, all attempts)' : ''}, over maxTokens ${settings.maxTokens}`,
       );
-    }
   };
 
   try {
     for (;;) {
-      if (steps >= settings.maxSteps)
-        throw new Fallback('max_steps', `no valid answer within maxSteps ${settings.maxSteps}`);
+      if (priorSteps + steps >= settings.maxSteps)
+        throw new Fallback(
+          'max_steps',
+          `no valid answer within maxSteps ${settings.maxSteps}${priorSteps ? ` (${priorSteps} used by earlier attempts)` : ''}`,
+        );
+      // The request may produce at most what is left of maxTokens after its own prompt.
+      const promptText = JSON.stringify(messages) + JSON.stringify(toolDefs);
+      const left = settings.maxTokens - priorTokens - tokens - estimateTokens(promptText);
+      if (left <= 0)
+        throw new Fallback('budget', `maxTokens ${settings.maxTokens} leaves no room for another model call`);
+      const maxCompletion = Math.min(MAX_COMPLETION_TOKENS, left);
+      const reserveUsd = reserveCostOf(model, promptText, maxCompletion, args.prices);
+      const reservation = ledger ? ledger.reserve(reserveUsd) : null;
+      if (ledger && !reservation) throw new Fallback('budget', ledger.refusal(reserveUsd));
       steps++;
       await record({
         kind: 'request',
@@ -262,6 +305,8 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
           model,
           messages: messages.slice(sent),
           tools: sent === 0 ? toolDefs.map((t) => t.function.name) : undefined,
+          maxTokens: maxCompletion,
+          reservedUsd: reserveUsd,
         },
       });
       sent = messages.length;
@@ -269,10 +314,17 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
       let res: OpenAI.Chat.Completions.ChatCompletion;
       try {
         res = await client.chat.completions.create(
-          { model, messages, ...(toolDefs.length ? { tools: toolDefs } : {}) },
+          {
+            model,
+            messages,
+            max_tokens: maxCompletion,
+            ...(toolDefs.length ? { tools: toolDefs } : {}),
+          },
           { signal },
         );
       } catch (err) {
+        // No answer, no usage to book: the provider bills nothing it did not answer.
+        if (reservation) ledger!.settle(reservation, 0);
         if (args.signal.aborted) throw args.signal.reason ?? err;
         if (timeout.aborted)
           throw new Fallback('timeout', `no answer within timeoutMs ${settings.timeoutMs}`);
@@ -286,6 +338,7 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
         { promptTokens: usage?.prompt_tokens ?? 0, completionTokens: usage?.completion_tokens ?? 0 },
         args.prices,
       );
+      if (reservation) ledger!.settle(reservation, turnCost);
       tokens += turnTokens;
       cost += turnCost;
       const message = res.choices[0]?.message;
@@ -379,16 +432,19 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
     }
     const t0 = Date.now();
     try {
-      const result = await tool.run(merged, signal);
+      // Masked before the model (or the trace) sees it: a tool must not hand a stored secret back,
+      // raw or encoded, whatever the step's config or the model's arguments made it return.
+      const result = mask(await tool.run(merged, signal));
       await record({ kind: 'tool_result', payload: { id, name, result }, latencyMs: Date.now() - t0 });
       return clip(result);
     } catch (e) {
       if (args.signal.aborted || timeout.aborted) throw e;
       toolErrors++;
-      const error =
+      const error = mask(
         e instanceof TrellisError
           ? e.toJSON()
-          : { code: 'tool_error', message: (e as Error)?.message ?? String(e) };
+          : { code: 'tool_error', message: (e as Error)?.message ?? String(e) },
+      );
       await record({ kind: 'tool_result', payload: { id, name, error }, latencyMs: Date.now() - t0 });
       return JSON.stringify({ error });
     }

@@ -8,3 +8,5 @@ export const MAX_REPAIR_TURNS = 1;
 export const MAX_TOOL_RESULT_CHARS = 16_000;
 /** Response cap for the agent's `http` tool. */
 export const AGENT_HTTP_MAX_BYTES = 1024 * 1024;
+/** Completion tokens one model call may produce (sent as max_tokens; the cost reservation's bound). */
+export const MAX_COMPLETION_TOKENS = 4096;

@@ -88,6 +88,7 @@ export function createChatClient(
           model,
           messages,
           ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
+          ...(args.maxTokens === undefined ? {} : { max_tokens: args.maxTokens }),
           ...(args.jsonSchema ? { response_format: { type: 'json_object' as const } } : {}),
         },
         { signal: args.signal },
@@ -99,6 +100,8 @@ export function createChatClient(
         text,
         tokens: res.usage?.total_tokens ?? promptTokens + completionTokens,
         cost: costOf(res.model || model, { promptTokens, completionTokens }, opts.prices),
+        model: res.model || model,
+        usage: { promptTokens, completionTokens },
       };
     } catch (err) {
       throw toModelError(err, args.signal);

@@ -2,6 +2,7 @@ import type { AgentTurn } from '@/lib/workflow/trace';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import type { PriceTable } from '@/lib/agent/pricing';
 import type { ModelConfig } from '@/lib/agent/model-client';
+import type { CostLedger } from '@/lib/agent/ledger';
 
 // The engine's view of agent mode: runAgent(args) → AgentResult. The engine decides what a
 // fallback means (run the deterministic step, or fail when agent.fallback is "fail") and stores
@@ -25,8 +26,8 @@ export interface DeterministicTool {
   parameters: Record<string, unknown>;
   /** The step's deterministic config: defaults for omitted arguments. */
   defaults?: Record<string, unknown>;
-  /** Read-only tools may run in shadow mode (e.g. an HTTP GET). */
-  readOnly?: boolean;
+  /** Read-only tools may run in shadow mode (e.g. an HTTP GET); may depend on the arguments (method). */
+  readOnly?: boolean | ((args: Record<string, unknown>) => boolean);
   /** Run the deterministic operation with these arguments merged over the config (already validated). */
   run(args: Record<string, unknown>, signal: AbortSignal): Promise<unknown>;
 }
@@ -58,12 +59,23 @@ export interface RunAgentArgs {
   /** Model endpoint; default getModelConfig(process.env). null means none is configured. */
   model?: ModelConfig | null;
   prices?: PriceTable;
-  /** Per-run cost cap in USD and what the run has spent so far. */
+  /** The root run's cost ledger: every model call reserves its worst case here first. */
+  ledger?: CostLedger;
+  /** Without a ledger: a cap in USD and what the run has spent so far (a private ledger). */
   budget?: { costCapUsd?: number; spentUsd?: number };
+  /** Model calls and tokens earlier attempts of this step used: maxSteps/maxTokens span retries. */
+  prior?: { steps: number; tokens: number };
+  /**
+   * Applied to every tool result (and tool error) before it goes to the model provider: stored
+   * secret values, raw or encoded, are masked.
+   */
+  mask?: (value: unknown) => unknown;
+  /** host[:port] of the step's own configured URL: the only host the http tool may call without an allow-list. */
+  stepHost?: string;
   /** The `http` tool's fetch; default guardedFetch (SSRF guard, allow-list, size cap). */
   fetch?: (
     url: string,
-    init: RequestInit & { allowHosts?: string[]; maxBytes?: number },
+    init: RequestInit & { allowHosts?: string[]; pinHosts?: string[]; maxBytes?: number },
   ) => Promise<Response>;
   /** Called for every turn as it happens (streaming to the trace). */
   onTurn?: (turn: AgentTurn) => void | Promise<void>;

@@ -11,7 +11,7 @@ import {
   type TraceStore,
 } from '@/lib/engine/trace-store';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { NotFoundError, type SerializedError } from '@/lib/workflow/errors';
+import { NotFoundError, TrellisError, type SerializedError } from '@/lib/workflow/errors';
 import type { Db } from './client';
 import { toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
@@ -28,6 +28,44 @@ import type { SqlQueryable } from './sql-executor';
 /** A batch is written after this long, or as soon as it holds MAX_BATCH_ROWS rows. */
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
+/** Tries of one batch on a transient error (connection lost, serialization, timeout) before its runs fail. */
+export const MAX_TRACE_WRITE_ATTEMPTS = 4;
+/** Wait before the second try of a batch; doubled for each further one. */
+export const TRACE_WRITE_RETRY_MS = 25;
+
+// SQLSTATEs worth another try: serialization/deadlock, connection errors, admin shutdown
+// (pg_terminate_backend), query_canceled (statement_timeout).
+const TRANSIENT_SQLSTATES = new Set([
+  '40001',
+  '40P01',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '57P01',
+  '57P02',
+  '57P03',
+  '57014',
+]);
+const TRANSIENT_SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
+
+/** Whether a failed batch may succeed when written again (the transaction rolled back). */
+export function isTransientWriteError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SOCKET_CODES.has(code)))
+    return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /connection (terminated|ended|closed|reset)|terminating connection|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
+/** The error a run ends with when rows of its trace could not be written. */
+export function traceWriteFailed(cause: unknown): TrellisError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new TrellisError('trace_write_failed', `The run's trace could not be written: ${reason}`, { cause });
+}
 
 export interface SqlTraceStoreOptions {
   /**
@@ -64,6 +102,7 @@ interface StepInsert {
 }
 
 interface StepFinish {
+  runId: string;
   status: string;
   mode: string | null;
   handle: string | null;
@@ -78,6 +117,7 @@ interface StepFinish {
 
 interface TurnInsert {
   id: string;
+  runId: string;
   stepId: string;
   seq: number;
   kind: string;
@@ -94,6 +134,20 @@ interface Batch {
 }
 
 const emptyBatch = (): Batch => ({ inserts: new Map(), updates: new Map(), turns: [] });
+
+/** One batch per run, so a run whose rows cannot be written does not take the others down. */
+function splitByRun(batch: Batch): Map<string, Batch> {
+  const out = new Map<string, Batch>();
+  const of = (runId: string) => {
+    let b = out.get(runId);
+    if (!b) out.set(runId, (b = emptyBatch()));
+    return b;
+  };
+  for (const [id, s] of batch.inserts) of(s.runId).inserts.set(id, s);
+  for (const [id, f] of batch.updates) of(f.runId).updates.set(id, f);
+  for (const t of batch.turns) of(t.runId).turns.push(t);
+  return out;
+}
 
 // JSON text of one recordset row, with payload columns spliced in as already-serialized JSON so
 // large payloads are stringified once.
@@ -121,7 +175,10 @@ export class SqlTraceStore implements TraceStore {
   private writing: Promise<void> = Promise.resolve();
   /** A write that will take everything pending is queued behind the current one. */
   private writeQueued = false;
-  private failure: unknown = null;
+  /** Runs that lost trace rows: each ends failed with trace_write_failed, the others go on. */
+  private failedRuns = new Map<string, TrellisError>();
+  /** Figures for tests and notes: batch tries repeated, batches split, runs failed. */
+  readonly writeStats = { retries: 0, splits: 0, failedRuns: 0 };
   /** Runs and steps known to exist (or queued), so a bad id fails at the call, not in a batch. */
   private knownRuns = new Set<string>();
   private openSteps = new Map<string, { runId: string; startedMs: number }>();
@@ -215,6 +272,19 @@ export class SqlTraceStore implements TraceStore {
     await this.flush();
     const allowed = from.filter((s) => !TERMINAL_RUN_STATUSES.includes(s));
     if (!allowed.length) return false;
+    const lost = this.failedRuns.get(runId);
+    if (lost) {
+      // Whatever the engine asks, a run with a hole in its trace ends failed, and says why.
+      const rows = await this.sql.query(
+        `UPDATE "Run" SET status = 'failed', "finishedAt" = now(),
+            "durationMs" = ROUND(EXTRACT(EPOCH FROM now() - COALESCE("startedAt", "createdAt")) * 1000),
+            output = NULL, error = $3::jsonb
+          WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
+        [runId, allowed, this.json(lost.toJSON())],
+      );
+      if (rows.length === 1) this.failedRuns.delete(runId);
+      return rows.length === 1 && to === 'failed';
+    }
     const terminal = TERMINAL_RUN_STATUSES.includes(to);
     const hasOutput = !!patch && 'output' in patch;
     const hasError = !!patch && 'error' in patch;
@@ -241,7 +311,7 @@ export class SqlTraceStore implements TraceStore {
   }
 
   async startStep(step: StepStart): Promise<string> {
-    this.throwIfFailed();
+    this.throwIfFailed(step.runId);
     await this.ensureRun(step.runId);
     const id = randomUUID();
     const startedMs = step.startedAt.getTime();
@@ -265,8 +335,11 @@ export class SqlTraceStore implements TraceStore {
   }
 
   async finishStep(stepId: string, result: StepResult): Promise<void> {
-    this.throwIfFailed();
+    const queuedInsert = this.pending.inserts.get(stepId);
+    const runId = queuedInsert?.runId ?? this.openSteps.get(stepId)?.runId ?? (await this.ensureStep(stepId));
+    this.throwIfFailed(runId);
     const finish: StepFinish = {
+      runId,
       status: result.status,
       mode: result.mode ?? null,
       handle: result.handle ?? null,
@@ -278,15 +351,33 @@ export class SqlTraceStore implements TraceStore {
       cost: result.cost ?? 0,
       finishedAt: result.finishedAt.toISOString(),
     };
-    const queuedInsert = this.pending.inserts.get(stepId);
-    if (queuedInsert) {
-      queuedInsert.finish = finish;
+    // Looked up again: ensureStep may have waited for a write that took the queued insert.
+    const stillQueued = this.pending.inserts.get(stepId);
+    if (stillQueued) {
+      stillQueued.finish = finish;
     } else {
-      if (!this.openSteps.has(stepId)) await this.ensureStep(stepId);
       this.pending.updates.set(stepId, finish);
       this.queued(1);
     }
     this.openSteps.delete(stepId);
+  }
+
+  async decideStep(stepId: string, result: StepResult): Promise<boolean> {
+    // Whatever this process queued for the step lands first, so the compare sees the real state.
+    await this.flush();
+    const rows = await this.sql.query(
+      `UPDATE "Step" SET status = $2, handle = $3, output = $4::jsonb, "finishedAt" = $5,
+          "durationMs" = GREATEST(0, ROUND(EXTRACT(EPOCH FROM $5::timestamptz - "startedAt") * 1000))
+        WHERE id = $1 AND status = 'waiting' RETURNING id`,
+      [
+        stepId,
+        result.status,
+        result.handle ?? null,
+        this.json(result.output),
+        result.finishedAt.toISOString(),
+      ],
+    );
+    return rows.length === 1;
   }
 
   async listSteps(runId: string): Promise<StepRecord[]> {
@@ -299,11 +390,15 @@ export class SqlTraceStore implements TraceStore {
   }
 
   async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {
-    this.throwIfFailed();
-    if (!this.openSteps.has(stepId) && !this.pending.inserts.has(stepId)) await this.ensureStep(stepId);
+    const runId =
+      this.pending.inserts.get(stepId)?.runId ??
+      this.openSteps.get(stepId)?.runId ??
+      (await this.ensureStep(stepId));
+    this.throwIfFailed(runId);
     for (const t of turns) {
       this.pending.turns.push({
         id: randomUUID(),
+        runId,
         stepId,
         seq: t.seq,
         kind: t.kind,
@@ -325,7 +420,10 @@ export class SqlTraceStore implements TraceStore {
     );
   }
 
-  /** Resolves when every write queued before the call is durable; rejects if a batch failed. */
+  /**
+   * Resolves when every write queued before the call has been tried. Rows that could not be written
+   * fail their own run (see transitionRun), not the caller: flush serves every run of the process.
+   */
   async flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -333,7 +431,11 @@ export class SqlTraceStore implements TraceStore {
     }
     if (this.pendingRows > 0) this.startWrite();
     await this.writing;
-    this.throwIfFailed();
+  }
+
+  /** Whether rows of this run's trace were lost (the run will end failed with trace_write_failed). */
+  traceLost(runId: string): boolean {
+    return this.failedRuns.has(runId);
   }
 
   /** Flushes and stops the timer; the store must not be used afterwards. */
@@ -372,24 +474,42 @@ export class SqlTraceStore implements TraceStore {
         clearTimeout(this.timer);
         this.timer = null;
       }
-      if (this.failure || (!batch.inserts.size && !batch.updates.size && !batch.turns.length)) return;
-      try {
-        await this.sql.transaction((tx) => writeBatch(tx, batch));
-      } catch (err) {
-        // Surfaced to the next call instead of dropped: the engine fails the run loudly.
-        this.failure = err;
-      }
+      if (!batch.inserts.size && !batch.updates.size && !batch.turns.length) return;
+      await this.writeBatch(batch, true);
     });
   }
 
-  private throwIfFailed(): void {
-    if (this.failure) {
-      const err = this.failure;
-      this.failure = null;
-      throw new Error(`trace write failed: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-      });
+  // Each run in a batch learns its own fate: a transient error retries the whole batch (it rolled
+  // back), a permanent one splits it per run so only the run whose rows fail is marked failed.
+  private async writeBatch(batch: Batch, mayRetry: boolean, maySplit = true): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.sql.transaction((tx) => writeBatch(tx, batch));
+        return;
+      } catch (err) {
+        if (mayRetry && attempt < MAX_TRACE_WRITE_ATTEMPTS && isTransientWriteError(err)) {
+          this.writeStats.retries++;
+          await new Promise((r) => setTimeout(r, TRACE_WRITE_RETRY_MS * 2 ** (attempt - 1)));
+          continue;
+        }
+        const runs = splitByRun(batch);
+        if (maySplit && runs.size > 1) {
+          this.writeStats.splits++;
+          for (const part of runs.values()) await this.writeBatch(part, mayRetry, false);
+          return;
+        }
+        for (const runId of runs.keys()) {
+          if (!this.failedRuns.has(runId)) this.writeStats.failedRuns++;
+          this.failedRuns.set(runId, traceWriteFailed(err));
+        }
+        return;
+      }
     }
+  }
+
+  private throwIfFailed(runId: string): void {
+    const lost = this.failedRuns.get(runId);
+    if (lost) throw lost;
   }
 
   private async ensureRun(runId: string): Promise<void> {
@@ -399,11 +519,16 @@ export class SqlTraceStore implements TraceStore {
     this.knownRuns.add(runId);
   }
 
-  private async ensureStep(stepId: string): Promise<void> {
-    if (this.pending.inserts.has(stepId)) return;
+  /** The run of a step that is neither queued nor open here (written earlier, or by another process). */
+  private async ensureStep(stepId: string): Promise<string> {
+    const queued = this.pending.inserts.get(stepId);
+    if (queued) return queued.runId;
     await this.writing;
-    const rows = await this.sql.query(`SELECT 1 FROM "Step" WHERE id = $1`, [stepId]);
+    const rows = await this.sql.query<{ runId: string }>(`SELECT "runId" FROM "Step" WHERE id = $1`, [
+      stepId,
+    ]);
     if (!rows.length) throw new NotFoundError(`Step ${stepId}`);
+    return rows[0].runId;
   }
 }
 

@@ -466,11 +466,16 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
           ['classify', 'classify2'],
         ],
       );
-      // Measure one step's spend, then cap the run at 1.5 of it: the first fits, the second does not.
+      // Measure one step's spend, then cap the run at 1.5 of it: the first fits, the second does
+      // not. Each call reserves its worst case first (up to maxTokens), so maxTokens (probe's
+      // tokens + 40) keeps the reservation within the cap.
       const probe = await run(a, { def, prices, costCapUsd: 1e9 });
       const one = probe.step.cost!;
       expect(one).toBeGreaterThan(0);
-      const { steps } = await run(a, { def, prices, costCapUsd: one * 1.5 });
+      const bounded = (n: WorkflowNode) =>
+        ({ ...n, agent: { ...n.agent, maxTokens: probe.step.tokens! + 40 } }) as WorkflowNode;
+      const def2 = { ...def, nodes: def.nodes.map((n) => (n.mode === 'agent' ? bounded(n) : n)) };
+      const { steps } = await run(a, { def: def2, prices, costCapUsd: one * 1.5 });
       const first = steps.find((s) => s.nodeId === 'classify')!;
       const second = steps.find((s) => s.nodeId === 'classify2')!;
       expect(first.mode).toBe('agent');

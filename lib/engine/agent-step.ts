@@ -1,7 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { agentSettingsSchema, ERROR_HANDLE, type WorkflowNode } from '@/lib/workflow/definition';
 import { TrellisError, toSerializedError, type ErrorCode, type SerializedError } from '@/lib/workflow/errors';
-import type { NodeDefinition, NodeResult, NodeRunContext, NodeServices } from '@/lib/nodes/define-node';
+import type {
+  ExpressionScope,
+  NodeDefinition,
+  NodeResult,
+  NodeRunContext,
+  NodeServices,
+} from '@/lib/nodes/define-node';
+import { guardedFetch } from '@/lib/net/guarded-fetch';
+import { hostAllowListed } from '@/lib/net/ssrf';
+import { CostLedger } from '@/lib/agent/ledger';
 import { runAgent } from '@/lib/agent/agent-loop';
 import { getModelConfig, type ModelConfig } from '@/lib/agent/model-client';
 import { DEFAULT_PRICES, type PriceTable } from '@/lib/agent/pricing';
@@ -68,8 +77,12 @@ export interface AgentStepEnv {
   workflows?: WorkflowSource;
   /** Secret masking + redaction, as for every other payload of the run. */
   prepare(value: unknown): unknown;
-  /** The run's agent spending so far; shared by every step of the run. */
-  budget: { spentUsd: number };
+  /** Secret masking only (every encoding): what tool results pass through before the model sees them. */
+  mask(value: unknown): unknown;
+  /** The root run's cost ledger, shared by every model call of the run and its child runs. */
+  ledger: CostLedger;
+  /** Model calls and tokens of this step's earlier attempts; this attempt adds its own. */
+  usage: { steps: number; tokens: number };
   /** The step attempt's span when tracing is on: agent turns become child spans. */
   span?: TraceSpan;
 }
@@ -80,18 +93,14 @@ export function requestedMode(node: WorkflowNode, def: NodeDefinition | undefine
   return node.agent?.shadow ? 'shadow' : 'agent';
 }
 
-/** Agent spending of a run is counted from recorded steps on resume, so a restart does not reset the cap. */
-const budgets = new WeakMap<object, { spentUsd: number }>();
-export function runBudget(run: object, recorded: Iterable<StepRecord[]>): { spentUsd: number } {
-  let b = budgets.get(run);
-  if (!b) {
-    let spentUsd = 0;
-    for (const list of recorded)
-      for (const s of list) if (s.mode !== 'workflow' && typeof s.cost === 'number') spentUsd += s.cost;
-    b = { spentUsd };
-    budgets.set(run, b);
-  }
-  return b;
+/** The ledger of a root run: resumed runs start from what their recorded steps spent. */
+export function newRunLedger(
+  options: AgentOptions | undefined,
+  recorded: Iterable<StepRecord[]>,
+): CostLedger {
+  let spentUsd = 0;
+  for (const list of recorded) for (const s of list) if (typeof s.cost === 'number') spentUsd += s.cost;
+  return new CostLedger(options?.costCapUsd ?? runCostCapFromEnv(), spentUsd);
 }
 
 const FAIL_CODES: Record<FallbackReason, ErrorCode> = {
@@ -151,7 +160,53 @@ export function agentOutputSchema(
   return def.type === 'llm' ? undefined : {};
 }
 
-function deterministicTool(def: NodeDefinition, ctx: NodeRunContext<unknown>): DeterministicTool | undefined {
+/** Every string inside a value (keys too): what the model wrote, whatever field a node renders. */
+function stringsIn(v: unknown, out: Set<string>, depth = 0): Set<string> {
+  if (typeof v === 'string') out.add(v);
+  else if (v && typeof v === 'object' && depth < 64) {
+    for (const [k, x] of Object.entries(v)) {
+      if (!Array.isArray(v)) out.add(k);
+      stringsIn(x, out, depth + 1);
+    }
+  }
+  return out;
+}
+
+/** Host policy of an http-calling tool: the allow-list, else the step's own configured host only. */
+export function toolHostGate(
+  allowHosts: string[] | undefined,
+  stepHost: string | undefined,
+): { hosts: string[] | undefined; check(url: string): string | null } {
+  const hosts = allowHosts?.length ? allowHosts : stepHost ? [stepHost] : undefined;
+  return {
+    hosts,
+    check(url) {
+      let u: URL;
+      try {
+        u = new URL(url);
+      } catch {
+        return `refused: not an absolute URL: ${url.slice(0, 200)}`;
+      }
+      if (!hosts) return 'refused: this step has no allow-list and no configured host for the agent to call';
+      if (hostAllowListed(u, hosts)) return null;
+      return allowHosts?.length
+        ? `refused ${u.host}: host is not in this node's allowHosts`
+        : `refused ${u.host}: host is not this step's configured host (${hosts.join(', ')})`;
+    },
+  };
+}
+
+/**
+ * The `self` tool. What the model supplies is data, never a template: its arguments are handed to
+ * the node as literal values (render() returns them as they are), and code or expressions it
+ * writes run in a scope without secrets or env. Only the step's own saved config is rendered, and
+ * with secrets in scope only for types that declare they need them (configSecrets: http auth).
+ */
+function deterministicTool(
+  def: NodeDefinition,
+  ctx: NodeRunContext<unknown>,
+  gate: ReturnType<typeof toolHostGate>,
+): DeterministicTool | undefined {
   if (!def.asTool) return undefined;
   const spec = def.asTool(ctx.config, ctx.node.agent);
   const props = (spec.parameters.properties ?? {}) as Record<string, unknown>;
@@ -159,16 +214,49 @@ function deterministicTool(def: NodeDefinition, ctx: NodeRunContext<unknown>): D
   // step's own and cannot be overridden by the model.
   const raw = (ctx.node.config ?? {}) as Record<string, unknown>;
   const defaults = Object.fromEntries(Object.entries(raw).filter(([k]) => k in props));
+  const full = ctx.scope;
+  const configScope: ExpressionScope = spec.configSecrets ? full : { ...full, secrets: {} };
+  const modelScope: ExpressionScope = { ...full, env: {}, secrets: {} };
+  const base = ctx.services;
   return {
     description: spec.description,
     parameters: spec.parameters,
     defaults,
-    readOnly: spec.readOnly,
+    // Judged on the arguments: a GET step whose model asks for DELETE is no longer read-only.
+    readOnly: (args) => {
+      const p = def.config.safeParse({ ...raw, ...args });
+      return p.success && !!def.asTool!(p.data, ctx.node.agent).readOnly;
+    },
     async run(args, signal) {
-      const parsed = def.config.safeParse({ ...raw, ...args });
+      const exposed = Object.fromEntries(Object.entries(args).filter(([k]) => k in props));
+      const parsed = def.config.safeParse({ ...raw, ...exposed });
       if (!parsed.success)
         throw new TrellisError('validation_error', `invalid arguments: ${parsed.error.message}`);
-      const res = await def.run({ ...ctx, config: parsed.data, signal });
+      const data = parsed.data as Record<string, unknown>;
+      const suppliedJson = new Set<string>();
+      const suppliedStrings = new Set<string>();
+      for (const k of Object.keys(exposed)) {
+        suppliedJson.add(JSON.stringify(data[k]) ?? 'undefined');
+        stringsIn(data[k], suppliedStrings);
+      }
+      const supplied = (v: unknown) =>
+        suppliedJson.has(JSON.stringify(v) ?? 'undefined') ||
+        (typeof v === 'string' && suppliedStrings.has(v));
+      const services: NodeServices = {
+        ...base,
+        render: (v, _scope, sig) => (supplied(v) ? Promise.resolve(v) : base.render(v, configScope, sig)),
+        evaluate: (e, _scope, sig) => base.evaluate(e, supplied(e) ? modelScope : configScope, sig),
+        runCode: (c, _scope, sig) => base.runCode(c, supplied(c) ? modelScope : configScope, sig),
+        fetch: (url, init) => {
+          const refused = gate.check(url);
+          if (refused)
+            return Promise.reject(
+              new TrellisError('ssrf_blocked', refused, { details: { reason: 'host_not_allowed' } }),
+            );
+          return (base.fetch ?? guardedFetch)(url, { ...init, pinHosts: gate.hosts });
+        },
+      };
+      const res = await def.run({ ...ctx, config: parsed.data, scope: configScope, services, signal });
       if (res.kind !== 'done')
         throw new TrellisError('unprocessable', `${def.type} cannot wait inside an agent tool`);
       return res.handle && res.handle !== 'out' ? { output: res.output, handle: res.handle } : res.output;
@@ -226,8 +314,21 @@ export async function runAgentStep(
   const branches = branchesOf(def, config);
   const branching = branches.length > 1 && outputSchema?.properties !== undefined && !config.outputSchema;
   const prices = (await env.options.prices?.()) ?? DEFAULT_PRICES;
-  const costCapUsd = env.options.costCapUsd ?? runCostCapFromEnv();
   const services: NodeServices = ctx.services;
+  const raw = (ctx.node.config ?? {}) as Record<string, unknown>;
+  // The step's own URL (rendered from its saved config) names the one host an agent may call
+  // when no allow-list is set.
+  let stepHost: string | undefined;
+  if (typeof raw.url === 'string') {
+    try {
+      stepHost = new URL(String(await services.render(raw.url, ctx.scope, ctx.signal))).host || undefined;
+    } catch {
+      stepHost = undefined;
+    }
+  }
+  const allowList =
+    settings.allowHosts ?? (Array.isArray(raw.allowHosts) ? (raw.allowHosts as string[]) : undefined);
+  const gate = toolHostGate(allowList, stepHost);
 
   // The agent's span stays open in shadow mode until the comparison is known (its evaluation event).
   let agentSpan: AgentSpan | undefined;
@@ -256,13 +357,16 @@ export async function runAgentStep(
         runAgent({
           node: ctx.node,
           input: ctx.input,
-          deterministicTool: deterministicTool(def, ctx),
+          deterministicTool: deterministicTool(def, ctx, gate),
           outputSchema,
           signal,
           shadow,
           model: resolveModel(env.options.model),
           prices,
-          budget: { costCapUsd, spentUsd: env.budget.spentUsd },
+          ledger: env.ledger,
+          prior: { ...env.usage },
+          mask: env.mask,
+          ...(stepHost ? { stepHost } : {}),
           resolveWorkflow: (id) => workflowInfo(env.workflows, id),
           runChild: services.runChild,
           ...(services.fetch ? { fetch: services.fetch } : {}),
@@ -284,7 +388,8 @@ export async function runAgentStep(
   };
 
   const store = async (res: AgentResult, summary: AgentStepSummary) => {
-    env.budget.spentUsd += res.cost;
+    env.usage.steps += res.steps;
+    env.usage.tokens += res.tokens;
     const turns: AgentTurn[] = [...res.turns, { seq: res.turns.length, kind: 'note', payload: { summary } }];
     await env.store.appendAgentTurns(env.stepId, turns);
   };

@@ -38,7 +38,8 @@ import {
   type TraceStore,
 } from './trace-store';
 import type { WorkflowSource } from './workflow-source';
-import type { AgentOptions } from './agent-step';
+import { newRunLedger, type AgentOptions } from './agent-step';
+import type { CostLedger } from '@/lib/agent/ledger';
 import type { TraceSpan, Tracer } from './tracing';
 
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
@@ -145,6 +146,8 @@ interface DriveOpts {
   from: RunStatus[];
   signal?: AbortSignal;
   depth?: number;
+  /** A child run spends from its root run's ledger. */
+  ledger?: CostLedger;
 }
 
 const noRedactor = new SecretRedactor();
@@ -181,7 +184,7 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, traceContext }) {
+    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, ledger, traceContext }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
@@ -212,7 +215,7 @@ export function createEngine(opts: EngineOptions): Engine {
         parentStepId,
         traceContext: traceContext ?? null,
       });
-      const out = await drive(child.id, { from: ['queued'], signal, depth });
+      const out = await drive(child.id, { from: ['queued'], signal, depth, ledger });
       if (out.status === 'succeeded') return out.output;
       if (out.status === 'cancelled') throw signal.aborted ? signal.reason : new RunCancelled();
       if (out.status === 'waiting') {
@@ -280,7 +283,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span, d.ledger);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -370,6 +373,7 @@ export function createEngine(opts: EngineOptions): Engine {
     depth: number,
     fresh: boolean,
     span: TraceSpan | undefined,
+    parentLedger?: CostLedger,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
@@ -384,7 +388,10 @@ export function createEngine(opts: EngineOptions): Engine {
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
       const secrets = (await opts.secrets?.({ runId })) ?? {};
+      // Every encoding (raw, JSON, URL, base64) of the host's and the run's secrets: what the
+      // trace, every exit and a tool result on its way to a model pass through.
       prepare = (opts.redactor ?? noRedactor).withValues(Object.values(secrets)).redact;
+      const mask = prepare;
       const recorded = new Map<string, StepRecord[]>();
       for (const s of steps) {
         const k = frameKey({ parentNodeId: s.parentNodeId ?? null, itemIndex: s.itemIndex ?? null });
@@ -396,7 +403,18 @@ export function createEngine(opts: EngineOptions): Engine {
       const roots = await rootsFor(graph, run);
       const exec = new GraphExecution(
         core,
-        { runId, input, env: opts.env ?? {}, secrets, prepare, recorded, depth },
+        {
+          runId,
+          input,
+          env: opts.env ?? {},
+          secrets,
+          prepare,
+          mask,
+          recorded,
+          depth,
+          ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
+          agentUsage: new Map(),
+        },
         graph,
         { parentNodeId: null, itemIndex: null },
         { rootInput: input, roots, signal, span },
@@ -405,10 +423,11 @@ export function createEngine(opts: EngineOptions): Engine {
       // No explicit flush: transitionRun makes the run's step writes durable first (TraceStore contract).
       if (out.status === 'succeeded') {
         const output = runOutput(graph, out.state);
-        if (
-          await store.transitionRun(runId, ['running'], 'succeeded', { output: prepare(output), error: null })
-        ) {
-          return { runId, status: 'succeeded', output };
+        // Every exit (run.finished, SSE, webhook and wait:true answers, CLI, child results) gets
+        // the masked output, the same value the store holds.
+        const masked = prepare(output);
+        if (await store.transitionRun(runId, ['running'], 'succeeded', { output: masked, error: null })) {
+          return { runId, status: 'succeeded', output: masked };
         }
       } else if (out.status === 'waiting') {
         if (await store.transitionRun(runId, ['running'], 'waiting'))
@@ -418,10 +437,10 @@ export function createEngine(opts: EngineOptions): Engine {
           error: prepare(out.error) as SerializedError,
         });
       } else {
-        error = out.error;
+        error = out.error && (prepare(out.error) as SerializedError);
       }
     } catch (err) {
-      error = toSerializedError(err);
+      error = prepare(toSerializedError(err)) as SerializedError;
     }
     if (error)
       await store.transitionRun(runId, ['running'], 'failed', { error: prepare(error) as SerializedError });
@@ -509,13 +528,14 @@ export function createEngine(opts: EngineOptions): Engine {
         ...(decision.comment === undefined ? {} : { comment: decision.comment }),
         ...(decision.by === undefined ? {} : { by: decision.by }),
       };
-      await store.finishStep(row.id, {
+      // Compare-and-set: of two concurrent decisions exactly one lands; the other is told here.
+      const decided = await store.decideStep(row.id, {
         status: 'succeeded',
         output: hostRedact(output),
         handle: decision.approved ? 'approved' : 'rejected',
         finishedAt: new Date(clock.now()),
       });
-      await store.flush();
+      if (!decided) throw new TrellisError('conflict', `Approval ${nodeId} was already decided`);
       emit({
         type: 'step.finished',
         runId,

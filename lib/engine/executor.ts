@@ -29,7 +29,9 @@ import {
   type NodeState,
 } from './plan';
 import type { StepRecord, StepResult, TraceStore } from './trace-store';
-import { requestedMode, runAgentStep, runBudget, type AgentOptions, type AgentStepInfo } from './agent-step';
+import { requestedMode, runAgentStep, type AgentOptions, type AgentStepInfo } from './agent-step';
+import type { CostLedger } from '@/lib/agent/ledger';
+import { ledgerChat } from './model-spend';
 import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
 import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
@@ -66,6 +68,8 @@ export interface EngineCore {
     parentRunId: string;
     parentStepId: string | null;
     depth: number;
+    /** The root run's cost ledger: a child run spends from its root's cap. */
+    ledger: CostLedger;
     /** The parent step's span, so the child run's spans nest under it. */
     traceContext?: string | null;
   }): Promise<unknown>;
@@ -82,6 +86,12 @@ export interface RunContext {
   /** Recorded steps by frame key, for resume; empty for a fresh run. */
   recorded: Map<string, StepRecord[]>;
   depth: number;
+  /** Secret masking only, every encoding: tool results on their way to a model. */
+  mask(value: unknown): unknown;
+  /** The root run's cost ledger (shared with child runs and map items). */
+  ledger: CostLedger;
+  /** Agent model calls and tokens per step (frame + node), across its attempts. */
+  agentUsage: Map<string, { steps: number; tokens: number }>;
 }
 
 /** Map items and concurrent steps all listen on their parent's signal; that is by design. */
@@ -165,7 +175,8 @@ export class GraphExecution {
       this.pump();
       const outcome = await done;
       await Promise.all(this.writes);
-      return outcome;
+      // A skip write that failed after the last node settled still fails the run.
+      return this.failure !== undefined && outcome.status !== 'failed' ? this.outcome() : outcome;
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -206,7 +217,17 @@ export class GraphExecution {
   private apply(d: { start: string[]; skip: string[] }) {
     for (const id of d.skip) {
       this.settle(id, { status: 'skipped' });
-      this.writes.push(this.recordSkip(id));
+      // Awaited only when the graph settles: a failed skip write must fail the run then, not go
+      // unhandled now (that would end the process and every run in it).
+      this.writes.push(
+        this.recordSkip(id).catch((err: unknown) => {
+          if (this.failure !== undefined) return;
+          this.failure = { ...toSerializedError(err), details: { nodeId: id } };
+          this.ctrl.abort(
+            new TrellisError('node_error', `Stopped because the skip of ${id} was not recorded`),
+          );
+        }),
+      );
     }
     for (const id of d.start) {
       this.state.set(id, { status: 'running' });
@@ -460,6 +481,23 @@ export class GraphExecution {
     return { status: 'failed', error: serialized, attempt, stepId };
   }
 
+  /**
+   * maxSteps/maxTokens of an agent step span its attempts: a retry continues the budget. Seeded on
+   * resume from the tokens its recorded attempts spent (model calls are not on the row).
+   */
+  private agentUsage(nodeId: string): { steps: number; tokens: number } {
+    const key = `${frameKey(this.frame)}#${nodeId}`;
+    let u = this.run.agentUsage.get(key);
+    if (!u) {
+      u = { steps: 0, tokens: 0 };
+      for (const s of this.run.recorded.get(frameKey(this.frame)) ?? [])
+        if (s.nodeId === nodeId && s.mode && s.mode !== 'workflow' && typeof s.tokens === 'number')
+          u.tokens += s.tokens;
+      this.run.agentUsage.set(key, u);
+    }
+    return u;
+  }
+
   private openSpan(stepId: string, node: WorkflowNode, attempt: number) {
     const span = this.opts.span?.step({
       stepId,
@@ -558,8 +596,10 @@ export class GraphExecution {
       secrets: this.run.secrets,
       ...(this.opts.index === undefined ? {} : { item: this.opts.item, index: this.opts.index }),
     };
+    const base = this.core.services;
     const services: NodeServices = {
-      ...this.core.services,
+      ...base,
+      ...(base.chat ? { chat: ledgerChat(base.chat, this.run.ledger, this.core.agent) } : {}),
       runBody: (args) => this.runBody(node, stepId, args),
       runChild: (args) =>
         this.core.runChild({
@@ -567,6 +607,7 @@ export class GraphExecution {
           parentRunId: this.run.runId,
           parentStepId: stepId,
           depth: this.run.depth + 1,
+          ledger: this.run.ledger,
           traceContext: this.spans.get(stepId)?.traceparent ?? null,
         }),
     };
@@ -594,7 +635,9 @@ export class GraphExecution {
               options: this.core.agent ?? {},
               workflows: this.core.workflows,
               prepare: this.run.prepare,
-              budget: runBudget(this.run, this.run.recorded.values()),
+              mask: this.run.mask,
+              ledger: this.run.ledger,
+              usage: this.agentUsage(node.id),
               span: this.spans.get(stepId),
             },
             (info) => this.agentInfo.set(stepId, info),
@@ -633,6 +676,7 @@ export class GraphExecution {
           parentRunId: this.run.runId,
           parentStepId: stepId,
           depth: this.run.depth + 1,
+          ledger: this.run.ledger,
           traceContext: this.spans.get(stepId)?.traceparent ?? null,
         });
     } else {

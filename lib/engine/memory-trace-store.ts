@@ -144,6 +144,12 @@ export class MemoryTraceStore implements TraceStore {
     s.durationMs = result.finishedAt.getTime() - s.startedAt.getTime();
   }
 
+  async decideStep(stepId: string, result: StepResult): Promise<boolean> {
+    if (this.steps.get(stepId)?.status !== 'waiting') return false;
+    await this.finishStep(stepId, result);
+    return true;
+  }
+
   async listSteps(runId: string): Promise<StepRecord[]> {
     return (this.stepsByRun.get(runId) ?? []).map((id) => clone(this.steps.get(id)!));
   }

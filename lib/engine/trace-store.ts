@@ -111,6 +111,11 @@ export interface TraceStore {
   ): Promise<boolean>;
   startStep(step: StepStart): Promise<string>;
   finishStep(stepId: string, result: StepResult): Promise<void>;
+  /**
+   * Compare-and-set for a decision from outside the run (an approval): finishes the step only if
+   * it is still `waiting`, durably before returning; false when someone decided it first.
+   */
+  decideStep(stepId: string, result: StepResult): Promise<boolean>;
   listSteps(runId: string): Promise<StepRecord[]>;
   appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void>;
   /**

@@ -3,7 +3,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { TrellisError } from '@/lib/workflow/errors';
-import { allowPrivateFromEnv, checkResolvedAddress, checkUrl, type EgressPolicy } from '@/lib/net/ssrf';
+import {
+  allowPrivateFromEnv,
+  checkResolvedAddress,
+  checkUrl,
+  hostAllowListed,
+  type EgressPolicy,
+} from '@/lib/net/ssrf';
 import { DEFAULT_MAX_RESPONSE_BYTES, MAX_REDIRECTS } from '@/lib/net/limits';
 
 // fetch() for user-controlled URLs. Built on node:http rather than undici so the SSRF check runs
@@ -13,6 +19,11 @@ import { DEFAULT_MAX_RESPONSE_BYTES, MAX_REDIRECTS } from '@/lib/net/limits';
 
 export interface GuardedFetchInit extends RequestInit {
   allowHosts?: string[];
+  /**
+   * Every hop (redirects too) must go to one of these hosts, on top of the SSRF policy, which they
+   * do not loosen (unlike allowHosts). An agent tool pinned to its step's own host uses it.
+   */
+  pinHosts?: string[];
   /** Response size cap in bytes; exceeding it aborts the request. */
   maxBytes?: number;
   /** Overrides TRELLIS_HTTP_ALLOW_PRIVATE (tests, trusted internal callers). */
@@ -186,6 +197,8 @@ export async function guardedFetch(input: string | URL, init: GuardedFetchInit =
   let body = toBody(init.body);
 
   for (let hop = 0; ; hop++) {
+    if (init.pinHosts && !hostAllowListed(url, init.pinHosts))
+      throw blocked(`host ${url.host} is not one of ${init.pinHosts.join(', ')}`);
     const decision = checkUrl(url, policy);
     if (!decision.ok) throw blocked(decision.reason);
     init.signal?.throwIfAborted();

@@ -31,7 +31,7 @@ export interface NodeServices {
   /** fetch() behind the SSRF guard and size cap. */
   fetch?: (
     url: string,
-    init: RequestInit & { allowHosts?: string[]; maxBytes?: number },
+    init: RequestInit & { allowHosts?: string[]; pinHosts?: string[]; maxBytes?: number },
   ) => Promise<Response>;
   /** Run a body graph or saved workflow once per item (map). */
   runBody?: (args: {
@@ -49,8 +49,17 @@ export interface NodeServices {
     prompt: string;
     temperature?: number;
     jsonSchema?: Record<string, unknown>;
+    /** Completion tokens the answer may use (sent as max_tokens). */
+    maxTokens?: number;
     signal: AbortSignal;
-  }) => Promise<{ text: string; tokens?: number; cost?: number }>;
+  }) => Promise<{
+    text: string;
+    tokens?: number;
+    cost?: number;
+    /** Model id the endpoint answered with (often dated: gpt-4.1-mini-2025-04-14). */
+    model?: string;
+    usage?: { promptTokens: number; completionTokens: number };
+  }>;
 }
 
 export interface NodeRunContext<C> {
@@ -81,6 +90,11 @@ export interface ToolSpec {
   parameters: Record<string, unknown>;
   /** Read-only tools may run in shadow mode. */
   readOnly?: boolean;
+  /**
+   * The step's own saved config may read `secrets` when it runs as a tool (an auth header). Off by
+   * default: code/transform/llm tools run without secrets, and the model's arguments never see them.
+   */
+  configSecrets?: boolean;
 }
 
 export interface NodeDefinition<S extends z.ZodType = z.ZodType> extends NodeTypeSpec {

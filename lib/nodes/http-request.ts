@@ -175,10 +175,13 @@ export const httpRequest = defineNode({
     const output = await runHttpRequest(ctx);
     return { kind: 'done', output };
   },
-  asTool: (config) =>
-    configTool(
+  asTool: (config) => ({
+    ...configTool(
       `Send an HTTP request (the step's own operation; defaults: ${config.method ?? 'GET'} ${config.url})`,
       httpRequestToolParams,
       READ_ONLY_METHODS.has(config.method ?? 'GET'),
     ),
+    // The saved config's auth headers need secrets; the model's arguments never see them.
+    configSecrets: true,
+  }),
 });

@@ -21,6 +21,10 @@ export const llmConfig = z.object({
     .optional()
     .describe('JSON Schema of the answer; when set the model must answer JSON that validates against it'),
   temperature: z.number().min(0).max(2).optional().describe('Sampling temperature, 0 to 2'),
+  allowSecretsInPrompt: z
+    .boolean()
+    .optional()
+    .describe('Let the prompt and system templates read secrets.* (their values go to the model provider)'),
 });
 export type LlmConfig = z.infer<typeof llmConfig>;
 
@@ -33,7 +37,9 @@ function asText(v: unknown): string {
 }
 
 export async function runLlm(ctx: NodeRunContext<LlmConfig>): Promise<Extract<NodeResult, { kind: 'done' }>> {
-  const { config, scope, signal, services } = ctx;
+  const { config, signal, services } = ctx;
+  // Secrets reach the model provider only when the owner said so (validation also refuses it).
+  const scope = config.allowSecretsInPrompt ? ctx.scope : { ...ctx.scope, secrets: {} };
   const prompt = asText(await services.render(config.prompt, scope, signal));
   const system = config.system ? asText(await services.render(config.system, scope, signal)) : undefined;
   // The host injects the model client (the engine defaults it to one read from the environment);

@@ -200,4 +200,26 @@ describe('validateDefinition with the node registry', () => {
   it(`accepts a ${MAX_NODES}-node definition`, () => {
     expect(validateDefinition(largeDefinition(MAX_NODES))).toEqual({ valid: true, problems: [] });
   });
+
+  it('a prompt reading secrets is an error, and only a warning with allowSecretsInPrompt', () => {
+    const def = load('invalid/secret-in-prompt.json') as { nodes: { config: Record<string, unknown> }[] };
+    const r = validateDefinition(def);
+    const byPath = new Map(r.problems.map((p) => [p.path, p]));
+    expect(byPath.get('/nodes/1/config/prompt')?.severity).toBeUndefined();
+    expect(byPath.get('/nodes/2/agent/instructions')?.severity).toBeUndefined();
+    expect(byPath.get('/nodes/3/config/prompt')?.severity).toBe('warning');
+    // Allowed on every node: the canvas still shows the warnings, the workflow is valid.
+    def.nodes[1].config.allowSecretsInPrompt = true;
+    (def.nodes[2] as unknown as { agent: Record<string, unknown> }).agent.allowSecretsInPrompt = true;
+    const allowed = validateDefinition(def);
+    expect(allowed.valid).toBe(true);
+    expect(allowed.problems.map((p) => [p.code, p.severity])).toEqual([
+      ['secret_in_prompt', 'warning'],
+      ['secret_in_prompt', 'warning'],
+      ['secret_in_prompt', 'warning'],
+    ]);
+    // A prompt without secrets, or reading only input, is no problem at all.
+    def.nodes[1].config.prompt = 'Summarize {{ input.secrets }} and {{ input.secretsOfTheSea }}';
+    expect(validateDefinition(def).problems).toHaveLength(2);
+  });
 });

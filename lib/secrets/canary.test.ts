@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { openDb, type Db } from '@/lib/db/client';
@@ -6,8 +8,14 @@ import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { tempDataDir } from '@/lib/db/testing/databases';
 import { createEngine, type Engine } from '@/lib/engine/engine';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
-import { hostEngineOptions } from '@/lib/server/runtime';
+import { createRuntime, hostEngineOptions, type Runtime } from '@/lib/server/runtime';
 import { toErrorResponse } from '@/lib/server/route';
+import { getRun, runEvents, startRun } from '@/lib/server/runs';
+import { getWorkflow } from '@/lib/server/workflows';
+import { receiveWebhook, webhookInfo, WEBHOOK_SECRET_HEADER } from '@/lib/server/hooks';
+import { createWorkflow } from '@/lib/db/repositories/workflows';
+import { runCommand } from '@/cli/run';
+import type { EngineEvent } from '@/lib/engine/events';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { TrellisError } from '@/lib/workflow/errors';
 import { installConsoleRedaction, secretRedactor } from './redact';
@@ -26,6 +34,9 @@ let engine: Engine;
 let store: SqlTraceStore;
 let echo: LocalServer;
 let llm: MockLlmServer;
+let rt: Runtime | undefined;
+const RUNTIME_KEY = Symbol.for('trellis.runtime');
+const SECRET_KEY = Buffer.alloc(32, 7);
 const secrets: Record<string, string> = {};
 const logs: string[] = [];
 const restore: (() => void)[] = [];
@@ -108,7 +119,9 @@ beforeAll(async () => {
   process.env.OPENAI_API_KEY = 'test';
 
   db = await openDb({ dataDir: tmp.dir });
-  const secretStore = new SecretStore(db.prisma, { key: () => Buffer.alloc(32, 7) });
+  // The runtime, the CLI and this store read the same key (TRELLIS_SECRET_KEY).
+  process.env.TRELLIS_SECRET_KEY = SECRET_KEY.toString('hex');
+  const secretStore = new SecretStore(db.prisma, { key: () => SECRET_KEY });
   for (const [k, v] of Object.entries(secrets)) await secretStore.set(k, v);
   const host = hostEngineOptions(db, {});
   // No store redactor: the host engine options mask every payload (one pass), as in production.
@@ -117,6 +130,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  delete (globalThis as Record<symbol, unknown>)[RUNTIME_KEY];
+  await rt?.dispatcher.close?.();
+  delete process.env.TRELLIS_SECRET_KEY;
   for (const r of restore) r();
   await store?.close();
   await db?.close();
@@ -187,7 +203,8 @@ describe('secret canary', () => {
       await engine.runToCompletion({
         definition: chain('llm echo', [
           node('t', 'trigger.manual', {}),
-          node('l', 'llm', { prompt: `Say ${s(12)} and ${s(13)}` }),
+          // The owner allows it (allowSecretsInPrompt); without it the prompt renders no secret.
+          node('l', 'llm', { prompt: `Say ${s(12)} and ${s(13)}`, allowSecretsInPrompt: true }),
         ]),
         input: {},
       }),
@@ -272,5 +289,111 @@ describe('secret canary', () => {
     expect(dbHits).toEqual([]);
     expect(logHits).toEqual([]);
     expect(secretRedactor().size).toBeGreaterThan(CANARY_SECRETS);
+  });
+
+  it('reads every exit — run.finished, SSE, webhook reply, wait:true, CLI, export, errors, logs — and finds none', async () => {
+    rt = await createRuntime({ db, dispatch: 'in-process', seed: false });
+    (globalThis as Record<symbol, unknown>)[RUNTIME_KEY] = Promise.resolve(rt);
+    const events: EngineEvent[] = [];
+    rt.engine.subscribe((ev) => void events.push(ev));
+    const exits: Record<string, string> = {};
+
+    // A step that returns secrets (raw and URL-encoded) into the run output, and one that fails
+    // with them in its error message.
+    const leakCode =
+      'return { raw: secrets.S0, enc: encodeURIComponent(secrets.S1), both: secrets.S2 + "|" + secrets.S3 };';
+    const leaking = chain('exits', [
+      node('t', 'trigger.manual', {}),
+      node('c', 'code', { code: leakCode }),
+      node('o', 'output', { value: '{{ steps.c.output }}' }),
+    ]);
+    const failing = chain('exits failing', [
+      node('t', 'trigger.manual', {}),
+      node('c', 'code', {
+        code: "throw new Error('boom ' + secrets.S4 + ' ' + encodeURIComponent(secrets.S5))",
+      }),
+    ]);
+    const hook = chain('exits hook', [
+      node('t', 'trigger.webhook', {}),
+      node('c', 'code', { code: leakCode }),
+      node('o', 'output', { value: '{{ steps.c.output }}' }),
+    ]);
+    const wf = await createWorkflow(db.prisma, { name: 'exits', definition: leaking });
+    const wfFail = await createWorkflow(db.prisma, { name: 'exits failing', definition: failing });
+    const wfHook = await createWorkflow(db.prisma, { name: 'exits hook', definition: hook });
+    const post = (body: unknown) =>
+      new Request('http://x/api/runs', {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
+
+    // wait: true answers (success and failure: error messages).
+    const waited = await startRun({ req: post({ wait: true }), params: { id: wf.id } });
+    exits.waitOk = await waited.text();
+    const waitedFail = await startRun({ req: post({ wait: true }), params: { id: wfFail.id } });
+    exits.waitFailed = await waitedFail.text();
+    const ok = JSON.parse(exits.waitOk) as { run: { id: string; output: Record<string, string> } };
+    // The secrets were really there: masked in place.
+    expect(ok.run.output).toMatchObject({ raw: '[REDACTED]', enc: '[REDACTED]' });
+    expect(exits.waitFailed).toContain('boom [REDACTED]');
+
+    // The SSE stream of a run, from its start to its end.
+    const started = await startRun({ req: post({}), params: { id: wf.id } });
+    const { runId: sseRun } = (await started.json()) as { runId: string };
+    const sse = await runEvents({
+      req: new Request(`http://x/api/runs/${sseRun}/events`),
+      params: { id: sseRun },
+    });
+    exits.sse = await sse.text();
+    expect(exits.sse).toContain('[REDACTED]');
+    exits.getRun = await (
+      await getRun({ req: new Request(`http://x/api/runs/${ok.run.id}`), params: { id: ok.run.id } })
+    ).text();
+
+    // The webhook reply (embedded mode) is what server mode answers: the stored run output.
+    const hookSecret = (await webhookInfo(db, wfHook.id, hook))!.secret;
+    const reply = await receiveWebhook({
+      req: new Request(`http://x/api/hooks/${wfHook.id}`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json', [WEBHOOK_SECRET_HEADER]: hookSecret },
+      }),
+      params: { workflowId: wfHook.id },
+    });
+    exits.webhook = await reply.text();
+    const hooked = JSON.parse(exits.webhook) as { runId: string; output: unknown };
+    expect(hooked.output).toMatchObject({ raw: '[REDACTED]' });
+    expect(hooked.output).toEqual((await rt.store.getRun(hooked.runId))!.output);
+
+    // The CLI, plain and --json, success and failure.
+    const cliLines: string[] = [];
+    const io = { log: (l: string) => void cliLines.push(l), error: (l: string) => void cliLines.push(l) };
+    for (const [name, d] of [
+      ['ok.json', leaking],
+      ['fail.json', failing],
+    ] as const) {
+      const file = path.join(tmp.dir, name);
+      writeFileSync(file, JSON.stringify(d));
+      await runCommand(file, { db }, io);
+      await runCommand(file, { db, json: true }, io);
+    }
+    exits.cli = cliLines.join('\n');
+    expect(exits.cli).toContain('[REDACTED]');
+
+    // Exports: the saved workflows as the editor downloads them.
+    for (const w of [wf, wfFail, wfHook])
+      exits[`export:${w.id}`] = await (await getWorkflow({ params: { id: w.id } } as never)).text();
+
+    await rt.store.flush();
+    exits.events = JSON.stringify(events);
+    expect(events.some((e) => e.type === 'run.finished')).toBe(true);
+    exits.logs = logs.join('');
+
+    const found = Object.entries(exits).flatMap(([exit, text]) => hits(text).map((h) => `${exit}: ${h}`));
+    console.info(
+      `[canary] exits read: ${Object.keys(exits).length} (${Object.keys(exits).join(', ')}): ${found.length} hits`,
+    );
+    expect(found).toEqual([]);
   });
 });

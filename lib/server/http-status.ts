@@ -25,5 +25,7 @@ export const statusFor: Record<ErrorCode, number> = {
   agent_budget_exceeded: 422,
   no_model_configured: 503,
   model_error: 502,
+  /** The run's trace could not be written (storage fault); the run ended failed. */
+  trace_write_failed: 503,
   internal_error: 500,
 };

@@ -227,4 +227,28 @@ describe('promotion and settings routes', () => {
     const reset = await call(routes.prices.DELETE, 'DELETE', '/api/settings/model-prices');
     expect(reset.body.isDefault).toBe(true);
   });
+
+  it('settings flag models charged at the unknown-model price, never silently free', async () => {
+    const { costOf, DEFAULT_UNKNOWN_MODEL_PRICE } = await import('@/lib/agent/pricing');
+    // A model answered with an id the table does not know (dated ids of known ones are known).
+    expect(costOf('acme-7b-chat', { promptTokens: 1_000_000, completionTokens: 0 })).toBe(
+      DEFAULT_UNKNOWN_MODEL_PRICE.inputPerMTok,
+    );
+    costOf('gpt-4.1-mini-2025-04-14', { promptTokens: 1, completionTokens: 1 });
+    const s = await call(routes.settings.GET, 'GET', '/api/settings');
+    expect(s.body.unknownModels).toContain('acme-7b-chat');
+    expect(s.body.unknownModels).not.toContain('gpt-4.1-mini-2025-04-14');
+    expect(s.body.unknownModelPrice).toEqual(DEFAULT_UNKNOWN_MODEL_PRICE);
+    // Pricing it (or a "*" row) clears the flag and sets the price.
+    await call(routes.prices.PUT, 'PUT', '/api/settings/model-prices', {
+      prices: {
+        'acme-7b-chat': { inputPerMTok: 0, outputPerMTok: 0 },
+        '*': { inputPerMTok: 9, outputPerMTok: 9 },
+      },
+    });
+    const after = await call(routes.settings.GET, 'GET', '/api/settings');
+    expect(after.body.unknownModels).not.toContain('acme-7b-chat');
+    expect(after.body.unknownModelPrice).toEqual({ inputPerMTok: 9, outputPerMTok: 9 });
+    await call(routes.prices.DELETE, 'DELETE', '/api/settings/model-prices');
+  });
 });

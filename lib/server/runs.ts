@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import type { Principal } from '@/lib/auth/store';
 import * as runsRepo from '@/lib/db/repositories/runs';
 import * as wfRepo from '@/lib/db/repositories/workflows';
 import type { EngineEvent } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
 import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { applyInputDefaults } from '@/lib/workflow/input-defaults';
+import { authenticate } from '@/lib/auth/authenticate';
 import { enqueueRun } from './enqueue';
 import { dateInRange, INT4_MAX, MAX_RUN_INPUT_BYTES } from './limits';
 import { assertRunCapacity } from './rate-limit';
@@ -39,12 +41,16 @@ function assertInputSize(input: unknown) {
   }
 }
 
-async function runView(runId: string, stepLimit?: number) {
+/**
+ * The run with the first page of its steps and the cursor to the rest (GET /api/runs/:id/steps).
+ * Never unbounded: a 100,000-step run must not be read, serialized and sent in one answer.
+ */
+async function runView(runId: string, stepLimit = runsRepo.DEFAULT_STEP_PAGE_SIZE) {
   const { db } = await getRuntime();
   const run = await runsRepo.getRunWithSteps(db.prisma, runId, { stepLimit });
   if (!run) throw new NotFoundError(`Run ${runId}`);
   const { steps, stepsCursor, ...rest } = run;
-  return stepLimit === undefined ? { run: rest, steps } : { run: rest, steps, stepsCursor };
+  return { run: rest, steps, stepsCursor };
 }
 
 async function waitForRun(runId: string, timeoutMs: number): Promise<boolean> {
@@ -145,7 +151,7 @@ export async function getStep({ params }: RouteContext<{ id: string; stepId: str
 
 export async function cancelRun({ params }: RouteContext<{ id: string }>) {
   const { engine } = await getRuntime();
-  await runView(params.id);
+  await runView(params.id, 1);
   const ok = await engine.cancelRun(params.id);
   return json({ ok });
 }
@@ -182,7 +188,7 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
   });
   const body = parseWith(rerunBody, raw);
   const rt = await getRuntime();
-  const { run } = await runView(params.id);
+  const { run } = await runView(params.id, 1);
   await assertRerunAllowed(rt, run.workflowId);
   let runId: string;
   if (body.on === 'latest' && body.fromNodeId) {
@@ -233,19 +239,48 @@ export async function rerun({ req, params }: RouteContext<{ id: string }>) {
 
 export const approvalBody = z.object({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
 
-export async function decideApproval({ req, params }: RouteContext<{ id: string; nodeId: string }>) {
+/** Who decided, as recorded in the approval step's output (`by`). */
+export function principalName(auth: Principal | undefined): string {
+  if (!auth) return 'unknown';
+  if (auth.kind === 'session') return auth.email ?? `user:${auth.userId}`;
+  if (auth.kind === 'api_token') return `api-token:${auth.tokenId}${auth.email ? ` (${auth.email})` : ''}`;
+  return 'env-token';
+}
+
+export async function decideApproval({ req, params, auth }: RouteContext<{ id: string; nodeId: string }>) {
   const body = parseWith(approvalBody, await readJson(req));
   const rt = await getRuntime();
+  // Throws 409 when another decision landed first, so only the winner resumes the run.
   await rt.engine.decideApproval(params.id, params.nodeId, {
     approved: body.approved,
     comment: body.comment,
+    by: principalName(auth),
   });
   await rt.dispatcher.resume(params.id);
   return json({ ok: true });
 }
 
-function sseFrame(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+/**
+ * Every frame carries an id: the server time it was sent. A reconnecting EventSource sends the
+ * last one back (Last-Event-ID) and gets only the steps that changed since, not the whole run.
+ */
+function sseFrame(event: string, data: unknown, id = Date.now()): string {
+  return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** How often an open stream re-checks its credential: a revoked token or logout ends it. */
+export const STREAM_REAUTH_MS = 2_000;
+/**
+ * Steps are stamped by the process that ran them (a worker, in server mode) and written in
+ * batches; a resume looks back this far before the last event id to cover both.
+ */
+export const SSE_RESUME_SLACK_MS = 5_000;
+
+function lastEventTime(req: Request): Date | null {
+  const raw = req.headers.get('last-event-id');
+  if (!raw || !/^\d{1,15}$/.test(raw)) return null;
+  const t = new Date(Number(raw) - SSE_RESUME_SLACK_MS);
+  return dateInRange(t) ? t : null;
 }
 
 type StepEvent = Extract<EngineEvent, { type: 'step.started' | 'step.finished' | 'step.failed' }>;
@@ -266,7 +301,8 @@ function stepEventData(ev: StepEvent) {
 
 export async function runEvents({ req, params }: RouteContext<{ id: string }>) {
   const rt = await getRuntime();
-  await runView(params.id); // 404 before the stream starts
+  await runView(params.id, 1); // 404 before the stream starts
+  const resumeFrom = lastEventTime(req);
   const encoder = new TextEncoder();
   const terminal = (s: string) => TERMINAL_RUN_STATUSES.includes(s as RunStatus);
   let cleanup = () => {};
@@ -295,21 +331,57 @@ export async function runEvents({ req, params }: RouteContext<{ id: string }>) {
       };
       const unsubscribe = rt.events.subscribe(params.id, (ev) => (held ? held.push(ev) : deliver(ev)));
       const keepalive = setInterval(() => send(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+      // Revocation ends streams: the credential that opened it is checked again while it is open.
+      let checking = false;
+      const reauth = setInterval(() => {
+        if (checking || closed) return;
+        checking = true;
+        authenticate(req)
+          .then(
+            (p) => p,
+            () => null,
+          )
+          .then((p) => {
+            checking = false;
+            if (p || closed) return;
+            send(
+              sseFrame('end', {
+                reason: 'unauthorized',
+                message: 'The credential of this stream was revoked',
+              }),
+            );
+            close();
+          });
+      }, STREAM_REAUTH_MS);
       const onAbort = () => close();
       req.signal.addEventListener('abort', onAbort);
       cleanup = () => {
         unsubscribe();
         clearInterval(keepalive);
+        clearInterval(reauth);
         req.signal.removeEventListener('abort', onAbort);
       };
       // Steps this process has run may still sit in the trace store's write batch.
       await rt.store.flush();
-      const snapshot = await runView(params.id);
-      send(sseFrame('snapshot', snapshot));
+      let status: string;
+      if (resumeFrom) {
+        const { run } = await runView(params.id, 1);
+        const changed = await runsRepo.stepsChangedSince(rt.db.prisma, params.id, resumeFrom);
+        status = run.status;
+        // `resumed`: these steps are a delta to merge; `truncated`: more changed, reload the list.
+        send(
+          sseFrame('snapshot', { run, steps: changed.steps, resumed: true, truncated: changed.truncated }),
+        );
+      } else {
+        // The first page only, with its cursor: the rest is read from /api/runs/:id/steps.
+        const snapshot = await runView(params.id);
+        status = snapshot.run.status;
+        send(sseFrame('snapshot', snapshot));
+      }
       const pending = held;
       held = null;
       for (const ev of pending) deliver(ev);
-      if (terminal(snapshot.run.status)) close();
+      if (terminal(status)) close();
     },
     cancel() {
       cleanup();

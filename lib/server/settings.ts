@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { getModelConfig } from '@/lib/agent/model-client';
-import { DEFAULT_PRICES } from '@/lib/agent/pricing';
+import {
+  DEFAULT_PRICES,
+  DEFAULT_UNKNOWN_MODEL_PRICE,
+  UNKNOWN_MODEL_KEY,
+  isPriced,
+  unknownModelsSeen,
+} from '@/lib/agent/pricing';
 import { runCostCapFromEnv } from '@/lib/engine/agent-step';
 import { loadPriceTable, priceTableSchema, resetPriceTable, savePriceTable } from './model-prices';
 import { json, parseWith, readJson } from './route';
@@ -34,12 +40,19 @@ export function modelStatus(env: Record<string, string | undefined> = process.en
 export async function getSettings() {
   const { db } = await getRuntime();
   const { prices, isDefault } = await loadPriceTable(db.prisma);
+  const model = modelStatus();
+  // Models charged at the unknown-model price: the default model when the table misses it, and
+  // ids this process has seen answered (per process: a worker's own are not listed here).
+  const unknown = new Set(unknownModelsSeen().filter((m) => !isPriced(m, prices)));
+  if (model.defaultModel && !isPriced(model.defaultModel, prices)) unknown.add(model.defaultModel);
   return json({
-    model: modelStatus(),
+    model,
     prices,
     pricesAreDefault: isDefault,
     defaultPrices: DEFAULT_PRICES,
     runCostCapUsd: runCostCapFromEnv(),
+    unknownModels: [...unknown].sort(),
+    unknownModelPrice: prices[UNKNOWN_MODEL_KEY] ?? DEFAULT_UNKNOWN_MODEL_PRICE,
   });
 }
 

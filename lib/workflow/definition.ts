@@ -35,6 +35,8 @@ export const agentSettingsSchema = z.object({
   shadow: z.boolean().default(false),
   model: z.string().optional(),
   allowHosts: z.array(z.string()).optional(),
+  /** The owner accepts that the agent's instructions may carry secrets.* to the model provider. */
+  allowSecretsInPrompt: z.boolean().optional(),
 });
 
 export const nodeSchema = z.object({

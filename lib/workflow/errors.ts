@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'agent_budget_exceeded',
   'no_model_configured',
   'model_error',
+  'trace_write_failed',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -65,6 +66,8 @@ export interface Problem {
   path: string;
   code: string;
   message: string;
+  /** "warning": shown on the canvas, does not make the definition invalid. Absent: an error. */
+  severity?: 'warning';
 }
 
 export class ValidationError extends TrellisError {

@@ -5,6 +5,7 @@ import {
   analyzeExpression,
   analyzeFunctionBody,
   analyzeTemplate,
+  findTemplateSegments,
   hasTemplate,
   type Analysis,
 } from './expressions';
@@ -46,6 +47,7 @@ export const PROBLEM_CODES = [
   'step_not_upstream',
   'unknown_agent_tool',
   'agent_not_supported',
+  'secret_in_prompt',
   'internal_error',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
@@ -60,7 +62,7 @@ export const MANUAL_TRIGGER_TYPE = 'trigger.manual';
 class Collector {
   readonly problems: Problem[] = [];
   private truncated = false;
-  add(path: string, code: ProblemCode, message: string): void {
+  add(path: string, code: ProblemCode, message: string, severity?: 'warning'): void {
     if (this.problems.length >= MAX_PROBLEMS) {
       if (!this.truncated) {
         this.truncated = true;
@@ -72,7 +74,7 @@ class Collector {
       }
       return;
     }
-    this.problems.push({ path, code, message });
+    this.problems.push(severity ? { path, code, message, severity } : { path, code, message });
   }
 }
 
@@ -91,7 +93,7 @@ export function validate(definition: unknown, catalog: NodeCatalog): ValidationR
       `validation failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-  return { valid: out.problems.length === 0, problems: out.problems };
+  return { valid: !out.problems.some((p) => p.severity !== 'warning'), problems: out.problems };
 }
 
 function run(def: unknown, catalog: NodeCatalog, out: Collector): void {
@@ -336,6 +338,7 @@ function inspectNode(
     out.add(`${path}/mode`, 'agent_not_supported', `node type "${type}" cannot run in agent mode`);
   }
   const agent = raw.agent;
+  checkSecretsInPrompt(out, raw, path);
   if (isObject(agent) && Array.isArray(agent.tools)) {
     agent.tools.forEach((tool, t) => {
       if (typeof tool !== 'string') return;
@@ -489,5 +492,42 @@ function checkExpressions(
       value.forEach((v, i) => stack.push({ value: v, segments: [...segments, i] }));
     else if (isObject(value))
       for (const k of Object.keys(value)) stack.push({ value: value[k], segments: [...segments, k] });
+  }
+}
+
+/** A {{ }} segment of a prompt that reads secrets (secrets.X, secrets['X'], the whole object). */
+export function readsSecrets(template: string): boolean {
+  if (!hasTemplate(template)) return false;
+  // `secrets` as a name, not a property (input.secrets is the step's own data).
+  return findTemplateSegments(template).segments.some((seg) => /(^|[^.\w$])secrets\b/.test(seg.body));
+}
+
+/**
+ * A prompt template that reads secrets sends them to the model provider. That is an error unless
+ * the node says allowSecretsInPrompt: true, and stays a warning on the canvas when it does.
+ */
+function checkSecretsInPrompt(out: Collector, raw: Record<string, unknown>, path: string): void {
+  const config = isObject(raw.config) ? raw.config : {};
+  const agent = isObject(raw.agent) ? raw.agent : {};
+  const allowed = config.allowSecretsInPrompt === true || agent.allowSecretsInPrompt === true;
+  const fields: [string, unknown][] = [];
+  if (raw.type === 'llm') fields.push(['config/prompt', config.prompt], ['config/system', config.system]);
+  if (raw.mode === 'agent') fields.push(['agent/instructions', agent.instructions]);
+  for (const [field, value] of fields) {
+    if (typeof value !== 'string' || !readsSecrets(value)) continue;
+    if (allowed) {
+      out.add(
+        `${path}/${field}`,
+        'secret_in_prompt',
+        'this prompt sends secrets to the model provider (allowed by allowSecretsInPrompt)',
+        'warning',
+      );
+    } else {
+      out.add(
+        `${path}/${field}`,
+        'secret_in_prompt',
+        'a prompt must not read secrets.*: the value would be sent to the model provider; set allowSecretsInPrompt: true on the node to allow it',
+      );
+    }
   }
 }

@@ -232,6 +232,26 @@ export async function listSteps(
   return { steps, nextCursor: rows.length > limit ? encodeStepCursor(steps[steps.length - 1]) : null };
 }
 
+/**
+ * Steps that started or finished at or after `since`, oldest first, at most `limit`: what a
+ * reconnecting event stream missed, without resending the whole run.
+ */
+export async function stepsChangedSince(
+  prisma: PrismaClient,
+  runId: string,
+  since: Date,
+  limit = DEFAULT_STEP_PAGE_SIZE,
+): Promise<{ steps: StepSummary[]; truncated: boolean }> {
+  const take = clampStepPage(limit);
+  const rows = await prisma.step.findMany({
+    where: { runId, OR: [{ startedAt: { gte: since } }, { finishedAt: { gte: since } }] },
+    orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],
+    take: take + 1,
+    select: stepSummarySelect,
+  });
+  return { steps: rows.slice(0, take), truncated: rows.length > take };
+}
+
 /** One step with its payloads and agent turns; null when it does not belong to the run. */
 export async function getStep(prisma: PrismaClient, runId: string, stepId: string) {
   return prisma.step.findFirst({

@@ -117,6 +117,35 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       });
     });
 
+    it('decides a waiting step once: of concurrent decisions exactly one lands (compare-and-set)', async () => {
+      const s = h.store();
+      const others = h.sharedStorage ? [h.store(), h.store()] : [s, s];
+      const run = await s.createRun(newRun());
+      const stepId = await s.startStep(stepStart(run.id, { nodeId: 'ask', nodeType: 'approval' }));
+      await s.finishStep(stepId, { status: 'waiting', finishedAt: new Date('2026-01-01T00:00:01Z') });
+      const decide = (store: TraceStore, approved: boolean) =>
+        store.decideStep(stepId, {
+          status: 'succeeded',
+          output: { approved, by: approved ? 'ana' : 'bo' },
+          handle: approved ? 'approved' : 'rejected',
+          finishedAt: new Date('2026-01-01T00:00:05Z'),
+        });
+      const wins = await Promise.all([decide(others[0], true), decide(others[1], false), decide(s, true)]);
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      const step = (await s.listSteps(run.id)).find((x) => x.id === stepId)!;
+      const winner = wins.findIndex(Boolean);
+      expect(step).toMatchObject({
+        status: 'succeeded',
+        handle: winner === 1 ? 'rejected' : 'approved',
+        output: { approved: winner !== 1, by: winner === 1 ? 'bo' : 'ana' },
+      });
+      // A decided (or never waiting) step stays as it is.
+      expect(await decide(s, false)).toBe(false);
+      const running = await s.startStep(stepStart(run.id, { nodeId: 'other' }));
+      expect(await decide(s, true)).toBe(false);
+      expect(await s.decideStep(running, { status: 'succeeded', finishedAt: new Date() })).toBe(false);
+    });
+
     it('lets exactly one of many concurrent transitions win', async () => {
       const s = h.store();
       const run = await s.createRun(newRun());
