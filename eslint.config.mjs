@@ -63,7 +63,7 @@ const MAY_IMPORT = {
   nodes: ['workflow', 'payload', 'net'],
   sandbox: ['workflow', 'payload', 'nodes'],
   agent: ['workflow', 'payload', 'net', 'nodes'],
-  engine: ['workflow', 'payload', 'nodes', 'agent'],
+  engine: ['workflow', 'payload', 'net', 'nodes', 'agent'],
   db: ['workflow', 'payload', 'engine'],
   auth: ['workflow', 'payload', 'db'],
   secrets: ['workflow', 'payload', 'db'],
