@@ -242,7 +242,7 @@ export default tseslint.config(
   {
     // Importers translate documents into definitions: pure, like lib/workflow (DESIGN.md §10).
     files: ['lib/import/**/*.ts'],
-    ignores: ['**/*.test.ts'],
+    ignores: ['**/*.test.ts', 'lib/import/testing/**'],
     rules: {
       'no-restricted-imports': [
         'error',

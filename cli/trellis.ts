@@ -44,6 +44,19 @@ async function main(argv: string[]): Promise<number> {
       const { importCommand } = await import('./import');
       return importCommand(positionals[0], positionals[1], io);
     }
+    case 'sw-run': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { input: { type: 'string' } },
+      });
+      if (positionals.length !== 1) return usage();
+      const { swRunCommand } = await import('./sw-run');
+      const code = await swRunCommand(positionals[0], { input: values.input }, io);
+      const { shutdownJq } = await import('@/lib/sandbox/jq');
+      await shutdownJq();
+      return code;
+    }
     case 'migrate': {
       const { getDb } = await import('@/lib/db/client');
       const db = await getDb();

@@ -43,3 +43,36 @@ test('pasting something that is not an n8n export says so and saves nothing', as
   await dialog.getByRole('button', { name: 'Import', exact: true }).click();
   await expect(dialog.getByRole('alert')).toContainText('Not an n8n workflow export');
 });
+
+test('import a Serverless Workflow document (YAML): one step per task, then run it', async ({
+  page,
+  request,
+}) => {
+  await page.goto('/workflows');
+  await page.getByRole('button', { name: 'Import Serverless Workflow' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Import Serverless Workflow' });
+  await dialog
+    .getByLabel('Serverless Workflow document (YAML or JSON)')
+    .fill(
+      [
+        'document: { dsl: "1.0.0", namespace: e2e, name: greet, version: "1.0.0" }',
+        'do:',
+        '  - greet:',
+        '      set: { text: \'${ "hello " + .name }\' }',
+        '  - shout:',
+        '      set: { text: "${ .text | ascii_upcase }" }',
+      ].join('\n'),
+    );
+  await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+  const report = dialog.getByRole('table', { name: 'Import report' });
+  await expect(report.getByRole('row', { name: /greet/ })).toContainText('mapped');
+  await expect(dialog.getByRole('list', { name: 'Import summary' })).toContainText('2 mapped');
+  await dialog.getByRole('button', { name: 'Create workflow' }).click();
+  await expect(page).toHaveURL(/\/workflows\/[^/]+$/);
+  const id = page.url().split('/').pop()!;
+  await expect(page.getByText('shout').first()).toBeVisible();
+  const run = await request.post(`/api/workflows/${id}/runs`, {
+    data: { input: { name: 'ada' }, wait: true },
+  });
+  expect((await run.json()).run.output).toEqual({ text: 'HELLO ADA' });
+});

@@ -10,7 +10,7 @@ import { Spinner } from '@/components/ui/spinner';
 import { StatusBadge } from '@/components/ui/status-badge';
 import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { blankDefinition } from './convert';
-import { ImportN8nDialog } from './import-n8n-dialog';
+import { ImportN8nDialog, type ImportFormat } from './import-n8n-dialog';
 import type { Example, WorkflowRecord, WorkflowSummary } from './types';
 
 function relativeTime(iso: string): string {
@@ -54,7 +54,7 @@ export function WorkflowList() {
   const [createOpen, setCreateOpen] = useState(false);
   const [pending, setPending] = useState<Pending>(null);
   const [busy, setBusy] = useState(false);
-  const [n8nOpen, setN8nOpen] = useState(false);
+  const [importFormat, setImportFormat] = useState<ImportFormat | null>(null);
   const fileRef = useRef<HTMLInputElement>(null);
 
   const refresh = useCallback(() => {
@@ -136,7 +136,8 @@ export function WorkflowList() {
             }}
           />
           <Button onClick={() => fileRef.current?.click()}>Import JSON</Button>
-          <Button onClick={() => setN8nOpen(true)}>Import from n8n</Button>
+          <Button onClick={() => setImportFormat('n8n')}>Import from n8n</Button>
+          <Button onClick={() => setImportFormat('serverless-workflow')}>Import Serverless Workflow</Button>
           <Button variant="primary" onClick={() => setCreateOpen(true)}>
             New workflow
           </Button>
@@ -144,12 +145,13 @@ export function WorkflowList() {
       </div>
 
       <ImportN8nDialog
-        open={n8nOpen}
-        onClose={() => setN8nOpen(false)}
+        open={importFormat !== null}
+        format={importFormat ?? 'n8n'}
+        onClose={() => setImportFormat(null)}
         onCreate={async (definition) => {
           try {
             const id = await create(definition.name, definition);
-            setN8nOpen(false);
+            setImportFormat(null);
             router.push(`/workflows/${id}`);
             return id;
           } catch (e) {

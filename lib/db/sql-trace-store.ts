@@ -411,7 +411,6 @@ export class SqlTraceStore implements TraceStore {
     this.queued(turns.length);
   }
 
-  /** Not part of TraceStore: the agent turns of one step, in order (tests, API). */
   async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
     await this.flush();
     return this.sql.query<AgentTurn>(

@@ -670,6 +670,77 @@ describe.each(engineStores)('engine on $name store', (factory) => {
     expect((await store.getRun(rerunId))?.trigger).toBe(`rerun:${first.runId}`);
   });
 
+  it('rerunFromNode copies the whole reused trace: map item steps and agent turns of reused steps', async () => {
+    const { engine, log } = make();
+    const definition = wf(
+      [
+        { id: 't', type: 'trigger.manual' },
+        {
+          id: 'm',
+          type: 'map',
+          config: {
+            items: '[1, 2, 3]',
+            body: {
+              nodes: [
+                {
+                  id: 'dbl',
+                  type: 'transform',
+                  position: { x: 0, y: 0 },
+                  config: { value: '{{ item * 2 }}' },
+                },
+                {
+                  id: 'r',
+                  type: 'output',
+                  position: { x: 0, y: 0 },
+                  config: { value: '{{ steps.dbl.output }}' },
+                },
+              ],
+              edges: [{ id: 'be', source: 'dbl', target: 'r' }],
+            },
+          },
+        },
+        { id: 'ask', type: 'test.probe', config: { value: 'A' } },
+        { id: 'mid', type: 'test.probe' },
+      ],
+      [
+        ['t', 'm'],
+        ['t', 'ask'],
+        ['m', 'mid'],
+        ['ask', 'mid'],
+      ],
+    );
+    const first = await engine.runToCompletion({ definition });
+    expect(first.status).toBe('succeeded');
+    const original = await store.listSteps(first.runId);
+    // Agent turns as an agent-mode step records them, on a step the rerun reuses.
+    const ask = byNode(original, 'ask')[0];
+    const turns = [
+      { seq: 0, kind: 'request' as const, payload: { q: 1 } },
+      { seq: 1, kind: 'response' as const, payload: { a: 2 }, tokens: 5 },
+    ];
+    await store.appendAgentTurns(ask.id, turns);
+    await store.flush();
+
+    const rerunId = await engine.rerunFromNode(first.runId, 'mid');
+    const copied = await store.listSteps(rerunId);
+    const body = (xs: StepRecord[]) =>
+      xs
+        .filter((s) => s.parentNodeId === 'm')
+        .map((s) => [s.nodeId, s.itemIndex, s.status, s.output])
+        .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+    expect(body(copied)).toEqual(body(original));
+    expect(body(copied)).toHaveLength(6);
+    const copiedAsk = byNode(copied, 'ask')[0];
+    expect(copiedAsk.id).not.toBe(ask.id);
+    expect((await store.listAgentTurns(copiedAsk.id)).map((x) => [x.seq, x.kind, x.payload])).toEqual(
+      turns.map((x) => [x.seq, x.kind, x.payload]),
+    );
+    const out = await engine.executeRun(rerunId);
+    expect(out.status).toBe('succeeded');
+    expect(log.count('ask')).toBe(1);
+    expect(log.count('mid')).toBe(2);
+  });
+
   it(`runs independent branches concurrently, at most MAX_CONCURRENT_STEPS_PER_RUN (${MAX_CONCURRENT_STEPS_PER_RUN}) at once`, async () => {
     const { engine, log } = make();
     const n = MAX_CONCURRENT_STEPS_PER_RUN + 8;

@@ -572,23 +572,35 @@ export function createEngine(opts: EngineOptions): Engine {
         parentRunId: null,
         parentStepId: null,
       });
-      // Reused steps are copied, so the new run's trace is complete on its own and resume
-      // (which reads outputs by node id) treats them like steps it ran itself.
+      // Reused steps are copied whole (with the map items and agent turns recorded under them), so
+      // the new run's trace stands on its own and resume (which reads outputs by node id) treats
+      // them like steps it ran itself.
+      const reused: StepRecord[] = [];
       for (const id of graph.order) {
         const row = latest.get(id);
         const s = state.get(id);
         if (redo.has(id) || !row || !s || (s.status !== 'succeeded' && s.status !== 'skipped')) continue;
+        reused.push(row);
+      }
+      const reusedIds = new Set(reused.map((r) => r.nodeId));
+      // Map body rows carry the top-level map's id first in parentNodeId (`m` or `m#i/inner`).
+      const bodyRows = steps.filter(
+        (s) => s.parentNodeId != null && reusedIds.has(s.parentNodeId.split('#')[0]),
+      );
+      for (const row of [...reused, ...bodyRows]) {
         const stepId = await store.startStep({
           runId: next.id,
-          nodeId: id,
+          nodeId: row.nodeId,
           nodeType: row.nodeType,
           attempt: row.attempt,
           mode: row.mode,
           input: row.input,
-          itemIndex: null,
-          parentNodeId: null,
+          itemIndex: row.itemIndex ?? null,
+          parentNodeId: row.parentNodeId ?? null,
           startedAt: row.startedAt,
         });
+        const turns = await store.listAgentTurns(row.id);
+        if (turns.length) await store.appendAgentTurns(stepId, turns);
         await store.finishStep(stepId, {
           status: row.status === 'running' || row.status === 'waiting' ? 'succeeded' : row.status,
           output: row.output,

@@ -161,7 +161,6 @@ export class MemoryTraceStore implements TraceStore {
     this.turns.set(stepId, list);
   }
 
-  /** Not part of TraceStore: tests read agent turns back through it. */
   async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
     return clone(this.turns.get(stepId) ?? []);
   }

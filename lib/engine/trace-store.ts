@@ -118,6 +118,8 @@ export interface TraceStore {
   decideStep(stepId: string, result: StepResult): Promise<boolean>;
   listSteps(runId: string): Promise<StepRecord[]>;
   appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void>;
+  /** The agent turns of one step, in order (a rerun copies those of the steps it reuses). */
+  listAgentTurns(stepId: string): Promise<AgentTurn[]>;
   /**
    * Record the span a run's later drives continue (tracing.ts), so a run resumed by another
    * process stays in the same trace. Optional: stores without it start a new trace on resume.

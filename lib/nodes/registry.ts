@@ -11,6 +11,7 @@ import { merge } from './merge';
 import { output } from './output';
 import { subworkflow } from './subworkflow';
 import { switchNode } from './switch';
+import { swTask } from './sw-task';
 import { transform } from './transform';
 import { triggerManual } from './trigger-manual';
 import { triggerSchedule } from './trigger-schedule';
@@ -34,6 +35,7 @@ const ALL: NodeDefinition[] = [
   approval,
   subworkflow,
   output,
+  swTask,
 ] as unknown as NodeDefinition[];
 
 export function createRegistry(defs: readonly NodeDefinition[]): NodeCatalog & {

@@ -166,8 +166,9 @@ const savedWorkflow = z
   .meta({ id: 'SavedWorkflow' });
 
 const ok = z.object({ ok: z.boolean() }).meta({ id: 'Ok' });
-const runAccepted = z.object({ runId: z.string() }).loose().meta({ id: 'RunAccepted' });
+const runAccepted = z.object({ runId: z.string() }).meta({ id: 'RunAccepted' });
 const anyJson = z.unknown();
+const setupState = z.object({ setupRequired: z.boolean(), setupTokenRequired: z.boolean() });
 const user = z.object({ user: z.object({ id: z.string(), email: z.string() }) }).loose();
 const apiToken = z.object({ id: z.string(), name: z.string(), createdAt: isoDate }).loose();
 
@@ -195,14 +196,23 @@ interface Op {
 
 const id = z.object({ id: z.string() });
 
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created',
+  '202': 'Accepted: the run continues; follow it by its id',
+  '401': 'Not authenticated',
+};
+
 function operation(op: Op): ZodOpenApiOperationObject {
   const auth = op.auth ?? 'session';
   const responses: Record<string, ZodOpenApiResponseObject> = {};
   for (const [status, r] of Object.entries(op.responses)) {
     responses[status] =
       'mediaType' in r
-        ? { description: r.description, content: { [r.mediaType]: { schema: z.string() } } }
-        : { description: `${status}`, ...jsonContent(r as z.ZodType) };
+        ? r.mediaType === 'none'
+          ? { description: r.description }
+          : { description: r.description, content: { [r.mediaType]: { schema: z.string() } } }
+        : { description: STATUS_TEXT[status] ?? status, ...jsonContent(r as z.ZodType) };
   }
   if (op.body || op.query || op.path)
     responses['400'] = { description: 'Invalid input', ...jsonContent(errorBody) };
@@ -271,7 +281,7 @@ export const API_OPERATIONS: Record<string, Partial<Record<'get' | 'post' | 'put
       summary: 'Whether the first user still has to be created',
       tag: 'Auth',
       auth: 'public',
-      responses: { 200: z.object({ needsSetup: z.boolean() }).loose() },
+      responses: { 200: setupState },
     },
     post: {
       summary: 'Create the first (owner) user; sets the session cookie',
@@ -298,8 +308,16 @@ export const API_OPERATIONS: Record<string, Partial<Record<'get' | 'post' | 'put
       summary: 'The signed-in user, if any',
       tag: 'Auth',
       auth: 'public',
+      description: 'Signed out: 401 with the error and the setup state (setupRequired, setupTokenRequired).',
       responses: {
-        200: z.object({ user: z.object({ id: z.string(), email: z.string() }).nullable() }).loose(),
+        200: z
+          .object({
+            authenticated: z.literal(true),
+            kind: z.string(),
+            user: z.object({ email: z.string() }).nullable(),
+          })
+          .loose(),
+        401: errorBody.extend(setupState.shape),
       },
     },
   },
@@ -346,7 +364,12 @@ export const API_OPERATIONS: Record<string, Partial<Record<'get' | 'post' | 'put
       body: workflowBody(saveBody),
       responses: { 200: savedWorkflow },
     },
-    delete: { summary: 'Delete a workflow', tag: 'Workflows', path: id, responses: { 200: ok } },
+    delete: {
+      summary: 'Delete a workflow',
+      tag: 'Workflows',
+      path: id,
+      responses: { 204: { description: 'Deleted (no body)', mediaType: 'none' } },
+    },
   },
   '/api/workflows/{id}/versions': {
     get: {
@@ -472,7 +495,7 @@ export const API_OPERATIONS: Record<string, Partial<Record<'get' | 'post' | 'put
       tag: 'Runs',
       path: id,
       body: rerunBody,
-      responses: { 202: runAccepted },
+      responses: { 202: runAccepted.extend({ version: z.number().int().optional() }) },
     },
   },
   '/api/runs/{id}/approvals/{nodeId}': {

@@ -21,6 +21,9 @@ export const retrySchema = z.object({
   maxBackoffMs: z.number().int().min(0).max(MAX_TIMEOUT_MS).optional(),
 });
 
+/** How a node's expressions are read: JavaScript (default), or jq (imported Serverless Workflow tasks). */
+export const expressionLanguageSchema = z.enum(['js', 'jq']);
+
 export const onErrorSchema = z.enum(['fail', 'continue', 'branch']);
 export const nodeModeSchema = z.enum(['workflow', 'agent']);
 
@@ -51,6 +54,7 @@ export const nodeSchema = z.object({
   mode: nodeModeSchema.optional(),
   agent: agentSettingsSchema.optional(),
   notes: z.string().optional(),
+  expressionLanguage: expressionLanguageSchema.optional(),
 });
 
 export const edgeSchema = z.object({
@@ -87,6 +91,7 @@ export type RetryPolicy = z.infer<typeof retrySchema>;
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
 export type OnError = z.infer<typeof onErrorSchema>;
 export type NodeMode = z.infer<typeof nodeModeSchema>;
+export type ExpressionLanguage = z.infer<typeof expressionLanguageSchema>;
 export type StickyNote = z.infer<typeof stickyNoteSchema>;
 
 export const DEFAULT_HANDLE = 'out';

@@ -28,6 +28,11 @@ export interface NodeTypeSpec {
    * graph, and not scanned as a template of this node.
    */
   bodyField?: string;
+  /**
+   * Expression languages the node reads (default ['js']). A node marked `expressionLanguage: "jq"`
+   * must list jq; its config is then not scanned for JavaScript `{{ }}` templates.
+   */
+  expressionLanguages?: readonly ('js' | 'jq')[];
 }
 
 export interface NodeCatalog {

@@ -47,6 +47,7 @@ export const PROBLEM_CODES = [
   'step_not_upstream',
   'unknown_agent_tool',
   'agent_not_supported',
+  'unsupported_expression_language',
   'secret_in_prompt',
   'internal_error',
 ] as const;
@@ -256,7 +257,14 @@ function validateGraph(
       } else
         out.add(where, 'unknown_step_reference', `steps.${id} refers to a node that does not exist ${at}`);
     };
-    checkExpressions(out, n, checkRef);
+    const language = n.raw.expressionLanguage ?? 'js';
+    if (language !== 'js' && !(n.spec.expressionLanguages ?? ['js']).includes(language as 'jq')) {
+      out.add(
+        `${n.path}/expressionLanguage`,
+        'unsupported_expression_language',
+        `node type "${n.type}" reads ${String(language)} expressions only when it says so; it reads ${(n.spec.expressionLanguages ?? ['js']).join(', ')}`,
+      );
+    } else if (language === 'js') checkExpressions(out, n, checkRef);
 
     const bodyField = n.spec.bodyField;
     const body = bodyField ? n.config[bodyField] : undefined;

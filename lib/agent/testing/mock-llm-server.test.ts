@@ -76,4 +76,17 @@ describe('mock LLM server', () => {
     };
     expect(sampleFromSchema(schema, 'found a BUG')).toEqual({ label: 'bug', n: 3 });
   });
+
+  it('answers an alias with its dated id, like real endpoints (x-mock-model overrides)', async () => {
+    const msgs = [{ role: 'user', content: 'hi' }];
+    expect((await chat({ model: 'gpt-4.1-mini', messages: msgs })).json.model).toBe(
+      'gpt-4.1-mini-2025-04-14',
+    );
+    expect((await chat({ model: 'scenario:echo', messages: msgs })).json.model).toBe('scenario:echo');
+    const prefixed = await chat(
+      { model: 'gpt-4.1-mini', messages: msgs },
+      { 'x-mock-model': 'openai/gpt-4.1-mini' },
+    );
+    expect(prefixed.json.model).toBe('openai/gpt-4.1-mini');
+  });
 });
