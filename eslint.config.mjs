@@ -60,8 +60,8 @@ const LIB_FOLDERS = [
 const MAY_IMPORT = {
   workflow: [],
   net: ['workflow', 'payload'],
-  nodes: ['workflow', 'payload', 'net'],
-  sandbox: ['workflow', 'payload', 'nodes'],
+  sandbox: ['workflow', 'payload'],
+  nodes: ['workflow', 'payload', 'net', 'sandbox'],
   agent: ['workflow', 'payload', 'net', 'nodes'],
   engine: ['workflow', 'payload', 'net', 'nodes', 'agent'],
   db: ['workflow', 'payload', 'engine'],

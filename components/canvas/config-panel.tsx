@@ -14,6 +14,7 @@ import {
 import type { NodeTypeInfo, StepData } from './types';
 import { ExpressionField } from './expression-field';
 import { PromotionPanel } from '@/components/agent/promotion-panel';
+import { StepErrorView } from './run-failure';
 import { WebhookPanel } from './webhook-panel';
 
 const DEFAULT_AGENT: AgentSettings = {
@@ -104,6 +105,22 @@ export const ConfigPanel = memo(function ConfigPanel({
           </div>
         </div>
       </div>
+
+      {lastRun && !lastRun.loading && lastRun.error !== undefined && lastRun.error !== null && (
+        <div className="border-b border-slate-100 px-4 py-3">
+          <StepErrorView
+            error={lastRun.error}
+            stepType={step.type}
+            allowHosts={(step.config?.allowHosts as string[] | undefined) ?? []}
+            onAllowHost={(host) =>
+              onChange((s) => {
+                const hosts = (s.config?.allowHosts as string[] | undefined) ?? [];
+                return { ...s, config: { ...s.config, allowHosts: [...new Set([...hosts, host])] } };
+              })
+            }
+          />
+        </div>
+      )}
 
       <Section title="General">
         <label htmlFor={fieldId(id, 'name')} className={labelClass}>
@@ -312,6 +329,7 @@ export const ConfigPanel = memo(function ConfigPanel({
         ) : (
           <JsonField
             id={fieldId(id, 'config')}
+            nodeId={id}
             label="Config"
             value={step.config ?? {}}
             onCommit={(v) => onChange((s) => ({ ...s, config: (v ?? {}) as Record<string, unknown> }))}

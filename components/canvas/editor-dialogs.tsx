@@ -5,6 +5,8 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import type { DefinitionMeta } from './convert';
 import { RunDialog } from './run-dialog';
 import type { Draft } from './use-draft';
+import type { PendingField } from './pending-fields';
+import { SHORTCUTS } from './use-shortcuts';
 import { JsonField } from './schema-form';
 import type { JsonSchema } from './types';
 import { VersionsDialog } from './versions-dialog';
@@ -84,7 +86,11 @@ export function EditorDialogs(p: EditorDialogsProps) {
     <>
       <RunDialog
         open={p.run.open}
+        workflowId={p.workflowId}
         schema={p.meta.inputSchema as JsonSchema | undefined}
+        onInferSchema={(schema) =>
+          p.editMeta('inputSchema', (m) => ({ ...m, inputSchema: schema as Record<string, unknown> }))
+        }
         onClose={p.run.onClose}
         onRun={p.run.onRun}
         busy={p.run.busy}
@@ -174,5 +180,63 @@ export function DraftBanner({
         Discard draft
       </Button>
     </div>
+  );
+}
+
+/** Save while some JSON field holds text that does not parse: say what will not be saved. */
+export function SaveInvalidDialog({
+  pending,
+  onCancel,
+  onSaveAnyway,
+}: {
+  /** Empty while the dialog is closed. */
+  pending: PendingField[];
+  onCancel(): void;
+  onSaveAnyway(): void;
+}) {
+  return (
+    <Dialog
+      open={pending.length > 0}
+      title="Save with invalid fields?"
+      onClose={onCancel}
+      footer={
+        <>
+          <Button onClick={onCancel}>Cancel</Button>
+          <Button variant="danger" onClick={onSaveAnyway}>
+            Save without them
+          </Button>
+        </>
+      }
+    >
+      <p className="text-sm text-slate-600">
+        {pending.length === 1 ? 'One field holds' : `${pending.length} fields hold`} text that is not valid
+        JSON, so it is not part of the workflow and will not be saved:
+      </p>
+      <ul className="mt-2 list-disc pl-5 text-xs text-slate-700">
+        {pending.map((f) => (
+          <li key={f.id}>{f.nodeId ? `${f.nodeId}: ${f.label}` : f.label}</li>
+        ))}
+      </ul>
+    </Dialog>
+  );
+}
+
+/** The keyboard shortcut sheet (`?`). */
+export function ShortcutsDialog({ open, onClose }: { open: boolean; onClose(): void }) {
+  return (
+    <Dialog open={open} title="Keyboard shortcuts" onClose={onClose}>
+      <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-xs">
+        {SHORTCUTS.map(([keys, does]) => (
+          <div key={keys} className="contents">
+            <dt>
+              <kbd className="rounded border border-slate-300 bg-slate-50 px-1.5 py-0.5 font-mono text-[11px]">
+                {keys}
+              </kbd>
+            </dt>
+            <dd className="text-slate-600">{does}</dd>
+          </div>
+        ))}
+      </dl>
+    </Dialog>
   );
 }

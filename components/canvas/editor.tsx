@@ -9,14 +9,23 @@ import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
 import { ConfigPanel } from './config-panel';
 import { EditorCanvas, type Toast } from './editor-canvas';
 import { EditorActionsContext } from './editor-actions';
-import { DraftBanner, EditorDialogs, LeaveDialog } from './editor-dialogs';
+import {
+  DraftBanner,
+  EditorDialogs,
+  LeaveDialog,
+  SaveInvalidDialog,
+  ShortcutsDialog,
+} from './editor-dialogs';
 import { EditorToolbar } from './editor-toolbar';
 import { nodeStatusStore } from './node-status-store';
 import { Palette } from './palette';
+import { pendingFields, usePendingFields } from './pending-fields';
+import { useGuardedSave } from './use-guarded-save';
 import { ProblemsPanel } from './problems-panel';
+import { RunFailureBanner } from './run-failure';
 import type { NodeTypeInfo, WorkflowRecord } from './types';
 import { useClipboardActions } from './use-clipboard-actions';
-import { clearDraft, useDraft } from './use-draft';
+import { useDraft } from './use-draft';
 import { useEditing } from './use-editing';
 import { useEditorHistory } from './use-editor-history';
 import { useEditorRun } from './use-editor-run';
@@ -120,10 +129,14 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   useEffect(() => {
     nodeStatusStore.resetRun([]);
     nodeStatusStore.setProblems(new Map());
+    pendingFields.reset();
   }, [workflowId]);
 
   const doc = useEditorHistory(record);
-  const { definition, meta, editMeta, dirty } = doc;
+  const { definition, meta, editMeta } = doc;
+  // Text in a JSON field that does not parse is not in the document yet: still an unsaved change.
+  const pending = usePendingFields();
+  const dirty = doc.dirty || pending.length > 0;
   const { problemRows, validation, validated, showProblems } = useValidation(
     doc.currentSnap,
     record.definition,
@@ -137,22 +150,43 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     notify,
     showProblems,
   );
-  const run = useEditorRun(workflowId, definition, dirty, save, showProblems);
+  const run = useEditorRun(workflowId, definition, doc.dirty, save, showProblems);
   const inspector = useInspector(workflowId, doc, problemRows, validated, run.runId, editing.updateStep);
-  const draft = useDraft(workflowId, doc.savedSnap, doc.currentSnap, dirty, version);
+  const draft = useDraft(workflowId, doc.savedSnap, doc.currentSnap, doc.dirty, version);
+  const { guardedSave, confirmSave, setConfirmSave, allProblems } = useGuardedSave(
+    save,
+    pending,
+    problemRows,
+    definition,
+  );
   const leave = useLeaveGuard(dirty);
   const [versionsOpen, setVersionsOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [helpOpen, setHelpOpen] = useState(false);
 
   useEditorShortcuts({
-    save: () => void save(),
+    save: () => guardedSave(),
     undo: doc.undo,
     redo: doc.redo,
     duplicate: clipboard.duplicate,
     copy: () => void clipboard.copy(),
     paste: () => void clipboard.paste(),
     focusSearch: () => paletteSearch.current?.focus(),
+    showHelp: () => setHelpOpen(true),
   });
+
+  // After a failed run the step it stopped at is selected (its error shows in the inspector).
+  const { failure } = run;
+  const { focusNode } = inspector;
+  useEffect(() => {
+    if (failure) focusNode(failure.nodeId);
+  }, [failure, focusNode]);
+  const failedName = failure
+    ? (() => {
+        const n = definition.nodes.find((x) => x.id === failure.nodeId);
+        return n?.name || failure.nodeId;
+      })()
+    : '';
 
   const { addStep } = editing;
   const onPaletteAdd = useCallback((t: string) => addStep(t), [addStep]);
@@ -180,9 +214,17 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
             onHistory={() => setVersionsOpen(true)}
             onExport={exportJson}
             saving={saving}
-            onSave={() => void save()}
+            onSave={() => guardedSave()}
             onRun={run.openRun}
           />
+          {failure && (
+            <RunFailureBanner
+              failure={failure}
+              stepName={failedName}
+              onOpen={() => focusNode(failure.nodeId)}
+              onDismiss={run.dismissFailure}
+            />
+          )}
           {draft.offer && (
             <DraftBanner
               draft={draft.offer}
@@ -209,7 +251,17 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                 onDrop={editing.onDrop}
                 toast={toast}
               />
-              <ProblemsPanel problems={problemRows} status={validation} onPick={inspector.pickProblem} />
+              <ProblemsPanel
+                problems={allProblems}
+                status={validation}
+                onPick={(p) => {
+                  if (!p.elementId) return inspector.pickProblem(p);
+                  if (p.nodeId) focusNode(p.nodeId);
+                  const el = p.elementId;
+                  // The panel mounts on the next render; focus the field once it exists.
+                  setTimeout(() => document.getElementById(el)?.focus(), 60);
+                }}
+              />
             </div>
             {selectedStep && (
               <ConfigPanel
@@ -249,16 +301,25 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
           settingsOpen={settingsOpen}
           onSettingsClose={() => setSettingsOpen(false)}
         />
+        <ShortcutsDialog open={helpOpen} onClose={() => setHelpOpen(false)} />
+        <SaveInvalidDialog
+          pending={confirmSave ? pending : []}
+          onCancel={() => setConfirmSave(null)}
+          onSaveAnyway={() => {
+            const go = confirmSave;
+            setConfirmSave(null);
+            go?.();
+          }}
+        />
         <LeaveDialog
           open={leave.pending !== null}
           saving={saving}
-          onSave={() =>
-            void save().then((ok) => {
-              if (ok && leave.pending) leave.go(leave.pending);
-            })
-          }
+          onSave={() => {
+            const target = leave.pending;
+            guardedSave(() => target && leave.go(target));
+          }}
           onDiscard={() => {
-            clearDraft(workflowId);
+            draft.forget();
             if (leave.pending) leave.go(leave.pending);
           }}
           onCancel={leave.cancel}

@@ -10,6 +10,8 @@ export interface NodeSlice {
   status?: RunNodeStatus;
   mode?: string;
   stepId?: string;
+  /** Why the step failed, for the card's tooltip (set while its status is `failed`). */
+  error?: string;
   problems: number;
 }
 
@@ -35,20 +37,26 @@ class NodeStatusStore {
     this.all.forEach((l) => l());
   }
 
-  setStatus(id: string, status: RunNodeStatus | undefined, extra: { mode?: string; stepId?: string } = {}) {
-    const cur = this.get(id);
+  setStatus(
+    id: string,
+    status: RunNodeStatus | undefined,
+    extra: { mode?: string; stepId?: string; error?: string } = {},
+  ) {
+    const { error: _previous, ...cur } = this.get(id);
     this.set(id, {
       ...cur,
       status,
       ...(extra.mode ? { mode: extra.mode } : {}),
       ...(extra.stepId ? { stepId: extra.stepId } : {}),
+      ...(status === 'failed' && (extra.error ?? _previous) ? { error: extra.error ?? _previous } : {}),
     });
     this.bump();
   }
 
   /** Forget the previous run; `ids` start in `status` (e.g. every node queued). */
   resetRun(ids: Iterable<string>, status?: RunNodeStatus) {
-    for (const [id, s] of this.byNode) if (s.status || s.stepId) this.set(id, { problems: s.problems });
+    for (const [id, s] of this.byNode)
+      if (s.status || s.stepId || s.error) this.set(id, { problems: s.problems });
     if (status) for (const id of ids) this.set(id, { problems: this.get(id).problems, status });
     this.bump();
   }

@@ -5,6 +5,8 @@ import type { Problem } from './types';
 export interface ProblemRow extends Problem {
   nodeId?: string;
   nodeName?: string;
+  /** For problems of a form field rather than the document (invalid JSON): the element to focus. */
+  elementId?: string;
 }
 
 export const ProblemsPanel = memo(function ProblemsPanel({

@@ -1,23 +1,34 @@
 'use client';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
+import { inferSchema, recentInputs, rememberInput } from './run-inputs';
 import { inputClass, labelClass } from './schema-form';
 import type { JsonSchema } from './types';
+
+const short = (v: unknown) => {
+  const t = JSON.stringify(v) ?? '';
+  return t.length > 60 ? `${t.slice(0, 59)}…` : t;
+};
 
 /** Input form from the workflow's inputSchema; a JSON textarea when the schema is absent or complex. */
 export function RunDialog({
   open,
+  workflowId,
   schema,
   onClose,
   onRun,
+  onInferSchema,
   busy,
   error,
 }: {
   open: boolean;
+  workflowId: string;
   schema: JsonSchema | undefined;
   onClose: () => void;
   onRun: (input: unknown) => void;
+  /** Writes the workflow's inputSchema (an unsaved change in the editor). */
+  onInferSchema: (schema: JsonSchema) => void;
   busy: boolean;
   error: string | null;
 }) {
@@ -30,12 +41,50 @@ export function RunDialog({
   const [values, setValues] = useState<Record<string, string | boolean>>({});
   const [json, setJson] = useState('{}');
   const [jsonErr, setJsonErr] = useState<string | null>(null);
+  const [recent, setRecent] = useState<unknown[]>([]);
+
+  /** Put a remembered input into the form (or the JSON box). */
+  const fill = (input: unknown) => {
+    setJson(JSON.stringify(input ?? {}, null, 2));
+    const obj = input && typeof input === 'object' && !Array.isArray(input) ? input : {};
+    setValues(
+      Object.fromEntries(
+        Object.entries(obj as Record<string, unknown>)
+          .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v))
+          .map(([k, v]) => [k, typeof v === 'boolean' ? v : String(v)]),
+      ),
+    );
+  };
+  // Each time the dialog opens it starts from the last input this workflow ran with.
+  useEffect(() => {
+    if (!open) return;
+    const r = recentInputs(workflowId);
+    setRecent(r);
+    setJsonErr(null);
+    if (r.length) fill(r[0]);
+  }, [open, workflowId]);
+
+  const run = (input: unknown) => {
+    rememberInput(workflowId, input);
+    onRun(input);
+  };
+  const inferFromJson = () => {
+    try {
+      const value = json.trim() ? JSON.parse(json) : {};
+      setJsonErr(null);
+      onInferSchema(inferSchema(value));
+      fill(value);
+    } catch (e) {
+      setJsonErr((e as Error).message);
+    }
+  };
 
   const submit = () => {
     if (!simple) {
       try {
-        onRun(json.trim() ? JSON.parse(json) : {});
+        const input = json.trim() ? JSON.parse(json) : {};
         setJsonErr(null);
+        run(input);
       } catch (e) {
         setJsonErr((e as Error).message);
       }
@@ -47,7 +96,7 @@ export function RunDialog({
       if (v === undefined || v === '') continue;
       input[k] = p.type === 'number' || p.type === 'integer' ? Number(v) : v;
     }
-    onRun(input);
+    run(input);
   };
 
   return (
@@ -71,6 +120,26 @@ export function RunDialog({
         }}
         className="space-y-3"
       >
+        {recent.length > 1 && (
+          <div>
+            <label htmlFor="run-recent" className={labelClass}>
+              Recent inputs
+            </label>
+            <select
+              id="run-recent"
+              className={inputClass}
+              defaultValue="0"
+              onChange={(e) => fill(recent[Number(e.target.value)])}
+            >
+              {recent.map((r, i) => (
+                <option key={i} value={i}>
+                  {i === 0 ? 'Last: ' : ''}
+                  {short(r)}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         {simple ? (
           Object.entries(props).map(([k, p]) => (
             <div key={k}>
@@ -129,6 +198,12 @@ export function RunDialog({
               onChange={(e) => setJson(e.target.value)}
             />
             {jsonErr && <p className="mt-1 text-xs text-red-600">Not valid JSON: {jsonErr}</p>}
+            <div className="mt-2 flex items-center gap-2">
+              <Button size="sm" variant="ghost" onClick={inferFromJson}>
+                Infer input schema from this input
+              </Button>
+              <span className="text-[11px] text-slate-400">the Run form is built from it</span>
+            </div>
           </div>
         )}
         {error && (

@@ -1,6 +1,7 @@
 'use client';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ExpressionField } from './expression-field';
+import { pendingFields } from './pending-fields';
 import type { JsonSchema } from './types';
 
 // A form generated from a node type's config JSON Schema (exported from the registry's zod
@@ -67,6 +68,7 @@ export function SchemaFields({
     return (
       <JsonField
         id={fieldId(ctx.nodeId, basePath)}
+        nodeId={ctx.nodeId}
         label="Config (JSON)"
         value={value}
         onCommit={(v) => onChange((v ?? {}) as Record<string, unknown>)}
@@ -268,7 +270,14 @@ function Field({
   }
   return (
     <div>
-      <JsonField id={id} label={label} value={value} invalid={!!problem} onCommit={onChange} />
+      <JsonField
+        id={id}
+        label={label}
+        value={value}
+        invalid={!!problem}
+        onCommit={onChange}
+        nodeId={ctx.nodeId}
+      />
       {help}
     </div>
   );
@@ -354,6 +363,7 @@ export function JsonField({
   onCommit,
   invalid,
   rows = 4,
+  nodeId,
 }: {
   id: string;
   label: string;
@@ -361,14 +371,22 @@ export function JsonField({
   onCommit: (v: unknown) => void;
   invalid?: boolean;
   rows?: number;
+  /** The step the field belongs to, so invalid text shows as that step's problem. */
+  nodeId?: string;
 }) {
   const pretty = value === undefined ? '' : JSON.stringify(value, null, 2);
-  const [text, setText] = useState(pretty);
-  const [err, setErr] = useState<string | null>(null);
+  // Text that did not parse is kept (pending-fields.ts) and comes back when the field does.
+  const [text, setText] = useState(() => pendingFields.get(id)?.text ?? pretty);
+  const [err, setErr] = useState<string | null>(() => pendingFields.get(id)?.error ?? null);
+  const shown = useRef(pretty);
   useEffect(() => {
+    // Only a change of the value from outside (undo, another edit) replaces the text.
+    if (shown.current === pretty) return;
+    shown.current = pretty;
     setText(pretty);
     setErr(null);
-  }, [pretty]);
+    pendingFields.clear(id);
+  }, [pretty, id]);
   return (
     <div>
       <label htmlFor={id} className={labelClass}>
@@ -385,19 +403,23 @@ export function JsonField({
         onBlur={() => {
           if (text.trim() === '') {
             setErr(null);
+            pendingFields.clear(id);
             onCommit(undefined);
             return;
           }
           try {
             const v = JSON.parse(text);
             setErr(null);
+            pendingFields.clear(id);
             onCommit(v);
           } catch (e) {
-            setErr((e as Error).message);
+            const error = (e as Error).message;
+            setErr(error);
+            pendingFields.set({ id, label, text, error, nodeId });
           }
         }}
       />
-      {err && <p className="mt-1 text-[11px] text-red-600">Not valid JSON: {err}</p>}
+      {err && <p className="mt-1 text-[11px] text-red-600">Not valid JSON (not applied, not saved): {err}</p>}
     </div>
   );
 }

@@ -67,6 +67,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
         selected ? 'border-brand-500 shadow-md' : slice.problems ? 'border-red-300' : 'border-slate-200'
       } ${status ? statusStyle(status).ring : ''}`}
       data-status={status ?? 'idle'}
+      title={status === 'failed' && slice.error ? slice.error : undefined}
     >
       {hasInput && (
         <Handle
@@ -154,6 +155,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
         </div>
       )}
       {slice.status && <span className="sr-only">Status: {statusLabel(slice.status)}</span>}
+      {status === 'failed' && slice.error && <span className="sr-only">Error: {slice.error}</span>}
     </div>
   );
 }

@@ -1,5 +1,5 @@
 'use client';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 
 // Unsaved work survives a crash or reload: while the editor is dirty the current definition is
@@ -48,14 +48,18 @@ export function useDraft(
     return d && JSON.stringify(d.definition) !== loadedSnap ? d : null;
   });
 
+  // Set once the user discards on leaving: a write still waiting in its debounce must not bring
+  // the draft back.
+  const forgotten = useRef(false);
   useEffect(() => {
     // While a draft is on offer, keep it: editing first must not overwrite what may be restored.
-    if (offer) return;
+    if (offer || forgotten.current) return;
     if (!dirty) {
       clearDraft(workflowId);
       return;
     }
     const t = setTimeout(() => {
+      if (forgotten.current) return;
       try {
         const draft: Draft = {
           baseVersion: version,
@@ -75,6 +79,11 @@ export function useDraft(
     setOffer(null);
   }, [workflowId]);
   const accept = useCallback(() => setOffer(null), []);
+  /** Leaving without saving: drop the draft and write no more. */
+  const forget = useCallback(() => {
+    forgotten.current = true;
+    clearDraft(workflowId);
+  }, [workflowId]);
 
-  return { offer, dismiss, accept };
+  return { offer, dismiss, accept, forget };
 }

@@ -18,7 +18,7 @@ export function useEditorRun(
   save: () => Promise<boolean>,
   showProblems: (ps: Problem[], def: WorkflowDefinition) => void,
 ) {
-  const { runId, runStatus, start } = useRun(workflowId);
+  const { runId, runStatus, failure, dismissFailure, start } = useRun(workflowId);
   const [runOpen, setRunOpen] = useState(false);
   const [runBusy, setRunBusy] = useState(false);
   const [runError, setRunError] = useState<string | null>(null);
@@ -48,7 +48,18 @@ export function useEditorRun(
     }
   };
 
-  return { runId, runStatus, runOpen, openRun, closeRun, runBusy, runError, startRun };
+  return {
+    runId,
+    runStatus,
+    failure,
+    dismissFailure,
+    runOpen,
+    openRun,
+    closeRun,
+    runBusy,
+    runError,
+    startRun,
+  };
 }
 
 /** The selected step's input, output and error in the run shown on the canvas. */

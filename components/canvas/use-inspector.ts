@@ -52,16 +52,11 @@ export function useInspector(
 
   const lastRun = useLastRun(runId, selectedId);
 
-  const pickProblem = useCallback(
-    (p: ProblemRow) => {
-      if (!p.nodeId) {
-        const m = /^\/edges\/(\d+)/.exec(p.path);
-        const edgeId = m ? validated.edges[Number(m[1])]?.id : undefined;
-        if (edgeId) setEdges((es) => es.map((e) => ({ ...e, selected: e.id === edgeId })));
-        return;
-      }
-      setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === p.nodeId })));
-      const node = rf.getNode(p.nodeId);
+  /** Select one node and bring it into view. */
+  const focusNode = useCallback(
+    (nodeId: string) => {
+      setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === nodeId })));
+      const node = rf.getNode(nodeId);
       if (node) {
         const w = node.measured?.width ?? 240;
         const h = node.measured?.height ?? 80;
@@ -70,6 +65,19 @@ export function useInspector(
           duration: 250,
         });
       }
+    },
+    [rf, setNodes],
+  );
+
+  const pickProblem = useCallback(
+    (p: ProblemRow) => {
+      if (!p.nodeId) {
+        const m = /^\/edges\/(\d+)/.exec(p.path);
+        const edgeId = m ? validated.edges[Number(m[1])]?.id : undefined;
+        if (edgeId) setEdges((es) => es.map((e) => ({ ...e, selected: e.id === edgeId })));
+        return;
+      }
+      focusNode(p.nodeId);
       const field = fieldForPath(p.path);
       if (field) {
         // The panel mounts on the next render; focus the field once it exists.
@@ -85,7 +93,7 @@ export function useInspector(
         }, 60);
       }
     },
-    [validated.edges, rf, setEdges, setNodes],
+    [validated.edges, focusNode, setEdges],
   );
 
   const onStepChange = useCallback(
@@ -95,5 +103,14 @@ export function useInspector(
     [selectedId, updateStep],
   );
 
-  return { selectedStep, suggestions, problemPaths, workflows, lastRun, pickProblem, onStepChange };
+  return {
+    selectedStep,
+    suggestions,
+    problemPaths,
+    workflows,
+    lastRun,
+    focusNode,
+    pickProblem,
+    onStepChange,
+  };
 }

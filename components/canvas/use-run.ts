@@ -13,6 +13,16 @@ interface StepEvent {
   nodeId: string;
   status: string;
   mode?: string;
+  parentNodeId?: string | null;
+  error?: { code?: string; message?: string };
+}
+
+/** The step a failed run stopped at, with its error: what the editor selects and explains. */
+export interface RunFailure {
+  nodeId: string;
+  stepId?: string;
+  code?: string;
+  message: string;
 }
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -28,6 +38,7 @@ export function toNodeStatus(status: string, mode?: string): RunNodeStatus {
 export function useRun(workflowId: string) {
   const [runId, setRunId] = useState<string | null>(null);
   const [runStatus, setRunStatus] = useState<string | null>(null);
+  const [failure, setFailure] = useState<RunFailure | null>(null);
   const esRef = useRef<EventSource | null>(null);
 
   useEffect(() => () => esRef.current?.close(), []);
@@ -36,6 +47,7 @@ export function useRun(workflowId: string) {
     nodeStatusStore.setStatus(s.nodeId, toNodeStatus(s.status, s.mode), {
       mode: s.mode,
       stepId: s.stepId ?? s.id,
+      error: s.error?.message,
     });
   };
 
@@ -47,6 +59,7 @@ export function useRun(workflowId: string) {
         body: { input },
       });
       nodeStatusStore.resetRun(nodeIds, 'queued');
+      setFailure(null);
       setRunId(res.runId);
       setRunStatus('running');
       const es = new EventSource(`/api/runs/${res.runId}/events`);
@@ -58,8 +71,28 @@ export function useRun(workflowId: string) {
         if (finished) return;
         finished = true;
         es.close();
-        const done = await api<{ steps: StepEvent[] }>(`/api/runs/${res.runId}`).catch(() => null);
+        const done = await api<{ run?: { status?: string }; steps: StepEvent[] }>(
+          `/api/runs/${res.runId}`,
+        ).catch(() => null);
         for (const s of done?.steps ?? []) apply(s);
+        // The step the run stopped at: the last top-level step still failed at the end.
+        const failed = (done?.steps ?? []).filter(
+          (s) =>
+            !s.parentNodeId && s.status === 'failed' && nodeStatusStore.get(s.nodeId).status === 'failed',
+        );
+        const last = failed[failed.length - 1];
+        if (done?.run?.status === 'failed' && last) {
+          const stepId = last.stepId ?? last.id;
+          const detail = stepId
+            ? await api<{ step: { error?: { code?: string; message?: string } } }>(
+                `/api/runs/${res.runId}/steps/${stepId}`,
+              ).catch(() => null)
+            : null;
+          const error = detail?.step.error;
+          const message = error?.message ?? nodeStatusStore.get(last.nodeId).error ?? 'The step failed';
+          nodeStatusStore.setStatus(last.nodeId, 'failed', { error: message });
+          setFailure({ nodeId: last.nodeId, stepId, code: error?.code, message });
+        }
         // Steps never reached (an untaken branch, a failure upstream) stop pretending to be queued.
         for (const id of nodeIds)
           if (nodeStatusStore.get(id).status === 'queued') nodeStatusStore.setStatus(id, 'skipped');
@@ -89,5 +122,5 @@ export function useRun(workflowId: string) {
     [workflowId],
   );
 
-  return { runId, runStatus, start };
+  return { runId, runStatus, failure, dismissFailure: () => setFailure(null), start };
 }

@@ -12,7 +12,22 @@ export interface ShortcutActions {
   copy(): void;
   paste(): void;
   focusSearch(): void;
+  showHelp(): void;
 }
+
+/** What the shortcut sheet (`?`) lists: keys and what they do. */
+export const SHORTCUTS: [keys: string, does: string][] = [
+  ['Ctrl/⌘ + S', 'Save a new version'],
+  ['Ctrl/⌘ + Z', 'Undo'],
+  ['Ctrl/⌘ + Shift + Z, Ctrl/⌘ + Y', 'Redo'],
+  ['Ctrl/⌘ + C / V', 'Copy / paste the selected steps'],
+  ['Ctrl/⌘ + D', 'Duplicate the selected steps'],
+  ['Delete, Backspace', 'Delete the selection'],
+  ['/', 'Search the node palette'],
+  ['↑ / ↓, Enter, Esc', 'In the palette search: pick, add beside the selected step, leave'],
+  ['Shift + click', 'Select more than one'],
+  ['?', 'Show this sheet'],
+];
 
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
@@ -52,6 +67,9 @@ export function useEditorShortcuts(actions: ShortcutActions) {
       } else if (!mod && e.key === '/') {
         e.preventDefault();
         a.focusSearch();
+      } else if (!mod && e.key === '?') {
+        e.preventDefault();
+        a.showHelp();
       }
     };
     window.addEventListener('keydown', onKey);

@@ -19,6 +19,7 @@ export function ApiTokensSection() {
   const [fresh, setFresh] = useState<{ name: string; token: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [copied, setCopied] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -40,6 +41,7 @@ export function ApiTokensSection() {
     try {
       const t = await api<{ name: string; token: string }>('/api/tokens', { method: 'POST', body: { name } });
       setFresh({ name: t.name, token: t.token });
+      setCopied(false);
       formEl.reset();
       await load();
     } catch (err) {
@@ -88,6 +90,20 @@ export function ApiTokensSection() {
           <code aria-label="New API token" className="mt-1 block break-all font-mono text-xs">
             {fresh.token}
           </code>
+          <div className="mt-2 flex items-center gap-2">
+            <Button
+              size="sm"
+              onClick={() =>
+                void navigator.clipboard.writeText(fresh.token).then(
+                  () => setCopied(true),
+                  () => setCopied(false),
+                )
+              }
+            >
+              Copy token
+            </Button>
+            {copied && <span className="text-xs text-brand-700">Copied</span>}
+          </div>
         </div>
       )}
       {error && (

@@ -309,9 +309,19 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
           {filtered ? (
             <>
               <h2 className="font-semibold text-slate-800">No runs match these filters</h2>
-              <Button variant="secondary" onClick={() => setFilters(EMPTY_FILTERS)}>
-                Clear filters
-              </Button>
+              <div className="flex items-center gap-2">
+                <Button variant="secondary" onClick={() => setFilters(EMPTY_FILTERS)}>
+                  Clear filters
+                </Button>
+                {filters.workflowId && (
+                  <Link
+                    href={`/workflows/${filters.workflowId}`}
+                    className="inline-flex h-8 items-center rounded-md bg-brand-600 px-3 text-sm font-medium text-white shadow-sm hover:bg-brand-700"
+                  >
+                    Run this workflow
+                  </Link>
+                )}
+              </div>
             </>
           ) : (
             <>

@@ -141,8 +141,8 @@ export function StepInspector({
         latestVersion !== null &&
         latestVersion > runVersion && (
           <p role="note" className="text-xs text-amber-700">
-            v{latestVersion} is newer: a rerun from a step reuses this run&apos;s steps, so it runs v{version}
-            . Use &ldquo;Rerun on latest&rdquo; to run v{latestVersion} from the start.
+            v{latestVersion} is newer: a rerun from a step reuses this run&apos;s steps, so it runs v
+            {runVersion}. Use &ldquo;Rerun on latest&rdquo; to run v{latestVersion} from the start.
           </p>
         )}
 

@@ -8,7 +8,8 @@ import {
 } from '@/lib/agent/testing/mock-llm-server';
 import { createChatClient, type ModelConfig } from '@/lib/agent/model-client';
 import { costOf, type PriceTable } from '@/lib/agent/pricing';
-import { getNode } from '@/lib/nodes/registry';
+import { getNode, nodeRegistry } from '@/lib/nodes/registry';
+import { MemoryWorkflowSource } from './workflow-source';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { createEngine, type Engine } from './engine';
 import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } from './testing/harness';
@@ -499,6 +500,45 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
       });
     });
 
+    describe("5b. child runs spend from their root run's cap", () => {
+      it("a sub-workflow's llm step is refused once the parent used the cap", async () => {
+        const PRICES: PriceTable = { 'gpt-4.1-mini': { inputPerMTok: 1000, outputPerMTok: 1000 } };
+        const workflows = new MemoryWorkflowSource({ recordIds: false });
+        const ask = (id: string) => ({
+          id,
+          type: 'llm',
+          // The scenario bills 5000+ prompt tokens (~5 USD here) for a short prompt.
+          config: { model: 'gpt-4.1-mini', prompt: `Question ${id} [scenario:expensive]` },
+        });
+        workflows.save(
+          'child',
+          wf([{ id: 'start', type: 'trigger.manual' }, ask('inner')], [['start', 'inner']]),
+        );
+        const parent = wf(
+          [
+            { id: 'start', type: 'trigger.manual' },
+            ask('outer'),
+            { id: 'sub', type: 'subworkflow', config: { workflowId: 'child', input: '{{ input }}' } },
+          ],
+          [
+            ['start', 'outer'],
+            ['outer', 'sub'],
+          ],
+        );
+        // A call reserves ~4.1 USD (MAX_COMPLETION_TOKENS at 1000 USD/MTok) and costs ~5: under a
+        // cap of 6 the parent's call fits, the child's reservation on top of it does not — it
+        // would, were the child run on a ledger of its own.
+        const before = mock.requests.length;
+        const out = await engine({
+          workflows,
+          agent: { model, prices: () => PRICES, costCapUsd: 6 },
+        }).runToCompletion({ definition: parent, input: {} });
+        expect(mock.requests.length - before).toBe(1);
+        expect(out.status).toBe('failed');
+        expect(JSON.stringify(out.error)).toMatch(/run cost cap of 6 USD reached/);
+      });
+    });
+
     describe('6. budgets span retries; hitting one is a fallback with its reason', () => {
       it('a retried agent step continues its maxSteps budget instead of starting a fresh one', async () => {
         flakyHits = 0;
@@ -640,6 +680,16 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
     });
   });
 }
+
+describe('every agent-capable node type is in the injection suite', () => {
+  it('a new agent-capable type must add its saved config to INJECTION_TARGETS', () => {
+    const capable = nodeRegistry
+      .types()
+      .filter((t) => getNode(t)!.agentCapable)
+      .sort();
+    expect(capable).toEqual(Object.keys(INJECTION_TARGETS).sort());
+  });
+});
 
 describe('prices match dated and provider-prefixed model ids', () => {
   it('gpt-4.1-mini-2025-04-14, openai/gpt-4.1-mini and an unknown id', async () => {

@@ -12,7 +12,14 @@ import type { Clock } from '@/lib/nodes/define-node';
 import { getNode } from '@/lib/nodes/registry';
 import { createChatClient } from '@/lib/agent/model-client';
 import { validate } from '@/lib/workflow/validate';
-import { GraphExecution, frameKey, type BaseServices, type EngineCore, type NodeLookup } from './executor';
+import {
+  GraphExecution,
+  frameKey,
+  type BaseServices,
+  type EffectRoot,
+  type EngineCore,
+  type NodeLookup,
+} from './executor';
 
 /** The expression and code services of NodeServices; lib/sandbox's createSandboxServices() makes them. */
 export type SandboxServices = Pick<BaseServices, 'evaluate' | 'runCode' | 'render'>;
@@ -148,6 +155,8 @@ interface DriveOpts {
   depth?: number;
   /** A child run spends from its root run's ledger. */
   ledger?: CostLedger;
+  /** A child run's effects are named from its root run (Idempotency-Keys); see EffectRoot. */
+  effect?: EffectRoot;
 }
 
 const noRedactor = new SecretRedactor();
@@ -184,7 +193,17 @@ export function createEngine(opts: EngineOptions): Engine {
     emit,
     agent: opts.agent,
     workflows: opts.workflows,
-    async runChild({ workflowId, input, signal, parentRunId, parentStepId, depth, ledger, traceContext }) {
+    async runChild({
+      workflowId,
+      input,
+      signal,
+      parentRunId,
+      parentStepId,
+      depth,
+      ledger,
+      traceContext,
+      effect,
+    }) {
       if (depth > MAX_RUN_DEPTH)
         throw new TrellisError('node_error', `Sub-workflows nested deeper than ${MAX_RUN_DEPTH}`);
       const src = await opts.workflows?.getLatest(workflowId);
@@ -215,7 +234,7 @@ export function createEngine(opts: EngineOptions): Engine {
         parentStepId,
         traceContext: traceContext ?? null,
       });
-      const out = await drive(child.id, { from: ['queued'], signal, depth, ledger });
+      const out = await drive(child.id, { from: ['queued'], signal, depth, ledger, effect });
       if (out.status === 'succeeded') return out.output;
       if (out.status === 'cancelled') throw signal.aborted ? signal.reason : new RunCancelled();
       if (out.status === 'waiting') {
@@ -283,7 +302,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span, d.ledger);
+        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span, d.ledger, d.effect);
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -374,6 +393,7 @@ export function createEngine(opts: EngineOptions): Engine {
     fresh: boolean,
     span: TraceSpan | undefined,
     parentLedger?: CostLedger,
+    effect?: EffectRoot,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
@@ -414,6 +434,7 @@ export function createEngine(opts: EngineOptions): Engine {
           depth,
           ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
           agentUsage: new Map(),
+          effect: effect ?? { runId, path: '' },
         },
         graph,
         { parentNodeId: null, itemIndex: null },

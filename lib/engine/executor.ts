@@ -72,7 +72,30 @@ export interface EngineCore {
     ledger: CostLedger;
     /** The parent step's span, so the child run's spans nest under it. */
     traceContext?: string | null;
+    /** Where the child's effects sit in the root run (childEffect). */
+    effect?: EffectRoot;
   }): Promise<unknown>;
+}
+
+/**
+ * Names a run's side effects from the top-level run that caused them, so an effect gets the same
+ * Idempotency-Key on every attempt (a retried subworkflow step starts a new child run with a new
+ * id, yet its calls are the same effects) and distinct effects never share one (sibling maps whose
+ * bodies reuse node ids, nested maps, the same node in two child runs). `path` is '' for a
+ * top-level run; a child run's is its parent's path plus the frame and node (and map item) that
+ * started it.
+ */
+export interface EffectRoot {
+  runId: string;
+  path: string;
+}
+
+/** The effect root of a child started by `nodeId` in `frame` (item: map over a saved workflow). */
+export function childEffect(parent: EffectRoot, frame: Frame, nodeId: string, item?: number): EffectRoot {
+  return {
+    runId: parent.runId,
+    path: `${parent.path}${frameKey(frame)}#${nodeId}${item === undefined ? '' : `[${item}]`}>`,
+  };
 }
 
 /** Per run: the scope parts and the payload hook. */
@@ -92,6 +115,7 @@ export interface RunContext {
   ledger: CostLedger;
   /** Agent model calls and tokens per step (frame + node), across its attempts. */
   agentUsage: Map<string, { steps: number; tokens: number }>;
+  effect: EffectRoot;
 }
 
 /** Map items and concurrent steps all listen on their parent's signal; that is by design. */
@@ -609,6 +633,7 @@ export class GraphExecution {
           depth: this.run.depth + 1,
           ledger: this.run.ledger,
           traceContext: this.spans.get(stepId)?.traceparent ?? null,
+          effect: childEffect(this.run.effect, this.frame, node.id),
         }),
     };
     const ctx = {
@@ -621,6 +646,11 @@ export class GraphExecution {
       clock: this.core.clock,
       attempt,
       ...(this.frame.itemIndex === null ? {} : { itemIndex: this.frame.itemIndex }),
+      // The frame path, so two effects of one node id in different frames or child runs differ.
+      effect: {
+        runId: this.run.effect.runId,
+        frame: `${this.run.effect.path}${this.frame.parentNodeId ?? ''}`,
+      },
       services,
     };
     const running =
@@ -668,7 +698,7 @@ export class GraphExecution {
     const body = args.body;
     let runItem: (item: unknown, index: number) => Promise<unknown>;
     if ('workflowId' in body) {
-      runItem = (item) =>
+      runItem = (item, index) =>
         this.core.runChild({
           workflowId: body.workflowId,
           input: item,
@@ -678,6 +708,7 @@ export class GraphExecution {
           depth: this.run.depth + 1,
           ledger: this.run.ledger,
           traceContext: this.spans.get(stepId)?.traceparent ?? null,
+          effect: childEffect(this.run.effect, this.frame, mapNode.id, index),
         });
     } else {
       let graph = bodyGraphCache.get(body);

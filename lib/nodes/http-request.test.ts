@@ -161,6 +161,8 @@ describe('http.request node', () => {
     )) as TrellisError;
     expect(err.code).toBe('ssrf_blocked');
     expect(err.message).toBe('refused 127.0.0.1: loopback address');
+    // The host the editor's "allow this host" fix adds to allowHosts.
+    expect(err.details).toMatchObject({ host: `127.0.0.1:${api.port}`, allowable: true });
   });
 
   it('uses services.fetch when the engine provides one', async () => {

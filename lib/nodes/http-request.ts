@@ -58,10 +58,15 @@ export interface HttpRequestOutput {
   body: unknown;
 }
 
-/** Same run, node and item → same key on every attempt, so the server can drop duplicates. */
-export function idempotencyKey(runId: string, nodeId: string, itemIndex?: number): string {
+/**
+ * Same effect → same key on every attempt, so the server can drop duplicates; distinct effects →
+ * distinct keys. An effect is named by its top-level run, the frame path inside it (map bodies,
+ * nested maps, child runs: NodeRunContext.effect), the node and the map item.
+ */
+export function idempotencyKey(runId: string, nodeId: string, itemIndex?: number, frame?: string): string {
+  // A top-level step hashes exactly as before frames were part of the key.
   return createHash('sha256')
-    .update(`${runId}\u0000${nodeId}\u0000${itemIndex ?? ''}`)
+    .update(`${runId}\u0000${nodeId}\u0000${itemIndex ?? ''}${frame ? `\u0000${frame}` : ''}`)
     .digest('hex');
 }
 
@@ -104,7 +109,10 @@ export async function runHttpRequest(ctx: NodeRunContext<HttpRequestConfig>): Pr
     }
   }
   if (!READ_ONLY_METHODS.has(method) && !headers.has('idempotency-key')) {
-    headers.set('idempotency-key', idempotencyKey(ctx.runId, ctx.node.id, ctx.itemIndex));
+    headers.set(
+      'idempotency-key',
+      idempotencyKey(ctx.effect?.runId ?? ctx.runId, ctx.node.id, ctx.itemIndex, ctx.effect?.frame),
+    );
   }
 
   // The engine's signal carries the node's timeoutMs and run cancellation; the default timeout only
@@ -130,6 +138,19 @@ export async function runHttpRequest(ctx: NodeRunContext<HttpRequestConfig>): Pr
     if (timeout.aborted) {
       throw new TrellisError('http_error', `${method} ${url.host}: no response within ${timeoutMs} ms`, {
         retryable: true,
+        cause: err,
+      });
+    }
+    if (err instanceof TrellisError && err.code === 'ssrf_blocked') {
+      // Name the host, so the editor can offer the fix (add it to this node's allowHosts) where
+      // that fix is allowed: never for cloud metadata or a refused scheme.
+      const reason = String((err.details as { reason?: unknown } | undefined)?.reason ?? err.message);
+      throw new TrellisError('ssrf_blocked', err.message, {
+        details: {
+          ...(err.details as object | undefined),
+          host: url.host,
+          allowable: !/metadata|scheme|no host|invalid URL/i.test(reason),
+        },
         cause: err,
       });
     }

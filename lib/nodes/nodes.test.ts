@@ -121,6 +121,19 @@ describe('node run()', () => {
     expect(services.calls).toEqual(['runCode:return 1;']);
   });
 
+  it("code labels its own throw as the code's failure, with the thrown message", async () => {
+    const { runCode } = await import('@/lib/sandbox');
+    const services = makeServices({ runCode: (body, scope) => runCode(body, scope) });
+    const err = await run(code, { code: "throw new Error('boom')" }, { services }).catch((e) => e);
+    expect(err).toBeInstanceOf(TrellisError);
+    expect((err as TrellisError).code).toBe('node_error');
+    expect((err as TrellisError).message).toBe('The code threw: Error: boom');
+    expect((err as TrellisError).details).toMatchObject({ thrownBy: 'code' });
+    // Not a code error: a syntax error keeps its own code.
+    const syntax = await run(code, { code: 'return (' }, { services }).catch((e) => e);
+    expect((syntax as TrellisError).code).toBe('expression_syntax_error');
+  });
+
   it('condition passes its input on through true or false', async () => {
     expect(await run(condition, { expression: 'true' }, { input: 7 })).toEqual({
       kind: 'done',

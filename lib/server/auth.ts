@@ -21,6 +21,7 @@ import {
 } from '@/lib/auth/store';
 import { getDb } from '@/lib/db/client';
 import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
+import { withLoginSlot } from './login-guard';
 import { assertLoginRate } from './rate-limit';
 import { json, parseWith, readJson, type RouteContext } from './route';
 
@@ -96,7 +97,7 @@ export async function setup({ req }: RouteContext<Record<string, string>>) {
   if (problem) throw new ValidationError([{ path: '/password', code: 'too_weak', message: problem }]);
   assertLoginRate('setup');
   const { prisma } = await getDb();
-  const user = await createOwner(prisma, body.email, body.password);
+  const user = await withLoginSlot(req, () => createOwner(prisma, body.email, body.password));
   forgetSetupToken();
   return startSession(req, user.id, user.email, 201);
 }
@@ -106,7 +107,7 @@ export async function login({ req }: RouteContext<Record<string, string>>) {
   const body = parseWith(credentials, await readJson(req, AUTH_BODY_BYTES));
   assertLoginRate(body.email);
   const { prisma } = await getDb();
-  const user = await checkCredentials(prisma, body.email, body.password);
+  const user = await withLoginSlot(req, () => checkCredentials(prisma, body.email, body.password));
   if (!user) throw new TrellisError('unauthorized', 'Wrong email or password');
   return startSession(req, user.id, user.email);
 }

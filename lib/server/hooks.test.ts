@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/lib/db/client';
-import { createWorkflow } from '@/lib/db/repositories/workflows';
+import { createWorkflow, saveWorkflowVersion } from '@/lib/db/repositories/workflows';
 import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import {
@@ -95,7 +95,32 @@ describe.skipIf(!pgAvailable)('POST /api/hooks/:workflowId', () => {
     const m = await createWorkflow(db.prisma, { name: 'm', definition: plain as WorkflowDefinition });
     expect(await webhookInfo(db, m.id, plain as WorkflowDefinition)).toBeNull();
     expect((await call(m.id, '{}', { [WEBHOOK_SECRET_HEADER]: secret })).status).toBe(401);
-    expect((await call('00000000-0000-0000-0000-000000000000', '{}')).status).toBe(404);
+    // Issue 14.11: an unknown workflow answers exactly like a wrong secret (no id probing).
+    const unknown = await call('00000000-0000-0000-0000-000000000000', '{}', {
+      [WEBHOOK_SECRET_HEADER]: secret,
+    });
+    const wrong = await call(a.id, '{}', { [WEBHOOK_SECRET_HEADER]: `${secret}x` });
+    expect(unknown.status).toBe(401);
+    expect(await unknown.json()).toEqual(await wrong.json());
+  });
+
+  it('removing the webhook trigger resets the secret: adding it back gets a new one, the old stays refused', async () => {
+    const a = await createWorkflow(db.prisma, { name: 'reset', definition: hookDef(false) });
+    const old = (await webhookInfo(db, a.id, hookDef(false)))!.secret;
+    const plain = {
+      ...hookDef(false),
+      nodes: hookDef(false).nodes.map((n) =>
+        n.type === 'trigger.webhook' ? { ...n, type: 'trigger.manual' } : n,
+      ),
+    } as WorkflowDefinition;
+    await saveWorkflowVersion(db.prisma, a.id, { definition: plain });
+    const row = await db.prisma.workflow.findUnique({ where: { id: a.id }, select: { webhookSecret: true } });
+    expect(row?.webhookSecret).toBeNull();
+    await saveWorkflowVersion(db.prisma, a.id, { definition: hookDef(false) });
+    const fresh = (await webhookInfo(db, a.id, hookDef(false)))!.secret;
+    expect(fresh).not.toBe(old);
+    expect((await call(a.id, '{}', { [WEBHOOK_SECRET_HEADER]: old })).status).toBe(401);
+    expect((await call(a.id, '{}', { [WEBHOOK_SECRET_HEADER]: fresh })).status).toBe(202);
   });
 
   it('rotating the secret refuses the old one from the next call on and is never cached', async () => {

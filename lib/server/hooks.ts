@@ -110,7 +110,8 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     [params.workflowId],
   );
   const wf = rows[0];
-  // One answer for "no such workflow", "no webhook trigger" and "wrong secret": nothing to probe.
+  // One answer (401, same message) for "no such workflow", "disabled", "no webhook trigger" and
+  // "wrong secret": a stranger cannot tell which workflow ids exist.
   const given = presentedSecret(req);
   if (
     !wf ||
@@ -119,7 +120,6 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     !given ||
     !sameSecret(given, wf.secret)
   ) {
-    if (!wf) throw new NotFoundError(`Workflow ${params.workflowId}`);
     throw new TrellisError('unauthorized', 'Missing or wrong webhook secret');
   }
   const nodes = webhookNodes(wf.definition);

@@ -173,7 +173,10 @@ describe('HTTP limits', () => {
     );
     const hookId = (await created.json()).id as string;
     const one = await load('workflows/[id]');
-    const info = await (await call(one.GET, `/api/workflows/${hookId}`, undefined, { id: hookId })).json();
+    const infoRes = await call(one.GET, `/api/workflows/${hookId}`, undefined, { id: hookId });
+    // The answer carries the webhook secret (issue 14.11): never cached.
+    expect(infoRes.headers.get('cache-control')).toBe('no-store');
+    const info = await infoRes.json();
     const secret = info.webhook.secret as string;
     const post = (s: string) =>
       hooks.POST(

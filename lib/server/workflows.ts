@@ -42,7 +42,8 @@ export async function getWorkflow({ params }: RouteContext<IdParams>) {
   if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
   // Additive field (issue 5): the webhook URL and secret, when the workflow has a webhook trigger.
   const webhook = await webhookInfo(db, params.id, wf.definition);
-  return json(webhook ? { ...wf, webhook } : wf);
+  // The answer carries the webhook secret: no cache (browser, proxy) may keep a copy.
+  return webhook ? json({ ...wf, webhook }, 200, { 'cache-control': 'no-store' }) : json(wf);
 }
 
 export async function saveWorkflow({ req, params }: RouteContext<IdParams>) {

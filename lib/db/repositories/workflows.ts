@@ -94,7 +94,13 @@ export async function saveWorkflowVersion(
     // The row update takes the lock that orders concurrent saves of one workflow.
     const updated = await tx.workflow.updateManyAndReturn({
       where: { id, deletedAt: null },
-      data: { latestVersion: { increment: 1 }, ...(input.name ? { name: input.name } : {}) },
+      data: {
+        latestVersion: { increment: 1 },
+        ...(input.name ? { name: input.name } : {}),
+        // Removing the webhook trigger retires its secret: adding one back later gets a new
+        // secret, so a secret that leaked while the trigger existed never works again.
+        ...(input.definition.nodes.some((n) => n.type === 'trigger.webhook') ? {} : { webhookSecret: null }),
+      },
       select: { latestVersion: true },
     });
     if (!updated.length) return null;
