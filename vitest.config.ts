@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Fails a test file on any unhandled promise rejection (issue 12 item 3).
+    setupFiles: ['./vitest.setup.ts'],
   },
 });

@@ -4,7 +4,7 @@ import { agentSettingsSchema, type AgentSettings } from '@/lib/workflow/definiti
 import { TrellisError } from '@/lib/workflow/errors';
 import { guardedFetch } from '@/lib/net/guarded-fetch';
 import { checkJsonSchema, parseModelJson, type SchemaError } from '@/lib/workflow/json-schema-check';
-import { createOpenAI, getModelConfig, toModelError } from '@/lib/agent/model-client';
+import { completionLimit, createOpenAI, getModelConfig, toModelError } from '@/lib/agent/model-client';
 import { costOf, estimateTokens, reserveCostOf } from '@/lib/agent/pricing';
 import { CostLedger } from '@/lib/agent/ledger';
 import { hostAllowListed } from '@/lib/net/ssrf';
@@ -317,7 +317,7 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
           {
             model,
             messages,
-            max_tokens: maxCompletion,
+            ...completionLimit(model, maxCompletion),
             ...(toolDefs.length ? { tools: toolDefs } : {}),
           },
           { signal },

@@ -57,6 +57,19 @@ export function toModelError(err: unknown, signal?: AbortSignal): unknown {
   return new TrellisError('model_error', (err as Error)?.message ?? String(err), { cause: err });
 }
 
+/**
+ * The completion cap as the endpoint expects it: OpenAI's reasoning models (o1/o3/o4, gpt-5) refuse
+ * `max_tokens` and want `max_completion_tokens`; local servers (Ollama, vLLM, LM Studio) all read
+ * `max_tokens`.
+ */
+export function completionLimit(
+  model: string,
+  maxTokens: number,
+): { max_tokens: number } | { max_completion_tokens: number } {
+  const id = model.slice(model.lastIndexOf('/') + 1).toLowerCase();
+  return /^(o\d|gpt-5)/.test(id) ? { max_completion_tokens: maxTokens } : { max_tokens: maxTokens };
+}
+
 export type ChatFn = NonNullable<NodeServices['chat']>;
 
 /**
@@ -88,7 +101,7 @@ export function createChatClient(
           model,
           messages,
           ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
-          ...(args.maxTokens === undefined ? {} : { max_tokens: args.maxTokens }),
+          ...(args.maxTokens === undefined ? {} : completionLimit(model, args.maxTokens)),
           ...(args.jsonSchema ? { response_format: { type: 'json_object' as const } } : {}),
         },
         { signal: args.signal },

@@ -205,7 +205,7 @@ export class SqlTraceStore implements TraceStore {
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
         `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb) RETURNING ${RUN_FIELDS}`,
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING ${RUN_FIELDS}`,
         [
           id,
           run.workflowId,

@@ -691,6 +691,21 @@ describe('every agent-capable node type is in the injection suite', () => {
   });
 });
 
+describe('the reservation bound is sent to the endpoint', () => {
+  it('max_tokens, or max_completion_tokens for OpenAI reasoning models', async () => {
+    const chat = createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } });
+    const signal = new AbortController().signal;
+    const before = mock.requests.length;
+    await chat({ model: 'gpt-4.1-mini', prompt: 'hi', maxTokens: 123, signal });
+    await chat({ model: 'o3-mini', prompt: 'hi', maxTokens: 45, signal });
+    const [a, b] = mock.requests.slice(before).map((r) => r.body as unknown as Record<string, unknown>);
+    expect(a).toMatchObject({ max_tokens: 123 });
+    expect(a.max_completion_tokens).toBeUndefined();
+    expect(b).toMatchObject({ max_completion_tokens: 45 });
+    expect(b.max_tokens).toBeUndefined();
+  });
+});
+
 describe('prices match dated and provider-prefixed model ids', () => {
   it('gpt-4.1-mini-2025-04-14, openai/gpt-4.1-mini and an unknown id', async () => {
     const usage = { promptTokens: 1_000_000, completionTokens: 0 };

@@ -178,6 +178,12 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     async ([job]) => {
       try {
         await handleRun(job);
+      } catch (err) {
+        // One run's failure is that run's: logged here, retried by pg-boss, the worker goes on.
+        log(
+          `run ${job.data.runId} failed in this worker (the job will be retried): ${String((err as Error)?.message ?? err)}`,
+        );
+        throw err;
       } finally {
         wakeLoops();
       }

@@ -85,7 +85,7 @@ describe('fuzz: validate', () => {
       seed: SEED,
     });
     fc.assert(fc.property(mutatedDefinition, check), { numRuns: FUZZ_RUNS.validateMutated, seed: SEED });
-  });
+  }, 120_000); // ~20 s on a loaded 2-core box: the default 30 s was too close
 });
 
 describe('fuzz: expression sandbox', () => {

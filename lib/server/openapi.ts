@@ -15,7 +15,7 @@ import { actionBody, reportQuery } from './promotion';
 import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } from './runs';
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
-import { createBody, saveBody } from './workflows';
+import { createBody, patchBody, saveBody } from './workflows';
 
 // The OpenAPI 3.1 document of the whole HTTP API (GET /api/openapi.json, docs/openapi.json).
 // Request bodies and query strings are the zod schemas the handlers parse with (imported from
@@ -237,7 +237,10 @@ function operation(op: Op): ZodOpenApiOperationObject {
 }
 
 /** Every operation of the API by path and method: what the route files export. */
-export const API_OPERATIONS: Record<string, Partial<Record<'get' | 'post' | 'put' | 'delete', Op>>> = {
+export const API_OPERATIONS: Record<
+  string,
+  Partial<Record<'get' | 'post' | 'put' | 'patch' | 'delete', Op>>
+> = {
   '/api/health': {
     get: {
       summary: 'Liveness, database kind, queue and telemetry export counters',
@@ -364,6 +367,15 @@ export const API_OPERATIONS: Record<string, Partial<Record<'get' | 'post' | 'put
       body: workflowBody(saveBody),
       responses: { 200: savedWorkflow },
     },
+    patch: {
+      summary: 'Enable or disable a workflow (disabling cancels its queued runs)',
+      tag: 'Workflows',
+      path: id,
+      body: patchBody,
+      responses: {
+        200: z.object({ id: z.string(), enabled: z.boolean(), cancelledRuns: z.number().int() }),
+      },
+    },
     delete: {
       summary: 'Delete a workflow',
       tag: 'Workflows',
@@ -435,6 +447,20 @@ export const API_OPERATIONS: Record<string, Partial<Record<'get' | 'post' | 'put
       tag: 'Webhooks',
       auth: 'webhook',
       path: z.object({ workflowId: z.string() }),
+      body: anyJson,
+      responses: {
+        200: z.object({ runId: z.string(), status: z.literal('succeeded'), output: z.unknown() }),
+        202: runAccepted,
+      },
+    },
+  },
+  '/api/hooks/{workflowId}/{nodeId}': {
+    post: {
+      summary: 'Trigger one webhook trigger node of a workflow',
+      description: `As POST /api/hooks/{workflowId}, for a workflow with several \`trigger.webhook\` nodes: only the named trigger fires. Same secret (\`${WEBHOOK_SECRET_HEADER}\`).`,
+      tag: 'Webhooks',
+      auth: 'webhook',
+      path: z.object({ workflowId: z.string(), nodeId: z.string() }),
       body: anyJson,
       responses: {
         200: z.object({ runId: z.string(), status: z.literal('succeeded'), output: z.unknown() }),
@@ -577,6 +603,15 @@ export const API_OPERATIONS: Record<string, Partial<Record<'get' | 'post' | 'put
   '/api/import/n8n': {
     post: {
       summary: 'Convert an n8n workflow export to a Trellis definition (nothing is saved)',
+      tag: 'Definitions',
+      body: anyJson,
+      responses: { 200: z.object({ definition, report: z.unknown(), problems: z.array(problem) }).loose() },
+    },
+  },
+  '/api/import/serverless-workflow': {
+    post: {
+      summary:
+        'Convert a Serverless Workflow document (JSON or YAML) to a Trellis definition (nothing is saved)',
       tag: 'Definitions',
       body: anyJson,
       responses: { 200: z.object({ definition, report: z.unknown(), problems: z.array(problem) }).loose() },

@@ -82,7 +82,7 @@ export async function deleteWorkflow({ params }: RouteContext<IdParams>) {
   return new Response(null, { status: 204 });
 }
 
-const patchBody = z.object({ enabled: z.boolean() });
+export const patchBody = z.object({ enabled: z.boolean() });
 
 /** PATCH /api/workflows/:id `{ enabled }`: a disabled workflow is not triggered (schedules, webhooks). */
 export async function patchWorkflow({ req, params }: RouteContext<IdParams>) {
