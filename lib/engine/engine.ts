@@ -24,7 +24,13 @@ import {
 /** The expression and code services of NodeServices; lib/sandbox's createSandboxServices() makes them. */
 export type SandboxServices = Pick<BaseServices, 'evaluate' | 'runCode' | 'render'>;
 import type { EngineEvent, EngineListener } from './events';
-import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
+import {
+  CANCEL_POLL_MS,
+  DEFAULT_MAX_STEPS_PER_RUN,
+  MAX_CONCURRENT_STEPS_PER_RUN,
+  MAX_RUN_DEPTH,
+  MAX_STEPS_PER_RUN_LIMIT,
+} from './limits';
 import { SecretRedactor } from '@/lib/payload';
 import {
   compileGraph,
@@ -52,6 +58,14 @@ import type { TraceSpan, Tracer } from './tracing';
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
 // runs this process is driving, so their steps can be aborted on cancel.
+
+/** The step cap of a run of this definition: its limits.maxSteps, within the server maximum. */
+export function maxStepsOf(def: WorkflowDefinition): number {
+  const set = def.limits?.maxSteps;
+  return typeof set === 'number' && Number.isInteger(set) && set > 0
+    ? Math.min(set, MAX_STEPS_PER_RUN_LIMIT)
+    : DEFAULT_MAX_STEPS_PER_RUN;
+}
 
 export const realClock: Clock = {
   now: () => Date.now(),
@@ -142,6 +156,11 @@ export interface Engine {
   /** Continue a waiting run, or a running one whose worker died, from its recorded steps. */
   resumeRun(runId: string): Promise<RunOutcome>;
   cancelRun(runId: string): Promise<boolean>;
+  /**
+   * Stop driving a run in this process without recording anything (a worker that lost the run's
+   * lease: someone else drives it now). Its steps see the signal abort with `reason`.
+   */
+  abandonRun(runId: string, reason: Error): boolean;
   /** Record a decision on a waiting approval step; call resumeRun (or enqueue it) afterwards. */
   decideApproval(runId: string, nodeId: string, decision: ApprovalDecision): Promise<void>;
   /** A new queued run of the same version reusing outputs of everything not downstream of nodeId. */
@@ -434,6 +453,7 @@ export function createEngine(opts: EngineOptions): Engine {
           depth,
           ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
           agentUsage: new Map(),
+          budget: { used: steps.length, max: maxStepsOf(definition), lastYield: performance.now() },
           effect: effect ?? { runId, path: '' },
         },
         graph,
@@ -512,6 +532,12 @@ export function createEngine(opts: EngineOptions): Engine {
     },
 
     resumeRun: (runId) => drive(runId, { from: ['running', 'waiting'] }),
+
+    abandonRun(runId, reason) {
+      const ctrl = active.get(runId);
+      ctrl?.abort(reason);
+      return !!ctrl;
+    },
 
     async cancelRun(runId) {
       const ok = await store.transitionRun(runId, ['queued', 'running', 'waiting'], 'cancelled', {

@@ -1,22 +1,24 @@
 import type { SqlExecutor, SqlQueryable } from '@/lib/db/sql-executor';
 import { RUN_LEASE_MS } from './limits';
 
-// Fencing: a worker that lost a run's lease must not commit a step or finish the run. Every
-// connection of a worker process carries its identity as the session setting `trellis.worker`
-// (a startup option in its DATABASE_URL), and two triggers compare it with Run."leaseOwner":
-// - Step inserts/updates of a run leased by another worker are skipped (a raise would roll back the
-//   whole trace batch, which also carries the rows of this worker's other runs);
-// - a Run status change by a non-owner is skipped, so the engine's compare-and-set returns false.
+// Fencing: a worker that lost a run's lease stops, and cannot commit a step or finish the run.
+// Every connection of a worker process carries its identity as the session setting
+// `trellis.worker` (a startup option in its DATABASE_URL), and two triggers compare it with
+// Run."leaseOwner": a Step insert/update of a run leased by another worker, and a Run status or
+// output change by a non-owner, RAISE `trellis_lease_lost`. The raise is loud on purpose: the stale
+// worker's engine learns it lost the run (the trace store splits a failed batch per run, so only
+// that run's rows are refused and the worker's other runs commit), and the worker drops the run.
+// Before that, two checks stop a stale worker before its next side effect: the renew timer aborts
+// the run's signal when a renewal finds the lease gone (worker.ts), and the worker's trace store
+// checks the lease before every step with an outside effect (durable-store.ts, assertLease).
 // Sessions without the setting (the web process: cancels, approvals) are never fenced, and neither
 // are runs with no owner (child runs, runs never taken by a worker). The owner is left in place when
 // a worker is done, so a worker that wakes up late still finds someone else's name there.
-// Rejected: checking the lease in the engine before each write (a race between check and write, and a
-// round trip per step) and a per-run epoch threaded through TraceStore (changes every implementation).
 
 export const WORKER_SETTING = 'trellis.worker';
 export const LEASE_LOST = 'trellis_lease_lost';
 /** Bumped when FENCING_SQL changes, so running databases get the new functions. */
-const FENCING_VERSION = 2;
+const FENCING_VERSION = 3;
 
 const FENCING_SQL = `
 CREATE OR REPLACE FUNCTION trellis_fence_step() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -25,7 +27,7 @@ BEGIN
   IF w IS NULL OR w = '' THEN RETURN NEW; END IF;
   SELECT "leaseOwner" INTO o FROM "Run" WHERE id = NEW."runId";
   IF o IS NOT NULL AND o <> w THEN
-    RETURN NULL; -- skipped, not raised: the same batch carries other runs' rows, which must commit
+    RAISE EXCEPTION '${LEASE_LOST}: run % is leased by %, not %', NEW."runId", o, w;
   END IF;
   RETURN NEW;
 END $$;
@@ -33,7 +35,9 @@ CREATE OR REPLACE FUNCTION trellis_fence_run() RETURNS trigger LANGUAGE plpgsql 
 DECLARE w text := current_setting('${WORKER_SETTING}', true);
 BEGIN
   IF w IS NULL OR w = '' OR OLD."leaseOwner" IS NULL OR OLD."leaseOwner" = w THEN RETURN NEW; END IF;
-  IF NEW.status IS DISTINCT FROM OLD.status OR NEW.output IS DISTINCT FROM OLD.output THEN RETURN NULL; END IF;
+  IF NEW.status IS DISTINCT FROM OLD.status OR NEW.output IS DISTINCT FROM OLD.output THEN
+    RAISE EXCEPTION '${LEASE_LOST}: run % is leased by %, not %', OLD.id, OLD."leaseOwner", w;
+  END IF;
   RETURN NEW;
 END $$;
 DROP TRIGGER IF EXISTS trellis_fence_step ON "Step";
@@ -56,6 +60,38 @@ export async function installFencing(sql: SqlExecutor): Promise<void> {
     await tx.exec(FENCING_SQL);
     await tx.exec(`COMMENT ON FUNCTION trellis_fence_step() IS 'v${FENCING_VERSION}'`);
   });
+}
+
+/** Thrown (and raised by the triggers) when this worker no longer holds the run's lease. */
+export class LeaseLost extends Error {
+  constructor(runId: string, detail = 'the lease was lost') {
+    super(`${LEASE_LOST}: run ${runId}: ${detail}`);
+    this.name = 'LeaseLost';
+  }
+}
+
+export const isLeaseLost = (err: unknown): boolean =>
+  String((err as Error)?.message ?? err).includes(LEASE_LOST) ||
+  ((err as { cause?: unknown })?.cause !== undefined && isLeaseLost((err as { cause: unknown }).cause));
+
+/**
+ * Whether `workerId` still holds a live lease on the run's top-level run (a child run is driven
+ * inside its root's lease). A run nobody ever leased (no worker involved) passes.
+ */
+export async function assertLease(sql: SqlQueryable, runId: string, workerId: string): Promise<void> {
+  const rows = await sql.query<{ leaseOwner: string | null; live: boolean }>(
+    `WITH RECURSIVE up AS (
+       SELECT id, "parentRunId", "leaseOwner", "leaseUntil" FROM "Run" WHERE id = $1
+       UNION ALL
+       SELECT r.id, r."parentRunId", r."leaseOwner", r."leaseUntil" FROM "Run" r JOIN up ON r.id = up."parentRunId"
+     )
+     SELECT "leaseOwner", COALESCE("leaseUntil" > now(), false) AS live FROM up WHERE "parentRunId" IS NULL`,
+    [runId],
+  );
+  const root = rows[0];
+  if (!root || root.leaseOwner === null) return;
+  if (root.leaseOwner !== workerId) throw new LeaseLost(runId, `now leased by ${root.leaseOwner}`);
+  if (!root.live) throw new LeaseLost(runId, 'the lease ran out');
 }
 
 /** The worker's DATABASE_URL: the same database, with the worker id set on every session. */

@@ -5,7 +5,8 @@ import { createWorkflow } from '@/lib/db/repositories/workflows';
 import { createRuntime, buildEngine, type Runtime } from '@/lib/server/runtime';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { startBoss } from './boss';
-import { claimRun, installFencing, workerDatabaseUrl } from './fencing';
+import { DurableTraceStore } from './durable-store';
+import { LEASE_LOST, LeaseLost, assertLease, claimRun, installFencing, workerDatabaseUrl } from './fencing';
 import { JOB_HEARTBEAT_SECONDS, RUN_QUEUE } from './limits';
 import { runJobHook } from './run-queue';
 import { linearWorkflow, pgAvailable, tempQueueDb } from './testing/queue-db';
@@ -140,7 +141,7 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
     expect((await rt.store.getRun(runId))?.output).toBe('woke');
   });
 
-  it('fences a worker that lost the lease: no step writes, no run transition', async () => {
+  it('fences a worker that lost the lease: its step writes and run transitions raise trellis_lease_lost, its side effects do not start', async () => {
     await installFencing(db.sql);
     const runId = await rt.engine.startRun({ definition: linearWorkflow(1), input: {}, trigger: 'rerun:x' });
     const a = await openDb({ databaseUrl: workerDatabaseUrl(tmp.url, 'worker-a'), migrate: false });
@@ -178,10 +179,34 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
         input: {},
         startedAt: new Date(),
       });
-      await storeA.flush(); // the fenced run's rows are dropped, nothing else in the batch is harmed
+      // The fenced run's rows are refused (the batch is split per run), nothing else in it is harmed.
+      await storeA.flush().catch(() => {});
       expect(await db.sql.query(`SELECT 1 FROM "Step" WHERE "runId" = $1`, [mine])).toHaveLength(1);
-      expect(await storeA.transitionRun(runId, ['running'], 'succeeded', { output: 1 })).toBe(false);
+      await expect(storeA.transitionRun(runId, ['running'], 'succeeded', { output: 1 })).rejects.toThrow(
+        LEASE_LOST,
+      );
       expect(await db.sql.query(`SELECT 1 FROM "Step" WHERE "runId" = $1`, [runId])).toHaveLength(0);
+      expect((await rt.store.getRun(runId))?.status).toBe('running');
+      // Before a step with an outside effect, a's worker store checks its lease and stops.
+      await expect(assertLease(a.sql, runId, 'worker-a')).rejects.toBeInstanceOf(LeaseLost);
+      await expect(assertLease(b.sql, runId, 'worker-b')).resolves.toBeUndefined();
+      const durableA = new DurableTraceStore(a, { workerId: 'worker-a' });
+      const effect = {
+        runId,
+        nodeId: 'call',
+        nodeType: 'http.request',
+        attempt: 1,
+        mode: 'workflow' as const,
+        input: {},
+        startedAt: new Date(),
+      };
+      await expect(durableA.startStep(effect)).rejects.toThrow(LEASE_LOST);
+      await expect(new DurableTraceStore(b, { workerId: 'worker-b' }).startStep(effect)).resolves.toBeTypeOf(
+        'string',
+      );
+      // A lease that ran out (nobody took it yet) stops its old owner too.
+      await db.sql.query(`UPDATE "Run" SET "leaseUntil" = now() - interval '1 second' WHERE id = $1`, [mine]);
+      await expect(assertLease(a.sql, mine, 'worker-a')).rejects.toThrow(/ran out/);
       // The new owner can.
       const storeB = new SqlTraceStore(b);
       expect(await storeB.transitionRun(runId, ['running'], 'succeeded', { output: 2 })).toBe(true);

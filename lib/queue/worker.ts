@@ -9,8 +9,9 @@ import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store'
 import { startBoss, type RunJobData, type ScheduleJobData } from './boss';
 import { createEventPublisher } from './event-bridge';
 import {
-  LEASE_LOST,
+  LeaseLost,
   claimRunSlot,
+  isLeaseLost,
   endLease,
   installFencing,
   releaseLease,
@@ -64,6 +65,8 @@ export interface QueueWorker {
   engine: Engine;
   /** Runs this worker drives right now. */
   inFlight(): string[];
+  /** Runs this worker stopped because it lost their lease. */
+  leaseLosses(): number;
   /** Stop taking work; in-flight runs get graceMs to finish, then are handed to other workers. */
   stop(graceMs?: number): Promise<{ finished: number; released: number }>;
 }
@@ -91,18 +94,27 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   await installFencing(db.sql);
   const boss = await startBoss({ databaseUrl: opts.databaseUrl, consumer: true, poolSize: 4 });
   const events = createEventPublisher(db.sql);
-  const store = new DurableTraceStore(db, { ...opts.storeOptions, onRunCreated: runJobHook(boss) });
+  const store = new DurableTraceStore(db, {
+    ...opts.storeOptions,
+    onRunCreated: runJobHook(boss),
+    workerId,
+  });
   const engine = opts.makeEngine(db, store, (ev) => events.publish(ev));
   const held = new Map<string, { jobId: string; done: Promise<unknown> }>();
   const slots = workflowConcurrency();
   let stopping = false;
+  let leaseLosses = 0;
 
   const renew = setInterval(() => {
     const ids = [...held.keys()];
     renewLeases(db.sql, ids, workerId).then(
       (kept) => {
-        if (kept.length < ids.length)
-          log(`lost the lease of ${ids.filter((i) => !kept.includes(i)).join(', ')}`);
+        for (const id of ids) {
+          if (kept.includes(id) || !held.has(id)) continue;
+          // Someone else owns it now (we were paused or cut off past the lease): stop at once.
+          log(`lost the lease of ${id}; abandoning it`);
+          engine.abandonRun(id, new LeaseLost(id, 'a renewal found the lease gone'));
+        }
       },
       () => {}, // a missed renewal is retried; the lease is longer than several renewals
     );
@@ -146,7 +158,11 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     try {
       out = await drive;
     } catch (err) {
-      if (String((err as Error)?.message ?? err).includes(LEASE_LOST)) return; // someone else has it now
+      if (isLeaseLost(err)) {
+        leaseLosses++;
+        log(`run ${runId}: lease lost, stopped (another worker drives it)`);
+        return;
+      }
       throw err; // pg-boss retries the job; resume continues from the trace
     } finally {
       held.delete(runId);
@@ -222,6 +238,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     boss,
     engine,
     inFlight: () => [...held.keys()],
+    leaseLosses: () => leaseLosses,
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
       stopping = true;
       stopTicker?.();

@@ -19,7 +19,12 @@ export interface WorkerProc {
   exited: Promise<number | null>;
 }
 
-export function spawnWorker(databaseUrl: string, id: string, concurrency = 3): WorkerProc {
+export function spawnWorker(
+  databaseUrl: string,
+  id: string,
+  concurrency = 3,
+  env: Record<string, string> = {},
+): WorkerProc {
   const child = spawn(
     process.execPath,
     [tsxCli, path.join(root, 'cli/trellis.ts'), 'worker', '--concurrency', String(concurrency)],
@@ -34,6 +39,7 @@ export function spawnWorker(databaseUrl: string, id: string, concurrency = 3): W
         TRELLIS_HTTP_ALLOW_PRIVATE: '1',
         // The schedule test fires every second; the default minimum interval is a minute.
         TRELLIS_SCHEDULE_MIN_INTERVAL_SECONDS: '1',
+        ...env,
       },
     },
   );
