@@ -94,13 +94,13 @@ async function compare(
     off.push(await perStepUs(store, steps, runs));
     const t = createTelemetry(config(sinkUrl));
     on.push(await perStepUs(store, steps, runs, t));
+    await t.shutdown(); // exports what is still queued, so the counts are complete
     const s = t.stats();
     stats = {
       exported: stats.exported + s.exported,
       dropped: stats.dropped + s.dropped,
       failed: stats.failed + s.failed,
     };
-    await t.shutdown();
     const d = createTelemetry({ ...config(deadUrl), exportTimeoutMillis: 1000 });
     down.push(await perStepUs(store, steps, runs, d));
     await d.shutdown();

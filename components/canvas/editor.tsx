@@ -21,7 +21,7 @@ import { nodeStatusStore } from './node-status-store';
 import { Palette } from './palette';
 import { pendingFields, usePendingFields } from './pending-fields';
 import { useGuardedSave } from './use-guarded-save';
-import { ProblemsPanel } from './problems-panel';
+import { ProblemsPanel, type ProblemRow } from './problems-panel';
 import { RunFailureBanner } from './run-failure';
 import type { NodeTypeInfo, WorkflowRecord } from './types';
 import { useClipboardActions } from './use-clipboard-actions';
@@ -188,6 +188,19 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
       })()
     : '';
 
+  // Stable, so the memoized Problems panel does not re-render on every drag frame.
+  const { pickProblem: pickDocumentProblem } = inspector;
+  const pickProblem = useCallback(
+    (p: ProblemRow) => {
+      if (!p.elementId) return pickDocumentProblem(p);
+      if (p.nodeId) focusNode(p.nodeId);
+      const el = p.elementId;
+      // The panel mounts on the next render; focus the field once it exists.
+      setTimeout(() => document.getElementById(el)?.focus(), 60);
+    },
+    [focusNode, pickDocumentProblem],
+  );
+
   const { addStep } = editing;
   const onPaletteAdd = useCallback((t: string) => addStep(t), [addStep]);
   const { selectedStep } = inspector;
@@ -251,17 +264,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                 onDrop={editing.onDrop}
                 toast={toast}
               />
-              <ProblemsPanel
-                problems={allProblems}
-                status={validation}
-                onPick={(p) => {
-                  if (!p.elementId) return inspector.pickProblem(p);
-                  if (p.nodeId) focusNode(p.nodeId);
-                  const el = p.elementId;
-                  // The panel mounts on the next render; focus the field once it exists.
-                  setTimeout(() => document.getElementById(el)?.focus(), 60);
-                }}
-              />
+              <ProblemsPanel problems={allProblems} status={validation} onPick={pickProblem} />
             </div>
             {selectedStep && (
               <ConfigPanel

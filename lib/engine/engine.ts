@@ -21,7 +21,13 @@ import {
   type NodeLookup,
 } from './executor';
 import type { EngineEvent, EngineListener } from './events';
-import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
+import {
+  CANCEL_POLL_MS,
+  DEFAULT_MAX_STEPS_PER_RUN,
+  MAX_CONCURRENT_STEPS_PER_RUN,
+  MAX_RUN_DEPTH,
+  MAX_STEPS_PER_RUN_LIMIT,
+} from './limits';
 import { SecretRedactor } from '@/lib/payload';
 import {
   compileGraph,
@@ -49,6 +55,14 @@ import type { TraceSpan, Tracer } from './tracing';
 // The facade hosts use (API, worker, CLI, tests): start, execute, resume, cancel, approve,
 // rerun. Everything durable goes through the TraceStore; what lives here is only the set of
 // runs this process is driving, so their steps can be aborted on cancel.
+
+/** The step cap of a run of this definition: its limits.maxSteps, within the server maximum. */
+export function maxStepsOf(def: WorkflowDefinition): number {
+  const set = def.limits?.maxSteps;
+  return typeof set === 'number' && Number.isInteger(set) && set > 0
+    ? Math.min(set, MAX_STEPS_PER_RUN_LIMIT)
+    : DEFAULT_MAX_STEPS_PER_RUN;
+}
 
 export const realClock: Clock = {
   now: () => Date.now(),
@@ -432,6 +446,7 @@ export function createEngine(opts: EngineOptions): Engine {
           depth,
           ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
           agentUsage: new Map(),
+          budget: { used: steps.length, max: maxStepsOf(definition), lastYield: performance.now() },
           effect: effect ?? { runId, path: '' },
         },
         graph,

@@ -34,7 +34,7 @@ import type { CostLedger } from '@/lib/agent/ledger';
 import { ledgerChat } from './model-spend';
 import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
-import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { ENGINE_YIELD_INTERVAL_MS, MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
 import type { SpanOutcome, TraceSpan, Tracer } from './tracing';
 
 // The thin, effectful loop around plan.ts: start steps, record them, apply results, ask the
@@ -109,6 +109,8 @@ export interface RunContext {
   /** Recorded steps by frame key, for resume; empty for a fresh run. */
   recorded: Map<string, StepRecord[]>;
   depth: number;
+  /** Steps of this run, all frames together: the cap and the event-loop yield. */
+  budget: StepBudget;
   /** Secret masking only, every encoding: tool results on their way to a model. */
   mask(value: unknown): unknown;
   /** The root run's cost ledger (shared with child runs and map items). */
@@ -117,6 +119,24 @@ export interface RunContext {
   agentUsage: Map<string, { steps: number; tokens: number }>;
   effect: EffectRoot;
 }
+
+export interface StepBudget {
+  /** Steps recorded so far (a resumed run starts from its trace). */
+  used: number;
+  max: number;
+  /** performance.now() of the last hand-back to the event loop. */
+  lastYield: number;
+}
+
+export function runTooLarge(max: number): TrellisError {
+  return new TrellisError(
+    'run_too_large',
+    `The run reached its limit of ${max} steps (the workflow's limits.maxSteps, or the server default)`,
+    { details: { maxSteps: max } },
+  );
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Map items and concurrent steps all listen on their parent's signal; that is by design. */
 function newController(): AbortController {
@@ -240,6 +260,7 @@ export class GraphExecution {
 
   private apply(d: { start: string[]; skip: string[] }) {
     for (const id of d.skip) {
+      this.run.budget.used++; // a skip is a row too; it is cheap, so it only counts
       this.settle(id, { status: 'skipped' });
       // Awaited only when the graph settles: a failed skip write must fail the run then, not go
       // unhandled now (that would end the process and every run in it).
@@ -349,6 +370,8 @@ export class GraphExecution {
     const lastAttempt = Math.max(policy.maxAttempts, first);
     const storedInput = this.run.prepare(input);
     for (let attempt = first; ; attempt++) {
+      if (this.ctrl.signal.aborted) return 'cancelled';
+      await this.countStep();
       if (this.ctrl.signal.aborted) return 'cancelled';
       const startedAt = clock.now();
       const stepId = await store.startStep({
@@ -463,6 +486,16 @@ export class GraphExecution {
     }
   }
 
+  /** Counts one step against the run's cap, and hands the event loop back when due. */
+  private async countStep(): Promise<void> {
+    const b = this.run.budget;
+    if (++b.used > b.max) throw runTooLarge(b.max);
+    if (performance.now() - b.lastYield >= ENGINE_YIELD_INTERVAL_MS) {
+      await yieldToEventLoop();
+      b.lastYield = performance.now();
+    }
+  }
+
   /** An error as a value, marked retryable so a resumed run can tell. */
   private serializeError(error: unknown): SerializedError {
     return { ...toSerializedError(error), ...(isRetryable(error) ? { retryable: true } : {}) };
@@ -476,7 +509,8 @@ export class GraphExecution {
     finishedAt: Date,
     node: WorkflowNode,
   ): Promise<NodeState> {
-    const onError = node.onError ?? 'fail';
+    // Over the step cap the run ends, whatever the node's onError says.
+    const onError = toSerializedError(error).code === 'run_too_large' ? 'fail' : (node.onError ?? 'fail');
     const handle = onError === 'continue' ? DEFAULT_HANDLE : onError === 'branch' ? ERROR_HANDLE : null;
     const serialized = this.serializeError(error);
     const stored = this.run.prepare(serialized) as SerializedError;
@@ -737,6 +771,7 @@ export class GraphExecution {
         const out = await exec.execute();
         if (out.status === 'succeeded') return bodyResult(g, out.state);
         if (out.status === 'cancelled') throw signal.reason ?? new RunCancelled();
+        if (out.error?.code === 'run_too_large') throw runTooLarge(this.run.budget.max);
         throw new TrellisError(
           'node_error',
           `map item ${index} failed: ${out.error?.message ?? out.status}`,

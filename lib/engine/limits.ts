@@ -7,4 +7,12 @@ export { MAX_MAP_CONCURRENCY } from '@/lib/workflow/limits';
 /** Nesting of subworkflows and maps inside one another; stops a workflow that calls itself. */
 export const MAX_RUN_DEPTH = 16;
 /** How often a running executor checks the store for a cancel issued by another process. */
-export const CANCEL_POLL_MS = 1_000;
+export const CANCEL_POLL_MS = 250;
+/** Steps one run may record (default, and the most a workflow's `limits.maxSteps` may ask for). */
+export { DEFAULT_MAX_STEPS_PER_RUN, MAX_STEPS_PER_RUN_LIMIT } from '@/lib/workflow/limits';
+/**
+ * A run hands the event loop back after this long of work (setImmediate), so API calls, cancels
+ * and other runs are served while a large run executes: steps whose store writes are buffered
+ * would otherwise chain as microtasks and hold the process.
+ */
+export const ENGINE_YIELD_INTERVAL_MS = 10;

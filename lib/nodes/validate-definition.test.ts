@@ -51,6 +51,7 @@ describe('validateDefinition with the node registry', () => {
       'too_many_nodes',
       'too_many_edges',
       'too_many_problems',
+      'run_too_large', // the step cap: lib/server/run-limits.test.ts
     ];
     const missing = PROBLEM_CODES.filter(
       (c) => !inFixtures.has(c) && !limitCodes.includes(c) && c !== 'internal_error',

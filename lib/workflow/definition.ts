@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { isReservedKey, MAX_AGENT_STEPS, MAX_ID_LENGTH, MAX_RETRY_ATTEMPTS, MAX_TIMEOUT_MS } from './limits';
+import {
+  isReservedKey,
+  MAX_AGENT_STEPS,
+  MAX_ID_LENGTH,
+  MAX_RETRY_ATTEMPTS,
+  MAX_STEPS_PER_RUN_LIMIT,
+  MAX_TIMEOUT_MS,
+} from './limits';
 
 // The one source of the definition format (DESIGN.md §2). TypeScript types, the JSON Schema
 // file (docs/workflow.schema.json) and the editor's forms all derive from these schemas.
@@ -79,6 +86,18 @@ export const definitionSchema = z.object({
   name: z.string().min(1).max(200),
   description: z.string().optional(),
   inputSchema: z.record(z.string(), z.unknown()).optional(),
+  /** Per-workflow run limits (lib/workflow/limits.ts). */
+  limits: z
+    .object({
+      maxSteps: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_STEPS_PER_RUN_LIMIT)
+        .optional()
+        .describe('Steps one run may record before it fails with run_too_large'),
+    })
+    .optional(),
   nodes: z.array(nodeSchema),
   edges: z.array(edgeSchema),
   notes: z.array(stickyNoteSchema).optional(),

@@ -16,6 +16,13 @@ export const MAX_EXPRESSION_LENGTH = 20_000;
 export const MAX_MAP_NESTING = 8;
 export const MAX_MAP_CONCURRENCY = 50;
 export const MAX_MAP_ITEMS = 10_000;
+/**
+ * Steps (attempts, skips, map item steps) one run may record before it fails with
+ * run_too_large, so one run cannot occupy a worker and the trace without end. A workflow may set
+ * its own `limits.maxSteps`, up to MAX_STEPS_PER_RUN_LIMIT.
+ */
+export const DEFAULT_MAX_STEPS_PER_RUN = 200_000;
+export const MAX_STEPS_PER_RUN_LIMIT = 1_000_000;
 export const MAX_SWITCH_CASES = 50;
 /** Longest delay node wait: 30 days. */
 export const MAX_DELAY_MS = 30 * 24 * 60 * 60 * 1000;

@@ -11,7 +11,7 @@ import {
 } from './expressions';
 import { buildGraph, findCycles, outputHandles, reachableFrom, upstreamIndex, type Graph } from './graph';
 import { checkJsonLimits } from './json-limits';
-import { MAX_EDGES, MAX_MAP_NESTING, MAX_NODES, MAX_PROBLEMS } from './limits';
+import { DEFAULT_MAX_STEPS_PER_RUN, MAX_EDGES, MAX_MAP_NESTING, MAX_NODES, MAX_PROBLEMS } from './limits';
 import type { NodeCatalog, NodeTypeSpec } from './node-type';
 import { pointer } from './pointer';
 
@@ -47,6 +47,7 @@ export const PROBLEM_CODES = [
   'step_not_upstream',
   'unknown_agent_tool',
   'agent_not_supported',
+  'run_too_large',
   'unsupported_expression_language',
   'secret_in_prompt',
   'internal_error',
@@ -133,6 +134,52 @@ function run(def: unknown, catalog: NodeCatalog, out: Collector): void {
     outerIds: new Set(),
     outerUpstream: new Set(),
   });
+  checkStepBudget(out, def);
+}
+
+/** The items of a map whose `items` is a literal JSON array: the only sizes known before a run. */
+function literalItemCount(config: unknown): number | null {
+  const items = isObject(config) ? config.items : undefined;
+  if (typeof items !== 'string' || !items.trim().startsWith('[')) return null;
+  try {
+    const v: unknown = JSON.parse(items);
+    return Array.isArray(v) ? v.length : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * At least how many steps one run records: one per node, and per map whose items are a literal
+ * array, its body's count per item (nested maps multiply). Unknown sizes count as zero items,
+ * so this is a lower bound; the engine enforces the cap on the real count.
+ */
+export function minimumStepCount(nodes: unknown, depth = 0): number {
+  if (!Array.isArray(nodes) || depth > MAX_MAP_NESTING) return 0;
+  let total = 0;
+  for (const n of nodes) {
+    total += 1;
+    if (!isObject(n) || !isObject(n.config)) continue;
+    const body = n.config.body;
+    const count = literalItemCount(n.config);
+    if (count && isObject(body) && Array.isArray(body.nodes))
+      total += count * minimumStepCount(body.nodes, depth + 1);
+    if (total > Number.MAX_SAFE_INTEGER / 2) return total;
+  }
+  return total;
+}
+
+function checkStepBudget(out: Collector, def: Record<string, unknown>): void {
+  const set = isObject(def.limits) ? def.limits.maxSteps : undefined;
+  const cap = typeof set === 'number' && Number.isInteger(set) && set > 0 ? set : DEFAULT_MAX_STEPS_PER_RUN;
+  const count = minimumStepCount(def.nodes);
+  if (count > cap) {
+    out.add(
+      isObject(def.limits) && 'maxSteps' in def.limits ? '/limits/maxSteps' : '/nodes',
+      'run_too_large',
+      `a run records at least ${count} steps (maps with literal items); the limit is ${cap}`,
+    );
+  }
 }
 
 interface NodeView {
