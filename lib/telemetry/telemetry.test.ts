@@ -327,6 +327,29 @@ for (const factory of engineStores) {
       await t.shutdown();
     });
 
+    it('a shadow agent step emits a gen_ai.evaluation.result event on its invoke_agent span', async () => {
+      const def = mainFlow();
+      const classify = def.nodes.find((n) => n.id === 'classify')!;
+      classify.agent = { ...classify.agent!, shadow: true, tools: [], model: 'scenario:echo' };
+      def.name = 'Shadow flow';
+      const t = telemetry(receiver.url);
+      const out = await engineWith(t).runToCompletion({ definition: def, input: { go: true, items: [1] } });
+      expect(out.status).toBe('succeeded');
+      await t.flush();
+      const root = receiver.spans.find((s) => s.attributes['trellis.run.id'] === out.runId)!;
+      const agent = receiver.spans.find(
+        (s) => s.traceId === root.traceId && s.name === 'invoke_agent classify',
+      )!;
+      expect(agent.attributes['trellis.step.mode']).toBe('shadow');
+      const ev = agent.events.find((e) => e.name === 'gen_ai.evaluation.result');
+      expect(ev?.attributes).toMatchObject({
+        'gen_ai.evaluation.name': 'shadow_agreement',
+        'gen_ai.evaluation.score.value': 1,
+        'gen_ai.evaluation.score.label': 'match',
+      });
+      await t.shutdown();
+    });
+
     it('a run resumed by another engine (another worker) continues the same trace', async () => {
       const def = wf(
         [
