@@ -19,6 +19,7 @@ import { incomingTraceparent } from '@/lib/server/runs';
 import { createTelemetry, telemetryConfigFromEnv, type Telemetry } from '@/lib/telemetry';
 import { DEFAULT_MAX_QUEUE_SIZE, parseKeyValues } from './config';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './testing/otlp-receiver';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // OpenTelemetry export end to end: the real SDK and OTLP/HTTP exporter send to a receiver on
 // 127.0.0.1; the engine runs on every store (memory, PGlite, Postgres when DATABASE_URL is set)
@@ -170,6 +171,7 @@ for (const factory of engineStores) {
         tracer: t?.tracer,
         secrets: () => ({ apiKey: SECRET }),
         services: {
+          ...createSandboxServices(),
           chat: createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } }),
         },
         agent: { model: { baseURL: mock.baseURL, apiKey: 'mock', defaultModel: 'scenario:echo' } },
@@ -322,6 +324,29 @@ for (const factory of engineStores) {
       const wire = receiver.server.requests.map((r) => r.body).join('\n');
       expect(wire).toContain('gen_ai.input.messages');
       expect(wire).not.toContain(SECRET);
+      await t.shutdown();
+    });
+
+    it('a shadow agent step emits a gen_ai.evaluation.result event on its invoke_agent span', async () => {
+      const def = mainFlow();
+      const classify = def.nodes.find((n) => n.id === 'classify')!;
+      classify.agent = { ...classify.agent!, shadow: true, tools: [], model: 'scenario:echo' };
+      def.name = 'Shadow flow';
+      const t = telemetry(receiver.url);
+      const out = await engineWith(t).runToCompletion({ definition: def, input: { go: true, items: [1] } });
+      expect(out.status).toBe('succeeded');
+      await t.flush();
+      const root = receiver.spans.find((s) => s.attributes['trellis.run.id'] === out.runId)!;
+      const agent = receiver.spans.find(
+        (s) => s.traceId === root.traceId && s.name === 'invoke_agent classify',
+      )!;
+      expect(agent.attributes['trellis.step.mode']).toBe('shadow');
+      const ev = agent.events.find((e) => e.name === 'gen_ai.evaluation.result');
+      expect(ev?.attributes).toMatchObject({
+        'gen_ai.evaluation.name': 'shadow_agreement',
+        'gen_ai.evaluation.score.value': 1,
+        'gen_ai.evaluation.score.label': 'match',
+      });
       await t.shutdown();
     });
 
