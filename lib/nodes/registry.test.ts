@@ -4,6 +4,8 @@ import { defineNode, done } from './define-node';
 import { createRegistry, getNode, nodeRegistry } from './registry';
 
 const DESIGN_TYPES = [
+  // second release: one task of an imported Serverless Workflow document (DESIGN.md §2 table)
+  'sw.task',
   'trigger.manual',
   'trigger.webhook',
   'trigger.schedule',

@@ -84,6 +84,7 @@ describe('workflows repository', () => {
       workflowId: id,
       versionId: v2!.id,
       version: 2,
+      enabled: true,
     });
     await deleteWorkflow(db.prisma, id);
     expect(await source.getLatest(id)).toBeNull();
