@@ -5,13 +5,12 @@ import { describe, expect, it } from 'vitest';
 
 const eslint = new ESLint({ cwd: import.meta.dirname });
 
+// Static imports, dynamic import() (no-restricted-syntax) and the testing/ rule.
+const RULES = ['no-restricted-imports', 'no-restricted-syntax', '@typescript-eslint/no-restricted-imports'];
+
 async function messagesFor(filePath: string, code: string) {
   const [result] = await eslint.lintText(code, { filePath });
-  return result.messages
-    .filter(
-      (m) => m.ruleId === 'no-restricted-imports' || m.ruleId === '@typescript-eslint/no-restricted-imports',
-    )
-    .map((m) => m.message);
+  return result.messages.filter((m) => RULES.includes(m.ruleId ?? '')).map((m) => m.message);
 }
 
 describe('import boundaries', () => {
@@ -66,6 +65,58 @@ describe('import boundaries', () => {
       "import { tempDataDir } from './testing/databases';\nexport const x = tempDataDir;\n",
       /does not ship/,
     ],
+    // The layering of every lib/ folder (DESIGN.md §1), with the fix in the message.
+    [
+      'lib/engine/x.ts',
+      "import { createSandboxServices } from '@/lib/sandbox';\nexport const x = createSandboxServices;\n",
+      /injected/,
+    ],
+    [
+      'lib/nodes/x.ts',
+      "import { createChatClient } from '@/lib/agent/model-client';\nexport const x = createChatClient;\n",
+      /services\.chat/,
+    ],
+    [
+      'lib/agent/x.ts',
+      "import type { TraceStore } from '@/lib/engine/trace-store';\nexport type X = TraceStore;\n",
+      /lib\/agent may import only/,
+    ],
+    [
+      'lib/net/x.ts',
+      "import { getNode } from '@/lib/nodes/registry';\nexport const x = getNode;\n",
+      /lib\/net may import only lib\/workflow/,
+    ],
+    [
+      'lib/secrets/x.ts',
+      "import { json } from '@/lib/server/route';\nexport const x = json;\n",
+      /HTTP handlers belong in lib\/server/,
+    ],
+    [
+      'lib/queue/x.ts',
+      "import { json } from '@/lib/server/route';\nexport const x = json;\n",
+      /lib\/queue may import only/,
+    ],
+    [
+      'lib/auth/x.ts',
+      "import { SecretStore } from '@/lib/secrets/store';\nexport const x = SecretStore;\n",
+      /lib\/auth may import only/,
+    ],
+    [
+      'lib/db/x.ts',
+      "import { runJobHook } from '@/lib/queue/run-queue';\nexport const x = runJobHook;\n",
+      /lib\/db may import only/,
+    ],
+    // import() is held to the same rules.
+    [
+      'lib/engine/x.ts',
+      "export const x = () => import('@/lib/db/client');\n",
+      /import\(\): lib\/engine may import only/,
+    ],
+    ['lib/engine/x.ts', "export const x = () => import('pg');\n", /never load Prisma/],
+    ['lib/queue/x.ts', "export const x = () => import('@/lib/server/runtime');\n", /import\(\): lib\/queue/],
+    ['lib/workflow/x.ts', "export const x = () => import('@/lib/nodes/registry');\n", /imports nothing else/],
+    ['lib/workflow/x.ts', "export const x = () => import('node:fs');\n", /no I\/O/],
+    ['components/x.tsx', "export const x = () => import('@/lib/db/client');\n", /lib\/workflow only/],
   ])('%s: refuses %s', async (file, code, why) => {
     const messages = await messagesFor(file, code);
     expect(messages.length).toBeGreaterThan(0);
@@ -90,6 +141,18 @@ describe('import boundaries', () => {
         'components/x.tsx',
         "import { validate } from '@/lib/workflow/validate';\nexport const x = validate;\n",
       ),
+    ).toEqual([]);
+    expect(
+      await messagesFor(
+        'lib/queue/x.ts',
+        "import { openDb } from '@/lib/db/client';\nimport { createEngine } from '@/lib/engine/engine';\nexport const x = [openDb, createEngine];\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await messagesFor('lib/engine/testing/x.ts', "export const x = () => import('@/lib/db/client');\n"),
+    ).toEqual([]);
+    expect(
+      await messagesFor('lib/workflow/x.ts', "export const x = () => import('@/lib/workflow/graph');\n"),
     ).toEqual([]);
     expect(
       await messagesFor(

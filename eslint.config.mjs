@@ -37,6 +37,79 @@ const NO_OTEL_SDK = {
     'Only lib/telemetry imports OpenTelemetry: the engine calls its Tracer interface (lib/engine/tracing.ts), hosts pass engineTracer() from lib/telemetry.',
 };
 
+// The layering of DESIGN.md §1: which lib/ folders each lib/ folder may import (lib/server, cli/
+// and app/ sit on top and may import any). scripts/check-cycles.mjs checks the same graph has no
+// cycles; these rules say which way each edge must point. lib/payload, lib/import and
+// lib/telemetry have their own blocks below.
+const LIB_FOLDERS = [
+  'workflow',
+  'payload',
+  'import',
+  'net',
+  'nodes',
+  'sandbox',
+  'agent',
+  'engine',
+  'telemetry',
+  'db',
+  'auth',
+  'secrets',
+  'queue',
+  'server',
+];
+const MAY_IMPORT = {
+  workflow: [],
+  net: ['workflow', 'payload'],
+  sandbox: ['workflow', 'payload'],
+  nodes: ['workflow', 'payload', 'net', 'sandbox'],
+  agent: ['workflow', 'payload', 'net', 'nodes'],
+  engine: ['workflow', 'payload', 'net', 'nodes', 'agent'],
+  db: ['workflow', 'payload', 'engine'],
+  auth: ['workflow', 'payload', 'db'],
+  secrets: ['workflow', 'payload', 'db'],
+  queue: ['workflow', 'payload', 'nodes', 'engine', 'db', 'telemetry'],
+};
+const WHY = {
+  sandbox:
+    'the engine gets evaluate/runCode/render injected as services (createSandboxServices() in the host)',
+  agent: 'nodes get the model client injected as services.chat',
+  server: 'HTTP handlers belong in lib/server, which imports the rest',
+};
+const forbiddenFor = (folder) => LIB_FOLDERS.filter((f) => f !== folder && !MAY_IMPORT[folder].includes(f));
+const layerMessage = (folder, f) =>
+  `lib/${folder} may import only ${MAY_IMPORT[folder].map((x) => `lib/${x}`).join(', ') || 'nothing else of ours'} (DESIGN.md §1), not lib/${f}` +
+  (WHY[f] ? `: ${WHY[f]}.` : ': move the shared part below both, or inject it.');
+/** Static imports of folders `folder` may not use (the ones `skip` already words better are left out). */
+const layerPatterns = (folder, skip = []) =>
+  forbiddenFor(folder)
+    .filter((f) => !skip.includes(f))
+    .map((f) => ({
+      group: [`@/lib/${f}`, `@/lib/${f}/*`, `**/lib/${f}/*`],
+      message: layerMessage(folder, f),
+    }));
+// no-restricted-imports does not see import(); the same rules for dynamic imports. esquery regexes
+// cannot hold '/', hence '.' where a slash goes.
+const FRAMEWORK_RE =
+  '^(react|react-dom|next|pg|pg-boss|pglite-prisma-adapter)($|[^a-z])|^@(prisma|electric-sql|opentelemetry)[^a-z]';
+const FRAMEWORK_IMPORT = {
+  selector: `ImportExpression[source.value=/${FRAMEWORK_RE}/]`,
+  message:
+    'import(): lib/workflow, lib/engine and the node-level folders never load Prisma, pg, OpenTelemetry, Next.js or React.',
+};
+const dynamicImportRules = (folder, { frameworks = false } = {}) => [
+  ...forbiddenFor(folder).map((f) => ({
+    selector: `ImportExpression[source.value=/^@.lib.${f}($|[^a-z-])/]`,
+    message: `import(): ${layerMessage(folder, f)}`,
+  })),
+  ...(frameworks ? [FRAMEWORK_IMPORT] : []),
+];
+/** import() of any lib/ folder but the listed ones. */
+const onlyDynamic = (allowed, message) => ({
+  selector: `ImportExpression[source.value=/^@.lib.(?!(${allowed.join('|')})($|[^a-z-]))/]`,
+  message,
+});
+const PURE = ['engine', 'nodes', 'sandbox', 'agent', 'net'];
+
 export default tseslint.config(
   {
     ignores: [
@@ -130,6 +203,15 @@ export default tseslint.config(
           ],
         },
       ],
+      'no-restricted-syntax': [
+        'error',
+        onlyDynamic(['workflow'], 'import(): lib/workflow imports nothing else of ours (DESIGN.md §1).'),
+        {
+          selector: 'ImportExpression[source.value=/^(node:|fs$|http$|https$|net$|child_process$)/]',
+          message: 'import(): lib/workflow does no I/O.',
+        },
+        FRAMEWORK_IMPORT,
+      ],
     },
   },
   {
@@ -149,6 +231,11 @@ export default tseslint.config(
             },
           ],
         },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        onlyDynamic(['payload'], 'import(): lib/payload imports nothing else of ours.'),
+        FRAMEWORK_IMPORT,
       ],
     },
   },
@@ -175,24 +262,45 @@ export default tseslint.config(
           ],
         },
       ],
-    },
-  },
-  {
-    files: [
-      'lib/engine/**/*.ts',
-      'lib/nodes/**/*.ts',
-      'lib/sandbox/**/*.ts',
-      'lib/agent/**/*.ts',
-      'lib/net/**/*.ts',
-    ],
-    ignores: ['**/*.test.ts', '**/*.bench.ts'],
-    rules: {
-      'no-restricted-imports': [
+      'no-restricted-syntax': [
         'error',
-        { paths: NO_FRAMEWORKS, patterns: [...NO_FRAMEWORK_PATTERNS, NO_OTEL_SDK] },
+        onlyDynamic(['workflow', 'import'], 'import(): lib/import may import lib/workflow only.'),
+        FRAMEWORK_IMPORT,
       ],
     },
   },
+  // Each other lib/ folder below lib/server gets its layer.
+  ...PURE.map((folder) => ({
+    files: [`lib/${folder}/**/*.ts`],
+    ignores: ['**/*.test.ts', '**/*.bench.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_FRAMEWORKS,
+          patterns: [...NO_FRAMEWORK_PATTERNS, NO_OTEL_SDK, ...layerPatterns(folder, ['db', 'server'])],
+        },
+      ],
+      'no-restricted-syntax': ['error', ...dynamicImportRules(folder, { frameworks: true })],
+    },
+  })),
+  ...['db', 'auth', 'secrets', 'queue'].map((folder) => ({
+    files: [`lib/${folder}/**/*.ts`],
+    ignores: ['**/*.test.ts', '**/*.bench.ts', '**/testing/**', 'lib/db/generated/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...layerPatterns(folder),
+            NO_OTEL_SDK,
+            { group: ['@/components/*', '@/app/*'], message: 'lib/ never imports UI code.' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': ['error', ...dynamicImportRules(folder)],
+    },
+  })),
   {
     // Test helpers live in a `testing/` folder beside the code they test (STYLE: one convention).
     // Code that ships never imports them, so the build does not carry the scripted model server or
@@ -237,6 +345,12 @@ export default tseslint.config(
                 '@/lib/net/*',
                 '@/lib/sandbox',
                 '@/lib/sandbox/*',
+                '@/lib/nodes',
+                '@/lib/nodes/*',
+                '@/lib/queue',
+                '@/lib/queue/*',
+                '@/lib/secrets',
+                '@/lib/secrets/*',
               ],
               message:
                 'components/ may import lib/workflow (types, validation) and node metadata only; call the API for the rest.',
@@ -245,6 +359,13 @@ export default tseslint.config(
             NO_OTEL_SDK,
           ],
         },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        onlyDynamic(
+          ['workflow', 'payload'],
+          'import(): components/ may import lib/workflow only; call the API for the rest.',
+        ),
       ],
     },
   },

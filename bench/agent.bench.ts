@@ -5,6 +5,7 @@ import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
 import { wf } from '@/lib/engine/testing/harness';
 import { shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowNode } from '@/lib/workflow/definition';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // What agent mode adds to a step, on the in-memory store against the scripted model on 127.0.0.1
 // (real openai SDK, real HTTP): a deterministic transform, the same step as an agent with one
@@ -49,6 +50,7 @@ export const scenarios: BenchScenario[] = [
         for (const [name, node, withModel] of cases) {
           const engine = createEngine({
             store: new MemoryTraceStore(),
+            services: createSandboxServices(),
             agent: {
               model: withModel ? { baseURL: mock.baseURL, apiKey: 'm', defaultModel: 'scenario:echo' } : null,
             },

@@ -13,6 +13,7 @@ import { wf } from '@/lib/engine/testing/harness';
 import { shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { postgresReachable } from '@/lib/queue/testing/queue-db';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Engine + trace cost per step, on the in-memory store, PGlite and (when reachable) Postgres.
 // Nodes are no-op transforms whose templates take the sandbox's plain-reference fast path, so
@@ -157,7 +158,7 @@ type CaseName = 'chain' | 'branches' | 'map' | 'runs';
 // Each case runs in a fresh process so its peak RSS is its own (PGlite alone holds hundreds of
 // MB of WebAssembly memory that a shared process never gives back).
 async function runCase(name: CaseName, store: TraceStore): Promise<CaseResult> {
-  const engine = createEngine({ store });
+  const engine = createEngine({ store, services: createSandboxServices() });
   let peakHeap = 0;
   const heapTimer = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 10);
   try {
@@ -278,7 +279,10 @@ if (
   const h = await TARGETS[target].open();
   try {
     // Warm-up outside the measurement: sandbox pool, prepared statements, JIT.
-    await createEngine({ store: h.store }).runToCompletion({ definition: chain(10), input: 1 });
+    await createEngine({ store: h.store, services: createSandboxServices() }).runToCompletion({
+      definition: chain(10),
+      input: 1,
+    });
     const r = await runCase(name as CaseName, h.store);
     console.log(JSON.stringify(r));
   } finally {

@@ -9,6 +9,7 @@ import type { TraceStore } from '@/lib/engine/trace-store';
 import { wf } from '@/lib/engine/testing/harness';
 import { createTelemetry, telemetryConfigFromEnv, type Telemetry } from '@/lib/telemetry';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Per-step cost of OpenTelemetry export (issue 18: target < 5 % added). The same chain of no-op
 // transforms runs with export off, on (an OTLP/HTTP sink in another process, like a real
@@ -64,7 +65,7 @@ async function pgliteStore(): Promise<{ store: TraceStore; close(): Promise<void
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function perStepUs(store: TraceStore, steps: number, runs: number, t?: Telemetry): Promise<number> {
-  const engine = createEngine({ store, tracer: t?.tracer });
+  const engine = createEngine({ store, tracer: t?.tracer, services: createSandboxServices() });
   const def = chain(steps);
   const t0 = performance.now();
   for (let i = 0; i < runs; i++) {

@@ -5,6 +5,7 @@ import { importServerlessWorkflow } from '@/lib/import/serverless-workflow';
 import { validateDefinition } from '@/lib/nodes/validate-definition';
 import { ERROR_TYPE_BASE, type DslError } from '@/lib/nodes/serverless-workflow/runtime';
 import { TrellisError, ValidationError, type SerializedError } from '@/lib/workflow/errors';
+import { createSandboxServices } from '@/lib/sandbox';
 
 interface Io {
   log(s: string): void;
@@ -49,7 +50,7 @@ export async function swRunCommand(file: string, opts: { input?: string }, io: I
     const { definition } = importServerlessWorkflow(source);
     const check = validateDefinition(definition);
     if (!check.valid) throw new ValidationError(check.problems);
-    const engine = createEngine({ store: new MemoryTraceStore() });
+    const engine = createEngine({ store: new MemoryTraceStore(), services: createSandboxServices() });
     const out = await engine.runToCompletion({ definition, input });
     if (out.status === 'succeeded') {
       io.log(JSON.stringify(out.output ?? null));

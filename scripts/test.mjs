@@ -17,6 +17,7 @@ function step(name, ok) {
 
 step('lint', run('npx', ['eslint', '.', '--max-warnings', '0']) === 0);
 step('format', run('npx', ['prettier', '--check', '.']) === 0);
+step('import cycles', run('node', ['scripts/check-cycles.mjs']) === 0);
 step('typecheck', run('npx', ['tsc', '--noEmit']) === 0);
 
 const vitestJson = path.join(root, 'test-results', 'vitest.json');

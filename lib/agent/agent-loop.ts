@@ -1,9 +1,9 @@
 import type OpenAI from 'openai';
-import type { AgentTurn } from '@/lib/engine/trace-store';
+import type { AgentTurn } from '@/lib/workflow/trace';
 import { agentSettingsSchema, type AgentSettings } from '@/lib/workflow/definition';
 import { TrellisError } from '@/lib/workflow/errors';
 import { guardedFetch } from '@/lib/net/guarded-fetch';
-import { checkJsonSchema, parseModelJson, type SchemaError } from '@/lib/agent/json-schema-check';
+import { checkJsonSchema, parseModelJson, type SchemaError } from '@/lib/workflow/json-schema-check';
 import { completionLimit, createOpenAI, getModelConfig, toModelError } from '@/lib/agent/model-client';
 import { costOf, estimateTokens, reserveCostOf } from '@/lib/agent/pricing';
 import { CostLedger } from '@/lib/agent/ledger';

@@ -1,4 +1,4 @@
-import type { AgentTurn } from '@/lib/engine/trace-store';
+import type { AgentTurn } from '@/lib/workflow/trace';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import type { PriceTable } from '@/lib/agent/pricing';
 import type { ModelConfig } from '@/lib/agent/model-client';

@@ -1,7 +1,8 @@
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { embeddedDbPath, getDb, openDb } from './client';
+import { embeddedDbPath, getDb, lockOwnerText, openDb, parseLockOwner } from './client';
 import { createTempPostgres, postgresUrl, tempDataDir } from './testing/databases';
 
 describe('embedded database (PGlite)', () => {
@@ -28,7 +29,8 @@ describe('embedded database (PGlite)', () => {
     } finally {
       await second.close();
     }
-  });
+    // A fresh folder runs initdb: seconds alone, past vitest's default 30 s on a loaded 2-core box.
+  }, 120_000);
 
   it('refuses a second open of the same folder while it is open', async () => {
     const db = await openDb({ dataDir });
@@ -40,6 +42,101 @@ describe('embedded database (PGlite)', () => {
     const again = await openDb({ dataDir });
     await again.close();
   });
+
+  const lockFile = () =>
+    path.join(path.dirname(embeddedDbPath(dataDir)), `${path.basename(embeddedDbPath(dataDir))}.lock`);
+
+  it("takes over a lock left by a crashed process that had this process's pid (a restarted container)", async () => {
+    const db = await openDb({ dataDir });
+    expect(parseLockOwner(fs.readFileSync(lockFile(), 'utf8'))).toMatchObject({ pid: process.pid });
+    await db.close();
+    // What a crash leaves: the lock file, naming the pid this process now has.
+    for (const stale of [`${process.pid}`, `${process.pid}:1`, lockOwnerText(process.pid)]) {
+      fs.writeFileSync(lockFile(), stale);
+      const again = await openDb({ dataDir });
+      try {
+        expect(await again.prisma.setting.count()).toBe(1);
+      } finally {
+        await again.close();
+      }
+      expect(fs.existsSync(lockFile())).toBe(false);
+    }
+  });
+
+  it('takes over a lock whose pid now belongs to another process, and refuses the live owner', async () => {
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => other.once('spawn', r));
+      fs.writeFileSync(lockFile(), `${other.pid}:1`);
+      const db = await openDb({ dataDir });
+      await db.close();
+      fs.writeFileSync(lockFile(), lockOwnerText(other.pid!));
+      await expect(openDb({ dataDir })).rejects.toThrow(new RegExp(`in use by process ${other.pid}`));
+    } finally {
+      other.kill('SIGKILL');
+      fs.rmSync(lockFile(), { force: true });
+    }
+  });
+
+  // The container case for real: each server runs as pid 1 of its own pid namespace. The first is
+  // killed while it holds the database; the second, pid 1 again, must open it.
+  const canUnshare = spawnSync('unshare', ['-pf', '--mount-proc', 'true']).status === 0;
+  it.skipIf(!canUnshare)(
+    'restarts after a crash when the new process has the same pid (pid namespaces)',
+    async () => {
+      const script = path.join(tmp.dir, 'open-db.mts');
+      fs.writeFileSync(
+        script,
+        [
+          `import { openDb } from ${JSON.stringify(path.join(import.meta.dirname, 'client.ts'))};`,
+          `const db = await openDb({ dataDir: ${JSON.stringify(dataDir)} });`,
+          `console.log('open pid=' + process.pid + ' settings=' + (await db.prisma.setting.count()));`,
+          `if (process.argv[2] === 'hold') await new Promise(() => {});`,
+          `await db.close();`,
+        ].join('\n'),
+      );
+      const root = path.resolve(import.meta.dirname, '../..');
+      const start = (mode: string) =>
+        spawn('unshare', ['-pf', '--mount-proc', process.execPath, '--import', 'tsx', script, mode], {
+          cwd: root,
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      const output = (p: ReturnType<typeof start>) => {
+        let text = '';
+        p.stdout!.on('data', (d) => (text += d));
+        p.stderr!.on('data', (d) => (text += d));
+        return () => text;
+      };
+
+      const first = start('hold');
+      const firstOut = output(first);
+      await new Promise<void>((resolve, reject) => {
+        const t = setInterval(() => {
+          if (firstOut().includes('open pid=')) {
+            clearInterval(t);
+            resolve();
+          }
+        }, 50);
+        first.once('exit', () => {
+          clearInterval(t);
+          reject(new Error(`first server exited: ${firstOut()}`));
+        });
+      });
+      expect(firstOut()).toContain('open pid=1 ');
+      process.kill(-first.pid!, 'SIGKILL');
+      await new Promise((r) => first.once('exit', r));
+      expect(parseLockOwner(fs.readFileSync(lockFile(), 'utf8'))).toMatchObject({ pid: 1 });
+
+      const second = start('once');
+      const secondOut = output(second);
+      const code = await new Promise((r) => second.once('exit', r));
+      expect(secondOut()).toContain('open pid=1 settings=1');
+      expect(code).toBe(0);
+      expect(fs.existsSync(lockFile())).toBe(false);
+    },
+    120_000,
+  );
 
   it('getDb returns one shared database per process and reopens after close', async () => {
     const saved = { url: process.env.DATABASE_URL, dir: process.env.TRELLIS_DATA_DIR };

@@ -94,26 +94,77 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
 }
 
 // PGlite's files must be opened by one process at a time; a second opener would corrupt them. The
-// lock file holds the owner's pid so a lock left by a crashed process is taken over. A second open in
-// the same process is refused too: getDb() is the way to share one.
+// lock file names its owner as `<pid>:<start time>` so a lock left by a crashed process is taken
+// over. A pid alone is not enough: in a container the restarted server is often given the same pid
+// as the one that crashed (pid 1, or the same small number), and an unrelated process may have
+// reused the pid. So a lock is live only when its pid runs, was started at the recorded instant
+// (/proc/<pid>/stat; assumed yes where that cannot be read), and, for our own pid, when this
+// process really holds it. A second open in the same process is refused: getDb() is the way to
+// share one.
+const heldKey = Symbol.for('trellis.db.locks');
+const heldLocks = ((globalThis as { [heldKey]?: Set<string> })[heldKey] ??= new Set<string>());
+
 function acquireDirLock(dir: string): () => void {
   const file = path.join(dir, '..', `${path.basename(dir)}.lock`);
   for (let i = 0; i < 2; i++) {
     try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(file, { force: true });
+      fs.writeFileSync(file, lockOwnerText(process.pid), { flag: 'wx' });
+      heldLocks.add(file);
+      return () => {
+        heldLocks.delete(file);
+        fs.rmSync(file, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(fs.readFileSync(file, 'utf8'));
-      if (owner && isAlive(owner)) {
+      const owner = parseLockOwner(fs.readFileSync(file, 'utf8'));
+      if (owner && lockIsLive(file, owner)) {
         throw new Error(
-          `The embedded database ${dir} is in use by process ${owner}. Stop it, or set DATABASE_URL to share a Postgres database.`,
+          `The embedded database ${dir} is in use by process ${owner.pid}. Stop it, or set DATABASE_URL to share a Postgres database.`,
         );
       }
       fs.rmSync(file, { force: true });
     }
   }
   throw new Error(`could not lock ${dir}`);
+}
+
+export interface LockOwner {
+  pid: number;
+  /** Start time of the process (clock ticks since boot, from /proc); null when unknown. */
+  start: string | null;
+}
+
+export function lockOwnerText(pid: number): string {
+  const start = processStart(pid);
+  return start ? `${pid}:${start}` : String(pid);
+}
+
+/** `<pid>` (older lock files) or `<pid>:<start>`; null for anything else. */
+export function parseLockOwner(text: string): LockOwner | null {
+  const m = /^\s*(\d+)(?::(\d+))?\s*$/.exec(text);
+  if (!m || Number(m[1]) <= 0) return null;
+  return { pid: Number(m[1]), start: m[2] ?? null };
+}
+
+function lockIsLive(file: string, owner: LockOwner): boolean {
+  // Our own pid on a lock we do not hold: a previous process with the same pid crashed.
+  if (owner.pid === process.pid) return heldLocks.has(file);
+  if (!isAlive(owner.pid)) return false;
+  if (!owner.start) return true;
+  const now = processStart(owner.pid);
+  return now === null || now === owner.start;
+}
+
+/** Field 22 of /proc/<pid>/stat (starttime); null off Linux or when unreadable. */
+function processStart(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return /^\d+$/.test(fields[19] ?? '') ? fields[19] : null;
+  } catch {
+    return null;
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -5,6 +5,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { openDb, type Db } from './client';
 import { MAX_TRACE_WRITE_ATTEMPTS, SqlTraceStore } from './sql-trace-store';
 import { createTempPostgres, postgresUrl, tempDataDir } from './testing/databases';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Issue 12 item 2: a failed trace write fails exactly the runs it belonged to. Faults are injected
 // in the database itself (a trigger on "Step"), 20 runs at once share the group-commit batches, and
@@ -43,7 +44,7 @@ interface Tally {
 
 async function runAll(db: Db, poisoned: (i: number) => boolean) {
   const store = new SqlTraceStore(db);
-  const engine = createEngine({ store });
+  const engine = createEngine({ store, services: createSandboxServices() });
   const defs = Array.from({ length: RUNS }, (_, i) => chain(poisoned(i)));
   const outs = await Promise.all(
     defs.map((definition, i) => engine.runToCompletion({ definition, input: { n: i } })),

@@ -14,6 +14,7 @@ import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-serv
 import { createEngine, type Engine } from './engine';
 import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } from './testing/harness';
 import type { AgentTurn, TraceStore } from './trace-store';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Issue 13 as an attacker reads it: the scripted model (real openai SDK, real servers on
 // 127.0.0.1) sends {{ secrets.X }}, {{ env.X }} and {{ steps }} in every argument a tool exposes,
@@ -169,6 +170,7 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
       return createEngine({
         store: h.store,
         services: {
+          ...createSandboxServices(),
           chat: createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } }),
         },
         secrets: () => ({ apiKey: SECRET }),

@@ -19,6 +19,7 @@ import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } fro
 import type { AgentTurn, StepRecord, TraceStore } from './trace-store';
 import { MemoryWorkflowSource } from './workflow-source';
 import { getNode } from '@/lib/nodes/registry';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Agent mode end to end through the engine: the real openai SDK talks to the scripted server on
 // 127.0.0.1, and every scenario asserts the step's outcome AND what the trace store holds, on the
@@ -167,6 +168,7 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
         store,
         workflows,
         services: {
+          ...createSandboxServices(),
           chat: createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } }),
         },
         secrets: () => ({ apiKey: SECRET }),
@@ -491,6 +493,7 @@ describe('support-ticket-triage example without a model', () => {
     const h = await memoryStore.open();
     const engine = createEngine({
       store: h.store,
+      services: createSandboxServices(),
       env: { TRELLIS_DEMO_URL: ticketApi.url },
       agent: { model: () => null },
     });

@@ -3,6 +3,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { createEngine } from './engine';
 import { memoryStore, pgliteStore, wf, type StoreHandle } from './testing/harness';
 import { MemoryWorkflowSource } from './workflow-source';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Issue 12 item 9: a child run (subworkflow, map over a saved workflow) obeys the rules of a
 // top-level run: a disabled workflow, or a latest version with validation problems, is refused
@@ -48,7 +49,7 @@ for (const factory of [memoryStore, pgliteStore]) {
 
     for (const kind of ['subworkflow', 'map'] as const) {
       it(`${kind}: runs an enabled valid workflow, refuses a disabled or invalid one with its code`, async () => {
-        const engine = createEngine({ store: h.store, workflows });
+        const engine = createEngine({ store: h.store, workflows, services: createSandboxServices() });
         const ok = await engine.runToCompletion({ definition: parent(kind, 'ok'), input: {} });
         expect(ok.status).toBe('succeeded');
         for (const [id, code] of [

@@ -8,6 +8,7 @@ import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './l
 import { MemoryWorkflowSource } from './workflow-source';
 import { FakeClock, ProbeLog, engineStores, nodesWithProbe, wf, type StoreHandle } from './testing/harness';
 import type { StepRecord, TraceStore } from './trace-store';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Every semantic of the scheduler, on the in-memory store and on SqlTraceStore (PGlite, and
 // Postgres when DATABASE_URL is set).
@@ -34,6 +35,7 @@ describe.each(engineStores)('engine on $name store', (factory) => {
       store,
       nodes: nodesWithProbe(log),
       workflows: new MemoryWorkflowSource({ recordIds: false }),
+      services: createSandboxServices(),
       ...extra,
     }),
   });
@@ -621,7 +623,7 @@ describe.each(engineStores)('engine on $name store', (factory) => {
     // A new process: new engine, same store. The probe hangs on attempt 1 only, so the retry
     // (attempt 2) of the step found running answers.
     const log2 = new ProbeLog();
-    const fresh = createEngine({ store, nodes: nodesWithProbe(log2) });
+    const fresh = createEngine({ store, nodes: nodesWithProbe(log2), services: createSandboxServices() });
     const out = await fresh.resumeRun(runId);
     expect(out).toMatchObject({ status: 'succeeded', output: 'AB' });
     expect(log2.count('a') + log2.count('b') + log2.count('t')).toBe(0);

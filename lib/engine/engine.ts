@@ -10,8 +10,8 @@ import {
 } from '@/lib/workflow/errors';
 import type { Clock } from '@/lib/nodes/define-node';
 import { getNode } from '@/lib/nodes/registry';
+import { createChatClient } from '@/lib/agent/model-client';
 import { validate } from '@/lib/workflow/validate';
-import { createSandboxServices } from '@/lib/sandbox';
 import {
   GraphExecution,
   frameKey,
@@ -20,6 +20,9 @@ import {
   type EngineCore,
   type NodeLookup,
 } from './executor';
+
+/** The expression and code services of NodeServices; lib/sandbox's createSandboxServices() makes them. */
+export type SandboxServices = Pick<BaseServices, 'evaluate' | 'runCode' | 'render'>;
 import type { EngineEvent, EngineListener } from './events';
 import {
   CANCEL_POLL_MS,
@@ -85,8 +88,12 @@ export interface EngineOptions {
   store: TraceStore;
   /** Saved workflows for subworkflow and map-over-workflow nodes. */
   workflows?: WorkflowSource;
-  /** fetch/chat from the host; evaluate/runCode/render default to lib/sandbox's createSandboxServices(). */
-  services?: Partial<BaseServices>;
+  /**
+   * What nodes call out to, injected by the host: evaluate/runCode/render (lib/sandbox's
+   * createSandboxServices(), so the engine never imports the sandbox), and optionally fetch and
+   * chat (default: a model client configured from the environment at each call).
+   */
+  services: SandboxServices & Partial<BaseServices>;
   /** Node types; default the registry of lib/nodes. */
   nodes?: NodeLookup;
   clock?: Clock;
@@ -198,7 +205,7 @@ export function createEngine(opts: EngineOptions): Engine {
     store,
     tracer: opts.tracer,
     nodes: opts.nodes ?? { getNode },
-    services: { ...createSandboxServices(), ...opts.services },
+    services: { chat: createChatClient(), ...opts.services },
     clock,
     random: opts.random ?? Math.random,
     maxConcurrentSteps: Math.max(1, opts.maxConcurrentSteps ?? MAX_CONCURRENT_STEPS_PER_RUN),

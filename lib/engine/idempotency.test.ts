@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
-import { shutdownSandbox } from '@/lib/sandbox';
+import { createSandboxServices, shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { createEngine } from './engine';
 import { engineStores, wf, type StoreHandle } from './testing/harness';
@@ -72,7 +72,7 @@ describe.each(engineStores)('Idempotency-Keys on $name store', (factory) => {
   afterAll(() => h?.close());
 
   it('sibling maps reusing node ids and nested maps: one key per effect, none shared', async () => {
-    const engine = createEngine({ store: h.store });
+    const engine = createEngine({ store: h.store, services: createSandboxServices() });
     const from = server.requests.length;
     const out = await engine.runToCompletion({
       definition: wf(
@@ -102,7 +102,7 @@ describe.each(engineStores)('Idempotency-Keys on $name store', (factory) => {
   it('a retried step keeps its key; two subworkflow nodes and map-over-workflow items differ', async () => {
     const workflows = new MemoryWorkflowSource({ recordIds: false });
     workflows.save('child-wf', childDefinition());
-    const engine = createEngine({ store: h.store, workflows });
+    const engine = createEngine({ store: h.store, workflows, services: createSandboxServices() });
     failOnce.add('/flaky');
     const retry = { maxAttempts: 3, backoffMs: 0, factor: 1 };
     const from = server.requests.length;
@@ -152,7 +152,7 @@ describe.each(engineStores)('Idempotency-Keys on $name store', (factory) => {
     const from = server.requests.length;
     holdFirst.add('/held-effect');
     // Engine A takes the run and its child's call never returns: A is as good as dead.
-    const a = createEngine({ store: h.store, workflows });
+    const a = createEngine({ store: h.store, workflows, services: createSandboxServices() });
     const runId = await a.startRun({ definition });
     void a.executeRun(runId).catch(() => {});
     const deadline = Date.now() + 30_000;
@@ -162,7 +162,7 @@ describe.each(engineStores)('Idempotency-Keys on $name store', (factory) => {
     }
     await h.store.flush();
     // Engine B resumes it: the `sub` step left running is run again, with a new child run.
-    const b = createEngine({ store: h.store, workflows });
+    const b = createEngine({ store: h.store, workflows, services: createSandboxServices() });
     const out = await b.resumeRun(runId);
     expect(out.status).toBe('succeeded');
     const calls = keysOf(from).filter((s) => s.path === '/held-effect');

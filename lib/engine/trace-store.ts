@@ -1,5 +1,6 @@
 import type { SerializedError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import type { AgentTurn } from '@/lib/workflow/trace';
 
 // The engine's only view of storage. lib/db implements it on Prisma (PGlite or Postgres);
 // memory-trace-store.ts implements it for unit tests. One contract suite runs against all.
@@ -71,14 +72,8 @@ export interface StepRecord extends StepStart {
   durationMs?: number | null;
 }
 
-export interface AgentTurn {
-  seq: number;
-  kind: 'request' | 'response' | 'tool_call' | 'tool_result' | 'validation_error' | 'note';
-  payload: unknown;
-  tokens?: number;
-  latencyMs?: number;
-  cost?: number;
-}
+// Agent turns are produced by lib/agent and recorded here; the type sits below both.
+export type { AgentTurn };
 
 export interface CreateRun {
   workflowId: string | null;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createEngine } from './engine';
 import { MemoryTraceStore } from './memory-trace-store';
 import { wf } from './testing/harness';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Issue 12 item 8: a trigger fires exactly its own branch, chosen by node id, and a rerun starts
 // from the trigger that started the original run.
@@ -36,7 +37,7 @@ async function ran(store: MemoryTraceStore, runId: string) {
 describe('trigger roots by node id', () => {
   it('each schedule and webhook trigger of one workflow fires only its own branch', async () => {
     const store = new MemoryTraceStore();
-    const engine = createEngine({ store });
+    const engine = createEngine({ store, services: createSandboxServices() });
     for (const [trigger, node, branch] of [
       ['schedule', 's1', 'a'],
       ['schedule', 's2', 'b'],
@@ -52,7 +53,7 @@ describe('trigger roots by node id', () => {
 
   it('without a node id, the only trigger of the kind is recorded; several of a kind all fire', async () => {
     const store = new MemoryTraceStore();
-    const engine = createEngine({ store });
+    const engine = createEngine({ store, services: createSandboxServices() });
     const one = wf(
       [
         { id: 'm', type: 'trigger.manual' },
@@ -74,7 +75,7 @@ describe('trigger roots by node id', () => {
   });
 
   it('refuses a trigger node id that is not a trigger of the definition', async () => {
-    const engine = createEngine({ store: new MemoryTraceStore() });
+    const engine = createEngine({ store: new MemoryTraceStore(), services: createSandboxServices() });
     await expect(
       engine.startRun({ definition: def, trigger: 'schedule', triggerNodeId: 'a' }),
     ).rejects.toMatchObject({
@@ -87,7 +88,7 @@ describe('trigger roots by node id', () => {
 
   it('a full rerun and a rerun from a node start from the trigger node of the original run', async () => {
     const store = new MemoryTraceStore();
-    const engine = createEngine({ store });
+    const engine = createEngine({ store, services: createSandboxServices() });
     const first = await engine.runToCompletion({ definition: def, trigger: 'webhook', triggerNodeId: 'w2' });
     // A full rerun as the API starts it: trigger rerun:<id>, the original's trigger node.
     const full = await engine.startRun({

@@ -7,7 +7,7 @@ import { createEngine } from '@/lib/engine/engine';
 import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
 import { MemoryWorkflowSource } from '@/lib/engine/workflow-source';
 import { validateDefinition } from '@/lib/nodes/validate-definition';
-import { shutdownSandbox } from '@/lib/sandbox';
+import { createSandboxServices, shutdownSandbox } from '@/lib/sandbox';
 import { ValidationError } from '@/lib/workflow/errors';
 import { importN8n } from './n8n';
 
@@ -224,7 +224,7 @@ describe('n8n import: imported workflows run', () => {
 
   const run = async (name: string, input: unknown, workflows = new MemoryWorkflowSource()) => {
     const store = new MemoryTraceStore();
-    const engine = createEngine({ store, workflows });
+    const engine = createEngine({ store, workflows, services: createSandboxServices() });
     const { definition } = importFixture(name, base);
     const out = await engine.runToCompletion({ definition, input });
     const steps = await store.listSteps(out.runId);

@@ -3,6 +3,7 @@ import { createEngine } from '@/lib/engine/engine';
 import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
 import { wf } from '@/lib/engine/testing/harness';
 import { startLocalServer, type LocalServer } from './testing/local-server';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // SSRF end to end: through the engine, a refused request fails its step with ssrf_blocked and the
 // reason written into the trace; the local server never sees it. Permitted explicitly, it passes.
@@ -15,7 +16,7 @@ afterAll(() => server.close());
 
 const run = async (config: Record<string, unknown>) => {
   const store = new MemoryTraceStore();
-  const engine = createEngine({ store });
+  const engine = createEngine({ store, services: createSandboxServices() });
   const out = await engine.runToCompletion({
     definition: wf(
       [

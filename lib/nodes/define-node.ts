@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AgentSettings, WorkflowNode } from '@/lib/workflow/definition';
 import type { NodeTypeSpec } from '@/lib/workflow/node-type';
+import type { ExpressionScope, ExpressionServices } from '@/lib/workflow/expression-scope';
 
 // One shape for every node type: config schema, ports, deterministic run(), asTool().
 // Context is passed as an argument (never `this`) and always carries a cancellation signal.
@@ -10,24 +11,10 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** Scope that expressions see (DESIGN.md §2). */
-export interface ExpressionScope {
-  input: unknown;
-  steps: Record<string, { output: unknown }>;
-  item?: unknown;
-  index?: number;
-  env: Record<string, string>;
-  secrets: Record<string, string>;
-}
+export type { ExpressionScope };
 
 /** Effects a node may need; the engine provides them so nodes stay testable. */
-export interface NodeServices {
-  /** Evaluate one JavaScript expression in the sandbox. */
-  evaluate(expression: string, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
-  /** Run a `code` node body (a function body) in the sandbox. */
-  runCode(code: string, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
-  /** Render a template: strings with {{ }} inside any JSON value. */
-  render(template: unknown, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
+export interface NodeServices extends ExpressionServices {
   /** fetch() behind the SSRF guard and size cap. */
   fetch?: (
     url: string,

@@ -8,7 +8,7 @@ import {
 } from '@/lib/nodes/http-request';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '@/lib/net/limits';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
-import { nodeContext } from '@/lib/net/testing/node-context';
+import { nodeContext } from '@/lib/nodes/testing/node-context';
 
 let api: LocalServer;
 let allow: string[];

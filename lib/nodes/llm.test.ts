@@ -3,7 +3,10 @@ import { TrellisError } from '@/lib/workflow/errors';
 import { llm, llmConfig, type LlmConfig } from '@/lib/nodes/llm';
 import { createChatClient, getModelConfig, DEFAULT_MODEL } from '@/lib/agent/model-client';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
-import { nodeContext } from '@/lib/net/testing/node-context';
+import { nodeContext } from '@/lib/nodes/testing/node-context';
+import { createEngine } from '@/lib/engine/engine';
+import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
+import { createSandboxServices, shutdownSandbox } from '@/lib/sandbox';
 
 // The real openai SDK against the scripted server on 127.0.0.1.
 let mock: MockLlmServer;
@@ -12,7 +15,10 @@ beforeAll(async () => {
   mock = await startMockLlmServer();
   chat = createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } });
 });
-afterAll(() => mock.close());
+afterAll(async () => {
+  mock.close();
+  await shutdownSandbox();
+});
 
 const LABEL_SCHEMA = {
   type: 'object',
@@ -96,17 +102,35 @@ describe('llm node', () => {
     });
   });
 
-  it('uses the environment when the engine passes no chat service', async () => {
+  it('fails with no_model_configured when the host passes no chat service', async () => {
+    await expect(llm.run(nodeContext(llmConfig.parse({ prompt: 'x' })))).rejects.toMatchObject({
+      code: 'no_model_configured',
+    });
+  });
+
+  it('uses the environment when the engine is given no chat service', async () => {
     const saved = { ...process.env };
+    const run = async (prompt: string) => {
+      const store = new MemoryTraceStore();
+      const engine = createEngine({ store, services: createSandboxServices() });
+      const def = {
+        schemaVersion: 1 as const,
+        name: 'env',
+        nodes: [
+          { id: 't', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+          { id: 'l', type: 'llm', position: { x: 0, y: 0 }, config: { prompt } },
+        ],
+        edges: [{ id: 'e', source: 't', target: 'l' }],
+      };
+      const { runId } = await engine.runToCompletion({ definition: def, input: {} });
+      return (await store.listSteps(runId)).find((st) => st.nodeId === 'l');
+    };
     try {
       delete process.env.OPENAI_API_KEY;
       delete process.env.OPENAI_BASE_URL;
-      await expect(llm.run(nodeContext(llmConfig.parse({ prompt: 'x' })))).rejects.toMatchObject({
-        code: 'no_model_configured',
-      });
+      expect(await run('x')).toMatchObject({ status: 'failed', error: { code: 'no_model_configured' } });
       process.env.OPENAI_BASE_URL = mock.baseURL;
-      const r = await llm.run(nodeContext(llmConfig.parse({ prompt: 'from env' })));
-      expect(r).toMatchObject({ kind: 'done', output: 'Echo: from env' });
+      expect(await run('from env')).toMatchObject({ status: 'succeeded', output: 'Echo: from env' });
     } finally {
       process.env = saved;
     }

@@ -4,8 +4,7 @@ import { defineNode, type NodeRunContext, type NodeResult } from '@/lib/nodes/de
 // lib/agent owns the model client and the JSON Schema check; both are leaf modules (no engine,
 // no nodes), so this edge adds no cycle.
 import { configTool } from '@/lib/nodes/tool-schema';
-import { createChatClient } from '@/lib/agent/model-client';
-import { checkJsonSchema, parseModelJson } from '@/lib/agent/json-schema-check';
+import { checkJsonSchema, parseModelJson } from '@/lib/workflow/json-schema-check';
 
 export const llmConfig = z.object({
   model: z
@@ -43,7 +42,11 @@ export async function runLlm(ctx: NodeRunContext<LlmConfig>): Promise<Extract<No
   const scope = config.allowSecretsInPrompt ? ctx.scope : { ...ctx.scope, secrets: {} };
   const prompt = asText(await services.render(config.prompt, scope, signal));
   const system = config.system ? asText(await services.render(config.system, scope, signal)) : undefined;
-  const chat = services.chat ?? createChatClient();
+  // The host injects the model client (the engine defaults it to one read from the environment);
+  // lib/nodes never reaches into lib/agent for it.
+  const chat = services.chat;
+  if (!chat)
+    throw new TrellisError('no_model_configured', 'No model configured: the host passed no chat service');
   const res = await chat({
     model: config.model || undefined,
     system,

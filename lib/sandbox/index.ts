@@ -1,4 +1,4 @@
-import type { ExpressionScope, NodeServices } from '@/lib/nodes/define-node';
+import type { ExpressionScope, ExpressionServices } from '@/lib/workflow/expression-scope';
 import { RunCancelled, TrellisError } from '@/lib/workflow/errors';
 import {
   analyzeCodeCached,
@@ -214,10 +214,8 @@ export interface SandboxServicesOptions {
   codeTimeoutMs?: number;
 }
 
-/** The three sandbox methods of NodeServices (lib/nodes/define-node.ts). */
-export function createSandboxServices(
-  opts: SandboxServicesOptions = {},
-): Pick<NodeServices, 'evaluate' | 'runCode' | 'render'> {
+/** The three sandbox methods of NodeServices (lib/workflow/expression-scope.ts). */
+export function createSandboxServices(opts: SandboxServicesOptions = {}): ExpressionServices {
   const expr = opts.expressionTimeoutMs ?? DEFAULT_EXPRESSION_TIMEOUT_MS;
   const code = opts.codeTimeoutMs ?? CODE_TIMEOUT_MS;
   return {

@@ -1,4 +1,4 @@
-import type { ExpressionScope } from '@/lib/nodes/define-node';
+import type { ExpressionScope } from '@/lib/workflow/expression-scope';
 import type { PathKey, ScopeRoot } from './analyze';
 import { ExpressionError } from './errors';
 

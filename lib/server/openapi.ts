@@ -8,7 +8,7 @@ import {
 import { definitionSchema } from '@/lib/workflow/definition';
 import { ERROR_CODES } from '@/lib/workflow/errors';
 import { SESSION_COOKIE } from '@/lib/auth/authenticate';
-import { secretBody } from '@/lib/secrets/api';
+import { secretBody } from '@/lib/server/secrets';
 import { credentials, setupBody, tokenBody } from './auth';
 import { WEBHOOK_SECRET_HEADER } from './hooks';
 import { actionBody, reportQuery } from './promotion';

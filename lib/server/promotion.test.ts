@@ -30,6 +30,7 @@ import {
   savePriceTable,
 } from './model-prices';
 import { modelStatus } from './settings';
+import { createSandboxServices } from '@/lib/sandbox';
 
 const LABEL_SCHEMA = {
   type: 'object',
@@ -203,7 +204,10 @@ describe('promotion report and mode changes on PGlite, with runs through the rea
   async function runIt(workflowId: string, times: number) {
     const engine = createEngine({
       store,
-      services: { chat: createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'm' } }) },
+      services: {
+        ...createSandboxServices(),
+        chat: createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'm' } }),
+      },
       agent: {
         ...agentOptions(db),
         model: { baseURL: mock.baseURL, apiKey: 'm', defaultModel: 'scenario:echo' },

@@ -8,6 +8,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { DEFAULT_MAX_STEPS_PER_RUN, MAX_STEPS_PER_RUN_LIMIT } from '@/lib/workflow/limits';
 import { statusFor } from './http-status';
 import { createRuntime } from './runtime';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // Issue 14 item 1: a per-run step cap (DEFAULT_MAX_STEPS_PER_RUN, per workflow limits.maxSteps up
 // to MAX_STEPS_PER_RUN_LIMIT), checked at validation where map sizes are literal and enforced by
@@ -62,7 +63,7 @@ describe('per-run step cap', () => {
   it('the engine fails a run that reaches its cap with run_too_large, whatever onError says', async () => {
     for (const onError of [undefined, 'continue'] as const) {
       const store = new MemoryTraceStore();
-      const engine = createEngine({ store });
+      const engine = createEngine({ store, services: createSandboxServices() });
       const out = await engine.runToCompletion({
         definition: mapRun('Array.from({ length: 100 }, (_, i) => i)', { maxSteps: 30, onError }),
       });

@@ -14,6 +14,7 @@ import { seedExamplesOnce } from './seed';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
+import { createSandboxServices } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
 import { VERSION } from './version';
 
@@ -53,7 +54,7 @@ export function allowListedEnv(): Record<string, string> {
 export function hostEngineOptions(db: Db, env: Record<string, string> = allowListedEnv()) {
   return {
     workflows: new PrismaWorkflowSource(db.prisma),
-    services: { chat: createChatClient() },
+    services: { ...createSandboxServices(), chat: createChatClient() },
     env,
     // Stored secrets as secrets.<name>; reading them also teaches the redactor their values.
     secrets: (() => {

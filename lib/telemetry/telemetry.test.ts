@@ -19,6 +19,7 @@ import { incomingTraceparent } from '@/lib/server/runs';
 import { createTelemetry, telemetryConfigFromEnv, type Telemetry } from '@/lib/telemetry';
 import { DEFAULT_MAX_QUEUE_SIZE, parseKeyValues } from './config';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './testing/otlp-receiver';
+import { createSandboxServices } from '@/lib/sandbox';
 
 // OpenTelemetry export end to end: the real SDK and OTLP/HTTP exporter send to a receiver on
 // 127.0.0.1; the engine runs on every store (memory, PGlite, Postgres when DATABASE_URL is set)
@@ -170,6 +171,7 @@ for (const factory of engineStores) {
         tracer: t?.tracer,
         secrets: () => ({ apiKey: SECRET }),
         services: {
+          ...createSandboxServices(),
           chat: createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } }),
         },
         agent: { model: { baseURL: mock.baseURL, apiKey: 'mock', defaultModel: 'scenario:echo' } },

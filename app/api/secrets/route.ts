@@ -1,4 +1,4 @@
-import { createSecret, listSecrets } from '@/lib/secrets/api';
+import { createSecret, listSecrets } from '@/lib/server/secrets';
 import { route } from '@/lib/server/route';
 
 export const dynamic = 'force-dynamic';

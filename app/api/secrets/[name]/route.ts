@@ -1,4 +1,4 @@
-import { deleteSecret } from '@/lib/secrets/api';
+import { deleteSecret } from '@/lib/server/secrets';
 import { route } from '@/lib/server/route';
 
 export const dynamic = 'force-dynamic';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkJsonSchema, parseModelJson } from '@/lib/agent/json-schema-check';
+import { checkJsonSchema, parseModelJson } from '@/lib/workflow/json-schema-check';
 
 describe('checkJsonSchema', () => {
   const schema = {

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { isReservedKey } from '@/lib/workflow/limits';
 import { getDb } from '@/lib/db/client';
 import { NotFoundError } from '@/lib/workflow/errors';
-import { json, parseWith, readJson, type RouteContext } from '@/lib/server/route';
-import { MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN, SecretStore } from './store';
+import { json, parseWith, readJson, type RouteContext } from './route';
+import { MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN, SecretStore } from '@/lib/secrets/store';
 
 // /api/secrets: values go in, names come out. No route ever returns a value.
 

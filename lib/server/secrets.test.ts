@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toErrorResponse } from '@/lib/server/route';
-import { SecretKeyMissingError } from './crypto';
-import { SecretStore } from './store';
+import { SecretKeyMissingError } from '@/lib/secrets/crypto';
+import { SecretStore } from '@/lib/secrets/store';
 
 // /api/secrets through its route handlers on a temp PGlite: values go in and never come out.
 
