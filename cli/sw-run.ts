@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { createEngine } from '@/lib/engine/engine';
 import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
 import { importServerlessWorkflow } from '@/lib/import/serverless-workflow';
@@ -10,6 +12,20 @@ import { createSandboxServices } from '@/lib/sandbox';
 interface Io {
   log(s: string): void;
   error(s: string): void;
+}
+
+/** OpenAPI documents next to the workflow file (`file:` URLs or relative paths), JSON or YAML. */
+export function localDocuments(workflowFile: string) {
+  const dir = path.dirname(path.resolve(workflowFile));
+  return (endpoint: string): unknown => {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(endpoint) && !endpoint.startsWith('file:')) return undefined;
+    const file = endpoint.startsWith('file:') ? new URL(endpoint).pathname : path.resolve(dir, endpoint);
+    try {
+      return parseYaml(fs.readFileSync(file, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 /** A failed run's error as the DSL's error object (raised errors pass through unchanged). */
@@ -47,7 +63,7 @@ export async function swRunCommand(file: string, opts: { input?: string }, io: I
     return 1;
   }
   try {
-    const { definition } = importServerlessWorkflow(source);
+    const { definition } = importServerlessWorkflow(source, { resolveDocument: localDocuments(file) });
     const check = validateDefinition(definition);
     if (!check.valid) throw new ValidationError(check.problems);
     const engine = createEngine({ store: new MemoryTraceStore(), services: createSandboxServices() });

@@ -37,6 +37,8 @@ afterAll(async () => {
 async function swRun(s: Scenario) {
   const file = path.join(dir, `${s.name.replace(/\W+/g, '-')}.yaml`);
   fs.writeFileSync(file, stringify(s.workflow));
+  for (const [name, content] of Object.entries(s.files ?? {}))
+    fs.writeFileSync(path.join(dir, name), stringify(content));
   const lines: string[] = [];
   const code = await swRunCommand(
     file,

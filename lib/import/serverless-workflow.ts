@@ -45,7 +45,39 @@ export const SUPPORTED_TASKS = [
   'wait',
   'emit',
   'call: http',
+  'call: openapi',
 ] as const;
+
+export interface SwImportOptions {
+  /**
+   * Resolves the OpenAPI document a `call: openapi` names (`with.document.endpoint`). The CLI
+   * reads local files next to the workflow; without a resolver such calls are reported
+   * unsupported and raise a configuration error when reached.
+   */
+  resolveDocument?: (endpoint: string) => unknown;
+}
+
+/** Endpoints of every `call: openapi` document inside a task. */
+function openApiEndpoints(task: Rec, out: Set<string> = new Set()): Set<string> {
+  if (task.call === 'openapi' && isRec(task.with) && isRec(task.with.document)) {
+    const ref = task.with.document.endpoint;
+    const uri = isRec(ref) ? ref.uri : ref;
+    if (typeof uri === 'string') out.add(uri);
+  }
+  const lists: unknown[] = [
+    task.do,
+    task.try,
+    isRec(task.catch) ? task.catch.do : undefined,
+    isRec(task.fork) ? task.fork.branches : undefined,
+  ];
+  for (const list of lists)
+    if (Array.isArray(list))
+      for (const e of list) {
+        const t = isRec(e) ? Object.values(e)[0] : undefined;
+        if (isRec(t)) openApiEndpoints(t, out);
+      }
+  return out;
+}
 
 export interface SwReportEntry {
   task: string;
@@ -125,7 +157,7 @@ export function parseServerlessWorkflow(source: unknown): SwDocument {
   return parsed.data;
 }
 
-export function importServerlessWorkflow(source: unknown): SwImportResult {
+export function importServerlessWorkflow(source: unknown, opts: SwImportOptions = {}): SwImportResult {
   const doc = parseServerlessWorkflow(source);
   const tasks = doc.do.map((e) => Object.entries(e)[0] as [string, Rec]);
   const ids = new Map<string, string>();
@@ -202,6 +234,15 @@ export function importServerlessWorkflow(source: unknown): SwImportResult {
     }
     const reasons: string[] = [];
     unsupportedInside(task, pointer, reasons);
+    const documents: Rec = {};
+    for (const endpoint of openApiEndpoints(task)) {
+      const doc = opts.resolveDocument?.(endpoint);
+      if (isRec(doc)) documents[endpoint] = doc;
+      else
+        reasons.push(
+          `${pointer}: the OpenAPI document ${endpoint} is not a local file this import could read; the call raises a configuration error`,
+        );
+    }
     entries.push({
       task: name,
       pointer,
@@ -216,7 +257,15 @@ export function importServerlessWorkflow(source: unknown): SwImportResult {
       name,
       expressionLanguage: 'jq',
       position: { x: STEP_X * (i + 2), y: 0 },
-      config: { kind: 'task', name, task, pointer, next, targets },
+      config: {
+        kind: 'task',
+        name,
+        task,
+        pointer,
+        next,
+        targets,
+        ...(Object.keys(documents).length ? { documents } : {}),
+      },
     } as WorkflowNode);
     for (const h of new Set([next, ...Object.values(targets), 'end'])) link(id, h);
   });

@@ -35,6 +35,9 @@ export const swTaskConfig = z.object({
   output: rec.optional().describe('end: the workflow `output` (as)'),
   errors: rec.optional().describe('start: use.errors of the document'),
   document: rec.optional().describe('start: the document header (dsl, namespace, name, version)'),
+  documents: rec
+    .optional()
+    .describe('OpenAPI documents the task calls, resolved at import (local files only)'),
 });
 type SwTaskConfig = z.infer<typeof swTaskConfig>;
 
@@ -78,6 +81,7 @@ export const swTask = defineNode({
         unknown
       >,
       secrets: scope.secrets,
+      documents: config.documents,
       emitted,
     });
     if (config.kind === 'start') {

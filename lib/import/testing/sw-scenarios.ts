@@ -12,6 +12,8 @@ export interface Scenario {
   input: unknown;
   workflow: Record<string, unknown>;
   then: { output?: unknown; error?: Record<string, unknown> };
+  /** Files written next to the workflow (local OpenAPI documents), by name. */
+  files?: Record<string, unknown>;
 }
 
 export function loadScenarios(base: string): Scenario[] {
@@ -37,6 +39,8 @@ export async function startScenarioServer(): Promise<{ base: string; close(): Pr
           query: Object.fromEntries(u.searchParams),
           ...(body ? { body: JSON.parse(body) } : {}),
         });
+      if (u.pathname.startsWith('/pets/'))
+        return send(200, { pet: u.pathname.split('/')[2], query: Object.fromEntries(u.searchParams) });
       if (u.pathname.startsWith('/flaky/')) {
         const n = (flaky.get(u.pathname) ?? 0) + 1;
         flaky.set(u.pathname, n);

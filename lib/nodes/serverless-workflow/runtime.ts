@@ -64,6 +64,8 @@ export interface RuntimeHost {
   /** `use.errors` of the document, for `raise: { error: <name> }`. */
   errors: Rec;
   secrets: Record<string, string>;
+  /** OpenAPI documents resolved at import, by their endpoint as written. */
+  documents?: Rec;
   /** Emitted events, recorded on the step (there is no broker to publish to). */
   emitted: Json[];
 }
@@ -286,6 +288,7 @@ async function execute(
     return same(input);
   }
   if (task.call === 'http') return same(await callHttp(task, input, frame, host, pointer));
+  if (task.call === 'openapi') return same(await callOpenApi(task, input, frame, host, pointer));
   throw dslError(
     'configuration',
     400,
@@ -450,6 +453,103 @@ async function callHttp(
   pointer: string,
 ): Promise<Json> {
   const w = (await evalDeep(task.with ?? {}, input, frame, host, `${pointer}/with`)) as Rec;
+  return sendHttp(w, input, host, pointer);
+}
+
+/**
+ * `call: openapi`: the operation named by `operationId` in a document resolved at import time
+ * (a local file; see lib/import/serverless-workflow.ts), its parameters placed by their `in`.
+ */
+async function callOpenApi(
+  task: Rec,
+  input: Json,
+  frame: Frame,
+  host: RuntimeHost,
+  pointer: string,
+): Promise<Json> {
+  const w = (await evalDeep(task.with ?? {}, input, frame, host, `${pointer}/with`)) as Rec;
+  const ref = isRec(w.document) ? w.document.endpoint : undefined;
+  const endpoint = isRec(ref) ? ref.uri : ref;
+  const doc = typeof endpoint === 'string' ? host.documents?.[endpoint] : undefined;
+  if (!isRec(doc))
+    throw dslError(
+      'configuration',
+      400,
+      `${pointer}/with/document`,
+      `OpenAPI document ${String(endpoint)} was not resolved at import: only local documents are supported`,
+    );
+  const servers = Array.isArray(doc.servers) ? doc.servers.filter(isRec) : [];
+  const base = typeof servers[0]?.url === 'string' ? (servers[0].url as string) : undefined;
+  if (!base || !/^https?:\/\//.test(base))
+    throw dslError(
+      'configuration',
+      400,
+      `${pointer}/with/document`,
+      'the OpenAPI document needs an absolute servers[0].url',
+    );
+  const params = isRec(w.parameters) ? w.parameters : {};
+  for (const [path, item] of Object.entries(isRec(doc.paths) ? doc.paths : {})) {
+    if (!isRec(item)) continue;
+    for (const [method, op] of Object.entries(item)) {
+      if (!isRec(op) || op.operationId !== w.operationId) continue;
+      const declared = [
+        ...(Array.isArray(item.parameters) ? item.parameters : []),
+        ...(Array.isArray(op.parameters) ? op.parameters : []),
+      ].filter(isRec);
+      const used = new Set<string>();
+      const query: Rec = {};
+      const headers: Rec = {};
+      let url = path;
+      for (const p of declared) {
+        const name = String(p.name);
+        if (!(name in params)) {
+          if (p.required === true)
+            throw dslError(
+              'validation',
+              400,
+              `${pointer}/with/parameters`,
+              `parameter "${name}" is required`,
+            );
+          continue;
+        }
+        used.add(name);
+        if (p.in === 'path') url = url.replaceAll(`{${name}}`, encodeURIComponent(String(params[name])));
+        else if (p.in === 'query') query[name] = params[name];
+        else if (p.in === 'header') headers[name] = params[name];
+      }
+      const rest = Object.keys(params).filter((k) => !used.has(k));
+      const body =
+        op.requestBody === undefined
+          ? undefined
+          : 'body' in params
+            ? params.body
+            : rest.length
+              ? Object.fromEntries(rest.map((k) => [k, params[k]]))
+              : undefined;
+      return sendHttp(
+        {
+          method,
+          endpoint: base.replace(/\/$/, '') + url,
+          query,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          output: w.output,
+        },
+        input,
+        host,
+        pointer,
+      );
+    }
+  }
+  throw dslError(
+    'configuration',
+    400,
+    `${pointer}/with/operationId`,
+    `no operation "${String(w.operationId)}" in ${String(endpoint)}`,
+  );
+}
+
+async function sendHttp(w: Rec, input: Json, host: RuntimeHost, pointer: string): Promise<Json> {
   const endpoint = isRec(w.endpoint) ? w.endpoint.uri : w.endpoint;
   if (typeof endpoint !== 'string')
     throw dslError('configuration', 400, `${pointer}/with/endpoint`, 'call: http needs an endpoint');
