@@ -235,8 +235,11 @@ export function ModelSettings() {
           )}
         </div>
         <p className="mt-2 text-xs text-slate-500">
-          Models not listed cost nothing (self-hosted endpoints). Agent steps of one run stop with reason{' '}
-          <code>budget</code> once their spending reaches the cap.
+          Dated and provider-prefixed ids (<code>gpt-4.1-mini-2025-04-14</code>) use their model&apos;s row. A
+          model not listed is priced by a <code>*</code> row, else at a built-in default (never free), and is
+          named above once seen; for a free self-hosted endpoint add <code>*</code> at 0 / 0. Model calls of
+          one run (agent and llm steps, map items, child runs) stop with reason <code>budget</code> once their
+          spending reaches the cap.
         </p>
       </section>
       {error && (

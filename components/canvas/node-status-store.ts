@@ -13,6 +13,8 @@ export interface NodeSlice {
   /** Why the step failed, for the card's tooltip (set while its status is `failed`). */
   error?: string;
   problems: number;
+  /** Every problem of the node is a warning (amber, still valid), none an error. */
+  warningsOnly?: boolean;
 }
 
 const EMPTY: NodeSlice = { problems: 0 };
@@ -61,14 +63,15 @@ class NodeStatusStore {
     this.bump();
   }
 
-  setProblems(counts: Map<string, number>) {
+  setProblems(counts: Map<string, number>, warningsOnly: ReadonlySet<string> = new Set()) {
     const ids = new Set([...this.byNode.keys(), ...counts.keys()]);
     let changed = false;
     for (const id of ids) {
       const n = counts.get(id) ?? 0;
+      const w = n > 0 && warningsOnly.has(id);
       const cur = this.get(id);
-      if (cur.problems !== n) {
-        this.set(id, { ...cur, problems: n });
+      if (cur.problems !== n || !!cur.warningsOnly !== w) {
+        this.set(id, { ...cur, problems: n, warningsOnly: w });
         changed = true;
       }
     }

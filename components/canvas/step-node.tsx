@@ -64,7 +64,13 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
   return (
     <div
       className={`w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
-        selected ? 'border-brand-500 shadow-md' : slice.problems ? 'border-red-300' : 'border-slate-200'
+        selected
+          ? 'border-brand-500 shadow-md'
+          : slice.problems
+            ? slice.warningsOnly
+              ? 'border-amber-300'
+              : 'border-red-300'
+            : 'border-slate-200'
       } ${status ? statusStyle(status).ring : ''}`}
       data-status={status ?? 'idle'}
       title={status === 'failed' && slice.error ? slice.error : undefined}
@@ -105,8 +111,8 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
         {slice.problems > 0 && (
           <span
             role="img"
-            aria-label={`${slice.problems} problem${slice.problems > 1 ? 's' : ''}`}
-            className="grid h-5 min-w-5 place-items-center rounded-full bg-red-500 px-1 text-[10px] font-bold text-white"
+            aria-label={`${slice.problems} ${slice.warningsOnly ? 'warning' : 'problem'}${slice.problems > 1 ? 's' : ''}`}
+            className={`grid h-5 min-w-5 place-items-center rounded-full px-1 text-[10px] font-bold text-white ${slice.warningsOnly ? 'bg-amber-500' : 'bg-red-500'}`}
           >
             {slice.problems}
           </span>

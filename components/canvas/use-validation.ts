@@ -76,8 +76,13 @@ export function useValidation(currentSnap: string, initial: WorkflowDefinition) 
   );
   useEffect(() => {
     const counts = new Map<string, number>();
-    for (const p of problemRows) if (p.nodeId) counts.set(p.nodeId, (counts.get(p.nodeId) ?? 0) + 1);
-    nodeStatusStore.setProblems(counts);
+    const withErrors = new Set<string>();
+    for (const p of problemRows) {
+      if (!p.nodeId) continue;
+      counts.set(p.nodeId, (counts.get(p.nodeId) ?? 0) + 1);
+      if (p.severity !== 'warning') withErrors.add(p.nodeId);
+    }
+    nodeStatusStore.setProblems(counts, new Set([...counts.keys()].filter((id) => !withErrors.has(id))));
   }, [problemRows]);
 
   return { problemRows, validation, validated, showProblems };
