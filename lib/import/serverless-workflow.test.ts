@@ -64,6 +64,49 @@ describe('Serverless Workflow conformance via trellis sw-run', () => {
   });
 });
 
+describe('Serverless Workflow fork', () => {
+  it('stops the losing branches of a competition before their next call', async () => {
+    const s: Scenario = {
+      name: 'compete stops losers',
+      input: {},
+      workflow: {
+        document: { dsl: '1.0.0', namespace: 't', name: 'losers', version: '1.0.0' },
+        do: [
+          {
+            race: {
+              fork: {
+                compete: true,
+                branches: [
+                  { fast: { set: { winner: 'fast' } } },
+                  {
+                    slow: {
+                      do: [
+                        { pause: { wait: { milliseconds: 200 } } },
+                        {
+                          late: {
+                            call: 'http',
+                            with: { method: 'get', endpoint: `${server.base}/echo-loser` },
+                          },
+                        },
+                      ],
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        ],
+      },
+      then: { output: { winner: 'fast' } },
+    };
+    const { code, printed } = await swRun(s);
+    expect(code).toBe(0);
+    expect(printed).toEqual({ winner: 'fast' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server.hits).not.toContain('/echo-loser');
+  });
+});
+
 describe('Serverless Workflow import', () => {
   it('maps each top-level task to one jq step, with a handle per jump target', () => {
     const s = loadScenarios('http://x').find((x) => x.name.startsWith('switch jumps'))!;

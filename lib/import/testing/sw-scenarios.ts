@@ -22,13 +22,19 @@ export function loadScenarios(base: string): Scenario[] {
 }
 
 /** /echo answers what it got; /flaky/<key> fails twice per key, then answers; anything else is 404. */
-export async function startScenarioServer(): Promise<{ base: string; close(): Promise<void> }> {
+export async function startScenarioServer(): Promise<{
+  base: string;
+  hits: string[];
+  close(): Promise<void>;
+}> {
   const flaky = new Map<string, number>();
+  const hits: string[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       const u = new URL(req.url!, 'http://x');
+      hits.push(u.pathname);
       const send = (status: number, v: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(v));
@@ -52,6 +58,7 @@ export async function startScenarioServer(): Promise<{ base: string; close(): Pr
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

@@ -335,23 +335,35 @@ async function runFork(
 ): Promise<TaskResult> {
   const spec = isRec(task.fork) ? task.fork : {};
   const branches = entries(spec.branches);
+  // Branches share the step's signal through one of their own, so the fork can stop the losers
+  // of a competition (and every branch once one fails) before their next effect.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(host.signal.reason);
+  if (host.signal.aborted) onAbort();
+  else host.signal.addEventListener('abort', onAbort, { once: true });
+  const branchHost: RuntimeHost = { ...host, signal: stop.signal };
   const run = (i: number) => {
     const [name, t] = branches[i];
-    return runTask(name, t, input, { ...frame }, host, `${pointer}/fork/branches/${i}/${name}`).then(
+    return runTask(name, t, input, { ...frame }, branchHost, `${pointer}/fork/branches/${i}/${name}`).then(
       (r) => r.output,
     );
   };
-  if (spec.compete === true) {
-    if (branches.length === 0) return { output: input, then: 'continue' };
-    // The first branch to finish wins; the others' results are ignored (not cancelled mid-flight).
-    return {
-      output: await Promise.any(branches.map((_, i) => run(i))).catch((e: AggregateError) =>
-        Promise.reject(e.errors[0]),
-      ),
-      then: 'continue',
-    };
+  try {
+    if (spec.compete === true) {
+      if (branches.length === 0) return { output: input, then: 'continue' };
+      // The first branch to finish wins; the others are stopped.
+      return {
+        output: await Promise.any(branches.map((_, i) => run(i))).catch((e: AggregateError) =>
+          Promise.reject(e.errors[0]),
+        ),
+        then: 'continue',
+      };
+    }
+    return { output: await Promise.all(branches.map((_, i) => run(i))), then: 'continue' };
+  } finally {
+    host.signal.removeEventListener('abort', onAbort);
+    if (!stop.signal.aborted) stop.abort(new Error('fork settled'));
   }
-  return { output: await Promise.all(branches.map((_, i) => run(i))), then: 'continue' };
 }
 
 function matches(err: DslError, filter: unknown): boolean {
