@@ -1,4 +1,5 @@
 import type { WorkflowDefinition, WorkflowEdge, WorkflowNode } from '@/lib/workflow/definition';
+import { pointer } from '@/lib/workflow/pointer';
 import { ValidationError, type Problem } from '@/lib/workflow/errors';
 import { MAX_ID_LENGTH, MAX_RETRY_ATTEMPTS } from '@/lib/workflow/limits';
 import { toJsExpression, type ExpressionContext } from './n8n/expressions';
@@ -68,7 +69,7 @@ export function importN8n(raw: unknown, opts: ImportOptions = {}): ImportResult 
   if (!parsed.success) {
     throw new ValidationError(
       parsed.error.issues.map((i) => ({
-        path: '/' + i.path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/'),
+        path: pointer(...i.path.map(String)),
         code: 'invalid_n8n_workflow',
         message: i.message,
       })),

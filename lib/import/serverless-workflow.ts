@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { WorkflowDefinition, WorkflowEdge, WorkflowNode } from '@/lib/workflow/definition';
+import { pointer as jsonPointer } from '@/lib/workflow/pointer';
 import { ValidationError, type Problem } from '@/lib/workflow/errors';
 import { MAX_ID_LENGTH } from '@/lib/workflow/limits';
 
@@ -148,7 +149,7 @@ export function parseServerlessWorkflow(source: unknown): SwDocument {
   if (!parsed.success)
     throw new ValidationError(
       parsed.error.issues.map((i) => ({
-        path: '/' + i.path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/'),
+        path: jsonPointer(...i.path.map(String)),
         code: 'invalid_document',
         message: i.message,
       })),
