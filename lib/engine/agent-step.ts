@@ -228,7 +228,11 @@ function deterministicTool(
       return p.success && !!def.asTool!(p.data, ctx.node.agent).readOnly;
     },
     async run(args, signal) {
-      const exposed = Object.fromEntries(Object.entries(args).filter(([k]) => k in props));
+      // The loop fills what the model left out with `defaults`: a field equal to the saved one is
+      // the step's own config and renders as configured; only what the model changed is its data.
+      const exposed = Object.fromEntries(
+        Object.entries(args).filter(([k, v]) => k in props && !(k in defaults && sameValue(v, defaults[k]))),
+      );
       const parsed = def.config.safeParse({ ...raw, ...exposed });
       if (!parsed.success)
         throw new TrellisError('validation_error', `invalid arguments: ${parsed.error.message}`);
