@@ -228,13 +228,13 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
     });
 
     it('the self tool called without arguments runs the step as configured (its templates render)', async () => {
-      const node = {
-        id: 'classify',
-        type: 'transform',
-        config: { value: { label: "{{ /invoice/i.test(steps.prep.output.text) ? 'billing' : 'other' }}" } },
-        mode: 'agent',
-        agent: { instructions: 'Label the ticket.', tools: ['self'], model: 'scenario:tool-then-agree' },
-      } as WorkflowNode;
+      const node = classify(
+        { model: 'scenario:tool-then-agree', tools: ['self'] },
+        {
+          type: 'transform',
+          config: { value: { label: "{{ /invoice/i.test(steps.prep.output.text) ? 'billing' : 'other' }}" } },
+        },
+      );
       const { out, step, turns } = await run(node);
       const toolResult = turns.find((t) => t.kind === 'tool_result')!.payload as { result: unknown };
       expect(toolResult.result).toEqual({ label: 'billing' });
