@@ -5,6 +5,7 @@ import { getNode } from '@/lib/nodes/registry';
 import type { AgentStepSummary } from '@/lib/engine/agent-step';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { isRec } from '@/lib/workflow/record';
 import { sameValue } from '@/lib/workflow/same-value';
 import { definitionForSave } from './definition-input';
 import { json, parseWith, readJson, type RouteContext } from './route';
@@ -68,16 +69,13 @@ export interface StepReport {
   recommendation: { action: Recommendation; reason: string };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === 'object' && !Array.isArray(v);
-
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 const round = (x: number | null, digits = 4) => (x === null ? null : Number(x.toFixed(digits)));
 
 /** The deterministic side of a comparison: branching steps (condition/switch) compare the branch taken. */
 function deterministicAnswer(s: AgentStepSample): unknown {
   if (
-    isObject(s.shadowOutput) &&
+    isRec(s.shadowOutput) &&
     Object.keys(s.shadowOutput).length === 1 &&
     'branch' in s.shadowOutput &&
     s.handle
@@ -110,8 +108,8 @@ export function summarize(
     const det = deterministicAnswer(s);
     compared++;
     if (sameValue(det, s.shadowOutput)) exact++;
-    if (isObject(det)) {
-      const agent = isObject(s.shadowOutput) ? s.shadowOutput : {};
+    if (isRec(det)) {
+      const agent = isRec(s.shadowOutput) ? s.shadowOutput : {};
       for (const k of Object.keys(det)) {
         fieldSeen[k] = (fieldSeen[k] ?? 0) + 1;
         if (sameValue(det[k], agent[k])) fieldHits[k] = (fieldHits[k] ?? 0) + 1;
