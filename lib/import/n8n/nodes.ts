@@ -5,7 +5,6 @@ import { isExpression, toJsExpression, toTemplate, type ExpressionContext } from
 import { mapAiNode } from './ai-nodes';
 import { locatorValue, out, placeholder, type MapInput, type Mapped } from './mapped';
 
-
 // One mapper per n8n node type that has a Trellis equivalent. The orchestrator (../n8n.ts) owns
 // what changes the graph's shape (NoOp, loops, SplitOut, sticky notes).
 
