@@ -453,7 +453,7 @@ export function createEngine(opts: EngineOptions): Engine {
           depth,
           ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
           agentUsage: new Map(),
-          budget: { used: steps.length, max: maxStepsOf(definition), lastYield: performance.now() },
+          budget: { used: steps.length, max: maxStepsOf(definition) },
           effect: effect ?? { runId, path: '' },
         },
         graph,
