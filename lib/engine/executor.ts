@@ -379,7 +379,7 @@ export class GraphExecution {
         nodeId: id,
         nodeType: node.type,
         attempt,
-        mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+        mode: requestedMode(node, this.core.nodes.getNode(node.type), this.run.runId),
         input: storedInput,
         itemIndex: this.frame.itemIndex,
         parentNodeId: this.frame.parentNodeId,
@@ -561,7 +561,7 @@ export class GraphExecution {
       stepId,
       nodeId: node.id,
       nodeType: node.type,
-      mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+      mode: requestedMode(node, this.core.nodes.getNode(node.type), this.run.runId),
       attempt,
       ...this.where(),
     });
@@ -687,8 +687,9 @@ export class GraphExecution {
       },
       services,
     };
+    const mode = requestedMode(node, def, this.run.runId);
     const running =
-      requestedMode(node, def) === 'workflow'
+      mode === 'workflow'
         ? def.run(ctx)
         : runAgentStep(
             def,
@@ -704,6 +705,7 @@ export class GraphExecution {
               usage: this.agentUsage(node.id),
               span: this.spans.get(stepId),
             },
+            mode === 'shadow' ? 'shadow' : 'agent',
             (info) => this.agentInfo.set(stepId, info),
           );
     try {
