@@ -376,7 +376,7 @@ export class GraphExecution {
         nodeId: id,
         nodeType: node.type,
         attempt,
-        mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+        mode: requestedMode(node, this.core.nodes.getNode(node.type), this.run.runId),
         input: storedInput,
         itemIndex: this.frame.itemIndex,
         parentNodeId: this.frame.parentNodeId,
@@ -556,7 +556,7 @@ export class GraphExecution {
       stepId,
       nodeId: node.id,
       nodeType: node.type,
-      mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+      mode: requestedMode(node, this.core.nodes.getNode(node.type), this.run.runId),
       attempt,
       ...this.where(),
     });
@@ -682,8 +682,9 @@ export class GraphExecution {
       },
       services,
     };
+    const mode = requestedMode(node, def, this.run.runId);
     const running =
-      requestedMode(node, def) === 'workflow'
+      mode === 'workflow'
         ? def.run(ctx)
         : runAgentStep(
             def,
@@ -699,6 +700,7 @@ export class GraphExecution {
               usage: this.agentUsage(node.id),
               span: this.spans.get(stepId),
             },
+            mode === 'shadow' ? 'shadow' : 'agent',
             (info) => this.agentInfo.set(stepId, info),
           );
     try {
