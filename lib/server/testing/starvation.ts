@@ -91,7 +91,10 @@ async function serveHealth(): Promise<{ url: string; close(): Promise<void> }> {
  * The runtime health() sees (installed as the process's runtime and database), on a fresh PGlite
  * folder or a fresh Postgres database at `postgresUrl` with a queue worker in this process.
  */
-export async function openStarvationHost(mode: StarvationMode, postgresUrl?: string): Promise<StarvationHost> {
+export async function openStarvationHost(
+  mode: StarvationMode,
+  postgresUrl?: string,
+): Promise<StarvationHost> {
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
   let db: Db;
   let rt: Runtime;
@@ -183,8 +186,9 @@ export async function measureStarvation(
   const runId = await rt.engine.startRun({ definition: bigRun, workflowId: wf.id, version: 1 });
   await rt.dispatcher.enqueue(runId, wf.id);
   const stepCount = async () =>
-    (await db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Step" WHERE "runId" = $1`, [runId]))[0]
-      .n;
+    (
+      await db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Step" WHERE "runId" = $1`, [runId])
+    )[0].n;
   // Wait until it is really running (steps are being written), then sample.
   const started = Date.now();
   while ((await stepCount()) < 200 && Date.now() - started < 30_000) await sleep(100);
