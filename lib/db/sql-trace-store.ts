@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { orderedId } from './ordered-id';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
@@ -313,7 +314,7 @@ export class SqlTraceStore implements TraceStore {
   async startStep(step: StepStart): Promise<string> {
     this.throwIfFailed(step.runId);
     await this.ensureRun(step.runId);
-    const id = randomUUID();
+    const id = orderedId();
     const startedMs = step.startedAt.getTime();
     this.openSteps.set(id, { runId: step.runId, startedMs });
     this.pending.inserts.set(id, {

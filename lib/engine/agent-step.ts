@@ -21,6 +21,7 @@ import type { AgentTurn, StepMode, StepRecord, TraceStore } from './trace-store'
 import type { WorkflowSource } from './workflow-source';
 import type { AgentSpan, TraceSpan } from './tracing';
 import { sameValue } from '@/lib/workflow/same-value';
+import { inCanary, stageOf } from '@/lib/workflow/rollout';
 
 // Agent mode inside the engine (DESIGN.md §3). The executor hands a step whose node has
 // mode "agent" here instead of calling node.run(); this module decides between the agent's answer,
@@ -89,11 +90,20 @@ export interface AgentStepEnv {
   span?: TraceSpan;
 }
 
-/** The mode a step row starts with: what the node asks for, before the outcome is known. */
-export function requestedMode(node: WorkflowNode, def: NodeDefinition | undefined): StepMode {
+/**
+ * The mode a step row starts with: what the node's rollout stage asks for in this run, before the
+ * outcome is known. A canary step serves the agent to the runs whose id hashes into its share and
+ * shadows the rest (the deterministic arm keeps recording evidence); the arm is a pure function of
+ * the run id, so every attempt and every resume of one run takes the same arm.
+ */
+export function requestedMode(node: WorkflowNode, def: NodeDefinition | undefined, runId: string): StepMode {
   // An interface-agent node replays first and records `healed` only when its agent finished it.
-  if (node.mode !== 'agent' || !def?.agentCapable || def.interfaceAgent) return 'workflow';
-  return node.agent?.shadow ? 'shadow' : 'agent';
+  if (!def?.agentCapable || def.interfaceAgent) return 'workflow';
+  const s = stageOf(node);
+  if (s.stage === 'workflow') return 'workflow';
+  if (s.stage === 'shadow') return 'shadow';
+  if (s.stage === 'canary') return inCanary(runId, s.canaryPercent!) ? 'agent' : 'shadow';
+  return 'agent';
 }
 
 /** The ledger of a root run: resumed runs start from what their recorded steps spent. */
@@ -231,7 +241,11 @@ function deterministicTool(
       return p.success && !!def.asTool!(p.data, ctx.node.agent).readOnly;
     },
     async run(args, signal) {
-      const exposed = Object.fromEntries(Object.entries(args).filter(([k]) => k in props));
+      // The loop fills what the model left out with `defaults`: a field equal to the saved one is
+      // the step's own config and renders as configured; only what the model changed is its data.
+      const exposed = Object.fromEntries(
+        Object.entries(args).filter(([k, v]) => k in props && !(k in defaults && sameValue(v, defaults[k]))),
+      );
       const parsed = def.config.safeParse({ ...raw, ...exposed });
       if (!parsed.success)
         throw new TrellisError('validation_error', `invalid arguments: ${parsed.error.message}`);
@@ -309,6 +323,7 @@ export async function runAgentStep(
   def: NodeDefinition,
   ctx: NodeRunContext<unknown>,
   env: AgentStepEnv,
+  mode: 'agent' | 'shadow',
   onInfo: (info: AgentStepInfo) => void,
 ): Promise<NodeResult> {
   const settings = agentSettingsSchema.parse(ctx.node.agent ?? {});
@@ -417,7 +432,7 @@ export async function runAgentStep(
   const withAgentSpend = (r: NodeResult, res: AgentResult): NodeResult =>
     r.kind === 'done' ? { ...r, tokens: (r.tokens ?? 0) + res.tokens, cost: (r.cost ?? 0) + res.cost } : r;
 
-  if (settings.shadow) {
+  if (mode === 'shadow') {
     // Both run side by side; the deterministic output is the step's. If it fails, the agent is
     // stopped (nothing to compare) and its turns so far are still stored.
     const stop = new AbortController();

@@ -386,7 +386,7 @@ export class GraphExecution {
         nodeId: id,
         nodeType: node.type,
         attempt,
-        mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+        mode: requestedMode(node, this.core.nodes.getNode(node.type), this.run.runId),
         input: storedInput,
         itemIndex: this.frame.itemIndex,
         parentNodeId: this.frame.parentNodeId,
@@ -571,7 +571,7 @@ export class GraphExecution {
       stepId,
       nodeId: node.id,
       nodeType: node.type,
-      mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+      mode: requestedMode(node, this.core.nodes.getNode(node.type), this.run.runId),
       attempt,
       ...this.where(),
     });
@@ -720,10 +720,13 @@ export class GraphExecution {
       },
       services,
     };
+    const mode = requestedMode(node, def, this.run.runId);
     const running =
-      requestedMode(node, def) === 'workflow'
+      mode === 'workflow'
         ? def.run(ctx)
-        : runAgentStep(def, ctx, agentEnv(), (info) => this.agentInfo.set(stepId, info));
+        : runAgentStep(def, ctx, agentEnv(), mode === 'shadow' ? 'shadow' : 'agent', (info) =>
+            this.agentInfo.set(stepId, info),
+          );
     try {
       const result = await Promise.race([running, aborted]);
       return { kind: 'result', result };

@@ -26,6 +26,8 @@ export interface MemoryTraceStoreOptions {
   /** Applied to every payload before it is kept (as SqlTraceStore's option). */
   redact?: Redactor;
   maxPayloadBytes?: number;
+  /** Run ids (default random UUIDs): a seeded source makes id-dependent behaviour replayable. */
+  runId?: () => string;
 }
 
 export class MemoryTraceStore implements TraceStore {
@@ -46,7 +48,7 @@ export class MemoryTraceStore implements TraceStore {
 
   async createRun(run: CreateRun): Promise<RunRecord> {
     const rec: RunRecord = {
-      id: randomUUID(),
+      id: this.opts.runId?.() ?? randomUUID(),
       workflowId: run.workflowId,
       workflowVersionId: run.workflowVersionId,
       version: run.version,

@@ -1,4 +1,5 @@
 import { TrellisError } from '@/lib/workflow/errors';
+import { stageOf } from '@/lib/workflow/rollout';
 import { defineNode, type NodeRunContext } from '@/lib/nodes/define-node';
 import { configTool } from '@/lib/nodes/tool-schema';
 import { browserAgentTools } from '@/lib/browser/agent-tools';
@@ -151,7 +152,8 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
       } catch (err) {
         if (signal.aborted) throw signal.reason ?? err;
         await failed(i, action.type, err);
-        const healable = err instanceof TargetMissing && (config.heal || ctx.node.mode === 'agent');
+        // Agent stage (not shadow or canary: healing acts on the page, so it cannot run beside the replay).
+        const healable = err instanceof TargetMissing && (config.heal || stageOf(ctx.node).stage === 'agent');
         if (!healable) throw await withTrace(err);
         if (!services.interfaceAgent)
           throw await withTrace(

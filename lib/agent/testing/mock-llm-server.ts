@@ -13,6 +13,7 @@ import { extractSchema } from '@/lib/agent/prompt';
 export const MOCK_SCENARIOS = [
   'echo', // text: echoes the prompt; JSON: a value built from the schema (enum picks a word in the prompt)
   'tool-then-answer', // calls the first tool with valid arguments, then answers
+  'tool-then-agree', // calls the first tool with no arguments (the step as configured), then answers what it returned
   'malformed-json', // answers broken JSON every time
   'invalid-then-repaired', // schema-invalid answer first, a valid one after the repair message
   'always-invalid', // schema-invalid answer every time
@@ -120,7 +121,11 @@ const textOf = (m: Msg): string =>
       ? m.content.map((p) => p.text ?? '').join('')
       : '';
 
-function pickScenario(body: ChatBody, headers: http.IncomingHttpHeaders): MockScenario {
+function pickScenario(
+  body: ChatBody,
+  headers: http.IncomingHttpHeaders,
+  fallback: MockScenario,
+): MockScenario {
   const known = (s: string | undefined): s is MockScenario =>
     !!s && (MOCK_SCENARIOS as readonly string[]).includes(s);
   const header = headers['x-mock-scenario'];
@@ -132,7 +137,7 @@ function pickScenario(body: ChatBody, headers: http.IncomingHttpHeaders): MockSc
     const marker = /\[scenario:([\w-]+)\]/.exec(textOf(m))?.[1];
     if (known(marker)) return marker;
   }
-  return 'echo';
+  return fallback;
 }
 
 /** A value that satisfies the common JSON Schema subset; enums prefer a word found in `hint`. */
@@ -251,6 +256,12 @@ function respond(scenario: MockScenario, body: ChatBody): Reply {
         : answer();
     case 'tool-then-answer':
       return toolResults.length === 0 ? (firstToolCall() ?? answer()) : answer();
+    case 'tool-then-agree': {
+      const t = tools[0];
+      if (!t) return answer();
+      if (toolResults.length === 0) return { kind: 'tools', calls: [toolCall(t.function.name, {})] };
+      return { kind: 'content', content: textOf(toolResults[toolResults.length - 1]) };
+    }
     case 'endless-tools':
     case 'expensive':
       return firstToolCall() ?? answer();
@@ -368,7 +379,12 @@ function browserHeal(msgs: Msg[], prompt: string, answer: () => Reply): Reply {
 }
 
 export async function startMockLlmServer(
-  opts: { port?: number; host?: string } = {},
+  opts: {
+    port?: number;
+    host?: string;
+    /** The scenario of requests that pick none (default echo). */
+    scenario?: MockScenario;
+  } = {},
 ): Promise<MockLlmServer> {
   const requests: MockRequest[] = [];
   const server = http.createServer((req, res) => {
@@ -396,7 +412,7 @@ export async function startMockLlmServer(
         } catch {
           return send(400, { error: { message: 'invalid JSON body', type: 'invalid_request_error' } });
         }
-        const scenario = pickScenario(body, req.headers);
+        const scenario = pickScenario(body, req.headers, opts.scenario ?? 'echo');
         requests.push({ scenario, body, headers: req.headers });
         if (scenario === 'slow') {
           const ms = Number(req.headers['x-mock-delay-ms'] ?? MOCK_SLOW_DEFAULT_MS);
@@ -462,8 +478,16 @@ export async function startMockLlmServer(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const port = Number(process.argv[2] ?? process.env.MOCK_LLM_PORT ?? 0);
-  void startMockLlmServer({ port }).then((s) => {
+  // `mock-llm-server.ts [port] [--scenario name]`: the scenario requests get when they pick none.
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--scenario');
+  const scenario = at >= 0 ? args.splice(at, 2)[1] : 'echo';
+  if (!(MOCK_SCENARIOS as readonly string[]).includes(scenario)) {
+    console.error(`unknown scenario "${scenario}"; one of ${MOCK_SCENARIOS.join(', ')}`);
+    process.exit(2);
+  }
+  const port = Number(args[0] ?? process.env.MOCK_LLM_PORT ?? 0);
+  void startMockLlmServer({ port, scenario: scenario as MockScenario }).then((s) => {
     console.log(`mock LLM listening on ${s.url}`);
     console.log(`use: OPENAI_BASE_URL=${s.baseURL} OPENAI_API_KEY=mock`);
     console.log(

@@ -262,6 +262,16 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       ]);
     });
 
+    it('lists steps started in the same millisecond in the order they started', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      // All share stepStart's fixed startedAt: only the tiebreak can order them.
+      const nodes = Array.from({ length: 30 }, (_, i) => `n${i}`);
+      for (const nodeId of nodes) await s.startStep(stepStart(run.id, { nodeId }));
+      await s.flush();
+      expect((await s.listSteps(run.id)).map((x) => x.nodeId)).toEqual(nodes);
+    });
+
     it('rejects steps of an unknown run and finishing an unknown step', async () => {
       const s = h.store();
       await expect(s.startStep(stepStart('00000000-0000-0000-0000-000000000000'))).rejects.toThrow();
