@@ -16,6 +16,7 @@ import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } f
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
 import { createBody, patchBody, saveBody } from './workflows';
+import { acceptBody } from './browser-steps';
 
 // The OpenAPI 3.1 document of the whole HTTP API (GET /api/openapi.json, docs/openapi.json).
 // Request bodies and query strings are the zod schemas the handlers parse with (imported from
@@ -383,6 +384,23 @@ export const API_OPERATIONS: Record<
       responses: { 204: { description: 'Deleted (no body)', mediaType: 'none' } },
     },
   },
+  '/api/workflows/{id}/nodes/{nodeId}/browser-actions': {
+    post: {
+      summary:
+        "Accept a browser step's recorded (or healed) actions as its new deterministic actions: a new version",
+      tag: 'Workflows',
+      path: z.object({ id: z.string(), nodeId: z.string() }),
+      body: acceptBody,
+      responses: {
+        200: z.object({
+          id: z.string(),
+          version: z.number().int(),
+          healed: z.boolean(),
+          actions: z.number().int(),
+        }),
+      },
+    },
+  },
   '/api/workflows/{id}/versions': {
     get: {
       summary: 'Versions of a workflow',
@@ -501,7 +519,31 @@ export const API_OPERATIONS: Record<
       summary: "One step's payloads and agent turns",
       tag: 'Runs',
       path: z.object({ id: z.string(), stepId: z.string() }),
-      responses: { 200: z.object({ step, agentTurns: z.array(agentTurn) }) },
+      responses: {
+        200: z.object({
+          step,
+          agentTurns: z.array(agentTurn),
+          artifacts: z.array(
+            z
+              .object({
+                id: z.string(),
+                stepId: z.string(),
+                kind: z.string(),
+                mime: z.string(),
+                size: z.number(),
+              })
+              .loose(),
+          ),
+        }),
+      },
+    },
+  },
+  '/api/runs/{id}/artifacts/{artifactId}': {
+    get: {
+      summary: "A step's stored file (a browser screenshot), as its own media type",
+      tag: 'Runs',
+      path: z.object({ id: z.string(), artifactId: z.string() }),
+      responses: { 200: { description: 'The artifact bytes', mediaType: 'image/jpeg' } },
     },
   },
   '/api/runs/{id}/events': {
