@@ -12,6 +12,7 @@ import { secretBody } from '@/lib/server/secrets';
 import { credentials, setupBody, tokenBody } from './auth';
 import { WEBHOOK_SECRET_HEADER } from './hooks';
 import { actionBody, reportQuery } from './promotion';
+import { eventsQuery, killBody, rolloutBody, rolloutQuery } from './rollout-api';
 import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } from './runs';
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
@@ -447,6 +448,42 @@ export const API_OPERATIONS: Record<
       tag: 'Workflows',
       path: id,
       body: actionBody,
+      responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/rollout': {
+    get: {
+      summary: 'Rollout stage, gates and their live verdict per agent-capable step',
+      tag: 'Workflows',
+      path: id,
+      query: rolloutQuery,
+      responses: { 200: z.object({}).loose() },
+    },
+    put: {
+      summary: "Change a step's rollout stage, gates or auto-advance (saves a new version)",
+      description:
+        'Moving to canary or agent while the gates do not pass is 409 (details.reason gates_not_passing) unless `confirm: true`.',
+      tag: 'Workflows',
+      path: id,
+      body: rolloutBody,
+      responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/rollout/kill': {
+    post: {
+      summary: 'Kill switch: every agent step of the workflow back to workflow mode, in one version',
+      tag: 'Workflows',
+      path: id,
+      body: killBody,
+      responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/rollout/events': {
+    get: {
+      summary: 'Rollout activity log (stage changes, gate edits, rollbacks, kill switches), newest first',
+      tag: 'Workflows',
+      path: id,
+      query: eventsQuery,
       responses: { 200: z.object({}).loose() },
     },
   },

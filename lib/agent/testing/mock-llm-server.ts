@@ -111,6 +111,11 @@ export interface MockLlmServer {
   /** The base URL to use as OPENAI_BASE_URL (…/v1). */
   baseURL: string;
   requests: MockRequest[];
+  /**
+   * From now on every request plays this scenario, whatever the model name, header or prompt say
+   * (a provider that starts failing mid-traffic); null restores the usual choice.
+   */
+  force(scenario: MockScenario | null): void;
   close(): Promise<void>;
 }
 
@@ -125,7 +130,9 @@ function pickScenario(
   body: ChatBody,
   headers: http.IncomingHttpHeaders,
   fallback: MockScenario,
+  forced: MockScenario | null = null,
 ): MockScenario {
+  if (forced) return forced;
   const known = (s: string | undefined): s is MockScenario =>
     !!s && (MOCK_SCENARIOS as readonly string[]).includes(s);
   const header = headers['x-mock-scenario'];
@@ -387,6 +394,7 @@ export async function startMockLlmServer(
   } = {},
 ): Promise<MockLlmServer> {
   const requests: MockRequest[] = [];
+  let forced: MockScenario | null = null;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -412,7 +420,7 @@ export async function startMockLlmServer(
         } catch {
           return send(400, { error: { message: 'invalid JSON body', type: 'invalid_request_error' } });
         }
-        const scenario = pickScenario(body, req.headers, opts.scenario ?? 'echo');
+        const scenario = pickScenario(body, req.headers, opts.scenario ?? 'echo', forced);
         requests.push({ scenario, body, headers: req.headers });
         if (scenario === 'slow') {
           const ms = Number(req.headers['x-mock-delay-ms'] ?? MOCK_SLOW_DEFAULT_MS);
@@ -469,6 +477,9 @@ export async function startMockLlmServer(
     url,
     baseURL: `${url}/v1`,
     requests,
+    force: (scenario) => {
+      forced = scenario;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
