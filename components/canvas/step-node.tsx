@@ -1,6 +1,7 @@
 'use client';
 import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { StatusIcon, StatusMark } from '@/components/ui/status-icon';
 import { statusDot, statusLabel, statusStyle } from '@/components/ui/status-style';
 import { outputsFor } from './graph';
 import { groupTone, TypeIcon } from './icons';
@@ -95,9 +96,10 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
             <span className="truncate text-sm font-semibold text-slate-900">{title}</span>
             {step.mode === 'agent' && (
               <span
-                className="rounded bg-violet-100 px-1 py-px text-[10px] font-semibold tracking-wide text-violet-700 uppercase"
+                className="flex items-center gap-0.5 rounded bg-indigo-100 px-1 py-px text-[10px] font-semibold tracking-wide text-indigo-700 uppercase"
                 title="Runs in agent mode; falls back to the deterministic step"
               >
+                <StatusIcon status="agent" className="h-2.5 w-2.5" />
                 Agent
               </span>
             )}
@@ -125,7 +127,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
       )}
       {status && (
         <div className="flex items-center gap-1.5 border-t border-slate-100 px-3 py-1 text-[11px] text-slate-600">
-          <span className={`h-1.5 w-1.5 rounded-full ${statusDot(status)}`} aria-hidden />
+          <StatusMark status={status} dotClass={`h-1.5 w-1.5 ${statusDot(status)}`} />
           <span>{statusLabel(status)}</span>
           {slice.mode && slice.mode !== 'workflow' && <span className="text-slate-400">· {slice.mode}</span>}
         </div>
