@@ -133,7 +133,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     pendingFields.reset();
   }, [workflowId]);
 
-  const doc = useEditorHistory(record);
+  const doc = useEditorHistory(record, catalog);
   const { definition, meta, editMeta } = doc;
   // Text in a JSON field that does not parse is not in the document yet: still an unsaved change.
   const pending = usePendingFields();

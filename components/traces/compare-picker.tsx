@@ -104,11 +104,11 @@ export function ComparePicker({
                 />
                 <span className="font-mono">#{shortId(r.id)}</span>
                 <StatusBadge status={r.status} />
-                <span className="text-slate-500">{relativeTime(r.createdAt)}</span>
-                <span className="truncate text-slate-500">{formatTrigger(r.trigger)}</span>
-                {r.version ? <span className="text-slate-400">v{r.version}</span> : null}
+                <span className="shrink-0 whitespace-nowrap text-slate-500">{relativeTime(r.createdAt)}</span>
+                <span className="min-w-0 truncate text-slate-500">{formatTrigger(r.trigger)}</span>
+                {r.version ? <span className="shrink-0 text-slate-400">v{r.version}</span> : null}
                 {r.id === source && (
-                  <span className="ml-auto rounded bg-slate-100 px-1 text-[10px] font-medium text-slate-600">
+                  <span className="ml-auto shrink-0 rounded bg-slate-100 px-1 text-[10px] font-medium whitespace-nowrap text-slate-600">
                     rerun source
                   </span>
                 )}
