@@ -50,6 +50,7 @@ const LIB_FOLDERS = [
   'sandbox',
   'agent',
   'engine',
+  'promotion',
   'telemetry',
   'db',
   'auth',
@@ -64,10 +65,11 @@ const MAY_IMPORT = {
   nodes: ['workflow', 'payload', 'net', 'sandbox'],
   agent: ['workflow', 'payload', 'net', 'nodes'],
   engine: ['workflow', 'payload', 'net', 'nodes', 'agent'],
-  db: ['workflow', 'payload', 'engine'],
+  promotion: ['workflow', 'payload', 'net', 'nodes', 'agent', 'engine'],
+  db: ['workflow', 'payload', 'engine', 'promotion'],
   auth: ['workflow', 'payload', 'db'],
   secrets: ['workflow', 'payload', 'db'],
-  queue: ['workflow', 'payload', 'nodes', 'engine', 'db', 'telemetry'],
+  queue: ['workflow', 'payload', 'nodes', 'engine', 'promotion', 'db', 'telemetry'],
 };
 const WHY = {
   sandbox:
@@ -108,7 +110,7 @@ const onlyDynamic = (allowed, message) => ({
   selector: `ImportExpression[source.value=/^@.lib.(?!(${allowed.join('|')})($|[^a-z-]))/]`,
   message,
 });
-const PURE = ['engine', 'nodes', 'sandbox', 'agent', 'net'];
+const PURE = ['engine', 'promotion', 'nodes', 'sandbox', 'agent', 'net'];
 
 export default tseslint.config(
   {

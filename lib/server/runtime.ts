@@ -17,6 +17,8 @@ import { SecretStore } from '@/lib/secrets/store';
 import { createSandboxServices } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
 import { VERSION } from './version';
+import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
+import { sendBacktest } from '@/lib/queue/backtest-queue';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -28,6 +30,8 @@ export interface Runtime {
   engine: Engine;
   dispatcher: Dispatcher;
   events: RunEventHub;
+  /** Who replays backtests: this process (embedded) or a worker (server mode). */
+  backtests: BacktestDispatcher;
 }
 
 const KEY = Symbol.for('trellis.runtime');
@@ -123,7 +127,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
-    return { db, store, engine, dispatcher, events };
+    const backtests: BacktestDispatcher = {
+      start: (id) => sendBacktest(boss, id),
+      settled: async () => {},
+    };
+    return { db, store, engine, dispatcher, events, backtests };
   }
   const store = new SqlTraceStore(db);
   const engine = buildEngine(db, store, (ev) => events.publish(ev));
@@ -141,5 +149,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
-  return { db, store, engine, dispatcher, events };
+  const backtests = createInProcessBacktests(db);
+  await backtests.recover();
+  return { db, store, engine, dispatcher, events, backtests };
 }
