@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { assertArtifactSize } from '@/lib/workflow/trace';
 import { toTraceValue, type Redactor } from '@/lib/payload';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
+  type ArtifactInfo,
+  type ArtifactInput,
   type CreateRun,
   type RunRecord,
   type RunStatus,
@@ -23,6 +26,8 @@ export interface MemoryTraceStoreOptions {
   /** Applied to every payload before it is kept (as SqlTraceStore's option). */
   redact?: Redactor;
   maxPayloadBytes?: number;
+  /** Run ids (default random UUIDs): a seeded source makes id-dependent behaviour replayable. */
+  runId?: () => string;
 }
 
 export class MemoryTraceStore implements TraceStore {
@@ -32,6 +37,7 @@ export class MemoryTraceStore implements TraceStore {
   private steps = new Map<string, StepRecord>();
   private stepsByRun = new Map<string, string[]>();
   private turns = new Map<string, AgentTurn[]>();
+  private artifacts = new Map<string, ArtifactInfo & { bytes: Uint8Array }>();
 
   constructor(private readonly opts: MemoryTraceStoreOptions = {}) {}
 
@@ -42,7 +48,7 @@ export class MemoryTraceStore implements TraceStore {
 
   async createRun(run: CreateRun): Promise<RunRecord> {
     const rec: RunRecord = {
-      id: randomUUID(),
+      id: this.opts.runId?.() ?? randomUUID(),
       workflowId: run.workflowId,
       workflowVersionId: run.workflowVersionId,
       version: run.version,
@@ -163,6 +169,34 @@ export class MemoryTraceStore implements TraceStore {
 
   async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
     return clone(this.turns.get(stepId) ?? []);
+  }
+
+  async saveArtifact(stepId: string, a: ArtifactInput): Promise<string> {
+    if (!this.steps.has(stepId)) throw new NotFoundError(`Step ${stepId}`);
+    assertArtifactSize(a.bytes.byteLength);
+    const id = randomUUID();
+    this.artifacts.set(id, {
+      id,
+      stepId,
+      kind: a.kind,
+      mime: a.mime,
+      size: a.bytes.byteLength,
+      meta: a.meta ? this.keep(a.meta) : null,
+      createdAt: new Date(),
+      bytes: new Uint8Array(a.bytes),
+    });
+    return id;
+  }
+
+  async listArtifacts(stepId: string): Promise<ArtifactInfo[]> {
+    return [...this.artifacts.values()]
+      .filter((a) => a.stepId === stepId)
+      .map(({ bytes: _b, ...info }) => clone(info));
+  }
+
+  async getArtifact(id: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null> {
+    const a = this.artifacts.get(id);
+    return a ? { ...clone(a), bytes: new Uint8Array(a.bytes) } : null;
   }
 
   /** Not part of TraceStore: runs whose parent is `runId` (subworkflow tests). */

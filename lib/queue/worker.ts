@@ -13,7 +13,6 @@ import {
   claimRunSlot,
   isLeaseLost,
   endLease,
-  installFencing,
   releaseLease,
   renewLeases,
   workerDatabaseUrl,
@@ -94,7 +93,6 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     poolSize: concurrency + 4,
   });
   const db: Db = { ...opened, sql: reconnectingExecutor(opened.sql) };
-  await installFencing(db.sql);
   const boss = await startBoss({ databaseUrl: opts.databaseUrl, consumer: true, poolSize: 4 });
   const events = createEventPublisher(db.sql);
   const store = new DurableTraceStore(db, {

@@ -1,3 +1,4 @@
+import { createRolloutWatcher, type RolloutWatcher } from './rollout-watcher';
 import { getDb, type Db } from '@/lib/db/client';
 import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
@@ -30,6 +31,8 @@ export interface Runtime {
   engine: Engine;
   dispatcher: Dispatcher;
   events: RunEventHub;
+  /** Reads rollout gates as this process's runs finish (rollback, auto-advance). */
+  rollout: RolloutWatcher;
   /** Who replays backtests: this process (embedded) or a worker (server mode). */
   backtests: BacktestDispatcher;
 }
@@ -89,8 +92,21 @@ export interface RuntimeOptions {
 }
 
 /** The engine every host builds the same way (web process, worker). */
-export function buildEngine(db: Db, store: SqlTraceStore, onEvent: (ev: EngineEvent) => void): Engine {
-  return createEngine({ store, ...hostEngineOptions(db), onEvent });
+export function buildEngine(
+  db: Db,
+  store: SqlTraceStore,
+  onEvent: (ev: EngineEvent) => void,
+  // Rollout gates are read where runs finish: here, in the web process and in every worker.
+  rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
+): Engine {
+  return createEngine({
+    store,
+    ...hostEngineOptions(db),
+    onEvent: (ev) => {
+      onEvent(ev);
+      rollout.onEvent(ev);
+    },
+  });
 }
 
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -108,7 +124,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
     });
-    const engine = buildEngine(db, store, (ev) => events.publish(ev));
+    const rollout = createRolloutWatcher(db.prisma);
+    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
     // Runs execute in worker processes; their events arrive by NOTIFY.
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
@@ -131,10 +148,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       start: (id) => sendBacktest(boss, id),
       settled: async () => {},
     };
-    return { db, store, engine, dispatcher, events, backtests };
+    return { db, store, engine, dispatcher, events, rollout, backtests };
   }
   const store = new SqlTraceStore(db);
-  const engine = buildEngine(db, store, (ev) => events.publish(ev));
+  const rollout = createRolloutWatcher(db.prisma);
+  const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
   const dispatcher = createInProcessDispatcher(engine, {
     listRuns: (statuses) =>
       db.prisma.run.findMany({
@@ -151,5 +169,5 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   const backtests = createInProcessBacktests(db);
   await backtests.recover();
-  return { db, store, engine, dispatcher, events, backtests };
+  return { db, store, engine, dispatcher, events, rollout, backtests };
 }
