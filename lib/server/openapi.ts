@@ -178,7 +178,7 @@ const apiToken = z.object({ id: z.string(), name: z.string(), createdAt: isoDate
 
 // Definition bodies are parsed as unknown by the routes (validate() then names every problem by
 // JSON pointer); the document shows what a valid one looks like.
-const workflowBody = (s: typeof createBody) => s.extend({ definition });
+const workflowBody = (s: typeof saveBody | typeof createBody) => s.extend({ definition });
 
 // ---- operations -------------------------------------------------------------------------------
 
