@@ -46,6 +46,7 @@ const LIB_FOLDERS = [
   'payload',
   'import',
   'net',
+  'browser',
   'nodes',
   'sandbox',
   'agent',
@@ -61,7 +62,8 @@ const MAY_IMPORT = {
   workflow: [],
   net: ['workflow', 'payload'],
   sandbox: ['workflow', 'payload'],
-  nodes: ['workflow', 'payload', 'net', 'sandbox'],
+  browser: ['workflow', 'payload', 'net'],
+  nodes: ['workflow', 'payload', 'net', 'sandbox', 'browser'],
   agent: ['workflow', 'payload', 'net', 'nodes'],
   engine: ['workflow', 'payload', 'net', 'nodes', 'agent'],
   db: ['workflow', 'payload', 'engine'],
@@ -108,7 +110,7 @@ const onlyDynamic = (allowed, message) => ({
   selector: `ImportExpression[source.value=/^@.lib.(?!(${allowed.join('|')})($|[^a-z-]))/]`,
   message,
 });
-const PURE = ['engine', 'nodes', 'sandbox', 'agent', 'net'];
+const PURE = ['engine', 'nodes', 'sandbox', 'agent', 'net', 'browser'];
 
 export default tseslint.config(
   {

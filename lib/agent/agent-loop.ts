@@ -203,6 +203,16 @@ async function buildTools(
       notes.push(`tool "${ref}" refused: unknown tool (use self, http or workflow:<id>)`);
     }
   }
+  for (const t of args.extraTools ?? []) {
+    tools.push({
+      name: toolName(t.name),
+      ref: t.name,
+      description: t.description,
+      parameters: withDefaults(t.parameters),
+      readOnly: () => false,
+      run: (a, signal) => t.run(a, signal),
+    });
+  }
   return { tools, notes };
 }
 

@@ -3,6 +3,7 @@ import type { WorkflowNode } from '@/lib/workflow/definition';
 import type { PriceTable } from '@/lib/agent/pricing';
 import type { ModelConfig } from '@/lib/agent/model-client';
 import type { CostLedger } from '@/lib/agent/ledger';
+import type { NodeTool } from '@/lib/nodes/define-node';
 
 // The engine's view of agent mode: runAgent(args) → AgentResult. The engine decides what a
 // fallback means (run the deterministic step, or fail when agent.fallback is "fail") and stores
@@ -79,6 +80,8 @@ export interface RunAgentArgs {
   ) => Promise<Response>;
   /** Called for every turn as it happens (streaming to the trace). */
   onTurn?: (turn: AgentTurn) => void | Promise<void>;
+  /** Tools a node provides for its interface agent (browser observe/act/extract), beside agent.tools. */
+  extraTools?: NodeTool[];
   /** Applied to every turn payload before it leaves the loop (secret redaction). */
   redact?: (value: unknown) => unknown;
 }

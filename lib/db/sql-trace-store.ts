@@ -3,6 +3,8 @@ import { orderedId } from './ordered-id';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
+  type ArtifactInfo,
+  type ArtifactInput,
   type CreateRun,
   type RunRecord,
   type RunStatus,
@@ -13,6 +15,7 @@ import {
 } from '@/lib/engine/trace-store';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError, type SerializedError } from '@/lib/workflow/errors';
+import { assertArtifactSize } from '@/lib/workflow/trace';
 import type { Db } from './client';
 import { toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
@@ -423,6 +426,42 @@ export class SqlTraceStore implements TraceStore {
       `SELECT seq, kind, payload, tokens, "latencyMs", cost FROM "AgentTurn" WHERE "stepId" = $1 ORDER BY seq, "createdAt"`,
       [stepId],
     );
+  }
+
+  async saveArtifact(stepId: string, a: ArtifactInput): Promise<string> {
+    assertArtifactSize(a.bytes.byteLength);
+    // The artifact row references the step: a step insert still queued is written first.
+    if (this.pending.inserts.has(stepId)) await this.flush();
+    else await this.ensureStep(stepId);
+    const id = randomUUID();
+    await this.sql.query(
+      `INSERT INTO "StepArtifact" (id, "stepId", kind, mime, size, meta, bytes) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)`,
+      [
+        id,
+        stepId,
+        a.kind,
+        a.mime,
+        a.bytes.byteLength,
+        a.meta ? this.json(a.meta) : null,
+        Buffer.from(a.bytes),
+      ],
+    );
+    return id;
+  }
+
+  async listArtifacts(stepId: string): Promise<ArtifactInfo[]> {
+    return this.sql.query<ArtifactInfo>(
+      `SELECT id, "stepId", kind, mime, size, meta, "createdAt" FROM "StepArtifact" WHERE "stepId" = $1 ORDER BY "createdAt", id`,
+      [stepId],
+    );
+  }
+
+  async getArtifact(id: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null> {
+    const rows = await this.sql.query<ArtifactInfo & { bytes: Uint8Array }>(
+      `SELECT id, "stepId", kind, mime, size, meta, "createdAt", bytes FROM "StepArtifact" WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? { ...rows[0], bytes: new Uint8Array(rows[0].bytes) } : null;
   }
 
   /**

@@ -2,6 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { agentSettingsSchema, ERROR_HANDLE, type WorkflowNode } from '@/lib/workflow/definition';
 import { TrellisError, toSerializedError, type ErrorCode, type SerializedError } from '@/lib/workflow/errors';
 import type {
+  InterfaceAgentArgs,
+  InterfaceAgentResult,
   ExpressionScope,
   NodeDefinition,
   NodeResult,
@@ -95,7 +97,8 @@ export interface AgentStepEnv {
  * the run id, so every attempt and every resume of one run takes the same arm.
  */
 export function requestedMode(node: WorkflowNode, def: NodeDefinition | undefined, runId: string): StepMode {
-  if (!def?.agentCapable) return 'workflow';
+  // An interface-agent node replays first and records `healed` only when its agent finished it.
+  if (!def?.agentCapable || def.interfaceAgent) return 'workflow';
   const s = stageOf(node);
   if (s.stage === 'workflow') return 'workflow';
   if (s.stage === 'shadow') return 'shadow';
@@ -500,4 +503,66 @@ export async function runAgentStep(
   }
   await store(res, summaryOf(res, 'fallback', a.ms, det.ms));
   return withAgentSpend(det.value, res);
+}
+
+/**
+ * services.interfaceAgent: the node's own tools (browser observe/act/extract) in the agent loop,
+ * under the step's agent settings (budgets, model, timeout) and the run's cost ledger. The goal
+ * replaces the instructions only when the step has none; agent.tools do not apply (the node's
+ * tools are the whole interface). Turns are stored on the step like an agent step's.
+ */
+export async function runInterfaceAgent(
+  node: WorkflowNode,
+  args: InterfaceAgentArgs,
+  env: AgentStepEnv,
+): Promise<InterfaceAgentResult> {
+  const settings = agentSettingsSchema.parse(node.agent ?? {});
+  const prices = (await env.options.prices?.()) ?? DEFAULT_PRICES;
+  const seen: AgentTurn[] = [];
+  const t0 = performance.now();
+  let res: AgentResult;
+  try {
+    res = await runAgent({
+      node: {
+        ...node,
+        agent: { ...settings, instructions: settings.instructions || args.goal, tools: [], shadow: false },
+      },
+      input: args.context,
+      extraTools: args.tools,
+      outputSchema: args.outputSchema,
+      signal: args.signal,
+      model: resolveModel(env.options.model),
+      prices,
+      ledger: env.ledger,
+      prior: { ...env.usage },
+      mask: env.mask,
+      redact: env.prepare,
+      onTurn: (t) => void seen.push(t),
+    });
+  } catch (err) {
+    if (seen.length) await env.store.appendAgentTurns(env.stepId, seen).catch(() => {});
+    throw err;
+  }
+  env.usage.steps += res.steps;
+  env.usage.tokens += res.tokens;
+  const summary: AgentStepSummary = {
+    mode: res.outcome === 'ok' ? 'healed' : 'workflow',
+    outcome: res.outcome,
+    ...(res.outcome === 'fallback' ? { reason: res.reason } : {}),
+    agentMs: Math.round(performance.now() - t0),
+    agentTokens: res.tokens,
+    agentCost: res.cost,
+    modelCalls: res.steps,
+  };
+  await env.store.appendAgentTurns(env.stepId, [
+    ...res.turns,
+    { seq: res.turns.length, kind: 'note', payload: { summary } },
+  ]);
+  return {
+    outcome: res.outcome,
+    ...(res.outcome === 'ok' ? { output: res.output } : { reason: res.reason, message: res.message }),
+    tokens: res.tokens,
+    cost: res.cost,
+    modelCalls: res.steps,
+  };
 }

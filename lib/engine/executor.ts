@@ -29,7 +29,14 @@ import {
   type NodeState,
 } from './plan';
 import { executableOutputOf, type StepRecord, type StepResult, type TraceStore } from './trace-store';
-import { requestedMode, runAgentStep, type AgentOptions, type AgentStepInfo } from './agent-step';
+import {
+  requestedMode,
+  runAgentStep,
+  runInterfaceAgent,
+  type AgentOptions,
+  type AgentStepEnv,
+  type AgentStepInfo,
+} from './agent-step';
 import type { CostLedger } from '@/lib/agent/ledger';
 import { ledgerChat } from './model-spend';
 import type { WorkflowSource } from './workflow-source';
@@ -400,8 +407,11 @@ export class GraphExecution {
       const res = await this.attempt(node, input, attempt, stepId);
       const finishedAt = new Date(clock.now());
       if (res.kind === 'result' && res.result.kind === 'done') {
-        const { output, handle, tokens, cost } = res.result;
-        const agent = this.agentFields(stepId);
+        const { output, handle, tokens, cost, healed } = res.result;
+        const agent: Partial<StepResult> = {
+          ...this.agentFields(stepId),
+          ...(healed ? { mode: 'healed' } : {}),
+        };
         await store.finishStep(stepId, {
           ...agent,
           status: 'succeeded',
@@ -660,8 +670,31 @@ export class GraphExecution {
       ...(this.opts.index === undefined ? {} : { item: this.opts.item, index: this.opts.index }),
     };
     const base = this.core.services;
+    const store = this.core.store;
+    const agentEnv = (): AgentStepEnv => ({
+      store,
+      stepId,
+      options: this.core.agent ?? {},
+      workflows: this.core.workflows,
+      prepare: this.run.prepare,
+      mask: this.run.mask,
+      ledger: this.run.ledger,
+      usage: this.agentUsage(node.id),
+      span: this.spans.get(stepId),
+    });
     const services: NodeServices = {
       ...base,
+      // Artifact metadata is a payload like any other: secrets masked before it is stored.
+      ...(store.saveArtifact
+        ? {
+            saveArtifact: (a) =>
+              store.saveArtifact!(stepId, {
+                ...a,
+                meta: (a.meta && this.run.prepare(a.meta)) as Record<string, unknown> | undefined,
+              }),
+          }
+        : {}),
+      interfaceAgent: (args) => runInterfaceAgent(node, args, agentEnv()),
       ...(base.chat ? { chat: ledgerChat(base.chat, this.run.ledger, this.core.agent) } : {}),
       runBody: (args) => this.runBody(node, stepId, args),
       runChild: (args) =>
@@ -696,22 +729,8 @@ export class GraphExecution {
     const running =
       mode === 'workflow'
         ? def.run(ctx)
-        : runAgentStep(
-            def,
-            ctx,
-            {
-              store: this.core.store,
-              stepId,
-              options: this.core.agent ?? {},
-              workflows: this.core.workflows,
-              prepare: this.run.prepare,
-              mask: this.run.mask,
-              ledger: this.run.ledger,
-              usage: this.agentUsage(node.id),
-              span: this.spans.get(stepId),
-            },
-            mode === 'shadow' ? 'shadow' : 'agent',
-            (info) => this.agentInfo.set(stepId, info),
+        : runAgentStep(def, ctx, agentEnv(), mode === 'shadow' ? 'shadow' : 'agent', (info) =>
+            this.agentInfo.set(stepId, info),
           );
     try {
       const result = await Promise.race([running, aborted]);

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { assertArtifactSize } from '@/lib/workflow/trace';
 import { toTraceValue, type Redactor } from '@/lib/payload';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
+  type ArtifactInfo,
+  type ArtifactInput,
   type CreateRun,
   type RunRecord,
   type RunStatus,
@@ -34,6 +37,7 @@ export class MemoryTraceStore implements TraceStore {
   private steps = new Map<string, StepRecord>();
   private stepsByRun = new Map<string, string[]>();
   private turns = new Map<string, AgentTurn[]>();
+  private artifacts = new Map<string, ArtifactInfo & { bytes: Uint8Array }>();
 
   constructor(private readonly opts: MemoryTraceStoreOptions = {}) {}
 
@@ -175,6 +179,34 @@ export class MemoryTraceStore implements TraceStore {
 
   async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
     return clone(this.turns.get(stepId) ?? []);
+  }
+
+  async saveArtifact(stepId: string, a: ArtifactInput): Promise<string> {
+    if (!this.steps.has(stepId)) throw new NotFoundError(`Step ${stepId}`);
+    assertArtifactSize(a.bytes.byteLength);
+    const id = randomUUID();
+    this.artifacts.set(id, {
+      id,
+      stepId,
+      kind: a.kind,
+      mime: a.mime,
+      size: a.bytes.byteLength,
+      meta: a.meta ? this.keep(a.meta) : null,
+      createdAt: new Date(),
+      bytes: new Uint8Array(a.bytes),
+    });
+    return id;
+  }
+
+  async listArtifacts(stepId: string): Promise<ArtifactInfo[]> {
+    return [...this.artifacts.values()]
+      .filter((a) => a.stepId === stepId)
+      .map(({ bytes: _b, ...info }) => clone(info));
+  }
+
+  async getArtifact(id: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null> {
+    const a = this.artifacts.get(id);
+    return a ? { ...clone(a), bytes: new Uint8Array(a.bytes) } : null;
   }
 
   /** Not part of TraceStore: runs whose parent is `runId` (subworkflow tests). */

@@ -1,13 +1,15 @@
 import type { SerializedError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import type { AgentTurn } from '@/lib/workflow/trace';
+import type { AgentTurn, ArtifactInfo } from '@/lib/workflow/trace';
+import type { ArtifactInput } from '@/lib/nodes/define-node';
 
 // The engine's only view of storage. lib/db implements it on Prisma (PGlite or Postgres);
 // memory-trace-store.ts implements it for unit tests. One contract suite runs against all.
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
 export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting' | 'cancelled';
-export type StepMode = 'workflow' | 'agent' | 'fallback' | 'shadow';
+/** `healed`: a step whose own replay failed and whose interface agent finished it (browser). */
+export type StepMode = 'workflow' | 'agent' | 'fallback' | 'shadow' | 'healed';
 export const TERMINAL_RUN_STATUSES: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export interface RunRecord {
@@ -86,7 +88,7 @@ export const executableOutputOf = (s: Pick<StepRecord, 'output' | 'executableOut
   'executableOutput' in s ? s.executableOutput : s.output;
 
 // Agent turns are produced by lib/agent and recorded here; the type sits below both.
-export type { AgentTurn };
+export type { AgentTurn, ArtifactInfo, ArtifactInput };
 
 export interface CreateRun {
   workflowId: string | null;
@@ -138,6 +140,15 @@ export interface TraceStore {
    * process stays in the same trace. Optional: stores without it start a new trace on resume.
    */
   setTraceContext?(runId: string, traceparent: string): Promise<void>;
+  /**
+   * Store a file with a step (browser screenshots); refuses one over MAX_ARTIFACT_BYTES. Optional:
+   * a store without it keeps no artifacts and nodes skip them.
+   */
+  saveArtifact?(stepId: string, artifact: ArtifactInput): Promise<string>;
+  /** The step's artifacts without their bytes, oldest first. */
+  listArtifacts?(stepId: string): Promise<ArtifactInfo[]>;
+  /** One artifact with its bytes; null when unknown. */
+  getArtifact?(artifactId: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null>;
   /** Make every buffered write durable (batched writers flush here). */
   flush(): Promise<void>;
 }

@@ -12,10 +12,12 @@ import { secretBody } from '@/lib/server/secrets';
 import { credentials, setupBody, tokenBody } from './auth';
 import { WEBHOOK_SECRET_HEADER } from './hooks';
 import { actionBody, reportQuery } from './promotion';
+import { eventsQuery, killBody, rolloutBody, rolloutQuery } from './rollout-api';
 import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } from './runs';
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
 import { createBody, patchBody, saveBody } from './workflows';
+import { acceptBody } from './browser-steps';
 
 // The OpenAPI 3.1 document of the whole HTTP API (GET /api/openapi.json, docs/openapi.json).
 // Request bodies and query strings are the zod schemas the handlers parse with (imported from
@@ -383,6 +385,23 @@ export const API_OPERATIONS: Record<
       responses: { 204: { description: 'Deleted (no body)', mediaType: 'none' } },
     },
   },
+  '/api/workflows/{id}/nodes/{nodeId}/browser-actions': {
+    post: {
+      summary:
+        "Accept a browser step's recorded (or healed) actions as its new deterministic actions: a new version",
+      tag: 'Workflows',
+      path: z.object({ id: z.string(), nodeId: z.string() }),
+      body: acceptBody,
+      responses: {
+        200: z.object({
+          id: z.string(),
+          version: z.number().int(),
+          healed: z.boolean(),
+          actions: z.number().int(),
+        }),
+      },
+    },
+  },
   '/api/workflows/{id}/versions': {
     get: {
       summary: 'Versions of a workflow',
@@ -429,6 +448,42 @@ export const API_OPERATIONS: Record<
       tag: 'Workflows',
       path: id,
       body: actionBody,
+      responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/rollout': {
+    get: {
+      summary: 'Rollout stage, gates and their live verdict per agent-capable step',
+      tag: 'Workflows',
+      path: id,
+      query: rolloutQuery,
+      responses: { 200: z.object({}).loose() },
+    },
+    put: {
+      summary: "Change a step's rollout stage, gates or auto-advance (saves a new version)",
+      description:
+        'Moving to canary or agent while the gates do not pass is 409 (details.reason gates_not_passing) unless `confirm: true`.',
+      tag: 'Workflows',
+      path: id,
+      body: rolloutBody,
+      responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/rollout/kill': {
+    post: {
+      summary: 'Kill switch: every agent step of the workflow back to workflow mode, in one version',
+      tag: 'Workflows',
+      path: id,
+      body: killBody,
+      responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/rollout/events': {
+    get: {
+      summary: 'Rollout activity log (stage changes, gate edits, rollbacks, kill switches), newest first',
+      tag: 'Workflows',
+      path: id,
+      query: eventsQuery,
       responses: { 200: z.object({}).loose() },
     },
   },
@@ -501,7 +556,31 @@ export const API_OPERATIONS: Record<
       summary: "One step's payloads and agent turns",
       tag: 'Runs',
       path: z.object({ id: z.string(), stepId: z.string() }),
-      responses: { 200: z.object({ step, agentTurns: z.array(agentTurn) }) },
+      responses: {
+        200: z.object({
+          step,
+          agentTurns: z.array(agentTurn),
+          artifacts: z.array(
+            z
+              .object({
+                id: z.string(),
+                stepId: z.string(),
+                kind: z.string(),
+                mime: z.string(),
+                size: z.number(),
+              })
+              .loose(),
+          ),
+        }),
+      },
+    },
+  },
+  '/api/runs/{id}/artifacts/{artifactId}': {
+    get: {
+      summary: "A step's stored file (a browser screenshot), as its own media type",
+      tag: 'Runs',
+      path: z.object({ id: z.string(), artifactId: z.string() }),
+      responses: { 200: { description: 'The artifact bytes', mediaType: 'image/jpeg' } },
     },
   },
   '/api/runs/{id}/events': {

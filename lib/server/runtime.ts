@@ -1,3 +1,4 @@
+import { createRolloutWatcher, type RolloutWatcher } from './rollout-watcher';
 import { getDb, type Db } from '@/lib/db/client';
 import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
@@ -28,6 +29,8 @@ export interface Runtime {
   engine: Engine;
   dispatcher: Dispatcher;
   events: RunEventHub;
+  /** Reads rollout gates as this process's runs finish (rollback, auto-advance). */
+  rollout: RolloutWatcher;
 }
 
 const KEY = Symbol.for('trellis.runtime');
@@ -85,8 +88,21 @@ export interface RuntimeOptions {
 }
 
 /** The engine every host builds the same way (web process, worker). */
-export function buildEngine(db: Db, store: SqlTraceStore, onEvent: (ev: EngineEvent) => void): Engine {
-  return createEngine({ store, ...hostEngineOptions(db), onEvent });
+export function buildEngine(
+  db: Db,
+  store: SqlTraceStore,
+  onEvent: (ev: EngineEvent) => void,
+  // Rollout gates are read where runs finish: here, in the web process and in every worker.
+  rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
+): Engine {
+  return createEngine({
+    store,
+    ...hostEngineOptions(db),
+    onEvent: (ev) => {
+      onEvent(ev);
+      rollout.onEvent(ev);
+    },
+  });
 }
 
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -104,7 +120,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
     });
-    const engine = buildEngine(db, store, (ev) => events.publish(ev));
+    const rollout = createRolloutWatcher(db.prisma);
+    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
     // Runs execute in worker processes; their events arrive by NOTIFY.
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
@@ -123,10 +140,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
-    return { db, store, engine, dispatcher, events };
+    return { db, store, engine, dispatcher, events, rollout };
   }
   const store = new SqlTraceStore(db);
-  const engine = buildEngine(db, store, (ev) => events.publish(ev));
+  const rollout = createRolloutWatcher(db.prisma);
+  const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
   const dispatcher = createInProcessDispatcher(engine, {
     listRuns: (statuses) =>
       db.prisma.run.findMany({
@@ -141,5 +159,5 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
-  return { db, store, engine, dispatcher, events };
+  return { db, store, engine, dispatcher, events, rollout };
 }

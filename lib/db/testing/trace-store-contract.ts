@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentTurn, CreateRun, StepStart, TraceStore } from '@/lib/engine/trace-store';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import type { Redactor } from '@/lib/payload';
+import { MAX_ARTIFACT_BYTES } from '@/lib/workflow/trace';
 
 // One behaviour for every TraceStore (DESIGN §4, STYLE §3). Each implementation's test file calls
 // traceStoreContract with a harness over real storage.
@@ -278,6 +279,43 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       await expect(
         s.finishStep('00000000-0000-0000-0000-000000000001', { status: 'succeeded', finishedAt: new Date() }),
       ).rejects.toThrow();
+    });
+
+    it('stores artifacts with a step (bytes exact, list without bytes), refuses one over MAX_ARTIFACT_BYTES', async () => {
+      const s = h.store();
+      if (!s.saveArtifact || !s.listArtifacts || !s.getArtifact) return;
+      const run = await s.createRun(newRun());
+      // Saved while the step's own insert may still be queued: the store orders the writes.
+      const id = await s.startStep(stepStart(run.id, { nodeType: 'browser' }));
+      const bytes = new Uint8Array([0xff, 0xd8, 0, 1, 2, 254, 255]);
+      const a = await s.saveArtifact(id, {
+        kind: 'screenshot',
+        mime: 'image/jpeg',
+        bytes,
+        meta: { action: 2 },
+      });
+      const list = await s.listArtifacts(id);
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({
+        id: a,
+        stepId: id,
+        kind: 'screenshot',
+        mime: 'image/jpeg',
+        size: 7,
+        meta: { action: 2 },
+      });
+      expect('bytes' in list[0]).toBe(false);
+      const got = await s.getArtifact(a);
+      expect([...got!.bytes]).toEqual([...bytes]);
+      expect(await s.getArtifact('00000000-0000-0000-0000-0000000000aa')).toBeNull();
+      await expect(
+        s.saveArtifact(id, {
+          kind: 'screenshot',
+          mime: 'image/jpeg',
+          bytes: new Uint8Array(MAX_ARTIFACT_BYTES + 1),
+        }),
+      ).rejects.toMatchObject({ code: 'payload_too_large' });
+      expect(await s.listArtifacts(id)).toHaveLength(1);
     });
 
     it('stores agent turns in order', async () => {
