@@ -41,7 +41,8 @@ import type { CostLedger } from '@/lib/agent/ledger';
 import { ledgerChat } from './model-spend';
 import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
-import { ENGINE_YIELD_INTERVAL_MS, MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { yieldIfDue } from './time-slice';
 import type { SpanOutcome, TraceSpan, Tracer } from './tracing';
 
 // The thin, effectful loop around plan.ts: start steps, record them, apply results, ask the
@@ -116,7 +117,7 @@ export interface RunContext {
   /** Recorded steps by frame key, for resume; empty for a fresh run. */
   recorded: Map<string, StepRecord[]>;
   depth: number;
-  /** Steps of this run, all frames together: the cap and the event-loop yield. */
+  /** Steps of this run, all frames together: the cap. */
   budget: StepBudget;
   /** Secret masking only, every encoding: tool results on their way to a model. */
   mask(value: unknown): unknown;
@@ -131,8 +132,6 @@ export interface StepBudget {
   /** Steps recorded so far (a resumed run starts from its trace). */
   used: number;
   max: number;
-  /** performance.now() of the last hand-back to the event loop. */
-  lastYield: number;
 }
 
 export function runTooLarge(max: number): TrellisError {
@@ -142,8 +141,6 @@ export function runTooLarge(max: number): TrellisError {
     { details: { maxSteps: max } },
   );
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Map items and concurrent steps all listen on their parent's signal; that is by design. */
 function newController(): AbortController {
@@ -505,10 +502,8 @@ export class GraphExecution {
   private async countStep(): Promise<void> {
     const b = this.run.budget;
     if (++b.used > b.max) throw runTooLarge(b.max);
-    if (performance.now() - b.lastYield >= ENGINE_YIELD_INTERVAL_MS) {
-      await yieldToEventLoop();
-      b.lastYield = performance.now();
-    }
+    const handBack = yieldIfDue();
+    if (handBack) await handBack;
   }
 
   /** An error as a value, marked retryable so a resumed run can tell. */

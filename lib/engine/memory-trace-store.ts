@@ -14,6 +14,7 @@ import {
   type StepRecord,
   type StepResult,
   type StepStart,
+  type StepStatus,
   type TraceStore,
 } from './trace-store';
 
@@ -166,8 +167,11 @@ export class MemoryTraceStore implements TraceStore {
     return true;
   }
 
-  async listSteps(runId: string): Promise<StepRecord[]> {
-    return (this.stepsByRun.get(runId) ?? []).map((id) => clone(this.steps.get(id)!));
+  async listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]> {
+    return (this.stepsByRun.get(runId) ?? [])
+      .map((id) => this.steps.get(id)!)
+      .filter((s) => !filter?.status || s.status === filter.status)
+      .map((s) => clone(s));
   }
 
   async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {

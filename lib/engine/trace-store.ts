@@ -131,7 +131,8 @@ export interface TraceStore {
    * it is still `waiting`, durably before returning; false when someone decided it first.
    */
   decideStep(stepId: string, result: StepResult): Promise<boolean>;
-  listSteps(runId: string): Promise<StepRecord[]>;
+  /** Every step of the run, in start order; `status` narrows it (a cancel looks for waiting ones). */
+  listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]>;
   appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void>;
   /** The agent turns of one step, in order (a rerun copies those of the steps it reuses). */
   listAgentTurns(stepId: string): Promise<AgentTurn[]>;

@@ -263,6 +263,28 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       ]);
     });
 
+    it('lists only the steps of a status when asked (a cancel reads the waiting ones)', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      const statuses = ['succeeded', 'waiting', 'failed', 'waiting'] as const;
+      for (const [i, status] of statuses.entries()) {
+        const id = await s.startStep(
+          stepStart(run.id, { nodeId: `n${i}`, startedAt: new Date(`2026-01-01T00:00:0${i}.000Z`) }),
+        );
+        await s.finishStep(id, { status, finishedAt: new Date(`2026-01-01T00:00:0${i}.500Z`) });
+      }
+      await s.startStep(
+        stepStart(run.id, { nodeId: 'open', startedAt: new Date('2026-01-01T00:00:09.000Z') }),
+      );
+      const waiting = await s.listSteps(run.id, { status: 'waiting' });
+      expect(waiting.map((x) => [x.nodeId, x.status])).toEqual([
+        ['n1', 'waiting'],
+        ['n3', 'waiting'],
+      ]);
+      expect((await s.listSteps(run.id, { status: 'running' })).map((x) => x.nodeId)).toEqual(['open']);
+      expect(await s.listSteps(run.id)).toHaveLength(5);
+    });
+
     it('lists steps started in the same millisecond in the order they started', async () => {
       const s = h.store();
       const run = await s.createRun(newRun());
