@@ -14,7 +14,7 @@ import { seedExamplesOnce } from './seed';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
-import { createSandboxServices } from '@/lib/sandbox';
+import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
 import { VERSION } from './version';
 
@@ -85,8 +85,13 @@ export interface RuntimeOptions {
 }
 
 /** The engine every host builds the same way (web process, worker). */
-export function buildEngine(db: Db, store: SqlTraceStore, onEvent: (ev: EngineEvent) => void): Engine {
-  return createEngine({ store, ...hostEngineOptions(db), onEvent });
+export function buildEngine(
+  db: Db,
+  store: SqlTraceStore,
+  onEvent: (ev: EngineEvent) => void,
+  opts: { keepStartedRuns?: boolean } = {},
+): Engine {
+  return createEngine({ store, ...hostEngineOptions(db), onEvent, ...opts });
 }
 
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -104,8 +109,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
     });
-    const engine = buildEngine(db, store, (ev) => events.publish(ev));
-    // Runs execute in worker processes; their events arrive by NOTIFY.
+    // Runs execute in worker processes (their events arrive by NOTIFY): nothing to keep for them here.
+    const engine = buildEngine(db, store, (ev) => events.publish(ev), { keepStartedRuns: false });
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
       boss,
@@ -139,6 +144,9 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       null,
   });
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
+  // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
+  // /api/health waits for the runtime, so "ready" means warm).
+  await warmSandbox();
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   return { db, store, engine, dispatcher, events };
