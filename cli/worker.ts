@@ -5,6 +5,7 @@ import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
 import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { buildEngine } from '@/lib/server/runtime';
 import { startScheduledRun } from '@/lib/server/schedules';
+import { replayBacktest } from '@/lib/server/backtest-host';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
 import { warmSandbox } from '@/lib/sandbox';
 
@@ -33,13 +34,15 @@ export async function workerCommand(
     databaseUrl,
     concurrency,
     // Scheduled runs it starts go through the queue like the others: nothing to keep for a local drive.
-    makeEngine: (db, store, onEvent) => buildEngine(db, store, onEvent, { keepStartedRuns: false }),
+    makeEngine: (db, store, onEvent) =>
+      buildEngine(db, store, onEvent, undefined, { keepStartedRuns: false }),
     // The run row's job is written with the run (the store's onRunCreated), so enqueue has nothing to do.
     startScheduledRun: ({ db, engine }, tick) =>
       startScheduledRun({ db, engine, dispatcher: { enqueue: async () => {} } }, tick, (s) =>
         io.log(`trellis worker: ${s}`),
       ),
     minScheduleIntervalMs: () => minScheduleIntervalMs(),
+    runBacktest: replayBacktest,
     workerId: process.env.TRELLIS_WORKER_ID || undefined,
     log: (s) => io.log(`trellis worker: ${s}`),
   });

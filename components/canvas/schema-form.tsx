@@ -1,7 +1,8 @@
 'use client';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ExpressionField } from './expression-field';
-import { pendingFields } from './pending-fields';
+import { inputClass, labelClass } from './form-styles';
+import { JsonField } from './json-field';
 import type { JsonSchema } from './types';
 
 // A form generated from a node type's config JSON Schema (exported from the registry's zod
@@ -13,9 +14,7 @@ export const fieldId = (nodeId: string, path: string) => `field-${nodeId}-${path
 const LONG_TEXT = new Set(['prompt', 'system', 'message', 'code', 'instructions', 'expression']);
 const EXPRESSION_KEYS = new Set(['expression', 'items', 'code']);
 
-export const labelClass = 'mb-1 block text-[11px] font-medium text-slate-600';
-export const inputClass =
-  'h-7 w-full rounded-md border border-slate-300 bg-white px-2 text-xs outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20 aria-[invalid=true]:border-red-400';
+export { inputClass, labelClass };
 
 function humanize(key: string): string {
   return key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
@@ -41,7 +40,6 @@ const typeOf = (s: JsonSchema): string | undefined =>
 
 export interface FieldContext {
   nodeId: string;
-  suggestions: string[];
   expressionFields: Set<string>;
   problemPaths: Map<string, string>;
 }
@@ -199,7 +197,6 @@ function Field({
           label={label}
           value={typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value)}
           onChange={(v) => onChange(v === '' && !required ? undefined : v)}
-          suggestions={ctx.suggestions}
           kind={
             isExpr
               ? 'expression'
@@ -277,6 +274,7 @@ function Field({
         invalid={!!problem}
         onCommit={onChange}
         nodeId={ctx.nodeId}
+        template
       />
       {help}
     </div>
@@ -352,74 +350,5 @@ function LinesField({
         )
       }
     />
-  );
-}
-
-/** JSON editor that commits on blur and says why when the text does not parse. */
-export function JsonField({
-  id,
-  label,
-  value,
-  onCommit,
-  invalid,
-  rows = 4,
-  nodeId,
-}: {
-  id: string;
-  label: string;
-  value: unknown;
-  onCommit: (v: unknown) => void;
-  invalid?: boolean;
-  rows?: number;
-  /** The step the field belongs to, so invalid text shows as that step's problem. */
-  nodeId?: string;
-}) {
-  const pretty = value === undefined ? '' : JSON.stringify(value, null, 2);
-  // Text that did not parse is kept (pending-fields.ts) and comes back when the field does.
-  const [text, setText] = useState(() => pendingFields.get(id)?.text ?? pretty);
-  const [err, setErr] = useState<string | null>(() => pendingFields.get(id)?.error ?? null);
-  const shown = useRef(pretty);
-  useEffect(() => {
-    // Only a change of the value from outside (undo, another edit) replaces the text.
-    if (shown.current === pretty) return;
-    shown.current = pretty;
-    setText(pretty);
-    setErr(null);
-    pendingFields.clear(id);
-  }, [pretty, id]);
-  return (
-    <div>
-      <label htmlFor={id} className={labelClass}>
-        {label} <span className="font-normal text-slate-400">(JSON)</span>
-      </label>
-      <textarea
-        id={id}
-        rows={rows}
-        spellCheck={false}
-        aria-invalid={invalid || !!err || undefined}
-        className="w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-xs outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20 aria-[invalid=true]:border-red-400"
-        value={text}
-        onChange={(e) => setText(e.target.value)}
-        onBlur={() => {
-          if (text.trim() === '') {
-            setErr(null);
-            pendingFields.clear(id);
-            onCommit(undefined);
-            return;
-          }
-          try {
-            const v = JSON.parse(text);
-            setErr(null);
-            pendingFields.clear(id);
-            onCommit(v);
-          } catch (e) {
-            const error = (e as Error).message;
-            setErr(error);
-            pendingFields.set({ id, label, text, error, nodeId });
-          }
-        }}
-      />
-      {err && <p className="mt-1 text-[11px] text-red-600">Not valid JSON (not applied, not saved): {err}</p>}
-    </div>
   );
 }

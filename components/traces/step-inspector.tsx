@@ -1,5 +1,6 @@
 'use client';
 import { useEffect, useMemo, useState } from 'react';
+import Link from 'next/link';
 import { api, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Spinner } from '@/components/ui/spinner';
@@ -34,6 +35,7 @@ export function StepInspector({
   onRerunFrom,
   version: runVersion = null,
   latestVersion = null,
+  reusedFrom = null,
   onClose,
 }: {
   runId: string;
@@ -47,6 +49,8 @@ export function StepInspector({
   /** The version the run used and the workflow's newest: a rerun from a step runs the former. */
   version?: number | null;
   latestVersion?: number | null;
+  /** This step was copied from that run by a rerun, not run again. */
+  reusedFrom?: string | null;
   onClose: () => void;
 }) {
   const [detail, setDetail] = useState<StepWithTurns | null>(null);
@@ -101,6 +105,16 @@ export function StepInspector({
           ✕
         </Button>
       </div>
+
+      {reusedFrom && (
+        <p role="note" className="rounded-md bg-slate-100 px-3 py-1.5 text-xs text-slate-600">
+          Reused from{' '}
+          <Link href={`/runs/${reusedFrom}`} className="font-medium text-brand-700 hover:underline">
+            run #{shortId(reusedFrom)}
+          </Link>
+          : this rerun copied the step&apos;s result instead of running it again.
+        </p>
+      )}
 
       <dl className="grid grid-cols-3 gap-x-3 gap-y-2 rounded-lg border border-slate-200 bg-white p-3">
         <Meta label="Attempt">

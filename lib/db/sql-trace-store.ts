@@ -1,17 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import { orderedId } from './ordered-id';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
+  type ArtifactInfo,
+  type ArtifactInput,
   type CreateRun,
   type RunRecord,
   type RunStatus,
   type StepRecord,
   type StepResult,
   type StepStart,
+  type StepStatus,
   type TraceStore,
 } from '@/lib/engine/trace-store';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError, type SerializedError } from '@/lib/workflow/errors';
+import { assertArtifactSize } from '@/lib/workflow/trace';
 import type { Db } from './client';
 import { toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
@@ -28,6 +33,14 @@ import type { SqlQueryable } from './sql-executor';
 /** A batch is written after this long, or as soon as it holds MAX_BATCH_ROWS rows. */
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
+/**
+ * Embedded (PGlite) only: rows written per transaction. PGlite runs each statement synchronously on
+ * the event loop and holds its lock for the whole transaction, so a 1,000-row batch blocked the
+ * process (and queued every API query behind it) for tens of ms; a batch is written as
+ * transactions of at most this many rows, with a turn of the event loop between them. Postgres
+ * does the work in its own process, so there a batch stays one transaction.
+ */
+export const EMBEDDED_ROWS_PER_TRANSACTION = 200;
 /** Tries of one batch on a transient error (connection lost, serialization, timeout) before its runs fail. */
 export const MAX_TRACE_WRITE_ATTEMPTS = 4;
 /** Wait before the second try of a batch; doubled for each further one. */
@@ -75,6 +88,8 @@ export interface SqlTraceStoreOptions {
   redact?: Redactor;
   flushIntervalMs?: number;
   maxBatchRows?: number;
+  /** Rows per transaction; default EMBEDDED_ROWS_PER_TRANSACTION on PGlite, a whole batch on Postgres. */
+  rowsPerTransaction?: number;
   maxPayloadBytes?: number;
   /**
    * Runs inside the transaction that inserts a run row, so work tied to the run (the queue's job)
@@ -149,6 +164,41 @@ function splitByRun(batch: Batch): Map<string, Batch> {
   return out;
 }
 
+/**
+ * A batch as parts of at most `max` rows, in write order: inserts as queued, then updates (of rows
+ * written by earlier batches), then agent turns (whose steps are in this batch or earlier).
+ */
+function chunkBatch(batch: Batch, max: number): Batch[] {
+  const rows = batch.inserts.size + batch.updates.size + batch.turns.length;
+  if (rows <= max) return [batch];
+  const parts: Batch[] = [];
+  let part = emptyBatch();
+  let n = 0;
+  const room = () => {
+    if (n < max) return;
+    parts.push(part);
+    part = emptyBatch();
+    n = 0;
+  };
+  for (const [id, s] of batch.inserts) {
+    room();
+    part.inserts.set(id, s);
+    n++;
+  }
+  for (const [id, f] of batch.updates) {
+    room();
+    part.updates.set(id, f);
+    n++;
+  }
+  for (const t of batch.turns) {
+    room();
+    part.turns.push(t);
+    n++;
+  }
+  parts.push(part);
+  return parts;
+}
+
 // JSON text of one recordset row, with payload columns spliced in as already-serialized JSON so
 // large payloads are stringified once.
 function row(scalars: Record<string, unknown>, payloads: Record<string, Json> = {}): string {
@@ -167,6 +217,7 @@ export class SqlTraceStore implements TraceStore {
   private readonly redact?: Redactor;
   private readonly interval: number;
   private readonly maxRows: number;
+  private readonly rowsPerTransaction: number;
   private readonly maxBytes?: number;
   private readonly onRunCreated?: SqlTraceStoreOptions['onRunCreated'];
   private pending = emptyBatch();
@@ -188,6 +239,8 @@ export class SqlTraceStore implements TraceStore {
     this.redact = opts.redact;
     this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.maxRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
+    this.rowsPerTransaction =
+      opts.rowsPerTransaction ?? (db.sql.kind === 'embedded' ? EMBEDDED_ROWS_PER_TRANSACTION : Infinity);
     this.maxBytes = opts.maxPayloadBytes;
     this.onRunCreated = opts.onRunCreated;
   }
@@ -313,7 +366,7 @@ export class SqlTraceStore implements TraceStore {
   async startStep(step: StepStart): Promise<string> {
     this.throwIfFailed(step.runId);
     await this.ensureRun(step.runId);
-    const id = randomUUID();
+    const id = orderedId();
     const startedMs = step.startedAt.getTime();
     this.openSteps.set(id, { runId: step.runId, startedMs });
     this.pending.inserts.set(id, {
@@ -380,11 +433,12 @@ export class SqlTraceStore implements TraceStore {
     return rows.length === 1;
   }
 
-  async listSteps(runId: string): Promise<StepRecord[]> {
+  async listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]> {
     await this.flush();
     const rows = await this.sql.query<StepRow>(
-      `SELECT ${STEP_FIELDS}, input, output, "shadowOutput", error FROM "Step" WHERE "runId" = $1 ORDER BY "startedAt", id`,
-      [runId],
+      `SELECT ${STEP_FIELDS}, input, output, "shadowOutput", error FROM "Step"
+        WHERE "runId" = $1 AND ($2::text IS NULL OR status = $2) ORDER BY "startedAt", id`,
+      [runId, filter?.status ?? null],
     );
     return rows.map(toStepRecord);
   }
@@ -417,6 +471,42 @@ export class SqlTraceStore implements TraceStore {
       `SELECT seq, kind, payload, tokens, "latencyMs", cost FROM "AgentTurn" WHERE "stepId" = $1 ORDER BY seq, "createdAt"`,
       [stepId],
     );
+  }
+
+  async saveArtifact(stepId: string, a: ArtifactInput): Promise<string> {
+    assertArtifactSize(a.bytes.byteLength);
+    // The artifact row references the step: a step insert still queued is written first.
+    if (this.pending.inserts.has(stepId)) await this.flush();
+    else await this.ensureStep(stepId);
+    const id = randomUUID();
+    await this.sql.query(
+      `INSERT INTO "StepArtifact" (id, "stepId", kind, mime, size, meta, bytes) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)`,
+      [
+        id,
+        stepId,
+        a.kind,
+        a.mime,
+        a.bytes.byteLength,
+        a.meta ? this.json(a.meta) : null,
+        Buffer.from(a.bytes),
+      ],
+    );
+    return id;
+  }
+
+  async listArtifacts(stepId: string): Promise<ArtifactInfo[]> {
+    return this.sql.query<ArtifactInfo>(
+      `SELECT id, "stepId", kind, mime, size, meta, "createdAt" FROM "StepArtifact" WHERE "stepId" = $1 ORDER BY "createdAt", id`,
+      [stepId],
+    );
+  }
+
+  async getArtifact(id: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null> {
+    const rows = await this.sql.query<ArtifactInfo & { bytes: Uint8Array }>(
+      `SELECT id, "stepId", kind, mime, size, meta, "createdAt", bytes FROM "StepArtifact" WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? { ...rows[0], bytes: new Uint8Array(rows[0].bytes) } : null;
   }
 
   /**
@@ -474,7 +564,11 @@ export class SqlTraceStore implements TraceStore {
         this.timer = null;
       }
       if (!batch.inserts.size && !batch.updates.size && !batch.turns.length) return;
-      await this.writeBatch(batch, true);
+      const parts = chunkBatch(batch, this.rowsPerTransaction);
+      for (let i = 0; i < parts.length; i++) {
+        if (i > 0) await new Promise((r) => setImmediate(r));
+        await this.writeBatch(parts[i], true);
+      }
     });
   }
 

@@ -227,6 +227,21 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
       expect(summary(turns)).toMatchObject({ mode: 'agent', outcome: 'ok', modelCalls: 2 });
     });
 
+    it('the self tool called without arguments runs the step as configured (its templates render)', async () => {
+      const node = classify(
+        { model: 'scenario:tool-then-agree', tools: ['self'] },
+        {
+          type: 'transform',
+          config: { value: { label: "{{ /invoice/i.test(steps.prep.output.text) ? 'billing' : 'other' }}" } },
+        },
+      );
+      const { out, step, turns } = await run(node);
+      const toolResult = turns.find((t) => t.kind === 'tool_result')!.payload as { result: unknown };
+      expect(toolResult.result).toEqual({ label: 'billing' });
+      expect(out.output).toEqual({ label: 'billing' });
+      expect(step.mode).toBe('agent');
+    });
+
     it('masks secret values in agent turns', async () => {
       const { turns } = await run(classify({ model: 'scenario:echo' }));
       const text = JSON.stringify(turns);

@@ -2,6 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { agentSettingsSchema, ERROR_HANDLE, type WorkflowNode } from '@/lib/workflow/definition';
 import { TrellisError, toSerializedError, type ErrorCode, type SerializedError } from '@/lib/workflow/errors';
 import type {
+  InterfaceAgentArgs,
+  InterfaceAgentResult,
   ExpressionScope,
   NodeDefinition,
   NodeResult,
@@ -19,6 +21,7 @@ import type { AgentTurn, StepMode, StepRecord, TraceStore } from './trace-store'
 import type { WorkflowSource } from './workflow-source';
 import type { AgentSpan, TraceSpan } from './tracing';
 import { sameValue } from '@/lib/workflow/same-value';
+import { inCanary, stageOf } from '@/lib/workflow/rollout';
 
 // Agent mode inside the engine (DESIGN.md §3). The executor hands a step whose node has
 // mode "agent" here instead of calling node.run(); this module decides between the agent's answer,
@@ -87,10 +90,20 @@ export interface AgentStepEnv {
   span?: TraceSpan;
 }
 
-/** The mode a step row starts with: what the node asks for, before the outcome is known. */
-export function requestedMode(node: WorkflowNode, def: NodeDefinition | undefined): StepMode {
-  if (node.mode !== 'agent' || !def?.agentCapable) return 'workflow';
-  return node.agent?.shadow ? 'shadow' : 'agent';
+/**
+ * The mode a step row starts with: what the node's rollout stage asks for in this run, before the
+ * outcome is known. A canary step serves the agent to the runs whose id hashes into its share and
+ * shadows the rest (the deterministic arm keeps recording evidence); the arm is a pure function of
+ * the run id, so every attempt and every resume of one run takes the same arm.
+ */
+export function requestedMode(node: WorkflowNode, def: NodeDefinition | undefined, runId: string): StepMode {
+  // An interface-agent node replays first and records `healed` only when its agent finished it.
+  if (!def?.agentCapable || def.interfaceAgent) return 'workflow';
+  const s = stageOf(node);
+  if (s.stage === 'workflow') return 'workflow';
+  if (s.stage === 'shadow') return 'shadow';
+  if (s.stage === 'canary') return inCanary(runId, s.canaryPercent!) ? 'agent' : 'shadow';
+  return 'agent';
 }
 
 /** The ledger of a root run: resumed runs start from what their recorded steps spent. */
@@ -125,7 +138,7 @@ export class AgentStepFailed extends TrellisError {
   }
 }
 
-function branchesOf(def: NodeDefinition, config: Record<string, unknown>): string[] {
+export function branchesOf(def: NodeDefinition, config: Record<string, unknown>): string[] {
   return def.outputs(config).filter((h) => h !== ERROR_HANDLE);
 }
 
@@ -228,7 +241,11 @@ function deterministicTool(
       return p.success && !!def.asTool!(p.data, ctx.node.agent).readOnly;
     },
     async run(args, signal) {
-      const exposed = Object.fromEntries(Object.entries(args).filter(([k]) => k in props));
+      // The loop fills what the model left out with `defaults`: a field equal to the saved one is
+      // the step's own config and renders as configured; only what the model changed is its data.
+      const exposed = Object.fromEntries(
+        Object.entries(args).filter(([k, v]) => k in props && !(k in defaults && sameValue(v, defaults[k]))),
+      );
       const parsed = def.config.safeParse({ ...raw, ...exposed });
       if (!parsed.success)
         throw new TrellisError('validation_error', `invalid arguments: ${parsed.error.message}`);
@@ -306,6 +323,7 @@ export async function runAgentStep(
   def: NodeDefinition,
   ctx: NodeRunContext<unknown>,
   env: AgentStepEnv,
+  mode: 'agent' | 'shadow',
   onInfo: (info: AgentStepInfo) => void,
 ): Promise<NodeResult> {
   const settings = agentSettingsSchema.parse(ctx.node.agent ?? {});
@@ -414,7 +432,7 @@ export async function runAgentStep(
   const withAgentSpend = (r: NodeResult, res: AgentResult): NodeResult =>
     r.kind === 'done' ? { ...r, tokens: (r.tokens ?? 0) + res.tokens, cost: (r.cost ?? 0) + res.cost } : r;
 
-  if (settings.shadow) {
+  if (mode === 'shadow') {
     // Both run side by side; the deterministic output is the step's. If it fails, the agent is
     // stopped (nothing to compare) and its turns so far are still stored.
     const stop = new AbortController();
@@ -485,4 +503,66 @@ export async function runAgentStep(
   }
   await store(res, summaryOf(res, 'fallback', a.ms, det.ms));
   return withAgentSpend(det.value, res);
+}
+
+/**
+ * services.interfaceAgent: the node's own tools (browser observe/act/extract) in the agent loop,
+ * under the step's agent settings (budgets, model, timeout) and the run's cost ledger. The goal
+ * replaces the instructions only when the step has none; agent.tools do not apply (the node's
+ * tools are the whole interface). Turns are stored on the step like an agent step's.
+ */
+export async function runInterfaceAgent(
+  node: WorkflowNode,
+  args: InterfaceAgentArgs,
+  env: AgentStepEnv,
+): Promise<InterfaceAgentResult> {
+  const settings = agentSettingsSchema.parse(node.agent ?? {});
+  const prices = (await env.options.prices?.()) ?? DEFAULT_PRICES;
+  const seen: AgentTurn[] = [];
+  const t0 = performance.now();
+  let res: AgentResult;
+  try {
+    res = await runAgent({
+      node: {
+        ...node,
+        agent: { ...settings, instructions: settings.instructions || args.goal, tools: [], shadow: false },
+      },
+      input: args.context,
+      extraTools: args.tools,
+      outputSchema: args.outputSchema,
+      signal: args.signal,
+      model: resolveModel(env.options.model),
+      prices,
+      ledger: env.ledger,
+      prior: { ...env.usage },
+      mask: env.mask,
+      redact: env.prepare,
+      onTurn: (t) => void seen.push(t),
+    });
+  } catch (err) {
+    if (seen.length) await env.store.appendAgentTurns(env.stepId, seen).catch(() => {});
+    throw err;
+  }
+  env.usage.steps += res.steps;
+  env.usage.tokens += res.tokens;
+  const summary: AgentStepSummary = {
+    mode: res.outcome === 'ok' ? 'healed' : 'workflow',
+    outcome: res.outcome,
+    ...(res.outcome === 'fallback' ? { reason: res.reason } : {}),
+    agentMs: Math.round(performance.now() - t0),
+    agentTokens: res.tokens,
+    agentCost: res.cost,
+    modelCalls: res.steps,
+  };
+  await env.store.appendAgentTurns(env.stepId, [
+    ...res.turns,
+    { seq: res.turns.length, kind: 'note', payload: { summary } },
+  ]);
+  return {
+    outcome: res.outcome,
+    ...(res.outcome === 'ok' ? { output: res.output } : { reason: res.reason, message: res.message }),
+    tokens: res.tokens,
+    cost: res.cost,
+    modelCalls: res.steps,
+  };
 }

@@ -507,7 +507,7 @@ export function createEngine(opts: EngineOptions): Engine {
           depth,
           ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
           agentUsage: new Map(),
-          budget: { used: steps.length, max: maxStepsOf(definition), lastYield: performance.now() },
+          budget: { used: steps.length, max: maxStepsOf(definition) },
           effect: effect ?? { runId, path: '' },
         },
         graph,
@@ -601,9 +601,10 @@ export function createEngine(opts: EngineOptions): Engine {
       const ctrl = active.get(runId);
       if (ctrl) ctrl.abort(new RunCancelled());
       else if (ok) {
-        // Nobody drives it here: close the steps it was parked on.
+        // Nobody drives it here: close the steps it was parked on. Only those are read: a large
+        // run driven by a worker has 100,000 rows, and this answers an API call.
         const now = new Date(clock.now());
-        for (const s of await store.listSteps(runId)) {
+        for (const s of await store.listSteps(runId, { status: 'waiting' })) {
           if (s.status === 'waiting') await store.finishStep(s.id, { status: 'cancelled', finishedAt: now });
         }
         await store.flush();

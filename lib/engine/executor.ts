@@ -29,12 +29,20 @@ import {
   type NodeState,
 } from './plan';
 import type { StepRecord, StepResult, TraceStore } from './trace-store';
-import { requestedMode, runAgentStep, type AgentOptions, type AgentStepInfo } from './agent-step';
+import {
+  requestedMode,
+  runAgentStep,
+  runInterfaceAgent,
+  type AgentOptions,
+  type AgentStepEnv,
+  type AgentStepInfo,
+} from './agent-step';
 import type { CostLedger } from '@/lib/agent/ledger';
 import { ledgerChat } from './model-spend';
 import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
-import { ENGINE_YIELD_INTERVAL_MS, MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { yieldIfDue } from './time-slice';
 import type { SpanOutcome, TraceSpan, Tracer } from './tracing';
 
 // The thin, effectful loop around plan.ts: start steps, record them, apply results, ask the
@@ -109,7 +117,7 @@ export interface RunContext {
   /** Recorded steps by frame key, for resume; empty for a fresh run. */
   recorded: Map<string, StepRecord[]>;
   depth: number;
-  /** Steps of this run, all frames together: the cap and the event-loop yield. */
+  /** Steps of this run, all frames together: the cap. */
   budget: StepBudget;
   /** Secret masking only, every encoding: tool results on their way to a model. */
   mask(value: unknown): unknown;
@@ -124,8 +132,6 @@ export interface StepBudget {
   /** Steps recorded so far (a resumed run starts from its trace). */
   used: number;
   max: number;
-  /** performance.now() of the last hand-back to the event loop. */
-  lastYield: number;
 }
 
 export function runTooLarge(max: number): TrellisError {
@@ -135,8 +141,6 @@ export function runTooLarge(max: number): TrellisError {
     { details: { maxSteps: max } },
   );
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Map items and concurrent steps all listen on their parent's signal; that is by design. */
 function newController(): AbortController {
@@ -379,7 +383,7 @@ export class GraphExecution {
         nodeId: id,
         nodeType: node.type,
         attempt,
-        mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+        mode: requestedMode(node, this.core.nodes.getNode(node.type), this.run.runId),
         input: storedInput,
         itemIndex: this.frame.itemIndex,
         parentNodeId: this.frame.parentNodeId,
@@ -397,8 +401,11 @@ export class GraphExecution {
       const res = await this.attempt(node, input, attempt, stepId);
       const finishedAt = new Date(clock.now());
       if (res.kind === 'result' && res.result.kind === 'done') {
-        const { output, handle, tokens, cost } = res.result;
-        const agent = this.agentFields(stepId);
+        const { output, handle, tokens, cost, healed } = res.result;
+        const agent: Partial<StepResult> = {
+          ...this.agentFields(stepId),
+          ...(healed ? { mode: 'healed' } : {}),
+        };
         await store.finishStep(stepId, {
           ...agent,
           status: 'succeeded',
@@ -490,10 +497,8 @@ export class GraphExecution {
   private async countStep(): Promise<void> {
     const b = this.run.budget;
     if (++b.used > b.max) throw runTooLarge(b.max);
-    if (performance.now() - b.lastYield >= ENGINE_YIELD_INTERVAL_MS) {
-      await yieldToEventLoop();
-      b.lastYield = performance.now();
-    }
+    const handBack = yieldIfDue();
+    if (handBack) await handBack;
   }
 
   /** An error as a value, marked retryable so a resumed run can tell. */
@@ -561,7 +566,7 @@ export class GraphExecution {
       stepId,
       nodeId: node.id,
       nodeType: node.type,
-      mode: requestedMode(node, this.core.nodes.getNode(node.type)),
+      mode: requestedMode(node, this.core.nodes.getNode(node.type), this.run.runId),
       attempt,
       ...this.where(),
     });
@@ -655,8 +660,31 @@ export class GraphExecution {
       ...(this.opts.index === undefined ? {} : { item: this.opts.item, index: this.opts.index }),
     };
     const base = this.core.services;
+    const store = this.core.store;
+    const agentEnv = (): AgentStepEnv => ({
+      store,
+      stepId,
+      options: this.core.agent ?? {},
+      workflows: this.core.workflows,
+      prepare: this.run.prepare,
+      mask: this.run.mask,
+      ledger: this.run.ledger,
+      usage: this.agentUsage(node.id),
+      span: this.spans.get(stepId),
+    });
     const services: NodeServices = {
       ...base,
+      // Artifact metadata is a payload like any other: secrets masked before it is stored.
+      ...(store.saveArtifact
+        ? {
+            saveArtifact: (a) =>
+              store.saveArtifact!(stepId, {
+                ...a,
+                meta: (a.meta && this.run.prepare(a.meta)) as Record<string, unknown> | undefined,
+              }),
+          }
+        : {}),
+      interfaceAgent: (args) => runInterfaceAgent(node, args, agentEnv()),
       ...(base.chat ? { chat: ledgerChat(base.chat, this.run.ledger, this.core.agent) } : {}),
       runBody: (args) => this.runBody(node, stepId, args),
       runChild: (args) =>
@@ -687,24 +715,12 @@ export class GraphExecution {
       },
       services,
     };
+    const mode = requestedMode(node, def, this.run.runId);
     const running =
-      requestedMode(node, def) === 'workflow'
+      mode === 'workflow'
         ? def.run(ctx)
-        : runAgentStep(
-            def,
-            ctx,
-            {
-              store: this.core.store,
-              stepId,
-              options: this.core.agent ?? {},
-              workflows: this.core.workflows,
-              prepare: this.run.prepare,
-              mask: this.run.mask,
-              ledger: this.run.ledger,
-              usage: this.agentUsage(node.id),
-              span: this.spans.get(stepId),
-            },
-            (info) => this.agentInfo.set(stepId, info),
+        : runAgentStep(def, ctx, agentEnv(), mode === 'shadow' ? 'shadow' : 'agent', (info) =>
+            this.agentInfo.set(stepId, info),
           );
     try {
       const result = await Promise.race([running, aborted]);

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { assertArtifactSize } from '@/lib/workflow/trace';
 import { toTraceValue, type Redactor } from '@/lib/payload';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
+  type ArtifactInfo,
+  type ArtifactInput,
   type CreateRun,
   type RunRecord,
   type RunStatus,
   type StepRecord,
   type StepResult,
   type StepStart,
+  type StepStatus,
   type TraceStore,
 } from './trace-store';
 
@@ -23,6 +27,8 @@ export interface MemoryTraceStoreOptions {
   /** Applied to every payload before it is kept (as SqlTraceStore's option). */
   redact?: Redactor;
   maxPayloadBytes?: number;
+  /** Run ids (default random UUIDs): a seeded source makes id-dependent behaviour replayable. */
+  runId?: () => string;
 }
 
 export class MemoryTraceStore implements TraceStore {
@@ -32,6 +38,7 @@ export class MemoryTraceStore implements TraceStore {
   private steps = new Map<string, StepRecord>();
   private stepsByRun = new Map<string, string[]>();
   private turns = new Map<string, AgentTurn[]>();
+  private artifacts = new Map<string, ArtifactInfo & { bytes: Uint8Array }>();
 
   constructor(private readonly opts: MemoryTraceStoreOptions = {}) {}
 
@@ -42,7 +49,7 @@ export class MemoryTraceStore implements TraceStore {
 
   async createRun(run: CreateRun): Promise<RunRecord> {
     const rec: RunRecord = {
-      id: randomUUID(),
+      id: this.opts.runId?.() ?? randomUUID(),
       workflowId: run.workflowId,
       workflowVersionId: run.workflowVersionId,
       version: run.version,
@@ -150,8 +157,11 @@ export class MemoryTraceStore implements TraceStore {
     return true;
   }
 
-  async listSteps(runId: string): Promise<StepRecord[]> {
-    return (this.stepsByRun.get(runId) ?? []).map((id) => clone(this.steps.get(id)!));
+  async listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]> {
+    return (this.stepsByRun.get(runId) ?? [])
+      .map((id) => this.steps.get(id)!)
+      .filter((s) => !filter?.status || s.status === filter.status)
+      .map((s) => clone(s));
   }
 
   async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {
@@ -163,6 +173,34 @@ export class MemoryTraceStore implements TraceStore {
 
   async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
     return clone(this.turns.get(stepId) ?? []);
+  }
+
+  async saveArtifact(stepId: string, a: ArtifactInput): Promise<string> {
+    if (!this.steps.has(stepId)) throw new NotFoundError(`Step ${stepId}`);
+    assertArtifactSize(a.bytes.byteLength);
+    const id = randomUUID();
+    this.artifacts.set(id, {
+      id,
+      stepId,
+      kind: a.kind,
+      mime: a.mime,
+      size: a.bytes.byteLength,
+      meta: a.meta ? this.keep(a.meta) : null,
+      createdAt: new Date(),
+      bytes: new Uint8Array(a.bytes),
+    });
+    return id;
+  }
+
+  async listArtifacts(stepId: string): Promise<ArtifactInfo[]> {
+    return [...this.artifacts.values()]
+      .filter((a) => a.stepId === stepId)
+      .map(({ bytes: _b, ...info }) => clone(info));
+  }
+
+  async getArtifact(id: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null> {
+    const a = this.artifacts.get(id);
+    return a ? { ...clone(a), bytes: new Uint8Array(a.bytes) } : null;
   }
 
   /** Not part of TraceStore: runs whose parent is `runId` (subworkflow tests). */

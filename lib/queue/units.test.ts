@@ -11,6 +11,7 @@ import {
   RETRY_DELAY_SECONDS,
   NOTIFY_POLLING_SECONDS,
   LEASE_RENEW_MS,
+  WORKER_IDLE_TRANSACTION_MS,
 } from './limits';
 import { RECONNECT_ATTEMPTS, isConnectionError, reconnectingExecutor } from './reconnect';
 import { MAX_TICKS_PER_LOOK, dueTicks, tickJobId } from './schedules';
@@ -53,6 +54,8 @@ describe('limits', () => {
     expect(TAKEOVER_BOUND_MS).toBeLessThanOrEqual(30_000);
     expect(RUN_LEASE_MS).toBeLessThanOrEqual(JOB_HEARTBEAT_SECONDS * 1000);
     expect(LEASE_RENEW_MS * 3).toBeLessThanOrEqual(RUN_LEASE_MS);
+    // A paused worker's open transaction is ended before its lease can be taken over.
+    expect(WORKER_IDLE_TRANSACTION_MS).toBeLessThan(RUN_LEASE_MS - LEASE_RENEW_MS);
   });
 });
 
@@ -105,9 +108,11 @@ describe('run jobs', () => {
     expect(enqueuesOnCreate({ status: 'queued', parentRunId: null, trigger: 'rerun:abc' })).toBe(false);
   });
 
-  it('carry the worker id as a session setting in the worker URL', () => {
+  it('carry the worker id and the idle-transaction timeout as session settings in the worker URL', () => {
     const url = workerDatabaseUrl('postgresql://u@h:5432/db?sslmode=disable', 'host:12:ab');
-    expect(new URL(url).searchParams.get('options')).toBe('-c trellis.worker=host:12:ab');
+    expect(new URL(url).searchParams.get('options')).toBe(
+      `-c trellis.worker=host:12:ab -c idle_in_transaction_session_timeout=${WORKER_IDLE_TRANSACTION_MS}`,
+    );
     expect(new URL(url).searchParams.get('sslmode')).toBe('disable');
     expect(() => workerDatabaseUrl('postgresql://h/db', "x' ; drop")).toThrow();
   });

@@ -2,10 +2,13 @@ import { z } from 'zod';
 import type { PrismaClient } from '@/lib/db/generated/client';
 import * as wfRepo from '@/lib/db/repositories/workflows';
 import { getNode } from '@/lib/nodes/registry';
-import type { AgentStepSummary } from '@/lib/engine/agent-step';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import { sameValue } from '@/lib/workflow/same-value';
+import { agentSamples, deterministicAnswer, isObject, type AgentStepSample } from './agent-samples';
+
+export type { AgentStepSample };
+import { withStage } from '@/lib/workflow/rollout';
 import { definitionForSave } from './definition-input';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime } from './runtime';
@@ -29,19 +32,6 @@ export const DEMOTE_MAX_AGREEMENT = 0.5;
 
 export type PromotionAction = 'promote' | 'demote' | 'shadow';
 export type Recommendation = PromotionAction | 'collect_more' | 'keep';
-
-/** One recorded agent-mode step, as the report reads it. */
-export interface AgentStepSample {
-  mode: string;
-  status: string;
-  output: unknown;
-  shadowOutput: unknown;
-  handle: string | null;
-  fallbackReason: string | null;
-  durationMs: number | null;
-  cost: number;
-  summary: AgentStepSummary | null;
-}
 
 export interface DeterministicSample {
   durationMs: number | null;
@@ -68,23 +58,8 @@ export interface StepReport {
   recommendation: { action: Recommendation; reason: string };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === 'object' && !Array.isArray(v);
-
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 const round = (x: number | null, digits = 4) => (x === null ? null : Number(x.toFixed(digits)));
-
-/** The deterministic side of a comparison: branching steps (condition/switch) compare the branch taken. */
-function deterministicAnswer(s: AgentStepSample): unknown {
-  if (
-    isObject(s.shadowOutput) &&
-    Object.keys(s.shadowOutput).length === 1 &&
-    'branch' in s.shadowOutput &&
-    s.handle
-  )
-    return { branch: s.handle };
-  return s.output;
-}
 
 /** Pure: the report's numbers from recorded samples (newest first) and the step's workflow-mode baseline. */
 export function summarize(
@@ -277,33 +252,8 @@ export async function promotionReport(
   const steps: StepReport[] = [];
   for (const node of nodes) {
     const where = { nodeId: node.id, parentNodeId: null, run: { workflowId } };
-    const [rows, baseline] = await Promise.all([
-      prisma.step.findMany({
-        where: {
-          ...where,
-          mode: { in: ['agent', 'shadow', 'fallback'] },
-          status: { in: ['succeeded', 'failed'] },
-        },
-        orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
-        take: limit,
-        select: {
-          mode: true,
-          status: true,
-          output: true,
-          shadowOutput: true,
-          handle: true,
-          fallbackReason: true,
-          durationMs: true,
-          cost: true,
-          // The summary note is always the step's last turn (agent-step.ts).
-          agentTurns: {
-            where: { kind: 'note' },
-            orderBy: { seq: 'desc' },
-            take: 1,
-            select: { payload: true },
-          },
-        },
-      }),
+    const [samples, baseline] = await Promise.all([
+      agentSamples(prisma, { workflowId, nodeId: node.id, limit }),
       prisma.step.findMany({
         where: { ...where, mode: 'workflow', status: 'succeeded' },
         orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
@@ -311,20 +261,6 @@ export async function promotionReport(
         select: { durationMs: true, cost: true },
       }),
     ]);
-    const samples: AgentStepSample[] = rows.map((r) => {
-      const note = r.agentTurns[0]?.payload as { summary?: AgentStepSummary } | undefined;
-      return {
-        mode: r.mode,
-        status: r.status,
-        output: r.output,
-        shadowOutput: r.shadowOutput,
-        handle: r.handle,
-        fallbackReason: r.fallbackReason,
-        durationMs: r.durationMs,
-        cost: r.cost,
-        summary: note?.summary ?? null,
-      };
-    });
     steps.push(summarize(node, samples, baseline));
   }
   return { workflowId, version: wf.version, limit, steps };
@@ -332,12 +268,8 @@ export async function promotionReport(
 
 /** The node with its mode changed for an action; agent settings are kept (or started) as written. */
 export function applyAction(node: WorkflowNode, action: PromotionAction): WorkflowNode {
-  if (action === 'demote') {
-    return { ...node, mode: 'workflow', ...(node.agent ? { agent: { ...node.agent, shadow: false } } : {}) };
-  }
-  const hasSelf = !!getNode(node.type)?.asTool;
-  const agent = node.agent ?? ({ instructions: '', tools: hasSelf ? ['self'] : [] } as WorkflowNode['agent']);
-  return { ...node, mode: 'agent', agent: { ...agent!, shadow: action === 'shadow' } };
+  const stage = action === 'demote' ? 'workflow' : action === 'shadow' ? 'shadow' : 'agent';
+  return withStage(node, { stage }, !!getNode(node.type)?.asTool);
 }
 
 export async function changeMode(

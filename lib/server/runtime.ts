@@ -1,3 +1,4 @@
+import { createRolloutWatcher, type RolloutWatcher } from './rollout-watcher';
 import { getDb, type Db } from '@/lib/db/client';
 import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
@@ -17,6 +18,8 @@ import { SecretStore } from '@/lib/secrets/store';
 import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
 import { VERSION } from './version';
+import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
+import { sendBacktest } from '@/lib/queue/backtest-queue';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -28,6 +31,10 @@ export interface Runtime {
   engine: Engine;
   dispatcher: Dispatcher;
   events: RunEventHub;
+  /** Reads rollout gates as this process's runs finish (rollback, auto-advance). */
+  rollout: RolloutWatcher;
+  /** Who replays backtests: this process (embedded) or a worker (server mode). */
+  backtests: BacktestDispatcher;
 }
 
 const KEY = Symbol.for('trellis.runtime');
@@ -89,9 +96,19 @@ export function buildEngine(
   db: Db,
   store: SqlTraceStore,
   onEvent: (ev: EngineEvent) => void,
+  // Rollout gates are read where runs finish: here, in the web process and in every worker.
+  rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
   opts: { keepStartedRuns?: boolean } = {},
 ): Engine {
-  return createEngine({ store, ...hostEngineOptions(db), onEvent, ...opts });
+  return createEngine({
+    store,
+    ...hostEngineOptions(db),
+    onEvent: (ev) => {
+      onEvent(ev);
+      rollout.onEvent(ev);
+    },
+    ...opts,
+  });
 }
 
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -109,8 +126,9 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
     });
+    const rollout = createRolloutWatcher(db.prisma);
     // Runs execute in worker processes (their events arrive by NOTIFY): nothing to keep for them here.
-    const engine = buildEngine(db, store, (ev) => events.publish(ev), { keepStartedRuns: false });
+    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout, { keepStartedRuns: false });
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
       boss,
@@ -128,10 +146,15 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
-    return { db, store, engine, dispatcher, events };
+    const backtests: BacktestDispatcher = {
+      start: (id) => sendBacktest(boss, id),
+      settled: async () => {},
+    };
+    return { db, store, engine, dispatcher, events, rollout, backtests };
   }
   const store = new SqlTraceStore(db);
-  const engine = buildEngine(db, store, (ev) => events.publish(ev));
+  const rollout = createRolloutWatcher(db.prisma);
+  const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
   const dispatcher = createInProcessDispatcher(engine, {
     listRuns: (statuses) =>
       db.prisma.run.findMany({
@@ -149,5 +172,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   await warmSandbox();
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
-  return { db, store, engine, dispatcher, events };
+  const backtests = createInProcessBacktests(db);
+  await backtests.recover();
+  return { db, store, engine, dispatcher, events, rollout, backtests };
 }

@@ -2,10 +2,13 @@ import { z } from 'zod';
 import {
   isReservedKey,
   MAX_AGENT_STEPS,
+  MAX_CANARY_PERCENT,
+  MAX_GATE_WINDOW,
   MAX_ID_LENGTH,
   MAX_RETRY_ATTEMPTS,
   MAX_STEPS_PER_RUN_LIMIT,
   MAX_TIMEOUT_MS,
+  MIN_CANARY_PERCENT,
 } from './limits';
 
 // The one source of the definition format (DESIGN.md §2). TypeScript types, the JSON Schema
@@ -34,6 +37,36 @@ export const expressionLanguageSchema = z.enum(['js', 'jq']);
 export const onErrorSchema = z.enum(['fail', 'continue', 'branch']);
 export const nodeModeSchema = z.enum(['workflow', 'agent']);
 
+/**
+ * When a step may move to its next rollout stage, and when it is rolled back (lib/workflow/gates.ts).
+ * Evaluated over the last `window` finished steps of the current stage; an unset threshold is no gate.
+ */
+export const rolloutGatesSchema = z.object({
+  minSample: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_GATE_WINDOW)
+    .default(20)
+    .describe('Finished steps needed in the window before any gate decides'),
+  window: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_GATE_WINDOW)
+    .default(50)
+    .describe('How many of the most recent finished steps the gates read'),
+  minAgreement: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('Share of compared (shadow) cases where the agent equals the deterministic output'),
+  maxFallbackRate: z.number().min(0).max(1).optional().describe('Share of agent attempts that fell back'),
+  maxP95LatencyMs: z.number().min(0).optional().describe("95th percentile of the agent's time per step"),
+  maxCostPerRunUsd: z.number().min(0).optional().describe("Mean of the agent's cost per step, in USD"),
+});
+
 export const agentSettingsSchema = z.object({
   instructions: z.string().default(''),
   /** "self", "workflow:<id>", "http" */
@@ -43,6 +76,14 @@ export const agentSettingsSchema = z.object({
   timeoutMs: z.number().int().min(1).max(MAX_TIMEOUT_MS).default(60_000),
   fallback: z.enum(['deterministic', 'fail']).default('deterministic'),
   shadow: z.boolean().default(false),
+  /**
+   * Canary stage: the agent serves this share of runs (sticky by run id), the others run in shadow.
+   * Ignored while `shadow` is true (the safe reading). Absent: the agent serves every run.
+   */
+  canaryPercent: z.number().int().min(MIN_CANARY_PERCENT).max(MAX_CANARY_PERCENT).optional(),
+  gates: rolloutGatesSchema.optional(),
+  /** Move to the next stage by itself when every gate passes (never past `agent`). */
+  autoAdvance: z.boolean().optional(),
   model: z.string().optional(),
   allowHosts: z.array(z.string()).optional(),
   /** The owner accepts that the agent's instructions may carry secrets.* to the model provider. */
@@ -108,6 +149,7 @@ export type WorkflowNode = z.infer<typeof nodeSchema>;
 export type WorkflowEdge = z.infer<typeof edgeSchema>;
 export type RetryPolicy = z.infer<typeof retrySchema>;
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
+export type RolloutGates = z.infer<typeof rolloutGatesSchema>;
 export type OnError = z.infer<typeof onErrorSchema>;
 export type NodeMode = z.infer<typeof nodeModeSchema>;
 export type ExpressionLanguage = z.infer<typeof expressionLanguageSchema>;

@@ -34,3 +34,11 @@ export const MAX_DELAY_MS = 30 * 24 * 60 * 60 * 1000;
  */
 export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 export const isReservedKey = (k: string) => RESERVED_KEYS.includes(k);
+
+/** Canary share of a step in rollout (agent.canaryPercent), in percent of runs. */
+export const MIN_CANARY_PERCENT = 1;
+export const MAX_CANARY_PERCENT = 99;
+/** The canary share a step gets when it advances from shadow without one set. */
+export const DEFAULT_CANARY_PERCENT = 10;
+/** Most finished steps a rollout gate window reads (agent.gates.window, minSample). */
+export const MAX_GATE_WINDOW = 1_000;

@@ -69,6 +69,46 @@ describe('mock LLM server', () => {
     expect(err.json.error.type).toBe('rate_limit_exceeded');
   });
 
+  it('tool-then-agree runs the first tool as configured, then answers what it returned', async () => {
+    const tools = [{ type: 'function', function: { name: 'self', parameters: { type: 'object' } } }];
+    const first = await chat({
+      model: 'scenario:tool-then-agree',
+      messages: [{ role: 'user', content: 'x' }],
+      tools,
+    });
+    const call = first.json.choices[0].message.tool_calls[0];
+    expect(call.function).toEqual({ name: 'self', arguments: '{}' });
+    const second = await chat({
+      model: 'scenario:tool-then-agree',
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: call.id, content: '{"label":"bug"}' },
+      ],
+      tools,
+    });
+    expect(second.json.choices[0].message.content).toBe('{"label":"bug"}');
+  });
+
+  it('answers requests that pick no scenario with the server default', async () => {
+    const other = await startMockLlmServer({ scenario: 'malformed-json' });
+    try {
+      await fetch(`${other.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await fetch(`${other.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'scenario:echo', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(other.requests.map((r) => r.scenario)).toEqual(['malformed-json', 'echo']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('builds schema-shaped samples, picking enum values named in the prompt', () => {
     const schema = {
       type: 'object',

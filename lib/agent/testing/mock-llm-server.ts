@@ -13,6 +13,7 @@ import { extractSchema } from '@/lib/agent/prompt';
 export const MOCK_SCENARIOS = [
   'echo', // text: echoes the prompt; JSON: a value built from the schema (enum picks a word in the prompt)
   'tool-then-answer', // calls the first tool with valid arguments, then answers
+  'tool-then-agree', // calls the first tool with no arguments (the step as configured), then answers what it returned
   'malformed-json', // answers broken JSON every time
   'invalid-then-repaired', // schema-invalid answer first, a valid one after the repair message
   'always-invalid', // schema-invalid answer every time
@@ -23,6 +24,7 @@ export const MOCK_SCENARIOS = [
   'invalid-tool-args', // a tool call whose arguments break the tool's schema, then a valid answer
   'follow-links', // obeys URLs in the prompt and tool results (prompt injection): calls the http tool; "[method:POST]" in the prompt sets the method
   'expensive', // like endless-tools, but every response reports many tokens
+  'browser-heal', // an interface agent: observe, then the rest of the plan; the failed click goes to the observed control whose name best matches the goal
   'inject', // prompt injection: calls the first tool once with {{ secrets.X }}, {{ env.X }}, {{ steps }} in every argument ("[inject:X]" names X, default apiKey), then answers
 ] as const;
 export type MockScenario = (typeof MOCK_SCENARIOS)[number];
@@ -109,6 +111,11 @@ export interface MockLlmServer {
   /** The base URL to use as OPENAI_BASE_URL (…/v1). */
   baseURL: string;
   requests: MockRequest[];
+  /**
+   * From now on every request plays this scenario, whatever the model name, header or prompt say
+   * (a provider that starts failing mid-traffic); null restores the usual choice.
+   */
+  force(scenario: MockScenario | null): void;
   close(): Promise<void>;
 }
 
@@ -119,7 +126,13 @@ const textOf = (m: Msg): string =>
       ? m.content.map((p) => p.text ?? '').join('')
       : '';
 
-function pickScenario(body: ChatBody, headers: http.IncomingHttpHeaders): MockScenario {
+function pickScenario(
+  body: ChatBody,
+  headers: http.IncomingHttpHeaders,
+  fallback: MockScenario,
+  forced: MockScenario | null = null,
+): MockScenario {
+  if (forced) return forced;
   const known = (s: string | undefined): s is MockScenario =>
     !!s && (MOCK_SCENARIOS as readonly string[]).includes(s);
   const header = headers['x-mock-scenario'];
@@ -131,7 +144,7 @@ function pickScenario(body: ChatBody, headers: http.IncomingHttpHeaders): MockSc
     const marker = /\[scenario:([\w-]+)\]/.exec(textOf(m))?.[1];
     if (known(marker)) return marker;
   }
-  return 'echo';
+  return fallback;
 }
 
 /** A value that satisfies the common JSON Schema subset; enums prefer a word found in `hint`. */
@@ -250,6 +263,12 @@ function respond(scenario: MockScenario, body: ChatBody): Reply {
         : answer();
     case 'tool-then-answer':
       return toolResults.length === 0 ? (firstToolCall() ?? answer()) : answer();
+    case 'tool-then-agree': {
+      const t = tools[0];
+      if (!t) return answer();
+      if (toolResults.length === 0) return { kind: 'tools', calls: [toolCall(t.function.name, {})] };
+      return { kind: 'content', content: textOf(toolResults[toolResults.length - 1]) };
+    }
     case 'endless-tools':
     case 'expensive':
       return firstToolCall() ?? answer();
@@ -294,6 +313,8 @@ function respond(scenario: MockScenario, body: ChatBody): Reply {
         calls: [toolCall(t.function.name, injectionArgs(t.function.parameters, name))],
       };
     }
+    case 'browser-heal':
+      return browserHeal(msgs, prompt, answer);
     case 'slow':
     case 'echo':
     default:
@@ -301,10 +322,79 @@ function respond(scenario: MockScenario, body: ChatBody): Reply {
   }
 }
 
+interface PlanAction {
+  index: number;
+  type: string;
+  target?: { role?: string; name?: string; expect?: { role: string; name: string } };
+  [k: string]: unknown;
+}
+
+const words = (s: string) => new Set(s.toLowerCase().match(/[a-z0-9]+/g) ?? []);
+
+/**
+ * Plays a browser step's healer, statelessly: the first user message holds the context the node
+ * sent (goal, plan from the failed action on); the tool calls so far say how far it got.
+ */
+function browserHeal(msgs: Msg[], prompt: string, answer: () => Reply): Reply {
+  let ctx: { goal?: string; plan?: PlanAction[] } = {};
+  try {
+    ctx = JSON.parse(prompt.replace(/^Step input:\s*/, '')) as typeof ctx;
+  } catch {
+    return answer();
+  }
+  const calls = msgs.flatMap((m) => m.tool_calls ?? []);
+  const observed = msgs.filter((m) => m.role === 'tool').map(textOf);
+  if (!calls.some((c) => c.function.name === 'observe'))
+    return { kind: 'tools', calls: [toolCall('observe', {})] };
+  const done = calls.filter((c) => c.function.name === 'act' || c.function.name === 'extract').length;
+  const plan = ctx.plan ?? [];
+  if (done >= plan.length) return answer();
+  const { index: _i, ...action } = plan[done];
+  if (action.type === 'extract') {
+    const { type: _t, schema: _s, ...args } = action;
+    return { kind: 'tools', calls: [toolCall('extract', args)] };
+  }
+  if (done === 0 && action.target) {
+    // The control the replay could not find: the visible one of the same role that shares the most
+    // words with the goal and the recorded name.
+    const snapshot = observed
+      .map((t) => {
+        try {
+          return JSON.parse(t) as { elements?: Array<{ role: string; name: string }> };
+        } catch {
+          return {};
+        }
+      })
+      .find((o) => Array.isArray(o.elements));
+    const role = action.target.expect?.role ?? action.target.role;
+    const hint = words(`${ctx.goal ?? ''} ${action.target.expect?.name ?? action.target.name ?? ''}`);
+    let best: { role: string; name: string } | undefined;
+    let bestScore = 0;
+    for (const e of snapshot?.elements ?? []) {
+      if (role && e.role !== role) continue;
+      const score = [...words(e.name)].filter((w) => hint.has(w)).length;
+      if (score > bestScore) [best, bestScore] = [e, score];
+    }
+    if (best)
+      return {
+        kind: 'tools',
+        calls: [toolCall('act', { ...action, target: { role: best.role, name: best.name } })],
+      };
+  }
+  const { expect: _e, ...target } = action.target ?? {};
+  return { kind: 'tools', calls: [toolCall('act', action.target ? { ...action, target } : action)] };
+}
+
 export async function startMockLlmServer(
-  opts: { port?: number; host?: string } = {},
+  opts: {
+    port?: number;
+    host?: string;
+    /** The scenario of requests that pick none (default echo). */
+    scenario?: MockScenario;
+  } = {},
 ): Promise<MockLlmServer> {
   const requests: MockRequest[] = [];
+  let forced: MockScenario | null = null;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -330,7 +420,7 @@ export async function startMockLlmServer(
         } catch {
           return send(400, { error: { message: 'invalid JSON body', type: 'invalid_request_error' } });
         }
-        const scenario = pickScenario(body, req.headers);
+        const scenario = pickScenario(body, req.headers, opts.scenario ?? 'echo', forced);
         requests.push({ scenario, body, headers: req.headers });
         if (scenario === 'slow') {
           const ms = Number(req.headers['x-mock-delay-ms'] ?? MOCK_SLOW_DEFAULT_MS);
@@ -387,6 +477,9 @@ export async function startMockLlmServer(
     url,
     baseURL: `${url}/v1`,
     requests,
+    force: (scenario) => {
+      forced = scenario;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -396,8 +489,16 @@ export async function startMockLlmServer(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const port = Number(process.argv[2] ?? process.env.MOCK_LLM_PORT ?? 0);
-  void startMockLlmServer({ port }).then((s) => {
+  // `mock-llm-server.ts [port] [--scenario name]`: the scenario requests get when they pick none.
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--scenario');
+  const scenario = at >= 0 ? args.splice(at, 2)[1] : 'echo';
+  if (!(MOCK_SCENARIOS as readonly string[]).includes(scenario)) {
+    console.error(`unknown scenario "${scenario}"; one of ${MOCK_SCENARIOS.join(', ')}`);
+    process.exit(2);
+  }
+  const port = Number(args[0] ?? process.env.MOCK_LLM_PORT ?? 0);
+  void startMockLlmServer({ port, scenario: scenario as MockScenario }).then((s) => {
     console.log(`mock LLM listening on ${s.url}`);
     console.log(`use: OPENAI_BASE_URL=${s.baseURL} OPENAI_API_KEY=mock`);
     console.log(

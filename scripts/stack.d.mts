@@ -1,0 +1,8 @@
+export function buildIfStale(): boolean;
+export function startStack(opts: {
+  port: string | number;
+  mockLlmPort: string | number;
+  chromium?: string | null;
+  mockLlmArgs?: string[];
+  serverStdio?: 'inherit' | 'ignore';
+}): Promise<{ base: string; env: Record<string, string | undefined>; stop(): Promise<void> }>;

@@ -1,0 +1,120 @@
+// The app as browser tests and the screenshot script meet it: `next start` (built if stale) on a
+// fresh embedded data dir, or on a fresh database of DATABASE_URL with a queue worker beside it,
+// and the scripted OpenAI-compatible server as its model. Every process gets its own process
+// group, so stop() kills next-server children too.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildIsStale } from './start.mjs';
+
+const root = path.resolve(import.meta.dirname, '..');
+const SERVER_READY_TIMEOUT_MS = 120_000;
+
+/** `next build` when the sources are newer than the build; false when the build failed. */
+export function buildIfStale() {
+  if (!buildIsStale()) return true;
+  return spawnSync('npx', ['next', 'build'], { cwd: root, stdio: 'inherit' }).status === 0;
+}
+
+/**
+ * Starts the app on 127.0.0.1:port with the scripted model on mockLlmPort (`mockLlmArgs` go to
+ * lib/agent/testing/mock-llm-server.ts after the port) and waits until both answer.
+ */
+export async function startStack({ port, mockLlmPort, chromium, mockLlmArgs = [], serverStdio = 'inherit' }) {
+  const base = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'trellis-stack-'));
+  // Server mode: a database of its own, so what the unit suites left behind cannot leak in.
+  const pgDb = process.env.DATABASE_URL ? await createFreshDatabase(process.env.DATABASE_URL) : null;
+  // Agent steps pick a scenario with their model name ("scenario:tool-then-answer").
+  const mockLlm = spawn(
+    'npx',
+    ['tsx', 'lib/agent/testing/mock-llm-server.ts', String(mockLlmPort), ...mockLlmArgs],
+    {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TRELLIS_DATA_DIR: dataDir,
+    OPENAI_BASE_URL: `http://127.0.0.1:${mockLlmPort}/v1`,
+    OPENAI_API_KEY: 'e2e-scripted-model',
+  };
+  if (chromium) env.CHROMIUM_PATH = chromium;
+  if (pgDb) env.DATABASE_URL = pgDb.url;
+  const server = spawn('npx', ['next', 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: root,
+    env,
+    detached: true,
+    stdio: ['ignore', serverStdio, 'inherit'],
+  });
+  // In server mode (DATABASE_URL) the web process only enqueues: a worker executes the runs.
+  const worker = pgDb
+    ? spawn('npx', ['tsx', 'cli/trellis.ts', 'worker', '--concurrency', '4'], {
+        cwd: root,
+        env,
+        detached: true,
+        stdio: ['ignore', serverStdio, 'inherit'],
+      })
+    : null;
+  const killGroups = () => {
+    for (const child of [server, worker, mockLlm]) {
+      if (!child) continue;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  process.on('exit', killGroups);
+  const stop = async () => {
+    killGroups();
+    rmSync(dataDir, { recursive: true, force: true });
+    await pgDb?.drop();
+  };
+  try {
+    const started = Date.now();
+    for (;;) {
+      try {
+        const [app, llm] = await Promise.all([
+          fetch(`${base}/api/health`),
+          fetch(`http://127.0.0.1:${mockLlmPort}/v1/models`),
+        ]);
+        if (app.ok && llm.ok) break;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() - started > SERVER_READY_TIMEOUT_MS) throw new Error('server did not become healthy');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { base, env, stop };
+}
+
+async function createFreshDatabase(baseUrl) {
+  const { default: pg } = await import('pg');
+  const name = `trellis_e2e_${Date.now()}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await c.end();
+    },
+  };
+}
