@@ -707,6 +707,7 @@ export function createEngine(opts: EngineOptions): Engine {
         await store.finishStep(stepId, {
           status: row.status === 'running' || row.status === 'waiting' ? 'succeeded' : row.status,
           output: row.output,
+          ...('executableOutput' in row ? { executableOutput: row.executableOutput } : {}),
           error: row.error ?? null,
           handle: row.handle ?? null,
           mode: row.mode,

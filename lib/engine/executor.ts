@@ -28,7 +28,7 @@ import {
   type Frame,
   type NodeState,
 } from './plan';
-import type { StepRecord, StepResult, TraceStore } from './trace-store';
+import { executableOutputOf, type StepRecord, type StepResult, type TraceStore } from './trace-store';
 import {
   requestedMode,
   runAgentStep,
@@ -242,12 +242,15 @@ export class GraphExecution {
       });
     }
     for (const [id, row] of this.waiting) {
-      const marker = isWaitMarker(row.output) ? row.output : undefined;
+      // The exact marker: it carries the value the delay passes on.
+      const exact = executableOutputOf(row);
+      const marker = isWaitMarker(exact) ? exact : undefined;
       if (marker?.waitingFor !== 'delay' || (marker.until ?? 0) > this.core.clock.now()) continue;
       const output = marker.output === undefined ? row.input : marker.output;
       await store.finishStep(row.id, {
         status: 'succeeded',
-        output,
+        output: this.run.prepare(output),
+        executableOutput: output,
         handle: DEFAULT_HANDLE,
         finishedAt: new Date(this.core.clock.now()),
       });
@@ -410,6 +413,7 @@ export class GraphExecution {
           ...agent,
           status: 'succeeded',
           output: this.run.prepare(output),
+          executableOutput: output,
           handle: handle ?? DEFAULT_HANDLE,
           tokens,
           cost,
@@ -447,6 +451,7 @@ export class GraphExecution {
           ...agent,
           status: 'waiting',
           output: this.run.prepare(marker),
+          executableOutput: marker,
           finishedAt,
         });
         this.endSpan(stepId, { ...agent, status: 'waiting' });
@@ -524,7 +529,7 @@ export class GraphExecution {
       ...agent,
       status: 'failed',
       error: stored,
-      ...(handle ? { output: stored, handle } : {}),
+      ...(handle ? { output: stored, executableOutput: serialized, handle } : {}),
       finishedAt,
     });
     this.endSpan(stepId, { ...agent, status: 'failed', error: stored, handle });
