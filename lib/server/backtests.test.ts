@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDataDir } from '@/lib/db/testing/databases';
+import { triageDefinition, triageTickets } from '@/lib/promotion/testing/triage';
 import { routeCaller, type Body, type Handler } from './testing/call-route';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
@@ -62,50 +63,8 @@ afterAll(async () => {
 
 const call = routeCaller(TOKEN);
 
-const LABEL_SCHEMA = {
-  type: 'object',
-  properties: { label: { enum: ['billing', 'bug', 'other'] } },
-  required: ['label'],
-};
-
-const definition = () => ({
-  schemaVersion: 1,
-  name: 'Triage',
-  nodes: [
-    { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
-    {
-      id: 'label',
-      type: 'transform',
-      position: { x: 0, y: 100 },
-      // The deterministic rule: refunds are billing. The scripted model labels by the first label
-      // word it finds in the input, so it agrees on every class but refunds that mention a bug.
-      config: {
-        value: {
-          label:
-            "{{ /invoice|refund/i.test(input.text) ? 'billing' : /crash/i.test(input.text) ? 'bug' : 'other' }}",
-        },
-        outputSchema: LABEL_SCHEMA,
-      },
-      agent: {
-        instructions: 'Label the ticket.',
-        tools: ['self', 'http'],
-        allowHosts: [`127.0.0.1:${outside.port}`],
-      },
-    },
-  ],
-  edges: [{ id: 'e1', source: 'start', target: 'label' }],
-});
-
-const CLASSES = [
-  { n: 12, text: (i: number) => `billing question ${i} about my invoice` },
-  { n: 8, text: (i: number) => `the app crashes on start (${i}), a bug` },
-  { n: 12, text: (i: number) => `hello ${i}, other things` },
-  {
-    n: 8,
-    text: (i: number) => `refund please ${i}: the bug charged me twice; see ${outside.url}/customer/${i}`,
-  },
-];
-const TOTAL = CLASSES.reduce((a, c) => a + c.n, 0);
+const tickets = () => triageTickets(1, outside.url);
+const TOTAL = 40;
 let wid = '';
 
 async function backtest(body: Record<string, unknown>) {
@@ -125,20 +84,21 @@ async function backtest(body: Record<string, unknown>) {
 
 describe('backtests over the API', () => {
   it('history from real runs', async () => {
-    const created = await call(routes.workflows.POST, 'POST', '/api/workflows', { definition: definition() });
+    const created = await call(routes.workflows.POST, 'POST', '/api/workflows', {
+      definition: triageDefinition({ allowHost: `127.0.0.1:${outside.port}` }),
+    });
     expect(created.status).toBe(201);
     wid = created.body.id;
-    for (const c of CLASSES)
-      for (let i = 0; i < c.n; i++) {
-        const run = await call(
-          routes.runs.POST,
-          'POST',
-          `/api/workflows/${wid}/runs`,
-          { input: { text: c.text(i) }, wait: true },
-          { id: wid },
-        );
-        expect(run.body.run.status).toBe('succeeded');
-      }
+    for (const t of tickets()) {
+      const run = await call(
+        routes.runs.POST,
+        'POST',
+        `/api/workflows/${wid}/runs`,
+        { input: { text: t.text }, wait: true },
+        { id: wid },
+      );
+      expect(run.body.run.status).toBe('succeeded');
+    }
   });
 
   it('finds the known failing class as one failure type with its count, with 0 outbound requests', async () => {

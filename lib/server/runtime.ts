@@ -16,7 +16,7 @@ import { modelConfigReader } from './model-endpoint';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
-import { createSandboxServices } from '@/lib/sandbox';
+import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
 import { VERSION } from './version';
 import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
@@ -101,6 +101,7 @@ export function buildEngine(
   onEvent: (ev: EngineEvent) => void,
   // Rollout gates are read where runs finish: here, in the web process and in every worker.
   rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
+  opts: { keepStartedRuns?: boolean } = {},
 ): Engine {
   return createEngine({
     store,
@@ -109,6 +110,7 @@ export function buildEngine(
       onEvent(ev);
       rollout.onEvent(ev);
     },
+    ...opts,
   });
 }
 
@@ -128,8 +130,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       onRunCreated: runJobHook(boss, sentWithRun),
     });
     const rollout = createRolloutWatcher(db.prisma);
-    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
-    // Runs execute in worker processes; their events arrive by NOTIFY.
+    // Runs execute in worker processes (their events arrive by NOTIFY): nothing to keep for them here.
+    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout, { keepStartedRuns: false });
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
       boss,
@@ -168,6 +170,9 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       null,
   });
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
+  // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
+  // /api/health waits for the runtime, so "ready" means warm).
+  await warmSandbox();
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   const backtests = createInProcessBacktests(db);
