@@ -46,10 +46,12 @@ const LIB_FOLDERS = [
   'payload',
   'import',
   'net',
+  'browser',
   'nodes',
   'sandbox',
   'agent',
   'engine',
+  'promotion',
   'telemetry',
   'db',
   'auth',
@@ -61,13 +63,15 @@ const MAY_IMPORT = {
   workflow: [],
   net: ['workflow', 'payload'],
   sandbox: ['workflow', 'payload'],
-  nodes: ['workflow', 'payload', 'net', 'sandbox'],
+  browser: ['workflow', 'payload', 'net'],
+  nodes: ['workflow', 'payload', 'net', 'sandbox', 'browser'],
   agent: ['workflow', 'payload', 'net', 'nodes'],
   engine: ['workflow', 'payload', 'net', 'nodes', 'agent'],
-  db: ['workflow', 'payload', 'engine'],
+  promotion: ['workflow', 'payload', 'net', 'nodes', 'agent', 'engine'],
+  db: ['workflow', 'payload', 'engine', 'promotion'],
   auth: ['workflow', 'payload', 'db'],
   secrets: ['workflow', 'payload', 'db'],
-  queue: ['workflow', 'payload', 'nodes', 'engine', 'db', 'telemetry'],
+  queue: ['workflow', 'payload', 'nodes', 'engine', 'promotion', 'db', 'telemetry'],
 };
 const WHY = {
   sandbox:
@@ -108,7 +112,7 @@ const onlyDynamic = (allowed, message) => ({
   selector: `ImportExpression[source.value=/^@.lib.(?!(${allowed.join('|')})($|[^a-z-]))/]`,
   message,
 });
-const PURE = ['engine', 'nodes', 'sandbox', 'agent', 'net'];
+const PURE = ['engine', 'promotion', 'nodes', 'sandbox', 'agent', 'net', 'browser'];
 
 export default tseslint.config(
   {

@@ -2,7 +2,6 @@ import { openDb, type Db } from '@/lib/db/client';
 import { tempDataDir } from '@/lib/db/testing/databases';
 import { createWorkflow } from '@/lib/db/repositories/workflows';
 import type { EngineEvent } from '@/lib/engine/events';
-import { installFencing } from '@/lib/queue/fencing';
 import { linearWorkflow, postgresReachable, tempQueueDb } from '@/lib/queue/testing/queue-db';
 import { startQueueWorker, type QueueWorker } from '@/lib/queue/worker';
 import { buildEngine, createRuntime, type Runtime } from '@/lib/server/runtime';
@@ -78,7 +77,6 @@ const postgres: BenchScenario = {
     const rows: BenchRow[] = [];
     const tmp = await tempQueueDb('bench');
     const db = await openDb({ databaseUrl: tmp.url });
-    await installFencing(db.sql);
     const rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
     const watcher = firstStepWatcher();
     const workers: QueueWorker[] = [];

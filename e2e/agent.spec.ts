@@ -126,6 +126,8 @@ test('toggle agent mode in the editor, read the agent turns, fall back, shadow, 
     .getByRole('region', { name: 'Timeline' })
     .getByRole('button', { name: /^Label ticket attempt 1/ })
     .click();
+  await expect(page.getByRole('list', { name: 'Conversation' })).toBeVisible({ timeout: 30_000 });
+  await page.getByRole('radio', { name: 'Raw JSON' }).click();
   const turns = page.getByRole('list', { name: 'Agent turns' });
   await expect(turns).toBeVisible({ timeout: 30_000 });
   await expect(turns.getByRole('listitem')).toHaveCount(detail.agentTurns.length);

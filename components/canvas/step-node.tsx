@@ -1,7 +1,9 @@
 'use client';
 import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { StatusIcon, StatusMark } from '@/components/ui/status-icon';
 import { statusDot, statusLabel, statusStyle } from '@/components/ui/status-style';
+import { useEditorActions } from './editor-actions';
 import { outputsFor } from './graph';
 import { groupTone, TypeIcon } from './icons';
 import { useNodeSlice } from './node-status-store';
@@ -60,10 +62,11 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
   const summary = configSummary(step.type, step.config ?? {});
   const title = step.name || info?.label || step.type;
   const status = slice.status;
+  const actions = useEditorActions();
 
   return (
     <div
-      className={`w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
+      className={`group/step relative w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
         selected
           ? 'border-brand-500 shadow-md'
           : slice.problems
@@ -95,9 +98,10 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
             <span className="truncate text-sm font-semibold text-slate-900">{title}</span>
             {step.mode === 'agent' && (
               <span
-                className="rounded bg-violet-100 px-1 py-px text-[10px] font-semibold tracking-wide text-violet-700 uppercase"
+                className="flex items-center gap-0.5 rounded bg-indigo-100 px-1 py-px text-[10px] font-semibold tracking-wide text-indigo-700 uppercase"
                 title="Runs in agent mode; falls back to the deterministic step"
               >
+                <StatusIcon status="agent" className="h-2.5 w-2.5" />
                 Agent
               </span>
             )}
@@ -124,10 +128,16 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
         </div>
       )}
       {status && (
-        <div className="flex items-center gap-1.5 border-t border-slate-100 px-3 py-1 text-[11px] text-slate-600">
-          <span className={`h-1.5 w-1.5 rounded-full ${statusDot(status)}`} aria-hidden />
+        // A chip on the card's top edge, not a row: the card keeps its height while a run shows,
+        // so nodes laid out close together do not grow into each other.
+        <div
+          className={`absolute -top-2.5 right-2 flex items-center gap-1 rounded-full border bg-white px-1.5 py-px text-[10px] leading-4 text-slate-700 shadow-sm ${statusStyle(status).border}`}
+        >
+          <StatusMark status={status} dotClass={`h-1.5 w-1.5 ${statusDot(status)}`} />
           <span>{statusLabel(status)}</span>
-          {slice.mode && slice.mode !== 'workflow' && <span className="text-slate-400">· {slice.mode}</span>}
+          {slice.mode && slice.mode !== 'workflow' && slice.mode !== status && (
+            <span className="text-slate-400">· {slice.mode}</span>
+          )}
         </div>
       )}
       {outputs.length > 0 && (
@@ -155,6 +165,19 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
                   style={{ left }}
                   className={`!h-3 !w-3 !border-2 !border-white ${isError ? '!bg-red-500' : '!bg-brand-600'}`}
                 />
+                <button
+                  type="button"
+                  aria-label={`Add a step after ${title}${outputs.length > 1 ? ` (${h})` : ''}`}
+                  title={`Add a step after this one${outputs.length > 1 ? `, on “${h}”` : ''}: pick it in the palette`}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    actions.addFrom(id, h);
+                  }}
+                  style={{ left }}
+                  className={`nodrag nopan absolute top-2.5 ml-2 grid h-4 w-4 place-items-center rounded-full border border-slate-300 bg-white text-[11px] leading-none text-slate-500 hover:border-brand-500 hover:text-brand-700 focus-visible:opacity-100 ${selected ? 'opacity-100' : 'opacity-0 group-hover/step:opacity-100'}`}
+                >
+                  +
+                </button>
               </div>
             );
           })}

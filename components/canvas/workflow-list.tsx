@@ -5,6 +5,7 @@ import { useRouter } from 'next/navigation';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
+import { ActiveSwitch } from './active-switch';
 import { Dialog } from '@/components/ui/dialog';
 import { Spinner } from '@/components/ui/spinner';
 import { StatusBadge } from '@/components/ui/status-badge';
@@ -70,11 +71,14 @@ export function WorkflowList() {
   useEffect(refresh, [refresh]);
 
   const fail = (e: unknown) => setNotice({ text: errorMessage(e), tone: 'error' });
+  const [query, setQuery] = useState('');
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const shown = rows?.filter((wf) => words.every((w) => wf.name.toLowerCase().includes(w))) ?? null;
 
-  const create = async (name: string, definition: WorkflowDefinition) => {
+  const create = async (name: string, definition: WorkflowDefinition, enabled = true) => {
     const r = await api<{ id: string }>('/api/workflows', {
       method: 'POST',
-      body: { name, definition: { ...definition, name } },
+      body: { name, definition: { ...definition, name }, ...(enabled ? {} : { enabled: false }) },
     });
     return r.id;
   };
@@ -123,6 +127,16 @@ export function WorkflowList() {
           </p>
         </div>
         <div className="ml-auto flex gap-2">
+          {!!rows?.length && (
+            <input
+              type="search"
+              aria-label="Search workflows"
+              placeholder="Search workflows…"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              className="h-8 w-48 rounded-md border border-slate-300 px-2 text-sm outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20"
+            />
+          )}
           <input
             ref={fileRef}
             type="file"
@@ -225,6 +239,7 @@ export function WorkflowList() {
             <thead className="bg-slate-50 text-left text-xs text-slate-500">
               <tr>
                 <th className="px-4 py-2 font-medium">Name</th>
+                <th className="px-4 py-2 font-medium">Active</th>
                 <th className="px-4 py-2 font-medium">Version</th>
                 <th className="px-4 py-2 font-medium">Last run</th>
                 <th className="px-4 py-2 font-medium">Updated</th>
@@ -234,7 +249,14 @@ export function WorkflowList() {
               </tr>
             </thead>
             <tbody>
-              {rows.map((wf) => (
+              {shown?.length === 0 && (
+                <tr>
+                  <td colSpan={6} className="px-4 py-6 text-center text-sm text-slate-500">
+                    No workflow matches “{query}”.
+                  </td>
+                </tr>
+              )}
+              {shown?.map((wf) => (
                 <tr key={wf.id} className="group border-t border-slate-100 hover:bg-slate-50/60">
                   <td className="px-4 py-2.5">
                     <Link
@@ -243,6 +265,16 @@ export function WorkflowList() {
                     >
                       {wf.name}
                     </Link>
+                  </td>
+                  <td className="px-4 py-2.5">
+                    <ActiveSwitch
+                      workflowId={wf.id}
+                      enabled={wf.enabled !== false}
+                      label={`Active: ${wf.name}`}
+                      onChange={(on) =>
+                        setRows((rs) => rs?.map((r) => (r.id === wf.id ? { ...r, enabled: on } : r)) ?? rs)
+                      }
+                    />
                   </td>
                   <td className="px-4 py-2.5 text-slate-600">v{wf.latestVersion}</td>
                   <td className="px-4 py-2.5">
@@ -305,8 +337,9 @@ export function WorkflowList() {
       <CreateDialog
         open={createOpen}
         onClose={() => setCreateOpen(false)}
-        onCreate={async (name, def) => {
-          const id = await create(name, def);
+        onCreate={async (name, def, fromExample) => {
+          // An example's schedule or webhook must not start firing the moment it is created.
+          const id = await create(name, def, !fromExample);
           setCreateOpen(false);
           router.push(`/workflows/${id}`);
         }}
@@ -432,7 +465,7 @@ function CreateDialog({
 }: {
   open: boolean;
   onClose: () => void;
-  onCreate: (name: string, def: WorkflowDefinition) => Promise<void>;
+  onCreate: (name: string, def: WorkflowDefinition, fromExample: boolean) => Promise<void>;
 }) {
   const [name, setName] = useState('Untitled workflow');
   const [choice, setChoice] = useState<string>('blank');
@@ -458,7 +491,7 @@ function CreateDialog({
     setBusy(true);
     setError(null);
     try {
-      await onCreate(name.trim() || def.name, def);
+      await onCreate(name.trim() || def.name, def, !!ex);
     } catch (e) {
       setError(errorMessage(e));
     } finally {

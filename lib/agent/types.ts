@@ -3,6 +3,7 @@ import type { WorkflowNode } from '@/lib/workflow/definition';
 import type { PriceTable } from '@/lib/agent/pricing';
 import type { ModelConfig } from '@/lib/agent/model-client';
 import type { CostLedger } from '@/lib/agent/ledger';
+import type { NodeTool } from '@/lib/nodes/define-node';
 
 // The engine's view of agent mode: runAgent(args) → AgentResult. The engine decides what a
 // fallback means (run the deterministic step, or fail when agent.fallback is "fail") and stores
@@ -30,6 +31,26 @@ export interface DeterministicTool {
   readOnly?: boolean | ((args: Record<string, unknown>) => boolean);
   /** Run the deterministic operation with these arguments merged over the config (already validated). */
   run(args: Record<string, unknown>, signal: AbortSignal): Promise<unknown>;
+}
+
+/**
+ * What a replay (a backtest) answers for one tool call, asked after the arguments validated and
+ * before anything runs: a recorded result (or recorded error), a refusal, or `run` (the caller
+ * allows this call to really execute, e.g. a read-only tool).
+ */
+export type ReplayAnswer =
+  | { kind: 'recorded'; result?: unknown; error?: unknown }
+  | { kind: 'refused'; reason: string; message: string }
+  | { kind: 'run' };
+
+export interface ReplayCall {
+  /** The tool as written in agent.tools (self, http, workflow:<id>). */
+  tool: string;
+  /** The function name the model called. */
+  name: string;
+  /** The arguments merged over the tool's defaults, validated. */
+  args: Record<string, unknown>;
+  readOnly: boolean;
 }
 
 export interface WorkflowToolInfo {
@@ -77,8 +98,12 @@ export interface RunAgentArgs {
     url: string,
     init: RequestInit & { allowHosts?: string[]; pinHosts?: string[]; maxBytes?: number },
   ) => Promise<Response>;
+  /** Backtests: every tool call is answered from a recording or refused before it could run. */
+  replay?: (call: ReplayCall) => ReplayAnswer | Promise<ReplayAnswer>;
   /** Called for every turn as it happens (streaming to the trace). */
   onTurn?: (turn: AgentTurn) => void | Promise<void>;
+  /** Tools a node provides for its interface agent (browser observe/act/extract), beside agent.tools. */
+  extraTools?: NodeTool[];
   /** Applied to every turn payload before it leaves the loop (secret redaction). */
   redact?: (value: unknown) => unknown;
 }

@@ -2,6 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { agentSettingsSchema, ERROR_HANDLE, type WorkflowNode } from '@/lib/workflow/definition';
 import { TrellisError, toSerializedError, type ErrorCode, type SerializedError } from '@/lib/workflow/errors';
 import type {
+  InterfaceAgentArgs,
+  InterfaceAgentResult,
   ExpressionScope,
   NodeDefinition,
   NodeResult,
@@ -39,8 +41,11 @@ export function runCostCapFromEnv(env: Record<string, string | undefined> = proc
 
 /** Host-provided agent settings (createEngine({ agent })). */
 export interface AgentOptions {
-  /** Model endpoint; default: read OPENAI_* from the environment at each step. null: none. */
-  model?: ModelConfig | null | (() => ModelConfig | null);
+  /**
+   * Model endpoint; default: read OPENAI_* from the environment at each step. null: none. A
+   * function is asked at each step (the host's reads Settings, the environment winning).
+   */
+  model?: ModelConfig | null | (() => ModelConfig | null | Promise<ModelConfig | null>);
   /** The user's price table (Settings → model_prices); default lib/agent/pricing's table. */
   prices?: () => PriceTable | Promise<PriceTable>;
   /** Per-run cost cap in USD; default TRELLIS_RUN_COST_CAP_USD, else DEFAULT_RUN_COST_CAP_USD. */
@@ -95,7 +100,8 @@ export interface AgentStepEnv {
  * the run id, so every attempt and every resume of one run takes the same arm.
  */
 export function requestedMode(node: WorkflowNode, def: NodeDefinition | undefined, runId: string): StepMode {
-  if (!def?.agentCapable) return 'workflow';
+  // An interface-agent node replays first and records `healed` only when its agent finished it.
+  if (!def?.agentCapable || def.interfaceAgent) return 'workflow';
   const s = stageOf(node);
   if (s.stage === 'workflow') return 'workflow';
   if (s.stage === 'shadow') return 'shadow';
@@ -135,7 +141,7 @@ export class AgentStepFailed extends TrellisError {
   }
 }
 
-function branchesOf(def: NodeDefinition, config: Record<string, unknown>): string[] {
+export function branchesOf(def: NodeDefinition, config: Record<string, unknown>): string[] {
   return def.outputs(config).filter((h) => h !== ERROR_HANDLE);
 }
 
@@ -293,7 +299,7 @@ async function workflowInfo(
   };
 }
 
-function resolveModel(opt: AgentOptions['model']): ModelConfig | null {
+async function resolveModel(opt: AgentOptions['model']): Promise<ModelConfig | null> {
   if (opt === undefined) return getModelConfig();
   return typeof opt === 'function' ? opt() : opt;
 }
@@ -367,6 +373,7 @@ export async function runAgentStep(
       mode: shadow ? 'shadow' : 'agent',
       shadow,
     });
+    const model = await resolveModel(env.options.model);
     try {
       const out = await timed(() =>
         runAgent({
@@ -376,7 +383,7 @@ export async function runAgentStep(
           outputSchema,
           signal,
           shadow,
-          model: resolveModel(env.options.model),
+          model,
           prices,
           ledger: env.ledger,
           prior: { ...env.usage },
@@ -500,4 +507,66 @@ export async function runAgentStep(
   }
   await store(res, summaryOf(res, 'fallback', a.ms, det.ms));
   return withAgentSpend(det.value, res);
+}
+
+/**
+ * services.interfaceAgent: the node's own tools (browser observe/act/extract) in the agent loop,
+ * under the step's agent settings (budgets, model, timeout) and the run's cost ledger. The goal
+ * replaces the instructions only when the step has none; agent.tools do not apply (the node's
+ * tools are the whole interface). Turns are stored on the step like an agent step's.
+ */
+export async function runInterfaceAgent(
+  node: WorkflowNode,
+  args: InterfaceAgentArgs,
+  env: AgentStepEnv,
+): Promise<InterfaceAgentResult> {
+  const settings = agentSettingsSchema.parse(node.agent ?? {});
+  const prices = (await env.options.prices?.()) ?? DEFAULT_PRICES;
+  const seen: AgentTurn[] = [];
+  const t0 = performance.now();
+  let res: AgentResult;
+  try {
+    res = await runAgent({
+      node: {
+        ...node,
+        agent: { ...settings, instructions: settings.instructions || args.goal, tools: [], shadow: false },
+      },
+      input: args.context,
+      extraTools: args.tools,
+      outputSchema: args.outputSchema,
+      signal: args.signal,
+      model: await resolveModel(env.options.model),
+      prices,
+      ledger: env.ledger,
+      prior: { ...env.usage },
+      mask: env.mask,
+      redact: env.prepare,
+      onTurn: (t) => void seen.push(t),
+    });
+  } catch (err) {
+    if (seen.length) await env.store.appendAgentTurns(env.stepId, seen).catch(() => {});
+    throw err;
+  }
+  env.usage.steps += res.steps;
+  env.usage.tokens += res.tokens;
+  const summary: AgentStepSummary = {
+    mode: res.outcome === 'ok' ? 'healed' : 'workflow',
+    outcome: res.outcome,
+    ...(res.outcome === 'fallback' ? { reason: res.reason } : {}),
+    agentMs: Math.round(performance.now() - t0),
+    agentTokens: res.tokens,
+    agentCost: res.cost,
+    modelCalls: res.steps,
+  };
+  await env.store.appendAgentTurns(env.stepId, [
+    ...res.turns,
+    { seq: res.turns.length, kind: 'note', payload: { summary } },
+  ]);
+  return {
+    outcome: res.outcome,
+    ...(res.outcome === 'ok' ? { output: res.output } : { reason: res.reason, message: res.message }),
+    tokens: res.tokens,
+    cost: res.cost,
+    modelCalls: res.steps,
+  };
 }

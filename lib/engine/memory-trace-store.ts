@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { assertArtifactSize } from '@/lib/workflow/trace';
 import { toTraceValue, type Redactor } from '@/lib/payload';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
+  type ArtifactInfo,
+  type ArtifactInput,
   type CreateRun,
   type RunRecord,
   type RunStatus,
   type StepRecord,
   type StepResult,
   type StepStart,
+  type StepStatus,
   type TraceStore,
 } from './trace-store';
 
@@ -34,6 +38,7 @@ export class MemoryTraceStore implements TraceStore {
   private steps = new Map<string, StepRecord>();
   private stepsByRun = new Map<string, string[]>();
   private turns = new Map<string, AgentTurn[]>();
+  private artifacts = new Map<string, ArtifactInfo & { bytes: Uint8Array }>();
 
   constructor(private readonly opts: MemoryTraceStoreOptions = {}) {}
 
@@ -135,6 +140,16 @@ export class MemoryTraceStore implements TraceStore {
     if (!s) throw new NotFoundError(`Step ${stepId}`);
     s.status = result.status;
     if ('output' in result) s.output = this.keep(result.output);
+    delete s.executableOutput;
+    // As SqlTraceStore: the exact value only when the trace copy is not it (and it can be kept).
+    if (result.executableOutput !== undefined) {
+      try {
+        const exact = clone(result.executableOutput);
+        if (JSON.stringify(exact) !== JSON.stringify(s.output)) s.executableOutput = exact;
+      } catch {
+        // not cloneable: the trace copy is what a database could keep too
+      }
+    }
     if ('error' in result) s.error = this.keep(result.error) ?? null;
     if (result.handle !== undefined) s.handle = result.handle;
     if (result.mode) s.mode = result.mode;
@@ -152,8 +167,11 @@ export class MemoryTraceStore implements TraceStore {
     return true;
   }
 
-  async listSteps(runId: string): Promise<StepRecord[]> {
-    return (this.stepsByRun.get(runId) ?? []).map((id) => clone(this.steps.get(id)!));
+  async listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]> {
+    return (this.stepsByRun.get(runId) ?? [])
+      .map((id) => this.steps.get(id)!)
+      .filter((s) => !filter?.status || s.status === filter.status)
+      .map((s) => clone(s));
   }
 
   async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {
@@ -165,6 +183,34 @@ export class MemoryTraceStore implements TraceStore {
 
   async listAgentTurns(stepId: string): Promise<AgentTurn[]> {
     return clone(this.turns.get(stepId) ?? []);
+  }
+
+  async saveArtifact(stepId: string, a: ArtifactInput): Promise<string> {
+    if (!this.steps.has(stepId)) throw new NotFoundError(`Step ${stepId}`);
+    assertArtifactSize(a.bytes.byteLength);
+    const id = randomUUID();
+    this.artifacts.set(id, {
+      id,
+      stepId,
+      kind: a.kind,
+      mime: a.mime,
+      size: a.bytes.byteLength,
+      meta: a.meta ? this.keep(a.meta) : null,
+      createdAt: new Date(),
+      bytes: new Uint8Array(a.bytes),
+    });
+    return id;
+  }
+
+  async listArtifacts(stepId: string): Promise<ArtifactInfo[]> {
+    return [...this.artifacts.values()]
+      .filter((a) => a.stepId === stepId)
+      .map(({ bytes: _b, ...info }) => clone(info));
+  }
+
+  async getArtifact(id: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null> {
+    const a = this.artifacts.get(id);
+    return a ? { ...clone(a), bytes: new Uint8Array(a.bytes) } : null;
   }
 
   /** Not part of TraceStore: runs whose parent is `runId` (subworkflow tests). */

@@ -1,13 +1,15 @@
 import type { SerializedError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import type { AgentTurn } from '@/lib/workflow/trace';
+import type { AgentTurn, ArtifactInfo } from '@/lib/workflow/trace';
+import type { ArtifactInput } from '@/lib/nodes/define-node';
 
 // The engine's only view of storage. lib/db implements it on Prisma (PGlite or Postgres);
 // memory-trace-store.ts implements it for unit tests. One contract suite runs against all.
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
 export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting' | 'cancelled';
-export type StepMode = 'workflow' | 'agent' | 'fallback' | 'shadow';
+/** `healed`: a step whose own replay failed and whose interface agent finished it (browser). */
+export type StepMode = 'workflow' | 'agent' | 'fallback' | 'shadow' | 'healed';
 export const TERMINAL_RUN_STATUSES: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export interface RunRecord {
@@ -46,7 +48,13 @@ export interface StepStart {
 
 export interface StepResult {
   status: Exclude<StepStatus, 'running'>;
+  /** The trace copy (secrets masked by the engine). Capped by the store. */
   output?: unknown;
+  /**
+   * The exact output downstream steps ran on. Kept only when the trace copy is not it (capped or
+   * masked), so a resumed run or a rerun reuses the real value: see executableOutputOf.
+   */
+  executableOutput?: unknown;
   error?: SerializedError | null;
   handle?: string | null;
   mode?: StepMode;
@@ -61,7 +69,10 @@ export interface StepResult {
 export interface StepRecord extends StepStart {
   id: string;
   status: StepStatus;
+  /** The trace copy: capped, masked. */
   output?: unknown;
+  /** Present only when the exact output differs from `output` (StepResult.executableOutput). */
+  executableOutput?: unknown;
   error?: SerializedError | null;
   handle?: string | null;
   fallbackReason?: string | null;
@@ -72,8 +83,12 @@ export interface StepRecord extends StepStart {
   durationMs?: number | null;
 }
 
+/** What a recorded step's successors run on: its exact output when kept, else its trace copy. */
+export const executableOutputOf = (s: Pick<StepRecord, 'output' | 'executableOutput'>): unknown =>
+  'executableOutput' in s ? s.executableOutput : s.output;
+
 // Agent turns are produced by lib/agent and recorded here; the type sits below both.
-export type { AgentTurn };
+export type { AgentTurn, ArtifactInfo, ArtifactInput };
 
 export interface CreateRun {
   workflowId: string | null;
@@ -116,7 +131,8 @@ export interface TraceStore {
    * it is still `waiting`, durably before returning; false when someone decided it first.
    */
   decideStep(stepId: string, result: StepResult): Promise<boolean>;
-  listSteps(runId: string): Promise<StepRecord[]>;
+  /** Every step of the run, in start order; `status` narrows it (a cancel looks for waiting ones). */
+  listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]>;
   appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void>;
   /** The agent turns of one step, in order (a rerun copies those of the steps it reuses). */
   listAgentTurns(stepId: string): Promise<AgentTurn[]>;
@@ -125,6 +141,15 @@ export interface TraceStore {
    * process stays in the same trace. Optional: stores without it start a new trace on resume.
    */
   setTraceContext?(runId: string, traceparent: string): Promise<void>;
+  /**
+   * Store a file with a step (browser screenshots); refuses one over MAX_ARTIFACT_BYTES. Optional:
+   * a store without it keeps no artifacts and nodes skip them.
+   */
+  saveArtifact?(stepId: string, artifact: ArtifactInput): Promise<string>;
+  /** The step's artifacts without their bytes, oldest first. */
+  listArtifacts?(stepId: string): Promise<ArtifactInfo[]>;
+  /** One artifact with its bytes; null when unknown. */
+  getArtifact?(artifactId: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null>;
   /** Make every buffered write durable (batched writers flush here). */
   flush(): Promise<void>;
 }

@@ -47,6 +47,53 @@ export interface NodeServices extends ExpressionServices {
     model?: string;
     usage?: { promptTokens: number; completionTokens: number };
   }>;
+  /** Store a file with this step (screenshots, DOM snapshots); returns the artifact id. */
+  saveArtifact?: (artifact: ArtifactInput) => Promise<string>;
+  /**
+   * Run an interface agent over tools the node provides, within the step's agent budgets and the
+   * run's cost cap; its turns are recorded on the step (the browser step's healer).
+   */
+  interfaceAgent?: (args: InterfaceAgentArgs) => Promise<InterfaceAgentResult>;
+}
+
+/** A tool a node hands to its interface agent (the browser step's observe / act / extract). */
+export interface NodeTool {
+  /** Function name sent to the model ([A-Za-z0-9_-]). */
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments; checked before run() is called. */
+  parameters: Record<string, unknown>;
+  run(args: Record<string, unknown>, signal: AbortSignal): Promise<unknown>;
+}
+
+export interface InterfaceAgentArgs {
+  /** What to achieve (the step's agent instructions, or the node's own wording). */
+  goal: string;
+  /** What the model is shown first: the plan, what has been done, why replay stopped. */
+  context: unknown;
+  tools: NodeTool[];
+  /** The final answer's JSON Schema. */
+  outputSchema?: Record<string, unknown>;
+  signal: AbortSignal;
+}
+
+export interface InterfaceAgentResult {
+  outcome: 'ok' | 'fallback';
+  output?: unknown;
+  /** Fallback reason code (no_model_configured, max_steps, budget, …) and its message. */
+  reason?: string;
+  message?: string;
+  tokens: number;
+  cost: number;
+  modelCalls: number;
+}
+
+export interface ArtifactInput {
+  kind: 'screenshot' | 'dom';
+  mime: string;
+  bytes: Uint8Array;
+  /** Shown beside the artifact (action index, URL); secrets are masked by the host. */
+  meta?: Record<string, unknown>;
 }
 
 export interface NodeRunContext<C> {
@@ -70,7 +117,15 @@ export interface NodeRunContext<C> {
 }
 
 export type NodeResult =
-  | { kind: 'done'; output: unknown; handle?: string; tokens?: number; cost?: number }
+  | {
+      kind: 'done';
+      output: unknown;
+      handle?: string;
+      tokens?: number;
+      cost?: number;
+      /** The deterministic replay stopped and the node's interface agent completed the goal. */
+      healed?: boolean;
+    }
   /** Park the run without holding a worker: resume when `until` passes or a decision arrives. */
   | { kind: 'wait'; reason: 'delay' | 'approval'; until?: number; output?: unknown };
 

@@ -6,6 +6,8 @@ import { createRegistry, getNode, nodeRegistry } from './registry';
 const DESIGN_TYPES = [
   // second release: one task of an imported Serverless Workflow document (DESIGN.md §2 table)
   'sw.task',
+  // issue 17: deterministic web actions an interface agent can heal (DESIGN.md §2 table)
+  'browser',
   'trigger.manual',
   'trigger.webhook',
   'trigger.schedule',
@@ -85,7 +87,7 @@ describe('node registry', () => {
         .filter((s) => s.agentCapable)
         .map((s) => s.type)
         .sort(),
-    ).toEqual(['code', 'condition', 'http.request', 'llm', 'switch', 'transform']);
+    ).toEqual(['browser', 'code', 'condition', 'http.request', 'llm', 'switch', 'transform']);
     expect(getNode('condition')!.outputs({ expression: 'x' })).toEqual(['true', 'false']);
     expect(getNode('switch')!.outputs({ cases: [{ id: 'a', expression: '1' }] })).toEqual(['a', 'default']);
     expect(getNode('approval')!.outputs({})).toEqual(['approved', 'rejected']);

@@ -1,5 +1,6 @@
 import type { NodeCatalog, NodeTypeSpec } from '@/lib/workflow/node-type';
 import { approval } from './approval';
+import { browser } from './browser';
 import { code } from './code';
 import { condition } from './condition';
 import type { NodeDefinition } from './define-node';
@@ -24,6 +25,7 @@ const ALL: NodeDefinition[] = [
   triggerWebhook,
   triggerSchedule,
   httpRequest,
+  browser,
   transform,
   code,
   condition,

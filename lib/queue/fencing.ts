@@ -1,66 +1,31 @@
 import type { SqlExecutor, SqlQueryable } from '@/lib/db/sql-executor';
-import { RUN_LEASE_MS } from './limits';
+import { RUN_LEASE_MS, WORKER_IDLE_TRANSACTION_MS } from './limits';
 
 // Fencing: a worker that lost a run's lease stops, and cannot commit a step or finish the run.
 // Every connection of a worker process carries its identity as the session setting
-// `trellis.worker` (a startup option in its DATABASE_URL), and two triggers compare it with
-// Run."leaseOwner": a Step insert/update of a run leased by another worker, and a Run status or
-// output change by a non-owner, RAISE `trellis_lease_lost`. The raise is loud on purpose: the stale
-// worker's engine learns it lost the run (the trace store splits a failed batch per run, so only
-// that run's rows are refused and the worker's other runs commit), and the worker drops the run.
+// `trellis.worker` (a startup option in its DATABASE_URL), and triggers (the migration
+// 20261129230000_commit_time_fence) compare it with the top-level run's "leaseOwner": a Step or
+// AgentTurn row of a run leased by another worker fails its transaction's COMMIT (a deferred
+// constraint trigger that locks the lease row, so no takeover fits between the check and the
+// commit), and a Run status or output change by a non-owner RAISEs at once; both say
+// `trellis_lease_lost`. The raise is loud on purpose: the stale worker's engine learns it lost the
+// run (the trace store splits a failed batch per run, so only that run's rows are refused and the
+// worker's other runs commit), and the worker drops the run.
 // Before that, two checks stop a stale worker before its next side effect: the renew timer aborts
 // the run's signal when a renewal finds the lease gone (worker.ts), and the worker's trace store
 // checks the lease before every step with an outside effect (durable-store.ts, assertLease).
+// Worker sessions also end any transaction left idle for WORKER_IDLE_TRANSACTION_MS (shorter than
+// what is left of a lease after its last renewal), so a paused worker never holds a lock on a run
+// row that the next owner's claim would wait for.
 // Sessions without the setting (the web process: cancels, approvals) are never fenced, and neither
-// are runs with no owner (child runs, runs never taken by a worker). The owner is left in place when
-// a worker is done, so a worker that wakes up late still finds someone else's name there.
+// are runs whose top-level run has no owner (runs never taken by a worker). The owner is left in
+// place when a worker is done, so a worker that wakes up late still finds someone else's name there.
+// The owner's name is the lease's epoch: it is unique per process, and one process drives a run at
+// most once at a time (worker.ts waits for its earlier drive) through one trace store whose writes
+// are serialized, so an owner that comes back to a run finds its own earlier writes settled.
 
 export const WORKER_SETTING = 'trellis.worker';
 export const LEASE_LOST = 'trellis_lease_lost';
-/** Bumped when FENCING_SQL changes, so running databases get the new functions. */
-const FENCING_VERSION = 3;
-
-const FENCING_SQL = `
-CREATE OR REPLACE FUNCTION trellis_fence_step() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE w text := current_setting('${WORKER_SETTING}', true); o text;
-BEGIN
-  IF w IS NULL OR w = '' THEN RETURN NEW; END IF;
-  SELECT "leaseOwner" INTO o FROM "Run" WHERE id = NEW."runId";
-  IF o IS NOT NULL AND o <> w THEN
-    RAISE EXCEPTION '${LEASE_LOST}: run % is leased by %, not %', NEW."runId", o, w;
-  END IF;
-  RETURN NEW;
-END $$;
-CREATE OR REPLACE FUNCTION trellis_fence_run() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE w text := current_setting('${WORKER_SETTING}', true);
-BEGIN
-  IF w IS NULL OR w = '' OR OLD."leaseOwner" IS NULL OR OLD."leaseOwner" = w THEN RETURN NEW; END IF;
-  IF NEW.status IS DISTINCT FROM OLD.status OR NEW.output IS DISTINCT FROM OLD.output THEN
-    RAISE EXCEPTION '${LEASE_LOST}: run % is leased by %, not %', OLD.id, OLD."leaseOwner", w;
-  END IF;
-  RETURN NEW;
-END $$;
-DROP TRIGGER IF EXISTS trellis_fence_step ON "Step";
-CREATE TRIGGER trellis_fence_step BEFORE INSERT OR UPDATE ON "Step" FOR EACH ROW EXECUTE FUNCTION trellis_fence_step();
-DROP TRIGGER IF EXISTS trellis_fence_run ON "Run";
-CREATE TRIGGER trellis_fence_run BEFORE UPDATE ON "Run" FOR EACH ROW EXECUTE FUNCTION trellis_fence_run();
-`;
-
-/** Idempotent; serialized so several workers starting at once do not race on DDL. */
-export async function installFencing(sql: SqlExecutor): Promise<void> {
-  await sql.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('trellis.fencing'))`);
-    const have = await tx.query<{ v: string | null }>(
-      `SELECT obj_description(p.oid, 'pg_proc') AS v FROM pg_proc p WHERE p.proname = 'trellis_fence_step'`,
-    );
-    const triggers = await tx.query(
-      `SELECT 1 FROM pg_trigger WHERE tgname IN ('trellis_fence_step', 'trellis_fence_run')`,
-    );
-    if (triggers.length === 2 && have[0]?.v === `v${FENCING_VERSION}`) return;
-    await tx.exec(FENCING_SQL);
-    await tx.exec(`COMMENT ON FUNCTION trellis_fence_step() IS 'v${FENCING_VERSION}'`);
-  });
-}
 
 /** Thrown (and raised by the triggers) when this worker no longer holds the run's lease. */
 export class LeaseLost extends Error {
@@ -94,12 +59,20 @@ export async function assertLease(sql: SqlQueryable, runId: string, workerId: st
   if (!root.live) throw new LeaseLost(runId, 'the lease ran out');
 }
 
-/** The worker's DATABASE_URL: the same database, with the worker id set on every session. */
-export function workerDatabaseUrl(databaseUrl: string, workerId: string): string {
+/**
+ * The worker's DATABASE_URL: the same database, with the worker id set on every session and idle
+ * transactions ended after `idleTransactionMs`.
+ */
+export function workerDatabaseUrl(
+  databaseUrl: string,
+  workerId: string,
+  idleTransactionMs = WORKER_IDLE_TRANSACTION_MS,
+): string {
   if (!/^[A-Za-z0-9_.:-]+$/.test(workerId)) throw new Error(`bad worker id ${workerId}`);
   const url = new URL(databaseUrl);
   const prior = url.searchParams.get('options');
-  url.searchParams.set('options', `${prior ? `${prior} ` : ''}-c ${WORKER_SETTING}=${workerId}`);
+  const mine = `-c ${WORKER_SETTING}=${workerId} -c idle_in_transaction_session_timeout=${Math.round(idleTransactionMs)}`;
+  url.searchParams.set('options', `${prior ? `${prior} ` : ''}${mine}`);
   return url.toString();
 }
 

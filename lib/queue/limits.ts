@@ -8,6 +8,10 @@
 export const RUN_QUEUE = 'trellis-runs';
 /** pg-boss queue that carries one job per schedule tick (its id makes the tick fire once). */
 export const SCHEDULE_QUEUE = 'trellis-schedule-ticks';
+/** pg-boss queue that carries "run this backtest" jobs (lib/queue/backtest-queue.ts). */
+export const BACKTEST_QUEUE = 'trellis-backtests';
+/** Backtests one worker replays at once (each has its own case concurrency). */
+export const WORKER_BACKTEST_CONCURRENCY = 1;
 /** pg-boss refuses less than 10. */
 export const JOB_HEARTBEAT_SECONDS = 10;
 export const SUPERVISE_INTERVAL_SECONDS = 2;
@@ -19,6 +23,13 @@ export const NOTIFY_POLLING_SECONDS = 1;
 /** A worker owns a run this long after its last renewal. */
 export const RUN_LEASE_MS = 8_000;
 export const LEASE_RENEW_MS = 2_000;
+/**
+ * A worker session's transaction left idle this long is ended by Postgres
+ * (idle_in_transaction_session_timeout), releasing its row locks: a worker paused mid-transaction
+ * must not make the next owner's claim of a run wait. Below RUN_LEASE_MS - LEASE_RENEW_MS, the
+ * least a lease has left when its worker stops, so the locks are gone before the lease is.
+ */
+export const WORKER_IDLE_TRANSACTION_MS = 4_000;
 /** How long a dead worker's run may wait before another worker resumes it. */
 export const TAKEOVER_BOUND_MS = 20_000;
 /** A job may be active this long; heartbeats, not this, detect dead workers. Long runs park instead. */

@@ -6,7 +6,7 @@ import { createRuntime, buildEngine, type Runtime } from '@/lib/server/runtime';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { startBoss } from './boss';
 import { DurableTraceStore } from './durable-store';
-import { LEASE_LOST, LeaseLost, assertLease, claimRun, installFencing, workerDatabaseUrl } from './fencing';
+import { LEASE_LOST, LeaseLost, assertLease, claimRun, workerDatabaseUrl } from './fencing';
 import { JOB_HEARTBEAT_SECONDS, RUN_QUEUE } from './limits';
 import { runJobHook } from './run-queue';
 import { linearWorkflow, pgAvailable, tempQueueDb } from './testing/queue-db';
@@ -142,7 +142,6 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
   });
 
   it('fences a worker that lost the lease: its step writes and run transitions raise trellis_lease_lost, its side effects do not start', async () => {
-    await installFencing(db.sql);
     const runId = await rt.engine.startRun({ definition: linearWorkflow(1), input: {}, trigger: 'rerun:x' });
     const a = await openDb({ databaseUrl: workerDatabaseUrl(tmp.url, 'worker-a'), migrate: false });
     const b = await openDb({ databaseUrl: workerDatabaseUrl(tmp.url, 'worker-b'), migrate: false });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SqlExecutor } from '@/lib/db/sql-executor';
-import { encodeEvent } from './event-bridge';
+import { decodeEvents, encodeEvent, packEvents } from './event-bridge';
 import { workerDatabaseUrl } from './fencing';
 import {
   JOB_HEARTBEAT_SECONDS,
@@ -11,6 +11,7 @@ import {
   RETRY_DELAY_SECONDS,
   NOTIFY_POLLING_SECONDS,
   LEASE_RENEW_MS,
+  WORKER_IDLE_TRANSACTION_MS,
 } from './limits';
 import { RECONNECT_ATTEMPTS, isConnectionError, reconnectingExecutor } from './reconnect';
 import { MAX_TICKS_PER_LOOK, dueTicks, tickJobId } from './schedules';
@@ -53,6 +54,8 @@ describe('limits', () => {
     expect(TAKEOVER_BOUND_MS).toBeLessThanOrEqual(30_000);
     expect(RUN_LEASE_MS).toBeLessThanOrEqual(JOB_HEARTBEAT_SECONDS * 1000);
     expect(LEASE_RENEW_MS * 3).toBeLessThanOrEqual(RUN_LEASE_MS);
+    // A paused worker's open transaction is ended before its lease can be taken over.
+    expect(WORKER_IDLE_TRANSACTION_MS).toBeLessThan(RUN_LEASE_MS - LEASE_RENEW_MS);
   });
 });
 
@@ -69,6 +72,30 @@ describe('event payloads', () => {
       status: 'succeeded',
       truncated: true,
     });
+  });
+});
+
+describe('event packing', () => {
+  it(`packs events in order into notifications of at most MAX_EVENT_PAYLOAD_BYTES (${MAX_EVENT_PAYLOAD_BYTES})`, () => {
+    const events = Array.from({ length: 500 }, (_, i) => ({
+      type: 'step.finished',
+      runId: 'r',
+      stepId: `s${i}`,
+      nodeId: 'x',
+      status: 'succeeded',
+      // Sizes vary, up to one event that fills a notification alone.
+      ...(i === 250 ? { output: 'y'.repeat(MAX_EVENT_PAYLOAD_BYTES - 200) } : { output: 'é'.repeat(i % 40) }),
+    }));
+    const payloads = packEvents(events.map((e) => encodeEvent(e as never)));
+    expect(payloads.length).toBeLessThan(events.length / 10);
+    for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThanOrEqual(MAX_EVENT_PAYLOAD_BYTES);
+    expect(payloads.flatMap(decodeEvents)).toEqual(events);
+    expect(packEvents([])).toEqual([]);
+  });
+
+  it('still reads a notification holding one event', () => {
+    const ev = { type: 'run.finished', runId: 'r', status: 'succeeded' };
+    expect(decodeEvents(JSON.stringify(ev))).toEqual([ev]);
   });
 });
 
@@ -105,9 +132,11 @@ describe('run jobs', () => {
     expect(enqueuesOnCreate({ status: 'queued', parentRunId: null, trigger: 'rerun:abc' })).toBe(false);
   });
 
-  it('carry the worker id as a session setting in the worker URL', () => {
+  it('carry the worker id and the idle-transaction timeout as session settings in the worker URL', () => {
     const url = workerDatabaseUrl('postgresql://u@h:5432/db?sslmode=disable', 'host:12:ab');
-    expect(new URL(url).searchParams.get('options')).toBe('-c trellis.worker=host:12:ab');
+    expect(new URL(url).searchParams.get('options')).toBe(
+      `-c trellis.worker=host:12:ab -c idle_in_transaction_session_timeout=${WORKER_IDLE_TRANSACTION_MS}`,
+    );
     expect(new URL(url).searchParams.get('sslmode')).toBe('disable');
     expect(() => workerDatabaseUrl('postgresql://h/db', "x' ; drop")).toThrow();
   });

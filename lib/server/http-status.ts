@@ -27,5 +27,7 @@ export const statusFor: Record<ErrorCode, number> = {
   model_error: 502,
   /** The run's trace could not be written (storage fault); the run ended failed. */
   trace_write_failed: 503,
+  browser_target_missing: 422,
+  browser_unavailable: 503,
   internal_error: 500,
 };

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
+import { callJson, loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
 
 // POST /api/import/n8n as Next.js calls it, on the process runtime with a fresh embedded
 // database: import → save → run → the output the n8n workflow would compute.
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'import', 'fixtures', 'n8n');
-const { call: request } = useEmbeddedRuntime('import-routes');
+const { token } = useEmbeddedRuntime('import-routes');
 let routes: Record<'importN8n' | 'workflows' | 'runs', Record<string, Handler>>;
 
 beforeAll(async () => {
@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 
 const call = (h: Handler, path: string, body: unknown, params: Record<string, string> = {}, auth = true) =>
-  request(h, path, { method: 'POST', body, params, auth });
+  callJson(h, path, { method: 'POST', body, params, token: auth ? token : null });
 
 describe('POST /api/import/n8n', () => {
   it('imports, saves and runs an n8n workflow with the same routing', async () => {

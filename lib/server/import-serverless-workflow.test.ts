@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 const call = (h: Handler, path: string, body: unknown, params: Record<string, string> = {}) =>
-  request(h, path, { method: 'POST', body, params });
+  request(h, 'POST', path, body, params);
 
 const NAMES = loadScenarios('http://placeholder').map((s) => s.name);
 

@@ -5,7 +5,7 @@ import { loadRoute, useEmbeddedRuntime, type Handler } from './testing/route-har
 // a fresh embedded database and no model configured: the API half of the e2e spec, runnable
 // without a browser or a build.
 
-const { call: request } = useEmbeddedRuntime('promotion-routes', {
+const { call } = useEmbeddedRuntime('promotion-routes', {
   env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined },
 });
 let routes: Record<
@@ -23,14 +23,6 @@ beforeAll(async () => {
     step: await loadRoute('runs/[id]/steps/[stepId]'),
   };
 });
-
-const call = (
-  h: Handler,
-  method: string,
-  path: string,
-  body?: unknown,
-  params: Record<string, string> = {},
-) => request(h, path, { method, body, params });
 
 const definition = {
   schemaVersion: 1,

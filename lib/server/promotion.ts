@@ -2,11 +2,14 @@ import { z } from 'zod';
 import type { PrismaClient } from '@/lib/db/generated/client';
 import * as wfRepo from '@/lib/db/repositories/workflows';
 import { getNode } from '@/lib/nodes/registry';
-import type { AgentStepSummary } from '@/lib/engine/agent-step';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import { isRec } from '@/lib/workflow/record';
 import { sameValue } from '@/lib/workflow/same-value';
+import { agentSamples, deterministicAnswer, type AgentStepSample } from './agent-samples';
+
+export type { AgentStepSample };
+import { withStage } from '@/lib/workflow/rollout';
 import { definitionForSave } from './definition-input';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime } from './runtime';
@@ -31,19 +34,6 @@ export const DEMOTE_MAX_AGREEMENT = 0.5;
 export type PromotionAction = 'promote' | 'demote' | 'shadow';
 export type Recommendation = PromotionAction | 'collect_more' | 'keep';
 
-/** One recorded agent-mode step, as the report reads it. */
-export interface AgentStepSample {
-  mode: string;
-  status: string;
-  output: unknown;
-  shadowOutput: unknown;
-  handle: string | null;
-  fallbackReason: string | null;
-  durationMs: number | null;
-  cost: number;
-  summary: AgentStepSummary | null;
-}
-
 export interface DeterministicSample {
   durationMs: number | null;
   cost: number;
@@ -67,22 +57,45 @@ export interface StepReport {
   latency: { agentMs: number | null; deterministicMs: number | null; deltaMs: number | null };
   cost: { agentUsd: number | null; deterministicUsd: number | null; deltaUsd: number | null };
   recommendation: { action: Recommendation; reason: string };
+  /** Interface-agent steps (browser): how often the deterministic replay held, and what healing cost. */
+  replay?: ReplayReport;
+}
+
+export interface ReplayReport {
+  runs: number;
+  /** Finished by the deterministic replay alone. */
+  replayed: number;
+  healed: number;
+  failed: number;
+  replaySuccessRate: number | null;
+  healRate: number | null;
+  /** Model spend of the healed runs: in total and per healed run. */
+  healCostUsd: { total: number; perHeal: number | null };
+}
+
+/** Pure: replay success, heal rate and heal cost from a browser step's recorded rows. */
+export function summarizeReplay(rows: Array<{ mode: string; status: string; cost: number }>): ReplayReport {
+  const done = rows.filter((r) => r.status === 'succeeded' || r.status === 'failed');
+  const replayed = done.filter((r) => r.status === 'succeeded' && r.mode !== 'healed').length;
+  const healedRows = done.filter((r) => r.status === 'succeeded' && r.mode === 'healed');
+  const total = healedRows.reduce((a, r) => a + (r.cost ?? 0), 0);
+  const rate = (n: number) => (done.length ? round(n / done.length) : null);
+  return {
+    runs: done.length,
+    replayed,
+    healed: healedRows.length,
+    failed: done.length - replayed - healedRows.length,
+    replaySuccessRate: rate(replayed),
+    healRate: rate(healedRows.length),
+    healCostUsd: {
+      total: round(total, 6) ?? 0,
+      perHeal: healedRows.length ? round(total / healedRows.length, 6) : null,
+    },
+  };
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 const round = (x: number | null, digits = 4) => (x === null ? null : Number(x.toFixed(digits)));
-
-/** The deterministic side of a comparison: branching steps (condition/switch) compare the branch taken. */
-function deterministicAnswer(s: AgentStepSample): unknown {
-  if (
-    isRec(s.shadowOutput) &&
-    Object.keys(s.shadowOutput).length === 1 &&
-    'branch' in s.shadowOutput &&
-    s.handle
-  )
-    return { branch: s.handle };
-  return s.output;
-}
 
 /** Pure: the report's numbers from recorded samples (newest first) and the step's workflow-mode baseline. */
 export function summarize(
@@ -275,33 +288,8 @@ export async function promotionReport(
   const steps: StepReport[] = [];
   for (const node of nodes) {
     const where = { nodeId: node.id, parentNodeId: null, run: { workflowId } };
-    const [rows, baseline] = await Promise.all([
-      prisma.step.findMany({
-        where: {
-          ...where,
-          mode: { in: ['agent', 'shadow', 'fallback'] },
-          status: { in: ['succeeded', 'failed'] },
-        },
-        orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
-        take: limit,
-        select: {
-          mode: true,
-          status: true,
-          output: true,
-          shadowOutput: true,
-          handle: true,
-          fallbackReason: true,
-          durationMs: true,
-          cost: true,
-          // The summary note is always the step's last turn (agent-step.ts).
-          agentTurns: {
-            where: { kind: 'note' },
-            orderBy: { seq: 'desc' },
-            take: 1,
-            select: { payload: true },
-          },
-        },
-      }),
+    const [samples, baseline] = await Promise.all([
+      agentSamples(prisma, { workflowId, nodeId: node.id, limit }),
       prisma.step.findMany({
         where: { ...where, mode: 'workflow', status: 'succeeded' },
         orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
@@ -309,33 +297,25 @@ export async function promotionReport(
         select: { durationMs: true, cost: true },
       }),
     ]);
-    const samples: AgentStepSample[] = rows.map((r) => {
-      const note = r.agentTurns[0]?.payload as { summary?: AgentStepSummary } | undefined;
-      return {
-        mode: r.mode,
-        status: r.status,
-        output: r.output,
-        shadowOutput: r.shadowOutput,
-        handle: r.handle,
-        fallbackReason: r.fallbackReason,
-        durationMs: r.durationMs,
-        cost: r.cost,
-        summary: note?.summary ?? null,
-      };
-    });
-    steps.push(summarize(node, samples, baseline));
+    const report = summarize(node, samples, baseline);
+    if (getNode(node.type)?.interfaceAgent) {
+      const rows = await prisma.step.findMany({
+        where,
+        orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+        take: limit,
+        select: { mode: true, status: true, cost: true },
+      });
+      report.replay = summarizeReplay(rows);
+    }
+    steps.push(report);
   }
   return { workflowId, version: wf.version, limit, steps };
 }
 
 /** The node with its mode changed for an action; agent settings are kept (or started) as written. */
 export function applyAction(node: WorkflowNode, action: PromotionAction): WorkflowNode {
-  if (action === 'demote') {
-    return { ...node, mode: 'workflow', ...(node.agent ? { agent: { ...node.agent, shadow: false } } : {}) };
-  }
-  const hasSelf = !!getNode(node.type)?.asTool;
-  const agent = node.agent ?? ({ instructions: '', tools: hasSelf ? ['self'] : [] } as WorkflowNode['agent']);
-  return { ...node, mode: 'agent', agent: { ...agent!, shadow: action === 'shadow' } };
+  const stage = action === 'demote' ? 'workflow' : action === 'shadow' ? 'shadow' : 'agent';
+  return withStage(node, { stage }, !!getNode(node.type)?.asTool);
 }
 
 export async function changeMode(

@@ -1,3 +1,4 @@
+import { createRolloutWatcher, type RolloutWatcher } from './rollout-watcher';
 import { getDb, type Db } from '@/lib/db/client';
 import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
@@ -11,12 +12,15 @@ import { createInProcessDispatcher, createQueueDispatcher, type Dispatcher } fro
 import { RunEventHub } from './run-events';
 import { startInProcessScheduler } from './schedules';
 import { seedExamplesOnce } from './seed';
+import { modelConfigReader } from './model-endpoint';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
-import { createSandboxServices } from '@/lib/sandbox';
+import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
 import { VERSION } from './version';
+import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
+import { sendBacktest } from '@/lib/queue/backtest-queue';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -28,6 +32,10 @@ export interface Runtime {
   engine: Engine;
   dispatcher: Dispatcher;
   events: RunEventHub;
+  /** Reads rollout gates as this process's runs finish (rollback, auto-advance). */
+  rollout: RolloutWatcher;
+  /** Who replays backtests: this process (embedded) or a worker (server mode). */
+  backtests: BacktestDispatcher;
 }
 
 const KEY = Symbol.for('trellis.runtime');
@@ -52,9 +60,11 @@ export function allowListedEnv(): Record<string, string> {
 
 /** What every host (web process, worker, CLI) gives the engine besides its store. */
 export function hostEngineOptions(db: Db, env: Record<string, string> = allowListedEnv()) {
+  // The model endpoint: OPENAI_* from the environment, else the one saved in Settings.
+  const model = modelConfigReader(db);
   return {
     workflows: new PrismaWorkflowSource(db.prisma),
-    services: { ...createSandboxServices(), chat: createChatClient() },
+    services: { ...createSandboxServices(), chat: createChatClient({ config: model }) },
     env,
     // Stored secrets as secrets.<name>; reading them also teaches the redactor their values.
     secrets: (() => {
@@ -64,7 +74,7 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
     // The one redaction pass: the engine masks every payload before the store or a listener sees it.
     redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
-    agent: agentOptions(db),
+    agent: { ...agentOptions(db), model },
     // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT (or TRELLIS_OTEL_ENDPOINT) is set.
     tracer: engineTracer(VERSION),
   };
@@ -85,8 +95,23 @@ export interface RuntimeOptions {
 }
 
 /** The engine every host builds the same way (web process, worker). */
-export function buildEngine(db: Db, store: SqlTraceStore, onEvent: (ev: EngineEvent) => void): Engine {
-  return createEngine({ store, ...hostEngineOptions(db), onEvent });
+export function buildEngine(
+  db: Db,
+  store: SqlTraceStore,
+  onEvent: (ev: EngineEvent) => void,
+  // Rollout gates are read where runs finish: here, in the web process and in every worker.
+  rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
+  opts: { keepStartedRuns?: boolean } = {},
+): Engine {
+  return createEngine({
+    store,
+    ...hostEngineOptions(db),
+    onEvent: (ev) => {
+      onEvent(ev);
+      rollout.onEvent(ev);
+    },
+    ...opts,
+  });
 }
 
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -104,8 +129,9 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
     });
-    const engine = buildEngine(db, store, (ev) => events.publish(ev));
-    // Runs execute in worker processes; their events arrive by NOTIFY.
+    const rollout = createRolloutWatcher(db.prisma);
+    // Runs execute in worker processes (their events arrive by NOTIFY): nothing to keep for them here.
+    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout, { keepStartedRuns: false });
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
       boss,
@@ -123,10 +149,15 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
-    return { db, store, engine, dispatcher, events };
+    const backtests: BacktestDispatcher = {
+      start: (id) => sendBacktest(boss, id),
+      settled: async () => {},
+    };
+    return { db, store, engine, dispatcher, events, rollout, backtests };
   }
   const store = new SqlTraceStore(db);
-  const engine = buildEngine(db, store, (ev) => events.publish(ev));
+  const rollout = createRolloutWatcher(db.prisma);
+  const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
   const dispatcher = createInProcessDispatcher(engine, {
     listRuns: (statuses) =>
       db.prisma.run.findMany({
@@ -139,7 +170,12 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       null,
   });
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
+  // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
+  // /api/health waits for the runtime, so "ready" means warm).
+  await warmSandbox();
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
-  return { db, store, engine, dispatcher, events };
+  const backtests = createInProcessBacktests(db);
+  await backtests.recover();
+  return { db, store, engine, dispatcher, events, rollout, backtests };
 }

@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'no_model_configured',
   'model_error',
   'trace_write_failed',
+  'browser_target_missing',
+  'browser_unavailable',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

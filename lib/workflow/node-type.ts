@@ -19,6 +19,11 @@ export interface NodeTypeSpec {
   isTrigger?: boolean;
   /** Can be promoted to agent mode. */
   agentCapable?: boolean;
+  /**
+   * Agent mode is the node's own: it replays its deterministic config and calls its interface
+   * agent (services.interfaceAgent) only where the replay fails (the browser step's healing).
+   */
+  interfaceAgent?: boolean;
   /** Config fields holding expressions (whole-value JS), for syntax checks and editor hints. */
   expressionFields?: string[];
   /** Config fields holding a JavaScript function body (code node): syntax-checked, not templates. */

@@ -3,7 +3,6 @@ import pg from 'pg';
 import { openDb, type Db } from '@/lib/db/client';
 import { createWorkflow } from '@/lib/db/repositories/workflows';
 import { idempotencyKey } from '@/lib/nodes/http-request';
-import { installFencing } from '@/lib/queue/fencing';
 import { SCHEDULE_SYNC_MS, TAKEOVER_BOUND_MS } from '@/lib/queue/limits';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
@@ -49,7 +48,6 @@ describe.skipIf(!pgAvailable)('durable execution with crashing workers', () => {
   beforeAll(async () => {
     tmp = await tempQueueDb('durable');
     db = await openDb({ databaseUrl: tmp.url });
-    await installFencing(db.sql);
     rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
     rec = await recordingServer(() => 20 + Math.floor(Math.random() * 30));
     await Promise.all(Array.from({ length: WORKERS }, addWorker));

@@ -24,6 +24,7 @@ export const MOCK_SCENARIOS = [
   'invalid-tool-args', // a tool call whose arguments break the tool's schema, then a valid answer
   'follow-links', // obeys URLs in the prompt and tool results (prompt injection): calls the http tool; "[method:POST]" in the prompt sets the method
   'expensive', // like endless-tools, but every response reports many tokens
+  'browser-heal', // an interface agent: observe, then the rest of the plan; the failed click goes to the observed control whose name best matches the goal
   'inject', // prompt injection: calls the first tool once with {{ secrets.X }}, {{ env.X }}, {{ steps }} in every argument ("[inject:X]" names X, default apiKey), then answers
 ] as const;
 export type MockScenario = (typeof MOCK_SCENARIOS)[number];
@@ -110,6 +111,11 @@ export interface MockLlmServer {
   /** The base URL to use as OPENAI_BASE_URL (…/v1). */
   baseURL: string;
   requests: MockRequest[];
+  /**
+   * From now on every request plays this scenario, whatever the model name, header or prompt say
+   * (a provider that starts failing mid-traffic); null restores the usual choice.
+   */
+  force(scenario: MockScenario | null): void;
   close(): Promise<void>;
 }
 
@@ -124,7 +130,9 @@ function pickScenario(
   body: ChatBody,
   headers: http.IncomingHttpHeaders,
   fallback: MockScenario,
+  forced: MockScenario | null = null,
 ): MockScenario {
+  if (forced) return forced;
   const known = (s: string | undefined): s is MockScenario =>
     !!s && (MOCK_SCENARIOS as readonly string[]).includes(s);
   const header = headers['x-mock-scenario'];
@@ -305,11 +313,76 @@ function respond(scenario: MockScenario, body: ChatBody): Reply {
         calls: [toolCall(t.function.name, injectionArgs(t.function.parameters, name))],
       };
     }
+    case 'browser-heal':
+      return browserHeal(msgs, prompt, answer);
     case 'slow':
     case 'echo':
     default:
       return answer();
   }
+}
+
+interface PlanAction {
+  index: number;
+  type: string;
+  target?: { role?: string; name?: string; expect?: { role: string; name: string } };
+  [k: string]: unknown;
+}
+
+const words = (s: string) => new Set(s.toLowerCase().match(/[a-z0-9]+/g) ?? []);
+
+/**
+ * Plays a browser step's healer, statelessly: the first user message holds the context the node
+ * sent (goal, plan from the failed action on); the tool calls so far say how far it got.
+ */
+function browserHeal(msgs: Msg[], prompt: string, answer: () => Reply): Reply {
+  let ctx: { goal?: string; plan?: PlanAction[] } = {};
+  try {
+    ctx = JSON.parse(prompt.replace(/^Step input:\s*/, '')) as typeof ctx;
+  } catch {
+    return answer();
+  }
+  const calls = msgs.flatMap((m) => m.tool_calls ?? []);
+  const observed = msgs.filter((m) => m.role === 'tool').map(textOf);
+  if (!calls.some((c) => c.function.name === 'observe'))
+    return { kind: 'tools', calls: [toolCall('observe', {})] };
+  const done = calls.filter((c) => c.function.name === 'act' || c.function.name === 'extract').length;
+  const plan = ctx.plan ?? [];
+  if (done >= plan.length) return answer();
+  const { index: _i, ...action } = plan[done];
+  if (action.type === 'extract') {
+    const { type: _t, schema: _s, ...args } = action;
+    return { kind: 'tools', calls: [toolCall('extract', args)] };
+  }
+  if (done === 0 && action.target) {
+    // The control the replay could not find: the visible one of the same role that shares the most
+    // words with the goal and the recorded name.
+    const snapshot = observed
+      .map((t) => {
+        try {
+          return JSON.parse(t) as { elements?: Array<{ role: string; name: string }> };
+        } catch {
+          return {};
+        }
+      })
+      .find((o) => Array.isArray(o.elements));
+    const role = action.target.expect?.role ?? action.target.role;
+    const hint = words(`${ctx.goal ?? ''} ${action.target.expect?.name ?? action.target.name ?? ''}`);
+    let best: { role: string; name: string } | undefined;
+    let bestScore = 0;
+    for (const e of snapshot?.elements ?? []) {
+      if (role && e.role !== role) continue;
+      const score = [...words(e.name)].filter((w) => hint.has(w)).length;
+      if (score > bestScore) [best, bestScore] = [e, score];
+    }
+    if (best)
+      return {
+        kind: 'tools',
+        calls: [toolCall('act', { ...action, target: { role: best.role, name: best.name } })],
+      };
+  }
+  const { expect: _e, ...target } = action.target ?? {};
+  return { kind: 'tools', calls: [toolCall('act', action.target ? { ...action, target } : action)] };
 }
 
 export async function startMockLlmServer(
@@ -321,6 +394,7 @@ export async function startMockLlmServer(
   } = {},
 ): Promise<MockLlmServer> {
   const requests: MockRequest[] = [];
+  let forced: MockScenario | null = null;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -346,7 +420,7 @@ export async function startMockLlmServer(
         } catch {
           return send(400, { error: { message: 'invalid JSON body', type: 'invalid_request_error' } });
         }
-        const scenario = pickScenario(body, req.headers, opts.scenario ?? 'echo');
+        const scenario = pickScenario(body, req.headers, opts.scenario ?? 'echo', forced);
         requests.push({ scenario, body, headers: req.headers });
         if (scenario === 'slow') {
           const ms = Number(req.headers['x-mock-delay-ms'] ?? MOCK_SLOW_DEFAULT_MS);
@@ -403,6 +477,9 @@ export async function startMockLlmServer(
     url,
     baseURL: `${url}/v1`,
     requests,
+    force: (scenario) => {
+      forced = scenario;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -29,11 +29,12 @@ export interface WorkflowWithDefinition {
 
 export async function createWorkflow(
   prisma: PrismaClient,
-  input: { name: string; definition: WorkflowDefinition; webhookSecret?: string | null },
+  input: { name: string; definition: WorkflowDefinition; webhookSecret?: string | null; enabled?: boolean },
 ): Promise<{ id: string; version: number }> {
   const wf = await prisma.workflow.create({
     data: {
       name: input.name,
+      enabled: input.enabled ?? true,
       latestVersion: 1,
       webhookSecret: input.webhookSecret ?? null,
       versions: { create: { version: 1, definition: input.definition as object } },
@@ -115,11 +116,53 @@ export async function saveWorkflowVersion(
 export async function listVersions(
   prisma: PrismaClient,
   id: string,
-): Promise<{ version: number; createdAt: Date }[]> {
+): Promise<{ version: number; createdAt: Date; note: string | null }[]> {
   return prisma.workflowVersion.findMany({
     where: { workflowId: id, workflow: { deletedAt: null } },
     orderBy: { version: 'desc' },
-    select: { version: true, createdAt: true },
+    select: { version: true, createdAt: true, note: true },
+  });
+}
+
+type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+/**
+ * Saves version n+1 derived from the latest one, under the workflow row's lock, so the change is
+ * decided on the version it replaces (compare-and-set: two processes rolling back the same step
+ * write one version, the second sees the first's result). `derive` returns null to write nothing;
+ * `after` runs in the same transaction (the activity row of the change).
+ */
+export async function deriveWorkflowVersion<T>(
+  prisma: PrismaClient,
+  id: string,
+  derive: (latest: {
+    version: number;
+    definition: WorkflowDefinition;
+  }) => { definition: WorkflowDefinition; note: string; result: T } | null,
+  after?: (tx: Tx, saved: { version: number; result: T }) => Promise<void>,
+): Promise<{ version: number; result: T } | null | 'not_found'> {
+  return prisma.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<{ latestVersion: number }[]>`
+      SELECT "latestVersion" FROM "Workflow" WHERE id = ${id} AND "deletedAt" IS NULL FOR UPDATE`;
+    if (!locked.length) return 'not_found' as const;
+    const current = await tx.workflowVersion.findUnique({
+      where: { workflowId_version: { workflowId: id, version: locked[0].latestVersion } },
+      select: { version: true, definition: true },
+    });
+    if (!current) return 'not_found' as const;
+    const next = derive({
+      version: current.version,
+      definition: current.definition as unknown as WorkflowDefinition,
+    });
+    if (!next) return null;
+    const version = current.version + 1;
+    await tx.workflow.update({ where: { id }, data: { latestVersion: version } });
+    await tx.workflowVersion.create({
+      data: { workflowId: id, version, definition: next.definition as object, note: next.note },
+    });
+    const saved = { version, result: next.result };
+    await after?.(tx, saved);
+    return saved;
   });
 }
 

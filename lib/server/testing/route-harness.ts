@@ -55,6 +55,12 @@ export async function callJson(h: Handler, url: string, opts: CallOptions = {}) 
   return { status: res.status, body: (res.status === 204 ? null : await res.json()) as Body };
 }
 
+/** `call(handler, method, path, body?, params?)` → `{ status, body }`, authenticated with `token`. */
+export function routeCaller(token: string) {
+  return (h: Handler, method: string, url: string, body?: unknown, params: Record<string, string> = {}) =>
+    callJson(h, url, { method, body, params, token });
+}
+
 /** Polls until `ok` holds; throws naming `what` after `ms`. */
 export async function until(what: string, ok: () => Promise<boolean>, ms = 60_000, everyMs = 50) {
   const end = Date.now() + ms;
@@ -64,21 +70,22 @@ export async function until(what: string, ok: () => Promise<boolean>, ms = 60_00
   }
 }
 
+type Env = Record<string, string | undefined>;
+
 /**
  * The process runtime as the app opens it (getRuntime) on a fresh embedded database, with an API
- * token; `env` is set for the file (undefined deletes) and restored after.
+ * token; `env` (or what it returns, read when the runtime opens: after the file's earlier
+ * beforeAll hooks started its servers) is set for the file (undefined deletes) and restored after.
  */
-export function useEmbeddedRuntime(
-  name: string,
-  opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {},
-) {
+export function useEmbeddedRuntime(name: string, opts: { env?: Env | (() => Env); timeoutMs?: number } = {}) {
   // Env tokens shorter than 16 characters are refused (lib/auth/password.ts).
   const token = `test-token-${name}-0123456789`;
   const tmp = tempDataDir(`trellis-${name}-`);
   const saved = { ...process.env };
   beforeAll(async () => {
     delete process.env.DATABASE_URL;
-    for (const [k, v] of Object.entries(opts.env ?? {})) {
+    const env = typeof opts.env === 'function' ? opts.env() : (opts.env ?? {});
+    for (const [k, v] of Object.entries(env)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -95,11 +102,7 @@ export function useEmbeddedRuntime(
     process.env = saved;
     tmp.remove();
   });
-  return {
-    token,
-    call: (h: Handler, url: string, opts: Omit<CallOptions, 'token'> & { auth?: boolean } = {}) =>
-      callJson(h, url, { ...opts, token: opts.auth === false ? null : token }),
-  };
+  return { token, call: routeCaller(token) };
 }
 
 /**

@@ -1,0 +1,24 @@
+// Browser step limits, named so tests and docs point at one place.
+
+/** Browser contexts (concurrent browser steps) per process; a step beyond it waits for a slot. */
+export const BROWSER_POOL_SIZE = 4;
+/** Fresh contexts kept warm ahead of demand (each is used by one step, then closed). */
+export const BROWSER_WARM_CONTEXTS = 1;
+/** Actions in one step's deterministic list (and in a healed sequence). */
+export const MAX_BROWSER_ACTIONS = 50;
+/** Per-action wait for a target, a navigation or a condition, unless the step sets timeoutMs. */
+export const DEFAULT_ACTION_TIMEOUT_MS = 10_000;
+/** No step may wait longer than this for one action. */
+export const MAX_ACTION_TIMEOUT_MS = 60_000;
+/** Largest viewport side in CSS pixels (screenshots grow with it). */
+export const MAX_VIEWPORT_PX = 2560;
+/** Bytes one response may carry into the page (each subrequest is capped on its own). */
+export const MAX_BROWSER_RESPONSE_BYTES = 10 * 1024 * 1024;
+/** Elements an observe snapshot lists; the rest is summarised as a count. */
+export const MAX_SNAPSHOT_ELEMENTS = 150;
+/** Rows (table) or items (list) one extract returns. */
+export const MAX_EXTRACT_ITEMS = 500;
+/** Characters kept of one accessible name or extracted text value. */
+export const MAX_TEXT_CHARS = 2_000;
+/** Blocked requests kept in the trace (a page may retry one forever). */
+export const MAX_BLOCKED_RECORDED = 50;

@@ -1,0 +1,287 @@
+import type { Locator, Page } from 'playwright-core';
+import { TrellisError } from '@/lib/workflow/errors';
+import { checkJsonSchema } from '@/lib/workflow/json-schema-check';
+import type { Guard } from './guard';
+import { MAX_EXTRACT_ITEMS, MAX_TEXT_CHARS } from './limits';
+import { describeFingerprint, fingerprintOf, sameControl, tableOf } from './page-script';
+import type { BrowserAction, Fingerprint, Target } from './schema';
+
+// Runs one action of the vocabulary on a live page, checking each target against what was
+// recorded before acting on it: a selector that still resolves but now points at another control
+// is a missing target, never a click on the wrong thing.
+
+export interface ActionLog {
+  index: number;
+  type: BrowserAction['type'];
+  /** The target as configured (replay) or as the agent chose it. */
+  target?: Target;
+  /** What the action acted on: recorded as the target's `expect` when a sequence is accepted. */
+  observed?: Fingerprint;
+  /** fill: the value as written in the config (a template), never the text typed. */
+  value?: string;
+  by: 'replay' | 'agent';
+  status: 'ok' | 'missing' | 'failed';
+  /** ms since the step's browser work began, and the action's own duration. */
+  startMs: number;
+  durationMs: number;
+  url?: string;
+  screenshot?: string;
+  error?: string;
+}
+
+export interface RunnerEnv {
+  page: Page;
+  guard: Guard;
+  timeoutMs: number;
+  /** Renders a template string of the saved config with the step's scope. */
+  render(template: string): Promise<string>;
+  /** Whether a template reads secrets: its field is masked in screenshots. */
+  readsSecrets(template: string): boolean;
+  /** Stores a screenshot with the step; undefined when the host keeps no artifacts. */
+  saveScreenshot?(bytes: Buffer, meta: Record<string, unknown>): Promise<string>;
+  /** Time origin of the step, for the waterfall. */
+  t0: number;
+  extracted: Record<string, unknown>;
+  screenshots: string[];
+  /** Fields that received a secret: painted over in every screenshot. */
+  secretFields: Locator[];
+}
+
+export class TargetMissing extends TrellisError {
+  constructor(
+    readonly index: number,
+    readonly reason: string,
+    readonly found?: Fingerprint,
+  ) {
+    super('browser_target_missing', `action ${index}: ${reason}`, {
+      details: { pointer: `/config/actions/${index}`, reason, ...(found ? { found } : {}) },
+    });
+  }
+}
+
+export function describeTarget(t: Target): string {
+  if (t.role) return `${t.role}${t.name !== undefined ? ` "${t.name}"` : ''}`;
+  if (t.label) return `label "${t.label}"`;
+  if (t.text) return `text "${t.text}"`;
+  return `css ${t.css}`;
+}
+
+function locatorFor(page: Page, t: Target): Locator {
+  if (t.role)
+    return page.getByRole(t.role as Parameters<Page['getByRole']>[0], {
+      ...(t.name !== undefined ? { name: t.name, exact: true } : {}),
+    });
+  if (t.label) return page.getByLabel(t.label, { exact: true });
+  if (t.text) return page.getByText(t.text, { exact: true });
+  return page.locator(t.css!);
+}
+
+/** The first element the target resolves to that is still the recorded control. */
+export async function resolveTarget(
+  page: Page,
+  t: Target,
+  index: number,
+  timeoutMs: number,
+): Promise<{ locator: Locator; found: Fingerprint }> {
+  const loc = locatorFor(page, t);
+  try {
+    await loc.first().waitFor({ state: 'attached', timeout: timeoutMs });
+  } catch {
+    throw new TargetMissing(index, `no element matches ${describeTarget(t)} within ${timeoutMs} ms`);
+  }
+  const n = Math.min(await loc.count(), 10);
+  let first: Fingerprint | undefined;
+  for (let i = 0; i < n; i++) {
+    const found = await fingerprintOf(loc.nth(i));
+    first ??= found;
+    if (!t.expect || sameControl(t.expect, found)) return { locator: loc.nth(i), found };
+  }
+  throw new TargetMissing(
+    index,
+    `${describeTarget(t)} now points at ${first ? describeFingerprint(first) : 'nothing'}, recorded ${describeFingerprint(t.expect!)}`,
+    first,
+  );
+}
+
+/** After an action that may navigate: wait until the page (not a redirect hop) has loaded. */
+async function settle(env: RunnerEnv): Promise<void> {
+  const { page, guard } = env;
+  await page.waitForLoadState('domcontentloaded', { timeout: env.timeoutMs }).catch(() => {});
+  if (guard.isRedirectPage(page.url()))
+    await page.waitForURL((u) => !guard.isRedirectPage(u.toString()), { timeout: env.timeoutMs });
+}
+
+async function navigate(env: RunnerEnv, url: string): Promise<void> {
+  try {
+    await env.page.goto(url, { timeout: env.timeoutMs, waitUntil: 'domcontentloaded' });
+  } catch (err) {
+    const blocked = env.guard.lastBlockedNavigation();
+    if (blocked) throw new TrellisError('ssrf_blocked', blocked.reason, { details: { ...blocked } });
+    throw new TrellisError(
+      'http_error',
+      `could not open ${url.slice(0, 200)}: ${(err as Error).message.split('\n')[0]}`,
+      {
+        retryable: true,
+      },
+    );
+  }
+  await settle(env);
+  const blocked = env.guard.lastBlockedNavigation();
+  if (blocked && env.page.url().startsWith('chrome-error:'))
+    throw new TrellisError('ssrf_blocked', blocked.reason, { details: { ...blocked } });
+}
+
+const clipText = (s: string | null) => (s ?? '').replace(/\s+/g, ' ').trim().slice(0, MAX_TEXT_CHARS);
+
+async function extract(
+  env: RunnerEnv,
+  a: Extract<BrowserAction, { type: 'extract' }>,
+  index: number,
+): Promise<{ value: unknown; found?: Fingerprint }> {
+  const { page } = env;
+  let value: unknown;
+  let found: Fingerprint | undefined;
+  if (!a.target) {
+    value =
+      a.as === 'table'
+        ? await tableOf(page.locator('table').first(), MAX_EXTRACT_ITEMS)
+        : clipText(await page.locator('body').innerText());
+  } else if (a.as === 'list') {
+    const loc = locatorFor(page, a.target);
+    await loc
+      .first()
+      .waitFor({ state: 'attached', timeout: env.timeoutMs })
+      .catch(() => {
+        throw new TargetMissing(
+          index,
+          `no element matches ${describeTarget(a.target!)} within ${env.timeoutMs} ms`,
+        );
+      });
+    const texts = await loc.allInnerTexts();
+    const items = texts.length === 1 ? await loc.first().locator('li').allInnerTexts() : texts;
+    value = (items.length ? items : texts).slice(0, MAX_EXTRACT_ITEMS).map(clipText);
+  } else {
+    const r = await resolveTarget(page, a.target, index, env.timeoutMs);
+    found = r.found;
+    if (a.as === 'table') value = await tableOf(r.locator, MAX_EXTRACT_ITEMS);
+    else if (a.as === 'attribute') value = await r.locator.getAttribute(a.attribute ?? 'href');
+    else value = clipText(await r.locator.innerText());
+  }
+  if (a.schema) {
+    const errors = checkJsonSchema(a.schema, value);
+    if (errors.length)
+      throw new TrellisError(
+        'unprocessable',
+        `action ${index}: extracted "${a.into}" does not match its schema: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`,
+        { details: { pointer: `/config/actions/${index}/schema`, errors } },
+      );
+  }
+  return { value, found };
+}
+
+export async function screenshot(
+  env: RunnerEnv,
+  meta: Record<string, unknown>,
+  fullPage = false,
+): Promise<string | undefined> {
+  if (!env.saveScreenshot) return undefined;
+  const bytes = await env.page.screenshot({
+    type: 'jpeg',
+    quality: 70,
+    fullPage,
+    mask: env.secretFields,
+    timeout: env.timeoutMs,
+  });
+  const id = await env.saveScreenshot(bytes, { ...meta, url: env.page.url() });
+  env.screenshots.push(id);
+  return id;
+}
+
+/** Run one action; returns its log entry (status ok) or throws (TargetMissing, ssrf_blocked, …). */
+export async function runAction(
+  env: RunnerEnv,
+  action: BrowserAction,
+  index: number,
+  by: ActionLog['by'],
+): Promise<ActionLog> {
+  const start = performance.now();
+  const log: ActionLog = {
+    index,
+    type: action.type,
+    by,
+    status: 'ok',
+    startMs: Math.round(start - env.t0),
+    durationMs: 0,
+  };
+  if ('target' in action && action.target) log.target = action.target;
+  const { page } = env;
+  const t = env.timeoutMs;
+  const target = async () => {
+    const r = await resolveTarget(page, (action as { target: Target }).target, index, t);
+    log.observed = r.found;
+    return r.locator;
+  };
+  switch (action.type) {
+    case 'goto':
+      await navigate(env, await env.render(action.url));
+      break;
+    case 'click':
+      await (await target()).click({ timeout: t });
+      await settle(env);
+      break;
+    case 'fill': {
+      const loc = await target();
+      log.value = action.value;
+      await loc.fill(await env.render(action.value), { timeout: t });
+      if (env.readsSecrets(action.value)) env.secretFields.push(loc);
+      break;
+    }
+    case 'select':
+      await (await target()).selectOption(action.value, { timeout: t });
+      break;
+    case 'check':
+      await (await target()).setChecked(action.checked ?? true, { timeout: t });
+      break;
+    case 'press':
+      if (action.target) await (await target()).press(action.key, { timeout: t });
+      else await page.keyboard.press(action.key);
+      await settle(env);
+      break;
+    case 'waitFor':
+      if (action.target) {
+        const loc = locatorFor(page, action.target);
+        await loc
+          .first()
+          .waitFor({ state: action.state ?? 'visible', timeout: t })
+          .catch(() => {
+            throw new TargetMissing(
+              index,
+              `${describeTarget(action.target!)} did not become ${action.state ?? 'visible'} within ${t} ms`,
+            );
+          });
+        if (action.state === 'visible' || action.state === 'attached' || !action.state)
+          log.observed = await fingerprintOf(loc.first()).catch(() => undefined);
+      }
+      if (action.urlIncludes)
+        await page.waitForURL((u) => u.toString().includes(action.urlIncludes!), { timeout: t });
+      break;
+    case 'extract': {
+      const r = await extract(env, action, index);
+      if (r.found) log.observed = r.found;
+      env.extracted[action.into] = r.value;
+      break;
+    }
+    case 'screenshot':
+      log.screenshot = await screenshot(env, { action: index, by }, action.fullPage);
+      break;
+  }
+  log.url = page.url();
+  log.durationMs = Math.round(performance.now() - start);
+  return log;
+}
+
+/** The action as it should replay next time: its target's `expect` set to what it acted on. */
+export function recorded(action: BrowserAction, observed: Fingerprint | undefined): BrowserAction {
+  if (!observed || !('target' in action) || !action.target) return action;
+  return { ...action, target: { ...action.target, expect: observed } } as BrowserAction;
+}

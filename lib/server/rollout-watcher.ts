@@ -1,0 +1,76 @@
+import type { PrismaClient } from '@/lib/db/generated/client';
+import type { EngineEvent } from '@/lib/engine/events';
+import { evaluateRollout } from './rollout';
+
+// Gates are read as runs finish (issue 16 §4): every process that executes runs (the web process
+// in embedded mode, each worker in server mode) feeds its engine's run.finished events here. One
+// evaluation per workflow at a time; runs finishing meanwhile fold into one more pass, so a burst
+// of 500 runs costs a few evaluations, not 500, and a rollback lands within the window that failed.
+// Two processes evaluating one workflow at once is safe: the writer acts only if the step is still
+// at the stage the verdict was read on (compare-and-set under the workflow's row lock).
+
+export interface RolloutWatcher {
+  onEvent(ev: EngineEvent): void;
+  /** Resolves when no evaluation is running or pending (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+export function createRolloutWatcher(
+  prisma: PrismaClient,
+  opts: {
+    onAction?: (workflowId: string, acted: Awaited<ReturnType<typeof evaluateRollout>>) => void;
+  } = {},
+): RolloutWatcher {
+  const running = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+
+  const evaluate = (workflowId: string): Promise<void> => {
+    if (running.has(workflowId)) {
+      again.add(workflowId);
+      return running.get(workflowId)!;
+    }
+    const p = (async () => {
+      do {
+        again.delete(workflowId);
+        try {
+          const acted = await evaluateRollout(prisma, workflowId);
+          for (const a of acted)
+            if (a.version !== null)
+              console.warn(
+                `[rollout] workflow ${workflowId} step ${a.nodeId}: ${a.decision.action} → v${a.version}: ${a.decision.reason}`,
+              );
+          if (acted.length) opts.onAction?.(workflowId, acted);
+        } catch (err) {
+          // A failed evaluation must not fail the run that triggered it; the next run retries it.
+          console.error(`[rollout] evaluating workflow ${workflowId} failed:`, err);
+        }
+      } while (again.has(workflowId));
+    })().finally(() => running.delete(workflowId));
+    running.set(workflowId, p);
+    return p;
+  };
+
+  const onRunFinished = async (runId: string) => {
+    const run = await prisma.run.findUnique({
+      where: { id: runId },
+      select: { workflowId: true, parentRunId: true },
+    });
+    // Only top-level runs of saved workflows are rollout evidence (agentSamples reads those).
+    if (run?.workflowId && !run.parentRunId) await evaluate(run.workflowId);
+  };
+
+  const inflight = new Set<Promise<void>>();
+  return {
+    onEvent(ev) {
+      if (ev.type !== 'run.finished' || ev.status === 'waiting') return;
+      const p = onRunFinished(ev.runId).catch((err: unknown) =>
+        console.error(`[rollout] run ${ev.runId}:`, err),
+      );
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    },
+    async idle() {
+      while (inflight.size || running.size) await Promise.all([...inflight, ...running.values()]);
+    },
+  };
+}
