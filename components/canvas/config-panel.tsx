@@ -13,7 +13,6 @@ import {
 } from './schema-form';
 import type { NodeTypeInfo, StepData } from './types';
 import { ExpressionField } from './expression-field';
-import { PromotionPanel } from '@/components/agent/promotion-panel';
 import { StepErrorView } from './run-failure';
 import { WebhookPanel } from './webhook-panel';
 
@@ -293,28 +292,6 @@ export const ConfigPanel = memo(function ConfigPanel({
             </div>
           )}
         </Section>
-      )}
-
-      {info?.agentCapable && workflowId && (
-        <div className="border-b border-slate-100 px-4 py-3">
-          <PromotionPanel
-            workflowId={workflowId}
-            nodeId={id}
-            // The server saved the new version; mirror the mode change here so the canvas shows it
-            // and the next save keeps it.
-            onVersionSaved={({ action }) =>
-              onChange((s) =>
-                action === 'demote'
-                  ? { ...s, mode: undefined }
-                  : {
-                      ...s,
-                      mode: 'agent',
-                      agent: { ...DEFAULT_AGENT, ...s.agent, shadow: action === 'shadow' },
-                    },
-              )
-            }
-          />
-        </div>
       )}
 
       <Section title={isAgent ? 'Deterministic config (fallback)' : 'Config'}>

@@ -6,7 +6,7 @@ import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Spinner } from '@/components/ui/spinner';
 import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
-import { ConfigPanel } from './config-panel';
+import { InspectorTabs } from './inspector-tabs';
 import { EditorCanvas, type Toast } from './editor-canvas';
 import { EditorActionsContext } from './editor-actions';
 import {
@@ -267,7 +267,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
               <ProblemsPanel problems={allProblems} status={validation} onPick={pickProblem} />
             </div>
             {selectedStep && (
-              <ConfigPanel
+              <InspectorTabs
                 key={selectedStep.id}
                 step={selectedStep.data.step}
                 info={catalog.get(selectedStep.data.step.type)}
