@@ -7,6 +7,7 @@ import type { RolloutGates } from '@/lib/workflow/definition';
 import { describeGate, gateComparison, type GateResult } from '@/lib/workflow/gates';
 import { STAGES, stageLabel, type StageState } from '@/lib/workflow/rollout';
 import { DEFAULT_CANARY_PERCENT, MAX_CANARY_PERCENT, MIN_CANARY_PERCENT } from '@/lib/workflow/limits';
+import { BacktestPanel } from './backtest-panel';
 import { GatesForm } from './gates-form';
 import { PromotionPanel } from './promotion-panel';
 import type { RolloutEvent, StepRollout } from './rollout-types';
@@ -302,6 +303,13 @@ export function PromotionTab({ workflowId, nodeId, savedVersion, onVersionSaved 
               busy={busy}
               onSave={(gates: RolloutGates, autoAdvance) => void send({ gates, autoAdvance }, 'Gates saved')}
             />
+          </div>
+
+          <div className="border-b border-slate-100 px-4 py-3">
+            <h3 className="mb-2 text-[11px] font-semibold tracking-wider text-slate-400 uppercase">
+              Backtests
+            </h3>
+            <BacktestPanel workflowId={workflowId} nodeId={nodeId} />
           </div>
 
           <div className="border-b border-slate-100 px-4 py-3">
