@@ -51,6 +51,7 @@ const LIB_FOLDERS = [
   'sandbox',
   'agent',
   'engine',
+  'promotion',
   'telemetry',
   'db',
   'auth',
@@ -66,10 +67,11 @@ const MAY_IMPORT = {
   nodes: ['workflow', 'payload', 'net', 'sandbox', 'browser'],
   agent: ['workflow', 'payload', 'net', 'nodes'],
   engine: ['workflow', 'payload', 'net', 'nodes', 'agent'],
-  db: ['workflow', 'payload', 'engine'],
+  promotion: ['workflow', 'payload', 'net', 'nodes', 'agent', 'engine'],
+  db: ['workflow', 'payload', 'engine', 'promotion'],
   auth: ['workflow', 'payload', 'db'],
   secrets: ['workflow', 'payload', 'db'],
-  queue: ['workflow', 'payload', 'nodes', 'engine', 'db', 'telemetry'],
+  queue: ['workflow', 'payload', 'nodes', 'engine', 'promotion', 'db', 'telemetry'],
 };
 const WHY = {
   sandbox:
@@ -110,7 +112,7 @@ const onlyDynamic = (allowed, message) => ({
   selector: `ImportExpression[source.value=/^@.lib.(?!(${allowed.join('|')})($|[^a-z-]))/]`,
   message,
 });
-const PURE = ['engine', 'nodes', 'sandbox', 'agent', 'net', 'browser'];
+const PURE = ['engine', 'promotion', 'nodes', 'sandbox', 'agent', 'net', 'browser'];
 
 export default tseslint.config(
   {

@@ -1,5 +1,6 @@
 // trellis validate <file.json> · trellis run <file.json> [--input JSON] [--json]
 // trellis worker [--concurrency N] · trellis migrate · trellis import n8n <file>
+// trellis backtest <workflow> <node> [--runs N] [--scorer SPEC] [--min-agreement x] [--json]
 import { parseArgs } from 'node:util';
 
 const USAGE = `Usage:
@@ -7,7 +8,9 @@ const USAGE = `Usage:
   trellis run <file.json> [--input JSON] [--json]
   trellis worker [--concurrency N]
   trellis migrate
-  trellis import n8n <file.json>`;
+  trellis import n8n <file.json>
+  trellis backtest <workflow> <node> [--runs N] [--scorer SPEC] [--min-agreement x] [--budget USD]
+                   [--concurrency N] [--model M] [--tools refuse|read_only] [--json]`;
 
 const io = { log: (s: string) => console.log(s), error: (s: string) => console.error(s) };
 
@@ -56,6 +59,30 @@ async function main(argv: string[]): Promise<number> {
       const { shutdownJq } = await import('@/lib/sandbox/jq');
       await shutdownJq();
       return code;
+    }
+    case 'backtest': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          runs: { type: 'string' },
+          scorer: { type: 'string' },
+          'min-agreement': { type: 'string' },
+          budget: { type: 'string' },
+          concurrency: { type: 'string' },
+          model: { type: 'string' },
+          tools: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      if (positionals.length !== 2) return usage();
+      const { backtestCommand } = await import('./backtest');
+      return backtestCommand(
+        positionals[0],
+        positionals[1],
+        { ...values, minAgreement: values['min-agreement'] },
+        io,
+      );
     }
     case 'migrate': {
       const { getDb } = await import('@/lib/db/client');

@@ -5,6 +5,7 @@ import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
 import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { buildEngine } from '@/lib/server/runtime';
 import { startScheduledRun } from '@/lib/server/schedules';
+import { replayBacktest } from '@/lib/server/backtest-host';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
 
 export const DEFAULT_WORKER_CONCURRENCY = 4;
@@ -36,6 +37,7 @@ export async function workerCommand(
         io.log(`trellis worker: ${s}`),
       ),
     minScheduleIntervalMs: () => minScheduleIntervalMs(),
+    runBacktest: replayBacktest,
     workerId: process.env.TRELLIS_WORKER_ID || undefined,
     log: (s) => io.log(`trellis worker: ${s}`),
   });

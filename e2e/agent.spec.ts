@@ -126,6 +126,8 @@ test('toggle agent mode in the editor, read the agent turns, fall back, shadow, 
     .getByRole('region', { name: 'Timeline' })
     .getByRole('button', { name: /^Label ticket attempt 1/ })
     .click();
+  await expect(page.getByRole('list', { name: 'Conversation' })).toBeVisible({ timeout: 30_000 });
+  await page.getByRole('radio', { name: 'Raw JSON' }).click();
   const turns = page.getByRole('list', { name: 'Agent turns' });
   await expect(turns).toBeVisible({ timeout: 30_000 });
   await expect(turns.getByRole('listitem')).toHaveCount(detail.agentTurns.length);
@@ -212,7 +214,7 @@ test('toggle agent mode in the editor, read the agent turns, fall back, shadow, 
   await page.goto(`/workflows/${id}`);
   await page.getByRole('group', { name: 'Label ticket', exact: true }).click();
   // The report sits in the step's own Promotion tab (issue 20 §7).
-  await page.getByRole('tablist', { name: 'Step inspector' }).getByRole('tab', { name: 'Promotion' }).click();
+  await page.getByRole('tablist', { name: 'Inspector' }).getByRole('tab', { name: 'Promotion' }).click();
   const panel = page.getByRole('region', { name: 'Promotion report' });
   await expect(panel).toBeVisible();
   await expect(

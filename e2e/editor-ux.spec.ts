@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { card, createWorkflow, panel, shot, unique, type Def } from './fixtures/editor';
 import { signIn } from './fixtures/sign-in';
 
 // Issue 20: the friction a new user hits in the editor, each item shown in the browser against
@@ -10,23 +11,6 @@ test.beforeEach(async ({ page, context, baseURL }) => {
   await signIn(page, baseURL!);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']).catch(() => {});
 });
-
-const unique = (base: string) => `${base} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: false });
-const card = (page: Page, name: string) => page.getByRole('group', { name, exact: true });
-const panel = (page: Page) => page.getByRole('complementary', { name: 'Node settings' });
-
-type Def = { nodes: unknown[]; edges: unknown[]; [k: string]: unknown };
-
-async function createWorkflow(page: Page, baseURL: string, name: string, def: Def): Promise<string> {
-  const res = await page.request.post(`${baseURL}/api/workflows`, {
-    data: { name, definition: { schemaVersion: 1, name, ...def } },
-    headers: { origin: new URL(baseURL).origin },
-  });
-  expect(res.ok(), await res.text()).toBe(true);
-  return ((await res.json()) as { id: string }).id;
-}
 
 const hookFlow: Def = {
   nodes: [

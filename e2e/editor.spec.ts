@@ -120,6 +120,7 @@ test('runs from the editor and every node turns green', async ({ page }) => {
   }
   // The last step's output is one click away.
   await card(page, 'Shout').click();
+  await page.getByRole('tab', { name: 'Last run' }).click();
   await expect(page.getByLabel('Last run output')).toContainText('HELLO ADA');
 });
 

@@ -58,10 +58,10 @@ test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switc
 
   await page.goto(`/workflows/${id}`);
   await card(page, 'Label ticket').click();
-  const tabs = page.getByRole('tablist', { name: 'Step inspector' });
+  const tabs = page.getByRole('tablist', { name: 'Inspector' });
   await tabs.getByRole('tab', { name: 'Promotion' }).click();
   await expect(tabs.getByRole('tab', { name: 'Promotion' })).toHaveAttribute('aria-selected', 'true');
-  const tab = page.getByRole('region', { name: 'Promotion' });
+  const tab = page.getByRole('region', { name: 'Promotion', exact: true });
   const stages = tab.getByRole('list', { name: 'Rollout stages' });
   await expect(stages.getByRole('listitem').filter({ hasText: 'shadow' })).toHaveAttribute(
     'aria-current',
@@ -141,8 +141,8 @@ test('an unsaved step says "save and run to collect evidence", not an error', as
   await card(page, 'Start').click();
   await page.getByRole('button', { name: 'Add Transform', exact: true }).click();
   await card(page, 'transform').click();
-  await page.getByRole('tablist', { name: 'Step inspector' }).getByRole('tab', { name: 'Promotion' }).click();
-  const tab = page.getByRole('region', { name: 'Promotion' });
+  await page.getByRole('tablist', { name: 'Inspector' }).getByRole('tab', { name: 'Promotion' }).click();
+  const tab = page.getByRole('region', { name: 'Promotion', exact: true });
   await expect(tab.getByRole('status')).toHaveText(/Save and run to collect evidence/);
   await expect(tab.getByRole('alert')).toHaveCount(0);
 });

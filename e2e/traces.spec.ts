@@ -136,6 +136,10 @@ test('a retried HTTP step: runs list → waterfall → output → rerun from nod
 
   // Compare the two runs, node by node.
   await page.getByRole('button', { name: 'Compare…' }).click();
+  // A rerun compares with its source by default.
+  const pickRun = page.getByRole('dialog', { name: 'Compare with…' });
+  await expect(pickRun.getByRole('radio', { name: /rerun source/ })).toBeChecked();
+  await pickRun.getByRole('button', { name: 'Compare', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/runs/compare\\?a=${first.run.id}&b=${secondId}`));
   await expect(page.getByRole('heading', { name: 'Compare runs' })).toBeVisible();
   const nodes = page.getByRole('region', { name: 'Nodes' });

@@ -2,18 +2,17 @@
 import { memo } from 'react';
 import type { AgentSettings, RetryPolicy } from '@/lib/workflow/definition';
 import { groupTone, TypeIcon } from './icons';
-import {
-  fieldId,
-  inputClass,
-  JsonField,
-  labelClass,
-  NumberInput,
-  SchemaFields,
-  type FieldContext,
-} from './schema-form';
+import { fieldId, inputClass, labelClass, NumberInput, SchemaFields, type FieldContext } from './schema-form';
+import { JsonField } from './json-field';
+import { InspectorTabs } from './inspector-tabs';
+import { PromotionTab, savedRollout } from '@/components/agent/promotion-tab';
+import { LastRunTab } from './last-run-tab';
+import { ReferencesContext, type ReferenceSource } from './reference-picker';
+import type { LastRunView } from './use-last-run';
 import type { NodeTypeInfo, StepData } from './types';
 import { ExpressionField } from './expression-field';
 import { StepErrorView } from './run-failure';
+import { SchedulePanel } from './schedule-panel';
 import { WebhookPanel } from './webhook-panel';
 
 const DEFAULT_AGENT: AgentSettings = {
@@ -26,14 +25,6 @@ const DEFAULT_AGENT: AgentSettings = {
   shadow: false,
 };
 const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 500, factor: 2 };
-
-export interface LastRunView {
-  status?: string;
-  input?: unknown;
-  output?: unknown;
-  error?: unknown;
-  loading?: boolean;
-}
 
 function Section({ title, children }: { title: string; children: React.ReactNode }) {
   return (
@@ -48,17 +39,21 @@ export const ConfigPanel = memo(function ConfigPanel({
   step,
   info,
   onChange,
-  suggestions,
+  references,
   problemPaths,
   workflows,
   lastRun,
   workflowId,
   savedVersion = 0,
+  workflowEnabled,
+  tab,
+  onTab,
 }: {
   step: StepData;
   info: NodeTypeInfo | undefined;
   onChange: (update: (s: StepData) => StepData) => void;
-  suggestions: string[];
+  /** What the expression picker offers (upstream steps, run input, last run's fields). */
+  references: ReferenceSource;
   /** Problem message by path inside the node (`config/url`, `name`, …). */
   problemPaths: Map<string, string>;
   workflows: { id: string; name: string }[];
@@ -66,11 +61,15 @@ export const ConfigPanel = memo(function ConfigPanel({
   workflowId?: string;
   /** The latest saved version: panels that read the stored workflow refresh when it changes. */
   savedVersion?: number;
+  /** The workflow's on/off switch: a schedule of an inactive workflow says it will not fire. */
+  workflowEnabled?: boolean;
+  /** The chosen inspector tab (kept by the editor across selections). */
+  tab: string;
+  onTab: (tab: string) => void;
 }) {
   const id = step.id;
   const ctx: FieldContext = {
     nodeId: id,
-    suggestions,
     expressionFields: new Set(info?.expressionFields ?? []),
     problemPaths,
   };
@@ -87,40 +86,8 @@ export const ConfigPanel = memo(function ConfigPanel({
   const toggleTool = (tool: string, on: boolean) =>
     setAgent({ tools: on ? [...new Set([...agent.tools, tool])] : agent.tools.filter((t) => t !== tool) });
   const isAgent = step.mode === 'agent';
-
-  return (
-    <aside
-      aria-label="Node settings"
-      className="flex w-80 shrink-0 flex-col overflow-y-auto border-l border-slate-200 bg-white"
-    >
-      <div className="flex items-center gap-2 border-b border-slate-100 px-4 py-3">
-        <span className={`grid h-7 w-7 place-items-center rounded-md ${groupTone(info?.group)}`}>
-          <TypeIcon type={step.type} icon={info?.icon} />
-        </span>
-        <div className="min-w-0">
-          <div className="truncate text-sm font-semibold">{step.name || info?.label || step.type}</div>
-          <div className="truncate text-[11px] text-slate-500">
-            {info?.label ?? step.type} · <span className="font-mono">{id}</span>
-          </div>
-        </div>
-      </div>
-
-      {lastRun && !lastRun.loading && lastRun.error !== undefined && lastRun.error !== null && (
-        <div className="border-b border-slate-100 px-4 py-3">
-          <StepErrorView
-            error={lastRun.error}
-            stepType={step.type}
-            allowHosts={(step.config?.allowHosts as string[] | undefined) ?? []}
-            onAllowHost={(host) =>
-              onChange((s) => {
-                const hosts = (s.config?.allowHosts as string[] | undefined) ?? [];
-                return { ...s, config: { ...s.config, allowHosts: [...new Set([...hosts, host])] } };
-              })
-            }
-          />
-        </div>
-      )}
-
+  const settings = (
+    <>
       <Section title="General">
         <label htmlFor={fieldId(id, 'name')} className={labelClass}>
           Name
@@ -141,6 +108,16 @@ export const ConfigPanel = memo(function ConfigPanel({
       {step.type === 'trigger.webhook' && workflowId && (
         <Section title="Webhook">
           <WebhookPanel workflowId={workflowId} savedVersion={savedVersion} />
+        </Section>
+      )}
+
+      {step.type === 'trigger.schedule' && (
+        <Section title="Schedule">
+          <SchedulePanel
+            cron={typeof step.config?.cron === 'string' ? step.config.cron : ''}
+            timezone={typeof step.config?.timezone === 'string' ? step.config.timezone : undefined}
+            enabled={workflowEnabled}
+          />
         </Section>
       )}
 
@@ -184,7 +161,6 @@ export const ConfigPanel = memo(function ConfigPanel({
                   label="Instructions"
                   value={agent.instructions}
                   onChange={(v) => setAgent({ instructions: v })}
-                  suggestions={suggestions}
                   kind="template"
                   multiline
                   invalid={problemPaths.has('agent/instructions')}
@@ -311,6 +287,7 @@ export const ConfigPanel = memo(function ConfigPanel({
             value={step.config ?? {}}
             onCommit={(v) => onChange((s) => ({ ...s, config: (v ?? {}) as Record<string, unknown> }))}
             rows={6}
+            template
           />
         )}
       </Section>
@@ -394,33 +371,75 @@ export const ConfigPanel = memo(function ConfigPanel({
             </p>
           ))}
       </Section>
+    </>
+  );
 
-      {lastRun && (
-        <Section title="Last run">
-          {lastRun.loading ? (
-            <p className="text-xs text-slate-500">Loading step…</p>
-          ) : (
-            <div className="space-y-2">
-              {lastRun.status && <p className="text-xs text-slate-600">Status: {lastRun.status}</p>}
-              {(['input', 'output', 'error'] as const).map((k) =>
-                lastRun[k] === undefined || lastRun[k] === null ? null : (
-                  <div key={k}>
-                    <div className={labelClass}>
-                      {k === 'input' ? 'Input' : k === 'output' ? 'Output' : 'Error'}
-                    </div>
-                    <pre
-                      aria-label={`Last run ${k}`}
-                      className={`max-h-40 overflow-auto rounded-md p-2 font-mono text-[11px] ${k === 'error' ? 'bg-red-50 text-red-800' : 'bg-slate-50 text-slate-700'}`}
-                    >
-                      {JSON.stringify(lastRun[k], null, 2)}
-                    </pre>
-                  </div>
-                ),
-              )}
-            </div>
-          )}
-        </Section>
+  return (
+    <aside
+      aria-label="Node settings"
+      className="flex w-80 shrink-0 flex-col overflow-y-auto border-l border-slate-200 bg-white"
+    >
+      <div className="flex items-center gap-2 border-b border-slate-100 px-4 py-3">
+        <span className={`grid h-7 w-7 place-items-center rounded-md ${groupTone(info?.group)}`}>
+          <TypeIcon type={step.type} icon={info?.icon} />
+        </span>
+        <div className="min-w-0">
+          <div className="truncate text-sm font-semibold">{step.name || info?.label || step.type}</div>
+          <div className="truncate text-[11px] text-slate-500">
+            {info?.label ?? step.type} · <span className="font-mono">{id}</span>
+          </div>
+        </div>
+      </div>
+
+      {lastRun?.fromSession && !lastRun.loading && lastRun.error !== undefined && lastRun.error !== null && (
+        <div className="border-b border-slate-100 px-4 py-3">
+          <StepErrorView
+            error={lastRun.error}
+            stepType={step.type}
+            allowHosts={(step.config?.allowHosts as string[] | undefined) ?? []}
+            onAllowHost={(host) =>
+              onChange((s) => {
+                const hosts = (s.config?.allowHosts as string[] | undefined) ?? [];
+                return { ...s, config: { ...s.config, allowHosts: [...new Set([...hosts, host])] } };
+              })
+            }
+          />
+        </div>
       )}
+
+      <ReferencesContext.Provider value={references}>
+        <InspectorTabs
+          idPrefix={`inspector-${id}`}
+          active={tab}
+          onChange={onTab}
+          tabs={[
+            { id: 'settings', label: 'Settings', content: settings },
+            { id: 'last-run', label: 'Last run', content: <LastRunTab view={lastRun} /> },
+            ...(info?.agentCapable && workflowId
+              ? [
+                  {
+                    id: 'promotion',
+                    label: 'Promotion',
+                    content: (
+                      <PromotionTab
+                        workflowId={workflowId}
+                        nodeId={id}
+                        savedVersion={savedVersion}
+                        // The server saved a new version: mirror the step's rollout fields so the
+                        // canvas shows them and the next save keeps them.
+                        onVersionSaved={() =>
+                          void savedRollout(workflowId, id).then(
+                            (r) => r && onChange((s) => ({ ...s, mode: r.mode, agent: r.agent })),
+                          )
+                        }
+                      />
+                    ),
+                  },
+                ]
+              : []),
+          ]}
+        />
+      </ReferencesContext.Provider>
     </aside>
   );
 });

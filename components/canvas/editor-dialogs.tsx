@@ -7,7 +7,7 @@ import { RunDialog } from './run-dialog';
 import type { Draft } from './use-draft';
 import type { PendingField } from './pending-fields';
 import { SHORTCUTS } from './use-shortcuts';
-import { JsonField } from './schema-form';
+import { JsonField } from './json-field';
 import type { JsonSchema } from './types';
 import { VersionsDialog } from './versions-dialog';
 

@@ -25,6 +25,8 @@ export interface EditorToolbarProps {
   saving: boolean;
   onSave(): void;
   onRun(): void;
+  /** The workflow's on/off switch (active-switch.tsx), shown beside the version. */
+  activeSwitch?: React.ReactNode;
 }
 
 export function EditorToolbar(p: EditorToolbarProps) {
@@ -68,6 +70,12 @@ export function EditorToolbar(p: EditorToolbarProps) {
       <span className={`text-xs ${p.dirty ? 'text-amber-600' : 'text-slate-400'}`} aria-live="polite">
         {p.dirty ? 'Unsaved changes' : 'All changes saved'}
       </span>
+      {p.activeSwitch && (
+        <>
+          <div className="mx-1 h-5 w-px bg-slate-200" />
+          {p.activeSwitch}
+        </>
+      )}
       <div className="mx-2 h-5 w-px bg-slate-200" />
       <Button size="sm" variant="ghost" onClick={p.onUndo} disabled={!p.canUndo} title="Undo (Ctrl+Z)">
         Undo

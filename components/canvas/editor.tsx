@@ -6,7 +6,8 @@ import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Spinner } from '@/components/ui/spinner';
 import { isSignedOut, SignInLink } from '@/components/ui/signed-out';
-import { InspectorTabs } from './inspector-tabs';
+import { ActiveSwitch } from './active-switch';
+import { ConfigPanel } from './config-panel';
 import { EditorCanvas, type Toast } from './editor-canvas';
 import { EditorActionsContext } from './editor-actions';
 import {
@@ -132,7 +133,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     pendingFields.reset();
   }, [workflowId]);
 
-  const doc = useEditorHistory(record);
+  const doc = useEditorHistory(record, catalog);
   const { definition, meta, editMeta } = doc;
   // Text in a JSON field that does not parse is not in the document yet: still an unsaved change.
   const pending = usePendingFields();
@@ -151,7 +152,15 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     showProblems,
   );
   const run = useEditorRun(workflowId, definition, doc.dirty, save, showProblems);
-  const inspector = useInspector(workflowId, doc, problemRows, validated, run.runId, editing.updateStep);
+  const inspector = useInspector(
+    workflowId,
+    doc,
+    problemRows,
+    validated,
+    run.runId,
+    run.runStatus,
+    editing.updateStep,
+  );
   const draft = useDraft(workflowId, doc.savedSnap, doc.currentSnap, doc.dirty, version);
   const { guardedSave, confirmSave, setConfirmSave, allProblems } = useGuardedSave(
     save,
@@ -163,6 +172,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   const [versionsOpen, setVersionsOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [helpOpen, setHelpOpen] = useState(false);
+  const [enabled, setEnabled] = useState(record.enabled !== false);
 
   useEditorShortcuts({
     save: () => guardedSave(),
@@ -229,6 +239,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
             saving={saving}
             onSave={() => guardedSave()}
             onRun={run.openRun}
+            activeSwitch={<ActiveSwitch workflowId={workflowId} enabled={enabled} onChange={setEnabled} />}
           />
           {failure && (
             <RunFailureBanner
@@ -267,17 +278,20 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
               <ProblemsPanel problems={allProblems} status={validation} onPick={pickProblem} />
             </div>
             {selectedStep && (
-              <InspectorTabs
+              <ConfigPanel
                 key={selectedStep.id}
                 step={selectedStep.data.step}
                 info={catalog.get(selectedStep.data.step.type)}
                 onChange={inspector.onStepChange}
-                suggestions={inspector.suggestions}
+                references={inspector.references}
+                tab={inspector.tab}
+                onTab={inspector.setTab}
                 problemPaths={inspector.problemPaths}
                 workflows={inspector.workflows}
                 lastRun={inspector.lastRun}
                 workflowId={workflowId}
                 savedVersion={version}
+                workflowEnabled={enabled}
               />
             )}
           </div>

@@ -1,8 +1,10 @@
 'use client';
 import { useRef, useState } from 'react';
+import { ReferenceButton, ReferencePicker, useReferences } from './reference-picker';
 
 // A text field for templates (`{{ expr }}` inside strings) and whole expressions. It highlights
-// the `{{ }}` parts underneath and offers references (input.*, upstream steps.<id>.output).
+// the `{{ }}` parts underneath and offers references (input.*, upstream steps by name, with the
+// fields their last run produced) from the ReferencesContext the inspector provides.
 
 const TEMPLATE_RE = /(\{\{[\s\S]*?\}\})/g;
 
@@ -28,7 +30,6 @@ export function ExpressionField({
   label,
   value,
   onChange,
-  suggestions,
   kind,
   multiline,
   invalid,
@@ -38,7 +39,6 @@ export function ExpressionField({
   label: string;
   value: string;
   onChange: (v: string) => void;
-  suggestions: string[];
   /** `template`: references are inserted as `{{ path }}`; `expression`: bare. */
   kind: 'template' | 'expression' | 'plain';
   multiline?: boolean;
@@ -47,6 +47,8 @@ export function ExpressionField({
 }) {
   const ref = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   const [open, setOpen] = useState(false);
+  const wrap = useRef<HTMLDivElement>(null);
+  const hasRefs = useReferences().groups.length > 0;
 
   const insert = (path: string) => {
     const el = ref.current;
@@ -60,12 +62,17 @@ export function ExpressionField({
         : value.slice(0, start);
     const next = before + text + value.slice(end);
     onChange(next);
-    setOpen(false);
+    close();
     requestAnimationFrame(() => {
       el?.focus();
       const pos = before.length + text.length;
       el?.setSelectionRange(pos, pos);
     });
+  };
+
+  const close = () => {
+    setOpen(false);
+    ref.current?.focus();
   };
 
   const common = {
@@ -77,16 +84,13 @@ export function ExpressionField({
     spellCheck: false,
     onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
       onChange(e.target.value);
-      if (kind !== 'plain' && e.target.value.slice(0, e.target.selectionStart ?? 0).endsWith('{{'))
+      if (hasRefs && kind !== 'plain' && e.target.value.slice(0, e.target.selectionStart ?? 0).endsWith('{{'))
         setOpen(true);
     },
     onKeyDown: (e: React.KeyboardEvent) => {
-      if (e.key === ' ' && e.ctrlKey && kind !== 'plain') {
+      if (e.key === ' ' && e.ctrlKey && kind !== 'plain' && hasRefs) {
         e.preventDefault();
         setOpen(true);
-      } else if (e.key === 'Escape' && open) {
-        e.stopPropagation();
-        setOpen(false);
       }
     },
     className: `w-full rounded-md border bg-white px-2 py-1.5 text-xs outline-none focus:ring-2 ${
@@ -98,19 +102,15 @@ export function ExpressionField({
 
   return (
     <div className="relative">
-      <div className="flex items-start gap-1">
+      <div ref={wrap} className="flex items-start gap-1">
         {multiline ? <textarea rows={3} {...common} /> : <input type="text" {...common} />}
-        {kind !== 'plain' && suggestions.length > 0 && (
-          <button
-            type="button"
-            aria-label={`Insert reference into ${label}`}
-            aria-expanded={open}
-            title="Insert a reference (Ctrl+Space)"
-            onClick={() => setOpen((o) => !o)}
-            className="h-7 shrink-0 rounded-md border border-slate-200 px-1.5 font-mono text-[11px] text-slate-500 hover:bg-slate-50 hover:text-brand-700"
-          >
-            {'{ }'}
-          </button>
+        {kind !== 'plain' && hasRefs && (
+          <ReferenceButton
+            label={label}
+            open={open}
+            onToggle={() => setOpen((o) => !o)}
+            className="h-7 shrink-0 rounded-md px-1.5 text-[11px]"
+          />
         )}
       </div>
       {kind !== 'plain' && value.includes('{{') && (
@@ -121,26 +121,7 @@ export function ExpressionField({
           <Highlighted text={value} />
         </div>
       )}
-      {open && (
-        <ul
-          role="listbox"
-          aria-label={`References for ${label}`}
-          className="absolute right-0 z-20 mt-1 max-h-48 w-64 overflow-auto rounded-md border border-slate-200 bg-white py-1 text-xs shadow-lg"
-        >
-          {suggestions.map((s) => (
-            <li key={s} role="option" aria-selected={false}>
-              <button
-                type="button"
-                className="w-full px-2 py-1 text-left font-mono hover:bg-brand-50 hover:text-brand-700"
-                onMouseDown={(e) => e.preventDefault()}
-                onClick={() => insert(s)}
-              >
-                {s}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      {open && <ReferencePicker label={label} anchor={wrap} onPick={insert} onClose={close} />}
     </div>
   );
 }

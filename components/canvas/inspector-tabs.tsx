@@ -1,87 +1,74 @@
 'use client';
-import { useState, type ComponentProps } from 'react';
-import { api } from '@/components/ui/api';
-import { PromotionTab } from '@/components/agent/promotion-tab';
-import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { ConfigPanel } from './config-panel';
+import { useRef } from 'react';
 
-// The step inspector: Settings (the node's config) and, for agent-capable steps of a saved
-// workflow, Promotion (rollout stage, gates, live numbers, log, report). Tabs follow the WAI-ARIA
-// tabs pattern: ←/→ move between them.
+// The inspector's tabs (Settings, Last run, …): a WAI-ARIA tablist with arrow-key movement.
+// Callers own which tab is chosen, so the choice survives selecting another step.
 
-type Props = ComponentProps<typeof ConfigPanel>;
-type Tab = 'settings' | 'promotion';
-const TABS: { id: Tab; label: string }[] = [
-  { id: 'settings', label: 'Settings' },
-  { id: 'promotion', label: 'Promotion' },
-];
+export interface InspectorTab {
+  id: string;
+  label: string;
+  content: React.ReactNode;
+}
 
-export function InspectorTabs(props: Props) {
-  const [tab, setTab] = useState<Tab>('settings');
-  const { step, info, workflowId, onChange, savedVersion } = props;
-  if (!info?.agentCapable || !workflowId) return <ConfigPanel {...props} />;
-
-  // The server wrote a new version (stage, gates, kill switch): mirror the step's rollout fields
-  // into the editor so the canvas shows them and the next save keeps them.
-  const mirror = async () => {
-    const wf = await api<{ definition: WorkflowDefinition }>(
-      `/api/workflows/${encodeURIComponent(workflowId)}`,
-    );
-    const saved = wf.definition.nodes.find((n) => n.id === step.id);
-    if (saved) onChange((s) => ({ ...s, mode: saved.mode, agent: saved.agent }));
+export function InspectorTabs({
+  tabs,
+  active,
+  onChange,
+  idPrefix,
+}: {
+  tabs: InspectorTab[];
+  active: string;
+  onChange: (id: string) => void;
+  idPrefix: string;
+}) {
+  const current = tabs.find((t) => t.id === active) ?? tabs[0];
+  const list = useRef<HTMLDivElement>(null);
+  const move = (delta: number) => {
+    const i = tabs.indexOf(current);
+    const next = tabs[(i + delta + tabs.length) % tabs.length];
+    onChange(next.id);
+    requestAnimationFrame(() => document.getElementById(`${idPrefix}-tab-${next.id}`)?.focus());
   };
-
-  const tabId = (t: Tab) => `inspector-${step.id}-${t}`;
   return (
-    <div className="flex min-h-0 w-80 shrink-0 flex-col border-l border-slate-200 bg-white">
+    <>
       <div
+        ref={list}
         role="tablist"
-        aria-label="Step inspector"
-        className="flex gap-1 border-b border-slate-200 px-3 pt-2"
+        aria-label="Inspector"
+        className="flex gap-1 border-b border-slate-100 px-3"
         onKeyDown={(e) => {
-          if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
-          const next = tab === 'settings' ? 'promotion' : 'settings';
-          setTab(next);
-          document.getElementById(tabId(next))?.focus();
+          if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+            e.preventDefault();
+            move(e.key === 'ArrowRight' ? 1 : -1);
+          }
         }}
       >
-        {TABS.map((t) => (
-          <button
-            key={t.id}
-            id={tabId(t.id)}
-            type="button"
-            role="tab"
-            aria-selected={tab === t.id}
-            aria-controls={`${tabId(t.id)}-panel`}
-            tabIndex={tab === t.id ? 0 : -1}
-            onClick={() => setTab(t.id)}
-            className={`-mb-px rounded-t-md border-b-2 px-3 py-1.5 text-xs font-medium ${
-              tab === t.id
-                ? 'border-brand-600 text-slate-900'
-                : 'border-transparent text-slate-500 hover:text-slate-800'
-            }`}
-          >
-            {t.label}
-          </button>
-        ))}
+        {tabs.map((t) => {
+          const on = t.id === current.id;
+          return (
+            <button
+              key={t.id}
+              id={`${idPrefix}-tab-${t.id}`}
+              type="button"
+              role="tab"
+              aria-selected={on}
+              aria-controls={`${idPrefix}-panel-${t.id}`}
+              tabIndex={on ? 0 : -1}
+              onClick={() => onChange(t.id)}
+              className={`-mb-px border-b-2 px-2 py-2 text-xs font-medium ${on ? 'border-brand-600 text-brand-700' : 'border-transparent text-slate-500 hover:text-slate-800'}`}
+            >
+              {t.label}
+            </button>
+          );
+        })}
       </div>
       <div
         role="tabpanel"
-        id={`${tabId(tab)}-panel`}
-        aria-labelledby={tabId(tab)}
-        className="flex min-h-0 flex-1 flex-col overflow-y-auto [&>aside]:w-full [&>aside]:border-l-0"
+        id={`${idPrefix}-panel-${current.id}`}
+        aria-labelledby={`${idPrefix}-tab-${current.id}`}
       >
-        {tab === 'settings' ? (
-          <ConfigPanel {...props} />
-        ) : (
-          <PromotionTab
-            workflowId={workflowId}
-            nodeId={step.id}
-            savedVersion={savedVersion}
-            onVersionSaved={() => void mirror()}
-          />
-        )}
+        {current.content}
       </div>
-    </div>
+    </>
   );
 }

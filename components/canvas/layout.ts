@@ -2,6 +2,12 @@ import dagre from '@dagrejs/dagre';
 
 const DEFAULT_W = 240;
 const DEFAULT_H = 80;
+/**
+ * A layout taller than this many ranks wraps into side-by-side columns of this many ranks, so a
+ * 150-step chain fits the view at a zoom where its cards can still be read.
+ */
+export const WRAP_RANKS = 12;
+const COLUMN_GAP = 120;
 
 /** Top-to-bottom layered layout; returns new top-left positions keyed by node id. */
 export function layoutPositions(
@@ -82,5 +88,68 @@ export function layoutPositions(
       y: Math.round(p.y - (n.height ?? DEFAULT_H) / 2),
     });
   }
-  return out;
+  return wrapColumns(
+    out,
+    [...ranks.keys()].sort((a, b) => a - b),
+    ranks,
+    nodes,
+  );
+}
+
+/**
+ * Past WRAP_RANKS ranks, deal the ranks into columns left to right: column c holds ranks
+ * c·WRAP_RANKS … and starts at the top. Edges between columns run from the bottom of one to the
+ * top of the next, like a line of text wrapping.
+ */
+function wrapColumns(
+  pos: Map<string, { x: number; y: number }>,
+  rankYs: number[],
+  ranks: Map<number, string[]>,
+  nodes: { id: string; width?: number }[],
+): Map<string, { x: number; y: number }> {
+  if (rankYs.length <= WRAP_RANKS) return pos;
+  const width = new Map(nodes.map((n) => [n.id, n.width ?? DEFAULT_W]));
+  const xs = [...pos.entries()].map(([id, p]) => [p.x, p.x + (width.get(id) ?? DEFAULT_W)]);
+  const minX = Math.min(...xs.map((x) => x[0]));
+  const span = Math.max(...xs.map((x) => x[1])) - minX + COLUMN_GAP;
+  const top = Math.min(...[...pos.values()].map((p) => p.y));
+  // Each column's first rank, read before anything moves.
+  const rankTop = rankYs.map((y) => Math.min(...ranks.get(y)!.map((id) => pos.get(id)!.y)));
+  rankYs.forEach((y, i) => {
+    const col = Math.floor(i / WRAP_RANKS);
+    if (col === 0) return;
+    const firstY = rankTop[col * WRAP_RANKS];
+    for (const id of ranks.get(y)!) {
+      const p = pos.get(id)!;
+      pos.set(id, { x: p.x + col * span, y: p.y - firstY + top });
+    }
+  });
+  return pos;
+}
+
+/**
+ * Cards closer than this sit mostly on top of each other (a card is 240 wide, about 100 tall):
+ * a pile to lay out. A slight overlap is the author's choice and stays.
+ */
+const PILE_DX = 120;
+const PILE_DY = 50;
+
+/**
+ * Do any two positions pile cards on top of each other? (A definition written by hand or by
+ * another tool often has no positions, which the schema defaults to 0,0.) A grid of card-sized
+ * cells keeps this linear for 1,000 nodes.
+ */
+export function hasCollisions(points: { x: number; y: number }[]): boolean {
+  const cells = new Map<string, { x: number; y: number }[]>();
+  for (const p of points) {
+    const cx = Math.floor(p.x / PILE_DX);
+    const cy = Math.floor(p.y / PILE_DY);
+    for (let dx = -1; dx <= 1; dx++)
+      for (let dy = -1; dy <= 1; dy++)
+        for (const q of cells.get(`${cx + dx},${cy + dy}`) ?? [])
+          if (Math.abs(q.x - p.x) < PILE_DX && Math.abs(q.y - p.y) < PILE_DY) return true;
+    const key = `${cx},${cy}`;
+    cells.set(key, [...(cells.get(key) ?? []), p]);
+  }
+  return false;
 }

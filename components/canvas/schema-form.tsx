@@ -1,7 +1,8 @@
 'use client';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ExpressionField } from './expression-field';
-import { pendingFields } from './pending-fields';
+import { inputClass, labelClass } from './form-styles';
+import { JsonField } from './json-field';
 import type { JsonSchema } from './types';
 
 // A form generated from a node type's config JSON Schema (exported from the registry's zod
@@ -13,9 +14,7 @@ export const fieldId = (nodeId: string, path: string) => `field-${nodeId}-${path
 const LONG_TEXT = new Set(['prompt', 'system', 'message', 'code', 'instructions', 'expression']);
 const EXPRESSION_KEYS = new Set(['expression', 'items', 'code']);
 
-export const labelClass = 'mb-1 block text-[11px] font-medium text-slate-600';
-export const inputClass =
-  'h-7 w-full rounded-md border border-slate-300 bg-white px-2 text-xs outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20 aria-[invalid=true]:border-red-400';
+export { inputClass, labelClass };
 
 function humanize(key: string): string {
   return key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
@@ -41,7 +40,6 @@ const typeOf = (s: JsonSchema): string | undefined =>
 
 export interface FieldContext {
   nodeId: string;
-  suggestions: string[];
   expressionFields: Set<string>;
   problemPaths: Map<string, string>;
 }
@@ -199,7 +197,6 @@ function Field({
           label={label}
           value={typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value)}
           onChange={(v) => onChange(v === '' && !required ? undefined : v)}
-          suggestions={ctx.suggestions}
           kind={
             isExpr
               ? 'expression'
@@ -212,6 +209,36 @@ function Field({
         />
         {help}
       </div>
+    );
+  }
+  if (t === 'object' && schema.properties && isFlatObject(schema)) {
+    // A small nested object (a browser action's target, a viewport): its own fields, so each
+    // problem lands on the field it names.
+    return (
+      <fieldset className="rounded-md border border-slate-200 p-2" aria-label={label}>
+        <legend className={labelClass}>{label}</legend>
+        <SchemaFields
+          schema={schema}
+          value={(value ?? {}) as Record<string, unknown>}
+          ctx={ctx}
+          basePath={path}
+          onChange={(v) => onChange(Object.keys(v).length ? v : undefined)}
+        />
+        {help}
+      </fieldset>
+    );
+  }
+  if (t === 'array' && variantsOf(schema.items)) {
+    return (
+      <VariantList
+        label={label}
+        path={path}
+        variants={variantsOf(schema.items)!}
+        rows={Array.isArray(value) ? (value as Record<string, unknown>[]) : []}
+        ctx={ctx}
+        help={help}
+        onChange={onChange}
+      />
     );
   }
   if (t === 'array') {
@@ -277,9 +304,156 @@ function Field({
         invalid={!!problem}
         onCommit={onChange}
         nodeId={ctx.nodeId}
+        template
       />
       {help}
     </div>
+  );
+}
+
+/** Objects whose fields are scalars or such objects again (not a graph body of arrays). */
+function isFlatObject(schema: JsonSchema, depth = 0): boolean {
+  if (depth > 2) return false;
+  return Object.values(schema.properties ?? {}).every((p) => {
+    const r = resolve(p);
+    const t = typeOf(r);
+    if (t === 'object') return !!r.properties && isFlatObject(r, depth + 1);
+    return t !== 'array' && t !== undefined;
+  });
+}
+
+/** A list of tagged variants (a browser step's actions): each variant by its `type` constant. */
+function variantsOf(items: JsonSchema | undefined): Map<string, JsonSchema> | null {
+  const alts = items?.oneOf ?? items?.anyOf;
+  if (!alts?.length) return null;
+  const out = new Map<string, JsonSchema>();
+  for (const a of alts) {
+    const tag = a.properties?.type?.const;
+    if (typeof tag !== 'string') return null;
+    out.set(tag, a);
+  }
+  return out;
+}
+
+function VariantList({
+  label,
+  path,
+  variants,
+  rows,
+  ctx,
+  help,
+  onChange,
+}: {
+  label: string;
+  path: string;
+  variants: Map<string, JsonSchema>;
+  rows: Record<string, unknown>[];
+  ctx: FieldContext;
+  help: React.ReactNode;
+  onChange: (v: unknown) => void;
+}) {
+  const tags = [...variants.keys()];
+  const noun = label.replace(/s$/, '').toLowerCase();
+  const set = (i: number, row: Record<string, unknown>) => onChange(rows.map((x, j) => (j === i ? row : x)));
+  const move = (i: number, by: number) => {
+    const next = [...rows];
+    const [row] = next.splice(i, 1);
+    next.splice(i + by, 0, row);
+    onChange(next);
+  };
+  return (
+    <fieldset>
+      <legend className={labelClass}>{label}</legend>
+      {rows.length === 0 && <p className="text-[11px] text-slate-400">No {label.toLowerCase()} yet.</p>}
+      <ol className="space-y-2">
+        {rows.map((row, i) => {
+          const tag = String(row?.type ?? '');
+          const variant = variants.get(tag);
+          const { type: _t, ...fields } = variant?.properties ?? {};
+          const problem = ctx.problemPaths.get(`${path}/${i}`);
+          return (
+            <li
+              key={i}
+              aria-label={`${humanize(noun)} ${i + 1}: ${tag}`}
+              className="rounded-md border border-slate-200 bg-slate-50 p-2"
+            >
+              <div className="mb-2 flex items-center gap-1">
+                <span className="w-5 text-[11px] font-medium text-slate-500 tabular-nums">{i + 1}</span>
+                <select
+                  aria-label={`${humanize(noun)} ${i + 1} type`}
+                  className={`${inputClass} w-auto`}
+                  value={tag}
+                  onChange={(e) => {
+                    const next = variants.get(e.target.value);
+                    // Fields the new kind also has (a target) are kept.
+                    const kept = Object.fromEntries(
+                      Object.entries(row).filter(([k]) => k !== 'type' && next?.properties?.[k]),
+                    );
+                    set(i, { type: e.target.value, ...kept });
+                  }}
+                >
+                  {!variant && <option value={tag}>{tag || '(choose)'}</option>}
+                  {tags.map((t) => (
+                    <option key={t} value={t}>
+                      {t}
+                    </option>
+                  ))}
+                </select>
+                <span className="ml-auto" />
+                <button
+                  type="button"
+                  aria-label={`Move ${noun} ${i + 1} up`}
+                  disabled={i === 0}
+                  className="rounded px-1 text-xs text-slate-500 hover:bg-slate-200 disabled:opacity-30"
+                  onClick={() => move(i, -1)}
+                >
+                  ↑
+                </button>
+                <button
+                  type="button"
+                  aria-label={`Move ${noun} ${i + 1} down`}
+                  disabled={i === rows.length - 1}
+                  className="rounded px-1 text-xs text-slate-500 hover:bg-slate-200 disabled:opacity-30"
+                  onClick={() => move(i, 1)}
+                >
+                  ↓
+                </button>
+                <button
+                  type="button"
+                  aria-label={`Remove ${noun} ${i + 1}`}
+                  className="rounded px-1 text-[11px] text-red-600 hover:bg-red-50"
+                  onClick={() => onChange(rows.filter((_, j) => j !== i))}
+                >
+                  Remove
+                </button>
+              </div>
+              {problem && <p className="mb-1 text-[11px] text-red-600">{problem}</p>}
+              {variant && (
+                <SchemaFields
+                  schema={{
+                    ...variant,
+                    properties: fields,
+                    required: variant.required?.filter((k) => k !== 'type'),
+                  }}
+                  value={row}
+                  ctx={ctx}
+                  basePath={`${path}/${i}`}
+                  onChange={(r) => set(i, { type: tag, ...r })}
+                />
+              )}
+            </li>
+          );
+        })}
+      </ol>
+      <button
+        type="button"
+        className="mt-2 text-xs font-medium text-brand-700 hover:underline"
+        onClick={() => onChange([...rows, { type: tags[0] }])}
+      >
+        + Add {noun}
+      </button>
+      {help}
+    </fieldset>
   );
 }
 
@@ -352,74 +526,5 @@ function LinesField({
         )
       }
     />
-  );
-}
-
-/** JSON editor that commits on blur and says why when the text does not parse. */
-export function JsonField({
-  id,
-  label,
-  value,
-  onCommit,
-  invalid,
-  rows = 4,
-  nodeId,
-}: {
-  id: string;
-  label: string;
-  value: unknown;
-  onCommit: (v: unknown) => void;
-  invalid?: boolean;
-  rows?: number;
-  /** The step the field belongs to, so invalid text shows as that step's problem. */
-  nodeId?: string;
-}) {
-  const pretty = value === undefined ? '' : JSON.stringify(value, null, 2);
-  // Text that did not parse is kept (pending-fields.ts) and comes back when the field does.
-  const [text, setText] = useState(() => pendingFields.get(id)?.text ?? pretty);
-  const [err, setErr] = useState<string | null>(() => pendingFields.get(id)?.error ?? null);
-  const shown = useRef(pretty);
-  useEffect(() => {
-    // Only a change of the value from outside (undo, another edit) replaces the text.
-    if (shown.current === pretty) return;
-    shown.current = pretty;
-    setText(pretty);
-    setErr(null);
-    pendingFields.clear(id);
-  }, [pretty, id]);
-  return (
-    <div>
-      <label htmlFor={id} className={labelClass}>
-        {label} <span className="font-normal text-slate-400">(JSON)</span>
-      </label>
-      <textarea
-        id={id}
-        rows={rows}
-        spellCheck={false}
-        aria-invalid={invalid || !!err || undefined}
-        className="w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-xs outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20 aria-[invalid=true]:border-red-400"
-        value={text}
-        onChange={(e) => setText(e.target.value)}
-        onBlur={() => {
-          if (text.trim() === '') {
-            setErr(null);
-            pendingFields.clear(id);
-            onCommit(undefined);
-            return;
-          }
-          try {
-            const v = JSON.parse(text);
-            setErr(null);
-            pendingFields.clear(id);
-            onCommit(v);
-          } catch (e) {
-            const error = (e as Error).message;
-            setErr(error);
-            pendingFields.set({ id, label, text, error, nodeId });
-          }
-        }}
-      />
-      {err && <p className="mt-1 text-[11px] text-red-600">Not valid JSON (not applied, not saved): {err}</p>}
-    </div>
   );
 }

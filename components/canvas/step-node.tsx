@@ -3,6 +3,7 @@ import type { WorkflowNode } from '@/lib/workflow/definition';
 import { stageLabel, stageOf } from '@/lib/workflow/rollout';
 import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { StatusIcon, StatusMark } from '@/components/ui/status-icon';
 import { statusDot, statusLabel, statusStyle } from '@/components/ui/status-style';
 import { outputsFor } from './graph';
 import { groupTone, TypeIcon } from './icons';
@@ -65,7 +66,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
 
   return (
     <div
-      className={`w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
+      className={`relative w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
         selected
           ? 'border-brand-500 shadow-md'
           : slice.problems
@@ -119,10 +120,16 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
         </div>
       )}
       {status && (
-        <div className="flex items-center gap-1.5 border-t border-slate-100 px-3 py-1 text-[11px] text-slate-600">
-          <span className={`h-1.5 w-1.5 rounded-full ${statusDot(status)}`} aria-hidden />
+        // A chip on the card's top edge, not a row: the card keeps its height while a run shows,
+        // so nodes laid out close together do not grow into each other.
+        <div
+          className={`absolute -top-2.5 right-2 flex items-center gap-1 rounded-full border bg-white px-1.5 py-px text-[10px] leading-4 text-slate-700 shadow-sm ${statusStyle(status).border}`}
+        >
+          <StatusMark status={status} dotClass={`h-1.5 w-1.5 ${statusDot(status)}`} />
           <span>{statusLabel(status)}</span>
-          {slice.mode && slice.mode !== 'workflow' && <span className="text-slate-400">· {slice.mode}</span>}
+          {slice.mode && slice.mode !== 'workflow' && slice.mode !== status && (
+            <span className="text-slate-400">· {slice.mode}</span>
+          )}
         </div>
       )}
       {outputs.length > 0 && (
@@ -175,9 +182,10 @@ function StageBadge({ step }: { step: Pick<WorkflowNode, 'mode' | 'agent'> }) {
     <>
       {s.stage !== 'workflow' && (
         <span
-          className="rounded bg-violet-100 px-1 py-px text-[10px] font-semibold tracking-wide whitespace-nowrap text-violet-700 uppercase"
+          className="flex items-center gap-0.5 rounded bg-indigo-100 px-1 py-px text-[10px] font-semibold tracking-wide whitespace-nowrap text-indigo-700 uppercase"
           title={STAGE_HINT[s.stage]}
         >
+          <StatusIcon status="agent" className="h-2.5 w-2.5" />
           {stageLabel(s)}
         </span>
       )}

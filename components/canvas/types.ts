@@ -46,6 +46,8 @@ export interface WorkflowSummary {
   id: string;
   name: string;
   latestVersion: number;
+  /** Off: schedules and webhooks do not fire. */
+  enabled?: boolean;
   updatedAt: string;
   createdAt: string;
   lastRun: { id: string; status: string; createdAt: string } | null;
@@ -56,6 +58,7 @@ export interface WorkflowRecord {
   name: string;
   version: number;
   definition: WorkflowDefinition;
+  enabled?: boolean;
   createdAt: string;
   updatedAt: string;
 }

@@ -4,25 +4,25 @@ import { useEdgesState, useNodesState, useReactFlow } from '@xyflow/react';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { splitMeta, toDefinition, toFlow, type DefinitionMeta } from './convert';
 import { SnapshotHistory } from './history';
-import type { FlowEdge, FlowNode, WorkflowRecord } from './types';
+import { arrangeOnOpen } from './open-layout';
+import type { FlowEdge, FlowNode, NodeTypeInfo, WorkflowRecord } from './types';
 
 // The document being edited and its history. React Flow owns nodes and edges (positions,
 // selection); after every settled change the definition is serialised and pushed as a snapshot
 // (dragging frames and selection are not changes). The top snapshot is what save, run, export and
 // validation read; `dirty` is "differs from the last saved snapshot".
 
-export function useEditorHistory(record: WorkflowRecord) {
-  const initial = useMemo(() => toFlow(record.definition), [record]);
+export function useEditorHistory(record: WorkflowRecord, catalog?: Map<string, NodeTypeInfo>) {
+  // Piled-up steps (no positions) open laid out; the catalog only orders branches, so it is read once.
+  const [opened] = useState(() => arrangeOnOpen(record.definition, catalog));
+  const initial = useMemo(() => toFlow(opened), [opened]);
   const [nodes, setNodes, onNodesChange] = useNodesState<FlowNode>(initial.nodes);
   const [edges, setEdges, onEdgesChange] = useEdgesState<FlowEdge>(initial.edges);
   const [meta, setMeta] = useState<DefinitionMeta>(() => splitMeta(record.definition));
   const rf = useReactFlow<FlowNode, FlowEdge>();
 
   const [history] = useState(
-    () =>
-      new SnapshotHistory(
-        JSON.stringify(toDefinition(splitMeta(record.definition), initial.nodes, initial.edges)),
-      ),
+    () => new SnapshotHistory(JSON.stringify(toDefinition(splitMeta(opened), initial.nodes, initial.edges))),
   );
   /** Set just before an edit whose successive changes should merge into one undo step. */
   const coalesceKey = useRef<string | null>(null);

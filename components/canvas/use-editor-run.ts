@@ -1,15 +1,13 @@
 'use client';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { api, errorMessage } from '@/components/ui/api';
-import type { LastRunView } from './config-panel';
-import { nodeStatusStore, useStatusVersion } from './node-status-store';
+import { errorMessage } from '@/components/ui/api';
 import type { Problem } from './types';
 import { useRun } from './use-run';
 import { problemsOf } from './use-validation';
 
-// Running from the editor: the Run dialog's state, save-then-start, and the selected step's data
-// from the run shown on the canvas (for the inspector's "last run" view).
+// Running from the editor: the Run dialog's state and save-then-start. The run's data for the
+// inspector is use-last-run.ts.
 
 export function useEditorRun(
   workflowId: string,
@@ -60,37 +58,4 @@ export function useEditorRun(
     runError,
     startRun,
   };
-}
-
-/** The selected step's input, output and error in the run shown on the canvas. */
-export function useLastRun(runId: string | null, selectedId: string | undefined): LastRunView | null {
-  const statusVersion = useStatusVersion();
-  const [lastRun, setLastRun] = useState<LastRunView | null>(null);
-  const selectedStepId = selectedId ? nodeStatusStore.get(selectedId).stepId : undefined;
-  useEffect(() => {
-    if (!runId || !selectedStepId) {
-      setLastRun(null);
-      return;
-    }
-    let live = true;
-    setLastRun({ loading: true });
-    api<{ step: { status?: string; input?: unknown; output?: unknown; error?: unknown } }>(
-      `/api/runs/${runId}/steps/${selectedStepId}`,
-    ).then(
-      (r) =>
-        live &&
-        setLastRun({
-          status: r.step.status,
-          input: r.step.input,
-          output: r.step.output,
-          error: r.step.error,
-        }),
-      (e) => live && setLastRun({ error: errorMessage(e) }),
-    );
-    return () => {
-      live = false;
-    };
-    // statusVersion: refetch when the selected step finishes.
-  }, [runId, selectedStepId, statusVersion]);
-  return lastRun;
 }

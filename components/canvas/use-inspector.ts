@@ -2,12 +2,13 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { api } from '@/components/ui/api';
-import { fieldForPath, upstreamOf } from './graph';
+import { fieldForPath } from './graph';
 import type { ProblemRow } from './problems-panel';
 import { fieldId } from './schema-form';
-import type { JsonSchema, StepData, StepFlowNode } from './types';
+import type { StepData, StepFlowNode } from './types';
 import type { EditorDocument } from './use-editor-history';
-import { useLastRun } from './use-editor-run';
+import { useLastRunData, useSelectedStepRun } from './use-last-run';
+import { useReferenceSource } from './use-reference-source';
 
 // What the inspector (config panel) shows for the selected step, and jumping from a problem to
 // its node and field.
@@ -18,23 +19,14 @@ export function useInspector(
   problemRows: ProblemRow[],
   validated: WorkflowDefinition,
   runId: string | null,
+  runStatus: string | null,
   updateStep: (id: string, update: (s: StepData) => StepData) => void,
 ) {
-  const { nodes, edges, meta, rf, setNodes, setEdges } = doc;
+  const { nodes, rf, setNodes, setEdges } = doc;
   const selected = nodes.filter((n) => n.selected);
   const selectedStep =
     selected.length === 1 && selected[0].type === 'step' ? (selected[0] as StepFlowNode) : null;
   const selectedId = selectedStep?.id;
-
-  const suggestions = useMemo(() => {
-    if (!selectedId) return [];
-    const props = Object.keys(((meta.inputSchema as JsonSchema | undefined)?.properties ?? {}) as object);
-    return [
-      'input',
-      ...props.map((p) => `input.${p}`),
-      ...upstreamOf(edges, selectedId).map((id) => `steps.${id}.output`),
-    ];
-  }, [edges, meta.inputSchema, selectedId]);
 
   const problemPaths = useMemo(() => {
     const m = new Map<string, string>();
@@ -50,7 +42,11 @@ export function useInspector(
     );
   }, [workflowId]);
 
-  const lastRun = useLastRun(runId, selectedId);
+  const runData = useLastRunData(workflowId, runId, runStatus);
+  const lastRun = useSelectedStepRun(runData, selectedId);
+  const references = useReferenceSource(selectedId, doc.definition, runData);
+  // The chosen tab outlives the selection: comparing steps' last runs is click, click, click.
+  const [tab, setTab] = useState('settings');
 
   /** Select one node and bring it into view. */
   const focusNode = useCallback(
@@ -105,7 +101,9 @@ export function useInspector(
 
   return {
     selectedStep,
-    suggestions,
+    references,
+    tab,
+    setTab,
     problemPaths,
     workflows,
     lastRun,

@@ -2,20 +2,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '@/components/ui/api';
 import { nodeStatusStore } from './node-status-store';
+import { readRunSteps, type StepEvent } from './run-steps';
 import type { RunNodeStatus } from './types';
 
 // Starts a run and lights nodes up from GET /api/runs/:id/events (docs/api.md §Server-Sent Events).
 // Status goes to nodeStatusStore, never into React Flow node data.
-
-interface StepEvent {
-  stepId?: string;
-  id?: string;
-  nodeId: string;
-  status: string;
-  mode?: string;
-  parentNodeId?: string | null;
-  error?: { code?: string; message?: string };
-}
 
 /** The step a failed run stopped at, with its error: what the editor selects and explains. */
 export interface RunFailure {
@@ -71,17 +62,23 @@ export function useRun(workflowId: string) {
         if (finished) return;
         finished = true;
         es.close();
-        const done = await api<{ run?: { status?: string }; steps: StepEvent[] }>(
-          `/api/runs/${res.runId}`,
-        ).catch(() => null);
-        for (const s of done?.steps ?? []) apply(s);
+        // Every page: a node that ran after a long map is far past the first one.
+        const topLevelFailed: StepEvent[] = [];
+        const run = await readRunSteps(
+          api,
+          res.runId,
+          (steps) => {
+            for (const s of steps) {
+              apply(s);
+              if (!s.parentNodeId && s.status === 'failed') topLevelFailed.push(s);
+            }
+          },
+          () => esRef.current === es || esRef.current === null,
+        ).catch(() => undefined);
         // The step the run stopped at: the last top-level step still failed at the end.
-        const failed = (done?.steps ?? []).filter(
-          (s) =>
-            !s.parentNodeId && s.status === 'failed' && nodeStatusStore.get(s.nodeId).status === 'failed',
-        );
+        const failed = topLevelFailed.filter((s) => nodeStatusStore.get(s.nodeId).status === 'failed');
         const last = failed[failed.length - 1];
-        if (done?.run?.status === 'failed' && last) {
+        if (run?.status === 'failed' && last) {
           const stepId = last.stepId ?? last.id;
           const detail = stepId
             ? await api<{ step: { error?: { code?: string; message?: string } } }>(

@@ -5,6 +5,7 @@ import { useRouter } from 'next/navigation';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
+import { ActiveSwitch } from './active-switch';
 import { Dialog } from '@/components/ui/dialog';
 import { Spinner } from '@/components/ui/spinner';
 import { StatusBadge } from '@/components/ui/status-badge';
@@ -71,10 +72,10 @@ export function WorkflowList() {
 
   const fail = (e: unknown) => setNotice({ text: errorMessage(e), tone: 'error' });
 
-  const create = async (name: string, definition: WorkflowDefinition) => {
+  const create = async (name: string, definition: WorkflowDefinition, enabled = true) => {
     const r = await api<{ id: string }>('/api/workflows', {
       method: 'POST',
-      body: { name, definition: { ...definition, name } },
+      body: { name, definition: { ...definition, name }, ...(enabled ? {} : { enabled: false }) },
     });
     return r.id;
   };
@@ -225,6 +226,7 @@ export function WorkflowList() {
             <thead className="bg-slate-50 text-left text-xs text-slate-500">
               <tr>
                 <th className="px-4 py-2 font-medium">Name</th>
+                <th className="px-4 py-2 font-medium">Active</th>
                 <th className="px-4 py-2 font-medium">Version</th>
                 <th className="px-4 py-2 font-medium">Last run</th>
                 <th className="px-4 py-2 font-medium">Updated</th>
@@ -243,6 +245,16 @@ export function WorkflowList() {
                     >
                       {wf.name}
                     </Link>
+                  </td>
+                  <td className="px-4 py-2.5">
+                    <ActiveSwitch
+                      workflowId={wf.id}
+                      enabled={wf.enabled !== false}
+                      label={`Active: ${wf.name}`}
+                      onChange={(on) =>
+                        setRows((rs) => rs?.map((r) => (r.id === wf.id ? { ...r, enabled: on } : r)) ?? rs)
+                      }
+                    />
                   </td>
                   <td className="px-4 py-2.5 text-slate-600">v{wf.latestVersion}</td>
                   <td className="px-4 py-2.5">
@@ -305,8 +317,9 @@ export function WorkflowList() {
       <CreateDialog
         open={createOpen}
         onClose={() => setCreateOpen(false)}
-        onCreate={async (name, def) => {
-          const id = await create(name, def);
+        onCreate={async (name, def, fromExample) => {
+          // An example's schedule or webhook must not start firing the moment it is created.
+          const id = await create(name, def, !fromExample);
           setCreateOpen(false);
           router.push(`/workflows/${id}`);
         }}
@@ -432,7 +445,7 @@ function CreateDialog({
 }: {
   open: boolean;
   onClose: () => void;
-  onCreate: (name: string, def: WorkflowDefinition) => Promise<void>;
+  onCreate: (name: string, def: WorkflowDefinition, fromExample: boolean) => Promise<void>;
 }) {
   const [name, setName] = useState('Untitled workflow');
   const [choice, setChoice] = useState<string>('blank');
@@ -458,7 +471,7 @@ function CreateDialog({
     setBusy(true);
     setError(null);
     try {
-      await onCreate(name.trim() || def.name, def);
+      await onCreate(name.trim() || def.name, def, !!ex);
     } catch (e) {
       setError(errorMessage(e));
     } finally {

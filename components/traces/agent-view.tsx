@@ -1,11 +1,14 @@
 'use client';
-import { DiffView } from './diff-view';
+import { useState } from 'react';
+import { ConversationView } from './conversation-view';
 import { fallbackExplanation } from './fallback-reason';
 import { formatCost, formatDuration, formatTokens } from './format';
 import { CopyButton } from './copy-button';
-import { JsonTree, JsonView } from './json-view';
+import { JsonTree } from './json-view';
+import { ShadowComparison } from './shadow-compare';
 import type { AgentTurn, StepDetail } from './types';
 import { AgentSummary } from '@/components/agent/agent-summary';
+import { StatusIcon } from '@/components/ui/status-icon';
 
 const kindStyle: Record<string, { label: string; tone: string }> = {
   request: { label: 'Model request', tone: 'bg-slate-100 text-slate-700' },
@@ -30,6 +33,7 @@ function turnHeadline(t: AgentTurn): string | null {
 }
 
 export function AgentView({ step, turns }: { step: StepDetail; turns: AgentTurn[] }) {
+  const [view, setView] = useState<'conversation' | 'raw'>('conversation');
   const tokens = turns.reduce((n, t) => n + (t.tokens ?? 0), 0) || step.tokens || 0;
   const cost = turns.reduce((n, t) => n + (t.cost ?? 0), 0) || step.cost || 0;
   const reason =
@@ -54,38 +58,41 @@ export function AgentView({ step, turns }: { step: StepDetail; turns: AgentTurn[
         <div
           role="note"
           aria-label="Fallback reason"
-          className="rounded-lg border border-violet-200 bg-violet-50 px-3 py-2 text-sm text-violet-900"
+          className="rounded-lg border border-orange-200 bg-orange-50 px-3 py-2 text-sm text-orange-950"
         >
-          <div className="text-[11px] font-semibold tracking-wide text-violet-600 uppercase">
+          <div className="flex items-center gap-1 text-[11px] font-semibold tracking-wide text-orange-700 uppercase">
+            <StatusIcon status="fallback" />
             Fell back to the deterministic step{step.fallbackReason ? ` · ${step.fallbackReason}` : ''}
           </div>
           {reason}
         </div>
       )}
-      {step.mode === 'shadow' && (
-        <div className="flex flex-col gap-2 rounded-lg border border-fuchsia-200 bg-fuchsia-50/40 p-2.5">
-          <h4 className="text-xs font-semibold text-fuchsia-800">
-            Shadow comparison: the deterministic output was used
-          </h4>
-          <div className="grid grid-cols-2 gap-2">
-            <JsonView title="Deterministic output" value={step.output} openDepth={3} />
-            <JsonView
-              title="Agent output (shadow)"
-              value={step.shadowOutput}
-              openDepth={3}
-              empty="The agent gave no output"
-            />
-          </div>
-          <DiffView
-            before={step.output}
-            after={step.shadowOutput}
-            label="Difference between deterministic and agent output"
-          />
+      {step.mode === 'shadow' && <ShadowComparison step={step} />}
+      <AgentSummary turns={turns} />
+      {turns.length > 0 && (
+        <div
+          role="radiogroup"
+          aria-label="Turns view"
+          className="flex gap-1 self-start rounded-md bg-slate-100 p-0.5 text-xs"
+        >
+          {(['conversation', 'raw'] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              role="radio"
+              aria-checked={view === v}
+              onClick={() => setView(v)}
+              className={`rounded px-2 py-0.5 font-medium ${view === v ? 'bg-white text-slate-900 shadow-sm' : 'text-slate-500 hover:text-slate-800'}`}
+            >
+              {v === 'conversation' ? 'Conversation' : 'Raw JSON'}
+            </button>
+          ))}
         </div>
       )}
-      <AgentSummary turns={turns} />
       {turns.length === 0 ? (
         <p className="text-sm text-slate-500">No agent turns were recorded for this step.</p>
+      ) : view === 'conversation' ? (
+        <ConversationView turns={turns} />
       ) : (
         <ol className="flex flex-col gap-2" aria-label="Agent turns">
           {turns.map((t, i) => {

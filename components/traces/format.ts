@@ -1,3 +1,4 @@
+import { rerunSourceOf } from './rerun-source';
 // Numbers as people read them in a trace: short, unit-bearing, never "NaN".
 
 export function formatDuration(ms: number | null | undefined): string {
@@ -73,6 +74,6 @@ export function shortId(id: string): string {
 
 /** "rerun:<runId>" triggers read as "rerun of #abcd1234". */
 export function formatTrigger(trigger: string): string {
-  const m = /^rerun:(.+)$/.exec(trigger);
-  return m ? `rerun of #${shortId(m[1])}` : trigger;
+  const source = rerunSourceOf({ trigger });
+  return source ? `rerun of #${shortId(source)}` : trigger;
 }

@@ -14,6 +14,7 @@ import { TypeIcon } from '@/components/canvas/icons';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { formatDuration } from './format';
 import type { NodeOutcome } from './node-outcomes';
+import { StatusIcon, StatusMark } from '@/components/ui/status-icon';
 import { statusDot, statusStyle } from '@/components/ui/status-style';
 import { OUTCOME_LABEL } from './run-status';
 
@@ -33,6 +34,9 @@ type TraceNodeData = {
   selected: boolean;
 };
 type TraceFlowNode = Node<TraceNodeData, 'trace'>;
+
+/** The smallest zoom fitting the run graph may choose (its cards' text stays legible). */
+export const FIT_MIN_ZOOM = 0.5;
 
 function TraceNodeView({ data }: NodeProps<TraceFlowNode>) {
   const dim = data.outcome === 'not-run' || data.outcome === 'skipped';
@@ -59,13 +63,14 @@ function TraceNodeView({ data }: NodeProps<TraceFlowNode>) {
           <div className="truncate font-mono text-[10px] text-slate-500">{data.type}</div>
         </div>
         {data.agent && (
-          <span className="rounded bg-indigo-100 px-1 text-[9px] font-bold text-indigo-700 uppercase">
+          <span className="flex items-center gap-0.5 rounded bg-indigo-100 px-1 text-[9px] font-bold text-indigo-700 uppercase">
+            <StatusIcon status="agent" className="h-2.5 w-2.5" />
             Agent
           </span>
         )}
       </div>
       <div className="flex items-center gap-1.5 border-t border-slate-100 px-2.5 py-1 text-[11px] text-slate-600">
-        <span className={`h-1.5 w-1.5 rounded-full ${statusDot(data.outcome)}`} aria-hidden />
+        <StatusMark status={data.outcome} dotClass={`h-1.5 w-1.5 ${statusDot(data.outcome)}`} />
         <span className="font-medium">{OUTCOME_LABEL[data.outcome] ?? data.outcome}</span>
         {data.attempts > 1 && (
           <span className="rounded bg-amber-100 px-1 font-medium text-amber-800">×{data.attempts}</span>
@@ -159,7 +164,8 @@ export function RunCanvas({
       elementsSelectable
       onNodeClick={(_, n) => onSelectNode(n.id)}
       fitView
-      fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+      // Fit, but never below a readable zoom: a long chain opens on its start, not as specks.
+      fitViewOptions={{ padding: 0.15, maxZoom: 1, minZoom: FIT_MIN_ZOOM }}
       minZoom={0.1}
       proOptions={{ hideAttribution: true }}
       aria-label="Workflow graph for this run"
@@ -179,7 +185,7 @@ export function OutcomeLegend() {
     >
       {items.map((k) => (
         <li key={k} className="flex items-center gap-1">
-          <span className={`h-2 w-2 rounded-full ${statusDot(k)}`} aria-hidden />
+          <StatusMark status={k} dotClass={`h-2 w-2 ${statusDot(k)}`} />
           {OUTCOME_LABEL[k]}
         </li>
       ))}

@@ -21,7 +21,9 @@ import { ApprovalPanel } from './run-actions';
 import { OutcomeLegend, RunCanvas } from './run-canvas';
 import { StatusBadge } from './run-status';
 import { StepInspector } from './step-inspector';
-import { ACTIVE_RUN_STATUSES, type RunPage, workflowName } from './types';
+import { ComparePicker } from './compare-picker';
+import { rerunSourceOf, reusedStepIds } from './rerun-source';
+import { ACTIVE_RUN_STATUSES, workflowName } from './types';
 import { useDefinition, useRunTrace } from './use-run-trace';
 import { Waterfall } from './waterfall';
 
@@ -103,16 +105,9 @@ export function RunView({ runId }: { runId: string }) {
       await api(`/api/runs/${runId}/cancel`, { method: 'POST', body: {} });
       await reload();
     });
-  const compare = () =>
-    act('compare', async () => {
-      const page = await api<RunPage>(`/api/runs?workflowId=${run?.workflowId}&limit=20`);
-      const others = page.runs.filter((r) => r.id !== runId);
-      // Prefer the run just before this one; a rerun's natural partner.
-      const mine = Date.parse(run?.createdAt ?? '');
-      const other = others.find((r) => Date.parse(r.createdAt) <= mine) ?? others[0];
-      if (!other) throw new Error('No other run of this workflow to compare with.');
-      router.push(`/runs/compare?a=${other.id}&b=${runId}`);
-    });
+  const [comparing, setComparing] = useState(false);
+  const reused = useMemo(() => (run ? reusedStepIds(run, steps) : new Set<string>()), [run, steps]);
+  const sourceRunId = run ? rerunSourceOf(run) : null;
 
   if (error && !data) {
     return (
@@ -219,7 +214,7 @@ export function RunView({ runId }: { runId: string }) {
               : `Rerun as it ran${run.version !== null ? ` (v${run.version})` : ''}`}
           </Button>
           {run.workflowId && (
-            <Button disabled={busy !== null} onClick={() => void compare()}>
+            <Button disabled={busy !== null} onClick={() => setComparing(true)}>
               Compare…
             </Button>
           )}
@@ -307,6 +302,8 @@ export function RunView({ runId }: { runId: string }) {
               names={names}
               selectedStepId={selectedId}
               onSelect={setSelectedId}
+              reused={reused}
+              sourceRunId={sourceRunId}
             />
           </section>
         </div>
@@ -318,6 +315,7 @@ export function RunView({ runId }: { runId: string }) {
             <StepInspector
               key={selected.id}
               runId={runId}
+              workflowId={run.workflowId}
               step={selected}
               steps={steps}
               node={definition?.nodes.find((n) => n.id === selected.nodeId)}
@@ -327,6 +325,7 @@ export function RunView({ runId }: { runId: string }) {
               onRerunFrom={(id) => void rerun(id)}
               version={run.version}
               latestVersion={latestVersion}
+              reusedFrom={reused.has(selected.id) ? sourceRunId : null}
               onClose={() => setSelectedId(null)}
             />
           ) : (
@@ -344,6 +343,7 @@ export function RunView({ runId }: { runId: string }) {
           )}
         </aside>
       </div>
+      <ComparePicker run={run} open={comparing} onClose={() => setComparing(false)} />
     </div>
   );
 }

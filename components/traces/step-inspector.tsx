@@ -1,10 +1,12 @@
 'use client';
 import { useEffect, useMemo, useState } from 'react';
+import Link from 'next/link';
 import { api, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Spinner } from '@/components/ui/spinner';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import { AgentView } from './agent-view';
+import { BrowserActions } from './browser-actions';
 import { absoluteTime, durationOf, formatCost, formatDuration, formatTokens, shortId } from './format';
 import { JsonView } from './json-view';
 import { attemptsOf } from './node-outcomes';
@@ -32,6 +34,7 @@ const ARM_TEXT: Record<string, string> = {
 
 export function StepInspector({
   runId,
+  workflowId = null,
   step,
   steps,
   node,
@@ -41,9 +44,12 @@ export function StepInspector({
   onRerunFrom,
   version: runVersion = null,
   latestVersion = null,
+  reusedFrom = null,
   onClose,
 }: {
   runId: string;
+  /** The run's workflow (null for an ad-hoc run): accepting a browser step's actions saves to it. */
+  workflowId?: string | null;
   step: StepSummary;
   steps: StepSummary[];
   node: WorkflowNode | undefined;
@@ -54,6 +60,8 @@ export function StepInspector({
   /** The version the run used and the workflow's newest: a rerun from a step runs the former. */
   version?: number | null;
   latestVersion?: number | null;
+  /** This step was copied from that run by a rerun, not run again. */
+  reusedFrom?: string | null;
   onClose: () => void;
 }) {
   const [detail, setDetail] = useState<StepWithTurns | null>(null);
@@ -108,6 +116,16 @@ export function StepInspector({
           ✕
         </Button>
       </div>
+
+      {reusedFrom && (
+        <p role="note" className="rounded-md bg-slate-100 px-3 py-1.5 text-xs text-slate-600">
+          Reused from{' '}
+          <Link href={`/runs/${reusedFrom}`} className="font-medium text-brand-700 hover:underline">
+            run #{shortId(reusedFrom)}
+          </Link>
+          : this rerun copied the step&apos;s result instead of running it again.
+        </p>
+      )}
 
       <dl className="grid grid-cols-3 gap-x-3 gap-y-2 rounded-lg border border-slate-200 bg-white p-3">
         <Meta label="Attempt">
@@ -237,6 +255,10 @@ export function StepInspector({
             )}
           />
         </section>
+      )}
+
+      {d && step.nodeType === 'browser' && (
+        <BrowserActions runId={runId} workflowId={workflowId} step={d.step} />
       )}
 
       {d && isAgent && <AgentView step={d.step} turns={d.agentTurns} />}

@@ -1,6 +1,6 @@
 'use client';
 import { useMemo } from 'react';
-import { formatDuration } from './format';
+import { formatDuration, shortId } from './format';
 import { OUTCOME_LABEL, outcomeFill, stepOutcome } from './run-status';
 import type { StepSummary } from './types';
 import { VirtualList } from './virtual-list';
@@ -19,6 +19,8 @@ export function Waterfall({
   names,
   selectedStepId,
   onSelect,
+  reused,
+  sourceRunId,
 }: {
   steps: StepSummary[];
   runStart: string | null | undefined;
@@ -26,6 +28,9 @@ export function Waterfall({
   names: Map<string, string>;
   selectedStepId: string | null;
   onSelect: (stepId: string) => void;
+  /** Steps a rerun copied from its source run (rerun-source.ts), marked so they are not read as run again. */
+  reused?: Set<string>;
+  sourceRunId?: string | null;
 }) {
   const order = useMemo(() => new Map([...names.keys()].map((id, i) => [id, i])), [names]);
   const layout = useMemo(() => layoutWaterfall(steps, runStart, now, order), [steps, runStart, now, order]);
@@ -38,6 +43,8 @@ export function Waterfall({
     return <p className="px-4 py-8 text-center text-sm text-slate-500">No steps have started yet.</p>;
   }
 
+  const isReused = (row: WaterfallRow) =>
+    row.bars.length > 0 && row.bars.every((b) => reused?.has(b.step.id));
   const label = (row: WaterfallRow) => {
     const name = names.get(row.nodeId) ?? row.nodeId;
     return row.itemIndex !== null ? `${name} [${row.itemIndex}]` : name;
@@ -68,11 +75,17 @@ export function Waterfall({
         label="Step timeline"
         getKey={(r) => r.key}
         renderRow={(row, i) => (
-          <div className={`flex h-full items-center ${i % 2 ? 'bg-slate-50/60' : ''}`}>
-            <div
+          <div
+            className={`flex h-full items-center ${i % 2 ? 'bg-slate-50/60' : ''} ${isReused(row) ? 'opacity-60' : ''} ${row.bars.some((b) => b.step.id === selectedStepId) ? 'bg-brand-50/70' : ''}`}
+          >
+            {/* The whole label is a button: a row is a target, not only its (maybe 3 px) bar. */}
+            <button
+              type="button"
               style={{ width: LABEL_W, paddingLeft: 12 + row.depth * 14 }}
-              className="flex shrink-0 items-center gap-1.5 truncate pr-2"
+              className="flex h-full shrink-0 items-center gap-1.5 truncate pr-2 text-left hover:bg-slate-100"
               title={`${label(row)} (${row.nodeId})`}
+              aria-label={`Open ${label(row)}${isReused(row) ? `, reused from #${shortId(sourceRunId ?? '')}` : ''}`}
+              onClick={() => row.bars.length && onSelect(row.bars[row.bars.length - 1].step.id)}
             >
               {row.depth > 0 && (
                 <span className="text-slate-300" aria-hidden>
@@ -85,7 +98,15 @@ export function Waterfall({
                   ×{row.bars.length}
                 </span>
               )}
-            </div>
+              {isReused(row) && (
+                <span
+                  className="shrink-0 rounded bg-slate-100 px-1 text-[10px] text-slate-500"
+                  title="Copied from the source run, not run again"
+                >
+                  reused from #{shortId(sourceRunId ?? '')}
+                </span>
+              )}
+            </button>
             <div className="relative mr-14 h-full flex-1">
               {ticks.map((t) => (
                 <span

@@ -2,6 +2,7 @@
 // A step that succeeded via its deterministic fallback reads as "fell back"; agent and shadow
 // successes say so too, since that is what a reviewer looks for. Colours and labels come from the
 // one status map (status-style.ts).
+import { StatusMark } from './status-icon';
 import { STATUS_STYLE, statusDot, statusStyle } from './status-style';
 
 export const OUTCOME_LABEL: Record<string, string> = Object.fromEntries(
@@ -16,7 +17,7 @@ export function StatusBadge({ status, size = 'sm' }: { status: string; size?: 's
         size === 'md' ? 'px-2.5 py-0.5 text-sm' : 'px-2 py-0.5 text-xs'
       } ${s.badge}`}
     >
-      <span className={`h-1.5 w-1.5 rounded-full ${statusDot(status)}`} aria-hidden />
+      <StatusMark status={status} dotClass={`h-1.5 w-1.5 ${statusDot(status)}`} />
       {s.label}
     </span>
   );

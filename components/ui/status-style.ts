@@ -12,6 +12,8 @@ export interface StatusStyle {
   ring: string;
   /** Run canvas node card border. */
   border: string;
+  /** Text colour for a glyph drawn in the status's colour (status-icon.tsx). */
+  text?: string;
   /** Live statuses pulse where they are small (dots, strips), not on long waterfall bars. */
   live?: boolean;
 }
@@ -67,19 +69,24 @@ export const STATUS_STYLE: Record<string, StatusStyle> = {
     ring: 'opacity-60 ring-2 ring-slate-200',
     border: 'border-slate-300 border-dashed',
   },
+  // Orange with diagonal stripes against the agent's solid indigo: apart by hue, by pattern on
+  // bars, and by icon in badges (status-icon.tsx), not by colour alone.
   fallback: {
     label: 'Fell back',
-    badge: 'bg-violet-50 text-violet-700 ring-violet-600/20',
-    solid: 'bg-violet-500',
-    ring: 'ring-2 ring-violet-500',
-    border: 'border-violet-500',
+    badge: 'bg-orange-50 text-orange-800 ring-orange-600/30',
+    solid:
+      'bg-orange-500 bg-[repeating-linear-gradient(135deg,transparent_0_3px,rgb(255_255_255/0.45)_3px_6px)]',
+    ring: 'ring-2 ring-orange-500 ring-offset-1',
+    border: 'border-orange-500 border-dashed',
+    text: 'text-orange-600',
   },
   agent: {
     label: 'Agent',
     badge: 'bg-indigo-50 text-indigo-700 ring-indigo-600/20',
-    solid: 'bg-indigo-500',
+    solid: 'bg-indigo-600',
     ring: 'ring-2 ring-indigo-500',
     border: 'border-indigo-500',
+    text: 'text-indigo-600',
   },
   shadow: {
     label: 'Shadow',
@@ -87,6 +94,14 @@ export const STATUS_STYLE: Record<string, StatusStyle> = {
     solid: 'bg-fuchsia-500',
     ring: 'ring-2 ring-fuchsia-500',
     border: 'border-fuchsia-500',
+    text: 'text-fuchsia-600',
+  },
+  healed: {
+    label: 'Healed',
+    badge: 'bg-teal-50 text-teal-700 ring-teal-600/20',
+    solid: 'bg-teal-500',
+    ring: 'ring-2 ring-teal-500',
+    border: 'border-teal-500',
   },
   'not-run': {
     label: 'Not run',

@@ -437,6 +437,26 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
     const errors = checkJsonSchema(tool.parameters, merged);
     if (errors.length > 0)
       return refuse('validation_error', `invalid arguments: ${formatErrors(errors)}`, { errors });
+    if (args.replay) {
+      const answer = await args.replay({
+        tool: tool.ref,
+        name,
+        args: merged,
+        readOnly: tool.readOnly(merged),
+      });
+      if (answer.kind === 'refused') return refuse('tool_result', answer.message, { reason: answer.reason });
+      if (answer.kind === 'recorded') {
+        if (answer.error !== undefined) {
+          toolErrors++;
+          const error = mask(answer.error);
+          await record({ kind: 'tool_result', payload: { id, name, error, replayed: true } });
+          return JSON.stringify({ error });
+        }
+        const result = mask(answer.result);
+        await record({ kind: 'tool_result', payload: { id, name, result, replayed: true } });
+        return clip(result);
+      }
+    }
     if (shadow && !tool.readOnly(merged)) {
       return refuse('tool_result', 'shadow mode forbids side effects: this tool call was not executed');
     }

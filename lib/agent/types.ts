@@ -33,6 +33,26 @@ export interface DeterministicTool {
   run(args: Record<string, unknown>, signal: AbortSignal): Promise<unknown>;
 }
 
+/**
+ * What a replay (a backtest) answers for one tool call, asked after the arguments validated and
+ * before anything runs: a recorded result (or recorded error), a refusal, or `run` (the caller
+ * allows this call to really execute, e.g. a read-only tool).
+ */
+export type ReplayAnswer =
+  | { kind: 'recorded'; result?: unknown; error?: unknown }
+  | { kind: 'refused'; reason: string; message: string }
+  | { kind: 'run' };
+
+export interface ReplayCall {
+  /** The tool as written in agent.tools (self, http, workflow:<id>). */
+  tool: string;
+  /** The function name the model called. */
+  name: string;
+  /** The arguments merged over the tool's defaults, validated. */
+  args: Record<string, unknown>;
+  readOnly: boolean;
+}
+
 export interface WorkflowToolInfo {
   name?: string;
   description?: string;
@@ -78,6 +98,8 @@ export interface RunAgentArgs {
     url: string,
     init: RequestInit & { allowHosts?: string[]; pinHosts?: string[]; maxBytes?: number },
   ) => Promise<Response>;
+  /** Backtests: every tool call is answered from a recording or refused before it could run. */
+  replay?: (call: ReplayCall) => ReplayAnswer | Promise<ReplayAnswer>;
   /** Called for every turn as it happens (streaming to the trace). */
   onTurn?: (turn: AgentTurn) => void | Promise<void>;
   /** Tools a node provides for its interface agent (browser observe/act/extract), beside agent.tools. */

@@ -3,16 +3,20 @@ import { orderedId } from './ordered-id';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
+  type ArtifactInfo,
+  type ArtifactInput,
   type CreateRun,
   type RunRecord,
   type RunStatus,
   type StepRecord,
   type StepResult,
   type StepStart,
+  type StepStatus,
   type TraceStore,
 } from '@/lib/engine/trace-store';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError, type SerializedError } from '@/lib/workflow/errors';
+import { assertArtifactSize } from '@/lib/workflow/trace';
 import type { Db } from './client';
 import { toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
@@ -29,6 +33,14 @@ import type { SqlQueryable } from './sql-executor';
 /** A batch is written after this long, or as soon as it holds MAX_BATCH_ROWS rows. */
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
+/**
+ * Embedded (PGlite) only: rows written per transaction. PGlite runs each statement synchronously on
+ * the event loop and holds its lock for the whole transaction, so a 1,000-row batch blocked the
+ * process (and queued every API query behind it) for tens of ms; a batch is written as
+ * transactions of at most this many rows, with a turn of the event loop between them. Postgres
+ * does the work in its own process, so there a batch stays one transaction.
+ */
+export const EMBEDDED_ROWS_PER_TRANSACTION = 200;
 /** Tries of one batch on a transient error (connection lost, serialization, timeout) before its runs fail. */
 export const MAX_TRACE_WRITE_ATTEMPTS = 4;
 /** Wait before the second try of a batch; doubled for each further one. */
@@ -76,6 +88,8 @@ export interface SqlTraceStoreOptions {
   redact?: Redactor;
   flushIntervalMs?: number;
   maxBatchRows?: number;
+  /** Rows per transaction; default EMBEDDED_ROWS_PER_TRANSACTION on PGlite, a whole batch on Postgres. */
+  rowsPerTransaction?: number;
   maxPayloadBytes?: number;
   /**
    * Runs inside the transaction that inserts a run row, so work tied to the run (the queue's job)
@@ -108,6 +122,8 @@ interface StepFinish {
   mode: string | null;
   handle: string | null;
   output: Json;
+  /** JSON text of the exact output, when the trace copy is not it. */
+  executableOutput: string | null;
   shadowOutput: Json;
   error: Json;
   fallbackReason: string | null;
@@ -150,6 +166,41 @@ function splitByRun(batch: Batch): Map<string, Batch> {
   return out;
 }
 
+/**
+ * A batch as parts of at most `max` rows, in write order: inserts as queued, then updates (of rows
+ * written by earlier batches), then agent turns (whose steps are in this batch or earlier).
+ */
+function chunkBatch(batch: Batch, max: number): Batch[] {
+  const rows = batch.inserts.size + batch.updates.size + batch.turns.length;
+  if (rows <= max) return [batch];
+  const parts: Batch[] = [];
+  let part = emptyBatch();
+  let n = 0;
+  const room = () => {
+    if (n < max) return;
+    parts.push(part);
+    part = emptyBatch();
+    n = 0;
+  };
+  for (const [id, s] of batch.inserts) {
+    room();
+    part.inserts.set(id, s);
+    n++;
+  }
+  for (const [id, f] of batch.updates) {
+    room();
+    part.updates.set(id, f);
+    n++;
+  }
+  for (const t of batch.turns) {
+    room();
+    part.turns.push(t);
+    n++;
+  }
+  parts.push(part);
+  return parts;
+}
+
 // JSON text of one recordset row, with payload columns spliced in as already-serialized JSON so
 // large payloads are stringified once.
 function row(scalars: Record<string, unknown>, payloads: Record<string, Json> = {}): string {
@@ -159,7 +210,8 @@ function row(scalars: Record<string, unknown>, payloads: Record<string, Json> = 
 }
 
 const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "parentNodeId" text, "itemIndex" int,
-  attempt int, mode text, status text, handle text, input jsonb, output jsonb, "shadowOutput" jsonb, error jsonb,
+  attempt int, mode text, status text, handle text, input jsonb, output jsonb, "executableOutput" text,
+  "shadowOutput" jsonb, error jsonb,
   "fallbackReason" text, "startedAt" timestamptz, "finishedAt" timestamptz, "durationMs" float8, tokens int,
   cost float8`;
 
@@ -168,6 +220,7 @@ export class SqlTraceStore implements TraceStore {
   private readonly redact?: Redactor;
   private readonly interval: number;
   private readonly maxRows: number;
+  private readonly rowsPerTransaction: number;
   private readonly maxBytes?: number;
   private readonly onRunCreated?: SqlTraceStoreOptions['onRunCreated'];
   private pending = emptyBatch();
@@ -189,6 +242,8 @@ export class SqlTraceStore implements TraceStore {
     this.redact = opts.redact;
     this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.maxRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
+    this.rowsPerTransaction =
+      opts.rowsPerTransaction ?? (db.sql.kind === 'embedded' ? EMBEDDED_ROWS_PER_TRANSACTION : Infinity);
     this.maxBytes = opts.maxPayloadBytes;
     this.onRunCreated = opts.onRunCreated;
   }
@@ -339,12 +394,14 @@ export class SqlTraceStore implements TraceStore {
     const queuedInsert = this.pending.inserts.get(stepId);
     const runId = queuedInsert?.runId ?? this.openSteps.get(stepId)?.runId ?? (await this.ensureStep(stepId));
     this.throwIfFailed(runId);
+    const output = this.json(result.output);
     const finish: StepFinish = {
       runId,
       status: result.status,
       mode: result.mode ?? null,
       handle: result.handle ?? null,
-      output: this.json(result.output),
+      output,
+      executableOutput: exactUnlessSame(result.executableOutput, output),
       shadowOutput: this.json(result.shadowOutput),
       error: this.json(result.error ?? undefined),
       fallbackReason: result.fallbackReason ?? null,
@@ -381,11 +438,12 @@ export class SqlTraceStore implements TraceStore {
     return rows.length === 1;
   }
 
-  async listSteps(runId: string): Promise<StepRecord[]> {
+  async listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]> {
     await this.flush();
     const rows = await this.sql.query<StepRow>(
-      `SELECT ${STEP_FIELDS}, input, output, "shadowOutput", error FROM "Step" WHERE "runId" = $1 ORDER BY "startedAt", id`,
-      [runId],
+      `SELECT ${STEP_FIELDS}, input, output, "executableOutput", "shadowOutput", error FROM "Step"
+        WHERE "runId" = $1 AND ($2::text IS NULL OR status = $2) ORDER BY "startedAt", id`,
+      [runId, filter?.status ?? null],
     );
     return rows.map(toStepRecord);
   }
@@ -418,6 +476,42 @@ export class SqlTraceStore implements TraceStore {
       `SELECT seq, kind, payload, tokens, "latencyMs", cost FROM "AgentTurn" WHERE "stepId" = $1 ORDER BY seq, "createdAt"`,
       [stepId],
     );
+  }
+
+  async saveArtifact(stepId: string, a: ArtifactInput): Promise<string> {
+    assertArtifactSize(a.bytes.byteLength);
+    // The artifact row references the step: a step insert still queued is written first.
+    if (this.pending.inserts.has(stepId)) await this.flush();
+    else await this.ensureStep(stepId);
+    const id = randomUUID();
+    await this.sql.query(
+      `INSERT INTO "StepArtifact" (id, "stepId", kind, mime, size, meta, bytes) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)`,
+      [
+        id,
+        stepId,
+        a.kind,
+        a.mime,
+        a.bytes.byteLength,
+        a.meta ? this.json(a.meta) : null,
+        Buffer.from(a.bytes),
+      ],
+    );
+    return id;
+  }
+
+  async listArtifacts(stepId: string): Promise<ArtifactInfo[]> {
+    return this.sql.query<ArtifactInfo>(
+      `SELECT id, "stepId", kind, mime, size, meta, "createdAt" FROM "StepArtifact" WHERE "stepId" = $1 ORDER BY "createdAt", id`,
+      [stepId],
+    );
+  }
+
+  async getArtifact(id: string): Promise<(ArtifactInfo & { bytes: Uint8Array }) | null> {
+    const rows = await this.sql.query<ArtifactInfo & { bytes: Uint8Array }>(
+      `SELECT id, "stepId", kind, mime, size, meta, "createdAt", bytes FROM "StepArtifact" WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? { ...rows[0], bytes: new Uint8Array(rows[0].bytes) } : null;
   }
 
   /**
@@ -475,7 +569,11 @@ export class SqlTraceStore implements TraceStore {
         this.timer = null;
       }
       if (!batch.inserts.size && !batch.updates.size && !batch.turns.length) return;
-      await this.writeBatch(batch, true);
+      const parts = chunkBatch(batch, this.rowsPerTransaction);
+      for (let i = 0; i < parts.length; i++) {
+        if (i > 0) await new Promise((r) => setImmediate(r));
+        await this.writeBatch(parts[i], true);
+      }
     });
   }
 
@@ -562,6 +660,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
             mode: f?.mode ?? s.mode,
             status: f?.status ?? s.status,
             handle: f?.handle ?? null,
+            executableOutput: f?.executableOutput ?? null,
             fallbackReason: f?.fallbackReason ?? null,
             startedAt: s.startedAt,
             finishedAt: f?.finishedAt ?? null,
@@ -580,9 +679,9 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
     }
     await tx.query(
       `INSERT INTO "Step" (id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
-         input, output, "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)
+         input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)
        SELECT id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
-         input, output, "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost
+         input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost
        FROM jsonb_to_recordset($1::jsonb) AS x(${STEP_COLUMNS})`,
       [`[${rows.join(',')}]`],
     );
@@ -597,6 +696,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
             mode: f.mode,
             status: f.status,
             handle: f.handle,
+            executableOutput: f.executableOutput,
             fallbackReason: f.fallbackReason,
             finishedAt: f.finishedAt,
             tokens: f.tokens,
@@ -608,7 +708,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
     }
     const updated = await tx.query<{ runId: string; tokens: number; cost: number }>(
       `UPDATE "Step" s SET status = x.status, mode = COALESCE(x.mode, s.mode), handle = x.handle,
-          output = x.output, "shadowOutput" = x."shadowOutput", error = x.error, "fallbackReason" = x."fallbackReason",
+          output = x.output, "executableOutput" = x."executableOutput", "shadowOutput" = x."shadowOutput", error = x.error, "fallbackReason" = x."fallbackReason",
           "finishedAt" = x."finishedAt", tokens = x.tokens, cost = x.cost,
           "durationMs" = GREATEST(0, ROUND(EXTRACT(EPOCH FROM x."finishedAt" - s."startedAt") * 1000))
         FROM jsonb_to_recordset($1::jsonb) AS x(${STEP_COLUMNS})
@@ -699,14 +799,28 @@ function toRunRecord(r: RunRow): RunRecord {
 export const STEP_FIELDS = `id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
   "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost`;
 
-interface StepRow extends Omit<StepRecord, 'startedAt' | 'finishedAt'> {
+interface StepRow extends Omit<StepRecord, 'startedAt' | 'finishedAt' | 'executableOutput'> {
   startedAt: Date;
   finishedAt: Date | null;
+  executableOutput?: string | null;
 }
 
-function toStepRecord(s: StepRow): StepRecord {
+/** JSON text of the exact value, or null when the trace copy is the same text (or it has none). */
+function exactUnlessSame(value: unknown, traced: Json): string | null {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return null; // unserializable: the trace copy's marker is all anyone could keep
+  }
+  return text === undefined || text === traced ? null : text;
+}
+
+function toStepRecord({ executableOutput, ...s }: StepRow): StepRecord {
   return {
     ...s,
+    ...(executableOutput == null ? {} : { executableOutput: JSON.parse(executableOutput) }),
     mode: s.mode,
     startedAt: new Date(s.startedAt),
     finishedAt: s.finishedAt && new Date(s.finishedAt),

@@ -138,7 +138,7 @@ export class AgentStepFailed extends TrellisError {
   }
 }
 
-function branchesOf(def: NodeDefinition, config: Record<string, unknown>): string[] {
+export function branchesOf(def: NodeDefinition, config: Record<string, unknown>): string[] {
   return def.outputs(config).filter((h) => h !== ERROR_HANDLE);
 }
 

@@ -453,7 +453,7 @@ export function createEngine(opts: EngineOptions): Engine {
           depth,
           ledger: parentLedger ?? newRunLedger(opts.agent, recorded.values()),
           agentUsage: new Map(),
-          budget: { used: steps.length, max: maxStepsOf(definition), lastYield: performance.now() },
+          budget: { used: steps.length, max: maxStepsOf(definition) },
           effect: effect ?? { runId, path: '' },
         },
         graph,
@@ -546,9 +546,10 @@ export function createEngine(opts: EngineOptions): Engine {
       const ctrl = active.get(runId);
       if (ctrl) ctrl.abort(new RunCancelled());
       else if (ok) {
-        // Nobody drives it here: close the steps it was parked on.
+        // Nobody drives it here: close the steps it was parked on. Only those are read: a large
+        // run driven by a worker has 100,000 rows, and this answers an API call.
         const now = new Date(clock.now());
-        for (const s of await store.listSteps(runId)) {
+        for (const s of await store.listSteps(runId, { status: 'waiting' })) {
           if (s.status === 'waiting') await store.finishStep(s.id, { status: 'cancelled', finishedAt: now });
         }
         await store.flush();
@@ -651,6 +652,7 @@ export function createEngine(opts: EngineOptions): Engine {
         await store.finishStep(stepId, {
           status: row.status === 'running' || row.status === 'waiting' ? 'succeeded' : row.status,
           output: row.output,
+          ...('executableOutput' in row ? { executableOutput: row.executableOutput } : {}),
           error: row.error ?? null,
           handle: row.handle ?? null,
           mode: row.mode,

@@ -28,7 +28,7 @@ import {
   type Frame,
   type NodeState,
 } from './plan';
-import type { StepRecord, StepResult, TraceStore } from './trace-store';
+import { executableOutputOf, type StepRecord, type StepResult, type TraceStore } from './trace-store';
 import {
   requestedMode,
   runAgentStep,
@@ -41,7 +41,8 @@ import type { CostLedger } from '@/lib/agent/ledger';
 import { ledgerChat } from './model-spend';
 import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
-import { ENGINE_YIELD_INTERVAL_MS, MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { yieldIfDue } from './time-slice';
 import type { SpanOutcome, TraceSpan, Tracer } from './tracing';
 
 // The thin, effectful loop around plan.ts: start steps, record them, apply results, ask the
@@ -116,7 +117,7 @@ export interface RunContext {
   /** Recorded steps by frame key, for resume; empty for a fresh run. */
   recorded: Map<string, StepRecord[]>;
   depth: number;
-  /** Steps of this run, all frames together: the cap and the event-loop yield. */
+  /** Steps of this run, all frames together: the cap. */
   budget: StepBudget;
   /** Secret masking only, every encoding: tool results on their way to a model. */
   mask(value: unknown): unknown;
@@ -131,8 +132,6 @@ export interface StepBudget {
   /** Steps recorded so far (a resumed run starts from its trace). */
   used: number;
   max: number;
-  /** performance.now() of the last hand-back to the event loop. */
-  lastYield: number;
 }
 
 export function runTooLarge(max: number): TrellisError {
@@ -142,8 +141,6 @@ export function runTooLarge(max: number): TrellisError {
     { details: { maxSteps: max } },
   );
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Map items and concurrent steps all listen on their parent's signal; that is by design. */
 function newController(): AbortController {
@@ -245,12 +242,15 @@ export class GraphExecution {
       });
     }
     for (const [id, row] of this.waiting) {
-      const marker = isWaitMarker(row.output) ? row.output : undefined;
+      // The exact marker: it carries the value the delay passes on.
+      const exact = executableOutputOf(row);
+      const marker = isWaitMarker(exact) ? exact : undefined;
       if (marker?.waitingFor !== 'delay' || (marker.until ?? 0) > this.core.clock.now()) continue;
       const output = marker.output === undefined ? row.input : marker.output;
       await store.finishStep(row.id, {
         status: 'succeeded',
-        output,
+        output: this.run.prepare(output),
+        executableOutput: output,
         handle: DEFAULT_HANDLE,
         finishedAt: new Date(this.core.clock.now()),
       });
@@ -413,6 +413,7 @@ export class GraphExecution {
           ...agent,
           status: 'succeeded',
           output: this.run.prepare(output),
+          executableOutput: output,
           handle: handle ?? DEFAULT_HANDLE,
           tokens,
           cost,
@@ -450,6 +451,7 @@ export class GraphExecution {
           ...agent,
           status: 'waiting',
           output: this.run.prepare(marker),
+          executableOutput: marker,
           finishedAt,
         });
         this.endSpan(stepId, { ...agent, status: 'waiting' });
@@ -500,10 +502,8 @@ export class GraphExecution {
   private async countStep(): Promise<void> {
     const b = this.run.budget;
     if (++b.used > b.max) throw runTooLarge(b.max);
-    if (performance.now() - b.lastYield >= ENGINE_YIELD_INTERVAL_MS) {
-      await yieldToEventLoop();
-      b.lastYield = performance.now();
-    }
+    const handBack = yieldIfDue();
+    if (handBack) await handBack;
   }
 
   /** An error as a value, marked retryable so a resumed run can tell. */
@@ -529,7 +529,7 @@ export class GraphExecution {
       ...agent,
       status: 'failed',
       error: stored,
-      ...(handle ? { output: stored, handle } : {}),
+      ...(handle ? { output: stored, executableOutput: serialized, handle } : {}),
       finishedAt,
     });
     this.endSpan(stepId, { ...agent, status: 'failed', error: stored, handle });
@@ -641,20 +641,26 @@ export class GraphExecution {
       config = parsed.data;
       configCache.set(node, config);
     }
-    const ctrl = newController();
     const parent = this.ctrl.signal;
+    // Only a node with a timeout needs a signal of its own; the others get the frame's. An
+    // AbortController and its listeners per step were a large share of a 100,000-step run's
+    // garbage (issue 14).
+    const ctrl = node.timeoutMs ? newController() : undefined;
+    const signal = ctrl?.signal ?? parent;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onParentAbort: (() => void) | undefined;
+    let onAbort: (() => void) | undefined;
     // Racing the abort keeps the run moving even when a node ignores its signal; the signal
     // itself is what stops the node's real work (sockets, sandboxes).
     const aborted = new Promise<never>((_, reject) => {
-      const onAbort = () => reject(ctrl.signal.reason);
-      ctrl.signal.addEventListener('abort', onAbort, { once: true });
+      onAbort = () => reject(signal.reason);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      if (!ctrl) return;
       onParentAbort = () => ctrl.abort(parent.reason);
       if (parent.aborted) onParentAbort();
       else parent.addEventListener('abort', onParentAbort, { once: true });
-      if (node.timeoutMs)
-        timer = setTimeout(() => ctrl.abort(new NodeTimeout(node.id, node.timeoutMs!)), node.timeoutMs);
+      timer = setTimeout(() => ctrl.abort(new NodeTimeout(node.id, node.timeoutMs!)), node.timeoutMs);
     });
     aborted.catch(() => {});
     const scope: ExpressionScope = {
@@ -709,7 +715,7 @@ export class GraphExecution {
       config,
       input,
       scope,
-      signal: ctrl.signal,
+      signal,
       clock: this.core.clock,
       attempt,
       ...(this.frame.itemIndex === null ? {} : { itemIndex: this.frame.itemIndex }),
@@ -732,10 +738,11 @@ export class GraphExecution {
       return { kind: 'result', result };
     } catch (error) {
       // A node that noticed the abort throws its own AbortError; report why we aborted.
-      return { kind: 'error', error: ctrl.signal.aborted ? ctrl.signal.reason : error };
+      return { kind: 'error', error: signal.aborted ? signal.reason : error };
     } finally {
       clearTimeout(timer);
       if (onParentAbort) parent.removeEventListener('abort', onParentAbort);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 

@@ -11,8 +11,8 @@ export const CANCEL_POLL_MS = 250;
 /** Steps one run may record (default, and the most a workflow's `limits.maxSteps` may ask for). */
 export { DEFAULT_MAX_STEPS_PER_RUN, MAX_STEPS_PER_RUN_LIMIT } from '@/lib/workflow/limits';
 /**
- * A run hands the event loop back after this long of work (setImmediate), so API calls, cancels
- * and other runs are served while a large run executes: steps whose store writes are buffered
- * would otherwise chain as microtasks and hold the process.
+ * The engine hands the event loop back after this long of work without a turn (setImmediate, one
+ * hand-back shared by every run: time-slice.ts), so API calls, cancels and other runs are served
+ * while a large run executes.
  */
 export const ENGINE_YIELD_INTERVAL_MS = 10;

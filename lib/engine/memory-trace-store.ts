@@ -14,6 +14,7 @@ import {
   type StepRecord,
   type StepResult,
   type StepStart,
+  type StepStatus,
   type TraceStore,
 } from './trace-store';
 
@@ -139,6 +140,16 @@ export class MemoryTraceStore implements TraceStore {
     if (!s) throw new NotFoundError(`Step ${stepId}`);
     s.status = result.status;
     if ('output' in result) s.output = this.keep(result.output);
+    delete s.executableOutput;
+    // As SqlTraceStore: the exact value only when the trace copy is not it (and it can be kept).
+    if (result.executableOutput !== undefined) {
+      try {
+        const exact = clone(result.executableOutput);
+        if (JSON.stringify(exact) !== JSON.stringify(s.output)) s.executableOutput = exact;
+      } catch {
+        // not cloneable: the trace copy is what a database could keep too
+      }
+    }
     if ('error' in result) s.error = this.keep(result.error) ?? null;
     if (result.handle !== undefined) s.handle = result.handle;
     if (result.mode) s.mode = result.mode;
@@ -156,8 +167,11 @@ export class MemoryTraceStore implements TraceStore {
     return true;
   }
 
-  async listSteps(runId: string): Promise<StepRecord[]> {
-    return (this.stepsByRun.get(runId) ?? []).map((id) => clone(this.steps.get(id)!));
+  async listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]> {
+    return (this.stepsByRun.get(runId) ?? [])
+      .map((id) => this.steps.get(id)!)
+      .filter((s) => !filter?.status || s.status === filter.status)
+      .map((s) => clone(s));
   }
 
   async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { PgBoss } from 'pg-boss';
 import type { SqlQueryable } from '@/lib/db/sql-executor';
 import {
+  BACKTEST_QUEUE,
   JOB_HEARTBEAT_SECONDS,
   RETRY_DELAY_SECONDS,
   RUN_JOB_EXPIRE_SECONDS,
@@ -57,7 +58,7 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
     retryDelay: RETRY_DELAY_SECONDS,
     expireInSeconds: RUN_JOB_EXPIRE_SECONDS,
   };
-  for (const name of [RUN_QUEUE, SCHEDULE_QUEUE]) {
+  for (const name of [RUN_QUEUE, SCHEDULE_QUEUE, BACKTEST_QUEUE]) {
     if (queues.has(name)) continue;
     // Two processes may create it at once; the loser's error is harmless.
     await boss.createQueue(name, common).catch(async (err) => {

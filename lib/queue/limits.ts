@@ -8,6 +8,10 @@
 export const RUN_QUEUE = 'trellis-runs';
 /** pg-boss queue that carries one job per schedule tick (its id makes the tick fire once). */
 export const SCHEDULE_QUEUE = 'trellis-schedule-ticks';
+/** pg-boss queue that carries "run this backtest" jobs (lib/queue/backtest-queue.ts). */
+export const BACKTEST_QUEUE = 'trellis-backtests';
+/** Backtests one worker replays at once (each has its own case concurrency). */
+export const WORKER_BACKTEST_CONCURRENCY = 1;
 /** pg-boss refuses less than 10. */
 export const JOB_HEARTBEAT_SECONDS = 10;
 export const SUPERVISE_INTERVAL_SECONDS = 2;

@@ -31,6 +31,7 @@ import { reconnectingExecutor } from './reconnect';
 import { runJobHook } from './run-queue';
 import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { createScheduleLoop, tickJobId, type ScheduleTick } from './schedules';
+import { workBacktests } from './backtest-queue';
 
 // One worker process: pg-boss hands it "drive run X" jobs (LISTEN/NOTIFY, so a job starts within
 // milliseconds); it takes the run's lease, executes or resumes it through the engine, and parks
@@ -52,6 +53,8 @@ export interface QueueWorkerOptions {
   startScheduledRun?: (host: { db: Db; engine: Engine }, tick: ScheduleTick) => Promise<unknown>;
   /** Minimum gap between two ticks of one trigger (the server's rule). */
   minScheduleIntervalMs?: () => number;
+  /** Replays one backtest on this worker's database (lib/server builds it); without it no backtest jobs are taken. */
+  runBacktest?: (db: Db, backtestId: string, signal: AbortSignal) => Promise<unknown>;
   /** Default true (when startScheduledRun is given): look for due schedule ticks. */
   schedules?: boolean;
   log?: (s: string) => void;
@@ -213,6 +216,11 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     async ([job]) => handleTick(job),
   );
 
+  const runBacktest = opts.runBacktest;
+  const stopBacktests = runBacktest
+    ? await workBacktests(boss, (id, signal) => runBacktest(db, id, signal), log)
+    : null;
+
   // Schedule ticks: every worker looks; the derived job id makes each tick of each node one job.
   const loop = createScheduleLoop({
     sql: db.sql,
@@ -240,6 +248,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
       stopping = true;
       stopTicker?.();
+      await stopBacktests?.();
       await Promise.all([
         boss.offWork(RUN_QUEUE, { wait: false }),
         boss.offWork(SCHEDULE_QUEUE, { wait: false }),

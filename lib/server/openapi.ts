@@ -12,11 +12,14 @@ import { secretBody } from '@/lib/server/secrets';
 import { credentials, setupBody, tokenBody } from './auth';
 import { WEBHOOK_SECRET_HEADER } from './hooks';
 import { actionBody, reportQuery } from './promotion';
+import { casesQuery, compareQuery, listQuery as backtestListQuery } from './backtests';
+import { backtestRequestSchema, BACKTEST_STATUSES } from '@/lib/promotion/spec';
 import { eventsQuery, killBody, rolloutBody, rolloutQuery } from './rollout-api';
 import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } from './runs';
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
 import { createBody, patchBody, saveBody } from './workflows';
+import { acceptBody } from './browser-steps';
 
 // The OpenAPI 3.1 document of the whole HTTP API (GET /api/openapi.json, docs/openapi.json).
 // Request bodies and query strings are the zod schemas the handlers parse with (imported from
@@ -179,7 +182,7 @@ const apiToken = z.object({ id: z.string(), name: z.string(), createdAt: isoDate
 
 // Definition bodies are parsed as unknown by the routes (validate() then names every problem by
 // JSON pointer); the document shows what a valid one looks like.
-const workflowBody = (s: typeof createBody) => s.extend({ definition });
+const workflowBody = (s: typeof saveBody | typeof createBody) => s.extend({ definition });
 
 // ---- operations -------------------------------------------------------------------------------
 
@@ -200,6 +203,61 @@ interface Op {
 }
 
 const id = z.object({ id: z.string() });
+const backtestPath = z.object({ id: z.string(), bid: z.string() });
+const backtest = z
+  .object({
+    id: z.string(),
+    workflowId: z.string(),
+    nodeId: z.string(),
+    version: z.number().int(),
+    status: z.enum(BACKTEST_STATUSES),
+    request: z.object({}).loose(),
+    progress: z.object({ total: z.number().int(), done: z.number().int() }),
+    agreed: z.number().int(),
+    tokens: z.number().int(),
+    costUsd: z.number(),
+    cancelRequested: z.boolean(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    createdAt: isoDate,
+    startedAt: isoDate.nullable(),
+    finishedAt: isoDate.nullable(),
+  })
+  .meta({ id: 'Backtest' });
+const backtestReport = z
+  .object({
+    cases: z.number().int(),
+    agreed: z.number().int(),
+    agreement: z.number().nullable(),
+    failureTypes: z.array(
+      z
+        .object({
+          key: z.string(),
+          kind: z.enum(['diff', 'fallback', 'error']),
+          count: z.number().int(),
+          cases: z.array(z.object({ seq: z.number().int(), runId: z.string(), stepId: z.string() })),
+        })
+        .loose(),
+    ),
+  })
+  .loose()
+  .meta({ id: 'BacktestReport', description: 'docs/api.md#backtests lists every field.' });
+const backtestCase = z
+  .object({
+    seq: z.number().int(),
+    runId: z.string(),
+    stepId: z.string(),
+    input: z.unknown(),
+    expected: z.unknown(),
+    actual: z.unknown(),
+    outcome: z.enum(['ok', 'fallback', 'error']),
+    score: z.number(),
+    agreed: z.boolean(),
+    fallbackReason: z.string().nullable(),
+    diffPaths: z.array(z.string()),
+    failureType: z.string().nullable(),
+  })
+  .loose()
+  .meta({ id: 'BacktestCase' });
 
 const STATUS_TEXT: Record<string, string> = {
   '200': 'OK',
@@ -388,6 +446,23 @@ export const API_OPERATIONS: Record<
       responses: { 204: { description: 'Deleted (no body)', mediaType: 'none' } },
     },
   },
+  '/api/workflows/{id}/nodes/{nodeId}/browser-actions': {
+    post: {
+      summary:
+        "Accept a browser step's recorded (or healed) actions as its new deterministic actions: a new version",
+      tag: 'Workflows',
+      path: z.object({ id: z.string(), nodeId: z.string() }),
+      body: acceptBody,
+      responses: {
+        200: z.object({
+          id: z.string(),
+          version: z.number().int(),
+          healed: z.boolean(),
+          actions: z.number().int(),
+        }),
+      },
+    },
+  },
   '/api/workflows/{id}/versions': {
     get: {
       summary: 'Versions of a workflow',
@@ -435,6 +510,62 @@ export const API_OPERATIONS: Record<
       path: id,
       body: actionBody,
       responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/backtests': {
+    get: {
+      summary: 'Backtests of this workflow, newest first',
+      tag: 'Backtests',
+      path: id,
+      query: backtestListQuery,
+      responses: { 200: z.object({ backtests: z.array(backtest) }) },
+    },
+    post: {
+      summary: "Replay a step's agent mode over its recorded runs (queued; poll GET …/backtests/{bid})",
+      tag: 'Backtests',
+      path: id,
+      body: backtestRequestSchema,
+      responses: { 202: z.object({ backtest }) },
+    },
+  },
+  '/api/workflows/{id}/backtests/{bid}': {
+    get: {
+      summary: 'A backtest with its progress and report (agreement, latency, cost, failure types)',
+      tag: 'Backtests',
+      path: backtestPath,
+      responses: { 200: z.object({ backtest, report: backtestReport }) },
+    },
+  },
+  '/api/workflows/{id}/backtests/{bid}/cases': {
+    get: {
+      summary: 'Cases of a backtest in order, cursor-paginated; filter by failureType or agreed',
+      tag: 'Backtests',
+      path: backtestPath,
+      query: casesQuery,
+      responses: { 200: z.object({ items: z.array(backtestCase), nextCursor: z.string().nullable() }) },
+    },
+  },
+  '/api/workflows/{id}/backtests/{bid}/cancel': {
+    post: {
+      summary: 'Cancel a queued or running backtest (409 once it ended)',
+      tag: 'Backtests',
+      path: backtestPath,
+      responses: { 200: z.object({ backtest }) },
+    },
+  },
+  '/api/workflows/{id}/backtests/compare': {
+    get: {
+      summary: 'Two backtests of this workflow side by side (cases matched by recorded step)',
+      tag: 'Backtests',
+      path: id,
+      query: compareQuery,
+      responses: {
+        200: z.object({
+          a: z.object({ backtest, report: backtestReport }),
+          b: z.object({ backtest, report: backtestReport }),
+          comparison: z.object({}).loose(),
+        }),
+      },
     },
   },
   '/api/workflows/{id}/rollout': {
@@ -542,7 +673,31 @@ export const API_OPERATIONS: Record<
       summary: "One step's payloads and agent turns",
       tag: 'Runs',
       path: z.object({ id: z.string(), stepId: z.string() }),
-      responses: { 200: z.object({ step, agentTurns: z.array(agentTurn) }) },
+      responses: {
+        200: z.object({
+          step,
+          agentTurns: z.array(agentTurn),
+          artifacts: z.array(
+            z
+              .object({
+                id: z.string(),
+                stepId: z.string(),
+                kind: z.string(),
+                mime: z.string(),
+                size: z.number(),
+              })
+              .loose(),
+          ),
+        }),
+      },
+    },
+  },
+  '/api/runs/{id}/artifacts/{artifactId}': {
+    get: {
+      summary: "A step's stored file (a browser screenshot), as its own media type",
+      tag: 'Runs',
+      path: z.object({ id: z.string(), artifactId: z.string() }),
+      responses: { 200: { description: 'The artifact bytes', mediaType: 'image/jpeg' } },
     },
   },
   '/api/runs/{id}/events': {

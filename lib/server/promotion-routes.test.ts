@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDataDir } from '@/lib/db/testing/databases';
+import { routeCaller, type Handler } from './testing/call-route';
 
 // The route handlers as Next.js calls them (Request in, Response out), on the process runtime with
 // a fresh embedded database and no model configured: the API half of the e2e spec, runnable
@@ -9,10 +10,6 @@ const TOKEN = 'test-token-promotion-routes';
 const tmp = tempDataDir('trellis-promotion-routes-');
 const saved = { ...process.env };
 
-// Responses are read loosely: the assertions name the shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
-type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
 let routes: {
   workflows: { POST: Handler };
   runs: { POST: Handler };
@@ -49,21 +46,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-async function call(
-  h: Handler,
-  method: string,
-  path: string,
-  body?: unknown,
-  params: Record<string, string> = {},
-) {
-  const req = new Request(`http://127.0.0.1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const res = await h(req, { params: Promise.resolve(params) });
-  return { status: res.status, body: (res.status === 204 ? null : await res.json()) as Body };
-}
+const call = routeCaller(TOKEN);
 
 const definition = {
   schemaVersion: 1,

@@ -142,11 +142,13 @@ export async function listRunSteps({ req, params }: RouteContext<{ id: string }>
 }
 
 export async function getStep({ params }: RouteContext<{ id: string; stepId: string }>) {
-  const { db } = await getRuntime();
+  const { db, store } = await getRuntime();
   const step = await runsRepo.getStep(db.prisma, params.id, params.stepId);
   if (!step) throw new NotFoundError(`Step ${params.stepId}`);
   const { agentTurns, ...rest } = step;
-  return json({ step: rest, agentTurns });
+  // Artifacts without their bytes: each is fetched on its own (GET /api/runs/:id/artifacts/:artifactId).
+  const artifacts = await store.listArtifacts(params.stepId);
+  return json({ step: rest, agentTurns, artifacts });
 }
 
 export async function cancelRun({ params }: RouteContext<{ id: string }>) {

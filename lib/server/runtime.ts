@@ -18,6 +18,8 @@ import { SecretStore } from '@/lib/secrets/store';
 import { createSandboxServices } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
 import { VERSION } from './version';
+import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
+import { sendBacktest } from '@/lib/queue/backtest-queue';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -31,6 +33,8 @@ export interface Runtime {
   events: RunEventHub;
   /** Reads rollout gates as this process's runs finish (rollback, auto-advance). */
   rollout: RolloutWatcher;
+  /** Who replays backtests: this process (embedded) or a worker (server mode). */
+  backtests: BacktestDispatcher;
 }
 
 const KEY = Symbol.for('trellis.runtime');
@@ -140,7 +144,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
-    return { db, store, engine, dispatcher, events, rollout };
+    const backtests: BacktestDispatcher = {
+      start: (id) => sendBacktest(boss, id),
+      settled: async () => {},
+    };
+    return { db, store, engine, dispatcher, events, rollout, backtests };
   }
   const store = new SqlTraceStore(db);
   const rollout = createRolloutWatcher(db.prisma);
@@ -159,5 +167,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
-  return { db, store, engine, dispatcher, events, rollout };
+  const backtests = createInProcessBacktests(db);
+  await backtests.recover();
+  return { db, store, engine, dispatcher, events, rollout, backtests };
 }

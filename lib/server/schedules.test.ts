@@ -14,7 +14,7 @@ import { toErrorResponse } from './route';
 import { rerun } from './runs';
 import { createRuntime, type Runtime } from './runtime';
 import { startInProcessScheduler, startScheduledRun } from './schedules';
-import { deleteWorkflow, patchWorkflow } from './workflows';
+import { createWorkflow as createWorkflowRoute, deleteWorkflow, patchWorkflow } from './workflows';
 
 // Issue 12 item 8 and issue 14 item 4 through the server: schedule ticks deduplicated per node,
 // each trigger firing its own branch, the rules of every run applied to ticks, and disabling or
@@ -163,6 +163,29 @@ describe.each(modes)('schedules and triggers ($name)', (mode) => {
     ).toBeNull();
     expect(logged.join('\n')).toMatch(/refused: .*problems/);
     for (const id of [off.id, gone.id, ok.id, invalid.id]) expect(await count(id)).toBe(0);
+  });
+
+  it('a workflow created inactive (as the editor creates examples) starts no tick until switched on', async () => {
+    const firedAt = new Date('2026-03-02T09:00:00Z');
+    const res = await createWorkflowRoute({
+      req: new Request('http://x', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'example', definition: twoSchedules(), enabled: false }),
+      }),
+      params: {},
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const [row] = await db.sql.query<{ enabled: boolean }>(`SELECT enabled FROM "Workflow" WHERE id = $1`, [
+      id,
+    ]);
+    expect(row.enabled).toBe(false);
+    expect(await startScheduledRun(rt, { workflowId: id, nodeId: 's1', firedAt }, silent)).toBeNull();
+    await patchWorkflow({
+      req: new Request('http://x', { method: 'PATCH', body: JSON.stringify({ enabled: true }) }),
+      params: { id },
+    });
+    expect(await startScheduledRun(rt, { workflowId: id, nodeId: 's1', firedAt }, silent)).toBeTruthy();
   });
 
   it('the in-process scheduler fires every node of every tick once, and stops when the workflow is disabled', async () => {

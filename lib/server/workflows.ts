@@ -13,6 +13,8 @@ type IdParams = { id: string };
 export const createBody = z.object({
   name: z.string().trim().min(1).max(200).optional(),
   definition: z.unknown(),
+  /** `false` creates it inactive: its schedules and webhooks fire once someone switches it on. */
+  enabled: z.boolean().optional(),
 });
 export const saveBody = z.object({
   name: z.string().trim().min(1).max(200).optional(),
@@ -32,7 +34,11 @@ export async function createWorkflow({ req }: RouteContext<unknown>) {
   const { definition, problems } = definitionForSave(body.definition);
   const name = body.name ?? definition.name;
   const { db } = await getRuntime();
-  const created = await repo.createWorkflow(db.prisma, { name, definition: { ...definition, name } });
+  const created = await repo.createWorkflow(db.prisma, {
+    name,
+    definition: { ...definition, name },
+    enabled: body.enabled ?? true,
+  });
   return json({ ...created, problems }, 201);
 }
 

@@ -29,11 +29,12 @@ export interface WorkflowWithDefinition {
 
 export async function createWorkflow(
   prisma: PrismaClient,
-  input: { name: string; definition: WorkflowDefinition; webhookSecret?: string | null },
+  input: { name: string; definition: WorkflowDefinition; webhookSecret?: string | null; enabled?: boolean },
 ): Promise<{ id: string; version: number }> {
   const wf = await prisma.workflow.create({
     data: {
       name: input.name,
+      enabled: input.enabled ?? true,
       latestVersion: 1,
       webhookSecret: input.webhookSecret ?? null,
       versions: { create: { version: 1, definition: input.definition as object } },

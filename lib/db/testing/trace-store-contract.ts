@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentTurn, CreateRun, StepStart, TraceStore } from '@/lib/engine/trace-store';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import type { Redactor } from '@/lib/payload';
+import { MAX_ARTIFACT_BYTES } from '@/lib/workflow/trace';
 
 // One behaviour for every TraceStore (DESIGN §4, STYLE §3). Each implementation's test file calls
 // traceStoreContract with a harness over real storage.
@@ -262,6 +263,28 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       ]);
     });
 
+    it('lists only the steps of a status when asked (a cancel reads the waiting ones)', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      const statuses = ['succeeded', 'waiting', 'failed', 'waiting'] as const;
+      for (const [i, status] of statuses.entries()) {
+        const id = await s.startStep(
+          stepStart(run.id, { nodeId: `n${i}`, startedAt: new Date(`2026-01-01T00:00:0${i}.000Z`) }),
+        );
+        await s.finishStep(id, { status, finishedAt: new Date(`2026-01-01T00:00:0${i}.500Z`) });
+      }
+      await s.startStep(
+        stepStart(run.id, { nodeId: 'open', startedAt: new Date('2026-01-01T00:00:09.000Z') }),
+      );
+      const waiting = await s.listSteps(run.id, { status: 'waiting' });
+      expect(waiting.map((x) => [x.nodeId, x.status])).toEqual([
+        ['n1', 'waiting'],
+        ['n3', 'waiting'],
+      ]);
+      expect((await s.listSteps(run.id, { status: 'running' })).map((x) => x.nodeId)).toEqual(['open']);
+      expect(await s.listSteps(run.id)).toHaveLength(5);
+    });
+
     it('lists steps started in the same millisecond in the order they started', async () => {
       const s = h.store();
       const run = await s.createRun(newRun());
@@ -278,6 +301,43 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       await expect(
         s.finishStep('00000000-0000-0000-0000-000000000001', { status: 'succeeded', finishedAt: new Date() }),
       ).rejects.toThrow();
+    });
+
+    it('stores artifacts with a step (bytes exact, list without bytes), refuses one over MAX_ARTIFACT_BYTES', async () => {
+      const s = h.store();
+      if (!s.saveArtifact || !s.listArtifacts || !s.getArtifact) return;
+      const run = await s.createRun(newRun());
+      // Saved while the step's own insert may still be queued: the store orders the writes.
+      const id = await s.startStep(stepStart(run.id, { nodeType: 'browser' }));
+      const bytes = new Uint8Array([0xff, 0xd8, 0, 1, 2, 254, 255]);
+      const a = await s.saveArtifact(id, {
+        kind: 'screenshot',
+        mime: 'image/jpeg',
+        bytes,
+        meta: { action: 2 },
+      });
+      const list = await s.listArtifacts(id);
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({
+        id: a,
+        stepId: id,
+        kind: 'screenshot',
+        mime: 'image/jpeg',
+        size: 7,
+        meta: { action: 2 },
+      });
+      expect('bytes' in list[0]).toBe(false);
+      const got = await s.getArtifact(a);
+      expect([...got!.bytes]).toEqual([...bytes]);
+      expect(await s.getArtifact('00000000-0000-0000-0000-0000000000aa')).toBeNull();
+      await expect(
+        s.saveArtifact(id, {
+          kind: 'screenshot',
+          mime: 'image/jpeg',
+          bytes: new Uint8Array(MAX_ARTIFACT_BYTES + 1),
+        }),
+      ).rejects.toMatchObject({ code: 'payload_too_large' });
+      expect(await s.listArtifacts(id)).toHaveLength(1);
     });
 
     it('stores agent turns in order', async () => {
@@ -380,6 +440,48 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       expect(await s.runInput(plain.id)).toEqual(newRun().input);
       const reader = h.sharedStorage ? h.store() : s;
       expect(await reader.runInput(capped.id)).toEqual(big);
+    });
+
+    it("keeps a step's exact output apart from its capped, masked trace copy (executableOutput)", async () => {
+      if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
+      const s = h.store({ maxPayloadBytes: 1024 });
+      const run = await s.createRun(newRun());
+      const big = { body: 'y'.repeat(5000), nul: 'a\u0000b' };
+      const ids = [
+        await s.startStep(stepStart(run.id, { nodeId: 'capped' })),
+        await s.startStep(stepStart(run.id, { nodeId: 'masked' })),
+        await s.startStep(stepStart(run.id, { nodeId: 'plain' })),
+      ];
+      await s.flush(); // one finish lands as an update, the others merge into their insert
+      await s.finishStep(ids[0], {
+        status: 'succeeded',
+        output: big,
+        executableOutput: big,
+        finishedAt: new Date(),
+      });
+      const finishedAt = new Date();
+      const masked = {
+        status: 'succeeded' as const,
+        output: { k: '[REDACTED]' },
+        executableOutput: { k: 'key!' },
+        finishedAt,
+      };
+      await s.finishStep(ids[1], masked);
+      await s.finishStep(ids[2], {
+        status: 'succeeded',
+        output: { n: 1 },
+        executableOutput: { n: 1 },
+        finishedAt,
+      });
+      await s.flush();
+      const reader = h.sharedStorage ? h.store() : s;
+      const byNode = new Map((await reader.listSteps(run.id)).map((x) => [x.nodeId, x]));
+      expect(byNode.get('capped')?.output).toMatchObject({ $truncated: true });
+      expect(byNode.get('capped')?.executableOutput).toEqual(big);
+      expect(byNode.get('masked')?.output).toEqual({ k: '[REDACTED]' });
+      expect(byNode.get('masked')?.executableOutput).toEqual({ k: 'key!' });
+      expect(byNode.get('plain')?.output).toEqual({ n: 1 });
+      expect(byNode.get('plain')).not.toHaveProperty('executableOutput');
     });
 
     it('applies the redact hook to every payload before storing it', async () => {

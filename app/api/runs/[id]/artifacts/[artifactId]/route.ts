@@ -1,0 +1,5 @@
+import { getArtifact } from '@/lib/server/browser-steps';
+import { route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const GET = route(getArtifact);

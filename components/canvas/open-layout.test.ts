@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { hasCollisions, WRAP_RANKS } from './layout';
+import { arrangeOnOpen } from './open-layout';
+
+const chain = (n: number, at: (i: number) => { x: number; y: number }): WorkflowDefinition => ({
+  schemaVersion: 1,
+  name: 'chain',
+  nodes: Array.from({ length: n }, (_, i) => ({
+    id: `n${i}`,
+    type: 'transform',
+    position: at(i),
+    config: {},
+  })),
+  edges: Array.from({ length: n - 1 }, (_, i) => ({ id: `e${i}`, source: `n${i}`, target: `n${i + 1}` })),
+});
+
+describe('arrangeOnOpen', () => {
+  it('lays out steps that all sit at 0,0 (a definition without positions)', () => {
+    const def = chain(5, () => ({ x: 0, y: 0 }));
+    const out = arrangeOnOpen(def);
+    expect(hasCollisions(out.nodes.map((n) => n.position))).toBe(false);
+    expect(out.nodes[1].position.y).toBeGreaterThan(out.nodes[0].position.y);
+  });
+
+  it('keeps positions that do not collide exactly as they are', () => {
+    const def = chain(4, (i) => ({ x: i * 50, y: i * 160 }));
+    expect(arrangeOnOpen(def)).toBe(def);
+  });
+
+  it('wraps a long chain into columns so it is about as wide as it is tall', () => {
+    const n = 150;
+    const out = arrangeOnOpen(chain(n, () => ({ x: 0, y: 0 })));
+    const xs = out.nodes.map((p) => p.position.x);
+    const ys = out.nodes.map((p) => p.position.y);
+    const width = Math.max(...xs) - Math.min(...xs) + 240;
+    const height = Math.max(...ys) - Math.min(...ys) + 100;
+    expect(new Set(xs).size).toBe(Math.ceil(n / WRAP_RANKS));
+    expect(height / width).toBeLessThan(2);
+    expect(hasCollisions(out.nodes.map((p) => p.position))).toBe(false);
+    // Reading order survives the wrap: each column starts at the top.
+    expect(out.nodes[WRAP_RANKS].position.y).toBe(out.nodes[0].position.y);
+    expect(out.nodes[WRAP_RANKS].position.x).toBeGreaterThan(out.nodes[WRAP_RANKS - 1].position.x);
+  });
+});
+
+describe('hasCollisions', () => {
+  it('finds two cards on top of each other among many apart', () => {
+    const apart = Array.from({ length: 1000 }, (_, i) => ({
+      x: (i % 40) * 300,
+      y: Math.floor(i / 40) * 160,
+    }));
+    expect(hasCollisions(apart)).toBe(false);
+    expect(hasCollisions([...apart, { x: 310, y: 170 }])).toBe(true);
+  });
+});

@@ -1,0 +1,29 @@
+import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import { outputsFor } from './graph';
+import { hasCollisions, layoutPositions } from './layout';
+import type { NodeTypeInfo } from './types';
+
+// A definition whose steps sit on top of each other (no positions, so all at 0,0; or a tool that
+// wrote the same spot twice) opens laid out instead of as one pile. Positions that do not collide
+// are the author's and are kept as they are.
+
+export function arrangeOnOpen(
+  def: WorkflowDefinition,
+  catalog?: Map<string, NodeTypeInfo>,
+): WorkflowDefinition {
+  if (def.nodes.length < 2 || !hasCollisions(def.nodes.map((n) => n.position))) return def;
+  const byId = new Map(def.nodes.map((n) => [n.id, n]));
+  const pos = layoutPositions(
+    def.nodes.map((n) => ({ id: n.id, height: 100 })),
+    def.edges.map((e) => {
+      const src = byId.get(e.source);
+      const outs = src ? outputsFor(src, catalog?.get(src.type)) : ['out'];
+      return {
+        source: e.source,
+        target: e.target,
+        handleRank: Math.max(0, outs.indexOf(e.sourceHandle ?? 'out')),
+      };
+    }),
+  );
+  return { ...def, nodes: def.nodes.map((n) => ({ ...n, position: pos.get(n.id) ?? n.position })) };
+}

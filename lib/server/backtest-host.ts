@@ -1,0 +1,116 @@
+import type { Db } from '@/lib/db/client';
+import { PrismaBacktestStore } from '@/lib/db/backtest-store';
+import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
+import { createChatClient, getModelConfig } from '@/lib/agent/model-client';
+import { guardedFetch } from '@/lib/net/guarded-fetch';
+import { createSandboxServices } from '@/lib/sandbox';
+import { executeBacktest, type BacktestJobDeps } from '@/lib/promotion/job';
+import { loadPriceTable } from './model-prices';
+
+// The host side of backtests: the services a replay gets (model, prices, sandbox, store) and who
+// runs it. Embedded mode replays in this process; server mode sends a job to the workers
+// (lib/queue/backtest-queue.ts), whose handler is replayBacktest below.
+
+/** Backtests the web process replays at once in embedded mode; more wait in order. */
+export const MAX_EMBEDDED_BACKTESTS = 2;
+
+/** What a backtest needs from the host: the store, the model, prices, the sandbox, live services. */
+export async function backtestDeps(db: Db, signal?: AbortSignal): Promise<BacktestJobDeps> {
+  const sandbox = createSandboxServices();
+  const { prices } = await loadPriceTable(db.prisma);
+  const chat = createChatClient({ prices });
+  const workflows = new PrismaWorkflowSource(db.prisma);
+  return {
+    store: new PrismaBacktestStore(db.prisma),
+    model: getModelConfig(),
+    prices,
+    scorers: {
+      runCode: sandbox.runCode,
+      judge: (a) =>
+        chat({
+          system: a.system,
+          prompt: a.prompt,
+          ...(a.model ? { model: a.model } : {}),
+          jsonSchema: { type: 'object', properties: { score: { type: 'number' } }, required: ['score'] },
+          signal: a.signal,
+        }),
+    },
+    resolveWorkflow: async (wid) => {
+      const src = await workflows.getLatest(wid);
+      return src
+        ? {
+            name: src.definition.name,
+            description: src.definition.description,
+            inputSchema: src.definition.inputSchema,
+          }
+        : null;
+    },
+    live: { ...sandbox, fetch: (url, init) => guardedFetch(url, init) },
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/** Who replays a queued backtest. */
+export interface BacktestDispatcher {
+  start(id: string): Promise<void>;
+  /** Tests and the CLI: wait for one backtest this process runs. */
+  settled(id: string): Promise<void>;
+}
+
+/** Embedded mode: this process replays, MAX_EMBEDDED_BACKTESTS at a time, in order. */
+export function createInProcessBacktests(db: Db): BacktestDispatcher & { recover(): Promise<void> } {
+  const ends = new Map<string, { promise: Promise<void>; resolve(): void }>();
+  const waiting: string[] = [];
+  let active = 0;
+  const pump = () => {
+    while (active < MAX_EMBEDDED_BACKTESTS && waiting.length) {
+      const id = waiting.shift()!;
+      active++;
+      void backtestDeps(db)
+        .then((deps) => executeBacktest(id, deps))
+        .catch((err) => console.error(`[trellis] backtest ${id} failed`, err))
+        .then(() => {
+          active--;
+          ends.get(id)?.resolve();
+          ends.delete(id);
+          pump();
+        });
+    }
+  };
+  return {
+    async start(id) {
+      if (ends.has(id)) return;
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      ends.set(id, { promise, resolve });
+      waiting.push(id);
+      pump();
+    },
+    async settled(id) {
+      await ends.get(id)?.promise;
+    },
+    async recover() {
+      // A backtest left running by a process that stopped cannot be resumed (its spend and
+      // replies are gone with it): it ends failed; queued ones start.
+      const store = new PrismaBacktestStore(db.prisma);
+      const left = await db.prisma.backtest.findMany({
+        where: { status: { in: ['queued', 'running'] } },
+        orderBy: { createdAt: 'asc' },
+        select: { id: true, status: true },
+      });
+      for (const b of left) {
+        if (b.status === 'running')
+          await store.finish(b.id, 'failed', {
+            code: 'internal_error',
+            message: 'interrupted: the process stopped',
+          });
+        else await this.start(b.id);
+      }
+    },
+  };
+}
+
+/** A worker's handler for one backtest job. */
+export async function replayBacktest(db: Db, id: string, signal: AbortSignal): Promise<unknown> {
+  return executeBacktest(id, await backtestDeps(db, signal));
+}

@@ -1,0 +1,319 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDataDir } from '@/lib/db/testing/databases';
+import { triageDefinition, triageTickets } from '@/lib/promotion/testing/triage';
+import { routeCaller, type Body, type Handler } from './testing/call-route';
+import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
+import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
+
+// Backtests end to end on the route handlers (Request in, Response out) with an embedded
+// database: real runs build the history, the real openai SDK talks to the scripted model server,
+// and a recording HTTP server counts what reaches the outside during a replay.
+
+const TOKEN = 'test-token-backtests';
+const tmp = tempDataDir('trellis-backtests-');
+const saved = { ...process.env };
+
+let routes: {
+  workflows: { POST: Handler };
+  runs: { POST: Handler };
+  backtests: { GET: Handler; POST: Handler };
+  backtest: { GET: Handler };
+  cases: { GET: Handler };
+  cancel: { POST: Handler };
+  compare: { GET: Handler };
+};
+let mock: MockLlmServer;
+let outside: LocalServer;
+let settled: (id: string) => Promise<void>;
+
+beforeAll(async () => {
+  mock = await startMockLlmServer();
+  outside = await startLocalServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"customer":"vip"}');
+  });
+  delete process.env.DATABASE_URL;
+  process.env.OPENAI_BASE_URL = mock.baseURL;
+  process.env.OPENAI_API_KEY = 'mock';
+  process.env.OPENAI_MODEL = 'scenario:echo';
+  process.env.TRELLIS_DATA_DIR = tmp.dir;
+  process.env.TRELLIS_API_TOKEN = TOKEN;
+  routes = {
+    workflows: await import('@/app/api/workflows/route'),
+    runs: await import('@/app/api/workflows/[id]/runs/route'),
+    backtests: await import('@/app/api/workflows/[id]/backtests/route'),
+    backtest: await import('@/app/api/workflows/[id]/backtests/[bid]/route'),
+    cases: await import('@/app/api/workflows/[id]/backtests/[bid]/cases/route'),
+    cancel: await import('@/app/api/workflows/[id]/backtests/[bid]/cancel/route'),
+    compare: await import('@/app/api/workflows/[id]/backtests/compare/route'),
+  } as unknown as typeof routes;
+  const rt = await (await import('./runtime')).getRuntime();
+  settled = (id) => rt.backtests.settled(id);
+});
+
+afterAll(async () => {
+  const { getRuntime } = await import('./runtime');
+  const rt = await getRuntime().catch(() => null);
+  await rt?.store.close().catch(() => {});
+  await rt?.db.close().catch(() => {});
+  await Promise.all([mock?.close(), outside?.close()]);
+  process.env = saved;
+  tmp.remove();
+});
+
+const call = routeCaller(TOKEN);
+
+const tickets = () => triageTickets(1, outside.url);
+const TOTAL = 40;
+let wid = '';
+
+async function backtest(body: Record<string, unknown>) {
+  const started = await call(routes.backtests.POST, 'POST', `/api/workflows/${wid}/backtests`, body, {
+    id: wid,
+  });
+  expect(started.status).toBe(202);
+  const bid = started.body.backtest.id as string;
+  await settled(bid);
+  const got = await call(routes.backtest.GET, 'GET', `/api/workflows/${wid}/backtests/${bid}`, undefined, {
+    id: wid,
+    bid,
+  });
+  expect(got.status).toBe(200);
+  return { bid, ...got.body } as Body & { bid: string };
+}
+
+describe('backtests over the API', () => {
+  it('history from real runs', async () => {
+    const created = await call(routes.workflows.POST, 'POST', '/api/workflows', {
+      definition: triageDefinition({ allowHost: `127.0.0.1:${outside.port}` }),
+    });
+    expect(created.status).toBe(201);
+    wid = created.body.id;
+    for (const t of tickets()) {
+      const run = await call(
+        routes.runs.POST,
+        'POST',
+        `/api/workflows/${wid}/runs`,
+        { input: { text: t.text }, wait: true },
+        { id: wid },
+      );
+      expect(run.body.run.status).toBe('succeeded');
+    }
+  });
+
+  it('finds the known failing class as one failure type with its count, with 0 outbound requests', async () => {
+    const before = mock.requests.length;
+    // follow-links: the model tries to GET the URL in every refund ticket; nothing was recorded.
+    const r = await backtest({
+      nodeId: 'label',
+      agent: { model: 'scenario:follow-links' },
+      runs: { limit: TOTAL },
+    });
+    expect(r.backtest.status).toBe('succeeded');
+    expect(r.backtest.progress).toEqual({ total: TOTAL, done: TOTAL });
+    expect(r.report.cases).toBe(TOTAL);
+    expect(r.report.agreed).toBe(TOTAL - 8);
+    expect(r.report.agreement).toBe(0.8);
+    expect(r.report.failureTypes).toHaveLength(1);
+    expect(r.report.failureTypes[0]).toMatchObject({
+      key: 'diff:/label',
+      kind: 'diff',
+      count: 8,
+      transitions: [{ path: '/label', expected: 'billing', actual: 'bug', count: 8 }],
+    });
+    expect(r.report.refusedToolCalls).toBe(8);
+    // The model was asked; the outside never was.
+    expect(mock.requests.length).toBeGreaterThan(before);
+    expect(outside.requests).toHaveLength(0);
+
+    // Each failing case links to its source run, and its input is a refund ticket.
+    const cases = await call(
+      routes.cases.GET,
+      'GET',
+      `/api/workflows/${wid}/backtests/${r.bid}/cases?failureType=${encodeURIComponent('diff:/label')}&limit=100`,
+      undefined,
+      { id: wid, bid: r.bid },
+    );
+    expect(cases.body.items).toHaveLength(8);
+    for (const c of cases.body.items) {
+      expect(c.input.text).toMatch(/^refund/);
+      expect(c).toMatchObject({
+        outcome: 'ok',
+        agreed: false,
+        expected: { label: 'billing' },
+        actual: { label: 'bug' },
+        refusedCalls: 1,
+      });
+      expect(typeof c.runId).toBe('string');
+    }
+  });
+
+  it('read_only lets a read-only tool really run: the same counter sees it', async () => {
+    const r = await backtest({
+      nodeId: 'label',
+      agent: { model: 'scenario:follow-links' },
+      tools: 'read_only',
+      runs: { limit: TOTAL },
+    });
+    expect(r.backtest.status).toBe('succeeded');
+    expect(r.report.refusedToolCalls).toBe(0);
+    expect(outside.requests.length).toBe(8);
+    outside.requests.length = 0;
+  });
+
+  it('answers `self` from the recorded deterministic output', async () => {
+    const before = mock.requests.length;
+    const r = await backtest({
+      nodeId: 'label',
+      agent: { model: 'scenario:tool-then-answer' },
+      runs: { limit: 5 },
+    });
+    expect(r.report).toMatchObject({ cases: 5, refusedToolCalls: 0 });
+    // The model saw the recorded label as the tool's result: the deterministic step did not run again.
+    const toolMessages = mock.requests
+      .slice(before)
+      .flatMap((q) =>
+        q.body.messages.filter((m) => m.role === 'tool').map((m) => JSON.parse(String(m.content))),
+      );
+    expect(toolMessages).toHaveLength(5);
+    // (The newest five runs are refund tickets, labelled billing by the rule.)
+    for (const m of toolMessages) expect(m).toEqual({ label: 'billing' });
+    expect(outside.requests).toHaveLength(0);
+  });
+
+  it('pages cases with a cursor, each once, in order', async () => {
+    const r = await backtest({ nodeId: 'label', runs: { limit: TOTAL } });
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = cursor ? `&cursor=${cursor}` : '';
+      const page = await call(
+        routes.cases.GET,
+        'GET',
+        `/api/workflows/${wid}/backtests/${r.bid}/cases?limit=15${q}`,
+        undefined,
+        { id: wid, bid: r.bid },
+      );
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((c: { seq: number }) => c.seq));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(Array.from({ length: TOTAL }, (_, i) => i));
+    const bad = await call(
+      routes.cases.GET,
+      'GET',
+      `/api/workflows/${wid}/backtests/${r.bid}/cases?cursor=nope`,
+      undefined,
+      { id: wid, bid: r.bid },
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.problems[0].path).toBe('/cursor');
+
+    // Side by side with another model over the same history.
+    const other = await backtest({
+      nodeId: 'label',
+      agent: { model: 'scenario:always-invalid' },
+      runs: { limit: TOTAL },
+    });
+    expect(other.report.failureTypes[0]).toMatchObject({ key: 'fallback:invalid_output', count: TOTAL });
+    const cmp = await call(
+      routes.compare.GET,
+      'GET',
+      `/api/workflows/${wid}/backtests/compare?a=${r.bid}&b=${other.bid}`,
+      undefined,
+      { id: wid },
+    );
+    expect(cmp.status).toBe(200);
+    expect(cmp.body.comparison).toMatchObject({ matched: TOTAL, agreement: { a: 0.8, b: 0, delta: -0.8 } });
+    expect(cmp.body.comparison.regressedCount).toBe(TOTAL - 8);
+    expect(cmp.body.comparison.regressed).toHaveLength(20);
+  });
+
+  it('stops at its budget', async () => {
+    const r = await backtest({ nodeId: 'label', runs: { limit: TOTAL }, concurrency: 1, budgetUsd: 0.05 });
+    expect(r.backtest.status).toBe('budget_exceeded');
+    expect(r.backtest.progress.done).toBeGreaterThan(0);
+    expect(r.backtest.progress.done).toBeLessThan(TOTAL);
+    expect(r.backtest.costUsd).toBeLessThanOrEqual(0.05);
+  });
+
+  it('cancels: the running replay stops and keeps what it finished', async () => {
+    const started = await call(
+      routes.backtests.POST,
+      'POST',
+      `/api/workflows/${wid}/backtests`,
+      { nodeId: 'label', agent: { model: 'scenario:slow' }, runs: { limit: TOTAL }, concurrency: 1 },
+      { id: wid },
+    );
+    const bid = started.body.backtest.id;
+    const cancelled = await call(
+      routes.cancel.POST,
+      'POST',
+      `/api/workflows/${wid}/backtests/${bid}/cancel`,
+      undefined,
+      { id: wid, bid },
+    );
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.backtest.cancelRequested).toBe(true);
+    await settled(bid);
+    const got = await call(routes.backtest.GET, 'GET', `/api/workflows/${wid}/backtests/${bid}`, undefined, {
+      id: wid,
+      bid,
+    });
+    expect(got.body.backtest.status).toBe('cancelled');
+    expect(got.body.backtest.progress.done).toBeLessThan(TOTAL);
+    const again = await call(
+      routes.cancel.POST,
+      'POST',
+      `/api/workflows/${wid}/backtests/${bid}/cancel`,
+      undefined,
+      { id: wid, bid },
+    );
+    expect(again.status).toBe(409);
+  });
+
+  it('bad requests are 4xx naming the field by JSON pointer, and store nothing', async () => {
+    const post = (body: unknown) =>
+      call(routes.backtests.POST, 'POST', `/api/workflows/${wid}/backtests`, body, { id: wid });
+    const before = (
+      await call(routes.backtests.GET, 'GET', `/api/workflows/${wid}/backtests?limit=100`, undefined, {
+        id: wid,
+      })
+    ).body.backtests.length;
+    const cases: [unknown, string][] = [
+      [{ nodeId: 'nope' }, '/nodeId'],
+      [{ nodeId: 'start' }, '/nodeId'],
+      [{ nodeId: 'label', runs: { limit: 1001 } }, '/runs/limit'],
+      [{ nodeId: 'label', version: 99 }, '/version'],
+      [{ nodeId: 'label', scorer: { kind: 'fields', fields: ['label'] } }, '/scorer/fields/0'],
+      [{ nodeId: 'label', scorer: { kind: 'nope' } }, '/scorer/kind'],
+      [{ nodeId: 'label', concurrency: 0 }, '/concurrency'],
+      [{ nodeId: 'label', tools: 'all' }, '/tools'],
+      [{}, '/nodeId'],
+    ];
+    for (const [body, path] of cases) {
+      const r = await post(body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error.details.problems.map((p: { path: string }) => p.path)).toContain(path);
+    }
+    const missing = await call(
+      routes.backtests.POST,
+      'POST',
+      `/api/workflows/no-such/backtests`,
+      { nodeId: 'label' },
+      { id: 'no-such' },
+    );
+    expect(missing.status).toBe(404);
+    const none = await call(routes.backtest.GET, 'GET', `/api/workflows/${wid}/backtests/nope`, undefined, {
+      id: wid,
+      bid: 'nope',
+    });
+    expect(none.status).toBe(404);
+    const after = (
+      await call(routes.backtests.GET, 'GET', `/api/workflows/${wid}/backtests?limit=100`, undefined, {
+        id: wid,
+      })
+    ).body.backtests.length;
+    expect(after).toBe(before);
+  });
+});

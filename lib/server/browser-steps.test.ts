@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDataDir } from '@/lib/db/testing/databases';
+import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
+import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
+import { startFixtureSite, type FixtureSite } from '@/lib/browser/testing/fixture-site';
+import { sharedBrowserPool } from '@/lib/browser/pool';
+
+// The browser step through the API as Next.js calls it, on the process runtime (embedded
+// database): a run on the redesigned page heals with the scripted model, its screenshots are
+// listed with the step and served only through their run, and accepting the healed sequence saves
+// a version whose next run replays without the model.
+
+const TOKEN = 'test-token-browser-steps';
+const tmp = tempDataDir('trellis-browser-steps-');
+const saved = { ...process.env };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Body = Record<string, any>;
+type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
+let routes: Record<'workflows' | 'runs' | 'step' | 'artifact' | 'accept', Record<string, Handler>>;
+let site: FixtureSite;
+let elsewhere: LocalServer;
+let mock: MockLlmServer;
+
+beforeAll(async () => {
+  mock = await startMockLlmServer();
+  elsewhere = await startLocalServer((_req, res) => res.end('reached'));
+  site = await startFixtureSite({ password: 'pw', elsewhere: elsewhere.url });
+  delete process.env.DATABASE_URL;
+  process.env.OPENAI_BASE_URL = mock.baseURL;
+  process.env.OPENAI_API_KEY = 'mock';
+  process.env.OPENAI_MODEL = 'scenario:browser-heal';
+  process.env.TRELLIS_DATA_DIR = tmp.dir;
+  process.env.TRELLIS_API_TOKEN = TOKEN;
+  routes = {
+    workflows: await import('@/app/api/workflows/route'),
+    runs: await import('@/app/api/workflows/[id]/runs/route'),
+    step: await import('@/app/api/runs/[id]/steps/[stepId]/route'),
+    artifact: await import('@/app/api/runs/[id]/artifacts/[artifactId]/route'),
+    accept: await import('@/app/api/workflows/[id]/nodes/[nodeId]/browser-actions/route'),
+  } as unknown as typeof routes;
+  await (await import('./runtime')).getRuntime();
+});
+
+afterAll(async () => {
+  const { getRuntime } = await import('./runtime');
+  const rt = await getRuntime().catch(() => null);
+  await rt?.store.close().catch(() => {});
+  await rt?.db.close().catch(() => {});
+  await sharedBrowserPool().close();
+  await Promise.all([mock?.close(), site?.close(), elsewhere?.close()]);
+  process.env = saved;
+  tmp.remove();
+});
+
+async function call(
+  h: Handler,
+  method: string,
+  body?: unknown,
+  params: Record<string, string> = {},
+  auth = true,
+) {
+  const req = new Request('http://127.0.0.1/api/x', {
+    method,
+    headers: { ...(auth ? { authorization: `Bearer ${TOKEN}` } : {}), 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return h(req, { params: Promise.resolve(params) });
+}
+const jsonOf = async (res: Response) => ({ status: res.status, body: (await res.json()) as Body });
+
+function definition() {
+  return {
+    schemaVersion: 1,
+    name: 'Buy a mug',
+    nodes: [
+      { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+      {
+        id: 'shop',
+        type: 'browser',
+        position: { x: 0, y: 100 },
+        agent: { instructions: 'Put the mug in the shopping basket and read the confirmation' },
+        config: {
+          startUrl: `${site.url}/product?v=2`,
+          allowHosts: [site.hostPort],
+          heal: true,
+          captureEachAction: true,
+          actions: [
+            {
+              type: 'click',
+              target: { css: '#add-to-cart', expect: { role: 'button', name: 'Add to cart', near: 'Buy' } },
+            },
+            { type: 'extract', into: 'confirmation', target: { role: 'status' } },
+          ],
+        },
+      },
+    ],
+    edges: [{ id: 'e1', source: 'start', target: 'shop' }],
+  };
+}
+
+describe('browser step routes', () => {
+  it('heal → screenshots in the step → accept → the next run replays without the model', async () => {
+    const created = await jsonOf(await call(routes.workflows.POST, 'POST', { definition: definition() }));
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const run = await jsonOf(await call(routes.runs.POST, 'POST', { input: {}, wait: true }, { id }));
+    expect(run.body.run.status).toBe('succeeded');
+    const step = run.body.steps.find((s: Body) => s.nodeId === 'shop');
+    expect(step.mode).toBe('healed');
+
+    const detail = await jsonOf(
+      await call(routes.step.GET, 'GET', undefined, { id: run.body.run.id, stepId: step.id }),
+    );
+    expect(detail.status).toBe(200);
+    expect(detail.body.step.output.extracted.confirmation).toBe('Added to basket');
+    const artifacts = detail.body.artifacts as Body[];
+    expect(artifacts.length).toBeGreaterThanOrEqual(3);
+    expect(artifacts.map((a) => a.id).sort()).toEqual([...detail.body.step.output.screenshots].sort());
+
+    const img = await call(routes.artifact.GET, 'GET', undefined, {
+      id: run.body.run.id,
+      artifactId: artifacts[0].id,
+    });
+    expect(img.status).toBe(200);
+    expect(img.headers.get('content-type')).toBe('image/jpeg');
+    const bytes = new Uint8Array(await img.arrayBuffer());
+    expect(bytes.byteLength).toBe(artifacts[0].size);
+    expect([...bytes.subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    // Only through its own run, and only for a signed-in caller.
+    expect(
+      (await call(routes.artifact.GET, 'GET', undefined, { id: 'another-run', artifactId: artifacts[0].id }))
+        .status,
+    ).toBe(404);
+    expect(
+      (
+        await call(
+          routes.artifact.GET,
+          'GET',
+          undefined,
+          { id: run.body.run.id, artifactId: artifacts[0].id },
+          false,
+        )
+      ).status,
+    ).toBe(401);
+
+    const accepted = await jsonOf(
+      await call(routes.accept.POST, 'POST', { stepId: step.id }, { id, nodeId: 'shop' }),
+    );
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ version: 2, healed: true, actions: 2 });
+
+    const calls = mock.requests.length;
+    const again = await jsonOf(await call(routes.runs.POST, 'POST', { input: {}, wait: true }, { id }));
+    expect(again.body.run.status).toBe('succeeded');
+    expect(again.body.run.version).toBe(2);
+    const replayed = again.body.steps.find((s: Body) => s.nodeId === 'shop');
+    expect(replayed.mode).toBe('workflow');
+    expect(mock.requests.length).toBe(calls);
+  });
+
+  it('refuses to accept a step that did not succeed, naming the field', async () => {
+    const def = definition();
+    (def.nodes[1].config as Record<string, unknown>).heal = false;
+    const created = await jsonOf(await call(routes.workflows.POST, 'POST', { definition: def }));
+    const id = created.body.id as string;
+    const run = await jsonOf(await call(routes.runs.POST, 'POST', { input: {}, wait: true }, { id }));
+    expect(run.body.run.status).toBe('failed');
+    const step = run.body.steps.find((s: Body) => s.nodeId === 'shop');
+    const refused = await jsonOf(
+      await call(routes.accept.POST, 'POST', { stepId: step.id }, { id, nodeId: 'shop' }),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details.problems[0]).toMatchObject({ path: '/stepId', code: 'not_acceptable' });
+  });
+});
