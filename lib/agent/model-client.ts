@@ -88,11 +88,16 @@ export type ChatFn = NonNullable<NodeServices['chat']>;
  * after start-up is picked up; with none it throws no_model_configured when called.
  */
 export function createChatClient(
-  opts: { env?: Record<string, string | undefined>; prices?: PriceTable } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    prices?: PriceTable;
+    /** The endpoint in force (the host's reads Settings, the environment winning); default: env. */
+    config?: () => Promise<ModelConfig | null>;
+  } = {},
 ): ChatFn {
   let cached: { key: string; client: OpenAI } | undefined;
   return async (args) => {
-    const config = getModelConfig(opts.env ?? process.env);
+    const config = opts.config ? await opts.config() : getModelConfig(opts.env ?? process.env);
     if (!config) throw noModelConfigured();
     const key = `${config.baseURL}\u0000${config.apiKey}`;
     if (cached?.key !== key) cached = { key, client: createOpenAI(config) };

@@ -41,7 +41,10 @@ function driftSuite(name: string, open: () => Promise<{ db: Db; cleanup(): Promi
     it('fails on changed types, optionality, indexes, relations and removed fields', async () => {
       const changed = schema
         .replace('  trigger           String\n', '  trigger           String?\n')
-        .replace('  tokens         Int         @default(0)\n', '  tokens         Float       @default(0)\n')
+        .replace(
+          '  tokens           Int         @default(0)\n',
+          '  tokens           Float       @default(0)\n',
+        )
         .replace(
           '  @@index([runId, startedAt])',
           '  @@index([runId, startedAt(sort: Desc)])\n  @@index([nodeId])',
@@ -50,7 +53,7 @@ function driftSuite(name: string, open: () => Promise<{ db: Db; cleanup(): Promi
           'references: [id], onDelete: Cascade)\n  agentTurns',
           'references: [id], onDelete: Restrict)\n  agentTurns',
         )
-        .replace('  handle         String?\n', '');
+        .replace('  handle           String?\n', '');
       const problems = await schemaProblems(db.sql, parsePrismaSchema(changed));
       expect(problems).toEqual(
         expect.arrayContaining([

@@ -122,6 +122,8 @@ interface StepFinish {
   mode: string | null;
   handle: string | null;
   output: Json;
+  /** JSON text of the exact output, when the trace copy is not it. */
+  executableOutput: string | null;
   shadowOutput: Json;
   error: Json;
   fallbackReason: string | null;
@@ -208,7 +210,8 @@ function row(scalars: Record<string, unknown>, payloads: Record<string, Json> = 
 }
 
 const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "parentNodeId" text, "itemIndex" int,
-  attempt int, mode text, status text, handle text, input jsonb, output jsonb, "shadowOutput" jsonb, error jsonb,
+  attempt int, mode text, status text, handle text, input jsonb, output jsonb, "executableOutput" text,
+  "shadowOutput" jsonb, error jsonb,
   "fallbackReason" text, "startedAt" timestamptz, "finishedAt" timestamptz, "durationMs" float8, tokens int,
   cost float8`;
 
@@ -391,12 +394,14 @@ export class SqlTraceStore implements TraceStore {
     const queuedInsert = this.pending.inserts.get(stepId);
     const runId = queuedInsert?.runId ?? this.openSteps.get(stepId)?.runId ?? (await this.ensureStep(stepId));
     this.throwIfFailed(runId);
+    const output = this.json(result.output);
     const finish: StepFinish = {
       runId,
       status: result.status,
       mode: result.mode ?? null,
       handle: result.handle ?? null,
-      output: this.json(result.output),
+      output,
+      executableOutput: exactUnlessSame(result.executableOutput, output),
       shadowOutput: this.json(result.shadowOutput),
       error: this.json(result.error ?? undefined),
       fallbackReason: result.fallbackReason ?? null,
@@ -436,7 +441,7 @@ export class SqlTraceStore implements TraceStore {
   async listSteps(runId: string, filter?: { status?: StepStatus }): Promise<StepRecord[]> {
     await this.flush();
     const rows = await this.sql.query<StepRow>(
-      `SELECT ${STEP_FIELDS}, input, output, "shadowOutput", error FROM "Step"
+      `SELECT ${STEP_FIELDS}, input, output, "executableOutput", "shadowOutput", error FROM "Step"
         WHERE "runId" = $1 AND ($2::text IS NULL OR status = $2) ORDER BY "startedAt", id`,
       [runId, filter?.status ?? null],
     );
@@ -655,6 +660,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
             mode: f?.mode ?? s.mode,
             status: f?.status ?? s.status,
             handle: f?.handle ?? null,
+            executableOutput: f?.executableOutput ?? null,
             fallbackReason: f?.fallbackReason ?? null,
             startedAt: s.startedAt,
             finishedAt: f?.finishedAt ?? null,
@@ -673,9 +679,9 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
     }
     await tx.query(
       `INSERT INTO "Step" (id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
-         input, output, "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)
+         input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)
        SELECT id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
-         input, output, "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost
+         input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost
        FROM jsonb_to_recordset($1::jsonb) AS x(${STEP_COLUMNS})`,
       [`[${rows.join(',')}]`],
     );
@@ -690,6 +696,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
             mode: f.mode,
             status: f.status,
             handle: f.handle,
+            executableOutput: f.executableOutput,
             fallbackReason: f.fallbackReason,
             finishedAt: f.finishedAt,
             tokens: f.tokens,
@@ -701,7 +708,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
     }
     const updated = await tx.query<{ runId: string; tokens: number; cost: number }>(
       `UPDATE "Step" s SET status = x.status, mode = COALESCE(x.mode, s.mode), handle = x.handle,
-          output = x.output, "shadowOutput" = x."shadowOutput", error = x.error, "fallbackReason" = x."fallbackReason",
+          output = x.output, "executableOutput" = x."executableOutput", "shadowOutput" = x."shadowOutput", error = x.error, "fallbackReason" = x."fallbackReason",
           "finishedAt" = x."finishedAt", tokens = x.tokens, cost = x.cost,
           "durationMs" = GREATEST(0, ROUND(EXTRACT(EPOCH FROM x."finishedAt" - s."startedAt") * 1000))
         FROM jsonb_to_recordset($1::jsonb) AS x(${STEP_COLUMNS})
@@ -792,14 +799,28 @@ function toRunRecord(r: RunRow): RunRecord {
 export const STEP_FIELDS = `id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
   "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost`;
 
-interface StepRow extends Omit<StepRecord, 'startedAt' | 'finishedAt'> {
+interface StepRow extends Omit<StepRecord, 'startedAt' | 'finishedAt' | 'executableOutput'> {
   startedAt: Date;
   finishedAt: Date | null;
+  executableOutput?: string | null;
 }
 
-function toStepRecord(s: StepRow): StepRecord {
+/** JSON text of the exact value, or null when the trace copy is the same text (or it has none). */
+function exactUnlessSame(value: unknown, traced: Json): string | null {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return null; // unserializable: the trace copy's marker is all anyone could keep
+  }
+  return text === undefined || text === traced ? null : text;
+}
+
+function toStepRecord({ executableOutput, ...s }: StepRow): StepRecord {
   return {
     ...s,
+    ...(executableOutput == null ? {} : { executableOutput: JSON.parse(executableOutput) }),
     mode: s.mode,
     startedAt: new Date(s.startedAt),
     finishedAt: s.finishedAt && new Date(s.finishedAt),

@@ -140,6 +140,16 @@ export class MemoryTraceStore implements TraceStore {
     if (!s) throw new NotFoundError(`Step ${stepId}`);
     s.status = result.status;
     if ('output' in result) s.output = this.keep(result.output);
+    delete s.executableOutput;
+    // As SqlTraceStore: the exact value only when the trace copy is not it (and it can be kept).
+    if (result.executableOutput !== undefined) {
+      try {
+        const exact = clone(result.executableOutput);
+        if (JSON.stringify(exact) !== JSON.stringify(s.output)) s.executableOutput = exact;
+      } catch {
+        // not cloneable: the trace copy is what a database could keep too
+      }
+    }
     if ('error' in result) s.error = this.keep(result.error) ?? null;
     if (result.handle !== undefined) s.handle = result.handle;
     if (result.mode) s.mode = result.mode;

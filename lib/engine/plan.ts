@@ -7,7 +7,7 @@ import {
   roots as rootsOf,
   topologicalOrder,
 } from '@/lib/workflow/graph';
-import type { StepRecord } from './trace-store';
+import { executableOutputOf, type StepRecord } from './trace-store';
 
 // The pure core of the scheduler (STYLE.md §2): from a graph and the state of its nodes, decide
 // which nodes start and which are skipped. No I/O, no clocks; executor.ts applies the decisions.
@@ -264,17 +264,17 @@ export function recoverState(graph: CompiledGraph, steps: StepRecord[], frame: F
   for (const s of ordered) {
     const base = { attempt: s.attempt, stepId: s.id, seq: ++seq };
     if (s.status === 'succeeded')
-      state.set(s.nodeId, { ...base, status: 'succeeded', output: s.output, handle: s.handle });
+      state.set(s.nodeId, { ...base, status: 'succeeded', output: executableOutputOf(s), handle: s.handle });
     else if (s.status === 'skipped') state.set(s.nodeId, { ...base, status: 'skipped' });
     else if (s.status === 'waiting') {
-      state.set(s.nodeId, { ...base, status: 'waiting', output: s.output });
+      state.set(s.nodeId, { ...base, status: 'waiting', output: executableOutputOf(s) });
       waiting.set(s.nodeId, s);
     } else if (s.status === 'failed' && s.handle) {
       // onError continue/branch: the failure was handled and the graph went on.
       state.set(s.nodeId, {
         ...base,
         status: 'succeeded',
-        output: s.output,
+        output: executableOutputOf(s),
         handle: s.handle,
         error: s.error,
       });

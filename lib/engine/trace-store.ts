@@ -48,7 +48,13 @@ export interface StepStart {
 
 export interface StepResult {
   status: Exclude<StepStatus, 'running'>;
+  /** The trace copy (secrets masked by the engine). Capped by the store. */
   output?: unknown;
+  /**
+   * The exact output downstream steps ran on. Kept only when the trace copy is not it (capped or
+   * masked), so a resumed run or a rerun reuses the real value: see executableOutputOf.
+   */
+  executableOutput?: unknown;
   error?: SerializedError | null;
   handle?: string | null;
   mode?: StepMode;
@@ -63,7 +69,10 @@ export interface StepResult {
 export interface StepRecord extends StepStart {
   id: string;
   status: StepStatus;
+  /** The trace copy: capped, masked. */
   output?: unknown;
+  /** Present only when the exact output differs from `output` (StepResult.executableOutput). */
+  executableOutput?: unknown;
   error?: SerializedError | null;
   handle?: string | null;
   fallbackReason?: string | null;
@@ -73,6 +82,10 @@ export interface StepRecord extends StepStart {
   finishedAt?: Date | null;
   durationMs?: number | null;
 }
+
+/** What a recorded step's successors run on: its exact output when kept, else its trace copy. */
+export const executableOutputOf = (s: Pick<StepRecord, 'output' | 'executableOutput'>): unknown =>
+  'executableOutput' in s ? s.executableOutput : s.output;
 
 // Agent turns are produced by lib/agent and recorded here; the type sits below both.
 export type { AgentTurn, ArtifactInfo, ArtifactInput };

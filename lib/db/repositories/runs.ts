@@ -252,10 +252,14 @@ export async function stepsChangedSince(
   return { steps: rows.slice(0, take), truncated: rows.length > take };
 }
 
-/** One step with its payloads and agent turns; null when it does not belong to the run. */
+/**
+ * One step with its payloads (trace copies) and agent turns; null when it does not belong to the
+ * run. The exact output is the engine's alone: it may hold what the trace masks.
+ */
 export async function getStep(prisma: PrismaClient, runId: string, stepId: string) {
   return prisma.step.findFirst({
     where: { id: stepId, runId },
+    omit: { executableOutput: true },
     include: { agentTurns: { orderBy: [{ seq: 'asc' }, { createdAt: 'asc' }] } },
   });
 }

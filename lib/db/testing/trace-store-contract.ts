@@ -442,6 +442,48 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       expect(await reader.runInput(capped.id)).toEqual(big);
     });
 
+    it("keeps a step's exact output apart from its capped, masked trace copy (executableOutput)", async () => {
+      if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
+      const s = h.store({ maxPayloadBytes: 1024 });
+      const run = await s.createRun(newRun());
+      const big = { body: 'y'.repeat(5000), nul: 'a\u0000b' };
+      const ids = [
+        await s.startStep(stepStart(run.id, { nodeId: 'capped' })),
+        await s.startStep(stepStart(run.id, { nodeId: 'masked' })),
+        await s.startStep(stepStart(run.id, { nodeId: 'plain' })),
+      ];
+      await s.flush(); // one finish lands as an update, the others merge into their insert
+      await s.finishStep(ids[0], {
+        status: 'succeeded',
+        output: big,
+        executableOutput: big,
+        finishedAt: new Date(),
+      });
+      const finishedAt = new Date();
+      const masked = {
+        status: 'succeeded' as const,
+        output: { k: '[REDACTED]' },
+        executableOutput: { k: 'key!' },
+        finishedAt,
+      };
+      await s.finishStep(ids[1], masked);
+      await s.finishStep(ids[2], {
+        status: 'succeeded',
+        output: { n: 1 },
+        executableOutput: { n: 1 },
+        finishedAt,
+      });
+      await s.flush();
+      const reader = h.sharedStorage ? h.store() : s;
+      const byNode = new Map((await reader.listSteps(run.id)).map((x) => [x.nodeId, x]));
+      expect(byNode.get('capped')?.output).toMatchObject({ $truncated: true });
+      expect(byNode.get('capped')?.executableOutput).toEqual(big);
+      expect(byNode.get('masked')?.output).toEqual({ k: '[REDACTED]' });
+      expect(byNode.get('masked')?.executableOutput).toEqual({ k: 'key!' });
+      expect(byNode.get('plain')?.output).toEqual({ n: 1 });
+      expect(byNode.get('plain')).not.toHaveProperty('executableOutput');
+    });
+
     it('applies the redact hook to every payload before storing it', async () => {
       if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
       const redact: Redactor = (v) => JSON.parse(JSON.stringify(v).replaceAll('s3cret', '[redacted]'));
