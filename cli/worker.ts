@@ -7,6 +7,7 @@ import { buildEngine } from '@/lib/server/runtime';
 import { startScheduledRun } from '@/lib/server/schedules';
 import { replayBacktest } from '@/lib/server/backtest-host';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
+import { warmSandbox } from '@/lib/sandbox';
 
 export const DEFAULT_WORKER_CONCURRENCY = 4;
 
@@ -26,11 +27,15 @@ export async function workerCommand(
       ? opts.concurrency
       : DEFAULT_WORKER_CONCURRENCY;
   installConsoleRedaction();
+  // QuickJS loads before the first job is taken, not inside the first run.
+  await warmSandbox();
   const worker = await startQueueWorker({
     // buildEngine masks payloads with the process's redactor, as in the web process.
     databaseUrl,
     concurrency,
-    makeEngine: buildEngine,
+    // Scheduled runs it starts go through the queue like the others: nothing to keep for a local drive.
+    makeEngine: (db, store, onEvent) =>
+      buildEngine(db, store, onEvent, undefined, { keepStartedRuns: false }),
     // The run row's job is written with the run (the store's onRunCreated), so enqueue has nothing to do.
     startScheduledRun: ({ db, engine }, tick) =>
       startScheduledRun({ db, engine, dispatcher: { enqueue: async () => {} } }, tick, (s) =>

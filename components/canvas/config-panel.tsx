@@ -4,6 +4,7 @@ import type { AgentSettings, RetryPolicy } from '@/lib/workflow/definition';
 import { groupTone, TypeIcon } from './icons';
 import { fieldId, inputClass, labelClass, NumberInput, SchemaFields, type FieldContext } from './schema-form';
 import { JsonField } from './json-field';
+import { AgentModelField, AgentToolsField } from './agent-fields';
 import { InspectorTabs } from './inspector-tabs';
 import { LastRunTab } from './last-run-tab';
 import { ReferencesContext, type ReferenceSource } from './reference-picker';
@@ -163,29 +164,24 @@ export const ConfigPanel = memo(function ConfigPanel({
                   onChange={(v) => setAgent({ instructions: v })}
                   kind="template"
                   multiline
+                  rows={8}
                   invalid={problemPaths.has('agent/instructions')}
                 />
               </div>
-              <fieldset>
-                <legend className={labelClass}>Tools</legend>
-                <div className="space-y-1">
-                  {[
-                    { tool: 'self', label: 'This step (its deterministic operation)' },
-                    { tool: 'http', label: 'HTTP (allow-listed hosts)' },
-                    ...workflows.map((w) => ({ tool: `workflow:${w.id}`, label: `Workflow: ${w.name}` })),
-                  ].map(({ tool, label }) => (
-                    <label key={tool} className="flex items-center gap-2 text-xs text-slate-700">
-                      <input
-                        type="checkbox"
-                        className="accent-brand-600"
-                        checked={agent.tools.includes(tool)}
-                        onChange={(e) => toggleTool(tool, e.target.checked)}
-                      />
-                      <span className="truncate">{label}</span>
-                    </label>
-                  ))}
-                </div>
-              </fieldset>
+              <AgentModelField
+                id={fieldId(id, 'agent/model')}
+                value={agent.model}
+                onChange={(model) => setAgent({ model })}
+              />
+              <AgentToolsField
+                tools={[
+                  { tool: 'self', label: 'This step (its deterministic operation)' },
+                  { tool: 'http', label: 'HTTP (allow-listed hosts)' },
+                  ...workflows.map((w) => ({ tool: `workflow:${w.id}`, label: `Workflow: ${w.name}` })),
+                ]}
+                selected={agent.tools}
+                onToggle={toggleTool}
+              />
               {agent.tools.includes('http') && (
                 <div>
                   <label htmlFor={fieldId(id, 'agent/allowHosts')} className={labelClass}>

@@ -211,6 +211,36 @@ function Field({
       </div>
     );
   }
+  if (t === 'object' && schema.properties && isFlatObject(schema)) {
+    // A small nested object (a browser action's target, a viewport): its own fields, so each
+    // problem lands on the field it names.
+    return (
+      <fieldset className="rounded-md border border-slate-200 p-2" aria-label={label}>
+        <legend className={labelClass}>{label}</legend>
+        <SchemaFields
+          schema={schema}
+          value={(value ?? {}) as Record<string, unknown>}
+          ctx={ctx}
+          basePath={path}
+          onChange={(v) => onChange(Object.keys(v).length ? v : undefined)}
+        />
+        {help}
+      </fieldset>
+    );
+  }
+  if (t === 'array' && variantsOf(schema.items)) {
+    return (
+      <VariantList
+        label={label}
+        path={path}
+        variants={variantsOf(schema.items)!}
+        rows={Array.isArray(value) ? (value as Record<string, unknown>[]) : []}
+        ctx={ctx}
+        help={help}
+        onChange={onChange}
+      />
+    );
+  }
   if (t === 'array') {
     const item = resolve(schema.items);
     if (typeOf(item) === 'string' && !item.enum) {
@@ -278,6 +308,152 @@ function Field({
       />
       {help}
     </div>
+  );
+}
+
+/** Objects whose fields are scalars or such objects again (not a graph body of arrays). */
+function isFlatObject(schema: JsonSchema, depth = 0): boolean {
+  if (depth > 2) return false;
+  return Object.values(schema.properties ?? {}).every((p) => {
+    const r = resolve(p);
+    const t = typeOf(r);
+    if (t === 'object') return !!r.properties && isFlatObject(r, depth + 1);
+    return t !== 'array' && t !== undefined;
+  });
+}
+
+/** A list of tagged variants (a browser step's actions): each variant by its `type` constant. */
+function variantsOf(items: JsonSchema | undefined): Map<string, JsonSchema> | null {
+  const alts = items?.oneOf ?? items?.anyOf;
+  if (!alts?.length) return null;
+  const out = new Map<string, JsonSchema>();
+  for (const a of alts) {
+    const tag = a.properties?.type?.const;
+    if (typeof tag !== 'string') return null;
+    out.set(tag, a);
+  }
+  return out;
+}
+
+function VariantList({
+  label,
+  path,
+  variants,
+  rows,
+  ctx,
+  help,
+  onChange,
+}: {
+  label: string;
+  path: string;
+  variants: Map<string, JsonSchema>;
+  rows: Record<string, unknown>[];
+  ctx: FieldContext;
+  help: React.ReactNode;
+  onChange: (v: unknown) => void;
+}) {
+  const tags = [...variants.keys()];
+  const noun = label.replace(/s$/, '').toLowerCase();
+  const set = (i: number, row: Record<string, unknown>) => onChange(rows.map((x, j) => (j === i ? row : x)));
+  const move = (i: number, by: number) => {
+    const next = [...rows];
+    const [row] = next.splice(i, 1);
+    next.splice(i + by, 0, row);
+    onChange(next);
+  };
+  return (
+    <fieldset>
+      <legend className={labelClass}>{label}</legend>
+      {rows.length === 0 && <p className="text-[11px] text-slate-400">No {label.toLowerCase()} yet.</p>}
+      <ol className="space-y-2">
+        {rows.map((row, i) => {
+          const tag = String(row?.type ?? '');
+          const variant = variants.get(tag);
+          const { type: _t, ...fields } = variant?.properties ?? {};
+          const problem = ctx.problemPaths.get(`${path}/${i}`);
+          return (
+            <li
+              key={i}
+              aria-label={`${humanize(noun)} ${i + 1}: ${tag}`}
+              className="rounded-md border border-slate-200 bg-slate-50 p-2"
+            >
+              <div className="mb-2 flex items-center gap-1">
+                <span className="w-5 text-[11px] font-medium text-slate-500 tabular-nums">{i + 1}</span>
+                <select
+                  aria-label={`${humanize(noun)} ${i + 1} type`}
+                  className={`${inputClass} w-auto`}
+                  value={tag}
+                  onChange={(e) => {
+                    const next = variants.get(e.target.value);
+                    // Fields the new kind also has (a target) are kept.
+                    const kept = Object.fromEntries(
+                      Object.entries(row).filter(([k]) => k !== 'type' && next?.properties?.[k]),
+                    );
+                    set(i, { type: e.target.value, ...kept });
+                  }}
+                >
+                  {!variant && <option value={tag}>{tag || '(choose)'}</option>}
+                  {tags.map((t) => (
+                    <option key={t} value={t}>
+                      {t}
+                    </option>
+                  ))}
+                </select>
+                <span className="ml-auto" />
+                <button
+                  type="button"
+                  aria-label={`Move ${noun} ${i + 1} up`}
+                  disabled={i === 0}
+                  className="rounded px-1 text-xs text-slate-500 hover:bg-slate-200 disabled:opacity-30"
+                  onClick={() => move(i, -1)}
+                >
+                  ↑
+                </button>
+                <button
+                  type="button"
+                  aria-label={`Move ${noun} ${i + 1} down`}
+                  disabled={i === rows.length - 1}
+                  className="rounded px-1 text-xs text-slate-500 hover:bg-slate-200 disabled:opacity-30"
+                  onClick={() => move(i, 1)}
+                >
+                  ↓
+                </button>
+                <button
+                  type="button"
+                  aria-label={`Remove ${noun} ${i + 1}`}
+                  className="rounded px-1 text-[11px] text-red-600 hover:bg-red-50"
+                  onClick={() => onChange(rows.filter((_, j) => j !== i))}
+                >
+                  Remove
+                </button>
+              </div>
+              {problem && <p className="mb-1 text-[11px] text-red-600">{problem}</p>}
+              {variant && (
+                <SchemaFields
+                  schema={{
+                    ...variant,
+                    properties: fields,
+                    required: variant.required?.filter((k) => k !== 'type'),
+                  }}
+                  value={row}
+                  ctx={ctx}
+                  basePath={`${path}/${i}`}
+                  onChange={(r) => set(i, { type: tag, ...r })}
+                />
+              )}
+            </li>
+          );
+        })}
+      </ol>
+      <button
+        type="button"
+        className="mt-2 text-xs font-medium text-brand-700 hover:underline"
+        onClick={() => onChange([...rows, { type: tags[0] }])}
+      >
+        + Add {noun}
+      </button>
+      {help}
+    </fieldset>
   );
 }
 

@@ -3,6 +3,7 @@ import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { StatusIcon, StatusMark } from '@/components/ui/status-icon';
 import { statusDot, statusLabel, statusStyle } from '@/components/ui/status-style';
+import { useEditorActions } from './editor-actions';
 import { outputsFor } from './graph';
 import { groupTone, TypeIcon } from './icons';
 import { useNodeSlice } from './node-status-store';
@@ -61,10 +62,11 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
   const summary = configSummary(step.type, step.config ?? {});
   const title = step.name || info?.label || step.type;
   const status = slice.status;
+  const actions = useEditorActions();
 
   return (
     <div
-      className={`relative w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
+      className={`group/step relative w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
         selected
           ? 'border-brand-500 shadow-md'
           : slice.problems
@@ -163,6 +165,19 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
                   style={{ left }}
                   className={`!h-3 !w-3 !border-2 !border-white ${isError ? '!bg-red-500' : '!bg-brand-600'}`}
                 />
+                <button
+                  type="button"
+                  aria-label={`Add a step after ${title}${outputs.length > 1 ? ` (${h})` : ''}`}
+                  title={`Add a step after this one${outputs.length > 1 ? `, on “${h}”` : ''}: pick it in the palette`}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    actions.addFrom(id, h);
+                  }}
+                  style={{ left }}
+                  className={`nodrag nopan absolute top-2.5 ml-2 grid h-4 w-4 place-items-center rounded-full border border-slate-300 bg-white text-[11px] leading-none text-slate-500 hover:border-brand-500 hover:text-brand-700 focus-visible:opacity-100 ${selected ? 'opacity-100' : 'opacity-0 group-hover/step:opacity-100'}`}
+                >
+                  +
+                </button>
               </div>
             );
           })}

@@ -71,6 +71,9 @@ export function WorkflowList() {
   useEffect(refresh, [refresh]);
 
   const fail = (e: unknown) => setNotice({ text: errorMessage(e), tone: 'error' });
+  const [query, setQuery] = useState('');
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const shown = rows?.filter((wf) => words.every((w) => wf.name.toLowerCase().includes(w))) ?? null;
 
   const create = async (name: string, definition: WorkflowDefinition, enabled = true) => {
     const r = await api<{ id: string }>('/api/workflows', {
@@ -124,6 +127,16 @@ export function WorkflowList() {
           </p>
         </div>
         <div className="ml-auto flex gap-2">
+          {!!rows?.length && (
+            <input
+              type="search"
+              aria-label="Search workflows"
+              placeholder="Search workflows…"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              className="h-8 w-48 rounded-md border border-slate-300 px-2 text-sm outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20"
+            />
+          )}
           <input
             ref={fileRef}
             type="file"
@@ -236,7 +249,14 @@ export function WorkflowList() {
               </tr>
             </thead>
             <tbody>
-              {rows.map((wf) => (
+              {shown?.length === 0 && (
+                <tr>
+                  <td colSpan={6} className="px-4 py-6 text-center text-sm text-slate-500">
+                    No workflow matches “{query}”.
+                  </td>
+                </tr>
+              )}
+              {shown?.map((wf) => (
                 <tr key={wf.id} className="group border-t border-slate-100 hover:bg-slate-50/60">
                   <td className="px-4 py-2.5">
                     <Link

@@ -6,7 +6,8 @@ export { OUTCOME_LABEL, StatusBadge } from '@/components/ui/status-badge';
 /** What a step's outcome means for a reviewer: status, refined by the mode that produced it. */
 export function stepOutcome(s: { status: string; mode: string }): string {
   if (s.status !== 'succeeded') return s.status;
-  if (s.mode === 'fallback' || s.mode === 'agent' || s.mode === 'shadow') return s.mode;
+  if (s.mode === 'fallback' || s.mode === 'agent' || s.mode === 'shadow' || s.mode === 'healed')
+    return s.mode;
   return 'succeeded';
 }
 

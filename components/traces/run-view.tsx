@@ -315,6 +315,7 @@ export function RunView({ runId }: { runId: string }) {
             <StepInspector
               key={selected.id}
               runId={runId}
+              workflowId={run.workflowId}
               step={selected}
               steps={steps}
               node={definition?.nodes.find((n) => n.id === selected.nodeId)}

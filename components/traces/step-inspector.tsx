@@ -6,6 +6,7 @@ import { Button } from '@/components/ui/button';
 import { Spinner } from '@/components/ui/spinner';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import { AgentView } from './agent-view';
+import { BrowserActions } from './browser-actions';
 import { absoluteTime, durationOf, formatCost, formatDuration, formatTokens, shortId } from './format';
 import { JsonView } from './json-view';
 import { attemptsOf } from './node-outcomes';
@@ -26,6 +27,7 @@ function Meta({ label, children }: { label: string; children: React.ReactNode })
 
 export function StepInspector({
   runId,
+  workflowId = null,
   step,
   steps,
   node,
@@ -39,6 +41,8 @@ export function StepInspector({
   onClose,
 }: {
   runId: string;
+  /** The run's workflow (null for an ad-hoc run): accepting a browser step's actions saves to it. */
+  workflowId?: string | null;
   step: StepSummary;
   steps: StepSummary[];
   node: WorkflowNode | undefined;
@@ -244,6 +248,10 @@ export function StepInspector({
             )}
           />
         </section>
+      )}
+
+      {d && step.nodeType === 'browser' && (
+        <BrowserActions runId={runId} workflowId={workflowId} step={d.step} />
       )}
 
       {d && isAgent && <AgentView step={d.step} turns={d.agentTurns} />}

@@ -5,7 +5,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
 export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting' | 'cancelled';
-export type StepMode = 'workflow' | 'agent' | 'fallback' | 'shadow';
+export type StepMode = 'workflow' | 'agent' | 'fallback' | 'shadow' | 'healed';
 
 export interface ApiError {
   code: string;
@@ -82,9 +82,20 @@ export interface RunWithSteps {
   steps: StepSummary[];
 }
 
+/** A file stored with a step (a browser screenshot), without its bytes. */
+export interface ArtifactSummary {
+  id: string;
+  stepId: string;
+  kind: string;
+  mime: string;
+  size: number;
+  meta?: Record<string, unknown> | null;
+}
+
 export interface StepWithTurns {
   step: StepDetail;
   agentTurns: AgentTurn[];
+  artifacts?: ArtifactSummary[];
 }
 
 export interface RunPage {

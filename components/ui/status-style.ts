@@ -96,6 +96,13 @@ export const STATUS_STYLE: Record<string, StatusStyle> = {
     border: 'border-fuchsia-500',
     text: 'text-fuchsia-600',
   },
+  healed: {
+    label: 'Healed',
+    badge: 'bg-teal-50 text-teal-700 ring-teal-600/20',
+    solid: 'bg-teal-500',
+    ring: 'ring-2 ring-teal-500',
+    border: 'border-teal-500',
+  },
   'not-run': {
     label: 'Not run',
     badge: 'bg-slate-50 text-slate-500 ring-slate-400/20',

@@ -2,7 +2,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { embeddedDbPath, getDb, lockOwnerText, openDb, parseLockOwner } from './client';
+import {
+  EMBEDDED_SHARED_BUFFERS,
+  embeddedDbPath,
+  getDb,
+  lockOwnerText,
+  openDb,
+  parseLockOwner,
+} from './client';
 import { createTempPostgres, postgresUrl, tempDataDir } from './testing/databases';
 
 describe('embedded database (PGlite)', () => {
@@ -22,6 +29,9 @@ describe('embedded database (PGlite)', () => {
     const second = await openDb({ dataDir });
     try {
       expect(second.migrations.applied).toEqual([]);
+      // Issue 21 (idle memory): Postgres's buffer pool is EMBEDDED_SHARED_BUFFERS, not its 128 MB default.
+      const [{ shared_buffers }] = await second.sql.query<{ shared_buffers: string }>('SHOW shared_buffers');
+      expect(shared_buffers).toBe(EMBEDDED_SHARED_BUFFERS);
       expect(fs.statSync(pgVersion).mtimeMs).toBe(before);
       expect(await second.prisma.setting.findUnique({ where: { key: 'k' } })).toMatchObject({
         value: { price: 1.5 },

@@ -13,6 +13,13 @@ import { pgliteExecutor, pgPoolExecutor, type SqlExecutor } from './sql-executor
 
 export type DbKind = 'embedded' | 'postgres';
 
+/**
+ * Postgres's buffer pool inside the embedded database. PGlite keeps Postgres's default of 128 MB,
+ * which sits in the web process's memory for good once touched; the working set of a Trellis
+ * database is far smaller, and pages beyond it come from the OS file cache (issue 21: idle RSS).
+ */
+export const EMBEDDED_SHARED_BUFFERS = '32MB';
+
 export interface Db {
   prisma: PrismaClient;
   kind: DbKind;
@@ -66,7 +73,9 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
     let client: PGlite;
     try {
       // PGlite runs initdb only when the folder holds no cluster (PG_VERSION), so reopening is fast.
-      client = await PGlite.create(dir);
+      client = await PGlite.create(dir, {
+        startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+      });
     } catch (err) {
       releaseLock();
       throw err;

@@ -114,6 +114,12 @@ export interface EngineOptions {
   agent?: AgentOptions;
   /** Distributed tracing (lib/telemetry implements it); none by default. */
   tracer?: Tracer;
+  /**
+   * Keep what startRun wrote (the run row, definition and exact input) for the first drive of that
+   * run in this process, so it does not read them back (see StartedRuns). Default true; a host
+   * whose runs execute elsewhere (the web process in server mode) turns it off.
+   */
+  keepStartedRuns?: boolean;
 }
 
 export interface StartRunArgs {
@@ -180,11 +186,44 @@ interface DriveOpts {
 
 const noRedactor = new SecretRedactor();
 
+/** Started runs kept for their first drive (keepStartedRuns); the oldest go first beyond this. */
+export const MAX_KEPT_STARTED_RUNS = 256;
+
+interface StartedRun {
+  run: RunRecord;
+  definition: WorkflowDefinition;
+  input: unknown;
+}
+
+/**
+ * What startRun just wrote, handed to the first drive of the run in this process: a run accepted
+ * and executed here (embedded mode, a worker's schedules) skips reading back its row, definition
+ * and input. All three are immutable once written, so the copy cannot be stale; a run driven
+ * anywhere else, or after eviction, reads them from the store as before.
+ */
+function startedRuns(enabled: boolean) {
+  const kept = new Map<string, StartedRun>();
+  return {
+    keep(run: RunRecord, definition: WorkflowDefinition, input: unknown) {
+      if (!enabled) return;
+      // As the store would return it (runInput): JSON, whatever the caller passed.
+      kept.set(run.id, { run, definition, input: JSON.parse(JSON.stringify(input)) as unknown });
+      while (kept.size > MAX_KEPT_STARTED_RUNS) kept.delete(kept.keys().next().value!);
+    },
+    take(runId: string): StartedRun | undefined {
+      const s = kept.get(runId);
+      kept.delete(runId);
+      return s;
+    },
+  };
+}
+
 export function createEngine(opts: EngineOptions): Engine {
   const { store } = opts;
   const clock = opts.clock ?? realClock;
   const listeners = new Set<EngineListener>(opts.onEvent ? [opts.onEvent] : []);
   const active = new Map<string, AbortController>();
+  const started = startedRuns(opts.keepStartedRuns ?? true);
   // Payloads written outside a run's drive (run input, decisions) know only the host's secrets.
   const hostRedact = opts.redactor?.redact ?? ((v: unknown) => v);
 
@@ -284,6 +323,9 @@ export function createEngine(opts: EngineOptions): Engine {
   async function drive(runId: string, d: DriveOpts): Promise<RunOutcome> {
     if (active.has(runId))
       throw new TrellisError('conflict', `Run ${runId} is already executing in this process`);
+    // Only a first drive (from queued) may use what startRun kept; a resume reads the store.
+    const kept = started.take(runId);
+    const pre = d.from.includes('queued') ? kept : undefined;
     if (!(await store.transitionRun(runId, d.from, 'running'))) {
       const run = await store.getRun(runId);
       if (!run) throw new NotFoundError(`Run ${runId}`);
@@ -309,7 +351,7 @@ export function createEngine(opts: EngineOptions): Engine {
     let ended: RunOutcome | undefined;
     try {
       span = await startRunSpan(runId, !d.from.includes('queued'));
-      const run = listeners.size ? await store.getRun(runId) : null;
+      const run = listeners.size ? (pre?.run ?? (await store.getRun(runId))) : null;
       if (run) {
         emit({
           type: 'run.started',
@@ -321,7 +363,16 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       let fresh = d.from.length === 1 && d.from[0] === 'queued';
       for (;;) {
-        const out = await driveOnce(runId, ctrl.signal, d.depth ?? 0, fresh, span, d.ledger, d.effect);
+        const out = await driveOnce(
+          runId,
+          ctrl.signal,
+          d.depth ?? 0,
+          fresh,
+          span,
+          d.ledger,
+          d.effect,
+          fresh ? pre : undefined,
+        );
         fresh = false;
         // A decision or a due delay that arrived while other branches still ran: go again now
         // rather than park a run nobody will wake.
@@ -413,16 +464,19 @@ export function createEngine(opts: EngineOptions): Engine {
     span: TraceSpan | undefined,
     parentLedger?: CostLedger,
     effect?: EffectRoot,
+    pre?: StartedRun,
   ): Promise<RunOutcome> {
     let error: SerializedError | undefined;
     let prepare = hostRedact;
     try {
-      const [definition, run, input] = await Promise.all([
-        store.runDefinition(runId),
-        store.getRun(runId),
-        // The exact input, not run.input (the trace copy, capped and masked).
-        store.runInput(runId),
-      ]);
+      const [definition, run, input] = pre
+        ? [pre.definition, pre.run, pre.input]
+        : await Promise.all([
+            store.runDefinition(runId),
+            store.getRun(runId),
+            // The exact input, not run.input (the trace copy, capped and masked).
+            store.runInput(runId),
+          ]);
       if (!run) throw new NotFoundError(`Run ${runId}`);
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
       const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
@@ -516,6 +570,7 @@ export function createEngine(opts: EngineOptions): Engine {
         parentStepId: args.parentStepId ?? null,
         traceContext: args.traceContext ?? null,
       });
+      started.keep(run, args.definition, args.input ?? null);
       return run.id;
     },
 

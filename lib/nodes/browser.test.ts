@@ -12,6 +12,7 @@ import { MAX_BROWSER_ACTIONS } from '@/lib/browser/limits';
 import { browserConfigSchema, type BrowserActionInput } from '@/lib/browser/schema';
 import { FIXTURE_ORDERS, startFixtureSite, type FixtureSite } from '@/lib/browser/testing/fixture-site';
 import type { BrowserOutput } from './browser';
+import { validateDefinition } from './validate-definition';
 
 // The browser step end to end: the engine runs a `browser` node against a fixture site on
 // 127.0.0.1 in the real Chromium (one shared browser for the file), healing goes through the real
@@ -305,6 +306,23 @@ describe('limits', () => {
     });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0].path).toEqual(['actions', 0, 'target']);
+  });
+
+  it('validation names each bad action field by JSON pointer, all at once', () => {
+    const res = validateDefinition(
+      flow({
+        startUrl: 'https://a.example',
+        actions: [
+          { type: 'click', target: { css: '#a', text: 'A' } },
+          { type: 'fill', target: { label: 'Name' } },
+          { type: 'teleport' },
+        ],
+      }),
+    );
+    const paths = res.problems.map((p) => p.path);
+    expect(paths).toContain('/nodes/1/config/actions/0/target');
+    expect(paths).toContain('/nodes/1/config/actions/1/value');
+    expect(paths.some((p) => p.startsWith('/nodes/1/config/actions/2'))).toBe(true);
   });
 
   it(`MAX_ARTIFACT_BYTES (${MAX_ARTIFACT_BYTES}) per artifact`, async () => {

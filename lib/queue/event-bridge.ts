@@ -5,7 +5,10 @@ import { EVENT_FLUSH_MS, MAX_EVENT_PAYLOAD_BYTES, RUN_EVENTS_CHANNEL } from './l
 
 // Engine events cross processes as Postgres NOTIFY: workers send them, web processes LISTEN and
 // feed their RunEventHub, so SSE works whichever worker runs the run. Events are batched into one
-// statement (pg_notify over unnest keeps their order, and delivery happens in commit order).
+// statement (pg_notify over unnest keeps their order, and delivery happens in commit order), and
+// packed as JSON arrays into as few notifications as the payload limit allows: a 100,000-step run
+// emits 200,000 events, and one notification each cost the web process (parsing on its event loop)
+// and Postgres (the notification queue) more than the events are worth.
 // NOTIFY is best effort (nothing is replayed after a reconnect); the SSE handler sends a snapshot
 // first, so a client that reloads is always right.
 
@@ -25,6 +28,34 @@ export function encodeEvent(ev: EngineEvent): string {
   return JSON.stringify({ type: ev.type, runId: ev.runId, truncated: true });
 }
 
+/**
+ * Encoded events packed in order into JSON arrays of at most MAX_EVENT_PAYLOAD_BYTES each (an event
+ * that fills one alone goes as `[event]`, two bytes more, still well below Postgres's 8,000).
+ */
+export function packEvents(encoded: string[]): string[] {
+  const out: string[] = [];
+  let part: string[] = [];
+  let bytes = 2; // the brackets
+  for (const e of encoded) {
+    const size = Buffer.byteLength(e) + 1; // and its comma
+    if (part.length && bytes + size > MAX_EVENT_PAYLOAD_BYTES) {
+      out.push(`[${part.join(',')}]`);
+      part = [];
+      bytes = 2;
+    }
+    part.push(e);
+    bytes += size;
+  }
+  if (part.length) out.push(`[${part.join(',')}]`);
+  return out;
+}
+
+/** The events of one notification: an array (packEvents), or a single event. */
+export function decodeEvents(payload: string): EngineEvent[] {
+  const parsed = JSON.parse(payload) as EngineEvent | EngineEvent[];
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
+
 export function createEventPublisher(sql: SqlQueryable): EventPublisher {
   let buf: string[] = [];
   let timer: NodeJS.Timeout | null = null;
@@ -38,7 +69,7 @@ export function createEventPublisher(sql: SqlQueryable): EventPublisher {
       sql
         .query(`SELECT pg_notify($1, x) FROM unnest($2::text[]) WITH ORDINALITY AS t(x, i) ORDER BY i`, [
           RUN_EVENTS_CHANNEL,
-          batch,
+          packEvents(batch),
         ])
         .then(
           () => {},
@@ -84,7 +115,7 @@ export function listenRunEvents(
     c.on('notification', (n) => {
       if (n.channel !== RUN_EVENTS_CHANNEL || !n.payload) return;
       try {
-        onEvent(JSON.parse(n.payload) as EngineEvent);
+        for (const ev of decodeEvents(n.payload)) onEvent(ev);
       } catch {
         // a malformed payload is dropped, not fatal
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SqlExecutor } from '@/lib/db/sql-executor';
-import { encodeEvent } from './event-bridge';
+import { decodeEvents, encodeEvent, packEvents } from './event-bridge';
 import { workerDatabaseUrl } from './fencing';
 import {
   JOB_HEARTBEAT_SECONDS,
@@ -72,6 +72,30 @@ describe('event payloads', () => {
       status: 'succeeded',
       truncated: true,
     });
+  });
+});
+
+describe('event packing', () => {
+  it(`packs events in order into notifications of at most MAX_EVENT_PAYLOAD_BYTES (${MAX_EVENT_PAYLOAD_BYTES})`, () => {
+    const events = Array.from({ length: 500 }, (_, i) => ({
+      type: 'step.finished',
+      runId: 'r',
+      stepId: `s${i}`,
+      nodeId: 'x',
+      status: 'succeeded',
+      // Sizes vary, up to one event that fills a notification alone.
+      ...(i === 250 ? { output: 'y'.repeat(MAX_EVENT_PAYLOAD_BYTES - 200) } : { output: 'é'.repeat(i % 40) }),
+    }));
+    const payloads = packEvents(events.map((e) => encodeEvent(e as never)));
+    expect(payloads.length).toBeLessThan(events.length / 10);
+    for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThanOrEqual(MAX_EVENT_PAYLOAD_BYTES);
+    expect(payloads.flatMap(decodeEvents)).toEqual(events);
+    expect(packEvents([])).toEqual([]);
+  });
+
+  it('still reads a notification holding one event', () => {
+    const ev = { type: 'run.finished', runId: 'r', status: 'succeeded' };
+    expect(decodeEvents(JSON.stringify(ev))).toEqual([ev]);
   });
 });
 

@@ -6,6 +6,7 @@ import { evaluateExpression, runCode, shutdownSandbox, warmSandbox } from './ind
 import {
   clampTimeout,
   CODE_TIMEOUT_MS,
+  COMPILED_CACHE_SIZE,
   CONTEXT_MAX_USES,
   DEFAULT_EXPRESSION_TIMEOUT_MS,
   EXPRESSION_CACHE_SIZE,
@@ -121,6 +122,19 @@ describe('sandbox limits', () => {
     for (let i = 0; i < CONTEXT_MAX_USES + 5; i++)
       sum += (await evaluateExpression('index + 1', { ...scope, index: i })) as number;
     expect(sum).toBe(((CONTEXT_MAX_USES + 5) * (CONTEXT_MAX_USES + 6)) / 2);
+  });
+
+  it('COMPILED_CACHE_SIZE: past it the oldest wrapper is dropped and compiled again when needed', async () => {
+    await warmSandbox();
+    // One message per expression, more distinct sources than a worker keeps compiled.
+    for (let i = 0; i < COMPILED_CACHE_SIZE + 10; i++)
+      expect(await evaluateExpression(`index * 2 + ${i}`, { ...scope, index: 1 })).toBe(2 + i);
+    // The first ones were evicted: they compile again, with the scope of this call.
+    expect(await evaluateExpression('index * 2 + 0', { ...scope, index: 5 })).toBe(10);
+    // A reused wrapper carries nothing from one evaluation to the next.
+    const stateful = '(() => { const seen = typeof item.mark; item.mark = 1; return seen; })()';
+    expect(await evaluateExpression(stateful, { ...scope, item: {} })).toBe('undefined');
+    expect(await evaluateExpression(stateful, { ...scope, item: {} })).toBe('undefined');
   });
 
   it('EXPRESSION_CACHE_SIZE bounds the analysis cache', () => {

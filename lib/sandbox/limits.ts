@@ -32,5 +32,7 @@ export function clampTimeout(ms: number): number {
 export const SANDBOX_POOL_SIZE = 2;
 /** Evaluations a hardened QuickJS context serves before it is replaced (defence in depth). */
 export const CONTEXT_MAX_USES = 5_000;
+/** Compiled wrappers each worker keeps per context (the oldest is dropped beyond this). */
+export const COMPILED_CACHE_SIZE = 500;
 /** Parsed-expression cache entries on the host (plain references and syntax checks). */
 export const EXPRESSION_CACHE_SIZE = 2_000;

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { RunCancelled, TrellisError } from '@/lib/workflow/errors';
 import { ExpressionError, ExpressionTimeout } from './errors';
 import {
+  COMPILED_CACHE_SIZE,
   CONTEXT_MAX_USES,
   MAX_ERROR_MESSAGE_LENGTH,
   MAX_RESULT_BYTES,
@@ -121,6 +122,7 @@ export class SandboxPool {
           maxResultBytes: MAX_RESULT_BYTES,
           maxErrorLength: MAX_ERROR_MESSAGE_LENGTH,
           contextMaxUses: CONTEXT_MAX_USES,
+          compiledCacheSize: COMPILED_CACHE_SIZE,
         },
       },
       resourceLimits: { stackSizeMb: SANDBOX_WORKER_STACK_MB, maxOldGenerationSizeMb: 256 },

@@ -128,9 +128,15 @@ let context;
 let runFn;
 let uses = 0;
 let deadline = 0;
+// Compiled wrappers of this context by source: a map's expressions compile once, not per item.
+// Reuse is safe for the same reason the context is: a wrapper is an anonymous strict-mode function,
+// so nothing it runs can reach (or change) the function object itself.
+const compiled = new Map();
 
 function disposeAll() {
   try {
+    for (const fn of compiled.values()) fn.dispose();
+    compiled.clear();
     runFn?.dispose();
     context?.dispose();
     runtime?.dispose();
@@ -199,11 +205,24 @@ function decode(text) {
   };
 }
 
+function compile(source) {
+  const hit = compiled.get(source);
+  if (hit) return { value: hit };
+  const c = context.evalCode(source, 'expression.js');
+  if (c.error) return c;
+  if (compiled.size >= limits.compiledCacheSize) {
+    const [oldest, fn] = compiled.entries().next().value;
+    compiled.delete(oldest);
+    fn.dispose();
+  }
+  compiled.set(source, c.value);
+  return c;
+}
+
 function evaluateOne(source, scopeHandle) {
-  const compiled = context.evalCode(source, 'expression.js');
-  if (compiled.error) return failure(compiled.error, 'compile');
-  const called = context.callFunction(runFn, context.undefined, compiled.value, scopeHandle);
-  compiled.value.dispose();
+  const fn = compile(source);
+  if (fn.error) return failure(fn.error, 'compile');
+  const called = context.callFunction(runFn, context.undefined, fn.value, scopeHandle);
   if (called.error) return failure(called.error, 'run');
   const handle = called.value;
   try {

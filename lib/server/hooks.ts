@@ -4,7 +4,7 @@ import * as repo from '@/lib/db/repositories/workflows';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { json, readJson, type RouteContext } from './route';
-import { assertRunCapacity, assertWebhookRate } from './rate-limit';
+import { assertBacklogRoom, assertWebhookRate } from './rate-limit';
 import { getRuntime } from './runtime';
 import { enqueueRun, incomingTraceparent } from './runs';
 
@@ -103,8 +103,13 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
     versionId: string;
     version: number;
     definition: WorkflowDefinition;
+    queued: number;
   }>(
-    `SELECT w."webhookSecret" AS secret, v.id AS "versionId", v.version, v.definition
+    // The backlog count rides along (one round trip per call, not two); it is only acted on after
+    // the secret check below.
+    `SELECT w."webhookSecret" AS secret, v.id AS "versionId", v.version, v.definition,
+            (SELECT count(*)::int FROM "Run" r
+              WHERE r."workflowId" = w.id AND r.status = 'queued' AND r."parentRunId" IS NULL) AS queued
        FROM "Workflow" w JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion"
       WHERE w.id = $1 AND w.enabled AND w."deletedAt" IS NULL`,
     [params.workflowId],
@@ -139,7 +144,7 @@ export async function receiveWebhook({ req, params }: RouteContext<{ workflowId:
   }
   // Counted after the secret check, so strangers cannot use up a workflow's allowance.
   assertWebhookRate(params.workflowId, undefined, workflowWebhookRate(wf.definition));
-  await assertRunCapacity(rt.db.prisma, params.workflowId);
+  assertBacklogRoom(params.workflowId, wf.queued);
   const input = await readJson(req, MAX_WEBHOOK_BODY_BYTES);
   const runId = await enqueueRun(rt, {
     workflowId: params.workflowId,

@@ -19,6 +19,7 @@ import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } f
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
 import { createBody, patchBody, saveBody } from './workflows';
+import { modelEndpointBody } from './model-endpoint';
 import { acceptBody } from './browser-steps';
 
 // The OpenAPI 3.1 document of the whole HTTP API (GET /api/openapi.json, docs/openapi.json).
@@ -754,6 +755,31 @@ export const API_OPERATIONS: Record<
       summary: 'Settings (model endpoint status, limits)',
       tag: 'Settings',
       responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/settings/model': {
+    put: {
+      summary:
+        'Save the model endpoint, API key (stored encrypted) and default model; OPENAI_* in the environment still win',
+      tag: 'Settings',
+      body: modelEndpointBody,
+      responses: { 200: z.object({ model: z.object({}).loose() }) },
+    },
+  },
+  '/api/settings/model/test': {
+    post: {
+      summary: 'Test the model endpoint in force: list its models',
+      tag: 'Settings',
+      responses: {
+        200: z
+          .object({
+            ok: z.boolean(),
+            latencyMs: z.number().optional(),
+            models: z.array(z.string()).optional(),
+            error: z.string().optional(),
+          })
+          .loose(),
+      },
     },
   },
   '/api/settings/model-prices': {

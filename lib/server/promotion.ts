@@ -56,6 +56,41 @@ export interface StepReport {
   latency: { agentMs: number | null; deterministicMs: number | null; deltaMs: number | null };
   cost: { agentUsd: number | null; deterministicUsd: number | null; deltaUsd: number | null };
   recommendation: { action: Recommendation; reason: string };
+  /** Interface-agent steps (browser): how often the deterministic replay held, and what healing cost. */
+  replay?: ReplayReport;
+}
+
+export interface ReplayReport {
+  runs: number;
+  /** Finished by the deterministic replay alone. */
+  replayed: number;
+  healed: number;
+  failed: number;
+  replaySuccessRate: number | null;
+  healRate: number | null;
+  /** Model spend of the healed runs: in total and per healed run. */
+  healCostUsd: { total: number; perHeal: number | null };
+}
+
+/** Pure: replay success, heal rate and heal cost from a browser step's recorded rows. */
+export function summarizeReplay(rows: Array<{ mode: string; status: string; cost: number }>): ReplayReport {
+  const done = rows.filter((r) => r.status === 'succeeded' || r.status === 'failed');
+  const replayed = done.filter((r) => r.status === 'succeeded' && r.mode !== 'healed').length;
+  const healedRows = done.filter((r) => r.status === 'succeeded' && r.mode === 'healed');
+  const total = healedRows.reduce((a, r) => a + (r.cost ?? 0), 0);
+  const rate = (n: number) => (done.length ? round(n / done.length) : null);
+  return {
+    runs: done.length,
+    replayed,
+    healed: healedRows.length,
+    failed: done.length - replayed - healedRows.length,
+    replaySuccessRate: rate(replayed),
+    healRate: rate(healedRows.length),
+    healCostUsd: {
+      total: round(total, 6) ?? 0,
+      perHeal: healedRows.length ? round(total / healedRows.length, 6) : null,
+    },
+  };
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
@@ -261,7 +296,17 @@ export async function promotionReport(
         select: { durationMs: true, cost: true },
       }),
     ]);
-    steps.push(summarize(node, samples, baseline));
+    const report = summarize(node, samples, baseline);
+    if (getNode(node.type)?.interfaceAgent) {
+      const rows = await prisma.step.findMany({
+        where,
+        orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+        take: limit,
+        select: { mode: true, status: true, cost: true },
+      });
+      report.replay = summarizeReplay(rows);
+    }
+    steps.push(report);
   }
   return { workflowId, version: wf.version, limit, steps };
 }

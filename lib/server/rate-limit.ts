@@ -132,6 +132,14 @@ export async function assertRunCapacity(
   max = runBacklogFromEnv(),
 ): Promise<void> {
   const queued = await prisma.run.count({ where: { workflowId, status: 'queued', parentRunId: null } });
+  assertBacklogRoom(workflowId, queued, max);
+}
+
+/**
+ * assertRunCapacity for a caller that counted the workflow's queued top-level runs itself (the
+ * webhook reads the count with its secret, in one round trip).
+ */
+export function assertBacklogRoom(workflowId: string, queued: number, max = runBacklogFromEnv()): void {
   if (queued >= max) {
     throw new TrellisError(
       'rate_limited',

@@ -12,10 +12,11 @@ import { createInProcessDispatcher, createQueueDispatcher, type Dispatcher } fro
 import { RunEventHub } from './run-events';
 import { startInProcessScheduler } from './schedules';
 import { seedExamplesOnce } from './seed';
+import { modelConfigReader } from './model-endpoint';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
-import { createSandboxServices } from '@/lib/sandbox';
+import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
 import { VERSION } from './version';
 import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
@@ -59,9 +60,11 @@ export function allowListedEnv(): Record<string, string> {
 
 /** What every host (web process, worker, CLI) gives the engine besides its store. */
 export function hostEngineOptions(db: Db, env: Record<string, string> = allowListedEnv()) {
+  // The model endpoint: OPENAI_* from the environment, else the one saved in Settings.
+  const model = modelConfigReader(db);
   return {
     workflows: new PrismaWorkflowSource(db.prisma),
-    services: { ...createSandboxServices(), chat: createChatClient() },
+    services: { ...createSandboxServices(), chat: createChatClient({ config: model }) },
     env,
     // Stored secrets as secrets.<name>; reading them also teaches the redactor their values.
     secrets: (() => {
@@ -71,7 +74,7 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
     // The one redaction pass: the engine masks every payload before the store or a listener sees it.
     redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
-    agent: agentOptions(db),
+    agent: { ...agentOptions(db), model },
     // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT (or TRELLIS_OTEL_ENDPOINT) is set.
     tracer: engineTracer(VERSION),
   };
@@ -98,6 +101,7 @@ export function buildEngine(
   onEvent: (ev: EngineEvent) => void,
   // Rollout gates are read where runs finish: here, in the web process and in every worker.
   rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
+  opts: { keepStartedRuns?: boolean } = {},
 ): Engine {
   return createEngine({
     store,
@@ -106,6 +110,7 @@ export function buildEngine(
       onEvent(ev);
       rollout.onEvent(ev);
     },
+    ...opts,
   });
 }
 
@@ -125,8 +130,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       onRunCreated: runJobHook(boss, sentWithRun),
     });
     const rollout = createRolloutWatcher(db.prisma);
-    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
-    // Runs execute in worker processes; their events arrive by NOTIFY.
+    // Runs execute in worker processes (their events arrive by NOTIFY): nothing to keep for them here.
+    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout, { keepStartedRuns: false });
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
       boss,
@@ -165,6 +170,9 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       null,
   });
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
+  // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
+  // /api/health waits for the runtime, so "ready" means warm).
+  await warmSandbox();
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   const backtests = createInProcessBacktests(db);

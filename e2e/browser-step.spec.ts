@@ -1,0 +1,88 @@
+import { expect, test, type Page } from '@playwright/test';
+import { startFixtureSite, type FixtureSite } from '../lib/browser/testing/fixture-site';
+import { signIn } from './fixtures/sign-in';
+
+// A browser step in the trace: the server's Chromium runs the step against a fixture site on
+// 127.0.0.1 (started by this spec), and the step inspector shows each action with its timing bar
+// and the screenshot taken after it, fetched from the artifact route.
+
+let site: FixtureSite;
+test.beforeAll(async () => {
+  site = await startFixtureSite({ password: 'pw', elsewhere: 'http://127.0.0.1:9' });
+});
+test.afterAll(async () => {
+  await site?.close();
+});
+test.beforeEach(async ({ page, baseURL }) => {
+  await signIn(page, baseURL ?? 'http://127.0.0.1:3210');
+});
+
+function poster(page: Page, baseURL: string | undefined) {
+  const origin = new URL(baseURL ?? 'http://127.0.0.1:3210').origin;
+  return (path: string, data: unknown) => page.request.post(path, { data, headers: { origin } });
+}
+
+test('a browser step shows each action with its screenshot and timing in the trace', async ({
+  page,
+  baseURL,
+}) => {
+  const post = poster(page, baseURL);
+  const name = `Buy a mug ${Date.now()}`;
+  const definition = {
+    schemaVersion: 1,
+    name,
+    nodes: [
+      { id: 'start', type: 'trigger.manual', name: 'Start', position: { x: 0, y: 0 }, config: {} },
+      {
+        id: 'shop',
+        type: 'browser',
+        name: 'Shop',
+        position: { x: 0, y: 130 },
+        config: {
+          startUrl: `${site.url}/product`,
+          allowHosts: [site.hostPort],
+          captureEachAction: true,
+          viewport: { width: 800, height: 450 },
+          actions: [
+            { type: 'click', target: { role: 'button', name: 'Add to cart' } },
+            { type: 'extract', into: 'confirmation', target: { role: 'status' } },
+          ],
+        },
+      },
+    ],
+    edges: [{ id: 'e1', source: 'start', target: 'shop' }],
+  };
+  const created = await post('/api/workflows', { name, definition });
+  expect(created.status()).toBe(201);
+  const { id } = (await created.json()) as { id: string };
+  const started = await post(`/api/workflows/${id}/runs`, { input: {}, wait: true });
+  const { run } = (await started.json()) as { run: { id: string; status: string } };
+  expect(run.status).toBe('succeeded');
+
+  await page.goto(`/runs/${run.id}`);
+  await page
+    .getByRole('region', { name: 'Timeline' })
+    .getByRole('button', { name: /^Shop attempt 1, Succeeded/ })
+    .click();
+  const actions = page
+    .getByRole('region', { name: 'Step Shop' })
+    .getByRole('region', { name: 'Browser actions' });
+  await expect(actions).toBeVisible({ timeout: 30_000 });
+  await expect(actions.getByRole('listitem', { name: 'Action #0 click' })).toContainText(
+    'button “Add to cart”',
+  );
+  for (const alt of [
+    'Screenshot after start goto',
+    'Screenshot after #0 click',
+    'Screenshot after #1 extract',
+  ]) {
+    const img = actions.getByRole('img', { name: alt });
+    await expect(img).toBeVisible();
+    // Loaded from the artifact route, not a broken image.
+    await expect
+      .poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth))
+      .toBeGreaterThan(0);
+  }
+  await expect(actions.getByRole('button', { name: 'Accept these actions as recorded' })).toBeVisible();
+  await actions.screenshot({ path: 'test-results/browser-step-trace.png' });
+});
