@@ -140,6 +140,7 @@ const workflowSummary = z
     name: z.string(),
     latestVersion: z.number().int(),
     enabled: z.boolean(),
+    description: z.string().nullable(),
     createdAt: isoDate,
     updatedAt: isoDate,
     lastRun: z.object({ id: z.string(), status: runStatus, createdAt: isoDate }).nullable(),
