@@ -137,7 +137,9 @@ for (const factory of engineStores) {
     }
 
     async function trace(runId: string) {
-      const steps = await h.store.listSteps(runId);
+      // The trace copies. A step's exact output (executableOutput) is the engine's, for resume, and
+      // is never served (lib/server/executable-input.test.ts checks the API).
+      const steps = (await h.store.listSteps(runId)).map(({ executableOutput: _, ...s }) => s);
       const turns: AgentTurn[] = [];
       for (const s of steps) turns.push(...(await turnsOf(h.store, s.id)));
       return { steps, turns, run: await h.store.getRun(runId) };
