@@ -31,6 +31,7 @@ async function shot(page: Page, name: string, fullPage = false) {
 /** The node settings panel narrows the canvas after it fitted the graph: fit again. */
 async function fitView(page: Page) {
   await page.getByRole('button', { name: /fit view/i }).click();
+  await page.waitForTimeout(1000); // the fit animates
 }
 
 async function main() {
@@ -98,7 +99,11 @@ async function main() {
       .getByRole('region', { name: 'Timeline' })
       .getByRole('button', { name: /^Label ticket attempt 1/ })
       .click();
-    await page.getByRole('list', { name: 'Agent turns' }).waitFor();
+    await page
+      .getByRole('list', { name: 'Conversation' })
+      .getByRole('listitem', { name: /^Tool: / })
+      .first()
+      .waitFor();
     await shot(page, 'run-agent-step');
 
     // The waterfall of a map over four leads, three at a time.
