@@ -122,6 +122,10 @@ describe('backtests over the API', () => {
       transitions: [{ path: '/label', expected: 'billing', actual: 'bug', count: 8 }],
     });
     expect(r.report.refusedToolCalls).toBe(8);
+    // Against the deterministic step: its recorded latency and cost per case (a transform costs nothing).
+    expect(r.report.costUsd.deterministic).toEqual({ p50: 0, p95: 0, mean: 0 });
+    expect(r.report.latencyMs.deterministic.p50).toEqual(expect.any(Number));
+    expect(r.report.costUsd.mean).toBeGreaterThan(0);
     // The model was asked; the outside never was.
     expect(mock.requests.length).toBeGreaterThan(before);
     expect(outside.requests).toHaveLength(0);
