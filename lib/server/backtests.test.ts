@@ -259,6 +259,26 @@ describe('backtests over the API', () => {
     expect(again.status).toBe(409);
   });
 
+  it('a backtest its process left running ends failed on restart; a queued one runs', async () => {
+    const { getRuntime } = await import('./runtime');
+    const { createInProcessBacktests } = await import('./backtest-host');
+    const { PrismaBacktestStore } = await import('@/lib/db/backtest-store');
+    const { INTERRUPTED } = await import('@/lib/promotion/job');
+    const { backtestRequestSchema } = await import('@/lib/promotion/spec');
+    const rt = await getRuntime();
+    const store = new PrismaBacktestStore(rt.db);
+    const request = backtestRequestSchema.parse({ nodeId: 'label', runs: { limit: 3 } });
+    const left = await store.create({ workflowId: wid, nodeId: 'label', version: 1, request });
+    expect(await store.claim(left.id, 3)).toBe(true);
+    const queued = await store.create({ workflowId: wid, nodeId: 'label', version: 1, request });
+    // What a new process does on start (createRuntime in embedded mode).
+    const host = createInProcessBacktests(rt.db);
+    await host.recover();
+    await host.settled(queued.id);
+    expect(await store.get(left.id)).toMatchObject({ status: 'failed', error: { message: INTERRUPTED } });
+    expect(await store.get(queued.id)).toMatchObject({ status: 'succeeded', done: 3 });
+  });
+
   it('bad requests are 4xx naming the field by JSON pointer, and store nothing', async () => {
     const post = (body: unknown) =>
       call(routes.backtests.POST, 'POST', `/api/workflows/${wid}/backtests`, body, { id: wid });
