@@ -73,6 +73,7 @@ export async function loadCases(store: BacktestStore, rec: BacktestRecord): Prom
       input: h.input,
       expected: expectedAnswer(runDef, runNode.config, h.output, h.handle),
       deterministicMs: h.durationMs,
+      deterministicCost: h.cost,
       recorded: recordedCalls({
         def: runDef,
         node: runNode,

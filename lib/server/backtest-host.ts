@@ -21,7 +21,7 @@ export async function backtestDeps(db: Db, signal?: AbortSignal): Promise<Backte
   const chat = createChatClient({ prices });
   const workflows = new PrismaWorkflowSource(db.prisma);
   return {
-    store: new PrismaBacktestStore(db.prisma),
+    store: new PrismaBacktestStore(db),
     model: getModelConfig(),
     prices,
     scorers: {
@@ -92,7 +92,7 @@ export function createInProcessBacktests(db: Db): BacktestDispatcher & { recover
     async recover() {
       // A backtest left running by a process that stopped cannot be resumed (its spend and
       // replies are gone with it): it ends failed; queued ones start.
-      const store = new PrismaBacktestStore(db.prisma);
+      const store = new PrismaBacktestStore(db);
       const left = await db.prisma.backtest.findMany({
         where: { status: { in: ['queued', 'running'] } },
         orderBy: { createdAt: 'asc' },
