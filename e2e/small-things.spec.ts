@@ -25,12 +25,21 @@ test.describe('signed in', () => {
     await expect(secrets.getByText(/Name: letters, digits and _, not starting with a digit/)).toBeVisible();
   });
 
-  test('the workflows list has a search box', async ({ page, baseURL }) => {
+  test('the workflows list: a search box, descriptions, and an Example badge', async ({ page, baseURL }) => {
     const a = unique('Invoice sync');
     const b = unique('Ticket triage');
-    await createWorkflow(page, baseURL!, a, { nodes: [], edges: [] });
-    await createWorkflow(page, baseURL!, b, { nodes: [], edges: [] });
+    const examples = (await (await page.request.get(`${baseURL}/api/examples`)).json()) as {
+      examples: { description: string; definition: { nodes: unknown[]; edges: unknown[] } }[];
+    };
+    const ex = examples.examples[0];
+    await createWorkflow(page, baseURL!, a, { ...ex.definition, description: ex.description });
+    await createWorkflow(page, baseURL!, b, { nodes: [], edges: [], description: 'Sorts tickets by hand' });
     await page.goto('/workflows');
+    const rowA = page.getByRole('row', { name: new RegExp(a) });
+    await expect(rowA).toContainText('Example');
+    await expect(rowA).toContainText(ex.description);
+    await expect(page.getByRole('row', { name: new RegExp(b) })).not.toContainText('Example');
+    await shot(page, 'workflows-list');
     await page.getByRole('searchbox', { name: 'Search workflows' }).fill(a.split(' ').slice(0, 2).join(' '));
     await expect(page.getByRole('link', { name: a })).toBeVisible();
     await expect(page.getByRole('link', { name: b })).toHaveCount(0);

@@ -6,12 +6,12 @@ import { fieldId, inputClass, labelClass, NumberInput, SchemaFields, type FieldC
 import { JsonField } from './json-field';
 import { AgentModelField, AgentToolsField } from './agent-fields';
 import { InspectorTabs } from './inspector-tabs';
+import { PromotionTab, savedRollout } from '@/components/agent/promotion-tab';
 import { LastRunTab } from './last-run-tab';
 import { ReferencesContext, type ReferenceSource } from './reference-picker';
 import type { LastRunView } from './use-last-run';
 import type { NodeTypeInfo, StepData } from './types';
 import { ExpressionField } from './expression-field';
-import { PromotionPanel } from '@/components/agent/promotion-panel';
 import { StepErrorView } from './run-failure';
 import { SchedulePanel } from './schedule-panel';
 import { WebhookPanel } from './webhook-panel';
@@ -266,28 +266,6 @@ export const ConfigPanel = memo(function ConfigPanel({
         </Section>
       )}
 
-      {info?.agentCapable && workflowId && (
-        <div className="border-b border-slate-100 px-4 py-3">
-          <PromotionPanel
-            workflowId={workflowId}
-            nodeId={id}
-            // The server saved the new version; mirror the mode change here so the canvas shows it
-            // and the next save keeps it.
-            onVersionSaved={({ action }) =>
-              onChange((s) =>
-                action === 'demote'
-                  ? { ...s, mode: undefined }
-                  : {
-                      ...s,
-                      mode: 'agent',
-                      agent: { ...DEFAULT_AGENT, ...s.agent, shadow: action === 'shadow' },
-                    },
-              )
-            }
-          />
-        </div>
-      )}
-
       <Section title={isAgent ? 'Deterministic config (fallback)' : 'Config'}>
         {info?.configSchema ? (
           <SchemaFields
@@ -433,6 +411,28 @@ export const ConfigPanel = memo(function ConfigPanel({
           tabs={[
             { id: 'settings', label: 'Settings', content: settings },
             { id: 'last-run', label: 'Last run', content: <LastRunTab view={lastRun} /> },
+            ...(info?.agentCapable && workflowId
+              ? [
+                  {
+                    id: 'promotion',
+                    label: 'Promotion',
+                    content: (
+                      <PromotionTab
+                        workflowId={workflowId}
+                        nodeId={id}
+                        savedVersion={savedVersion}
+                        // The server saved a new version: mirror the step's rollout fields so the
+                        // canvas shows them and the next save keeps them.
+                        onVersionSaved={() =>
+                          void savedRollout(workflowId, id).then(
+                            (r) => r && onChange((s) => ({ ...s, mode: r.mode, agent: r.agent })),
+                          )
+                        }
+                      />
+                    ),
+                  },
+                ]
+              : []),
           ]}
         />
       </ReferencesContext.Provider>

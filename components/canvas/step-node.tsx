@@ -1,4 +1,6 @@
 'use client';
+import type { WorkflowNode } from '@/lib/workflow/definition';
+import { stageLabel, stageOf } from '@/lib/workflow/rollout';
 import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { StatusIcon, StatusMark } from '@/components/ui/status-icon';
@@ -96,15 +98,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
         <div className="min-w-0 flex-1">
           <div className="flex items-center gap-1.5">
             <span className="truncate text-sm font-semibold text-slate-900">{title}</span>
-            {step.mode === 'agent' && (
-              <span
-                className="flex items-center gap-0.5 rounded bg-indigo-100 px-1 py-px text-[10px] font-semibold tracking-wide text-indigo-700 uppercase"
-                title="Runs in agent mode; falls back to the deterministic step"
-              >
-                <StatusIcon status="agent" className="h-2.5 w-2.5" />
-                Agent
-              </span>
-            )}
+            <StageBadge step={step} />
           </div>
           <div className="truncate text-[11px] text-slate-500">
             {info?.label ?? step.type}
@@ -186,6 +180,41 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
       {slice.status && <span className="sr-only">Status: {statusLabel(slice.status)}</span>}
       {status === 'failed' && slice.error && <span className="sr-only">Error: {slice.error}</span>}
     </div>
+  );
+}
+
+const STAGE_HINT: Record<string, string> = {
+  shadow: 'Shadow: the deterministic output serves, the agent is recorded beside it',
+  canary: 'Canary: the agent serves this share of runs, the rest run in shadow',
+  agent: 'Runs in agent mode; falls back to the deterministic step',
+};
+
+/** The rollout stage (text, not colour alone) and, after an automatic rollback, why. */
+function StageBadge({ step }: { step: Pick<WorkflowNode, 'mode' | 'agent'> }) {
+  const s = stageOf(step);
+  const back = step.agent?.rolledBack;
+  return (
+    <>
+      {s.stage !== 'workflow' && (
+        <span
+          className="flex items-center gap-0.5 rounded bg-indigo-100 px-1 py-px text-[10px] font-semibold tracking-wide whitespace-nowrap text-indigo-700 uppercase"
+          title={STAGE_HINT[s.stage]}
+        >
+          <StatusIcon status="agent" className="h-2.5 w-2.5" />
+          {stageLabel(s)}
+        </span>
+      )}
+      {back && (
+        <span
+          role="img"
+          aria-label={`Rolled back from ${back.from}: ${back.reason}`}
+          title={`Rolled back from ${back.from} at ${back.at}: ${back.reason}`}
+          className="rounded bg-amber-100 px-1 py-px text-[10px] font-semibold whitespace-nowrap text-amber-800"
+        >
+          ↩ rolled back
+        </span>
+      )}
+    </>
   );
 }
 

@@ -72,8 +72,19 @@ export function WorkflowList() {
 
   const fail = (e: unknown) => setNotice({ text: errorMessage(e), tone: 'error' });
   const [query, setQuery] = useState('');
+  // A workflow still carrying an example's description is shown as that example.
+  const [exampleTexts, setExampleTexts] = useState<Set<string>>(new Set());
+  useEffect(() => {
+    api<{ examples: Example[] }>('/api/examples').then(
+      (r) => setExampleTexts(new Set(r.examples.map((e) => e.description).filter(Boolean))),
+      () => {},
+    );
+  }, []);
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  const shown = rows?.filter((wf) => words.every((w) => wf.name.toLowerCase().includes(w))) ?? null;
+  const shown =
+    rows?.filter((wf) =>
+      words.every((w) => `${wf.name} ${wf.description ?? ''}`.toLowerCase().includes(w)),
+    ) ?? null;
 
   const create = async (name: string, definition: WorkflowDefinition, enabled = true) => {
     const r = await api<{ id: string }>('/api/workflows', {
@@ -265,6 +276,16 @@ export function WorkflowList() {
                     >
                       {wf.name}
                     </Link>
+                    {wf.description && exampleTexts.has(wf.description) && (
+                      <span className="ml-2 rounded bg-sky-50 px-1.5 py-px text-[10px] font-semibold text-sky-700 ring-1 ring-sky-600/20 ring-inset">
+                        Example
+                      </span>
+                    )}
+                    {wf.description && (
+                      <p className="mt-0.5 max-w-md truncate text-xs text-slate-500" title={wf.description}>
+                        {wf.description}
+                      </p>
+                    )}
                   </td>
                   <td className="px-4 py-2.5">
                     <ActiveSwitch

@@ -31,9 +31,20 @@ export function noModelConfigured(): TrellisError {
   );
 }
 
+/** Endpoints whose SDK client is kept for reuse (a new client per call costs ~2 ms: no warm connection). */
+export const MAX_CACHED_CLIENTS = 16;
+const clients = new Map<string, OpenAI>();
+
 export function createOpenAI(config: ModelConfig): OpenAI {
-  // Retries belong to the engine (node retry policy) and the agent loop, not hidden in the SDK.
-  return new OpenAI({ apiKey: config.apiKey, baseURL: config.baseURL, maxRetries: 0 });
+  const key = `${config.baseURL ?? ''}\u0000${config.apiKey}`;
+  let client = clients.get(key);
+  if (!client) {
+    // Retries belong to the engine (node retry policy) and the agent loop, not hidden in the SDK.
+    client = new OpenAI({ apiKey: config.apiKey, baseURL: config.baseURL, maxRetries: 0 });
+    if (clients.size >= MAX_CACHED_CLIENTS) clients.delete(clients.keys().next().value!);
+    clients.set(key, client);
+  }
+  return client;
 }
 
 /** Map SDK errors to our codes: 429/5xx/network are retryable model errors, aborts pass through. */

@@ -12,6 +12,7 @@ import type {
 } from '@/lib/nodes/define-node';
 import { guardedFetch } from '@/lib/net/guarded-fetch';
 import { hostAllowListed } from '@/lib/net/ssrf';
+import { idempotencyKey } from '@/lib/nodes/http-request';
 import { CostLedger } from '@/lib/agent/ledger';
 import { runAgent } from '@/lib/agent/agent-loop';
 import { getModelConfig, type ModelConfig } from '@/lib/agent/model-client';
@@ -388,6 +389,13 @@ export async function runAgentStep(
           ledger: env.ledger,
           prior: { ...env.usage },
           mask: env.mask,
+          // The step's effect, as http.request names it: the agent's http calls get keys from it.
+          effectKey: idempotencyKey(
+            ctx.effect?.runId ?? ctx.runId,
+            ctx.node.id,
+            ctx.itemIndex,
+            ctx.effect?.frame,
+          ),
           ...(stepHost ? { stepHost } : {}),
           resolveWorkflow: (id) => workflowInfo(env.workflows, id),
           runChild: services.runChild,

@@ -75,6 +75,10 @@ const runSummary = z
     tokens: z.number().int(),
     cost: z.number(),
     workflow: z.object({ name: z.string() }).nullable(),
+    workflowVersion: z
+      .object({ note: z.string().nullable() })
+      .nullable()
+      .describe('The version note: why the system wrote it (automatic rollback, kill switch, stage change)'),
   })
   .loose()
   .meta({ id: 'RunSummary' });
@@ -136,6 +140,7 @@ const workflowSummary = z
     name: z.string(),
     latestVersion: z.number().int(),
     enabled: z.boolean(),
+    description: z.string().nullable(),
     createdAt: isoDate,
     updatedAt: isoDate,
     lastRun: z.object({ id: z.string(), status: runStatus, createdAt: isoDate }).nullable(),
