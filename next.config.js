@@ -26,6 +26,8 @@ const nextConfig = {
     'quickjs-emscripten',
     '@prisma/client',
     '@prisma/adapter-pg',
+    // The browser node drives Chromium through it; it loads its own files at run time.
+    'playwright-core',
   ],
   poweredByHeader: false,
   async headers() {

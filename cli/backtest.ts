@@ -87,7 +87,7 @@ export async function backtestCommand(
   const ownDb = !opts.db;
   const db = opts.db ?? (await (await import('@/lib/db/client')).getDb());
   try {
-    const store = new PrismaBacktestStore(db.prisma);
+    const store = new PrismaBacktestStore(db);
     // A workflow by id, else by its exact name (one match only).
     let workflowId = workflow;
     if (

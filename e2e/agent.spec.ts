@@ -213,6 +213,8 @@ test('toggle agent mode in the editor, read the agent turns, fall back, shadow, 
   // The panel in the editor: select the step, read the report, demote with its button.
   await page.goto(`/workflows/${id}`);
   await page.getByRole('group', { name: 'Label ticket', exact: true }).click();
+  // The report sits in the step's own Promotion tab (issue 20 §7).
+  await page.getByRole('tablist', { name: 'Inspector' }).getByRole('tab', { name: 'Promotion' }).click();
   const panel = page.getByRole('region', { name: 'Promotion report' });
   await expect(panel).toBeVisible();
   await expect(

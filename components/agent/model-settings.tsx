@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { api, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
+import { ModelEndpointForm, type EndpointView } from '@/components/settings/model-endpoint-form';
 
 // Settings → Model: whether an OpenAI-compatible endpoint is configured (from the server's
 // environment; the key itself never leaves the server) and the editable price table that agent
@@ -12,7 +13,12 @@ interface Price {
   outputPerMTok: number;
 }
 interface SettingsView {
-  model: { configured: boolean; baseURL: string | null; apiKeySet: boolean; defaultModel: string | null };
+  model: {
+    configured: boolean;
+    baseURL: string | null;
+    apiKeySet: boolean;
+    defaultModel: string | null;
+  } & EndpointView;
   prices: Record<string, Price>;
   pricesAreDefault: boolean;
   runCostCapUsd: number;
@@ -46,6 +52,7 @@ export function ModelSettings() {
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
+  const [loads, setLoads] = useState(0);
   useEffect(() => {
     const ctrl = new AbortController();
     api<SettingsView>('/api/settings', { signal: ctrl.signal }).then(
@@ -56,7 +63,7 @@ export function ModelSettings() {
       (err) => (err as Error).name !== 'AbortError' && setError(errorMessage(err)),
     );
     return () => ctrl.abort();
-  }, []);
+  }, [loads]);
 
   const update = (key: number, patch: Partial<Row>) =>
     setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
@@ -133,11 +140,17 @@ export function ModelSettings() {
               </dl>
             ) : (
               <p className="mt-1 text-xs text-slate-600">
-                Set <code>OPENAI_API_KEY</code> and/or <code>OPENAI_BASE_URL</code> (OpenAI, Ollama, vLLM, LM
-                Studio) and restart. Until then agent steps fall back to their deterministic step with reason{' '}
-                <code>no_model_configured</code>.
+                Save an endpoint below, or set <code>OPENAI_API_KEY</code> and/or <code>OPENAI_BASE_URL</code>{' '}
+                (OpenAI, Ollama, vLLM, LM Studio) on the server. Until then agent steps fall back to their
+                deterministic step with reason <code>no_model_configured</code>.
               </p>
             )}
+            {view.model.configured && (
+              <p className="mt-1 text-[11px] text-slate-500">
+                From {view.model.source === 'settings' ? 'these settings' : 'the server environment'}.
+              </p>
+            )}
+            <ModelEndpointForm view={view.model} onSaved={() => setLoads((n) => n + 1)} />
             <p className="mt-2 text-xs text-slate-600">
               Per-run agent cost cap: <span className="font-mono">${view.runCostCapUsd}</span> (
               <code>TRELLIS_RUN_COST_CAP_USD</code>)

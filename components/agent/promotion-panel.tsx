@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
+import { Dialog } from '@/components/ui/dialog';
 import { RECOMMENDATION_LABEL, currentModeLabel, ms, percent, signedMs, usd } from './format';
 import type { PromotionAction, PromotionReport, StepReport } from './types';
 
@@ -14,6 +15,8 @@ export interface PromotionPanelProps {
   nodeId: string;
   /** Runs to look back over (default: the API's, 50). */
   limit?: number;
+  /** The latest saved version: the report reloads when it changes. */
+  savedVersion?: number;
   /** Called after an action saved a new version, so the editor can reload the definition. */
   onVersionSaved?: (saved: { version: number; action: PromotionAction }) => void;
 }
@@ -39,11 +42,18 @@ function isActive(action: PromotionAction, current: StepReport['current']): bool
   return current.mode === 'agent' && !current.shadow;
 }
 
-export function PromotionPanel({ workflowId, nodeId, limit, onVersionSaved }: PromotionPanelProps) {
+export function PromotionPanel({
+  workflowId,
+  nodeId,
+  limit,
+  savedVersion,
+  onVersionSaved,
+}: PromotionPanelProps) {
   const [report, setReport] = useState<StepReport | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<PromotionAction | 'load' | null>('load');
   const [saved, setSaved] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<PromotionAction | null>(null);
 
   const load = useCallback(
     async (signal?: AbortSignal) => {
@@ -71,7 +81,14 @@ export function PromotionPanel({ workflowId, nodeId, limit, onVersionSaved }: Pr
     const ctrl = new AbortController();
     void load(ctrl.signal);
     return () => ctrl.abort();
-  }, [load]);
+  }, [load, savedVersion]);
+
+  /** Acting against the report's advice is deliberate: it asks first (issue 20 §7). */
+  function choose(action: PromotionAction) {
+    const advice = report?.recommendation.action;
+    if (advice && advice !== action && advice !== 'keep') setConfirming(action);
+    else void act(action);
+  }
 
   async function act(action: PromotionAction) {
     setBusy(action);
@@ -168,7 +185,7 @@ export function PromotionPanel({ workflowId, nodeId, limit, onVersionSaved }: Pr
                 title={hint}
                 aria-pressed={isActive(action, report.current)}
                 disabled={busy !== null || isActive(action, report.current)}
-                onClick={() => void act(action)}
+                onClick={() => choose(action)}
               >
                 {label}
               </Button>
@@ -181,6 +198,32 @@ export function PromotionPanel({ workflowId, nodeId, limit, onVersionSaved }: Pr
           )}
         </>
       )}
+      <Dialog
+        open={confirming !== null}
+        title={`${ACTIONS.find((a) => a.action === confirming)?.label ?? ''} against the recommendation?`}
+        onClose={() => setConfirming(null)}
+        footer={
+          <>
+            <Button variant="secondary" onClick={() => setConfirming(null)}>
+              Cancel
+            </Button>
+            <Button
+              onClick={() => {
+                const a = confirming!;
+                setConfirming(null);
+                void act(a);
+              }}
+            >
+              {ACTIONS.find((a) => a.action === confirming)?.label ?? ''} anyway
+            </Button>
+          </>
+        }
+      >
+        <p className="mb-1 font-medium">
+          The report recommends: {report ? RECOMMENDATION_LABEL[report.recommendation.action] : ''}
+        </p>
+        <p className="text-slate-600">{report?.recommendation.reason}</p>
+      </Dialog>
     </section>
   );
 }

@@ -81,8 +81,14 @@ export function AuthForm({
             required
             minLength={setup ? MIN_PASSWORD_LENGTH : undefined}
             autoComplete={setup ? 'new-password' : 'current-password'}
+            aria-describedby={setup ? 'password-rule' : undefined}
             className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2"
           />
+          {setup && (
+            <span id="password-rule" className="mt-1 block text-xs text-slate-500">
+              At least {MIN_PASSWORD_LENGTH} characters; a passphrase of a few words is easiest.
+            </span>
+          )}
         </label>
         {setup && (
           <label className="block text-sm">

@@ -7,7 +7,8 @@ import { Button } from '@/components/ui/button';
 // Who is signed in, and the way out. It also catches a session that expired or was revoked: the
 // page guard only sees that a cookie exists, the API knows whether it is still valid.
 
-const OPEN_PAGES = ['/login', '/setup'];
+/** Pages for people not signed in: no app navigation, no session check. */
+export const OPEN_PAGES = ['/login', '/setup'];
 
 export function SessionControl() {
   const pathname = usePathname();

@@ -4,13 +4,14 @@ import type { AgentSettings, RetryPolicy } from '@/lib/workflow/definition';
 import { groupTone, TypeIcon } from './icons';
 import { fieldId, inputClass, labelClass, NumberInput, SchemaFields, type FieldContext } from './schema-form';
 import { JsonField } from './json-field';
+import { AgentModelField, AgentToolsField } from './agent-fields';
 import { InspectorTabs } from './inspector-tabs';
+import { PromotionTab, savedRollout } from '@/components/agent/promotion-tab';
 import { LastRunTab } from './last-run-tab';
 import { ReferencesContext, type ReferenceSource } from './reference-picker';
 import type { LastRunView } from './use-last-run';
 import type { NodeTypeInfo, StepData } from './types';
 import { ExpressionField } from './expression-field';
-import { PromotionPanel } from '@/components/agent/promotion-panel';
 import { StepErrorView } from './run-failure';
 import { SchedulePanel } from './schedule-panel';
 import { WebhookPanel } from './webhook-panel';
@@ -163,29 +164,24 @@ export const ConfigPanel = memo(function ConfigPanel({
                   onChange={(v) => setAgent({ instructions: v })}
                   kind="template"
                   multiline
+                  rows={8}
                   invalid={problemPaths.has('agent/instructions')}
                 />
               </div>
-              <fieldset>
-                <legend className={labelClass}>Tools</legend>
-                <div className="space-y-1">
-                  {[
-                    { tool: 'self', label: 'This step (its deterministic operation)' },
-                    { tool: 'http', label: 'HTTP (allow-listed hosts)' },
-                    ...workflows.map((w) => ({ tool: `workflow:${w.id}`, label: `Workflow: ${w.name}` })),
-                  ].map(({ tool, label }) => (
-                    <label key={tool} className="flex items-center gap-2 text-xs text-slate-700">
-                      <input
-                        type="checkbox"
-                        className="accent-brand-600"
-                        checked={agent.tools.includes(tool)}
-                        onChange={(e) => toggleTool(tool, e.target.checked)}
-                      />
-                      <span className="truncate">{label}</span>
-                    </label>
-                  ))}
-                </div>
-              </fieldset>
+              <AgentModelField
+                id={fieldId(id, 'agent/model')}
+                value={agent.model}
+                onChange={(model) => setAgent({ model })}
+              />
+              <AgentToolsField
+                tools={[
+                  { tool: 'self', label: 'This step (its deterministic operation)' },
+                  { tool: 'http', label: 'HTTP (allow-listed hosts)' },
+                  ...workflows.map((w) => ({ tool: `workflow:${w.id}`, label: `Workflow: ${w.name}` })),
+                ]}
+                selected={agent.tools}
+                onToggle={toggleTool}
+              />
               {agent.tools.includes('http') && (
                 <div>
                   <label htmlFor={fieldId(id, 'agent/allowHosts')} className={labelClass}>
@@ -268,28 +264,6 @@ export const ConfigPanel = memo(function ConfigPanel({
             </div>
           )}
         </Section>
-      )}
-
-      {info?.agentCapable && workflowId && (
-        <div className="border-b border-slate-100 px-4 py-3">
-          <PromotionPanel
-            workflowId={workflowId}
-            nodeId={id}
-            // The server saved the new version; mirror the mode change here so the canvas shows it
-            // and the next save keeps it.
-            onVersionSaved={({ action }) =>
-              onChange((s) =>
-                action === 'demote'
-                  ? { ...s, mode: undefined }
-                  : {
-                      ...s,
-                      mode: 'agent',
-                      agent: { ...DEFAULT_AGENT, ...s.agent, shadow: action === 'shadow' },
-                    },
-              )
-            }
-          />
-        </div>
       )}
 
       <Section title={isAgent ? 'Deterministic config (fallback)' : 'Config'}>
@@ -437,6 +411,28 @@ export const ConfigPanel = memo(function ConfigPanel({
           tabs={[
             { id: 'settings', label: 'Settings', content: settings },
             { id: 'last-run', label: 'Last run', content: <LastRunTab view={lastRun} /> },
+            ...(info?.agentCapable && workflowId
+              ? [
+                  {
+                    id: 'promotion',
+                    label: 'Promotion',
+                    content: (
+                      <PromotionTab
+                        workflowId={workflowId}
+                        nodeId={id}
+                        savedVersion={savedVersion}
+                        // The server saved a new version: mirror the step's rollout fields so the
+                        // canvas shows them and the next save keeps them.
+                        onVersionSaved={() =>
+                          void savedRollout(workflowId, id).then(
+                            (r) => r && onChange((s) => ({ ...s, mode: r.mode, agent: r.agent })),
+                          )
+                        }
+                      />
+                    ),
+                  },
+                ]
+              : []),
           ]}
         />
       </ReferencesContext.Provider>

@@ -1,5 +1,5 @@
 'use client';
-import { useMemo, type RefObject } from 'react';
+import { useEffect, useMemo, useState, type RefObject } from 'react';
 import {
   Background,
   BackgroundVariant,
@@ -26,6 +26,8 @@ const SNAP: [number, number] = [16, 16];
 export const LARGE_GRAPH = 200;
 /** The minimap redraws every node on every frame; past this size it costs more than it shows. */
 export const MINIMAP_MAX_NODES = 500;
+/** Below this canvas width the minimap would cover the graph it maps: it hides. */
+export const MINIMAP_MIN_CANVAS_PX = 640;
 
 export type Toast = { text: string; tone: 'ok' | 'error' };
 
@@ -45,6 +47,7 @@ export interface EditorCanvasProps {
 
 export function EditorCanvas(p: EditorCanvasProps) {
   const isEmpty = p.nodes.length === 0;
+  const narrow = useNarrow(p.canvasRef, MINIMAP_MIN_CANVAS_PX);
   // A big graph opens on its first nodes at a readable zoom: fitting 1,000 nodes would render
   // every one of them at a size nobody can read (and defeat onlyRenderVisibleElements). Memoized:
   // a new options object per render would be a store update per render.
@@ -92,7 +95,7 @@ export function EditorCanvas(p: EditorCanvasProps) {
         proOptions={{ hideAttribution: true }}
       >
         <Background variant={BackgroundVariant.Dots} gap={16} size={1} color="#cbd5e1" />
-        {!isEmpty && p.nodes.length <= MINIMAP_MAX_NODES && (
+        {!isEmpty && p.nodes.length <= MINIMAP_MAX_NODES && !narrow && (
           <MiniMap
             pannable
             zoomable
@@ -127,4 +130,17 @@ export function EditorCanvas(p: EditorCanvasProps) {
       )}
     </div>
   );
+}
+
+/** Is the element narrower than `px`? Follows its size (palette folded, window resized). */
+function useNarrow(ref: RefObject<HTMLElement | null>, px: number): boolean {
+  const [narrow, setNarrow] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const ro = new ResizeObserver(([e]) => setNarrow(e.contentRect.width < px));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [ref, px]);
+  return narrow;
 }

@@ -142,7 +142,8 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
     doc.currentSnap,
     record.definition,
   );
-  const editing = useEditing(doc, catalog, canvasRef);
+  const focusPalette = useCallback(() => paletteSearch.current?.focus(), []);
+  const editing = useEditing(doc, catalog, canvasRef, focusPalette);
   const clipboard = useClipboardActions(doc, notify);
   const { version, saving, save, exportJson } = useSave(
     workflowId,

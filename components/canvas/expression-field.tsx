@@ -32,6 +32,7 @@ export function ExpressionField({
   onChange,
   kind,
   multiline,
+  rows = 3,
   invalid,
   placeholder,
 }: {
@@ -42,6 +43,8 @@ export function ExpressionField({
   /** `template`: references are inserted as `{{ path }}`; `expression`: bare. */
   kind: 'template' | 'expression' | 'plain';
   multiline?: boolean;
+  /** Height of a multiline field (it can be dragged taller). */
+  rows?: number;
   invalid?: boolean;
   placeholder?: string;
 }) {
@@ -103,7 +106,11 @@ export function ExpressionField({
   return (
     <div className="relative">
       <div ref={wrap} className="flex items-start gap-1">
-        {multiline ? <textarea rows={3} {...common} /> : <input type="text" {...common} />}
+        {multiline ? (
+          <textarea rows={rows} {...common} className={`${common.className} resize-y`} />
+        ) : (
+          <input type="text" {...common} />
+        )}
         {kind !== 'plain' && hasRefs && (
           <ReferenceButton
             label={label}

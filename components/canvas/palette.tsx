@@ -1,5 +1,6 @@
 'use client';
 import { forwardRef, memo, useMemo, useState } from 'react';
+import { usePaletteCollapsed } from './use-palette-collapsed';
 import { groupTone, TypeIcon } from './icons';
 import type { NodeTypeInfo } from './types';
 
@@ -35,6 +36,7 @@ export const Palette = memo(
   ) {
     const [q, setQ] = useState('');
     const [active, setActive] = useState(0);
+    const [collapsed, setCollapsed] = usePaletteCollapsed();
     const needle = q.trim().toLowerCase();
     // Searching shows one ranked list (what Enter takes is first); browsing shows the groups.
     const ranked = useMemo(() => (needle ? rankTypes(types, needle) : []), [types, needle]);
@@ -85,9 +87,31 @@ export const Palette = memo(
     return (
       <aside
         aria-label="Node palette"
-        className="flex w-60 shrink-0 flex-col border-r border-slate-200 bg-white"
+        className={`flex shrink-0 flex-col border-r border-slate-200 bg-white ${collapsed ? 'w-10' : 'w-60'}`}
       >
-        <div className="border-b border-slate-100 p-2">
+        {collapsed && (
+          <button
+            type="button"
+            aria-label="Show node palette"
+            aria-expanded={false}
+            title="Show node palette (/ searches)"
+            onClick={() => setCollapsed(false)}
+            className="m-1 grid h-8 w-8 place-items-center rounded-md text-slate-500 hover:bg-slate-100 hover:text-slate-800"
+          >
+            <svg
+              viewBox="0 0 20 20"
+              className="h-4 w-4"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.8"
+              aria-hidden
+            >
+              <path d="M8 4l6 6-6 6" />
+            </svg>
+          </button>
+        )}
+        {/* Collapsed, the search box stays mounted (out of sight) so "/" still finds it and opens the palette. */}
+        <div className={collapsed ? 'sr-only' : 'flex items-center gap-1 border-b border-slate-100 p-2'}>
           <label htmlFor="palette-search" className="sr-only">
             Search node types
           </label>
@@ -98,6 +122,7 @@ export const Palette = memo(
             placeholder="Search nodes  ( / )"
             value={q}
             aria-describedby="palette-enter-hint"
+            onFocus={() => setCollapsed(false)}
             onChange={(e) => {
               setQ(e.target.value);
               setActive(0);
@@ -118,13 +143,32 @@ export const Palette = memo(
                 e.currentTarget.blur();
               }
             }}
-            className="h-8 w-full rounded-md border border-slate-200 bg-slate-50 px-2 text-sm outline-none focus:border-brand-500 focus:bg-white focus:ring-2 focus:ring-brand-500/20"
+            className="h-8 w-full min-w-0 rounded-md border border-slate-200 bg-slate-50 px-2 text-sm outline-none focus:border-brand-500 focus:bg-white focus:ring-2 focus:ring-brand-500/20"
           />
+          <button
+            type="button"
+            aria-label="Hide node palette"
+            aria-expanded
+            title="Hide node palette"
+            onClick={() => setCollapsed(true)}
+            className="grid h-8 w-7 shrink-0 place-items-center rounded-md text-slate-400 hover:bg-slate-100 hover:text-slate-700"
+          >
+            <svg
+              viewBox="0 0 20 20"
+              className="h-4 w-4"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.8"
+              aria-hidden
+            >
+              <path d="M12 4l-6 6 6 6" />
+            </svg>
+          </button>
         </div>
         <p id="palette-enter-hint" className="sr-only" aria-live="polite">
           {current ? `Enter adds ${current.label}` : ''}
         </p>
-        <div className="min-h-0 flex-1 overflow-y-auto p-2">
+        <div className={collapsed ? 'hidden' : 'min-h-0 flex-1 overflow-y-auto p-2'}>
           {needle && ranked.length === 0 && (
             <p className="px-2 py-4 text-center text-xs text-slate-500">No node type matches “{q}”.</p>
           )}

@@ -1,8 +1,11 @@
 'use client';
+import type { WorkflowNode } from '@/lib/workflow/definition';
+import { stageLabel, stageOf } from '@/lib/workflow/rollout';
 import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { StatusIcon, StatusMark } from '@/components/ui/status-icon';
 import { statusDot, statusLabel, statusStyle } from '@/components/ui/status-style';
+import { useEditorActions } from './editor-actions';
 import { outputsFor } from './graph';
 import { groupTone, TypeIcon } from './icons';
 import { useNodeSlice } from './node-status-store';
@@ -61,10 +64,11 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
   const summary = configSummary(step.type, step.config ?? {});
   const title = step.name || info?.label || step.type;
   const status = slice.status;
+  const actions = useEditorActions();
 
   return (
     <div
-      className={`relative w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
+      className={`group/step relative w-60 rounded-lg border bg-white text-left shadow-sm transition-shadow ${
         selected
           ? 'border-brand-500 shadow-md'
           : slice.problems
@@ -94,15 +98,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
         <div className="min-w-0 flex-1">
           <div className="flex items-center gap-1.5">
             <span className="truncate text-sm font-semibold text-slate-900">{title}</span>
-            {step.mode === 'agent' && (
-              <span
-                className="flex items-center gap-0.5 rounded bg-indigo-100 px-1 py-px text-[10px] font-semibold tracking-wide text-indigo-700 uppercase"
-                title="Runs in agent mode; falls back to the deterministic step"
-              >
-                <StatusIcon status="agent" className="h-2.5 w-2.5" />
-                Agent
-              </span>
-            )}
+            <StageBadge step={step} />
           </div>
           <div className="truncate text-[11px] text-slate-500">
             {info?.label ?? step.type}
@@ -163,6 +159,19 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
                   style={{ left }}
                   className={`!h-3 !w-3 !border-2 !border-white ${isError ? '!bg-red-500' : '!bg-brand-600'}`}
                 />
+                <button
+                  type="button"
+                  aria-label={`Add a step after ${title}${outputs.length > 1 ? ` (${h})` : ''}`}
+                  title={`Add a step after this one${outputs.length > 1 ? `, on “${h}”` : ''}: pick it in the palette`}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    actions.addFrom(id, h);
+                  }}
+                  style={{ left }}
+                  className={`nodrag nopan absolute top-2.5 ml-2 grid h-4 w-4 place-items-center rounded-full border border-slate-300 bg-white text-[11px] leading-none text-slate-500 hover:border-brand-500 hover:text-brand-700 focus-visible:opacity-100 ${selected ? 'opacity-100' : 'opacity-0 group-hover/step:opacity-100'}`}
+                >
+                  +
+                </button>
               </div>
             );
           })}
@@ -171,6 +180,41 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
       {slice.status && <span className="sr-only">Status: {statusLabel(slice.status)}</span>}
       {status === 'failed' && slice.error && <span className="sr-only">Error: {slice.error}</span>}
     </div>
+  );
+}
+
+const STAGE_HINT: Record<string, string> = {
+  shadow: 'Shadow: the deterministic output serves, the agent is recorded beside it',
+  canary: 'Canary: the agent serves this share of runs, the rest run in shadow',
+  agent: 'Runs in agent mode; falls back to the deterministic step',
+};
+
+/** The rollout stage (text, not colour alone) and, after an automatic rollback, why. */
+function StageBadge({ step }: { step: Pick<WorkflowNode, 'mode' | 'agent'> }) {
+  const s = stageOf(step);
+  const back = step.agent?.rolledBack;
+  return (
+    <>
+      {s.stage !== 'workflow' && (
+        <span
+          className="flex items-center gap-0.5 rounded bg-indigo-100 px-1 py-px text-[10px] font-semibold tracking-wide whitespace-nowrap text-indigo-700 uppercase"
+          title={STAGE_HINT[s.stage]}
+        >
+          <StatusIcon status="agent" className="h-2.5 w-2.5" />
+          {stageLabel(s)}
+        </span>
+      )}
+      {back && (
+        <span
+          role="img"
+          aria-label={`Rolled back from ${back.from}: ${back.reason}`}
+          title={`Rolled back from ${back.from} at ${back.at}: ${back.reason}`}
+          className="rounded bg-amber-100 px-1 py-px text-[10px] font-semibold whitespace-nowrap text-amber-800"
+        >
+          ↩ rolled back
+        </span>
+      )}
+    </>
   );
 }
 

@@ -48,6 +48,8 @@ export interface WorkflowSummary {
   latestVersion: number;
   /** Off: schedules and webhooks do not fire. */
   enabled?: boolean;
+  /** The latest definition's description. */
+  description?: string | null;
   updatedAt: string;
   createdAt: string;
   lastRun: { id: string; status: string; createdAt: string } | null;

@@ -1,5 +1,5 @@
 'use client';
-import { useCallback, useMemo, type RefObject } from 'react';
+import { useCallback, useMemo, useRef, type RefObject } from 'react';
 import { addEdge, type Connection, type IsValidConnection } from '@xyflow/react';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import { edgeToFlow, NOTE_PREFIX, stepToFlow } from './convert';
@@ -44,8 +44,12 @@ export function useEditing(
   doc: EditorDocument,
   catalog: Map<string, NodeTypeInfo>,
   canvasRef: RefObject<HTMLDivElement | null>,
+  /** Where the next added step comes from after a `+` on a handle: the palette's search box. */
+  focusPalette: () => void = () => {},
 ) {
   const { rf, setNodes, setEdges, coalesceKey } = doc;
+  /** Set by a `+` on an output handle; used (and cleared) by the next add while its node is selected. */
+  const pendingFrom = useRef<{ nodeId: string; handle: string } | null>(null);
   const takenIds = useCallback(() => new Set(rf.getNodes().map((n) => n.id)), [rf]);
 
   const viewportCenter = useCallback(() => {
@@ -69,13 +73,21 @@ export function useEditing(
       const selected = all.filter((n) => n.selected);
       const from = !position && selected.length === 1 && selected[0].type === 'step' ? selected[0] : null;
       const fromStep = (from as StepFlowNode | null)?.data.step;
-      const handle = fromStep
-        ? outputsFor(fromStep, catalog.get(fromStep.type)).find((h) => h !== 'error')
-        : undefined;
+      const pending = pendingFrom.current;
+      pendingFrom.current = null;
+      const handle =
+        pending && from && pending.nodeId === from.id
+          ? pending.handle
+          : fromStep
+            ? outputsFor(fromStep, catalog.get(fromStep.type)).find((h) => h !== 'error')
+            : undefined;
+      // Below the handle it comes from: a later branch (false, default) starts further right.
+      const handles = fromStep ? outputsFor(fromStep, catalog.get(fromStep.type)) : [];
+      const shift = handle && handles.length > 1 ? handles.indexOf(handle) * (NEW_W + 40) : 0;
       const place =
         position ??
         (from
-          ? { x: from.position.x, y: from.position.y + (from.measured?.height ?? 80) + PLACE_GAP_Y }
+          ? { x: from.position.x + shift, y: from.position.y + (from.measured?.height ?? 80) + PLACE_GAP_Y }
           : viewportCenter());
       const node: WorkflowNode = {
         id,
@@ -139,8 +151,15 @@ export function useEditing(
         coalesceKey.current = `note:${noteId}`;
         setNodes((ns) => ns.map((n) => (n.id === noteId ? ({ ...n, data: { text } } as FlowNode) : n)));
       },
+      addFrom: (nodeId, handle) => {
+        pendingFrom.current = { nodeId, handle };
+        setNodes((ns) =>
+          ns.map((n) => (n.selected === (n.id === nodeId) ? n : { ...n, selected: n.id === nodeId })),
+        );
+        focusPalette();
+      },
     }),
-    [setNodes, coalesceKey],
+    [setNodes, coalesceKey, focusPalette],
   );
 
   const isValidConnection: IsValidConnection<FlowEdge> = useCallback(

@@ -71,6 +71,20 @@ export function WorkflowList() {
   useEffect(refresh, [refresh]);
 
   const fail = (e: unknown) => setNotice({ text: errorMessage(e), tone: 'error' });
+  const [query, setQuery] = useState('');
+  // A workflow still carrying an example's description is shown as that example.
+  const [exampleTexts, setExampleTexts] = useState<Set<string>>(new Set());
+  useEffect(() => {
+    api<{ examples: Example[] }>('/api/examples').then(
+      (r) => setExampleTexts(new Set(r.examples.map((e) => e.description).filter(Boolean))),
+      () => {},
+    );
+  }, []);
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const shown =
+    rows?.filter((wf) =>
+      words.every((w) => `${wf.name} ${wf.description ?? ''}`.toLowerCase().includes(w)),
+    ) ?? null;
 
   const create = async (name: string, definition: WorkflowDefinition, enabled = true) => {
     const r = await api<{ id: string }>('/api/workflows', {
@@ -124,6 +138,16 @@ export function WorkflowList() {
           </p>
         </div>
         <div className="ml-auto flex gap-2">
+          {!!rows?.length && (
+            <input
+              type="search"
+              aria-label="Search workflows"
+              placeholder="Search workflows…"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              className="h-8 w-48 rounded-md border border-slate-300 px-2 text-sm outline-none focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20"
+            />
+          )}
           <input
             ref={fileRef}
             type="file"
@@ -236,7 +260,14 @@ export function WorkflowList() {
               </tr>
             </thead>
             <tbody>
-              {rows.map((wf) => (
+              {shown?.length === 0 && (
+                <tr>
+                  <td colSpan={6} className="px-4 py-6 text-center text-sm text-slate-500">
+                    No workflow matches “{query}”.
+                  </td>
+                </tr>
+              )}
+              {shown?.map((wf) => (
                 <tr key={wf.id} className="group border-t border-slate-100 hover:bg-slate-50/60">
                   <td className="px-4 py-2.5">
                     <Link
@@ -245,6 +276,16 @@ export function WorkflowList() {
                     >
                       {wf.name}
                     </Link>
+                    {wf.description && exampleTexts.has(wf.description) && (
+                      <span className="ml-2 rounded bg-sky-50 px-1.5 py-px text-[10px] font-semibold text-sky-700 ring-1 ring-sky-600/20 ring-inset">
+                        Example
+                      </span>
+                    )}
+                    {wf.description && (
+                      <p className="mt-0.5 max-w-md truncate text-xs text-slate-500" title={wf.description}>
+                        {wf.description}
+                      </p>
+                    )}
                   </td>
                   <td className="px-4 py-2.5">
                     <ActiveSwitch

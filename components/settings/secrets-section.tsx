@@ -4,6 +4,10 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 
+/** lib/secrets/store.ts SECRET_NAME_PATTERN, in words. */
+const SECRET_NAME_RULE =
+  'letters, digits and _, not starting with a digit, at most 64 characters (e.g. STRIPE_KEY).';
+
 // Secrets: write-only from the browser's point of view. The list shows names and dates; a value
 // is sent once and never comes back (the API has no way to return it).
 
@@ -75,6 +79,8 @@ export function SecretsSection() {
             name="name"
             required
             pattern="[A-Za-z_][A-Za-z0-9_]{0,63}"
+            title={SECRET_NAME_RULE}
+            aria-describedby="secret-name-rule"
             className="mt-1 h-8 rounded-md border border-slate-300 px-2"
           />
         </label>
@@ -92,6 +98,9 @@ export function SecretsSection() {
           Save secret
         </Button>
       </form>
+      <p id="secret-name-rule" className="mt-1 text-xs text-slate-500">
+        Name: {SECRET_NAME_RULE}
+      </p>
       {error && (
         <p role="alert" className="mt-2 text-sm text-red-700">
           {error}

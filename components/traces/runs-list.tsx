@@ -76,6 +76,14 @@ function useDebounced<T>(value: T, ms: number): T {
 const inputCls =
   'h-8 rounded-md border border-slate-300 bg-white px-2 text-sm text-slate-800 shadow-sm focus:border-brand-500 focus:ring-2 focus:ring-brand-500/20 focus:outline-none';
 
+/** A short chip for a version the system wrote; the full note is its title. */
+function versionNoteLabel(note: string): string {
+  if (note.startsWith('Automatic rollback')) return '↩ rollback';
+  if (note.startsWith('Kill switch')) return '⏻ kill switch';
+  if (note.startsWith('Automatic advance')) return '↗ advanced';
+  return 'rollout';
+}
+
 export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
   const router = useRouter();
   const [filters, setFilters] = useState<RunFilters>({ ...EMPTY_FILTERS, ...initial });
@@ -390,6 +398,14 @@ export function RunsList({ initial }: { initial: Partial<RunFilters> }) {
                       <span className="text-xs text-slate-500">
                         {r.version ? `v${r.version}` : 'draft'} ·{' '}
                         <span className="font-mono">#{shortId(r.id)}</span>
+                        {r.workflowVersion?.note && (
+                          <span
+                            title={r.workflowVersion.note}
+                            className="ml-1 rounded bg-amber-100 px-1 text-[10px] font-semibold text-amber-800"
+                          >
+                            {versionNoteLabel(r.workflowVersion.note)}
+                          </span>
+                        )}
                       </span>
                     </Link>
                   </td>

@@ -25,6 +25,13 @@ function Meta({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
+/** Which arm served an agent-capable step (the canary's agent arm, or the deterministic one). */
+const ARM_TEXT: Record<string, string> = {
+  agent: 'served by the agent',
+  fallback: 'agent arm, fell back: deterministic output served',
+  shadow: 'deterministic arm served, agent in shadow',
+};
+
 export function StepInspector({
   runId,
   workflowId = null,
@@ -102,7 +109,7 @@ export function StepInspector({
             <span className="font-mono">{step.nodeType}</span> ·{' '}
             <span className="font-mono">{step.nodeId}</span>
             {step.itemIndex !== null && step.itemIndex !== undefined && <> · item {step.itemIndex}</>}
-            {step.mode !== 'workflow' && <> · mode {step.mode}</>}
+            {step.mode !== 'workflow' && <> · {ARM_TEXT[step.mode] ?? `mode ${step.mode}`}</>}
           </p>
         </div>
         <Button variant="ghost" size="sm" onClick={onClose} aria-label="Close step inspector">

@@ -30,6 +30,8 @@ export interface RunSummary {
   /** The repository nests the name; a flattened `workflowName` is accepted too. */
   workflow?: { name: string } | null;
   workflowName?: string | null;
+  /** The version's note when the system wrote it (an automatic rollback, a kill switch). */
+  workflowVersion?: { note: string | null } | null;
 }
 
 export interface RunDetail extends RunSummary {

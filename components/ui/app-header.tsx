@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import { SessionControl } from '@/components/auth/session-control';
-import { NavLink } from './nav-link';
+import { MainNav } from './main-nav';
 
 export function AppHeader() {
   return (
@@ -11,11 +11,7 @@ export function AppHeader() {
         </span>
         Trellis
       </Link>
-      <nav aria-label="Main" className="flex items-center gap-1">
-        <NavLink href="/workflows">Workflows</NavLink>
-        <NavLink href="/runs">Runs</NavLink>
-        <NavLink href="/settings">Settings</NavLink>
-      </nav>
+      <MainNav />
       <SessionControl />
     </header>
   );

@@ -1,7 +1,28 @@
 'use client';
 import { useEffect, useRef } from 'react';
 
-// The native <dialog> gives focus trapping, Escape to close and the dialog role for free.
+// The native <dialog> gives Escape to close, the dialog role and an inert page behind it; Tab
+// wraps inside it here (the browser would otherwise move on to its own toolbar).
+
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/** Keep Tab and Shift+Tab cycling through the focusable elements inside `root`. */
+export function trapTab(e: React.KeyboardEvent, root: HTMLElement) {
+  if (e.key !== 'Tab') return;
+  const items = [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+  if (items.length === 0) return;
+  const first = items[0];
+  const last = items[items.length - 1];
+  const active = document.activeElement;
+  if (e.shiftKey && (active === first || !root.contains(active))) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (active === last || !root.contains(active))) {
+    e.preventDefault();
+    first.focus();
+  }
+}
 export function Dialog({
   open,
   title,
@@ -33,6 +54,7 @@ export function Dialog({
         e.preventDefault();
         onClose();
       }}
+      onKeyDown={(e) => ref.current && trapTab(e, ref.current)}
       className={`m-auto w-full ${wide ? 'max-w-3xl' : 'max-w-md'} rounded-xl border border-slate-200 bg-white p-0 text-slate-900 shadow-2xl backdrop:bg-slate-900/40`}
     >
       <div className="flex items-center justify-between border-b border-slate-100 px-5 py-3">

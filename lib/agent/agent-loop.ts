@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type OpenAI from 'openai';
 import type { AgentTurn } from '@/lib/workflow/trace';
 import { agentSettingsSchema, type AgentSettings } from '@/lib/workflow/definition';
@@ -34,7 +35,33 @@ interface Tool {
   parameters: Record<string, unknown>;
   defaults?: Record<string, unknown>;
   readOnly(args: Record<string, unknown>): boolean;
-  run(args: Record<string, unknown>, signal: AbortSignal): Promise<unknown>;
+  run(args: Record<string, unknown>, signal: AbortSignal, place: CallPlace): Promise<unknown>;
+}
+
+/** Where a tool call sits in its attempt: the model call (1-based) and its index among that call's tool calls. */
+interface CallPlace {
+  turn: number;
+  index: number;
+}
+
+/**
+ * Idempotency-Key of a non-GET http tool call: the step's effect (args.effectKey: run, frame path,
+ * node, item; the same on every attempt), the call's place in the attempt, and the request itself.
+ * An attempt run again after a lost lease or a crash makes the same calls in the same places and
+ * sends the same keys, so the receiver sees the repeat; two different calls never share one.
+ */
+export function httpToolCallKey(
+  effectKey: string,
+  place: CallPlace,
+  request: { method: string; url: string; body?: string },
+): string {
+  return createHash('sha256')
+    .update(
+      [effectKey, 'http', place.turn, place.index, request.method, request.url, request.body ?? ''].join(
+        '\u0000',
+      ),
+    )
+    .digest('hex');
 }
 
 class Fallback extends Error {
@@ -127,7 +154,7 @@ async function buildTools(
         description: `HTTP request to an allowed host (${reachable?.length ? reachable.join(', ') : 'none allowed'})`,
         parameters: HTTP_TOOL_PARAMETERS,
         readOnly: (a) => ['GET', 'HEAD'].includes(String(a.method ?? 'GET').toUpperCase()),
-        run: async (a, signal) => {
+        run: async (a, signal, place) => {
           // No allow-list means no host: the agent must never pick its own destinations.
           if (!reachable?.length) {
             throw new TrellisError(
@@ -163,6 +190,11 @@ async function buildTools(
           const headers = new Headers((a.headers as Record<string, string>) ?? {});
           if (body && typeof a.body !== 'string' && !headers.has('content-type'))
             headers.set('content-type', 'application/json');
+          if (args.effectKey && !['GET', 'HEAD'].includes(method) && !headers.has('idempotency-key'))
+            headers.set(
+              'idempotency-key',
+              httpToolCallKey(args.effectKey, place, { method, url: String(a.url), body }),
+            );
           const res = await fetcher(String(a.url), {
             method,
             headers,
@@ -371,8 +403,11 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
       const calls = (message.tool_calls ?? []).filter((c) => c.type === 'function');
       if (calls.length > 0) {
         messages.push({ role: 'assistant', content: message.content ?? null, tool_calls: calls });
-        for (const call of calls) {
-          const result = await runToolCall(call.function.name, call.function.arguments, call.id);
+        for (const [index, call] of calls.entries()) {
+          const result = await runToolCall(call.function.name, call.function.arguments, call.id, {
+            turn: steps,
+            index,
+          });
           messages.push({ role: 'tool', tool_call_id: call.id, content: result });
         }
         if (toolErrors >= MAX_TOOL_ERRORS)
@@ -407,7 +442,7 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
     throw err;
   }
 
-  async function runToolCall(name: string, rawArgs: string, id: string): Promise<string> {
+  async function runToolCall(name: string, rawArgs: string, id: string, place: CallPlace): Promise<string> {
     const tool = byName.get(name);
     await record({ kind: 'tool_call', payload: { id, name, arguments: rawArgs } });
     const refuse = async (
@@ -464,7 +499,7 @@ export async function runAgent(args: RunAgentArgs): Promise<AgentResult> {
     try {
       // Masked before the model (or the trace) sees it: a tool must not hand a stored secret back,
       // raw or encoded, whatever the step's config or the model's arguments made it return.
-      const result = mask(await tool.run(merged, signal));
+      const result = mask(await tool.run(merged, signal, place));
       await record({ kind: 'tool_result', payload: { id, name, result }, latencyMs: Date.now() - t0 });
       return clip(result);
     } catch (e) {

@@ -31,9 +31,20 @@ export function noModelConfigured(): TrellisError {
   );
 }
 
+/** Endpoints whose SDK client is kept for reuse (a new client per call costs ~2 ms: no warm connection). */
+export const MAX_CACHED_CLIENTS = 16;
+const clients = new Map<string, OpenAI>();
+
 export function createOpenAI(config: ModelConfig): OpenAI {
-  // Retries belong to the engine (node retry policy) and the agent loop, not hidden in the SDK.
-  return new OpenAI({ apiKey: config.apiKey, baseURL: config.baseURL, maxRetries: 0 });
+  const key = `${config.baseURL ?? ''}\u0000${config.apiKey}`;
+  let client = clients.get(key);
+  if (!client) {
+    // Retries belong to the engine (node retry policy) and the agent loop, not hidden in the SDK.
+    client = new OpenAI({ apiKey: config.apiKey, baseURL: config.baseURL, maxRetries: 0 });
+    if (clients.size >= MAX_CACHED_CLIENTS) clients.delete(clients.keys().next().value!);
+    clients.set(key, client);
+  }
+  return client;
 }
 
 /** Map SDK errors to our codes: 429/5xx/network are retryable model errors, aborts pass through. */
@@ -77,11 +88,16 @@ export type ChatFn = NonNullable<NodeServices['chat']>;
  * after start-up is picked up; with none it throws no_model_configured when called.
  */
 export function createChatClient(
-  opts: { env?: Record<string, string | undefined>; prices?: PriceTable } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    prices?: PriceTable;
+    /** The endpoint in force (the host's reads Settings, the environment winning); default: env. */
+    config?: () => Promise<ModelConfig | null>;
+  } = {},
 ): ChatFn {
   let cached: { key: string; client: OpenAI } | undefined;
   return async (args) => {
-    const config = getModelConfig(opts.env ?? process.env);
+    const config = opts.config ? await opts.config() : getModelConfig(opts.env ?? process.env);
     if (!config) throw noModelConfigured();
     const key = `${config.baseURL}\u0000${config.apiKey}`;
     if (cached?.key !== key) cached = { key, client: createOpenAI(config) };

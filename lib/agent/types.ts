@@ -93,6 +93,12 @@ export interface RunAgentArgs {
   mask?: (value: unknown) => unknown;
   /** host[:port] of the step's own configured URL: the only host the http tool may call without an allow-list. */
   stepHost?: string;
+  /**
+   * Names the step's effect, the same on every attempt (the engine derives it from the top-level
+   * run, the frame path, the node and the map item). The http tool's non-GET calls carry an
+   * Idempotency-Key derived from it (httpToolCallKey); without it they carry none.
+   */
+  effectKey?: string;
   /** The `http` tool's fetch; default guardedFetch (SSRF guard, allow-list, size cap). */
   fetch?: (
     url: string,

@@ -28,8 +28,9 @@ export const BROWSER_LAUNCH_ARGS = [
 ];
 
 export function findChromium(env: Record<string, string | undefined> = process.env): string | null {
-  if (env.CHROMIUM_PATH && existsSync(env.CHROMIUM_PATH)) return env.CHROMIUM_PATH;
-  for (const c of CHROMIUM_CANDIDATES) if (existsSync(c)) return c;
+  // turbopackIgnore: system paths, not files of the project to trace into the server bundle.
+  if (env.CHROMIUM_PATH && existsSync(/*turbopackIgnore: true*/ env.CHROMIUM_PATH)) return env.CHROMIUM_PATH;
+  for (const c of CHROMIUM_CANDIDATES) if (existsSync(/*turbopackIgnore: true*/ c)) return c;
   return null;
 }
 

@@ -4,10 +4,13 @@ import type { BacktestCaseResult, BacktestRequest, BacktestStatus, RunFilter } f
 import { FINAL_BACKTEST_STATUSES } from '@/lib/promotion/spec';
 import type { BacktestRecord, BacktestStore, CasePage, HistoryStep } from '@/lib/promotion/store';
 import type { ReportCase } from '@/lib/promotion/report';
+import { toTraceJson } from '@/lib/payload';
+import type { Db } from './client';
 import type { Prisma, PrismaClient } from './generated/client';
 
-// BacktestStore on Prisma (Postgres or PGlite). Cases are written in batches by the job; the
-// backtest's totals move in the same transaction, so progress never counts a case not stored.
+// BacktestStore on the Trellis database (Postgres or PGlite): Prisma for reads and row updates,
+// raw SQL for the case batches the job writes. A batch's totals move in the same statement, so
+// progress never counts a case not stored.
 
 /** Modes whose recorded output is the deterministic step's: the free label. */
 const LABELLED_MODES = ['workflow', 'shadow', 'fallback'];
@@ -58,6 +61,7 @@ function toCase(r: CaseRow): BacktestCaseResult {
     latencyMs: r.latencyMs,
     modelMs: r.modelMs,
     deterministicMs: r.deterministicMs,
+    deterministicCost: r.deterministicCost,
     turns: r.turns,
     refusedCalls: r.refusedCalls,
     error: (r.error as BacktestCaseResult['error']) ?? null,
@@ -65,7 +69,12 @@ function toCase(r: CaseRow): BacktestCaseResult {
 }
 
 export class PrismaBacktestStore implements BacktestStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly prisma: PrismaClient;
+  private readonly sql: Db['sql'];
+  constructor(db: Pick<Db, 'prisma' | 'sql'>) {
+    this.prisma = db.prisma;
+    this.sql = db.sql;
+  }
 
   async create(b: { workflowId: string; nodeId: string; version: number; request: BacktestRequest }) {
     const row = await this.prisma.backtest.create({
@@ -101,48 +110,62 @@ export class PrismaBacktestStore implements BacktestStore {
     let agreed = 0;
     let tokens = 0;
     let cost = 0;
+    const rows: string[] = [];
     for (const c of cases) {
       if (c.agreed) agreed++;
       tokens += c.tokens;
       cost += c.cost;
+      // Payloads through the one capper (lib/payload), as JSON text spliced into the row.
+      const payloads = {
+        input: c.input,
+        expected: c.expected,
+        actual: c.actual,
+        error: c.error ?? undefined,
+      };
+      let row = JSON.stringify({
+        seq: c.seq,
+        runId: c.runId,
+        stepId: c.stepId,
+        runVersion: c.runVersion,
+        outcome: c.outcome,
+        score: c.score,
+        agreed: c.agreed,
+        fallbackReason: c.fallbackReason,
+        diffPaths: c.diffPaths,
+        failureType: c.failureType,
+        tokens: c.tokens,
+        cost: c.cost,
+        latencyMs: c.latencyMs,
+        modelMs: c.modelMs,
+        deterministicMs: c.deterministicMs,
+        deterministicCost: c.deterministicCost,
+        turns: c.turns,
+        refusedCalls: c.refusedCalls,
+      });
+      for (const [k, v] of Object.entries(payloads))
+        row = `${row.slice(0, -1)},${JSON.stringify(k)}:${toTraceJson(v) ?? 'null'}}`;
+      rows.push(row);
     }
-    await this.prisma.$transaction([
-      this.prisma.backtestCase.createMany({
-        data: cases.map((c) => ({
-          backtestId: id,
-          seq: c.seq,
-          runId: c.runId,
-          stepId: c.stepId,
-          runVersion: c.runVersion,
-          input: json(c.input),
-          expected: json(c.expected),
-          actual: json(c.actual),
-          outcome: c.outcome,
-          score: c.score,
-          agreed: c.agreed,
-          fallbackReason: c.fallbackReason,
-          diffPaths: c.diffPaths,
-          failureType: c.failureType,
-          tokens: c.tokens,
-          cost: c.cost,
-          latencyMs: c.latencyMs,
-          modelMs: c.modelMs,
-          deterministicMs: c.deterministicMs,
-          turns: c.turns,
-          refusedCalls: c.refusedCalls,
-          ...(c.error ? { error: json(c.error) } : {}),
-        })),
-      }),
-      this.prisma.backtest.update({
-        where: { id },
-        data: {
-          done: { increment: cases.length },
-          agreed: { increment: agreed },
-          tokens: { increment: tokens },
-          cost: { increment: cost },
-        },
-      }),
-    ]);
+    // One statement: the cases and the totals they add commit together (set-based over one
+    // jsonb parameter; Prisma's createMany cost ~2 ms per case on PGlite, this ~0.1 ms).
+    await this.sql.query(
+      `WITH inserted AS (
+         INSERT INTO "BacktestCase" (id, "backtestId", seq, "runId", "stepId", "runVersion", input, expected, actual,
+           outcome, score, agreed, "fallbackReason", "diffPaths", "failureType", tokens, cost, "latencyMs", "modelMs",
+           "deterministicMs", "deterministicCost", turns, "refusedCalls", error)
+         SELECT gen_random_uuid()::text, $1, seq, "runId", "stepId", "runVersion", input, expected, actual,
+           outcome, score, agreed, "fallbackReason", "diffPaths", "failureType", tokens, cost, "latencyMs", "modelMs",
+           "deterministicMs", "deterministicCost", turns, "refusedCalls", error
+         FROM jsonb_to_recordset($2::jsonb) AS x(seq int, "runId" text, "stepId" text, "runVersion" int,
+           input jsonb, expected jsonb, actual jsonb, outcome text, score float8, agreed boolean,
+           "fallbackReason" text, "diffPaths" jsonb, "failureType" text, tokens int, cost float8,
+           "latencyMs" int, "modelMs" int, "deterministicMs" float8, "deterministicCost" float8, turns int, "refusedCalls" int, error jsonb)
+         RETURNING 1)
+       UPDATE "Backtest" SET done = done + (SELECT count(*) FROM inserted), agreed = agreed + $3,
+         tokens = tokens + $4, cost = cost + $5
+       WHERE id = $1`,
+      [id, `[${rows.join(',')}]`, agreed, tokens, cost],
+    );
   }
 
   async finish(id: string, status: BacktestStatus, error?: { code: string; message: string }) {
@@ -209,6 +232,7 @@ export class PrismaBacktestStore implements BacktestStore {
         latencyMs: true,
         modelMs: true,
         deterministicMs: true,
+        deterministicCost: true,
         refusedCalls: true,
       },
     });
@@ -250,6 +274,8 @@ export class PrismaBacktestStore implements BacktestStore {
         output: true,
         handle: true,
         durationMs: true,
+        mode: true,
+        cost: true,
         run: { select: { version: true } },
         agentTurns: {
           where: { kind: { in: ['tool_call', 'tool_result'] } },
@@ -266,6 +292,7 @@ export class PrismaBacktestStore implements BacktestStore {
       output: r.output,
       handle: r.handle,
       durationMs: r.durationMs,
+      cost: r.mode === 'workflow' ? r.cost : null,
       turns: r.agentTurns.map((t) => ({
         kind: t.kind as HistoryStep['turns'][number]['kind'],
         payload: t.payload,

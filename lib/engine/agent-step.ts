@@ -12,6 +12,7 @@ import type {
 } from '@/lib/nodes/define-node';
 import { guardedFetch } from '@/lib/net/guarded-fetch';
 import { hostAllowListed } from '@/lib/net/ssrf';
+import { idempotencyKey } from '@/lib/nodes/http-request';
 import { CostLedger } from '@/lib/agent/ledger';
 import { runAgent } from '@/lib/agent/agent-loop';
 import { getModelConfig, type ModelConfig } from '@/lib/agent/model-client';
@@ -41,8 +42,11 @@ export function runCostCapFromEnv(env: Record<string, string | undefined> = proc
 
 /** Host-provided agent settings (createEngine({ agent })). */
 export interface AgentOptions {
-  /** Model endpoint; default: read OPENAI_* from the environment at each step. null: none. */
-  model?: ModelConfig | null | (() => ModelConfig | null);
+  /**
+   * Model endpoint; default: read OPENAI_* from the environment at each step. null: none. A
+   * function is asked at each step (the host's reads Settings, the environment winning).
+   */
+  model?: ModelConfig | null | (() => ModelConfig | null | Promise<ModelConfig | null>);
   /** The user's price table (Settings → model_prices); default lib/agent/pricing's table. */
   prices?: () => PriceTable | Promise<PriceTable>;
   /** Per-run cost cap in USD; default TRELLIS_RUN_COST_CAP_USD, else DEFAULT_RUN_COST_CAP_USD. */
@@ -296,7 +300,7 @@ async function workflowInfo(
   };
 }
 
-function resolveModel(opt: AgentOptions['model']): ModelConfig | null {
+async function resolveModel(opt: AgentOptions['model']): Promise<ModelConfig | null> {
   if (opt === undefined) return getModelConfig();
   return typeof opt === 'function' ? opt() : opt;
 }
@@ -370,6 +374,7 @@ export async function runAgentStep(
       mode: shadow ? 'shadow' : 'agent',
       shadow,
     });
+    const model = await resolveModel(env.options.model);
     try {
       const out = await timed(() =>
         runAgent({
@@ -379,11 +384,18 @@ export async function runAgentStep(
           outputSchema,
           signal,
           shadow,
-          model: resolveModel(env.options.model),
+          model,
           prices,
           ledger: env.ledger,
           prior: { ...env.usage },
           mask: env.mask,
+          // The step's effect, as http.request names it: the agent's http calls get keys from it.
+          effectKey: idempotencyKey(
+            ctx.effect?.runId ?? ctx.runId,
+            ctx.node.id,
+            ctx.itemIndex,
+            ctx.effect?.frame,
+          ),
           ...(stepHost ? { stepHost } : {}),
           resolveWorkflow: (id) => workflowInfo(env.workflows, id),
           runChild: services.runChild,
@@ -531,7 +543,7 @@ export async function runInterfaceAgent(
       extraTools: args.tools,
       outputSchema: args.outputSchema,
       signal: args.signal,
-      model: resolveModel(env.options.model),
+      model: await resolveModel(env.options.model),
       prices,
       ledger: env.ledger,
       prior: { ...env.usage },

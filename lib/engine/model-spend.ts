@@ -16,7 +16,7 @@ type Chat = NonNullable<NodeServices['chat']>;
 export function ledgerChat(chat: Chat, ledger: CostLedger, options: AgentOptions | undefined): Chat {
   return async (args) => {
     const prices = (await options?.prices?.()) ?? DEFAULT_PRICES;
-    const configured = typeof options?.model === 'function' ? options.model() : options?.model;
+    const configured = typeof options?.model === 'function' ? await options.model() : options?.model;
     const model =
       args.model || (configured ?? (options?.model === undefined ? getModelConfig() : null))?.defaultModel;
     const priced = model || DEFAULT_MODEL;

@@ -50,11 +50,13 @@ export function expectedAnswer(
   return isBranching(def, config) ? { branch: handle ?? 'out' } : output;
 }
 
-function selfTool(o: AgentCandidateOptions, input: unknown): DeterministicTool | undefined {
+/** The `self` tool for one case; its schema and host gate are built once per backtest. */
+function selfToolFactory(o: AgentCandidateOptions): ((input: unknown) => DeterministicTool) | undefined {
   const { def, node } = o;
   if (!def.asTool) return undefined;
   const spec = def.asTool(node.config as never, node.agent);
   const raw = (node.config ?? {}) as Record<string, unknown>;
+  const defaults = selfDefaults(def, node) ?? undefined;
   const live = o.live;
   let stepHost: string | undefined;
   try {
@@ -65,10 +67,10 @@ function selfTool(o: AgentCandidateOptions, input: unknown): DeterministicTool |
   const allow =
     node.agent?.allowHosts ?? (Array.isArray(raw.allowHosts) ? (raw.allowHosts as string[]) : undefined);
   const gate = toolHostGate(allow, stepHost);
-  return {
+  return (input) => ({
     description: spec.description,
     parameters: spec.parameters,
-    defaults: selfDefaults(def, node) ?? undefined,
+    defaults,
     readOnly: !!spec.readOnly,
     async run(args, signal) {
       if (!live) throw notRecorded('this tool');
@@ -99,19 +101,20 @@ function selfTool(o: AgentCandidateOptions, input: unknown): DeterministicTool |
       if (res.kind !== 'done') throw notRecorded('a waiting step');
       return res.handle && res.handle !== 'out' ? { output: res.output, handle: res.handle } : res.output;
     },
-  };
+  });
 }
 
 export function agentCandidate(o: AgentCandidateOptions): Candidate {
   const config = (o.node.config ?? {}) as Record<string, unknown>;
   const outputSchema = agentOutputSchema(o.def, config);
   const policy: ToolPolicy = o.live ? o.tools : 'refuse';
+  const selfTool = selfToolFactory(o);
   return async (c, signal): Promise<CandidateResult> => {
     let refusedCalls = 0;
     const res = await runAgent({
       node: o.node,
       input: c.input,
-      deterministicTool: selfTool(o, c.input),
+      ...(selfTool ? { deterministicTool: selfTool(c.input) } : {}),
       outputSchema,
       signal,
       // Shadow refuses any tool with a side effect that the replay would let through.

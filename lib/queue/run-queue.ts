@@ -56,19 +56,22 @@ export interface QueueStats {
 }
 
 export async function queueStats(sql: SqlQueryable): Promise<QueueStats> {
-  const [jobs] = await sql.query<{ queued: number; active: number }>(
-    `SELECT count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued,
-            count(*) FILTER (WHERE state = 'active')::int AS active
-       FROM pgboss.job WHERE name = $1`,
-    [RUN_QUEUE],
-  );
-  const [inst] = await sql
-    .query<{ workers: number }>(
-      `SELECT count(*)::int AS workers FROM pgboss.instance
-        WHERE name = 'trellis-worker' AND stopped_on IS NULL
-          AND heartbeat_on > now() - heartbeat_seconds * 3 * interval '1 second'`,
-    )
-    .catch(() => [{ workers: 0 }]);
+  // Both at once: /api/health waits for this.
+  const [[jobs], [inst]] = await Promise.all([
+    sql.query<{ queued: number; active: number }>(
+      `SELECT count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued,
+              count(*) FILTER (WHERE state = 'active')::int AS active
+         FROM pgboss.job WHERE name = $1`,
+      [RUN_QUEUE],
+    ),
+    sql
+      .query<{ workers: number }>(
+        `SELECT count(*)::int AS workers FROM pgboss.instance
+          WHERE name = 'trellis-worker' AND stopped_on IS NULL
+            AND heartbeat_on > now() - heartbeat_seconds * 3 * interval '1 second'`,
+      )
+      .catch(() => [{ workers: 0 }]),
+  ]);
   return { queued: jobs?.queued ?? 0, active: jobs?.active ?? 0, workers: inst?.workers ?? 0 };
 }
 

@@ -96,7 +96,7 @@ export async function backtestWithReport(
 
 async function host() {
   const rt = await getRuntime();
-  return { rt, store: new PrismaBacktestStore(rt.db.prisma) };
+  return { rt, store: new PrismaBacktestStore(rt.db) };
 }
 
 export async function postBacktest({ req, params }: RouteContext<Params>) {

@@ -17,7 +17,10 @@ const saved = { ...process.env };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Body = Record<string, any>;
 type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
-let routes: Record<'workflows' | 'runs' | 'step' | 'artifact' | 'accept', Record<string, Handler>>;
+let routes: Record<
+  'workflows' | 'runs' | 'step' | 'artifact' | 'accept' | 'promotion',
+  Record<string, Handler>
+>;
 let site: FixtureSite;
 let elsewhere: LocalServer;
 let mock: MockLlmServer;
@@ -38,6 +41,7 @@ beforeAll(async () => {
     step: await import('@/app/api/runs/[id]/steps/[stepId]/route'),
     artifact: await import('@/app/api/runs/[id]/artifacts/[artifactId]/route'),
     accept: await import('@/app/api/workflows/[id]/nodes/[nodeId]/browser-actions/route'),
+    promotion: await import('@/app/api/workflows/[id]/promotion/route'),
   } as unknown as typeof routes;
   await (await import('./runtime')).getRuntime();
 });
@@ -157,6 +161,20 @@ describe('browser step routes', () => {
     const replayed = again.body.steps.find((s: Body) => s.nodeId === 'shop');
     expect(replayed.mode).toBe('workflow');
     expect(mock.requests.length).toBe(calls);
+
+    // The promotion report counts replay success, heal rate and heal cost.
+    const report = await jsonOf(await call(routes.promotion.GET, 'GET', undefined, { id }));
+    const shop = (report.body.steps as Body[]).find((s) => s.nodeId === 'shop')!;
+    expect(shop.replay).toMatchObject({
+      runs: 2,
+      replayed: 1,
+      healed: 1,
+      failed: 0,
+      replaySuccessRate: 0.5,
+      healRate: 0.5,
+    });
+    expect(shop.replay.healCostUsd.total).toBeGreaterThan(0);
+    expect(shop.replay.healCostUsd.perHeal).toBe(shop.replay.healCostUsd.total);
   });
 
   it('refuses to accept a step that did not succeed, naming the field', async () => {

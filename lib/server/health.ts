@@ -5,12 +5,16 @@ import { telemetryHealth } from '@/lib/telemetry';
 
 export async function health() {
   const db = await getDb();
-  await db.prisma.$queryRawUnsafe('SELECT 1');
   // Additive: where runs go. In server mode `queue.workers` 0 means runs wait until a
-  // `trellis worker` starts (the UI says so).
-  const queue = await getRuntime()
-    .then((rt) => rt.dispatcher.stats?.())
-    .catch(() => undefined);
+  // `trellis worker` starts (the UI says so). Asked at the same time as the database check: each
+  // round trip waits its turn on a busy event loop, so health answers after the slower one, not
+  // after both.
+  const [, queue] = await Promise.all([
+    db.prisma.$queryRawUnsafe('SELECT 1'),
+    getRuntime()
+      .then((rt) => rt.dispatcher.stats?.())
+      .catch(() => undefined),
+  ]);
   return {
     ok: true,
     db: db.kind,

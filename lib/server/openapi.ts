@@ -19,6 +19,7 @@ import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } f
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
 import { createBody, patchBody, saveBody } from './workflows';
+import { modelEndpointBody } from './model-endpoint';
 import { acceptBody } from './browser-steps';
 
 // The OpenAPI 3.1 document of the whole HTTP API (GET /api/openapi.json, docs/openapi.json).
@@ -74,6 +75,10 @@ const runSummary = z
     tokens: z.number().int(),
     cost: z.number(),
     workflow: z.object({ name: z.string() }).nullable(),
+    workflowVersion: z
+      .object({ note: z.string().nullable() })
+      .nullable()
+      .describe('The version note: why the system wrote it (automatic rollback, kill switch, stage change)'),
   })
   .loose()
   .meta({ id: 'RunSummary' });
@@ -135,6 +140,7 @@ const workflowSummary = z
     name: z.string(),
     latestVersion: z.number().int(),
     enabled: z.boolean(),
+    description: z.string().nullable(),
     createdAt: isoDate,
     updatedAt: isoDate,
     lastRun: z.object({ id: z.string(), status: runStatus, createdAt: isoDate }).nullable(),
@@ -754,6 +760,31 @@ export const API_OPERATIONS: Record<
       summary: 'Settings (model endpoint status, limits)',
       tag: 'Settings',
       responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/settings/model': {
+    put: {
+      summary:
+        'Save the model endpoint, API key (stored encrypted) and default model; OPENAI_* in the environment still win',
+      tag: 'Settings',
+      body: modelEndpointBody,
+      responses: { 200: z.object({ model: z.object({}).loose() }) },
+    },
+  },
+  '/api/settings/model/test': {
+    post: {
+      summary: 'Test the model endpoint in force: list its models',
+      tag: 'Settings',
+      responses: {
+        200: z
+          .object({
+            ok: z.boolean(),
+            latencyMs: z.number().optional(),
+            models: z.array(z.string()).optional(),
+            error: z.string().optional(),
+          })
+          .loose(),
+      },
     },
   },
   '/api/settings/model-prices': {

@@ -4,8 +4,9 @@ import * as wfRepo from '@/lib/db/repositories/workflows';
 import { getNode } from '@/lib/nodes/registry';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { isRec } from '@/lib/workflow/record';
 import { sameValue } from '@/lib/workflow/same-value';
-import { agentSamples, deterministicAnswer, isObject, type AgentStepSample } from './agent-samples';
+import { agentSamples, deterministicAnswer, type AgentStepSample } from './agent-samples';
 
 export type { AgentStepSample };
 import { withStage } from '@/lib/workflow/rollout';
@@ -56,6 +57,41 @@ export interface StepReport {
   latency: { agentMs: number | null; deterministicMs: number | null; deltaMs: number | null };
   cost: { agentUsd: number | null; deterministicUsd: number | null; deltaUsd: number | null };
   recommendation: { action: Recommendation; reason: string };
+  /** Interface-agent steps (browser): how often the deterministic replay held, and what healing cost. */
+  replay?: ReplayReport;
+}
+
+export interface ReplayReport {
+  runs: number;
+  /** Finished by the deterministic replay alone. */
+  replayed: number;
+  healed: number;
+  failed: number;
+  replaySuccessRate: number | null;
+  healRate: number | null;
+  /** Model spend of the healed runs: in total and per healed run. */
+  healCostUsd: { total: number; perHeal: number | null };
+}
+
+/** Pure: replay success, heal rate and heal cost from a browser step's recorded rows. */
+export function summarizeReplay(rows: Array<{ mode: string; status: string; cost: number }>): ReplayReport {
+  const done = rows.filter((r) => r.status === 'succeeded' || r.status === 'failed');
+  const replayed = done.filter((r) => r.status === 'succeeded' && r.mode !== 'healed').length;
+  const healedRows = done.filter((r) => r.status === 'succeeded' && r.mode === 'healed');
+  const total = healedRows.reduce((a, r) => a + (r.cost ?? 0), 0);
+  const rate = (n: number) => (done.length ? round(n / done.length) : null);
+  return {
+    runs: done.length,
+    replayed,
+    healed: healedRows.length,
+    failed: done.length - replayed - healedRows.length,
+    replaySuccessRate: rate(replayed),
+    healRate: rate(healedRows.length),
+    healCostUsd: {
+      total: round(total, 6) ?? 0,
+      perHeal: healedRows.length ? round(total / healedRows.length, 6) : null,
+    },
+  };
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
@@ -85,8 +121,8 @@ export function summarize(
     const det = deterministicAnswer(s);
     compared++;
     if (sameValue(det, s.shadowOutput)) exact++;
-    if (isObject(det)) {
-      const agent = isObject(s.shadowOutput) ? s.shadowOutput : {};
+    if (isRec(det)) {
+      const agent = isRec(s.shadowOutput) ? s.shadowOutput : {};
       for (const k of Object.keys(det)) {
         fieldSeen[k] = (fieldSeen[k] ?? 0) + 1;
         if (sameValue(det[k], agent[k])) fieldHits[k] = (fieldHits[k] ?? 0) + 1;
@@ -261,7 +297,17 @@ export async function promotionReport(
         select: { durationMs: true, cost: true },
       }),
     ]);
-    steps.push(summarize(node, samples, baseline));
+    const report = summarize(node, samples, baseline);
+    if (getNode(node.type)?.interfaceAgent) {
+      const rows = await prisma.step.findMany({
+        where,
+        orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+        take: limit,
+        select: { mode: true, status: true, cost: true },
+      });
+      report.replay = summarizeReplay(rows);
+    }
+    steps.push(report);
   }
   return { workflowId, version: wf.version, limit, steps };
 }

@@ -186,6 +186,11 @@ describe('rollout routes', () => {
     });
     const failing = rollback.evidence.verdict.gates.find((g: Body) => g.gate === 'fallbackRate');
     expect(failing).toMatchObject({ status: 'fail', value: 0.3, threshold: 0.2, over: 10 });
+    // The canvas marks the step: the rolled-back node carries why.
+    const wf = await call(routes.workflow.GET, 'GET', undefined, p);
+    const label = wf.body.definition.nodes.find((n: Body) => n.id === 'label');
+    expect(label.agent.rolledBack).toMatchObject({ from: 'canary 50%' });
+    expect(label.agent.rolledBack.reason).toContain('fallback rate 30% > 20%');
     // The other step was never in canary and is untouched; only one rollback was written.
     expect((await stageOf(id, 'tone')).label).toBe('shadow');
     expect(events.body.events.filter((e: Body) => e.kind === 'rollback')).toHaveLength(1);

@@ -218,6 +218,11 @@ export async function changeRollout(
       const from = stageOf(node);
       if (change.expectFrom && stageLabel(change.expectFrom) !== stageLabel(from)) return null;
       let changed = change.to ? withStage(node, change.to, !!getNode(node.type)?.asTool) : node;
+      if (change.kind === 'rollback' && changed.agent)
+        changed = {
+          ...changed,
+          agent: { ...changed.agent, rolledBack: rolledBackMark(from, change.reason) },
+        };
       if (change.gates !== undefined || change.autoAdvance !== undefined) {
         const agent = { ...(changed.agent ?? { instructions: '', tools: [] }) } as NonNullable<
           WorkflowNode['agent']
@@ -258,6 +263,11 @@ export async function changeRollout(
   return saved && { version: saved.version, ...saved.result };
 }
 
+/** What the canvas shows on a step an automatic action moved back (agent.rolledBack). */
+function rolledBackMark(from: StageState, reason: string) {
+  return { from: stageLabel(from), reason: reason.slice(0, 2_000), at: new Date().toISOString() };
+}
+
 const NOTE_PREFIX: Record<RolloutEventKind, string> = {
   stage: 'Stage change',
   gates: 'Gate change',
@@ -282,7 +292,8 @@ export async function killSwitch(
         const s = stageOf(n);
         if (s.stage === 'workflow' || !isRollable(n)) return n;
         demoted.push({ nodeId: n.id, from: stageLabel(s) });
-        return withStage(n, { stage: 'workflow' });
+        const off = withStage(n, { stage: 'workflow' });
+        return off.agent ? { ...off, agent: { ...off.agent, rolledBack: rolledBackMark(s, reason) } } : off;
       });
       if (!demoted.length) return null;
       return {

@@ -12,6 +12,7 @@ import { createInProcessDispatcher, createQueueDispatcher, type Dispatcher } fro
 import { RunEventHub } from './run-events';
 import { startInProcessScheduler } from './schedules';
 import { seedExamplesOnce } from './seed';
+import { modelConfigReader } from './model-endpoint';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { SecretStore } from '@/lib/secrets/store';
@@ -59,9 +60,11 @@ export function allowListedEnv(): Record<string, string> {
 
 /** What every host (web process, worker, CLI) gives the engine besides its store. */
 export function hostEngineOptions(db: Db, env: Record<string, string> = allowListedEnv()) {
+  // The model endpoint: OPENAI_* from the environment, else the one saved in Settings.
+  const model = modelConfigReader(db);
   return {
     workflows: new PrismaWorkflowSource(db.prisma),
-    services: { ...createSandboxServices(), chat: createChatClient() },
+    services: { ...createSandboxServices(), chat: createChatClient({ config: model }) },
     env,
     // Stored secrets as secrets.<name>; reading them also teaches the redactor their values.
     secrets: (() => {
@@ -71,7 +74,7 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
     // The one redaction pass: the engine masks every payload before the store or a listener sees it.
     redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
-    agent: agentOptions(db),
+    agent: { ...agentOptions(db), model },
     // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT (or TRELLIS_OTEL_ENDPOINT) is set.
     tracer: engineTracer(VERSION),
   };

@@ -84,6 +84,10 @@ export const agentSettingsSchema = z.object({
   gates: rolloutGatesSchema.optional(),
   /** Move to the next stage by itself when every gate passes (never past `agent`). */
   autoAdvance: z.boolean().optional(),
+  /** Written by an automatic rollback or the kill switch, shown on the canvas; the next stage change clears it. */
+  rolledBack: z
+    .object({ from: z.string().max(100), reason: z.string().max(2_000), at: z.string().max(40) })
+    .optional(),
   model: z.string().optional(),
   allowHosts: z.array(z.string()).optional(),
   /** The owner accepts that the agent's instructions may carry secrets.* to the model provider. */

@@ -59,6 +59,12 @@ describe('rollout stages', () => {
     expect(off.mode).toBe('workflow');
     expect(off.agent!.gates).toEqual(n.agent!.gates);
     expect(stageOf(withStage(off, { stage: 'agent' }))).toEqual({ stage: 'agent' });
+    const marked = {
+      ...off,
+      agent: { ...off.agent!, rolledBack: { from: 'agent', reason: 'r', at: 'now' } },
+    };
+    expect(withStage(marked, { stage: 'shadow' }).agent!.rolledBack).toBeUndefined();
+    expect(agentRevision(marked)).toBe(agentRevision(off));
     const fresh = withStage({ mode: 'workflow' as const, agent: undefined }, { stage: 'shadow' }, true);
     expect(fresh.agent).toMatchObject({ tools: ['self'], shadow: true });
   });

@@ -113,8 +113,16 @@ export function evaluateGates(
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 
-/** One failing gate in words, e.g. "fallback rate 45% > 10% (20 steps)". */
-export function describeGate(g: GateResult): string {
+const GATE_WORDS: Record<GateName, string> = {
+  minSample: 'sample',
+  agreement: 'agreement',
+  fallbackRate: 'fallback rate',
+  p95LatencyMs: 'p95 latency',
+  costPerRunUsd: 'cost per run',
+};
+
+/** A gate's value against its threshold, e.g. "45% > 10% (20 steps)"; "no data yet" without cases. */
+export function gateComparison(g: GateResult): string {
   const fmt = (x: number) =>
     g.gate === 'agreement' || g.gate === 'fallbackRate'
       ? pct(x)
@@ -123,16 +131,16 @@ export function describeGate(g: GateResult): string {
         : g.gate === 'p95LatencyMs'
           ? `${Math.round(x)} ms`
           : String(x);
-  const name = {
-    minSample: 'sample',
-    agreement: 'agreement',
-    fallbackRate: 'fallback rate',
-    p95LatencyMs: 'p95 latency',
-    costPerRunUsd: 'cost per run',
-  }[g.gate];
-  if (g.value === null) return `${name}: no data yet`;
+  if (g.value === null) return 'no data yet';
   const op = g.status === 'pass' ? (g.kind === 'min' ? '≥' : '≤') : g.kind === 'min' ? '<' : '>';
-  return `${name} ${fmt(g.value)} ${op} ${fmt(g.threshold)} (${g.over} steps)`;
+  return `${fmt(g.value)} ${op} ${fmt(g.threshold)} (${g.over} steps)`;
+}
+
+/** One gate in words, e.g. "fallback rate 45% > 10% (20 steps)". */
+export function describeGate(g: GateResult): string {
+  return g.value === null
+    ? `${GATE_WORDS[g.gate]}: no data yet`
+    : `${GATE_WORDS[g.gate]} ${gateComparison(g)}`;
 }
 
 export type RolloutDecision =

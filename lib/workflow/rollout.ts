@@ -43,8 +43,11 @@ export function stageLabel(s: StageState): string {
  */
 export function withStage<N extends RolloutNode>(node: N, target: StageState, hasSelfTool = false): N {
   // A new agent block is kept as small as the editor writes it; the schema's defaults fill the rest.
-  const { canaryPercent: _c, ...agent } =
-    node.agent ?? ({ instructions: '', tools: hasSelfTool ? ['self'] : [] } as NonNullable<N['agent']>);
+  const {
+    canaryPercent: _c,
+    rolledBack: _r,
+    ...agent
+  } = node.agent ?? ({ instructions: '', tools: hasSelfTool ? ['self'] : [] } as NonNullable<N['agent']>);
   if (target.stage === 'workflow') {
     return node.agent
       ? { ...node, mode: 'workflow', agent: { ...agent, shadow: false } }
@@ -91,7 +94,14 @@ export const inCanary = (runId: string, percent: number) => canaryBucket(runId) 
  * model, limits, the deterministic config it falls back to) starts new evidence.
  */
 export function agentRevision(node: Pick<WorkflowNode, 'type' | 'config' | 'agent'>): string {
-  const { shadow: _s, canaryPercent: _c, gates: _g, autoAdvance: _a, ...agent } = node.agent ?? {};
+  const {
+    shadow: _s,
+    canaryPercent: _c,
+    gates: _g,
+    autoAdvance: _a,
+    rolledBack: _r,
+    ...agent
+  } = node.agent ?? {};
   return fnv1a(stableJson({ type: node.type, config: node.config ?? {}, agent }))
     .toString(16)
     .padStart(8, '0');

@@ -107,8 +107,18 @@ describe('workflows repository', () => {
     expect(item).toMatchObject({
       name: 'Listed',
       latestVersion: 1,
+      description: null,
       lastRun: { id: run.id, status: 'failed' },
     });
+  });
+
+  it("lists the latest version's description, not an older one", async () => {
+    const { id } = await createWorkflow(db.prisma, {
+      name: 'Described',
+      definition: { ...def('v1'), description: 'first words' },
+    });
+    await saveWorkflowVersion(db.prisma, id, { definition: { ...def('v2'), description: 'latest words' } });
+    expect((await listWorkflows(db.prisma)).find((w) => w.id === id)?.description).toBe('latest words');
   });
 
   it('soft delete hides the workflow and keeps its runs; hard delete cascades', async () => {

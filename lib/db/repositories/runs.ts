@@ -29,6 +29,8 @@ const runSummarySelect = {
   tokens: true,
   cost: true,
   workflow: { select: { name: true } },
+  // Why the version exists when the system wrote it (an automatic rollback): the run list shows it.
+  workflowVersion: { select: { note: true } },
 } satisfies Prisma.RunSelect;
 
 const stepSummarySelect = {

@@ -9,6 +9,8 @@ export interface WorkflowSummary {
   name: string;
   latestVersion: number;
   enabled: boolean;
+  /** The latest version's definition description (examples carry one), else null. */
+  description: string | null;
   createdAt: Date;
   updatedAt: Date;
   lastRun: { id: string; status: string; createdAt: Date } | null;
@@ -62,7 +64,21 @@ export async function listWorkflows(prisma: PrismaClient): Promise<WorkflowSumma
       },
     },
   });
-  return rows.map(({ runs, ...w }) => ({ ...w, lastRun: runs[0] ?? null }));
+  // Only the description is read out of each latest definition, not the whole document.
+  const described = rows.length
+    ? await prisma.$queryRawUnsafe<{ id: string; description: string | null }[]>(
+        `SELECT w.id, v.definition->>'description' AS description
+           FROM "Workflow" w JOIN "WorkflowVersion" v
+             ON v."workflowId" = w.id AND v.version = w."latestVersion"
+          WHERE w."deletedAt" IS NULL`,
+      )
+    : [];
+  const descriptions = new Map(described.map((d) => [d.id, d.description]));
+  return rows.map(({ runs, ...w }) => ({
+    ...w,
+    description: descriptions.get(w.id) ?? null,
+    lastRun: runs[0] ?? null,
+  }));
 }
 
 export async function getWorkflow(prisma: PrismaClient, id: string): Promise<WorkflowWithDefinition | null> {
