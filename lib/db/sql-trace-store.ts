@@ -34,6 +34,13 @@ import type { SqlQueryable } from './sql-executor';
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
 /**
+ * Once this many rows wait to be written, startStep waits for the writer. Without it a run whose
+ * steps come faster than the database takes them (the writer hands the loop back between PGlite
+ * transactions) queued rows without bound: memory grew, and a cancel, whose transition flushes
+ * first, waited seconds while more steps started.
+ */
+export const MAX_QUEUED_ROWS = 2 * MAX_BATCH_ROWS;
+/**
  * Embedded (PGlite) only: rows written per transaction. PGlite runs each statement synchronously on
  * the event loop and holds its lock for the whole transaction, so a 1,000-row batch blocked the
  * process (and queued every API query behind it) for tens of ms; a batch is written as
@@ -151,6 +158,7 @@ interface Batch {
 }
 
 const emptyBatch = (): Batch => ({ inserts: new Map(), updates: new Map(), turns: [] });
+const rowsOf = (b: Batch) => b.inserts.size + b.updates.size + b.turns.length;
 
 /** One batch per run, so a run whose rows cannot be written does not take the others down. */
 function splitByRun(batch: Batch): Map<string, Batch> {
@@ -171,8 +179,7 @@ function splitByRun(batch: Batch): Map<string, Batch> {
  * written by earlier batches), then agent turns (whose steps are in this batch or earlier).
  */
 function chunkBatch(batch: Batch, max: number): Batch[] {
-  const rows = batch.inserts.size + batch.updates.size + batch.turns.length;
-  if (rows <= max) return [batch];
+  if (rowsOf(batch) <= max) return [batch];
   const parts: Batch[] = [];
   let part = emptyBatch();
   let n = 0;
@@ -225,6 +232,8 @@ export class SqlTraceStore implements TraceStore {
   private readonly onRunCreated?: SqlTraceStoreOptions['onRunCreated'];
   private pending = emptyBatch();
   private pendingRows = 0;
+  /** Rows of the batch being written that are not written yet. */
+  private writingRows = 0;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
   /** A write that will take everything pending is queued behind the current one. */
@@ -367,6 +376,10 @@ export class SqlTraceStore implements TraceStore {
   }
 
   async startStep(step: StepStart): Promise<string> {
+    while (this.pendingRows + this.writingRows >= MAX_QUEUED_ROWS) {
+      this.startWrite();
+      await this.writing;
+    }
     this.throwIfFailed(step.runId);
     await this.ensureRun(step.runId);
     const id = orderedId();
@@ -568,11 +581,17 @@ export class SqlTraceStore implements TraceStore {
         clearTimeout(this.timer);
         this.timer = null;
       }
-      if (!batch.inserts.size && !batch.updates.size && !batch.turns.length) return;
+      if (!rowsOf(batch)) return;
       const parts = chunkBatch(batch, this.rowsPerTransaction);
-      for (let i = 0; i < parts.length; i++) {
-        if (i > 0) await new Promise((r) => setImmediate(r));
-        await this.writeBatch(parts[i], true);
+      this.writingRows = rowsOf(batch);
+      try {
+        for (let i = 0; i < parts.length; i++) {
+          if (i > 0) await new Promise((r) => setImmediate(r));
+          await this.writeBatch(parts[i], true);
+          this.writingRows -= rowsOf(parts[i]);
+        }
+      } finally {
+        this.writingRows = 0;
       }
     });
   }
