@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { startFixtureSite, type FixtureSite } from '../lib/browser/testing/fixture-site';
+import { card, panel } from './fixtures/editor';
 import { signIn } from './fixtures/sign-in';
 
 // A browser step in the trace: the server's Chromium runs the step against a fixture site on
@@ -85,4 +86,19 @@ test('a browser step shows each action with its screenshot and timing in the tra
   }
   await expect(actions.getByRole('button', { name: 'Accept these actions as recorded' })).toBeVisible();
   await actions.screenshot({ path: 'test-results/browser-step-trace.png' });
+
+  // The editor: the action list with a kind per action and the target's own fields; a target with
+  // two ways to find it is a problem on that target.
+  await page.goto(`/workflows/${id}`);
+  await card(page, 'Shop').click();
+  const settings = panel(page);
+  const list = settings.getByRole('group', { name: 'Actions' });
+  await expect(list.getByRole('combobox', { name: 'Action 1 type' })).toHaveValue('click');
+  const first = list.getByRole('listitem', { name: 'Action 1: click' });
+  await expect(
+    first.getByRole('group', { name: 'Target' }).getByLabel('Role', { exact: true }),
+  ).toBeVisible();
+  await first.getByRole('group', { name: 'Target' }).getByLabel('Css', { exact: true }).fill('#add-to-cart');
+  await expect(first).toContainText('a target uses one of role, label, text or css, not role and css');
+  await settings.screenshot({ path: 'test-results/browser-step-editor.png' });
 });

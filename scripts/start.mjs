@@ -6,7 +6,8 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const SOURCE_DIRS = ['app', 'components', 'lib', 'public'];
+// examples/ is bundled too (lib/server/examples.ts imports the JSON).
+const SOURCE_DIRS = ['app', 'components', 'lib', 'public', 'examples'];
 const SOURCE_FILES = ['next.config.js', 'package.json', 'postcss.config.mjs', 'tsconfig.json'];
 
 function newestMtime(p) {

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import { runAgent } from '@/lib/agent/agent-loop';
-import {
-  startMockLlmServer,
-  MOCK_EXPENSIVE_TOKENS,
-  type MockLlmServer,
-} from '@/lib/agent/testing/mock-llm-server';
+import { MOCK_EXPENSIVE_TOKENS, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
+import { startScriptedModel } from '@/lib/agent/testing/scripted-model';
 import { MAX_REPAIR_TURNS, MAX_TOOL_ERRORS } from '@/lib/agent/limits';
 import type { ModelConfig } from '@/lib/agent/model-client';
 import type { AgentResult, DeterministicTool, RunAgentArgs } from '@/lib/agent/types';
@@ -15,8 +12,7 @@ import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-serv
 let mock: MockLlmServer;
 let model: ModelConfig;
 beforeAll(async () => {
-  mock = await startMockLlmServer();
-  model = { baseURL: mock.baseURL, apiKey: 'mock', defaultModel: 'scenario:echo' };
+  ({ mock, model } = await startScriptedModel());
 });
 afterAll(() => mock.close());
 

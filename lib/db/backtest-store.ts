@@ -61,6 +61,7 @@ function toCase(r: CaseRow): BacktestCaseResult {
     latencyMs: r.latencyMs,
     modelMs: r.modelMs,
     deterministicMs: r.deterministicMs,
+    deterministicCost: r.deterministicCost,
     turns: r.turns,
     refusedCalls: r.refusedCalls,
     error: (r.error as BacktestCaseResult['error']) ?? null,
@@ -137,6 +138,7 @@ export class PrismaBacktestStore implements BacktestStore {
         latencyMs: c.latencyMs,
         modelMs: c.modelMs,
         deterministicMs: c.deterministicMs,
+        deterministicCost: c.deterministicCost,
         turns: c.turns,
         refusedCalls: c.refusedCalls,
       });
@@ -150,14 +152,14 @@ export class PrismaBacktestStore implements BacktestStore {
       `WITH inserted AS (
          INSERT INTO "BacktestCase" (id, "backtestId", seq, "runId", "stepId", "runVersion", input, expected, actual,
            outcome, score, agreed, "fallbackReason", "diffPaths", "failureType", tokens, cost, "latencyMs", "modelMs",
-           "deterministicMs", turns, "refusedCalls", error)
+           "deterministicMs", "deterministicCost", turns, "refusedCalls", error)
          SELECT gen_random_uuid()::text, $1, seq, "runId", "stepId", "runVersion", input, expected, actual,
            outcome, score, agreed, "fallbackReason", "diffPaths", "failureType", tokens, cost, "latencyMs", "modelMs",
-           "deterministicMs", turns, "refusedCalls", error
+           "deterministicMs", "deterministicCost", turns, "refusedCalls", error
          FROM jsonb_to_recordset($2::jsonb) AS x(seq int, "runId" text, "stepId" text, "runVersion" int,
            input jsonb, expected jsonb, actual jsonb, outcome text, score float8, agreed boolean,
            "fallbackReason" text, "diffPaths" jsonb, "failureType" text, tokens int, cost float8,
-           "latencyMs" int, "modelMs" int, "deterministicMs" float8, turns int, "refusedCalls" int, error jsonb)
+           "latencyMs" int, "modelMs" int, "deterministicMs" float8, "deterministicCost" float8, turns int, "refusedCalls" int, error jsonb)
          RETURNING 1)
        UPDATE "Backtest" SET done = done + (SELECT count(*) FROM inserted), agreed = agreed + $3,
          tokens = tokens + $4, cost = cost + $5
@@ -230,6 +232,7 @@ export class PrismaBacktestStore implements BacktestStore {
         latencyMs: true,
         modelMs: true,
         deterministicMs: true,
+        deterministicCost: true,
         refusedCalls: true,
       },
     });
@@ -271,6 +274,8 @@ export class PrismaBacktestStore implements BacktestStore {
         output: true,
         handle: true,
         durationMs: true,
+        mode: true,
+        cost: true,
         run: { select: { version: true } },
         agentTurns: {
           where: { kind: { in: ['tool_call', 'tool_result'] } },
@@ -287,6 +292,7 @@ export class PrismaBacktestStore implements BacktestStore {
       output: r.output,
       handle: r.handle,
       durationMs: r.durationMs,
+      cost: r.mode === 'workflow' ? r.cost : null,
       turns: r.agentTurns.map((t) => ({
         kind: t.kind as HistoryStep['turns'][number]['kind'],
         payload: t.payload,

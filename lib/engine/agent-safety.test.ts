@@ -1,18 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
-import {
-  injectionArgs,
-  MOCK_DATED_MODELS,
-  startMockLlmServer,
-  type MockLlmServer,
-} from '@/lib/agent/testing/mock-llm-server';
-import { createChatClient, type ModelConfig } from '@/lib/agent/model-client';
+import { injectionArgs, MOCK_DATED_MODELS, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
+import { startScriptedModel } from '@/lib/agent/testing/scripted-model';
+import { secretForms } from '@/lib/secrets/testing/secret-forms';
+import type { ChatFn, ModelConfig } from '@/lib/agent/model-client';
 import { costOf, type PriceTable } from '@/lib/agent/pricing';
 import { getNode, nodeRegistry } from '@/lib/nodes/registry';
 import { MemoryWorkflowSource } from './workflow-source';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { createEngine, type Engine } from './engine';
-import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } from './testing/harness';
+import { engineStores, wf, type StoreHandle } from './testing/harness';
 import type { AgentTurn, TraceStore } from './trace-store';
 import { createSandboxServices } from '@/lib/sandbox';
 
@@ -24,35 +21,18 @@ import { createSandboxServices } from '@/lib/sandbox';
 const SECRET = 'sk-live-Zq8/Wr+e5 p@ss&=?-9731';
 const ENV_VALUE = 'env-value-should-stay-home-5521';
 
-/** Every form a secret may travel in (raw, JSON-escaped, URL-encoded, base64 at each alignment). */
-function forms(v: string): string[] {
-  const b = Buffer.from(v);
-  const out = [
-    v,
-    encodeURI(v),
-    encodeURIComponent(v),
-    encodeURIComponent(v).replace(/%20/g, '+'),
-    JSON.stringify(v).slice(1, -1),
-  ];
-  for (const k of [0, 1, 2]) {
-    const enc = Buffer.concat([Buffer.alloc(k), b]).toString('base64');
-    const frag = enc.slice(Math.ceil((8 * k) / 6), Math.floor((8 * (k + b.length)) / 6));
-    out.push(frag, frag.replace(/\+/g, '-').replace(/\//g, '_'));
-  }
-  return [...new Set(out)];
-}
-const leaks = (text: string, value = SECRET) => forms(value).filter((f) => text.includes(f));
+const leaks = (text: string, value = SECRET) => secretForms(value).filter((f) => text.includes(f));
 
 let mock: MockLlmServer;
 let model: ModelConfig;
+let chat: ChatFn;
 /** An API that answers with the secret it "knows" (raw, base64, URL-encoded): a tool result to mask. */
 let api: LocalServer;
 let evil: LocalServer;
 let flakyHits = 0;
 
 beforeAll(async () => {
-  mock = await startMockLlmServer();
-  model = { baseURL: mock.baseURL, apiKey: 'mock', defaultModel: 'scenario:echo' };
+  ({ mock, model, chat } = await startScriptedModel());
   evil = await startLocalServer((_req, res) => res.end('stolen'));
   api = await startLocalServer((req, res) => {
     if (req.url.startsWith('/redirect')) {
@@ -79,30 +59,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([mock?.close(), api?.close(), evil?.close()]);
 });
-
-const postgres: StoreFactory[] = process.env.DATABASE_URL
-  ? [
-      {
-        name: 'postgres',
-        async open(): Promise<StoreHandle> {
-          const { openDb } = await import('@/lib/db/client');
-          const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
-          const { createTempPostgres } = await import('@/lib/db/testing/databases');
-          const pg = await createTempPostgres('agentsafety');
-          const db = await openDb({ databaseUrl: pg.url });
-          const store = new SqlTraceStore(db);
-          return {
-            store,
-            async close() {
-              await store.flush().catch(() => {});
-              await db.close();
-              await pg.drop();
-            },
-          };
-        },
-      },
-    ]
-  : [];
 
 const turnsOf = (store: TraceStore, stepId: string) =>
   (store as unknown as { listAgentTurns(id: string): Promise<AgentTurn[]> }).listAgentTurns(stepId);
@@ -158,7 +114,7 @@ function injectionWorkflow(type: string): WorkflowDefinition {
   );
 }
 
-for (const factory of [memoryStore, pgliteStore, ...postgres]) {
+for (const factory of engineStores) {
   describe(`agent safety (${factory.name})`, () => {
     let h: StoreHandle;
     beforeAll(async () => {
@@ -171,7 +127,7 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
         store: h.store,
         services: {
           ...createSandboxServices(),
-          chat: createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } }),
+          chat,
         },
         secrets: () => ({ apiKey: SECRET }),
         env: { apiKey: ENV_VALUE },
@@ -695,7 +651,6 @@ describe('every agent-capable node type is in the injection suite', () => {
 
 describe('the reservation bound is sent to the endpoint', () => {
   it('max_tokens, or max_completion_tokens for OpenAI reasoning models', async () => {
-    const chat = createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } });
     const signal = new AbortController().signal;
     const before = mock.requests.length;
     await chat({ model: 'gpt-4.1-mini', prompt: 'hi', maxTokens: 123, signal });

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
-import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
-import { createChatClient, type ModelConfig } from '@/lib/agent/model-client';
+import type { MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
+import { startScriptedModel } from '@/lib/agent/testing/scripted-model';
+import type { ChatFn, ModelConfig } from '@/lib/agent/model-client';
 import type { PriceTable } from '@/lib/agent/pricing';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { createEngine } from './engine';
@@ -15,7 +16,7 @@ import {
   runCostCapFromEnv,
   type AgentStepSummary,
 } from './agent-step';
-import { memoryStore, pgliteStore, wf, type StoreFactory, type StoreHandle } from './testing/harness';
+import { engineStores, memoryStore, wf, type StoreHandle } from './testing/harness';
 import type { AgentTurn, StepRecord, TraceStore } from './trace-store';
 import { MemoryWorkflowSource } from './workflow-source';
 import { getNode } from '@/lib/nodes/registry';
@@ -34,13 +35,13 @@ const SECRET = 'sk-live-very-secret-4242';
 
 let mock: MockLlmServer;
 let model: ModelConfig;
+let chat: ChatFn;
 let ticketApi: LocalServer;
 let evil: LocalServer;
 let injecting: LocalServer;
 
 beforeAll(async () => {
-  mock = await startMockLlmServer();
-  model = { baseURL: mock.baseURL, apiKey: 'mock', defaultModel: 'scenario:echo' };
+  ({ mock, model, chat } = await startScriptedModel());
   ticketApi = await startLocalServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     const id = req.url.split('/').pop();
@@ -55,30 +56,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([mock?.close(), ticketApi?.close(), evil?.close(), injecting?.close()]);
 });
-
-const postgres: StoreFactory[] = process.env.DATABASE_URL
-  ? [
-      {
-        name: 'postgres',
-        async open(): Promise<StoreHandle> {
-          const { openDb } = await import('@/lib/db/client');
-          const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
-          const { createTempPostgres } = await import('@/lib/db/testing/databases');
-          const pg = await createTempPostgres('agent');
-          const db = await openDb({ databaseUrl: pg.url });
-          const store = new SqlTraceStore(db);
-          return {
-            store,
-            async close() {
-              await store.flush().catch(() => {});
-              await db.close();
-              await pg.drop();
-            },
-          };
-        },
-      },
-    ]
-  : [];
 
 /** An llm step promoted to agent: its deterministic run asks the mock's echo scenario. */
 function classify(agent: Record<string, unknown>, over: Partial<WorkflowNode> = {}) {
@@ -121,7 +98,7 @@ function oneStep(node: WorkflowNode): WorkflowDefinition {
   );
 }
 
-for (const factory of [memoryStore, pgliteStore, ...postgres]) {
+for (const factory of engineStores) {
   describe(`agent steps in the engine (${factory.name})`, () => {
     let h: StoreHandle;
     const workflows = new MemoryWorkflowSource({ recordIds: false });
@@ -169,7 +146,7 @@ for (const factory of [memoryStore, pgliteStore, ...postgres]) {
         workflows,
         services: {
           ...createSandboxServices(),
-          chat: createChatClient({ env: { OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock' } }),
+          chat,
         },
         secrets: () => ({ apiKey: SECRET }),
         agent: {

@@ -1,9 +1,11 @@
+import { isRec } from '@/lib/workflow/record';
 import type { WorkflowDefinition, WorkflowEdge, WorkflowNode } from '@/lib/workflow/definition';
 import { pointer } from '@/lib/workflow/pointer';
 import { ValidationError, type Problem } from '@/lib/workflow/errors';
 import { MAX_ID_LENGTH, MAX_RETRY_ATTEMPTS } from '@/lib/workflow/limits';
+import { joinBranches } from './join-branches';
 import { toJsExpression, type ExpressionContext } from './n8n/expressions';
-import { isRec, placeholder, type Mapped } from './n8n/mapped';
+import { placeholder, type Mapped } from './n8n/mapped';
 import { mapNode } from './n8n/nodes';
 import { n8nWorkflowSchema, type ImportReport, type ImportReportEntry, type N8nNode } from './n8n/types';
 
@@ -316,11 +318,11 @@ export function importN8n(raw: unknown, opts: ImportOptions = {}): ImportResult 
       });
       bodyEdges.push(...exits.map((x) => ({ id: `e_${x.id}_result`, source: x.id, target: 'result' })));
     }
-    bodyEdges = joinBranches(nodes, bodyEdges, byId(main, ids), entries);
+    bodyEdges = joinReported(nodes, bodyEdges, byId(main, ids), entries);
     m.config.body = { nodes, edges: bodyEdges };
   }
   let nodes = main.filter((n) => topNames.has(n.name)).map(toNode);
-  let defEdges = joinBranches(nodes, toEdges(topNames, undefined), byId(main, ids), entries);
+  let defEdges = joinReported(nodes, toEdges(topNames, undefined), byId(main, ids), entries);
 
   // Every Trellis workflow starts at a trigger; n8n allows starting anywhere.
   if (!nodes.some((n) => TRIGGERS.has(n.type))) {
@@ -385,43 +387,24 @@ export function importN8n(raw: unknown, opts: ImportOptions = {}): ImportResult 
 
 const byId = (main: N8nNode[], ids: Map<string, string>) => new Map(main.map((n) => [ids.get(n.name)!, n]));
 
-/**
- * n8n runs a node once per branch that reaches it; a Trellis node waits for all its inputs. A
- * node (other than a merge) fed by several nodes gets a merge "any" in front, so it runs for
- * whichever branch came.
- */
-function joinBranches(
+/** joinBranches, saying in the report which nodes got a merge in front. */
+function joinReported(
   nodes: WorkflowNode[],
   edges: WorkflowEdge[],
   sources: Map<string, N8nNode>,
   entries: Map<string, ImportReportEntry>,
 ): WorkflowEdge[] {
-  const out = [...edges];
-  for (const n of [...nodes]) {
-    if (n.type === 'merge') continue;
-    const inc = out.filter((e) => e.target === n.id);
-    if (new Set(inc.map((e) => e.source)).size < 2) continue;
-    let id = `${n.id}_join`.slice(0, MAX_ID_LENGTH);
-    while (nodes.some((x) => x.id === id)) id = `${id}_`;
-    nodes.push({
-      id,
-      type: 'merge',
-      name: `Join into ${n.name ?? n.id}`,
-      position: { x: n.position.x - 120, y: n.position.y + 60 },
-      config: { mode: 'any' },
-    });
-    for (const e of inc) e.target = id;
-    out.push({ id: `e_${id}_${n.id}`, source: id, target: n.id });
-    const src = sources.get(n.id);
-    const entry = src && entries.get(src.name);
-    const reason =
-      'several branches lead here: a merge "any" in front passes on whichever ran (n8n would run it once per branch)';
-    if (entry) {
-      entry.reasons.push(reason);
+  return joinBranches(nodes, edges, {
+    onJoin: (n) => {
+      const src = sources.get(n.id);
+      const entry = src && entries.get(src.name);
+      if (!entry) return;
+      entry.reasons.push(
+        'several branches lead here: a merge "any" in front passes on whichever ran (n8n would run it once per branch)',
+      );
       if (entry.status === 'mapped') entry.status = 'approximated';
-    }
-  }
-  return out;
+    },
+  });
 }
 
 function fullResponse(n: N8nNode): boolean {

@@ -165,6 +165,26 @@ describe('Serverless Workflow import', () => {
     }
   });
 
+  it('names an unsupported task nested in try, catch and fork by its JSON pointer', () => {
+    const listen = { listen: { to: { one: { with: { type: 'x' } } } } };
+    const { report } = importServerlessWorkflow({
+      document: { dsl: '1.0.0', namespace: 'n', name: 'nested', version: '1.0.0' },
+      do: [
+        {
+          guarded: {
+            try: [{ inner: listen }],
+            catch: { do: [{ recover: listen }] },
+          },
+        },
+        { both: { fork: { branches: [{ a: { set: { x: 1 } } }, { b: listen }] } } },
+      ],
+    });
+    expect(report.entries.map((e) => e.reasons.map((r) => r.split(':')[0]))).toEqual([
+      ['/do/0/guarded/try/0/inner', '/do/0/guarded/catch/do/0/recover'],
+      ['/do/1/both/fork/branches/1/b'],
+    ]);
+  });
+
   it('runs as a real `trellis sw-run` process: output on stdout, exit 0; the error object, exit 1', () => {
     const ok = scenarios.find((x) => x.name.startsWith('set replaces'))!;
     const fail = scenarios.find((x) => x.name.startsWith('raise by name'))!;

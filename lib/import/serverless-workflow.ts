@@ -4,14 +4,14 @@ import type { WorkflowDefinition, WorkflowEdge, WorkflowNode } from '@/lib/workf
 import { pointer as jsonPointer } from '@/lib/workflow/pointer';
 import { ValidationError, type Problem } from '@/lib/workflow/errors';
 import { MAX_ID_LENGTH } from '@/lib/workflow/limits';
+import { isRec, type Rec } from '@/lib/workflow/record';
+import { endpointUri, nestedTaskLists } from '@/lib/workflow/serverless-workflow';
+import { joinBranches } from './join-branches';
 
 // CNCF Serverless Workflow DSL 1.0 (YAML or JSON) → Trellis definition. Each top-level task is
 // one `sw.task` step (expressions stay jq: `expressionLanguage: "jq"`), so every task has its own
 // trace row; nested tasks (do, for, fork, try) run inside their parent's step. Flow directives
 // become edges: `then: <later task>` and switch cases are handles, `end`/`exit` go to the end.
-
-type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const taskList = z.array(
   z
@@ -61,22 +61,14 @@ export interface SwImportOptions {
 /** Endpoints of every `call: openapi` document inside a task. */
 function openApiEndpoints(task: Rec, out: Set<string> = new Set()): Set<string> {
   if (task.call === 'openapi' && isRec(task.with) && isRec(task.with.document)) {
-    const ref = task.with.document.endpoint;
-    const uri = isRec(ref) ? ref.uri : ref;
+    const uri = endpointUri(task.with.document.endpoint);
     if (typeof uri === 'string') out.add(uri);
   }
-  const lists: unknown[] = [
-    task.do,
-    task.try,
-    isRec(task.catch) ? task.catch.do : undefined,
-    isRec(task.fork) ? task.fork.branches : undefined,
-  ];
-  for (const list of lists)
-    if (Array.isArray(list))
-      for (const e of list) {
-        const t = isRec(e) ? Object.values(e)[0] : undefined;
-        if (isRec(t)) openApiEndpoints(t, out);
-      }
+  for (const { list } of nestedTaskLists(task))
+    for (const e of list) {
+      const t = isRec(e) ? Object.values(e)[0] : undefined;
+      if (isRec(t)) openApiEndpoints(t, out);
+    }
   return out;
 }
 
@@ -116,18 +108,11 @@ function unsupportedInside(task: Rec, pointer: string, out: string[]) {
     out.push(
       `${pointer}: ${k} is not supported (Trellis has no ${k === 'listen' ? 'event broker' : k === 'run' ? 'process runner' : 'client for it'}); running it raises a configuration error`,
     );
-  const lists: unknown[] = [
-    task.do,
-    task.try,
-    isRec(task.catch) ? task.catch.do : undefined,
-    isRec(task.fork) ? task.fork.branches : undefined,
-  ];
-  for (const list of lists) {
-    if (!Array.isArray(list)) continue;
+  for (const { path, list } of nestedTaskLists(task)) {
     list.forEach((e, i) => {
       if (!isRec(e)) return;
       const [name, t] = Object.entries(e)[0] ?? [];
-      if (name && isRec(t)) unsupportedInside(t, `${pointer}/${i}/${name}`, out);
+      if (name && isRec(t)) unsupportedInside(t, `${pointer}/${path}/${i}/${name}`, out);
     });
   }
 }
@@ -290,29 +275,15 @@ export function importServerlessWorkflow(source: unknown, opts: SwImportOptions 
     },
   );
   edges.push({ id: 'e_sw_end_result', source: SW_END, target: RESULT });
-  // Trellis runs a node when all its inputs arrived; a task several others may jump to waits for
-  // whichever came, through a merge "any" in front.
-  for (const n of [...nodes]) {
-    const inc = edges.filter((e) => e.target === n.id);
-    if (new Set(inc.map((e) => e.source)).size < 2) continue;
-    const join = `${n.id}_join`.slice(0, MAX_ID_LENGTH);
-    nodes.push({
-      id: join,
-      type: 'merge',
-      name: `Join into ${n.name ?? n.id}`,
-      position: { x: n.position.x - STEP_X / 2, y: 120 },
-      config: { mode: 'any' },
-    });
-    for (const e of inc) e.target = join;
-    edges.push({ id: `e_${join}`, source: join, target: n.id });
-  }
+  // A task several others may jump to waits for whichever came, through a merge "any" in front.
+  const joined = joinBranches(nodes, edges, { offset: { x: -STEP_X / 2, y: 120 } });
   const title = doc.document.title ?? doc.document.name;
   const definition: WorkflowDefinition = {
     schemaVersion: 1,
     name: String(title).slice(0, 200),
     description: `Serverless Workflow ${doc.document.namespace}/${doc.document.name}@${doc.document.version} (DSL ${doc.document.dsl})`,
     nodes,
-    edges,
+    edges: joined,
   };
   return { definition, report: { source: 'serverless-workflow', entries } };
 }

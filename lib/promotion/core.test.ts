@@ -182,6 +182,7 @@ const mkCase = (seq: number, expected: unknown): BacktestCase => ({
   input: { seq },
   expected,
   deterministicMs: 2,
+  deterministicCost: 0,
   recorded: [],
 });
 
@@ -325,6 +326,7 @@ describe('report helpers', () => {
       latencyMs: 1,
       modelMs: 1,
       deterministicMs: null,
+      deterministicCost: null,
       refusedCalls: 0,
     }));
     const r = buildReport(cases);
@@ -350,6 +352,7 @@ describe('report helpers', () => {
         latencyMs: 1,
         modelMs: 1,
         deterministicMs: null,
+        deterministicCost: null,
         refusedCalls: 0,
       }));
     const a = mk([true, false, false, true]);
@@ -359,5 +362,67 @@ describe('report helpers', () => {
     expect(c.fixed.map((x) => x.stepId)).toEqual(['s1']);
     expect(c.regressed.map((x) => x.stepId)).toEqual(['s3']);
     expect(c.agreement).toEqual({ a: 0.5, b: 0.5, delta: 0 });
+  });
+});
+
+describe('stepCandidate (graduation: a proposed deterministic step against the same history)', () => {
+  it('runs a transform on each recorded input in the sandbox and is scored like the agent', async () => {
+    const { stepCandidate } = await import('./step-candidate');
+    const sandbox = createSandboxServices();
+    const proposed = {
+      id: 'label',
+      type: 'transform',
+      position: { x: 0, y: 0 },
+      // Forgets refunds: the backtest must find that class.
+      config: { value: { label: "{{ /invoice/i.test(input.text) ? 'billing' : 'other' }}" } },
+    } as WorkflowNode;
+    const candidate = stepCandidate({ def: getNode('transform')!, node: proposed, sandbox });
+    const texts = ['my invoice', 'refund me', 'hello', 'refund again'];
+    const expected = ['billing', 'billing', 'other', 'billing'];
+    const results: ReportCase[] = [];
+    const end = await runBacktest({
+      cases: texts.map((text, i) => ({ ...mkCase(i, { label: expected[i] }), input: { text } })),
+      candidate,
+      scorer: { kind: 'exact' },
+      passScore: 1,
+      deps: {},
+      concurrency: 2,
+      budget: new BacktestBudget(1),
+      signal,
+      onCase: (r) => void results.push(r),
+    });
+    expect(end).toBe('succeeded');
+    const report = buildReport(results);
+    expect(report.agreed).toBe(2);
+    expect(report.failureTypes[0]).toMatchObject({
+      key: 'diff:/label',
+      count: 2,
+      transitions: [{ expected: 'billing', actual: 'other', count: 2 }],
+    });
+  });
+
+  it('a branching step answers with its branch; an http step cannot reach out', async () => {
+    const { stepCandidate } = await import('./step-candidate');
+    const sandbox = createSandboxServices();
+    const cond = {
+      id: 'c',
+      type: 'condition',
+      position: { x: 0, y: 0 },
+      config: { expression: 'input.n > 1' },
+    } as WorkflowNode;
+    const answer = await stepCandidate({ def: getNode('condition')!, node: cond, sandbox })(
+      mkCase(0, null),
+      signal,
+    );
+    expect(answer).toMatchObject({ outcome: 'ok', output: { branch: 'false' } });
+    const http = {
+      id: 'h',
+      type: 'http.request',
+      position: { x: 0, y: 0 },
+      config: { method: 'GET', url: 'http://127.0.0.1:9/x' },
+    } as WorkflowNode;
+    await expect(
+      stepCandidate({ def: getNode('http.request')!, node: http, sandbox })(mkCase(0, null), signal),
+    ).rejects.toThrow(/not_recorded/);
   });
 });

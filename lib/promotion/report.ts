@@ -29,6 +29,7 @@ export type ReportCase = Pick<
   | 'latencyMs'
   | 'modelMs'
   | 'deterministicMs'
+  | 'deterministicCost'
   | 'refusedCalls'
 >;
 
@@ -57,7 +58,13 @@ export interface BacktestReport {
   agreement: number | null;
   scores: { mean: number | null; histogram: { from: number; to: number; count: number }[] };
   latencyMs: { agent: Percentiles; deterministic: Percentiles; model: Percentiles };
-  costUsd: { total: number; perCase: Percentiles; mean: number | null };
+  costUsd: {
+    total: number;
+    perCase: Percentiles;
+    mean: number | null;
+    /** The deterministic step's recorded cost per case, where known. */
+    deterministic: Percentiles & { mean: number | null };
+  };
   tokens: number;
   fallback: { rate: number | null; byReason: Record<string, number> };
   refusedToolCalls: number;
@@ -76,6 +83,7 @@ function pcts(xs: number[]): Percentiles {
   return { p50: percentile(s, 50), p95: percentile(s, 95) };
 }
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const round = (x: number | null, d = 4) => (x === null ? null : Number(x.toFixed(d)));
 
 export function buildReport(cases: ReportCase[]): BacktestReport {
@@ -142,6 +150,7 @@ export function buildReport(cases: ReportCase[]): BacktestReport {
         .slice(0, MAX_TRANSITIONS_PER_FAILURE_TYPE);
       return transitions.length ? { ...g, transitions } : g;
     });
+  const detCosts = cases.flatMap((c) => (c.deterministicCost === null ? [] : [c.deterministicCost]));
   return {
     cases: n,
     agreed,
@@ -156,6 +165,10 @@ export function buildReport(cases: ReportCase[]): BacktestReport {
       total: round(cost, 6)!,
       perCase: pcts(cases.map((c) => c.cost)),
       mean: n ? round(cost / n, 6) : null,
+      deterministic: {
+        ...pcts(detCosts),
+        mean: detCosts.length ? round(sum(detCosts) / detCosts.length, 6) : null,
+      },
     },
     tokens,
     fallback: { rate: n ? round(fellBack / n) : null, byReason },

@@ -20,6 +20,7 @@ export interface BacktestCase {
   /** The deterministic output (or branch) recorded in the same run. */
   expected: unknown;
   deterministicMs: number | null;
+  deterministicCost: number | null;
   recorded: RecordedCall[];
 }
 
@@ -89,6 +90,7 @@ async function runCase(c: BacktestCase, a: RunBacktestArgs): Promise<BacktestCas
     input: c.input,
     expected: c.expected,
     deterministicMs: c.deterministicMs,
+    deterministicCost: c.deterministicCost,
   };
   let res: CandidateResult;
   try {

@@ -166,6 +166,8 @@ export interface BacktestCaseResult {
   modelMs: number;
   /** Deterministic step's recorded duration, for the latency comparison. */
   deterministicMs: number | null;
+  /** Deterministic step's recorded cost, when its row was its own (workflow mode). */
+  deterministicCost: number | null;
   /** Model calls (agent turns that asked the model). */
   turns: number;
   /** Tool calls refused because nothing was recorded for them. */

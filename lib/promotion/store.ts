@@ -35,6 +35,8 @@ export interface HistoryStep {
   output: unknown;
   handle: string | null;
   durationMs: number | null;
+  /** The step's recorded cost when it ran in workflow mode (else agent spend is mixed in: null). */
+  cost: number | null;
   turns: Pick<AgentTurn, 'kind' | 'payload'>[];
 }
 

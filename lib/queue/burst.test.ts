@@ -1,9 +1,14 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/lib/db/client';
-import { buildEngine, createRuntime, type Runtime } from '@/lib/server/runtime';
+import { buildEngine } from '@/lib/server/runtime';
+import {
+  callRoute,
+  loadRoute,
+  until as untilWithin,
+  usePostgresRuntime,
+  type Handler,
+} from '@/lib/server/testing/route-harness';
 import { RUN_QUEUE, WORKFLOW_CONCURRENCY_ENV } from './limits';
-import { gatedServer, gatedWorkflow, maxOrderSkew, pgAvailable, tempQueueDb } from './testing/queue-db';
+import { gatedServer, gatedWorkflow, maxOrderSkew, pgAvailable } from './testing/queue-db';
 import { startQueueWorker, type QueueWorker } from './worker';
 
 // Server mode: 40 runs posted at once through the runs API to one workflow, one worker. All are
@@ -17,46 +22,25 @@ const CONCURRENCY = 3;
 const WORKER_CONCURRENCY = 6;
 const BURST = 40;
 
-type Handler = (r: Request, c: { params: Promise<unknown> }) => Promise<Response>;
-const API = path.resolve(import.meta.dirname, '../../app/api');
-const load = async (rel: string) =>
-  (await import(/* @vite-ignore */ path.join(API, rel, 'route.ts'))) as Record<string, Handler>;
-
-function call(h: Handler, url: string, body?: string, params: Record<string, string> = {}) {
-  const req = new Request(`http://127.0.0.1:3999${url}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body,
-  });
-  return h(req, { params: Promise.resolve(params) });
-}
-
-const until = async (what: string, ok: () => Promise<boolean>, ms = 90_000) => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+/** Server mode is slower to settle than embedded: a wider wait, polled less often. */
+const until = (what: string, ok: () => Promise<boolean>) => untilWithin(what, ok, 90_000, 100);
+const call = (h: Handler, url: string, body?: string, params: Record<string, string> = {}) =>
+  callRoute(h, url, { body, params, token: TOKEN });
 
 describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
-  let tmp: Awaited<ReturnType<typeof tempQueueDb>>;
-  let db: Db;
-  let rt: Runtime;
   let worker: QueueWorker | undefined;
   let gate: Awaited<ReturnType<typeof gatedServer>>;
   const prior = process.env[WORKFLOW_CONCURRENCY_ENV];
+  // Before the runtime opens: the queue reads the limit when it creates the workflow's group.
+  beforeAll(() => {
+    process.env[WORKFLOW_CONCURRENCY_ENV] = String(CONCURRENCY);
+  });
+  const ctx = usePostgresRuntime('burst', { queue: true });
 
   beforeAll(async () => {
-    process.env[WORKFLOW_CONCURRENCY_ENV] = String(CONCURRENCY);
-    tmp = await tempQueueDb('burst');
-    db = await openDb({ databaseUrl: tmp.url });
-    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
-    // The route handlers use this runtime (getRuntime reads it from globalThis).
-    (globalThis as Record<symbol, unknown>)[Symbol.for('trellis.runtime')] = Promise.resolve(rt);
     gate = await gatedServer();
     worker = await startQueueWorker({
-      databaseUrl: tmp.url,
+      databaseUrl: ctx.url,
       concurrency: WORKER_CONCURRENCY,
       makeEngine: buildEngine,
       schedules: false,
@@ -66,9 +50,6 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
   afterAll(async () => {
     gate?.release();
     await worker?.stop(1_000);
-    await rt?.dispatcher.close?.();
-    await db?.close();
-    await tmp?.drop();
     await gate?.server.close();
     if (prior === undefined) delete process.env[WORKFLOW_CONCURRENCY_ENV];
     else process.env[WORKFLOW_CONCURRENCY_ENV] = prior;
@@ -76,7 +57,7 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
 
   it(`${BURST} runs posted at once: all accepted, ${CONCURRENCY} running and the rest 'queued', started in order, all succeed`, async () => {
     const [workflows, runs, runList] = await Promise.all(
-      ['workflows', 'workflows/[id]/runs', 'runs'].map(load),
+      ['workflows', 'workflows/[id]/runs', 'runs'].map(loadRoute),
     );
     const created = await call(
       workflows.POST,
@@ -109,7 +90,7 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
     await new Promise((r) => setTimeout(r, 2_500));
     expect(gate.inFlight).toBe(CONCURRENCY);
     expect(await byStatus()).toEqual({ running: CONCURRENCY, queued: BURST - CONCURRENCY });
-    const jobs = await db.sql.query<{ state: string; n: number }>(
+    const jobs = await ctx.db.sql.query<{ state: string; n: number }>(
       `SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 AND group_id = $2 GROUP BY state`,
       [RUN_QUEUE, wfId],
     );
@@ -128,7 +109,7 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
     // when the run turned `running`.
     const order = async (by: string) =>
       (
-        await db.sql.query<{ n: number }>(
+        await ctx.db.sql.query<{ n: number }>(
           `SELECT (r.input->>'n')::int AS n FROM "Run" r JOIN pgboss.job j ON j.id::text = r.id AND j.name = $1
             WHERE r."workflowId" = $2 ORDER BY ${by}`,
           [RUN_QUEUE, wfId],

@@ -1,3 +1,4 @@
+import { secretForms } from './testing/secret-forms';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { tempDataDir } from '@/lib/db/testing/databases';
 import { createEngine, type Engine } from '@/lib/engine/engine';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
-import { createRuntime, hostEngineOptions, type Runtime } from '@/lib/server/runtime';
+import { createRuntime, hostEngineOptions, hostTraceStoreOptions, type Runtime } from '@/lib/server/runtime';
 import { toErrorResponse } from '@/lib/server/route';
 import { getRun, runEvents, startRun } from '@/lib/server/runs';
 import { getWorkflow } from '@/lib/server/workflows';
@@ -41,27 +42,10 @@ const secrets: Record<string, string> = {};
 const logs: string[] = [];
 const restore: (() => void)[] = [];
 
-function forms(v: string): string[] {
-  const b = Buffer.from(v);
-  const out = [
-    v,
-    encodeURI(v),
-    encodeURIComponent(v),
-    encodeURIComponent(v).replace(/%20/g, '+'),
-    JSON.stringify(v).slice(1, -1),
-  ];
-  for (const k of [0, 1, 2]) {
-    const enc = Buffer.concat([Buffer.alloc(k), b]).toString('base64');
-    const frag = enc.slice(Math.ceil((8 * k) / 6), Math.floor((8 * (k + b.length)) / 6));
-    out.push(frag, frag.replace(/\+/g, '-').replace(/\//g, '_'));
-  }
-  return [...new Set(out)];
-}
-
 function hits(text: string): string[] {
   const found: string[] = [];
   for (const [name, v] of Object.entries(secrets))
-    for (const f of forms(v)) if (text.includes(f)) found.push(`${name}:${f}`);
+    for (const f of secretForms(v)) if (text.includes(f)) found.push(`${name}:${f}`);
   return found;
 }
 
@@ -125,7 +109,7 @@ beforeAll(async () => {
   for (const [k, v] of Object.entries(secrets)) await secretStore.set(k, v);
   const host = hostEngineOptions(db, {});
   // No store redactor: the host engine options mask every payload (one pass), as in production.
-  store = new SqlTraceStore(db);
+  store = new SqlTraceStore(db, hostTraceStoreOptions());
   engine = createEngine({ store, ...host, secrets: () => secretStore.values() });
 }, 120_000);
 

@@ -1,3 +1,4 @@
+import { isRec } from '@/lib/workflow/record';
 import type { PrismaClient } from '@/lib/db/generated/client';
 import type { AgentStepSummary } from '@/lib/engine/agent-step';
 import type { GateSample } from '@/lib/workflow/gates';
@@ -21,13 +22,10 @@ export interface AgentStepSample {
   versionId?: string | null;
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === 'object' && !Array.isArray(v);
-
 /** The deterministic side of a comparison: branching steps (condition/switch) compare the branch taken. */
 export function deterministicAnswer(s: AgentStepSample): unknown {
   if (
-    isObject(s.shadowOutput) &&
+    isRec(s.shadowOutput) &&
     Object.keys(s.shadowOutput).length === 1 &&
     'branch' in s.shadowOutput &&
     s.handle

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDataDir } from '@/lib/db/testing/databases';
 import { triageDefinition, triageTickets } from '@/lib/promotion/testing/triage';
-import { routeCaller, type Body, type Handler } from './testing/call-route';
+import { getRuntime } from './runtime';
+import { loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 
@@ -9,19 +9,10 @@ import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-serv
 // database: real runs build the history, the real openai SDK talks to the scripted model server,
 // and a recording HTTP server counts what reaches the outside during a replay.
 
-const TOKEN = 'test-token-backtests';
-const tmp = tempDataDir('trellis-backtests-');
-const saved = { ...process.env };
-
-let routes: {
-  workflows: { POST: Handler };
-  runs: { POST: Handler };
-  backtests: { GET: Handler; POST: Handler };
-  backtest: { GET: Handler };
-  cases: { GET: Handler };
-  cancel: { POST: Handler };
-  compare: { GET: Handler };
-};
+let routes: Record<
+  'workflows' | 'runs' | 'backtests' | 'backtest' | 'cases' | 'cancel' | 'compare',
+  Record<string, Handler>
+>;
 let mock: MockLlmServer;
 let outside: LocalServer;
 let settled: (id: string) => Promise<void>;
@@ -32,36 +23,28 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"customer":"vip"}');
   });
-  delete process.env.DATABASE_URL;
-  process.env.OPENAI_BASE_URL = mock.baseURL;
-  process.env.OPENAI_API_KEY = 'mock';
-  process.env.OPENAI_MODEL = 'scenario:echo';
-  process.env.TRELLIS_DATA_DIR = tmp.dir;
-  process.env.TRELLIS_API_TOKEN = TOKEN;
+});
+const { call } = useEmbeddedRuntime('backtests', {
+  env: () => ({ OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock', OPENAI_MODEL: 'scenario:echo' }),
+});
+
+beforeAll(async () => {
   routes = {
-    workflows: await import('@/app/api/workflows/route'),
-    runs: await import('@/app/api/workflows/[id]/runs/route'),
-    backtests: await import('@/app/api/workflows/[id]/backtests/route'),
-    backtest: await import('@/app/api/workflows/[id]/backtests/[bid]/route'),
-    cases: await import('@/app/api/workflows/[id]/backtests/[bid]/cases/route'),
-    cancel: await import('@/app/api/workflows/[id]/backtests/[bid]/cancel/route'),
-    compare: await import('@/app/api/workflows/[id]/backtests/compare/route'),
-  } as unknown as typeof routes;
-  const rt = await (await import('./runtime')).getRuntime();
+    workflows: await loadRoute('workflows'),
+    runs: await loadRoute('workflows/[id]/runs'),
+    backtests: await loadRoute('workflows/[id]/backtests'),
+    backtest: await loadRoute('workflows/[id]/backtests/[bid]'),
+    cases: await loadRoute('workflows/[id]/backtests/[bid]/cases'),
+    cancel: await loadRoute('workflows/[id]/backtests/[bid]/cancel'),
+    compare: await loadRoute('workflows/[id]/backtests/compare'),
+  };
+  const rt = await getRuntime();
   settled = (id) => rt.backtests.settled(id);
 });
 
 afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime().catch(() => null);
-  await rt?.store.close().catch(() => {});
-  await rt?.db.close().catch(() => {});
   await Promise.all([mock?.close(), outside?.close()]);
-  process.env = saved;
-  tmp.remove();
 });
-
-const call = routeCaller(TOKEN);
 
 const tickets = () => triageTickets(1, outside.url);
 const TOTAL = 40;
@@ -122,6 +105,10 @@ describe('backtests over the API', () => {
       transitions: [{ path: '/label', expected: 'billing', actual: 'bug', count: 8 }],
     });
     expect(r.report.refusedToolCalls).toBe(8);
+    // Against the deterministic step: its recorded latency and cost per case (a transform costs nothing).
+    expect(r.report.costUsd.deterministic).toEqual({ p50: 0, p95: 0, mean: 0 });
+    expect(r.report.latencyMs.deterministic.p50).toEqual(expect.any(Number));
+    expect(r.report.costUsd.mean).toBeGreaterThan(0);
     // The model was asked; the outside never was.
     expect(mock.requests.length).toBeGreaterThan(before);
     expect(outside.requests).toHaveLength(0);
@@ -229,6 +216,24 @@ describe('backtests over the API', () => {
     expect(cmp.body.comparison.regressed).toHaveLength(20);
   });
 
+  it('the llm_judge scorer (off unless asked for) asks the model once per answered case', async () => {
+    const judged = () =>
+      mock.requests.filter((q) => JSON.stringify(q.body.messages).includes('You compare an answer')).length;
+    const before = judged();
+    await backtest({ nodeId: 'label', runs: { limit: 5 } });
+    expect(judged()).toBe(before);
+    const r = await backtest({
+      nodeId: 'label',
+      runs: { limit: 5 },
+      scorer: { kind: 'llm_judge' },
+      passScore: 0.5,
+    });
+    expect(judged() - before).toBe(5);
+    // The scripted judge answers the schema's minimum, 0: nothing agrees, and its spend is counted.
+    expect(r.report).toMatchObject({ cases: 5, agreed: 0, scores: { mean: 0 } });
+    expect(r.backtest.tokens).toBeGreaterThan(0);
+  });
+
   it('stops at its budget', async () => {
     const r = await backtest({ nodeId: 'label', runs: { limit: TOTAL }, concurrency: 1, budgetUsd: 0.05 });
     expect(r.backtest.status).toBe('budget_exceeded');
@@ -270,6 +275,26 @@ describe('backtests over the API', () => {
       { id: wid, bid },
     );
     expect(again.status).toBe(409);
+  });
+
+  it('a backtest its process left running ends failed on restart; a queued one runs', async () => {
+    const { getRuntime } = await import('./runtime');
+    const { createInProcessBacktests } = await import('./backtest-host');
+    const { PrismaBacktestStore } = await import('@/lib/db/backtest-store');
+    const { INTERRUPTED } = await import('@/lib/promotion/job');
+    const { backtestRequestSchema } = await import('@/lib/promotion/spec');
+    const rt = await getRuntime();
+    const store = new PrismaBacktestStore(rt.db);
+    const request = backtestRequestSchema.parse({ nodeId: 'label', runs: { limit: 3 } });
+    const left = await store.create({ workflowId: wid, nodeId: 'label', version: 1, request });
+    expect(await store.claim(left.id, 3)).toBe(true);
+    const queued = await store.create({ workflowId: wid, nodeId: 'label', version: 1, request });
+    // What a new process does on start (createRuntime in embedded mode).
+    const host = createInProcessBacktests(rt.db);
+    await host.recover();
+    await host.settled(queued.id);
+    expect(await store.get(left.id)).toMatchObject({ status: 'failed', error: { message: INTERRUPTED } });
+    expect(await store.get(queued.id)).toMatchObject({ status: 'succeeded', done: 3 });
   });
 
   it('bad requests are 4xx naming the field by JSON pointer, and store nothing', async () => {

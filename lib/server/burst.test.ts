@@ -1,44 +1,21 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_CONCURRENCY_ENV } from '@/lib/queue/limits';
 import { gatedServer, gatedWorkflow, maxOrderSkew } from '@/lib/queue/testing/queue-db';
+import { callRoute, loadRoute, until, useEmbeddedRuntime, type Handler } from './testing/route-harness';
 
 // Embedded mode: a burst of 40 runs on one workflow is accepted whole and queues under the
 // workflow's concurrency limit; the runs start in the order they were accepted and all succeed.
 // (Server mode: lib/queue/burst.test.ts.)
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trellis-burst-'));
-process.env.TRELLIS_DATA_DIR = dataDir;
-delete process.env.DATABASE_URL;
-const TOKEN = 'burst-test-token-0123456789';
-process.env.TRELLIS_API_TOKEN = TOKEN;
 const CONCURRENCY = 3;
-process.env[WORKFLOW_CONCURRENCY_ENV] = String(CONCURRENCY);
 const BURST = 40;
+const { token } = useEmbeddedRuntime('burst', {
+  env: { [WORKFLOW_CONCURRENCY_ENV]: String(CONCURRENCY) },
+  timeoutMs: 120_000,
+});
 
-type Handler = (r: Request, c: { params: Promise<unknown> }) => Promise<Response>;
-const API = path.resolve(import.meta.dirname, '../../app/api');
-const load = async (rel: string) =>
-  (await import(/* @vite-ignore */ path.join(API, rel, 'route.ts'))) as Record<string, Handler>;
-
-function call(h: Handler, url: string, body?: string, params: Record<string, string> = {}) {
-  const req = new Request(`http://127.0.0.1:3999${url}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body,
-  });
-  return h(req, { params: Promise.resolve(params) });
-}
-
-const until = async (what: string, ok: () => Promise<boolean>, ms = 60_000) => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const call = (h: Handler, url: string, body?: string, params: Record<string, string> = {}) =>
+  callRoute(h, url, { body, params, token });
 
 describe('bursts queue (embedded)', () => {
   let gate: Awaited<ReturnType<typeof gatedServer>>;
@@ -48,18 +25,14 @@ describe('bursts queue (embedded)', () => {
 
   beforeAll(async () => {
     gate = await gatedServer();
-    [workflows, runs, runList] = await Promise.all(['workflows', 'workflows/[id]/runs', 'runs'].map(load));
+    [workflows, runs, runList] = await Promise.all(
+      ['workflows', 'workflows/[id]/runs', 'runs'].map(loadRoute),
+    );
   }, 120_000);
 
   afterAll(async () => {
     gate?.release();
-    const { getRuntime } = await import('./runtime');
-    const rt = await getRuntime();
-    await rt.dispatcher.close?.();
-    await rt.store.close();
-    await rt.db.close();
     await gate?.server.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it(`${BURST} runs posted at once are all accepted, wait in 'queued' beyond ${CONCURRENCY} running, start in order and all succeed`, async () => {
@@ -119,7 +92,7 @@ describe('bursts queue (embedded)', () => {
 
   it('rerun obeys the rules of a start: a full backlog is 429, a disabled workflow 409, a deleted one 404', async () => {
     gate.release();
-    const rerun = await load('runs/[id]/rerun');
+    const rerun = await loadRoute('runs/[id]/rerun');
     const created = await call(
       workflows.POST,
       '/api/workflows',
@@ -168,13 +141,13 @@ describe('bursts queue (embedded)', () => {
     expect((await disabled.json()).error.message).toMatch(/disabled/);
     await db.prisma.workflow.update({ where: { id: wfId }, data: { enabled: true } });
 
-    const del = await load('workflows/[id]');
+    const del = await loadRoute('workflows/[id]');
     expect(
       (
         await del.DELETE(
           new Request(`http://127.0.0.1:3999/api/workflows/${wfId}`, {
             method: 'DELETE',
-            headers: { authorization: `Bearer ${TOKEN}` },
+            headers: { authorization: `Bearer ${token}` },
           }),
           { params: Promise.resolve({ id: wfId }) },
         )

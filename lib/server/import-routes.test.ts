@@ -1,57 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDataDir } from '@/lib/db/testing/databases';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { callJson, loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
 
 // POST /api/import/n8n as Next.js calls it, on the process runtime with a fresh embedded
 // database: import → save → run → the output the n8n workflow would compute.
 
-const TOKEN = 'test-token-import-routes';
-const tmp = tempDataDir('trellis-import-routes-');
-const saved = { ...process.env };
 const FIXTURES = path.join(import.meta.dirname, '..', 'import', 'fixtures', 'n8n');
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
-type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
-let routes: { importN8n: { POST: Handler }; workflows: { POST: Handler }; runs: { POST: Handler } };
+const { token } = useEmbeddedRuntime('import-routes');
+let routes: Record<'importN8n' | 'workflows' | 'runs', Record<string, Handler>>;
 
 beforeAll(async () => {
-  delete process.env.DATABASE_URL;
-  process.env.TRELLIS_DATA_DIR = tmp.dir;
-  process.env.TRELLIS_API_TOKEN = TOKEN;
   routes = {
-    importN8n: await import('@/app/api/import/n8n/route'),
-    workflows: await import('@/app/api/workflows/route'),
-    runs: await import('@/app/api/workflows/[id]/runs/route'),
-  } as unknown as typeof routes;
-  await (await import('./runtime')).getRuntime();
+    importN8n: await loadRoute('import/n8n'),
+    workflows: await loadRoute('workflows'),
+    runs: await loadRoute('workflows/[id]/runs'),
+  };
 });
 
-afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime().catch(() => null);
-  await rt?.store.close().catch(() => {});
-  await rt?.db.close().catch(() => {});
-  process.env = saved;
-  tmp.remove();
-});
-
-async function call(
-  h: Handler,
-  path: string,
-  body: unknown,
-  params: Record<string, string> = {},
-  auth = true,
-) {
-  const req = new Request(`http://127.0.0.1${path}`, {
-    method: 'POST',
-    headers: { ...(auth ? { authorization: `Bearer ${TOKEN}` } : {}), 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const res = await h(req, { params: Promise.resolve(params) });
-  return { status: res.status, body: (await res.json()) as Body };
-}
+const call = (h: Handler, path: string, body: unknown, params: Record<string, string> = {}, auth = true) =>
+  callJson(h, path, { method: 'POST', body, params, token: auth ? token : null });
 
 describe('POST /api/import/n8n', () => {
   it('imports, saves and runs an n8n workflow with the same routing', async () => {

@@ -1,59 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { toDslError } from '@/cli/sw-run';
-import { tempDataDir } from '@/lib/db/testing/databases';
 import { loadScenarios, startScenarioServer, type Scenario } from '@/lib/import/testing/sw-scenarios';
 import { shutdownJq } from '@/lib/sandbox/jq';
+import { loadRoute, useEmbeddedRuntime, type Handler } from './testing/route-harness';
 
 // The conformance scenarios through the HTTP API as Next.js calls it: import the YAML, save the
 // definition, run it with wait: true on the embedded database, and read the output or the error.
 
-const TOKEN = 'test-token-sw-routes';
-const tmp = tempDataDir('trellis-sw-routes-');
-const saved = { ...process.env };
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
-type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
-let routes: { importSw: { POST: Handler }; workflows: { POST: Handler }; runs: { POST: Handler } };
+const { call: request } = useEmbeddedRuntime('sw-routes', { env: { TRELLIS_HTTP_ALLOW_PRIVATE: 'true' } });
+let routes: Record<'importSw' | 'workflows' | 'runs', Record<string, Handler>>;
 let server: Awaited<ReturnType<typeof startScenarioServer>>;
 let scenarios: Scenario[] = [];
 
 beforeAll(async () => {
-  delete process.env.DATABASE_URL;
-  process.env.TRELLIS_DATA_DIR = tmp.dir;
-  process.env.TRELLIS_API_TOKEN = TOKEN;
-  process.env.TRELLIS_HTTP_ALLOW_PRIVATE = 'true';
   server = await startScenarioServer();
   scenarios = loadScenarios(server.base);
   routes = {
-    importSw: await import('@/app/api/import/serverless-workflow/route'),
-    workflows: await import('@/app/api/workflows/route'),
-    runs: await import('@/app/api/workflows/[id]/runs/route'),
-  } as unknown as typeof routes;
-  await (await import('./runtime')).getRuntime();
+    importSw: await loadRoute('import/serverless-workflow'),
+    workflows: await loadRoute('workflows'),
+    runs: await loadRoute('workflows/[id]/runs'),
+  };
 });
 
 afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime().catch(() => null);
-  await rt?.store.close().catch(() => {});
-  await rt?.db.close().catch(() => {});
   await server?.close();
   await shutdownJq();
-  process.env = saved;
-  tmp.remove();
 });
 
-async function call(h: Handler, path: string, body: unknown, params: Record<string, string> = {}) {
-  const req = new Request(`http://127.0.0.1${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const res = await h(req, { params: Promise.resolve(params) });
-  return { status: res.status, body: (await res.json()) as Body };
-}
+const call = (h: Handler, path: string, body: unknown, params: Record<string, string> = {}) =>
+  request(h, 'POST', path, body, params);
 
 const NAMES = loadScenarios('http://placeholder').map((s) => s.name);
 

@@ -1,52 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDataDir } from '@/lib/db/testing/databases';
-import { routeCaller, type Handler } from './testing/call-route';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadRoute, useEmbeddedRuntime, type Handler } from './testing/route-harness';
 
 // The route handlers as Next.js calls them (Request in, Response out), on the process runtime with
 // a fresh embedded database and no model configured: the API half of the e2e spec, runnable
 // without a browser or a build.
 
-const TOKEN = 'test-token-promotion-routes';
-const tmp = tempDataDir('trellis-promotion-routes-');
-const saved = { ...process.env };
-
-let routes: {
-  workflows: { POST: Handler };
-  runs: { POST: Handler };
-  promotion: { GET: Handler; POST: Handler };
-  settings: { GET: Handler };
-  prices: { GET: Handler; PUT: Handler; DELETE: Handler };
-  step: { GET: Handler };
-};
+const { call } = useEmbeddedRuntime('promotion-routes', {
+  env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined },
+});
+let routes: Record<
+  'workflows' | 'runs' | 'promotion' | 'settings' | 'prices' | 'step',
+  Record<string, Handler>
+>;
 
 beforeAll(async () => {
-  delete process.env.DATABASE_URL;
-  delete process.env.OPENAI_API_KEY;
-  delete process.env.OPENAI_BASE_URL;
-  process.env.TRELLIS_DATA_DIR = tmp.dir;
-  process.env.TRELLIS_API_TOKEN = TOKEN;
   routes = {
-    workflows: await import('@/app/api/workflows/route'),
-    runs: await import('@/app/api/workflows/[id]/runs/route'),
-    promotion: await import('@/app/api/workflows/[id]/promotion/route'),
-    settings: await import('@/app/api/settings/route'),
-    prices: await import('@/app/api/settings/model-prices/route'),
-    step: await import('@/app/api/runs/[id]/steps/[stepId]/route'),
-  } as unknown as typeof routes;
-  // Opening the embedded database (initdb, migrations, example seeding) is the slow part.
-  await (await import('./runtime')).getRuntime();
+    workflows: await loadRoute('workflows'),
+    runs: await loadRoute('workflows/[id]/runs'),
+    promotion: await loadRoute('workflows/[id]/promotion'),
+    settings: await loadRoute('settings'),
+    prices: await loadRoute('settings/model-prices'),
+    step: await loadRoute('runs/[id]/steps/[stepId]'),
+  };
 });
-
-afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime().catch(() => null);
-  await rt?.store.close().catch(() => {});
-  await rt?.db.close().catch(() => {});
-  process.env = saved;
-  tmp.remove();
-});
-
-const call = routeCaller(TOKEN);
 
 const definition = {
   schemaVersion: 1,

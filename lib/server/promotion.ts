@@ -4,8 +4,9 @@ import * as wfRepo from '@/lib/db/repositories/workflows';
 import { getNode } from '@/lib/nodes/registry';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import { isRec } from '@/lib/workflow/record';
 import { sameValue } from '@/lib/workflow/same-value';
-import { agentSamples, deterministicAnswer, isObject, type AgentStepSample } from './agent-samples';
+import { agentSamples, deterministicAnswer, type AgentStepSample } from './agent-samples';
 
 export type { AgentStepSample };
 import { withStage } from '@/lib/workflow/rollout';
@@ -119,8 +120,8 @@ export function summarize(
     const det = deterministicAnswer(s);
     compared++;
     if (sameValue(det, s.shadowOutput)) exact++;
-    if (isObject(det)) {
-      const agent = isObject(s.shadowOutput) ? s.shadowOutput : {};
+    if (isRec(det)) {
+      const agent = isRec(s.shadowOutput) ? s.shadowOutput : {};
       for (const k of Object.keys(det)) {
         fieldSeen[k] = (fieldSeen[k] ?? 0) + 1;
         if (sameValue(det[k], agent[k])) fieldHits[k] = (fieldHits[k] ?? 0) + 1;

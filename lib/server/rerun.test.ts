@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/lib/db/client';
+import { describe, expect, it } from 'vitest';
 import { createWorkflow, saveWorkflowVersion } from '@/lib/db/repositories/workflows';
-import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
+import { pgAvailable } from '@/lib/queue/testing/queue-db';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { toErrorResponse } from './route';
-import { createRuntime, type Runtime } from './runtime';
+import { usePostgresRuntime } from './testing/route-harness';
 import { rerun } from './runs';
 
 // POST /api/runs/:id/rerun { on: 'original' | 'latest' }: which version a rerun runs.
@@ -21,22 +20,7 @@ const def = (value: number) =>
   }) as WorkflowDefinition;
 
 describe.skipIf(!pgAvailable)('rerun on the original or the latest version', () => {
-  let tmp: Awaited<ReturnType<typeof tempQueueDb>>;
-  let db: Db;
-  let rt: Runtime;
-  const KEY = Symbol.for('trellis.runtime');
-
-  beforeAll(async () => {
-    tmp = await tempQueueDb('rerun_version');
-    db = await openDb({ databaseUrl: tmp.url });
-    rt = await createRuntime({ db, dispatch: 'in-process', seed: false });
-    (globalThis as Record<symbol, unknown>)[KEY] = Promise.resolve(rt);
-  });
-  afterAll(async () => {
-    delete (globalThis as Record<symbol, unknown>)[KEY];
-    await db?.close();
-    await tmp?.drop();
-  });
+  const ctx = usePostgresRuntime('rerun_version');
 
   const call = async (runId: string, body: unknown) => {
     const req = new Request(`http://x/api/runs/${runId}/rerun`, {
@@ -50,11 +34,11 @@ describe.skipIf(!pgAvailable)('rerun on the original or the latest version', () 
       return toErrorResponse(err);
     }
   };
-  const output = async (runId: string) => (await rt.dispatcher.settled(runId))?.output;
+  const output = async (runId: string) => (await ctx.rt.dispatcher.settled(runId))?.output;
 
   it('reruns as it ran by default and on the newest version when asked', async () => {
-    const wf = await createWorkflow(db.prisma, { name: 'rv', definition: def(1) });
-    const v1 = await rt.engine.startRun({
+    const wf = await createWorkflow(ctx.db.prisma, { name: 'rv', definition: def(1) });
+    const v1 = await ctx.rt.engine.startRun({
       definition: def(1),
       workflowId: wf.id,
       versionId: null,
@@ -62,30 +46,30 @@ describe.skipIf(!pgAvailable)('rerun on the original or the latest version', () 
       input: { n: 1 },
       trigger: 'manual',
     });
-    await rt.dispatcher.enqueue(v1);
+    await ctx.rt.dispatcher.enqueue(v1);
     expect(await output(v1)).toEqual({ v: 1 });
-    await saveWorkflowVersion(db.prisma, wf.id, { definition: def(2) });
+    await saveWorkflowVersion(ctx.db.prisma, wf.id, { definition: def(2) });
 
     const same = await call(v1, {});
     expect(same.status).toBe(202);
     const sameId = ((await same.json()) as { runId: string }).runId;
     expect(await output(sameId)).toEqual({ v: 1 });
-    expect((await rt.store.getRun(sameId))?.version).toBe(1);
+    expect((await ctx.rt.store.getRun(sameId))?.version).toBe(1);
 
     const latest = await call(v1, { on: 'latest' });
     expect(latest.status).toBe(202);
     const body = (await latest.json()) as { runId: string; version: number };
     expect(body.version).toBe(2);
     expect(await output(body.runId)).toEqual({ v: 2 });
-    const run = await rt.store.getRun(body.runId);
+    const run = await ctx.rt.store.getRun(body.runId);
     expect(run?.version).toBe(2);
     expect(run?.input).toEqual({ n: 1 });
     expect(run?.trigger).toBe(`rerun:${v1}`);
   });
 
   it('refuses a rerun from a step on latest, naming the field', async () => {
-    const wf = await createWorkflow(db.prisma, { name: 'rv2', definition: def(1) });
-    const id = await rt.engine.startRun({
+    const wf = await createWorkflow(ctx.db.prisma, { name: 'rv2', definition: def(1) });
+    const id = await ctx.rt.engine.startRun({
       definition: def(1),
       workflowId: wf.id,
       versionId: null,
@@ -93,7 +77,7 @@ describe.skipIf(!pgAvailable)('rerun on the original or the latest version', () 
       input: {},
       trigger: 'manual',
     });
-    await rt.dispatcher.enqueue(id);
+    await ctx.rt.dispatcher.enqueue(id);
     await output(id);
     const res = await call(id, { on: 'latest', fromNodeId: 'out' });
     expect(res.status).toBe(400);

@@ -1,3 +1,4 @@
+import { isRec } from './record';
 import type { z } from 'zod';
 import { DEFAULT_HANDLE, DEFAULT_INPUT_HANDLE, definitionSchema } from './definition';
 import type { Problem } from './errors';
@@ -81,9 +82,6 @@ class Collector {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 export function validate(definition: unknown, catalog: NodeCatalog): ValidationResult {
   const out = new Collector();
   try {
@@ -100,7 +98,7 @@ export function validate(definition: unknown, catalog: NodeCatalog): ValidationR
 }
 
 function run(def: unknown, catalog: NodeCatalog, out: Collector): void {
-  if (!isObject(def)) {
+  if (!isRec(def)) {
     out.add('', 'not_object', 'a workflow definition must be a JSON object');
     return;
   }
@@ -140,7 +138,7 @@ function run(def: unknown, catalog: NodeCatalog, out: Collector): void {
 
 /** The items of a map whose `items` is a literal JSON array: the only sizes known before a run. */
 function literalItemCount(config: unknown): number | null {
-  const items = isObject(config) ? config.items : undefined;
+  const items = isRec(config) ? config.items : undefined;
   if (typeof items !== 'string' || !items.trim().startsWith('[')) return null;
   try {
     const v: unknown = JSON.parse(items);
@@ -160,10 +158,10 @@ export function minimumStepCount(nodes: unknown, depth = 0): number {
   let total = 0;
   for (const n of nodes) {
     total += 1;
-    if (!isObject(n) || !isObject(n.config)) continue;
+    if (!isRec(n) || !isRec(n.config)) continue;
     const body = n.config.body;
     const count = literalItemCount(n.config);
-    if (count && isObject(body) && Array.isArray(body.nodes))
+    if (count && isRec(body) && Array.isArray(body.nodes))
       total += count * minimumStepCount(body.nodes, depth + 1);
     if (total > Number.MAX_SAFE_INTEGER / 2) return total;
   }
@@ -171,12 +169,12 @@ export function minimumStepCount(nodes: unknown, depth = 0): number {
 }
 
 function checkStepBudget(out: Collector, def: Record<string, unknown>): void {
-  const set = isObject(def.limits) ? def.limits.maxSteps : undefined;
+  const set = isRec(def.limits) ? def.limits.maxSteps : undefined;
   const cap = typeof set === 'number' && Number.isInteger(set) && set > 0 ? set : DEFAULT_MAX_STEPS_PER_RUN;
   const count = minimumStepCount(def.nodes);
   if (count > cap) {
     out.add(
-      isObject(def.limits) && 'maxSteps' in def.limits ? '/limits/maxSteps' : '/nodes',
+      isRec(def.limits) && 'maxSteps' in def.limits ? '/limits/maxSteps' : '/nodes',
       'run_too_large',
       `a run records at least ${count} steps (maps with literal items); the limit is ${cap}`,
     );
@@ -226,7 +224,7 @@ function validateGraph(
   const nodes: NodeView[] = [];
   const byId = new Map<string, NodeView>();
   nodesRaw.forEach((raw, i) => {
-    if (!isObject(raw) || typeof raw.id !== 'string') return;
+    if (!isRec(raw) || typeof raw.id !== 'string') return;
     const path = `${base}/nodes/${i}`;
     const view = inspectNode(out, catalog, raw, path);
     if (byId.has(raw.id)) {
@@ -241,7 +239,7 @@ function validateGraph(
   const edgeIds = new Set<string>();
   if (Array.isArray(edgesRaw)) {
     edgesRaw.forEach((raw, i) => {
-      if (!isObject(raw)) return;
+      if (!isRec(raw)) return;
       const path = `${base}/edges/${i}`;
       if (typeof raw.id === 'string') {
         if (edgeIds.has(raw.id))
@@ -316,7 +314,7 @@ function validateGraph(
 
     const bodyField = n.spec.bodyField;
     const body = bodyField ? n.config[bodyField] : undefined;
-    if (bodyField && isObject(body) && Array.isArray(body.nodes)) {
+    if (bodyField && isRec(body) && Array.isArray(body.nodes)) {
       const bodyPath = `${n.path}/config/${bodyField}`;
       if (level.depth + 1 > MAX_MAP_NESTING) {
         out.add(bodyPath, 'too_deep', `map bodies nest deeper than ${MAX_MAP_NESTING} levels`);
@@ -372,7 +370,7 @@ function inspectNode(
   }
   view.spec = spec;
   const config = raw.config === undefined ? {} : raw.config;
-  if (isObject(config)) {
+  if (isRec(config)) {
     view.config = config;
     const parsed = spec.config.safeParse(config);
     if (!parsed.success) {
@@ -395,11 +393,11 @@ function inspectNode(
   }
   const agent = raw.agent;
   checkSecretsInPrompt(out, raw, path);
-  if (isObject(agent) && Array.isArray(agent.tools) && agent.tools.includes('http')) {
+  if (isRec(agent) && Array.isArray(agent.tools) && agent.tools.includes('http')) {
     // The agent's http tool may only call allow-listed hosts (an http.request step also its own
     // URL's host): with none, every call it makes is refused, so say so on the canvas.
     const listed = (v: unknown) => Array.isArray(v) && v.length > 0;
-    const config = isObject(raw.config) ? raw.config : {};
+    const config = isRec(raw.config) ? raw.config : {};
     if (type !== 'http.request' && !listed(agent.allowHosts) && !listed(config.allowHosts))
       out.add(
         `${path}/agent/allowHosts`,
@@ -408,7 +406,7 @@ function inspectNode(
         'warning',
       );
   }
-  if (isObject(agent) && Array.isArray(agent.tools)) {
+  if (isRec(agent) && Array.isArray(agent.tools)) {
     agent.tools.forEach((tool, t) => {
       if (typeof tool !== 'string') return;
       if (tool === 'self' || tool === 'http' || /^workflow:[^\s]+$/.test(tool)) return;
@@ -503,7 +501,7 @@ export function resolveField(
     const key = each ? part.slice(0, -2) : part;
     const next: typeof current = [];
     for (const c of current) {
-      if (!isObject(c.value) || !(key in c.value)) continue;
+      if (!isRec(c.value) || !(key in c.value)) continue;
       const v = c.value[key];
       if (!each) next.push({ value: v, segments: [...c.segments, key] });
       else if (Array.isArray(v))
@@ -559,7 +557,7 @@ function checkExpressions(
       if (hasTemplate(value)) report(segments, analyzeTemplate(value), 'template');
     } else if (Array.isArray(value))
       value.forEach((v, i) => stack.push({ value: v, segments: [...segments, i] }));
-    else if (isObject(value))
+    else if (isRec(value))
       for (const k of Object.keys(value)) stack.push({ value: value[k], segments: [...segments, k] });
   }
 }
@@ -576,8 +574,8 @@ export function readsSecrets(template: string): boolean {
  * the node says allowSecretsInPrompt: true, and stays a warning on the canvas when it does.
  */
 function checkSecretsInPrompt(out: Collector, raw: Record<string, unknown>, path: string): void {
-  const config = isObject(raw.config) ? raw.config : {};
-  const agent = isObject(raw.agent) ? raw.agent : {};
+  const config = isRec(raw.config) ? raw.config : {};
+  const agent = isRec(raw.agent) ? raw.agent : {};
   const allowed = config.allowSecretsInPrompt === true || agent.allowSecretsInPrompt === true;
   const fields: [string, unknown][] = [];
   if (raw.type === 'llm') fields.push(['config/prompt', config.prompt], ['config/system', config.system]);

@@ -1,12 +1,12 @@
+import { isRec, type Rec } from '@/lib/workflow/record';
 import { toTemplate } from './expressions';
-import { isRec, locatorValue, out, type MapInput, type Mapped } from './mapped';
+import { locatorValue, out, type MapInput, type Mapped } from './mapped';
 import type { ImportStatus, N8nNode } from './types';
 
 // n8n's AI nodes (Agent, Basic LLM Chain, OpenAI) become one `llm` step in agent mode with
 // shadow on: the workflow-first way in. The deterministic `llm` call is the fallback slot the
 // owner is asked to replace with a rule once the shadow evidence shows what the model does.
 
-type Rec = Record<string, unknown>;
 type Kind = 'agent' | 'chain' | 'openai';
 
 const DEFAULT_MODEL = 'gpt-4.1-mini';

@@ -1,11 +1,9 @@
+import { isRec, type Rec } from '@/lib/workflow/record';
 import { toJsExpression, type ExpressionContext } from './expressions';
 
 // n8n's IF, Filter and Switch describe tests as data (left value, operator, right value); a
 // Trellis `condition` or `switch` case is one JavaScript expression. Each operator becomes the
 // expression with the same meaning; an unknown operator is reported and tested as truthiness.
-
-type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Operators of IF/Filter/Switch version 2+ (`{ type, operation }`). */
 function v2Operator(op: Rec, l: string, r: string, issues: string[]): string {

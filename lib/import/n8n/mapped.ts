@@ -1,10 +1,8 @@
+import { isRec, type Rec } from '@/lib/workflow/record';
 import type { ExpressionContext } from './expressions';
 import type { ImportStatus, N8nNode } from './types';
 
 // What every node mapper returns, and the helpers they share.
-
-type Rec = Record<string, unknown>;
-export const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface MapInput {
   node: N8nNode;

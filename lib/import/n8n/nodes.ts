@@ -1,10 +1,9 @@
+import { isRec, type Rec } from '@/lib/workflow/record';
 import { MAX_DELAY_MS } from '@/lib/workflow/limits';
 import { v1Conditions, v1Test, v2Conditions } from './conditions';
 import { isExpression, toJsExpression, toTemplate, type ExpressionContext } from './expressions';
 import { mapAiNode } from './ai-nodes';
-import { isRec, locatorValue, out, placeholder, type MapInput, type Mapped } from './mapped';
-
-type Rec = Record<string, unknown>;
+import { locatorValue, out, placeholder, type MapInput, type Mapped } from './mapped';
 
 // One mapper per n8n node type that has a Trellis equivalent. The orchestrator (../n8n.ts) owns
 // what changes the graph's shape (NoOp, loops, SplitOut, sticky notes).

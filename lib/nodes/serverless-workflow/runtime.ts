@@ -1,5 +1,7 @@
 import { jqOne } from '@/lib/sandbox/jq';
 import { TrellisError } from '@/lib/workflow/errors';
+import { isRec, type Rec } from '@/lib/workflow/record';
+import { endpointUri } from '@/lib/workflow/serverless-workflow';
 
 // The Serverless Workflow DSL 1.0 task semantics the `sw.task` node runs: data flow (input.from,
 // output.as, export.as into $context), `if`, flow directives, and the tasks do, set, switch, for,
@@ -7,8 +9,6 @@ import { TrellisError } from '@/lib/workflow/errors';
 // (`${ … }`), evaluated in the jq sandbox (lib/sandbox/jq.ts). Errors are DSL error objects.
 
 export type Json = unknown;
-type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const ERROR_TYPE_BASE = 'https://serverlessworkflow.io/spec/1.0.0/errors/';
 export type StandardError =
@@ -480,8 +480,7 @@ async function callOpenApi(
   pointer: string,
 ): Promise<Json> {
   const w = (await evalDeep(task.with ?? {}, input, frame, host, `${pointer}/with`)) as Rec;
-  const ref = isRec(w.document) ? w.document.endpoint : undefined;
-  const endpoint = isRec(ref) ? ref.uri : ref;
+  const endpoint = endpointUri(isRec(w.document) ? w.document.endpoint : undefined);
   const doc = typeof endpoint === 'string' ? host.documents?.[endpoint] : undefined;
   if (!isRec(doc))
     throw dslError(
@@ -562,7 +561,7 @@ async function callOpenApi(
 }
 
 async function sendHttp(w: Rec, input: Json, host: RuntimeHost, pointer: string): Promise<Json> {
-  const endpoint = isRec(w.endpoint) ? w.endpoint.uri : w.endpoint;
+  const endpoint = endpointUri(w.endpoint);
   if (typeof endpoint !== 'string')
     throw dslError('configuration', 400, `${pointer}/with/endpoint`, 'call: http needs an endpoint');
   const url = new URL(

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "BacktestCase" ADD COLUMN     "deterministicCost" DOUBLE PRECISION;
