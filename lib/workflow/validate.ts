@@ -56,6 +56,22 @@ export const PROBLEM_CODES = [
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
+/**
+ * Problems of shape or size. Saving keeps work in progress (as n8n and Windmill do): a definition
+ * with graph or config problems may be saved, but not one with these. Running requires none at all.
+ */
+export const STRUCTURAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
+  'not_object',
+  'schema_version',
+  'too_large',
+  'too_deep',
+  'string_too_long',
+  'too_many_nodes',
+  'too_many_edges',
+  'invalid_shape',
+  'internal_error',
+]);
+
 export interface ValidationResult {
   valid: boolean;
   problems: Problem[];
