@@ -64,8 +64,9 @@ test('agent settings: a model per step, a taller instructions editor, a searchab
   await expect(panel(page).getByLabel('Instructions', { exact: true })).toHaveAttribute('rows', '8');
   await panel(page).getByLabel('Model', { exact: true }).fill('scenario:echo');
   await panel(page).getByLabel('Search tools').fill('lookup customer');
-  const tool = panel(page).getByRole('checkbox', { name: `Workflow: ${name}` });
-  await expect(panel(page).getByRole('checkbox')).toHaveCount(1);
+  const tools = panel(page).getByRole('group', { name: /^Tools/ });
+  const tool = tools.getByRole('checkbox', { name: `Workflow: ${name}` });
+  await expect(tools.getByRole('checkbox')).toHaveCount(1);
   await tool.check();
   await shot(page, 'agent-settings');
   await page.getByRole('button', { name: 'Save', exact: true }).click();

@@ -57,7 +57,11 @@ export function ActiveSwitch({
           className={`absolute top-0.5 left-0.5 h-4 w-4 rounded-full bg-white shadow transition-transform ${enabled ? 'translate-x-4' : ''}`}
         />
       </button>
-      {!compact && <span aria-hidden>{enabled ? 'Active' : 'Inactive'}</span>}
+      {!compact && (
+        <span aria-hidden className="hidden xl:inline">
+          {enabled ? 'Active' : 'Inactive'}
+        </span>
+      )}
       {error && (
         <span role="alert" className="text-red-600">
           {error}

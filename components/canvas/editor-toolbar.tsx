@@ -34,7 +34,8 @@ export function EditorToolbar(p: EditorToolbarProps) {
     <div
       role="toolbar"
       aria-label="Editor"
-      className="flex h-12 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3"
+      // At 1024 px with a run showing, the row may not fit: it scrolls rather than hide Run.
+      className="flex h-12 shrink-0 items-center gap-2 overflow-x-auto border-b border-slate-200 bg-white px-3"
     >
       <Link
         href="/workflows"
@@ -59,7 +60,7 @@ export function EditorToolbar(p: EditorToolbarProps) {
         id="workflow-name"
         value={p.name}
         onChange={(e) => p.onRename(e.target.value)}
-        className="h-8 w-64 rounded-md border border-transparent px-2 text-sm font-semibold hover:border-slate-200 focus:border-brand-500 focus:outline-none"
+        className="h-8 w-40 min-w-0 shrink rounded-md border border-transparent px-2 text-sm font-semibold hover:border-slate-200 focus:border-brand-500 focus:outline-none xl:w-64"
       />
       <span
         className="rounded bg-slate-100 px-1.5 py-0.5 text-[11px] font-medium text-slate-600"
@@ -67,7 +68,10 @@ export function EditorToolbar(p: EditorToolbarProps) {
       >
         v{p.version}
       </span>
-      <span className={`text-xs ${p.dirty ? 'text-amber-600' : 'text-slate-400'}`} aria-live="polite">
+      <span
+        className={`text-xs whitespace-nowrap ${p.dirty ? 'text-amber-600' : 'text-slate-400'}`}
+        aria-live="polite"
+      >
         {p.dirty ? 'Unsaved changes' : 'All changes saved'}
       </span>
       {p.activeSwitch && (
@@ -89,7 +93,7 @@ export function EditorToolbar(p: EditorToolbarProps) {
       <Button size="sm" variant="ghost" onClick={p.onAddNote}>
         Add note
       </Button>
-      <div className="ml-auto flex items-center gap-2">
+      <div className="ml-auto flex shrink-0 items-center gap-2">
         {p.runStatus && (
           <span
             className="flex items-center gap-1.5 text-xs text-slate-500"

@@ -23,6 +23,13 @@ describe('arrangeOnOpen', () => {
     expect(out.nodes[1].position.y).toBeGreaterThan(out.nodes[0].position.y);
   });
 
+  it('lays out steps stored without any position', () => {
+    const def = chain(3, () => ({ x: 0, y: 0 }));
+    for (const n of def.nodes) delete (n as { position?: unknown }).position;
+    const out = arrangeOnOpen(def);
+    expect(hasCollisions(out.nodes.map((n) => n.position))).toBe(false);
+  });
+
   it('keeps positions that do not collide exactly as they are', () => {
     const def = chain(4, (i) => ({ x: i * 50, y: i * 160 }));
     expect(arrangeOnOpen(def)).toBe(def);

@@ -11,7 +11,9 @@ export function arrangeOnOpen(
   def: WorkflowDefinition,
   catalog?: Map<string, NodeTypeInfo>,
 ): WorkflowDefinition {
-  if (def.nodes.length < 2 || !hasCollisions(def.nodes.map((n) => n.position))) return def;
+  // A stored definition may lack positions altogether (the schema's 0,0 default is not written).
+  const at = (n: { position?: { x: number; y: number } }) => n.position ?? { x: 0, y: 0 };
+  if (def.nodes.length < 2 || !hasCollisions(def.nodes.map(at))) return def;
   const byId = new Map(def.nodes.map((n) => [n.id, n]));
   const pos = layoutPositions(
     def.nodes.map((n) => ({ id: n.id, height: 100 })),
@@ -25,5 +27,5 @@ export function arrangeOnOpen(
       };
     }),
   );
-  return { ...def, nodes: def.nodes.map((n) => ({ ...n, position: pos.get(n.id) ?? n.position })) };
+  return { ...def, nodes: def.nodes.map((n) => ({ ...n, position: pos.get(n.id) ?? at(n) })) };
 }

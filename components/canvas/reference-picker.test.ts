@@ -17,6 +17,12 @@ describe('placePopover', () => {
       left: 612,
     });
   });
+  it('stays inside even when its field is scrolled below the viewport', () => {
+    expect(placePopover({ top: 560, bottom: 590, right: 900 }, 288, 316, vw, 520)).toEqual({
+      top: 196,
+      left: 612,
+    });
+  });
   it('clamps into the viewport when neither side has room and never spills off the left', () => {
     const p = placePopover({ top: 150, bottom: 180, right: 100 }, 288, 500, vw, vh);
     expect(p).toEqual({ top: 92, left: 8 });

@@ -47,12 +47,9 @@ export function placePopover(
 ): { top: number; left: number } {
   const below = anchor.bottom + 4;
   const above = anchor.top - 4 - h;
-  const top =
-    below + h <= vh - MARGIN
-      ? below
-      : above >= MARGIN
-        ? above
-        : Math.max(MARGIN, Math.min(below, vh - MARGIN - h));
+  const preferred = below + h <= vh - MARGIN ? below : above >= MARGIN ? above : below;
+  // Whatever the field's place (even scrolled half out of view), the picker stays inside.
+  const top = Math.max(MARGIN, Math.min(preferred, vh - MARGIN - h));
   const left = Math.max(MARGIN, Math.min(anchor.right - w, vw - MARGIN - w));
   return { top, left };
 }
@@ -110,8 +107,15 @@ export function ReferencePicker({
     };
   }, [anchor, flat.length, loading]);
 
+  // Scroll the list only: scrollIntoView would also scroll the inspector under the field.
   useLayoutEffect(() => {
-    if (current >= 0) document.getElementById(`${listId}-${current}`)?.scrollIntoView({ block: 'nearest' });
+    const list = document.getElementById(listId);
+    const opt = document.getElementById(`${listId}-${current}`);
+    if (!list || !opt) return;
+    const top = opt.offsetTop; // the list is the options' offset parent (relative)
+    if (top < list.scrollTop) list.scrollTop = top;
+    else if (top + opt.offsetHeight > list.scrollTop + list.clientHeight)
+      list.scrollTop = top + opt.offsetHeight - list.clientHeight;
   }, [current, listId]);
 
   const onKeyDown = (e: React.KeyboardEvent) => {
@@ -164,7 +168,12 @@ export function ReferencePicker({
         }}
         onKeyDown={onKeyDown}
       />
-      <div id={listId} role="listbox" aria-label={`References for ${label}`} className="overflow-auto pb-1">
+      <div
+        id={listId}
+        role="listbox"
+        aria-label={`References for ${label}`}
+        className="relative min-h-0 overflow-auto pb-1"
+      >
         {shown.map((g) => (
           <div key={g.label} role="group" aria-label={g.label}>
             <div className="sticky top-0 bg-slate-50 px-2 py-0.5 text-[10px] font-semibold tracking-wide text-slate-500 uppercase">

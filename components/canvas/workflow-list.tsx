@@ -292,6 +292,7 @@ export function WorkflowList() {
                       workflowId={wf.id}
                       enabled={wf.enabled !== false}
                       label={`Active: ${wf.name}`}
+                      compact
                       onChange={(on) =>
                         setRows((rs) => rs?.map((r) => (r.id === wf.id ? { ...r, enabled: on } : r)) ?? rs)
                       }
@@ -310,7 +311,10 @@ export function WorkflowList() {
                       <span className="text-xs text-slate-400">Never run</span>
                     )}
                   </td>
-                  <td className="px-4 py-2.5 text-slate-500" title={new Date(wf.updatedAt).toLocaleString()}>
+                  <td
+                    className="px-4 py-2.5 whitespace-nowrap text-slate-500"
+                    title={new Date(wf.updatedAt).toLocaleString()}
+                  >
                     {relativeTime(wf.updatedAt)}
                   </td>
                   <td className="px-4 py-2.5 text-right whitespace-nowrap">

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { BROWSER_LAUNCH_ARGS, browserUnavailable, findChromium } from './chromium';
 import { BROWSER_POOL_SIZE, BROWSER_WARM_CONTEXTS } from './limits';
 
@@ -48,6 +48,9 @@ export function createBrowserPool(
       if (!executablePath) throw browserUnavailable();
       const hole = await blackhole();
       const port = (hole.address() as AddressInfo).port;
+      // Loaded on the first browser step, not with the node registry: playwright-core alone is
+      // ~70 MB of RSS that every web and worker process would hold idle (issue 21).
+      const { chromium } = await import('playwright-core');
       const b = await chromium.launch({
         executablePath,
         args: BROWSER_LAUNCH_ARGS,

@@ -34,6 +34,13 @@ import type { SqlQueryable } from './sql-executor';
 export const FLUSH_INTERVAL_MS = 5;
 export const MAX_BATCH_ROWS = 1_000;
 /**
+ * Once this many rows wait to be written, startStep waits for the writer. Without it a run whose
+ * steps come faster than the database takes them (the writer hands the loop back between PGlite
+ * transactions) queued rows without bound: memory grew, and a cancel, whose transition flushes
+ * first, waited seconds while more steps started.
+ */
+export const MAX_QUEUED_ROWS = 2 * MAX_BATCH_ROWS;
+/**
  * Embedded (PGlite) only: rows written per transaction. PGlite runs each statement synchronously on
  * the event loop and holds its lock for the whole transaction, so a 1,000-row batch blocked the
  * process (and queued every API query behind it) for tens of ms; a batch is written as
@@ -86,6 +93,12 @@ export interface SqlTraceStoreOptions {
    * engine already masks payloads (hostEngineOptions) leave it out: one redaction pass per payload.
    */
   redact?: Redactor;
+  /**
+   * Seals the exact copies (Run.executableInput, Step.executableOutput), which may hold a secret's
+   * value, before they are stored, and opens them when read. Hosts pass lib/secrets' exactSealer;
+   * without one (tests of the store itself) the exact copy is stored as plain JSON text.
+   */
+  sealExact?: { seal(text: string): string; open(text: string): string };
   flushIntervalMs?: number;
   maxBatchRows?: number;
   /** Rows per transaction; default EMBEDDED_ROWS_PER_TRANSACTION on PGlite, a whole batch on Postgres. */
@@ -151,6 +164,7 @@ interface Batch {
 }
 
 const emptyBatch = (): Batch => ({ inserts: new Map(), updates: new Map(), turns: [] });
+const rowsOf = (b: Batch) => b.inserts.size + b.updates.size + b.turns.length;
 
 /** One batch per run, so a run whose rows cannot be written does not take the others down. */
 function splitByRun(batch: Batch): Map<string, Batch> {
@@ -171,8 +185,7 @@ function splitByRun(batch: Batch): Map<string, Batch> {
  * written by earlier batches), then agent turns (whose steps are in this batch or earlier).
  */
 function chunkBatch(batch: Batch, max: number): Batch[] {
-  const rows = batch.inserts.size + batch.updates.size + batch.turns.length;
-  if (rows <= max) return [batch];
+  if (rowsOf(batch) <= max) return [batch];
   const parts: Batch[] = [];
   let part = emptyBatch();
   let n = 0;
@@ -218,6 +231,8 @@ const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "pa
 export class SqlTraceStore implements TraceStore {
   private readonly sql: Db['sql'];
   private readonly redact?: Redactor;
+  private readonly seal: (text: string) => string;
+  private readonly open: (text: string) => string;
   private readonly interval: number;
   private readonly maxRows: number;
   private readonly rowsPerTransaction: number;
@@ -225,6 +240,8 @@ export class SqlTraceStore implements TraceStore {
   private readonly onRunCreated?: SqlTraceStoreOptions['onRunCreated'];
   private pending = emptyBatch();
   private pendingRows = 0;
+  /** Rows of the batch being written that are not written yet. */
+  private writingRows = 0;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
   /** A write that will take everything pending is queued behind the current one. */
@@ -240,6 +257,8 @@ export class SqlTraceStore implements TraceStore {
   constructor(db: Pick<Db, 'sql'>, opts: SqlTraceStoreOptions = {}) {
     this.sql = db.sql;
     this.redact = opts.redact;
+    this.seal = opts.sealExact ? (t) => opts.sealExact!.seal(t) : (t) => t;
+    this.open = opts.sealExact ? (t) => opts.sealExact!.open(t) : (t) => t;
     this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.maxRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
     this.rowsPerTransaction =
@@ -257,7 +276,7 @@ export class SqlTraceStore implements TraceStore {
     const traced = this.json('traceInput' in run ? run.traceInput : run.input);
     // The exact input is kept apart only when the trace copy is not it (capped or masked).
     const exact = run.input === undefined ? null : JSON.stringify(run.input);
-    const executable = exact === traced ? null : exact;
+    const executable = exact === traced || exact === null ? null : this.seal(exact);
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
         `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
@@ -316,7 +335,7 @@ export class SqlTraceStore implements TraceStore {
     );
     if (!rows[0]) throw new NotFoundError(`Run ${runId}`);
     const { executableInput, input } = rows[0];
-    return executableInput === null ? input : JSON.parse(executableInput);
+    return executableInput === null ? input : JSON.parse(this.open(executableInput));
   }
 
   async transitionRun(
@@ -367,6 +386,10 @@ export class SqlTraceStore implements TraceStore {
   }
 
   async startStep(step: StepStart): Promise<string> {
+    while (this.pendingRows + this.writingRows >= MAX_QUEUED_ROWS) {
+      this.startWrite();
+      await this.writing;
+    }
     this.throwIfFailed(step.runId);
     await this.ensureRun(step.runId);
     const id = orderedId();
@@ -401,7 +424,7 @@ export class SqlTraceStore implements TraceStore {
       mode: result.mode ?? null,
       handle: result.handle ?? null,
       output,
-      executableOutput: exactUnlessSame(result.executableOutput, output),
+      executableOutput: sealed(exactUnlessSame(result.executableOutput, output), this.seal),
       shadowOutput: this.json(result.shadowOutput),
       error: this.json(result.error ?? undefined),
       fallbackReason: result.fallbackReason ?? null,
@@ -445,7 +468,9 @@ export class SqlTraceStore implements TraceStore {
         WHERE "runId" = $1 AND ($2::text IS NULL OR status = $2) ORDER BY "startedAt", id`,
       [runId, filter?.status ?? null],
     );
-    return rows.map(toStepRecord);
+    return rows.map((r) =>
+      toStepRecord(r.executableOutput ? { ...r, executableOutput: this.open(r.executableOutput) } : r),
+    );
   }
 
   async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {
@@ -568,11 +593,17 @@ export class SqlTraceStore implements TraceStore {
         clearTimeout(this.timer);
         this.timer = null;
       }
-      if (!batch.inserts.size && !batch.updates.size && !batch.turns.length) return;
+      if (!rowsOf(batch)) return;
       const parts = chunkBatch(batch, this.rowsPerTransaction);
-      for (let i = 0; i < parts.length; i++) {
-        if (i > 0) await new Promise((r) => setImmediate(r));
-        await this.writeBatch(parts[i], true);
+      this.writingRows = rowsOf(batch);
+      try {
+        for (let i = 0; i < parts.length; i++) {
+          if (i > 0) await new Promise((r) => setImmediate(r));
+          await this.writeBatch(parts[i], true);
+          this.writingRows -= rowsOf(parts[i]);
+        }
+      } finally {
+        this.writingRows = 0;
       }
     });
   }
@@ -816,6 +847,8 @@ function exactUnlessSame(value: unknown, traced: Json): string | null {
   }
   return text === undefined || text === traced ? null : text;
 }
+
+const sealed = (text: string | null, seal: (t: string) => string) => (text === null ? null : seal(text));
 
 function toStepRecord({ executableOutput, ...s }: StepRow): StepRecord {
   return {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from './client';
-import { EMBEDDED_ROWS_PER_TRANSACTION, SqlTraceStore } from './sql-trace-store';
+import { EMBEDDED_ROWS_PER_TRANSACTION, MAX_QUEUED_ROWS, SqlTraceStore } from './sql-trace-store';
 import type { SqlExecutor, SqlQueryable } from './sql-executor';
 import { tempDataDir } from './testing/databases';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
@@ -53,6 +53,27 @@ function watched(sql: SqlExecutor, txs: Tx[]): SqlExecutor {
   };
 }
 
+const AT = new Date('2026-01-01T00:00:00.000Z');
+const newRun = {
+  workflowId: null,
+  workflowVersionId: null,
+  version: null,
+  definition,
+  input: null,
+  trigger: 'manual',
+};
+const itemStep = (runId: string, i: number) => ({
+  runId,
+  nodeId: 'x',
+  nodeType: 'transform',
+  attempt: 1,
+  mode: 'workflow' as const,
+  input: { i },
+  parentNodeId: 'map',
+  itemIndex: i,
+  startedAt: AT,
+});
+
 describe('the trace writer on PGlite', () => {
   let db: Db;
   let dir: ReturnType<typeof tempDataDir>;
@@ -69,35 +90,14 @@ describe('the trace writer on PGlite', () => {
     expect(EMBEDDED_ROWS_PER_TRANSACTION).toBe(200);
     const txs: Tx[] = [];
     const store = new SqlTraceStore({ sql: watched(db.sql, txs) });
-    const run = await store.createRun({
-      workflowId: null,
-      workflowVersionId: null,
-      version: null,
-      definition,
-      input: null,
-      trigger: 'manual',
-    });
-    const at = new Date('2026-01-01T00:00:00.000Z');
+    const run = await store.createRun(newRun);
     const ids: string[] = [];
     // 1,000 starts fill one batch (MAX_BATCH_ROWS); half of them finish after it was written.
-    for (let i = 0; i < 1_000; i++)
-      ids.push(
-        await store.startStep({
-          runId: run.id,
-          nodeId: 'x',
-          nodeType: 'transform',
-          attempt: 1,
-          mode: 'workflow',
-          input: { i },
-          parentNodeId: 'map',
-          itemIndex: i,
-          startedAt: at,
-        }),
-      );
+    for (let i = 0; i < 1_000; i++) ids.push(await store.startStep(itemStep(run.id, i)));
     await store.flush();
     const firstBatch = txs.filter((t) => t.rows > 0);
     for (const id of ids.slice(0, 500))
-      await store.finishStep(id, { status: 'succeeded', output: 1, finishedAt: at });
+      await store.finishStep(id, { status: 'succeeded', output: 1, finishedAt: AT });
     await store.flush();
 
     const written = txs.filter((t) => t.rows > 0);
@@ -122,5 +122,33 @@ describe('the trace writer on PGlite', () => {
       run.id,
     ]);
     expect(r.stepCount).toBe(1_000);
+  });
+
+  it(`makes a step start wait once ${MAX_QUEUED_ROWS} rows wait to be written`, async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const gated: typeof db.sql = {
+      ...db.sql,
+      kind: db.sql.kind,
+      transaction: async (fn) => {
+        await gate;
+        return db.sql.transaction(fn);
+      },
+    };
+    const store = new SqlTraceStore({ sql: gated });
+    const run = await store.createRun(newRun);
+    for (let i = 0; i < MAX_QUEUED_ROWS; i++) await store.startStep(itemStep(run.id, i));
+    let started = false;
+    const next = store.startStep(itemStep(run.id, MAX_QUEUED_ROWS)).then(() => (started = true));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(started).toBe(false); // the writer holds every row so far: the engine waits for it
+    open();
+    await next;
+    await store.flush();
+    const [r] = await db.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "Step" WHERE "runId" = $1`,
+      [run.id],
+    );
+    expect(r.n).toBe(MAX_QUEUED_ROWS + 1);
   });
 });

@@ -595,12 +595,16 @@ export function createEngine(opts: EngineOptions): Engine {
     },
 
     async cancelRun(runId) {
+      // A run driven here stops starting steps at once; the transition below first makes the
+      // trace durable, which under a large run is not instant.
+      const ctrl = active.get(runId);
+      ctrl?.abort(new RunCancelled());
       const ok = await store.transitionRun(runId, ['queued', 'running', 'waiting'], 'cancelled', {
         error: new RunCancelled().toJSON(),
       });
-      const ctrl = active.get(runId);
-      if (ctrl) ctrl.abort(new RunCancelled());
-      else if (ok) {
+      // The drive may have recorded the cancel first; a run that finished first stays as it was.
+      if (ctrl) return ok || (await store.getRun(runId))?.status === 'cancelled';
+      if (ok) {
         // Nobody drives it here: close the steps it was parked on. Only those are read: a large
         // run driven by a worker has 100,000 rows, and this answers an API call.
         const now = new Date(clock.now());

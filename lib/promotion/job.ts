@@ -22,6 +22,9 @@ export const CASE_FLUSH_MS = 250;
 /** How often a running backtest looks for a cancel request from another process. */
 export const CANCEL_POLL_MS = 300;
 
+/** Error message of a backtest whose host stopped under it (it cannot resume: spend and answers are gone). */
+export const INTERRUPTED = 'interrupted: the process replaying it stopped';
+
 export interface BacktestJobDeps {
   store: BacktestStore;
   model: ModelConfig | null;
@@ -172,6 +175,11 @@ export async function executeBacktest(id: string, deps: BacktestJobDeps): Promis
     if (timer) clearTimeout(timer);
   }
   await poll.catch(() => {});
+  // The host stopping is not the owner cancelling: say the backtest was interrupted.
+  if (status === 'cancelled' && deps.signal?.aborted && !ac.signal.aborted) {
+    status = 'failed';
+    error = { code: 'internal_error', message: INTERRUPTED };
+  }
   await store.finish(id, status, error);
   return status;
 }

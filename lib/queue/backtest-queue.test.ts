@@ -6,6 +6,7 @@ import { createWorkflow } from '@/lib/db/repositories/workflows';
 import { createEngine } from '@/lib/engine/engine';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { FINAL_BACKTEST_STATUSES } from '@/lib/promotion/spec';
+import { INTERRUPTED } from '@/lib/promotion/job';
 import { triageDefinition, triageTickets } from '@/lib/promotion/testing/triage';
 import { replayBacktest } from '@/lib/server/backtest-host';
 import { createBacktest, backtestWithReport } from '@/lib/server/backtests';
@@ -99,5 +100,32 @@ describe.skipIf(!pgAvailable)('backtests on the queue', () => {
     const done = await until(b.id, (s) => FINAL_BACKTEST_STATUSES.includes(s as never));
     expect(done.status).toBe('cancelled');
     expect(done.done).toBeLessThan(40);
+  });
+
+  it('a retried job (its worker died) ends the backtest failed instead of replaying it again', async () => {
+    const b = await createBacktest(db, store, wid, { nodeId: 'label', runs: { limit: 5 } });
+    // As the dead worker left it: claimed, running, nobody driving it.
+    expect(await store.claim(b.id, 5)).toBe(true);
+    await replayBacktest(db, b.id, new AbortController().signal);
+    expect(await store.get(b.id)).toMatchObject({
+      status: 'failed',
+      error: { message: INTERRUPTED },
+      done: 0,
+    });
+  });
+
+  it('a worker stopping under a running backtest ends it failed, not cancelled', async () => {
+    const b = await createBacktest(db, store, wid, {
+      nodeId: 'label',
+      agent: { model: 'scenario:slow' },
+      runs: { limit: 40 },
+      concurrency: 1,
+    });
+    await rt.backtests.start(b.id);
+    await until(b.id, (s) => s === 'running');
+    await worker!.stop(1_000);
+    worker = undefined;
+    const done = await until(b.id, (s) => FINAL_BACKTEST_STATUSES.includes(s as never));
+    expect(done).toMatchObject({ status: 'failed', error: { message: INTERRUPTED }, cancelRequested: false });
   });
 });

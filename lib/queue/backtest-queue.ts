@@ -13,9 +13,9 @@ export interface BacktestJobData {
 export async function sendBacktest(boss: PgBoss, backtestId: string): Promise<void> {
   await boss.send(BACKTEST_QUEUE, { backtestId } satisfies BacktestJobData, {
     id: backtestId,
-    // A replay is not idempotent mid-way (cases written, money spent): the handler decides
-    // what a retried job does, pg-boss does not retry on its own.
-    retryLimit: 0,
+    // A replay is not idempotent mid-way (cases written, money spent): the one retry, after a
+    // dead worker's heartbeat lapsed, only lets the handler mark the backtest interrupted.
+    retryLimit: 1,
   });
 }
 

@@ -81,7 +81,12 @@ export function createEventPublisher(sql: SqlQueryable): EventPublisher {
   return {
     publish(ev) {
       buf.push(encodeEvent(ev));
-      if (!timer) {
+      // A run's end is what a waiting caller (webhook, wait: true) answers on: sent now, with
+      // whatever is batched before it, not after EVENT_FLUSH_MS.
+      if (ev.type === 'run.finished') {
+        if (timer) clearTimeout(timer);
+        void send();
+      } else if (!timer) {
         timer = setTimeout(send, EVENT_FLUSH_MS);
         timer.unref?.();
       }

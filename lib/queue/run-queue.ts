@@ -101,8 +101,12 @@ export function waitForRunToStop(
       timer = setTimeout(() => void check(), pollMs);
     };
     const unsubscribe = subscribe(runId, (ev) => {
-      if (ev.type === 'run.finished')
-        void readStatus(runId).then((o) => o && o.status !== 'running' && finish(o));
+      if (ev.type !== 'run.finished') return;
+      // The event carries the outcome the worker committed before sending it; only one that was
+      // cut to fit a NOTIFY (encodeEvent) is read back from the store.
+      if (!('truncated' in ev) && ev.status !== 'running')
+        return finish({ runId, status: ev.status, output: ev.output ?? null, error: ev.error ?? null });
+      void readStatus(runId).then((o) => o && o.status !== 'running' && finish(o));
     });
     void check();
   });

@@ -4,7 +4,7 @@ import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
 import { createChatClient, getModelConfig } from '@/lib/agent/model-client';
 import { guardedFetch } from '@/lib/net/guarded-fetch';
 import { createSandboxServices } from '@/lib/sandbox';
-import { executeBacktest, type BacktestJobDeps } from '@/lib/promotion/job';
+import { executeBacktest, INTERRUPTED, type BacktestJobDeps } from '@/lib/promotion/job';
 import { loadPriceTable } from './model-prices';
 
 // The host side of backtests: the services a replay gets (model, prices, sandbox, store) and who
@@ -100,17 +100,22 @@ export function createInProcessBacktests(db: Db): BacktestDispatcher & { recover
       });
       for (const b of left) {
         if (b.status === 'running')
-          await store.finish(b.id, 'failed', {
-            code: 'internal_error',
-            message: 'interrupted: the process stopped',
-          });
+          await store.finish(b.id, 'failed', { code: 'internal_error', message: INTERRUPTED });
         else await this.start(b.id);
       }
     },
   };
 }
 
-/** A worker's handler for one backtest job. */
+/**
+ * A worker's handler for one backtest job. pg-boss retries a job whose worker died (its
+ * heartbeat stopped) once; that retry finds the backtest still `running` and ends it failed.
+ */
 export async function replayBacktest(db: Db, id: string, signal: AbortSignal): Promise<unknown> {
-  return executeBacktest(id, await backtestDeps(db, signal));
+  const deps = await backtestDeps(db, signal);
+  if ((await deps.store.get(id))?.status === 'running') {
+    await deps.store.finish(id, 'failed', { code: 'internal_error', message: INTERRUPTED });
+    return 'failed';
+  }
+  return executeBacktest(id, deps);
 }

@@ -216,6 +216,24 @@ describe('backtests over the API', () => {
     expect(cmp.body.comparison.regressed).toHaveLength(20);
   });
 
+  it('the llm_judge scorer (off unless asked for) asks the model once per answered case', async () => {
+    const judged = () =>
+      mock.requests.filter((q) => JSON.stringify(q.body.messages).includes('You compare an answer')).length;
+    const before = judged();
+    await backtest({ nodeId: 'label', runs: { limit: 5 } });
+    expect(judged()).toBe(before);
+    const r = await backtest({
+      nodeId: 'label',
+      runs: { limit: 5 },
+      scorer: { kind: 'llm_judge' },
+      passScore: 0.5,
+    });
+    expect(judged() - before).toBe(5);
+    // The scripted judge answers the schema's minimum, 0: nothing agrees, and its spend is counted.
+    expect(r.report).toMatchObject({ cases: 5, agreed: 0, scores: { mean: 0 } });
+    expect(r.backtest.tokens).toBeGreaterThan(0);
+  });
+
   it('stops at its budget', async () => {
     const r = await backtest({ nodeId: 'label', runs: { limit: TOTAL }, concurrency: 1, budgetUsd: 0.05 });
     expect(r.backtest.status).toBe('budget_exceeded');
@@ -257,6 +275,26 @@ describe('backtests over the API', () => {
       { id: wid, bid },
     );
     expect(again.status).toBe(409);
+  });
+
+  it('a backtest its process left running ends failed on restart; a queued one runs', async () => {
+    const { getRuntime } = await import('./runtime');
+    const { createInProcessBacktests } = await import('./backtest-host');
+    const { PrismaBacktestStore } = await import('@/lib/db/backtest-store');
+    const { INTERRUPTED } = await import('@/lib/promotion/job');
+    const { backtestRequestSchema } = await import('@/lib/promotion/spec');
+    const rt = await getRuntime();
+    const store = new PrismaBacktestStore(rt.db);
+    const request = backtestRequestSchema.parse({ nodeId: 'label', runs: { limit: 3 } });
+    const left = await store.create({ workflowId: wid, nodeId: 'label', version: 1, request });
+    expect(await store.claim(left.id, 3)).toBe(true);
+    const queued = await store.create({ workflowId: wid, nodeId: 'label', version: 1, request });
+    // What a new process does on start (createRuntime in embedded mode).
+    const host = createInProcessBacktests(rt.db);
+    await host.recover();
+    await host.settled(queued.id);
+    expect(await store.get(left.id)).toMatchObject({ status: 'failed', error: { message: INTERRUPTED } });
+    expect(await store.get(queued.id)).toMatchObject({ status: 'succeeded', done: 3 });
   });
 
   it('bad requests are 4xx naming the field by JSON pointer, and store nothing', async () => {
