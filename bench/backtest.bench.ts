@@ -107,6 +107,8 @@ export const scenarios: BenchScenario[] = [
           last,
           500,
         );
+        // Under load a history run can fail (sandbox deadline); the cases are the runs that succeeded.
+        row('cases replayed', one.cases.length, 'cases');
         const perCase = one.wall / one.cases.length;
         const mean = (f: (c: (typeof one.cases)[number]) => number) =>
           one.cases.reduce((a, c) => a + f(c), 0) / one.cases.length;

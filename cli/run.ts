@@ -53,11 +53,11 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
   }
 
   const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
-  const { hostEngineOptions, allowListedEnv } = await import('@/lib/server/runtime');
+  const { hostEngineOptions, hostTraceStoreOptions, allowListedEnv } = await import('@/lib/server/runtime');
   const ownDb = !opts.db;
   const db = opts.db ?? (await (await import('@/lib/db/client')).getDb());
   // hostEngineOptions' redactor masks every payload before the store sees it.
-  const store = new SqlTraceStore(db);
+  const store = new SqlTraceStore(db, hostTraceStoreOptions());
   // Headless there is no web server serving the demo API the examples call: serve it here.
   const demo = process.env.TRELLIS_DEMO_URL ? null : await startDemoServer();
   const env = demo ? { ...allowListedEnv(), TRELLIS_DEMO_URL: demo.url } : allowListedEnv();

@@ -3,7 +3,7 @@
 import { startQueueWorker } from '@/lib/queue/worker';
 import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
 import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
-import { buildEngine } from '@/lib/server/runtime';
+import { buildEngine, hostTraceStoreOptions } from '@/lib/server/runtime';
 import { startScheduledRun } from '@/lib/server/schedules';
 import { replayBacktest } from '@/lib/server/backtest-host';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
@@ -33,6 +33,7 @@ export async function workerCommand(
     // buildEngine masks payloads with the process's redactor, as in the web process.
     databaseUrl,
     concurrency,
+    storeOptions: hostTraceStoreOptions(),
     // Scheduled runs it starts go through the queue like the others: nothing to keep for a local drive.
     makeEngine: (db, store, onEvent) =>
       buildEngine(db, store, onEvent, undefined, { keepStartedRuns: false }),

@@ -31,6 +31,21 @@ async function shot(page: Page, name: string, fullPage = false) {
 /** The node settings panel narrows the canvas after it fitted the graph: fit again. */
 async function fitView(page: Page) {
   await page.getByRole('button', { name: /fit view/i }).click();
+  for (let i = 0; i < 4; i++) {
+    await page.waitForTimeout(1000); // the fit animates
+    // Visible: inside the canvas and left of the node settings panel that overlays it.
+    const fits = await page.evaluate(() => {
+      const c = document.querySelector('.react-flow')!.getBoundingClientRect();
+      const panel = document.querySelector('[aria-label="Node settings"]')?.getBoundingClientRect();
+      const right = Math.min(c.right, panel?.left ?? c.right);
+      return [...document.querySelectorAll('.react-flow__node')].every((n) => {
+        const r = n.getBoundingClientRect();
+        return r.left >= c.left && r.right <= right && r.top >= c.top && r.bottom <= c.bottom;
+      });
+    });
+    if (fits) return;
+    await page.getByRole('button', { name: /zoom out/i }).click();
+  }
 }
 
 async function main() {
@@ -81,7 +96,14 @@ async function main() {
     await shot(page, 'editor-run');
 
     // A validation problem on its node, in a page of its own so the edit is never saved.
-    const scratch = await context.newPage();
+    // Its own context too: the editor keeps unsaved drafts in the browser's storage.
+    const scratchContext = await browser.newContext({
+      baseURL: stack.base,
+      viewport: VIEWPORT,
+      extraHTTPHeaders: { origin: stack.base },
+      storageState: await context.storageState(),
+    });
+    const scratch = await scratchContext.newPage();
     await scratch.goto(triage);
     await scratch.getByRole('group', { name: 'Fetch ticket', exact: true }).click();
     await scratch.getByRole('complementary', { name: 'Node settings' }).getByLabel(/^Url/).fill('');
@@ -90,7 +112,7 @@ async function main() {
       .filter({ hasText: '1' })
       .waitFor();
     await shot(scratch, 'editor-problem');
-    await scratch.close({ runBeforeUnload: false });
+    await scratchContext.close();
 
     // The agent step's turns: request, its own tool, the answer.
     await page.goto(`/runs/${runs.agent}`);
@@ -98,7 +120,19 @@ async function main() {
       .getByRole('region', { name: 'Timeline' })
       .getByRole('button', { name: /^Label ticket attempt 1/ })
       .click();
-    await page.getByRole('list', { name: 'Agent turns' }).waitFor();
+    const chat = page.getByRole('list', { name: 'Conversation' });
+    await chat
+      .getByRole('listitem', { name: /^Tool: / })
+      .first()
+      .waitFor();
+    // The inspector scrolls on its own: show the model calling its tool and answering.
+    await chat
+      .getByRole('listitem', { name: /^Assistant: calls / })
+      .first()
+      .evaluate((el) => {
+        el.scrollIntoView({ block: 'start' });
+        window.scrollTo(0, 0);
+      });
     await shot(page, 'run-agent-step');
 
     // The waterfall of a map over four leads, three at a time.
@@ -124,12 +158,16 @@ async function main() {
     await page.goto(triage);
     await card('Label ticket').click();
     await fitView(page);
+    await page.getByRole('tab', { name: 'Promotion' }).click();
     const report = page.getByRole('region', { name: 'Promotion report' });
     await report
       .getByRole('definition')
       .filter({ hasText: `shadow ${shadowRuns}` })
       .waitFor();
-    await report.scrollIntoViewIfNeeded();
+    await report.evaluate((el) => {
+      el.scrollIntoView({ block: 'start' });
+      window.scrollTo(0, 0);
+    });
     await shot(page, 'promotion-report');
 
     await page.goto('/runs');
@@ -140,7 +178,7 @@ async function main() {
     await shot(page, 'runs-list');
 
     await page.goto('/workflows');
-    await page.getByRole('link', { name: 'Support ticket triage' }).waitFor();
+    await page.getByRole('link', { name: 'Support ticket triage', exact: true }).waitFor();
     await shot(page, 'workflows-list');
 
     await page.goto('/settings');

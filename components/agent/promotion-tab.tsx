@@ -268,10 +268,11 @@ export function PromotionTab({ workflowId, nodeId, savedVersion, onVersionSaved 
                     </th>
                     <td className="py-1 font-mono text-slate-800">{gateComparison(g)}</td>
                     <td className="py-1 text-right">
+                      {/* Too few steps is waiting, not failing: no gate decides below the minimum. */}
                       <span
-                        className={`rounded px-1.5 py-px text-[10px] font-semibold uppercase ${STATUS_TONE[g.status]}`}
+                        className={`rounded px-1.5 py-px text-[10px] font-semibold uppercase ${STATUS_TONE[g.gate === 'minSample' && g.status === 'fail' ? 'no_data' : g.status]}`}
                       >
-                        {STATUS_TEXT[g.status]}
+                        {g.gate === 'minSample' && g.status === 'fail' ? 'too few' : STATUS_TEXT[g.status]}
                       </span>
                     </td>
                   </tr>

@@ -93,6 +93,12 @@ export interface SqlTraceStoreOptions {
    * engine already masks payloads (hostEngineOptions) leave it out: one redaction pass per payload.
    */
   redact?: Redactor;
+  /**
+   * Seals the exact copies (Run.executableInput, Step.executableOutput), which may hold a secret's
+   * value, before they are stored, and opens them when read. Hosts pass lib/secrets' exactSealer;
+   * without one (tests of the store itself) the exact copy is stored as plain JSON text.
+   */
+  sealExact?: { seal(text: string): string; open(text: string): string };
   flushIntervalMs?: number;
   maxBatchRows?: number;
   /** Rows per transaction; default EMBEDDED_ROWS_PER_TRANSACTION on PGlite, a whole batch on Postgres. */
@@ -225,6 +231,8 @@ const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "pa
 export class SqlTraceStore implements TraceStore {
   private readonly sql: Db['sql'];
   private readonly redact?: Redactor;
+  private readonly seal: (text: string) => string;
+  private readonly open: (text: string) => string;
   private readonly interval: number;
   private readonly maxRows: number;
   private readonly rowsPerTransaction: number;
@@ -249,6 +257,8 @@ export class SqlTraceStore implements TraceStore {
   constructor(db: Pick<Db, 'sql'>, opts: SqlTraceStoreOptions = {}) {
     this.sql = db.sql;
     this.redact = opts.redact;
+    this.seal = opts.sealExact ? (t) => opts.sealExact!.seal(t) : (t) => t;
+    this.open = opts.sealExact ? (t) => opts.sealExact!.open(t) : (t) => t;
     this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.maxRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
     this.rowsPerTransaction =
@@ -266,7 +276,7 @@ export class SqlTraceStore implements TraceStore {
     const traced = this.json('traceInput' in run ? run.traceInput : run.input);
     // The exact input is kept apart only when the trace copy is not it (capped or masked).
     const exact = run.input === undefined ? null : JSON.stringify(run.input);
-    const executable = exact === traced ? null : exact;
+    const executable = exact === traced || exact === null ? null : this.seal(exact);
     const insert = (q: SqlQueryable) =>
       q.query<RunRow>(
         `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
@@ -325,7 +335,7 @@ export class SqlTraceStore implements TraceStore {
     );
     if (!rows[0]) throw new NotFoundError(`Run ${runId}`);
     const { executableInput, input } = rows[0];
-    return executableInput === null ? input : JSON.parse(executableInput);
+    return executableInput === null ? input : JSON.parse(this.open(executableInput));
   }
 
   async transitionRun(
@@ -414,7 +424,7 @@ export class SqlTraceStore implements TraceStore {
       mode: result.mode ?? null,
       handle: result.handle ?? null,
       output,
-      executableOutput: exactUnlessSame(result.executableOutput, output),
+      executableOutput: sealed(exactUnlessSame(result.executableOutput, output), this.seal),
       shadowOutput: this.json(result.shadowOutput),
       error: this.json(result.error ?? undefined),
       fallbackReason: result.fallbackReason ?? null,
@@ -458,7 +468,9 @@ export class SqlTraceStore implements TraceStore {
         WHERE "runId" = $1 AND ($2::text IS NULL OR status = $2) ORDER BY "startedAt", id`,
       [runId, filter?.status ?? null],
     );
-    return rows.map(toStepRecord);
+    return rows.map((r) =>
+      toStepRecord(r.executableOutput ? { ...r, executableOutput: this.open(r.executableOutput) } : r),
+    );
   }
 
   async appendAgentTurns(stepId: string, turns: AgentTurn[]): Promise<void> {
@@ -835,6 +847,8 @@ function exactUnlessSame(value: unknown, traced: Json): string | null {
   }
   return text === undefined || text === traced ? null : text;
 }
+
+const sealed = (text: string | null, seal: (t: string) => string) => (text === null ? null : seal(text));
 
 function toStepRecord({ executableOutput, ...s }: StepRow): StepRecord {
   return {

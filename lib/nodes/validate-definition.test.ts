@@ -52,11 +52,30 @@ describe('validateDefinition with the node registry', () => {
       'too_many_edges',
       'too_many_problems',
       'run_too_large', // the step cap: lib/server/run-limits.test.ts
+      'http_tool_without_hosts', // a warning (fixtures are invalid definitions): tested below
     ];
     const missing = PROBLEM_CODES.filter(
       (c) => !inFixtures.has(c) && !limitCodes.includes(c) && c !== 'internal_error',
     );
     expect(missing).toEqual([]);
+  });
+
+  it('warns on the canvas when the agent has the HTTP tool but no allowed hosts', () => {
+    const warn = (node: Record<string, unknown>) => {
+      const def = base();
+      def.nodes[1] = { ...def.nodes[1], ...node };
+      return validateDefinition(def).problems.filter((p) => p.code === 'http_tool_without_hosts');
+    };
+    const agent = { mode: 'agent', agent: { tools: ['self', 'http'] } };
+    const found = warn(agent);
+    expect(found).toEqual([
+      expect.objectContaining({ path: '/nodes/1/agent/allowHosts', severity: 'warning' }),
+    ]);
+    const def = base();
+    def.nodes[1] = { ...def.nodes[1], ...agent };
+    expect(validateDefinition(def).valid).toBe(true); // a warning: saving and running stay allowed
+    expect(warn({ mode: 'agent', agent: { tools: ['http'], allowHosts: ['api.example.com'] } })).toEqual([]);
+    expect(warn({ mode: 'agent', agent: { tools: ['self'] } })).toEqual([]);
   });
 
   it('points into the config for config errors, per type', () => {
@@ -191,7 +210,11 @@ describe('validateDefinition with the node registry', () => {
   it('accepts agent mode only on agent-capable types, with known tools', () => {
     const def = base();
     def.nodes[1].mode = 'agent';
-    def.nodes[1].agent = { tools: ['self', 'http', 'workflow:abc', 'workflow:', 'rm -rf'], maxSteps: 3 };
+    def.nodes[1].agent = {
+      tools: ['self', 'http', 'workflow:abc', 'workflow:', 'rm -rf'],
+      maxSteps: 3,
+      allowHosts: ['api.example.com'],
+    };
     expect(validateDefinition(def).problems.map((p) => `${p.code} ${p.path}`)).toEqual([
       'unknown_agent_tool /nodes/1/agent/tools/3',
       'unknown_agent_tool /nodes/1/agent/tools/4',

@@ -9,7 +9,7 @@ import { SqlTraceStore } from '@/lib/db/sql-trace-store';
 import { tempDataDir } from '@/lib/db/testing/databases';
 import { createEngine, type Engine } from '@/lib/engine/engine';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
-import { createRuntime, hostEngineOptions, type Runtime } from '@/lib/server/runtime';
+import { createRuntime, hostEngineOptions, hostTraceStoreOptions, type Runtime } from '@/lib/server/runtime';
 import { toErrorResponse } from '@/lib/server/route';
 import { getRun, runEvents, startRun } from '@/lib/server/runs';
 import { getWorkflow } from '@/lib/server/workflows';
@@ -109,7 +109,7 @@ beforeAll(async () => {
   for (const [k, v] of Object.entries(secrets)) await secretStore.set(k, v);
   const host = hostEngineOptions(db, {});
   // No store redactor: the host engine options mask every payload (one pass), as in production.
-  store = new SqlTraceStore(db);
+  store = new SqlTraceStore(db, hostTraceStoreOptions());
   engine = createEngine({ store, ...host, secrets: () => secretStore.values() });
 }, 120_000);
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeProcessRuntime } from './testing/route-harness';
 
 // Approvals are decided once and audited: a concurrent approve and reject through the API give one
 // 200 and one 409, the winner is recorded as `by`, and the run is resumed once (embedded mode; the
@@ -75,11 +76,7 @@ describe('approvals: decided once, audited', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const { getRuntime } = await import('./runtime');
-    const rt = await getRuntime();
-    await rt.dispatcher.close?.();
-    await rt.store.close();
-    await rt.db.close();
+    await closeProcessRuntime();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -216,6 +216,24 @@ describe('backtests over the API', () => {
     expect(cmp.body.comparison.regressed).toHaveLength(20);
   });
 
+  it('the llm_judge scorer (off unless asked for) asks the model once per answered case', async () => {
+    const judged = () =>
+      mock.requests.filter((q) => JSON.stringify(q.body.messages).includes('You compare an answer')).length;
+    const before = judged();
+    await backtest({ nodeId: 'label', runs: { limit: 5 } });
+    expect(judged()).toBe(before);
+    const r = await backtest({
+      nodeId: 'label',
+      runs: { limit: 5 },
+      scorer: { kind: 'llm_judge' },
+      passScore: 0.5,
+    });
+    expect(judged() - before).toBe(5);
+    // The scripted judge answers the schema's minimum, 0: nothing agrees, and its spend is counted.
+    expect(r.report).toMatchObject({ cases: 5, agreed: 0, scores: { mean: 0 } });
+    expect(r.backtest.tokens).toBeGreaterThan(0);
+  });
+
   it('stops at its budget', async () => {
     const r = await backtest({ nodeId: 'label', runs: { limit: TOTAL }, concurrency: 1, budgetUsd: 0.05 });
     expect(r.backtest.status).toBe('budget_exceeded');

@@ -7,6 +7,7 @@ import { MAX_DEMO_BODY_BYTES } from './demo-api';
 import { startDemoServer } from './demo-server';
 import { MAX_REQUEST_BODY_BYTES } from './limits';
 import { routeFiles, routeMethods, routePath } from './testing/route-files';
+import { closeProcessRuntime } from './testing/route-harness';
 
 // Issue 14.2: every route has a body limit, and a body is refused while it streams in, before it
 // is buffered. A streamed body counts the bytes the handler pulled, so "refused early" is measured,
@@ -35,11 +36,7 @@ function countingStream(cap: number) {
 }
 
 afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime();
-  await rt.dispatcher.close?.();
-  await rt.store.close();
-  await rt.db.close();
+  await closeProcessRuntime();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -1,22 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDataDir } from '@/lib/db/testing/databases';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { startFixtureSite, type FixtureSite } from '@/lib/browser/testing/fixture-site';
 import { sharedBrowserPool } from '@/lib/browser/pool';
+import { callRoute, loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
 
 // The browser step through the API as Next.js calls it, on the process runtime (embedded
 // database): a run on the redesigned page heals with the scripted model, its screenshots are
 // listed with the step and served only through their run, and accepting the healed sequence saves
 // a version whose next run replays without the model.
 
-const TOKEN = 'test-token-browser-steps';
-const tmp = tempDataDir('trellis-browser-steps-');
-const saved = { ...process.env };
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
-type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
 let routes: Record<
   'workflows' | 'runs' | 'step' | 'artifact' | 'accept' | 'promotion',
   Record<string, Handler>
@@ -29,48 +22,33 @@ beforeAll(async () => {
   mock = await startMockLlmServer();
   elsewhere = await startLocalServer((_req, res) => res.end('reached'));
   site = await startFixtureSite({ password: 'pw', elsewhere: elsewhere.url });
-  delete process.env.DATABASE_URL;
-  process.env.OPENAI_BASE_URL = mock.baseURL;
-  process.env.OPENAI_API_KEY = 'mock';
-  process.env.OPENAI_MODEL = 'scenario:browser-heal';
-  process.env.TRELLIS_DATA_DIR = tmp.dir;
-  process.env.TRELLIS_API_TOKEN = TOKEN;
+});
+const { token } = useEmbeddedRuntime('browser-steps', {
+  env: () => ({
+    OPENAI_BASE_URL: mock.baseURL,
+    OPENAI_API_KEY: 'mock',
+    OPENAI_MODEL: 'scenario:browser-heal',
+  }),
+});
+
+beforeAll(async () => {
   routes = {
-    workflows: await import('@/app/api/workflows/route'),
-    runs: await import('@/app/api/workflows/[id]/runs/route'),
-    step: await import('@/app/api/runs/[id]/steps/[stepId]/route'),
-    artifact: await import('@/app/api/runs/[id]/artifacts/[artifactId]/route'),
-    accept: await import('@/app/api/workflows/[id]/nodes/[nodeId]/browser-actions/route'),
-    promotion: await import('@/app/api/workflows/[id]/promotion/route'),
-  } as unknown as typeof routes;
-  await (await import('./runtime')).getRuntime();
+    workflows: await loadRoute('workflows'),
+    runs: await loadRoute('workflows/[id]/runs'),
+    step: await loadRoute('runs/[id]/steps/[stepId]'),
+    artifact: await loadRoute('runs/[id]/artifacts/[artifactId]'),
+    accept: await loadRoute('workflows/[id]/nodes/[nodeId]/browser-actions'),
+    promotion: await loadRoute('workflows/[id]/promotion'),
+  };
 });
 
 afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime().catch(() => null);
-  await rt?.store.close().catch(() => {});
-  await rt?.db.close().catch(() => {});
   await sharedBrowserPool().close();
   await Promise.all([mock?.close(), site?.close(), elsewhere?.close()]);
-  process.env = saved;
-  tmp.remove();
 });
 
-async function call(
-  h: Handler,
-  method: string,
-  body?: unknown,
-  params: Record<string, string> = {},
-  auth = true,
-) {
-  const req = new Request('http://127.0.0.1/api/x', {
-    method,
-    headers: { ...(auth ? { authorization: `Bearer ${TOKEN}` } : {}), 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return h(req, { params: Promise.resolve(params) });
-}
+const call = (h: Handler, method: string, body?: unknown, params: Record<string, string> = {}, auth = true) =>
+  callRoute(h, '/api/x', { method, body, params, token: auth ? token : null });
 const jsonOf = async (res: Response) => ({ status: res.status, body: (await res.json()) as Body });
 
 function definition() {

@@ -8,6 +8,7 @@ import { validateDefinition } from '@/lib/nodes/validate-definition';
 import { evaluateExpression, shutdownSandbox } from '@/lib/sandbox';
 import { TrellisError } from '@/lib/workflow/errors';
 import { routeFiles, routeMethods, routePath } from './testing/route-files';
+import { closeProcessRuntime } from './testing/route-harness';
 
 // Property-based fuzzing of the three places untrusted input enters: definition validation, the
 // expression sandbox, and the HTTP route handlers. The properties are "no crash, no hang, no 5xx";
@@ -170,11 +171,7 @@ describe('fuzz: expression sandbox', () => {
 
 // File level: the route suites below share one runtime, closed after the last of them.
 afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime();
-  await rt.dispatcher.close?.();
-  await rt.store.close();
-  await rt.db.close();
+  await closeProcessRuntime();
   fs.rmSync(dataDir, { recursive: true, force: true });
   console.info(`[fuzz] iterations: ${JSON.stringify(iterations)}`);
 });

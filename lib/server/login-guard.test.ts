@@ -12,6 +12,7 @@ import {
 } from './login-guard';
 import { resetRateLimits } from './rate-limit';
 import { API_DIR, type RouteHandler } from './testing/route-files';
+import { closeProcessRuntime } from './testing/route-harness';
 
 // Issue 14.9: password hashing cannot be used to slow the owner down. The latency bound below is
 // the property the issue asks for; it is generous (a loaded 2-core box) and relative to the same
@@ -53,11 +54,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime();
-  await rt.dispatcher.close?.();
-  await rt.store.close();
-  await rt.db.close();
+  await closeProcessRuntime();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -159,6 +159,11 @@ describe('recommend', () => {
     expect(recommend(shadow, 10, 10, 0.3, 0).action).toBe('demote');
     expect(recommend(shadow, 10, 10, 0.95, 0.5).action).toBe('demote');
     expect(recommend(shadow, 10, 10, 0.7, 0.1).action).toBe('keep');
+    // Over the fallback gate the advice is Demote, never Keep (issue 20 §7).
+    expect(recommend(shadow, 10, 10, 0.7, 0.2).action).toBe('demote');
+    expect(recommend(shadow, 10, 10, 0.95, 0.2, 0.25).action).toBe('promote');
+    expect(recommend({ mode: 'agent', shadow: false }, 10, 0, null, 0.2).action).toBe('demote');
+    expect(recommend({ mode: 'agent', shadow: false }, 10, 0, null, 0.2, 0.25).action).toBe('keep');
   });
   it('suggests shadow for a deterministic step, demotion for a live agent that keeps falling back', () => {
     expect(recommend({ mode: 'workflow', shadow: false }, 0, 0, null, null).action).toBe('shadow');

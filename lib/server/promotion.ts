@@ -27,8 +27,7 @@ export const MIN_SAMPLES_FOR_RECOMMENDATION = 5;
 export const PROMOTE_MIN_AGREEMENT = 0.9;
 /** Fallback rate above which promotion is not recommended. */
 export const PROMOTE_MAX_FALLBACK_RATE = 0.1;
-/** Fallback rate (or agreement below DEMOTE_MAX_AGREEMENT) that recommends demotion. */
-export const DEMOTE_MIN_FALLBACK_RATE = 0.3;
+/** Agreement below which shadowing is not worth continuing: demotion is recommended. */
 export const DEMOTE_MAX_AGREEMENT = 0.5;
 
 export type PromotionAction = 'promote' | 'demote' | 'shadow';
@@ -200,7 +199,14 @@ export function summarize(
       deterministicUsd: round(dUsd, 6),
       deltaUsd: aUsd === null || dUsd === null ? null : round(aUsd - dUsd, 6),
     },
-    recommendation: recommend(current, count, compared, exactRate, fallbackRate),
+    recommendation: recommend(
+      current,
+      count,
+      compared,
+      exactRate,
+      fallbackRate,
+      node.agent?.gates?.maxFallbackRate ?? PROMOTE_MAX_FALLBACK_RATE,
+    ),
   };
 }
 
@@ -210,6 +216,8 @@ export function recommend(
   compared: number,
   agreement: number | null,
   fallbackRate: number | null,
+  /** The step's fallback gate (agent.gates.maxFallbackRate), else PROMOTE_MAX_FALLBACK_RATE. */
+  maxFallbackRate: number = PROMOTE_MAX_FALLBACK_RATE,
 ): { action: Recommendation; reason: string } {
   const pct = (x: number) => `${Math.round(x * 100)}%`;
   if (current.mode === 'workflow') {
@@ -232,13 +240,14 @@ export function recommend(
         reason: `${compared} compared run(s); at least ${MIN_SAMPLES_FOR_RECOMMENDATION} are needed before recommending.`,
       };
     }
-    if ((agreement ?? 0) >= PROMOTE_MIN_AGREEMENT && fr <= PROMOTE_MAX_FALLBACK_RATE) {
+    if ((agreement ?? 0) >= PROMOTE_MIN_AGREEMENT && fr <= maxFallbackRate) {
       return {
         action: 'promote',
         reason: `The agent agreed with the deterministic step in ${pct(agreement ?? 0)} of ${compared} runs and fell back in ${pct(fr)}.`,
       };
     }
-    if (fr > DEMOTE_MIN_FALLBACK_RATE || (agreement ?? 0) < DEMOTE_MAX_AGREEMENT) {
+    // Over the fallback gate the advice stays Demote (issue 20 §7), whatever the agreement.
+    if (fr > maxFallbackRate || (agreement ?? 0) < DEMOTE_MAX_AGREEMENT) {
       return {
         action: 'demote',
         reason: `Agreement ${pct(agreement ?? 0)}, fallback rate ${pct(fr)}: the agent is not ready; stop shadowing or change its instructions.`,
@@ -255,8 +264,11 @@ export function recommend(
       reason: `${count} agent run(s) so far; at least ${MIN_SAMPLES_FOR_RECOMMENDATION} are needed.`,
     };
   }
-  if (fr > DEMOTE_MIN_FALLBACK_RATE) {
-    return { action: 'demote', reason: `The agent fell back in ${pct(fr)} of ${count} runs.` };
+  if (fr > maxFallbackRate) {
+    return {
+      action: 'demote',
+      reason: `The agent fell back in ${pct(fr)} of ${count} runs, over the ${pct(maxFallbackRate)} gate.`,
+    };
   }
   return { action: 'keep', reason: `The agent fell back in ${pct(fr)} of ${count} runs.` };
 }

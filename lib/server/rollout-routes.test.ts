@@ -1,76 +1,46 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDataDir } from '@/lib/db/testing/databases';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
+import { getRuntime } from './runtime';
+import { callJson, loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
 
 // Rollout over the real API handlers, the process runtime (embedded database, in-process engine
 // and its rollout watcher) and the real openai SDK against the scripted model server. The fault:
 // the model starts failing mid-traffic; the promise: the canary step is rolled back to shadow
 // within one gate window, and the new version, the activity log and the evidence say why.
 
-const TOKEN = 'test-token-rollout-routes';
-const tmp = tempDataDir('trellis-rollout-routes-');
-const saved = { ...process.env };
 let mock: MockLlmServer;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
-type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
-let routes: {
-  workflows: { POST: Handler };
-  workflow: { GET: Handler };
-  versions: { GET: Handler };
-  runs: { POST: Handler };
-  rollout: { GET: Handler; PUT: Handler };
-  kill: { POST: Handler };
-  events: { GET: Handler };
-};
+let routes: Record<
+  'workflows' | 'workflow' | 'versions' | 'runs' | 'rollout' | 'kill' | 'events',
+  Record<string, Handler>
+>;
 
 beforeAll(async () => {
   mock = await startMockLlmServer();
-  delete process.env.DATABASE_URL;
-  process.env.OPENAI_BASE_URL = mock.baseURL;
-  process.env.OPENAI_API_KEY = 'mock';
-  process.env.OPENAI_MODEL = 'scenario:echo';
-  process.env.TRELLIS_DATA_DIR = tmp.dir;
-  process.env.TRELLIS_API_TOKEN = TOKEN;
+});
+const { token } = useEmbeddedRuntime('rollout-routes', {
+  env: () => ({ OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock', OPENAI_MODEL: 'scenario:echo' }),
+});
+
+beforeAll(async () => {
   routes = {
-    workflows: await import('@/app/api/workflows/route'),
-    workflow: await import('@/app/api/workflows/[id]/route'),
-    versions: await import('@/app/api/workflows/[id]/versions/route'),
-    runs: await import('@/app/api/workflows/[id]/runs/route'),
-    rollout: await import('@/app/api/workflows/[id]/rollout/route'),
-    kill: await import('@/app/api/workflows/[id]/rollout/kill/route'),
-    events: await import('@/app/api/workflows/[id]/rollout/events/route'),
-  } as unknown as typeof routes;
-  await (await import('./runtime')).getRuntime();
+    workflows: await loadRoute('workflows'),
+    workflow: await loadRoute('workflows/[id]'),
+    versions: await loadRoute('workflows/[id]/versions'),
+    runs: await loadRoute('workflows/[id]/runs'),
+    rollout: await loadRoute('workflows/[id]/rollout'),
+    kill: await loadRoute('workflows/[id]/rollout/kill'),
+    events: await loadRoute('workflows/[id]/rollout/events'),
+  };
 });
 
 afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime().catch(() => null);
-  await rt?.rollout.idle();
-  await rt?.store.close().catch(() => {});
-  await rt?.db.close().catch(() => {});
+  // Before the runtime closes: the rollout watcher may still be evaluating.
+  await (await getRuntime().catch(() => null))?.rollout.idle();
   await mock?.close();
-  process.env = saved;
-  tmp.remove();
 });
 
-async function call(
-  h: Handler,
-  method: string,
-  body?: unknown,
-  params: Record<string, string> = {},
-  query = '',
-) {
-  const req = new Request(`http://127.0.0.1/api/x${query}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const res = await h(req, { params: Promise.resolve(params) });
-  return { status: res.status, body: (await res.json()) as Body };
-}
+const call = (h: Handler, method: string, body?: unknown, params: Record<string, string> = {}, query = '') =>
+  callJson(h, `/api/x${query}`, { method, body, params, token });
 
 const agentStep = (id: string) => ({
   id,

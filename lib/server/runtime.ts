@@ -1,6 +1,6 @@
 import { createRolloutWatcher, type RolloutWatcher } from './rollout-watcher';
 import { getDb, type Db } from '@/lib/db/client';
-import { SqlTraceStore } from '@/lib/db/sql-trace-store';
+import { SqlTraceStore, type SqlTraceStoreOptions } from '@/lib/db/sql-trace-store';
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
 import { createChatClient } from '@/lib/agent/model-client';
 import { createEngine, type Engine } from '@/lib/engine/engine';
@@ -15,6 +15,7 @@ import { seedExamplesOnce } from './seed';
 import { modelConfigReader } from './model-endpoint';
 import { agentOptions } from './model-prices';
 import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
+import { exactSealer } from '@/lib/secrets/exact-sealer';
 import { SecretStore } from '@/lib/secrets/store';
 import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer } from '@/lib/telemetry';
@@ -56,6 +57,11 @@ export function allowListedEnv(): Record<string, string> {
   return {
     TRELLIS_DEMO_URL: process.env.TRELLIS_DEMO_URL ?? `http://127.0.0.1:${port}/api/demo`,
   };
+}
+
+/** What every host (web process, worker, CLI) gives its trace store: exact payload copies sealed at rest. */
+export function hostTraceStoreOptions(): Pick<SqlTraceStoreOptions, 'sealExact'> {
+  return { sealExact: exactSealer() };
 }
 
 /** What every host (web process, worker, CLI) gives the engine besides its store. */
@@ -128,6 +134,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     const sentWithRun = new Set<string>();
     const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
+      ...hostTraceStoreOptions(),
     });
     const rollout = createRolloutWatcher(db.prisma);
     // Runs execute in worker processes (their events arrive by NOTIFY): nothing to keep for them here.
@@ -147,6 +154,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     dispatcher.close = async () => {
       await listener.close();
       await close();
+      await rollout.close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
     const backtests: BacktestDispatcher = {
@@ -155,7 +163,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     };
     return { db, store, engine, dispatcher, events, rollout, backtests };
   }
-  const store = new SqlTraceStore(db);
+  const store = new SqlTraceStore(db, hostTraceStoreOptions());
   const rollout = createRolloutWatcher(db.prisma);
   const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
   const dispatcher = createInProcessDispatcher(engine, {
@@ -169,6 +177,12 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       (await db.prisma.run.findUnique({ where: { id: runId }, select: { workflowId: true } }))?.workflowId ??
       null,
   });
+  const closeDispatcher = dispatcher.close?.bind(dispatcher);
+  // Runs that finished while the dispatcher drained may still be read for rollout gates.
+  dispatcher.close = async () => {
+    await closeDispatcher?.();
+    await rollout.close();
+  };
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
   // /api/health waits for the runtime, so "ready" means warm).

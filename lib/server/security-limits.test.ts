@@ -21,6 +21,7 @@ import {
   webhookRateFromEnv,
 } from './rate-limit';
 import { toErrorResponse } from './route';
+import { closeProcessRuntime } from './testing/route-harness';
 
 // Each input limit answers a clear 4xx JSON error, and the server keeps answering afterwards.
 
@@ -77,11 +78,7 @@ describe('HTTP limits', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const { getRuntime } = await import('./runtime');
-    const rt = await getRuntime();
-    await rt.dispatcher.close?.();
-    await rt.store.close();
-    await rt.db.close();
+    await closeProcessRuntime();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_STEP_PAGE_SIZE } from '@/lib/db/repositories/runs';
 import { STREAM_REAUTH_MS } from './runs';
 import { API_DIR, type RouteHandler } from './testing/route-files';
+import { closeProcessRuntime } from './testing/route-harness';
 
 // Issue 14.8 (reads stay bounded: the run answer, the SSE snapshot and a reconnect are pages, not
 // the whole run) and 14.10 (revoking a token or logging out ends the streams it opened).
@@ -135,11 +136,7 @@ afterAll(async () => {
   const { getDb } = await import('@/lib/db/client');
   const { prisma } = await getDb();
   await prisma.run.updateMany({ where: { leaseOwner: 'streams-test' }, data: { status: 'cancelled' } });
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime();
-  await rt.dispatcher.close?.();
-  await rt.store.close();
-  await rt.db.close();
+  await closeProcessRuntime();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -7,6 +7,7 @@ import { proxy } from '@/proxy';
 import { DEFAULT_HOST, startCommand } from '@/scripts/start.mjs';
 import { bindHost, setupTokenRequired } from '@/lib/auth/setup-token';
 import { API_DIR, type RouteHandler } from './testing/route-files';
+import { closeProcessRuntime } from './testing/route-harness';
 
 // Issue 14.3, no first-run takeover: loopback by default, only our own Host names answered (DNS
 // rebinding), and setup from a remote client needs the one-time token from the server log.
@@ -28,11 +29,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  const { getRuntime } = await import('./runtime');
-  const rt = await getRuntime();
-  await rt.dispatcher.close?.();
-  await rt.store.close();
-  await rt.db.close();
+  await closeProcessRuntime();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

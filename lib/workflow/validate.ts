@@ -51,9 +51,26 @@ export const PROBLEM_CODES = [
   'run_too_large',
   'unsupported_expression_language',
   'secret_in_prompt',
+  'http_tool_without_hosts',
   'internal_error',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+/**
+ * Problems of shape or size. Saving keeps work in progress (as n8n and Windmill do): a definition
+ * with graph or config problems may be saved, but not one with these. Running requires none at all.
+ */
+export const STRUCTURAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
+  'not_object',
+  'schema_version',
+  'too_large',
+  'too_deep',
+  'string_too_long',
+  'too_many_nodes',
+  'too_many_edges',
+  'invalid_shape',
+  'internal_error',
+]);
 
 export interface ValidationResult {
   valid: boolean;
@@ -392,6 +409,19 @@ function inspectNode(
   }
   const agent = raw.agent;
   checkSecretsInPrompt(out, raw, path);
+  if (isRec(agent) && Array.isArray(agent.tools) && agent.tools.includes('http')) {
+    // The agent's http tool may only call allow-listed hosts (an http.request step also its own
+    // URL's host): with none, every call it makes is refused, so say so on the canvas.
+    const listed = (v: unknown) => Array.isArray(v) && v.length > 0;
+    const config = isRec(raw.config) ? raw.config : {};
+    if (type !== 'http.request' && !listed(agent.allowHosts) && !listed(config.allowHosts))
+      out.add(
+        `${path}/agent/allowHosts`,
+        'http_tool_without_hosts',
+        'the agent has the HTTP tool but no allowed hosts: every call it makes will be refused; list hosts in agent.allowHosts',
+        'warning',
+      );
+  }
   if (isRec(agent) && Array.isArray(agent.tools)) {
     agent.tools.forEach((tool, t) => {
       if (typeof tool !== 'string') return;

@@ -70,6 +70,14 @@ export async function until(what: string, ok: () => Promise<boolean>, ms = 60_00
   }
 }
 
+/** Closes the runtime the handlers opened (getRuntime): its dispatcher, trace store and database. */
+export async function closeProcessRuntime(): Promise<void> {
+  const rt = await getRuntime().catch(() => null);
+  await rt?.dispatcher.close?.();
+  await rt?.store.close().catch(() => {});
+  await rt?.db.close().catch(() => {});
+}
+
 type Env = Record<string, string | undefined>;
 
 /**
@@ -95,10 +103,7 @@ export function useEmbeddedRuntime(name: string, opts: { env?: Env | (() => Env)
     await getRuntime();
   }, opts.timeoutMs);
   afterAll(async () => {
-    const rt = await getRuntime().catch(() => null);
-    await rt?.dispatcher.close?.();
-    await rt?.store.close().catch(() => {});
-    await rt?.db.close().catch(() => {});
+    await closeProcessRuntime();
     process.env = saved;
     tmp.remove();
   });

@@ -17,6 +17,11 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 // the API.
 
 export const SAMPLE_EVERY_MS = 20;
+/**
+ * Sampling stops early once the run has started this many steps, so the cancel always meets a
+ * running run however fast the machine (the run has 100,101 steps).
+ */
+export const CANCEL_BY_STEP = 90_000;
 
 export const bigRun: WorkflowDefinition = {
   schemaVersion: 1,
@@ -137,10 +142,10 @@ export interface HealthSample {
 }
 
 /** Health latencies sampled one after another; each request is timed from send to body. */
-export async function sampleHealth(url: string, forMs: number): Promise<HealthSample[]> {
+export async function sampleHealth(url: string, forMs: number, stop = () => false): Promise<HealthSample[]> {
   const out: HealthSample[] = [];
   const until = Date.now() + forMs;
-  while (Date.now() < until) {
+  while (Date.now() < until && !stop()) {
     const t0 = performance.now();
     const res = await fetch(url);
     await res.text();
@@ -184,6 +189,10 @@ export async function measureStarvation(
   const wf = await createWorkflow(db.prisma, { name: bigRun.name, definition: bigRun });
   const idle = await sampleHealth(host.healthUrl, 1_000);
   const runId = await rt.engine.startRun({ definition: bigRun, workflowId: wf.id, version: 1 });
+  let stepsStarted = 0;
+  const unsubscribe = rt.events.subscribe(runId, (ev) => {
+    if (ev.type === 'step.started') stepsStarted++;
+  });
   await rt.dispatcher.enqueue(runId, wf.id);
   const stepCount = async () =>
     (
@@ -194,8 +203,9 @@ export async function measureStarvation(
   while ((await stepCount()) < 200 && Date.now() - started < 30_000) await sleep(100);
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
-  const busy = await sampleHealth(host.healthUrl, opts.sampleForMs);
+  const busy = await sampleHealth(host.healthUrl, opts.sampleForMs, () => stepsStarted >= CANCEL_BY_STEP);
   lag.disable();
+  unsubscribe();
   const stepsBeforeCancel = await stepCount();
   const statusBeforeCancel = (await rt.store.getRun(runId))?.status;
 
