@@ -56,6 +56,7 @@ const KIND_TEXT: Record<RolloutEvent['kind'], string> = {
   rollback: 'Automatic rollback',
   advance: 'Automatic advance',
   kill_switch: 'Kill switch',
+  graduation: 'Graduated to a deterministic step',
 };
 
 interface Pending {
