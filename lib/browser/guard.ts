@@ -12,8 +12,9 @@ import { MAX_BLOCKED_RECORDED, MAX_BROWSER_RESPONSE_BYTES } from './limits';
 // Redirects: a subresource's redirects are followed by guardedFetch, every hop checked. A
 // navigation's redirect is answered with a tiny page that moves on with location.replace, so the
 // next hop is a new request that comes through here again (Playwright does not route the hop of a
-// GET→GET redirect) and the page's URL is the real one. A POST's 301/302/303 is answered as is (the
-// GET that follows is routed). A 307/308 POST is re-requested as GET.
+// GET→GET redirect) and the page's URL is the real one. A 307/308 POST is re-requested as GET.
+// (Answering a POST's 302/303 as is, whose GET Playwright does route, was tried: the next page
+// then took about a second longer to arrive, so every navigation redirect takes the page.)
 
 export interface EgressRules {
   /** Explicit allow-list: listed hosts are trusted, even private ones (lib/net semantics). */
@@ -114,10 +115,6 @@ export async function installGuard(ctx: BrowserContext, rules: EgressRules): Pro
         const next = new URL(location, url).toString();
         const why = egressDecision(next, rules);
         if (why) return block(route, next, `redirect from ${new URL(url).host}: ${why}`, true);
-        // A POST answered 301/302/303 turns into a new GET, which Playwright routes like any
-        // request: that hop needs no redirect page (were it not routed, the dead proxy refuses it).
-        if (req.method() === 'POST' && res.status !== 307 && res.status !== 308)
-          return route.fulfill({ status: res.status, headers: { ...out, location: next }, body: '' });
         redirectPages.add(url);
         delete out.location;
         return route.fulfill({
