@@ -4,6 +4,8 @@ import { startScriptedModel, type ScriptedModel } from '@/lib/agent/testing/scri
 import type { WorkflowNode } from '@/lib/workflow/definition';
 import {
   checkCandidate,
+  GRADUATION_FAILURE_EXAMPLES,
+  GRADUATION_MAX_TOKENS,
   GRADUATION_MIN_AGREEMENT,
   GRADUATION_MIN_CASES,
   GRADUATION_PROMPT_CASES,
@@ -72,6 +74,8 @@ describe('proposeGraduation', () => {
       failures: [],
     });
     expect(g.config?.code).toMatch(/\\bcrashes\\b/);
+    // One request, its completion capped by the named limit.
+    expect((sm.mock.requests.at(-1)!.body as { max_tokens?: number }).max_tokens).toBe(GRADUATION_MAX_TOKENS);
     expect(g.tokens).toBeGreaterThan(0);
   });
 
@@ -86,9 +90,8 @@ describe('proposeGraduation', () => {
     expect(g.agreement).toBe(0.5);
     expect(g.agreement).toBeLessThan(GRADUATION_MIN_AGREEMENT);
     expect(g.message).toMatch(/10 of 20 cases \(50%\), below 95%/);
-    expect(g.failures).toEqual([
-      expect.objectContaining({ type: 'diff:/label', count: 10, examples: expect.any(Array) }),
-    ]);
+    expect(g.failures).toEqual([expect.objectContaining({ type: 'diff:/label', count: 10 })]);
+    expect(g.failures[0].examples).toHaveLength(GRADUATION_FAILURE_EXAMPLES);
     // The candidate is shown, so the owner can see what was tried.
     expect(g.nodeType).toBe('code');
   });
