@@ -9,6 +9,7 @@ import { STAGES, stageLabel, type StageState } from '@/lib/workflow/rollout';
 import { DEFAULT_CANARY_PERCENT, MAX_CANARY_PERCENT, MIN_CANARY_PERCENT } from '@/lib/workflow/limits';
 import { BacktestPanel } from './backtest-panel';
 import { GatesForm } from './gates-form';
+import { GraduationPanel } from './graduation-panel';
 import { PromotionPanel } from './promotion-panel';
 import type { RolloutEvent, StepRollout } from './rollout-types';
 
@@ -16,16 +17,16 @@ import type { RolloutEvent, StepRollout } from './rollout-types';
 // the gates and their live verdict, the rollout log, and the promotion report. Talks to
 // /api/workflows/:id/rollout (+ /kill, /events) and /promotion over HTTP only.
 
-/** A step's rollout fields as the server saved them (after an action wrote a version). */
+/** A step's rollout fields (and type and config, which graduation changes) as the server saved them. */
 export async function savedRollout(
   workflowId: string,
   nodeId: string,
-): Promise<Pick<WorkflowNode, 'mode' | 'agent'> | null> {
+): Promise<Pick<WorkflowNode, 'mode' | 'agent' | 'type' | 'config'> | null> {
   const wf = await api<{ definition: WorkflowDefinition }>(
     `/api/workflows/${encodeURIComponent(workflowId)}`,
   );
   const n = wf.definition.nodes.find((x) => x.id === nodeId);
-  return n ? { mode: n.mode, agent: n.agent } : null;
+  return n ? { mode: n.mode, agent: n.agent, type: n.type, config: n.config } : null;
 }
 
 export interface PromotionTabProps {
@@ -56,6 +57,7 @@ const KIND_TEXT: Record<RolloutEvent['kind'], string> = {
   rollback: 'Automatic rollback',
   advance: 'Automatic advance',
   kill_switch: 'Kill switch',
+  graduation: 'Graduated to a deterministic step',
 };
 
 interface Pending {
@@ -323,6 +325,13 @@ export function PromotionTab({ workflowId, nodeId, savedVersion, onVersionSaved 
               Backtests
             </h3>
             <BacktestPanel workflowId={workflowId} nodeId={nodeId} />
+          </div>
+
+          <div className="border-b border-slate-100 px-4 py-3">
+            <h3 className="mb-2 text-[11px] font-semibold tracking-wider text-slate-400 uppercase">
+              Graduation
+            </h3>
+            <GraduationPanel workflowId={workflowId} nodeId={nodeId} onVersionSaved={onVersionSaved} />
           </div>
 
           <div className="border-b border-slate-100 px-4 py-3">

@@ -425,7 +425,15 @@ export const ConfigPanel = memo(function ConfigPanel({
                         // canvas shows them and the next save keeps them.
                         onVersionSaved={() =>
                           void savedRollout(workflowId, id).then(
-                            (r) => r && onChange((s) => ({ ...s, mode: r.mode, agent: r.agent })),
+                            (r) =>
+                              r &&
+                              onChange((s) => ({
+                                ...s,
+                                mode: r.mode,
+                                agent: r.agent,
+                                // Only graduation changes the type: then the saved config goes with it.
+                                ...(r.type !== s.type ? { type: r.type, config: r.config } : {}),
+                              })),
                           )
                         }
                       />
