@@ -75,8 +75,8 @@ export function GraduationPanel({
         A code or transform step written from the recorded cases, backtested against them; offered only when
         it reproduces at least 95% of them.
       </p>
-      <div className="flex items-end gap-2">
-        <label className="flex flex-1 flex-col gap-1 text-xs text-slate-600">
+      <div className="flex flex-wrap items-end gap-2">
+        <label className="flex min-w-40 flex-1 flex-col gap-1 text-xs text-slate-600">
           Model (optional)
           <input
             className="h-8 rounded-md border border-slate-300 px-2 text-sm"

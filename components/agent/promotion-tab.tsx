@@ -331,7 +331,14 @@ export function PromotionTab({ workflowId, nodeId, savedVersion, onVersionSaved 
             <h3 className="mb-2 text-[11px] font-semibold tracking-wider text-slate-400 uppercase">
               Graduation
             </h3>
-            <GraduationPanel workflowId={workflowId} nodeId={nodeId} onVersionSaved={onVersionSaved} />
+            <GraduationPanel
+              workflowId={workflowId}
+              nodeId={nodeId}
+              onVersionSaved={(v) => {
+                onVersionSaved?.(v);
+                void load();
+              }}
+            />
           </div>
 
           <div className="border-b border-slate-100 px-4 py-3">
