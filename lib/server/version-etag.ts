@@ -1,4 +1,5 @@
-import { ValidationError } from '@/lib/workflow/errors';
+import type { VersionMoved } from '@/lib/db/repositories/workflows';
+import { TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { INT4_MAX } from './limits';
 
 // A workflow's ETag is its latest version number: GET answers it, a save may send it back in
@@ -34,4 +35,21 @@ function parseEtag(raw: string): number {
     ]);
   }
   return n;
+}
+
+/** 409 version_conflict: the save was based on `base`, the workflow is at `current` now. */
+export function versionConflict(id: string, base: number, current: VersionMoved['conflict']) {
+  const note = current.note ? ` (${current.note})` : '';
+  return new TrellisError(
+    'version_conflict',
+    `Workflow ${id} changed since version ${base}: the latest is version ${current.version}${note}`,
+    {
+      details: {
+        baseVersion: base,
+        currentVersion: current.version,
+        note: current.note,
+        createdAt: current.createdAt,
+      },
+    },
+  );
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import * as repo from '@/lib/db/repositories/workflows';
-import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
-import { baseVersionOf, etagFor } from './version-etag';
+import { NotFoundError, ValidationError } from '@/lib/workflow/errors';
+import { baseVersionOf, etagFor, versionConflict } from './version-etag';
 import { definitionForSave } from './definition-input';
 import { INT4_MAX } from './limits';
 import { json, parseWith, readJson, type RouteContext } from './route';
@@ -56,7 +56,9 @@ export async function getWorkflow({ params }: RouteContext<IdParams>) {
   const webhook = await webhookInfo(db, params.id, wf.definition);
   // The answer carries the webhook secret: no cache (browser, proxy) may keep a copy.
   const etag = { etag: etagFor(wf.version) };
-  return webhook ? json({ ...wf, webhook }, 200, { 'cache-control': 'no-store', ...etag }) : json(wf, 200, etag);
+  return webhook
+    ? json({ ...wf, webhook }, 200, { 'cache-control': 'no-store', ...etag })
+    : json(wf, 200, etag);
 }
 
 export async function saveWorkflow({ req, params }: RouteContext<IdParams>) {
@@ -73,15 +75,6 @@ export async function saveWorkflow({ req, params }: RouteContext<IdParams>) {
   if (!saved) throw new NotFoundError(`Workflow ${params.id}`);
   if ('conflict' in saved) throw versionConflict(params.id, baseVersion!, saved.conflict);
   return json({ ...saved, problems }, 200, { etag: etagFor(saved.version) });
-}
-
-function versionConflict(id: string, base: number, current: repo.VersionMoved['conflict']) {
-  const note = current.note ? ` (${current.note})` : '';
-  return new TrellisError(
-    'version_conflict',
-    `Workflow ${id} changed since version ${base}: the latest is version ${current.version}${note}`,
-    { details: { baseVersion: base, currentVersion: current.version, note: current.note, createdAt: current.createdAt } },
-  );
 }
 
 /**
