@@ -214,7 +214,8 @@ test('copy nodes into another workflow and promote a step to agent mode', async 
   const panel = page.getByRole('complementary', { name: 'Node settings' });
   await panel.getByLabel(/^Prompt/).fill('Summarise {{ input.text }}');
   await page.getByRole('radio', { name: 'Agent' }).click();
-  await expect(card(page, 'llm').getByText('Agent', { exact: true })).toBeVisible();
+  // The card's stage badge (rollout: "agent", shown in capitals).
+  await expect(card(page, 'llm').getByText(/^agent$/i)).toBeVisible();
   await expect(panel.getByLabel('Instructions', { exact: true })).toBeVisible();
   await expect(panel.getByRole('checkbox', { name: /This step/ })).toBeChecked();
   // The deterministic config stays editable as the fallback.

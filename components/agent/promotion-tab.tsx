@@ -9,6 +9,7 @@ import { STAGES, stageLabel, type StageState } from '@/lib/workflow/rollout';
 import { DEFAULT_CANARY_PERCENT, MAX_CANARY_PERCENT, MIN_CANARY_PERCENT } from '@/lib/workflow/limits';
 import { BacktestPanel } from './backtest-panel';
 import { GatesForm } from './gates-form';
+import { GraduationPanel } from './graduation-panel';
 import { PromotionPanel } from './promotion-panel';
 import type { RolloutEvent, StepRollout } from './rollout-types';
 
@@ -44,6 +45,7 @@ const KIND_TEXT: Record<RolloutEvent['kind'], string> = {
   rollback: 'Automatic rollback',
   advance: 'Automatic advance',
   kill_switch: 'Kill switch',
+  graduation: 'Graduated to a deterministic step',
 };
 
 interface Pending {
@@ -311,6 +313,13 @@ export function PromotionTab({ workflowId, nodeId, savedVersion, onVersionSaved 
               Backtests
             </h3>
             <BacktestPanel workflowId={workflowId} nodeId={nodeId} />
+          </div>
+
+          <div className="border-b border-slate-100 px-4 py-3">
+            <h3 className="mb-2 text-[11px] font-semibold tracking-wider text-slate-400 uppercase">
+              Graduation
+            </h3>
+            <GraduationPanel workflowId={workflowId} nodeId={nodeId} onVersionSaved={onVersionSaved} />
           </div>
 
           <div className="border-b border-slate-100 px-4 py-3">

@@ -22,7 +22,7 @@ export interface StepRollout {
 
 export interface RolloutEvent {
   id: string;
-  kind: 'stage' | 'gates' | 'rollback' | 'advance' | 'kill_switch';
+  kind: 'stage' | 'gates' | 'rollback' | 'advance' | 'kill_switch' | 'graduation';
   nodeId: string | null;
   fromStage: string | null;
   toStage: string | null;

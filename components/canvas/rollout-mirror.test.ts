@@ -60,6 +60,36 @@ describe('mirroring a server-written rollout change', () => {
     expect(JSON.parse(doc).nodes[1]).toMatchObject({ mode: 'workflow', config: { value: 9 } });
   });
 
+  it('takes only the fields the version changed: a graduated step’s type and config, not an edited name', () => {
+    const graduated = {
+      ...base,
+      nodes: base.nodes.map((n) =>
+        n.id === 'b'
+          ? { ...n, type: 'code', config: { code: 'return 2' }, mode: undefined, agent: undefined }
+          : n,
+      ),
+    };
+    const changes = rolloutChanges(base, graduated);
+    expect(changes.get('b')).toEqual({
+      mode: undefined,
+      agent: undefined,
+      type: 'code',
+      config: { code: 'return 2' },
+    });
+    const renamed = { ...base, nodes: base.nodes.map((n) => (n.id === 'b' ? { ...n, name: 'Mine' } : n)) };
+    const f = toFlow(renamed);
+    const step = JSON.parse(
+      JSON.stringify(toDefinition(splitMeta(renamed), mirrorNodes(f.nodes, changes), f.edges)),
+    ).nodes[2];
+    expect(step).toEqual({
+      id: 'b',
+      type: 'code',
+      name: 'Mine',
+      position: { x: 0, y: 200 },
+      config: { code: 'return 2' },
+    });
+  });
+
   it('leaves untouched nodes as the same objects', () => {
     const flow = toFlow(base);
     const out = mirrorNodes(flow.nodes, new Map([['a', { mode: 'workflow' as const, agent }]]));

@@ -203,7 +203,7 @@ export function WorkflowList() {
         </div>
       )}
 
-      <div className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
+      <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
         {error ? (
           <div role="alert" className="p-10 text-center">
             <p className="text-sm font-medium text-red-700">
@@ -282,7 +282,7 @@ export function WorkflowList() {
                       </span>
                     )}
                     {wf.description && (
-                      <p className="mt-0.5 max-w-md truncate text-xs text-slate-500" title={wf.description}>
+                      <p className="mt-0.5 max-w-xs truncate text-xs text-slate-500" title={wf.description}>
                         {wf.description}
                       </p>
                     )}

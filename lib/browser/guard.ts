@@ -13,6 +13,8 @@ import { MAX_BLOCKED_RECORDED, MAX_BROWSER_RESPONSE_BYTES } from './limits';
 // navigation's redirect is answered with a tiny page that moves on with location.replace, so the
 // next hop is a new request that comes through here again (Playwright does not route the hop of a
 // GET→GET redirect) and the page's URL is the real one. A 307/308 POST is re-requested as GET.
+// (Answering a POST's 302/303 as is, whose GET Playwright does route, was tried: the next page
+// then took about a second longer to arrive, so every navigation redirect takes the page.)
 
 export interface EgressRules {
   /** Explicit allow-list: listed hosts are trusted, even private ones (lib/net semantics). */

@@ -111,6 +111,17 @@ const tableFn = new Function(
   });`,
 ) as (el: Element, max: number) => unknown[] | null;
 
+const fingerprintsFn = new Function(
+  'els',
+  'max',
+  `${HELPERS}\nreturn els.slice(0, max).map(fingerprint);`,
+) as (els: Element[], max: number) => Fingerprint[];
+
+/** Fingerprints of the first `max` elements a locator matches, in one round trip. */
+export function fingerprintsOf(locator: Locator, max: number): Promise<Fingerprint[]> {
+  return locator.evaluateAll(fingerprintsFn, max);
+}
+
 export function fingerprintOf(locator: Locator): Promise<Fingerprint> {
   return locator.evaluate(fingerprintFn);
 }

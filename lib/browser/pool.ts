@@ -14,7 +14,7 @@ import { BROWSER_POOL_SIZE, BROWSER_WARM_CONTEXTS } from './limits';
 // closed instead of reaching the network.
 
 export interface BrowserPool {
-  /** A fresh context (waits for a free slot); close it with release(). */
+  /** A fresh context with one blank page (waits for a free slot); close it with release(). */
   acquire(signal?: AbortSignal): Promise<BrowserContext>;
   release(ctx: BrowserContext): Promise<void>;
   stats(): { inUse: number; waiting: number; warm: number };
@@ -67,8 +67,12 @@ export function createBrowserPool(
     return browser;
   };
 
-  const newContext = async () =>
-    (await start()).browser.newContext({ acceptDownloads: false, serviceWorkers: 'block' });
+  // A warm context comes with its page open: that is most of the cost of getting one ready.
+  const newContext = async () => {
+    const ctx = await (await start()).browser.newContext({ acceptDownloads: false, serviceWorkers: 'block' });
+    await ctx.newPage();
+    return ctx;
+  };
 
   const refill = () => {
     while (!closed && warm.length < warmTarget && inUse + warm.length < size + warmTarget) {
@@ -107,10 +111,15 @@ export function createBrowserPool(
         throw err;
       }
     },
-    async release(ctx) {
-      await ctx.close().catch(() => {});
-      inUse--;
-      waiters.shift()?.();
+    release(ctx) {
+      // The step does not wait for the close; the slot frees when it is done.
+      return ctx
+        .close()
+        .catch(() => {})
+        .finally(() => {
+          inUse--;
+          waiters.shift()?.();
+        });
     },
     stats: () => ({ inUse, waiting: waiters.length, warm: warm.length }),
     async close() {

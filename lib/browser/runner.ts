@@ -3,7 +3,7 @@ import { TrellisError } from '@/lib/workflow/errors';
 import { checkJsonSchema } from '@/lib/workflow/json-schema-check';
 import type { Guard } from './guard';
 import { MAX_EXTRACT_ITEMS, MAX_TEXT_CHARS } from './limits';
-import { describeFingerprint, fingerprintOf, sameControl, tableOf } from './page-script';
+import { describeFingerprint, fingerprintOf, fingerprintsOf, sameControl, tableOf } from './page-script';
 import type { BrowserAction, Fingerprint, Target } from './schema';
 
 // Runs one action of the vocabulary on a live page, checking each target against what was
@@ -76,6 +76,9 @@ function locatorFor(page: Page, t: Target): Locator {
   return page.locator(t.css!);
 }
 
+/** Elements of one target compared with the recorded control (a list of same-named links). */
+const MAX_CANDIDATES = 10;
+
 /** The first element the target resolves to that is still the recorded control. */
 export async function resolveTarget(
   page: Page,
@@ -89,13 +92,10 @@ export async function resolveTarget(
   } catch {
     throw new TargetMissing(index, `no element matches ${describeTarget(t)} within ${timeoutMs} ms`);
   }
-  const n = Math.min(await loc.count(), 10);
-  let first: Fingerprint | undefined;
-  for (let i = 0; i < n; i++) {
-    const found = await fingerprintOf(loc.nth(i));
-    first ??= found;
-    if (!t.expect || sameControl(t.expect, found)) return { locator: loc.nth(i), found };
-  }
+  const all = await fingerprintsOf(loc, MAX_CANDIDATES);
+  const first: Fingerprint | undefined = all[0];
+  for (let i = 0; i < all.length; i++)
+    if (!t.expect || sameControl(t.expect, all[i])) return { locator: loc.nth(i), found: all[i] };
   throw new TargetMissing(
     index,
     `${describeTarget(t)} now points at ${first ? describeFingerprint(first) : 'nothing'}, recorded ${describeFingerprint(t.expect!)}`,

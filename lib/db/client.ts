@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/client';
 import { migrate, type MigrateResult } from './migrate';
 import { pgliteExecutor, pgPoolExecutor, type SqlExecutor } from './sql-executor';
@@ -68,6 +67,11 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   } else {
     kind = 'embedded';
     const dir = embeddedDbPath(opts.dataDir);
+    // Loaded only here: a server-mode process (web or worker) never holds PGlite's ~45 MB (issue 21).
+    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('pglite-prisma-adapter'),
+    ]);
     fs.mkdirSync(dir, { recursive: true });
     const releaseLock = acquireDirLock(dir);
     let client: PGlite;

@@ -274,6 +274,21 @@ describe('SSRF guard', () => {
     expect(elsewhere.requests).toHaveLength(0);
   });
 
+  it("refuses a POST's redirect to another host (the hop after a form post)", async () => {
+    const { out, output } = await blockedRun({
+      startUrl: `${site.url}/post-away`,
+      actions: [{ type: 'click', target: { role: 'button', name: 'Send' } }],
+    });
+    expect(out.status).toBe('succeeded');
+    expect(output.blocked).toContainEqual(
+      expect.objectContaining({ url: `${elsewhere.url}/landing`, navigation: true }),
+    );
+    expect(output.blocked.find((b) => b.url === `${elsewhere.url}/landing`)?.reason).toContain(
+      `redirect from ${site.hostPort}`,
+    );
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
   it('without allowHosts, the start URL host is reachable only at a public address (loopback refused)', async () => {
     const { out, step } = await run(flow({ startUrl: `${site.url}/product`, actions: [] }));
     expect(out.status).toBe('failed');

@@ -69,7 +69,7 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
   const logs: ActionLog[] = [];
   try {
     const guard = await installGuard(context, rules);
-    const page = await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     if (config.viewport) await page.setViewportSize(config.viewport);
     const env: RunnerEnv = {
       page,
@@ -182,7 +182,7 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
     return { kind: 'done' as const, output: await finish({ recorded: replayed }) };
   } finally {
     signal.removeEventListener('abort', onAbort);
-    await pool.release(context);
+    void pool.release(context);
   }
 }
 

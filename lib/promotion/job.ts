@@ -51,7 +51,10 @@ export function replayedNode(node: WorkflowNode, request: Pick<BacktestRequest, 
 }
 
 /** The cases of a backtest from its node's recorded history. */
-export async function loadCases(store: BacktestStore, rec: BacktestRecord): Promise<BacktestCase[]> {
+export async function loadCases(
+  store: BacktestStore,
+  rec: Pick<BacktestRecord, 'workflowId' | 'nodeId' | 'version'> & { request: Pick<BacktestRequest, 'runs'> },
+): Promise<BacktestCase[]> {
   const defs = await store.definitions(rec.workflowId, [rec.version]);
   const node = defs.get(rec.version)?.nodes.find((n) => n.id === rec.nodeId);
   if (!node) throw new NotFoundError(`Node ${rec.nodeId} in version ${rec.version}`);

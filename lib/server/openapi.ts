@@ -15,6 +15,7 @@ import { actionBody, reportQuery } from './promotion';
 import { casesQuery, compareQuery, listQuery as backtestListQuery } from './backtests';
 import { backtestRequestSchema, BACKTEST_STATUSES } from '@/lib/promotion/spec';
 import { eventsQuery, killBody, rolloutBody, rolloutQuery } from './rollout-api';
+import { acceptGraduationBody, graduationBody } from './graduation';
 import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } from './runs';
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
@@ -620,6 +621,30 @@ export const API_OPERATIONS: Record<
       tag: 'Workflows',
       path: id,
       query: eventsQuery,
+      responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/nodes/{nodeId}/graduation': {
+    post: {
+      summary:
+        'Propose a deterministic (code/transform) step for an agent step from its recorded cases, backtested over them; saves nothing',
+      description:
+        'The proposal is offered (`proposed: true`) only when it reproduces at least `threshold` of the cases exactly; otherwise `reason` says why (too_few_cases, invalid_answer, invalid_config, below_threshold) with the agreement and failures.',
+      tag: 'Workflows',
+      path: z.object({ id: z.string(), nodeId: z.string() }),
+      body: graduationBody,
+      responses: { 200: z.object({}).loose() },
+    },
+  },
+  '/api/workflows/{id}/nodes/{nodeId}/graduation/accept': {
+    post: {
+      summary:
+        'Save a graduation: the step becomes the given code/transform step in workflow mode (a new version and a rollout event)',
+      description:
+        'The config is checked with its node schema (400 with /config pointers) and backtested again; below the threshold it is 409 (details.reason below_threshold) unless `confirm: true`.',
+      tag: 'Workflows',
+      path: z.object({ id: z.string(), nodeId: z.string() }),
+      body: acceptGraduationBody,
       responses: { 200: z.object({}).loose() },
     },
   },

@@ -13,6 +13,8 @@ export interface RolloutWatcher {
   onEvent(ev: EngineEvent): void;
   /** Resolves when no evaluation is running or pending (tests, shutdown). */
   idle(): Promise<void>;
+  /** Takes no more events and waits for the evaluations under way: call before the database closes. */
+  close(): Promise<void>;
 }
 
 export function createRolloutWatcher(
@@ -60,17 +62,23 @@ export function createRolloutWatcher(
   };
 
   const inflight = new Set<Promise<void>>();
+  let closed = false;
+  const idle = async () => {
+    while (inflight.size || running.size) await Promise.all([...inflight, ...running.values()]);
+  };
   return {
     onEvent(ev) {
-      if (ev.type !== 'run.finished' || ev.status === 'waiting') return;
+      if (closed || ev.type !== 'run.finished' || ev.status === 'waiting') return;
       const p = onRunFinished(ev.runId).catch((err: unknown) =>
         console.error(`[rollout] run ${ev.runId}:`, err),
       );
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     },
-    async idle() {
-      while (inflight.size || running.size) await Promise.all([...inflight, ...running.values()]);
+    idle,
+    async close() {
+      closed = true;
+      await idle();
     },
   };
 }

@@ -274,6 +274,7 @@ const NOTE_PREFIX: Record<RolloutEventKind, string> = {
   rollback: 'Automatic rollback',
   advance: 'Automatic advance',
   kill_switch: 'Kill switch',
+  graduation: 'Graduation',
 };
 
 /** Every agent step of the workflow back to `workflow`, in one version. Null: none was serving. */

@@ -154,6 +154,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     dispatcher.close = async () => {
       await listener.close();
       await close();
+      await rollout.close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
     const backtests: BacktestDispatcher = {
@@ -176,6 +177,12 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       (await db.prisma.run.findUnique({ where: { id: runId }, select: { workflowId: true } }))?.workflowId ??
       null,
   });
+  const closeDispatcher = dispatcher.close?.bind(dispatcher);
+  // Runs that finished while the dispatcher drained may still be read for rollout gates.
+  dispatcher.close = async () => {
+    await closeDispatcher?.();
+    await rollout.close();
+  };
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
   // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
   // /api/health waits for the runtime, so "ready" means warm).

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { extractSchema } from '@/lib/agent/prompt';
+import { keywordRule } from './graduation';
 
 // A scripted OpenAI-compatible server (POST /v1/chat/completions, non-streaming) for tests and
 // offline demos. It is stateless per conversation: each answer is derived from the messages it
@@ -25,6 +26,7 @@ export const MOCK_SCENARIOS = [
   'follow-links', // obeys URLs in the prompt and tool results (prompt injection): calls the http tool; "[method:POST]" in the prompt sets the method
   'expensive', // like endless-tools, but every response reports many tokens
   'browser-heal', // an interface agent: observe, then the rest of the plan; the failed click goes to the observed control whose name best matches the goal
+  'graduate', // graduation: reads {"cases":[{input,output}]} and answers a code step with a keyword rule (graduation.ts)
   'inject', // prompt injection: calls the first tool once with {{ secrets.X }}, {{ env.X }}, {{ steps }} in every argument ("[inject:X]" names X, default apiKey), then answers
 ] as const;
 export type MockScenario = (typeof MOCK_SCENARIOS)[number];
@@ -315,6 +317,8 @@ function respond(scenario: MockScenario, body: ChatBody): Reply {
     }
     case 'browser-heal':
       return browserHeal(msgs, prompt, answer);
+    case 'graduate':
+      return { kind: 'content', content: JSON.stringify(keywordRule(prompt)) };
     case 'slow':
     case 'echo':
     default:

@@ -113,6 +113,10 @@ ${rows.map((r) => `<tr><td>${r.Order}</td><td>${r.Item}</td><td>${r.Total}</td><
 <script>fetch('http://169.254.169.254/latest/meta-data/').catch(() => {}); window.open(${JSON.stringify(`${opts.elsewhere}/popup`)});</script>`,
           ),
         );
+      case '/post-away':
+        // A form whose POST is answered with a redirect off the allowed host.
+        if (req.method === 'POST') return html('', 303, { location: `${opts.elsewhere}/landing` });
+        return html(page('Post away', '<form method="post"><button type="submit">Send</button></form>'));
       case '/to-private':
         return html('', 302, { location: 'http://10.0.0.1/admin' });
       case '/to-elsewhere':

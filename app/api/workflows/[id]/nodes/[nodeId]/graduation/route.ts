@@ -1,0 +1,5 @@
+import { postGraduation } from '@/lib/server/graduation';
+import { route } from '@/lib/server/route';
+
+export const dynamic = 'force-dynamic';
+export const POST = route(postGraduation);

@@ -1,0 +1,141 @@
+'use client';
+import { useState } from 'react';
+import { api, errorMessage } from '@/components/ui/api';
+import { Button } from '@/components/ui/button';
+import type { Graduation } from '@/lib/promotion/graduate';
+import { percent } from './format';
+
+// "Propose deterministic step" (issue 16 §5): asks POST …/nodes/:nodeId/graduation for a code or
+// transform step written from the recorded cases and backtested over them; shows its agreement,
+// config and failures. Saving is the owner's separate click (…/graduation/accept → a new version).
+
+const REASON_TEXT: Record<NonNullable<Graduation['reason']>, string> = {
+  too_few_cases: 'Too few recorded cases',
+  invalid_answer: 'The model gave no usable step',
+  invalid_config: 'The proposed config is invalid',
+  below_threshold: 'Not reproducible enough',
+};
+
+export function GraduationPanel({
+  workflowId,
+  nodeId,
+  onVersionSaved,
+}: {
+  workflowId: string;
+  nodeId: string;
+  onVersionSaved?: (version: number) => void;
+}) {
+  const base = `/api/workflows/${encodeURIComponent(workflowId)}/nodes/${encodeURIComponent(nodeId)}/graduation`;
+  const [model, setModel] = useState('');
+  const [proposal, setProposal] = useState<Graduation | null>(null);
+  const [busy, setBusy] = useState<'propose' | 'save' | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<number | null>(null);
+
+  async function propose() {
+    setBusy('propose');
+    setError(null);
+    setSaved(null);
+    setProposal(null);
+    try {
+      const r = await api<{ proposal: Graduation }>(base, {
+        method: 'POST',
+        body: model.trim() ? { model: model.trim() } : {},
+      });
+      setProposal(r.proposal);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function save() {
+    if (!proposal?.proposed) return;
+    setBusy('save');
+    setError(null);
+    try {
+      const r = await api<{ version: number }>(`${base}/accept`, {
+        method: 'POST',
+        body: { nodeType: proposal.nodeType, config: proposal.config },
+      });
+      setSaved(r.version);
+      setProposal(null);
+      onVersionSaved?.(r.version);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <div className="flex flex-col gap-2" aria-label="Graduation" role="group">
+      <p className="text-xs text-slate-500">
+        A code or transform step written from the recorded cases, backtested against them; offered only when
+        it reproduces at least 95% of them.
+      </p>
+      <div className="flex items-end gap-2">
+        <label className="flex flex-1 flex-col gap-1 text-xs text-slate-600">
+          Model (optional)
+          <input
+            className="h-8 rounded-md border border-slate-300 px-2 text-sm"
+            value={model}
+            placeholder="server default"
+            onChange={(e) => setModel(e.target.value)}
+          />
+        </label>
+        <Button onClick={() => void propose()} disabled={busy !== null}>
+          {busy === 'propose' ? 'Proposing…' : 'Propose deterministic step'}
+        </Button>
+      </div>
+      {error && (
+        <p role="alert" className="rounded bg-red-50 px-2 py-1 text-xs text-red-800">
+          {error}
+        </p>
+      )}
+      {saved !== null && (
+        <p role="status" className="rounded bg-emerald-50 px-2 py-1 text-xs text-emerald-800">
+          Saved as version {saved}: the step is now deterministic.
+        </p>
+      )}
+      {proposal && (
+        <div
+          role="region"
+          aria-label="Proposed deterministic step"
+          className="flex flex-col gap-2 rounded border border-slate-200 p-2"
+        >
+          <p role="status" className={proposal.proposed ? 'text-emerald-800' : 'text-amber-800'}>
+            {proposal.proposed
+              ? `Agreement ${percent(proposal.agreement)} over ${proposal.cases} recorded cases (${proposal.nodeType} step)`
+              : `${REASON_TEXT[proposal.reason!]}: ${proposal.message}`}
+          </p>
+          {proposal.config && (
+            <pre
+              aria-label="Proposed config"
+              className="max-h-48 overflow-auto rounded bg-slate-50 p-2 font-mono text-[11px] whitespace-pre-wrap text-slate-800"
+            >
+              {typeof proposal.config.code === 'string'
+                ? proposal.config.code
+                : JSON.stringify(proposal.config, null, 2)}
+            </pre>
+          )}
+          {proposal.failures.length > 0 && (
+            <ul aria-label="Disagreements" className="text-xs text-slate-600">
+              {proposal.failures.map((f) => (
+                <li key={f.type}>
+                  {f.type}: {f.count} case(s)
+                </li>
+              ))}
+            </ul>
+          )}
+          {proposal.proposed && (
+            <Button variant="primary" onClick={() => void save()} disabled={busy !== null}>
+              {busy === 'save' ? 'Saving…' : 'Save as new version'}
+            </Button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

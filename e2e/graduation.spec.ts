@@ -1,0 +1,97 @@
+import { expect, test, type Page } from '@playwright/test';
+
+// "Propose deterministic step" in the Promotion tab (issue 16 §5) against the real server and the
+// scripted model server: an llm classifier in shadow whose answers follow a keyword rule; the
+// scripted model (scenario `graduate`) writes that rule as a code step; the tab shows its agreement
+// and code, nothing is saved until "Save as new version", which writes a version and a log row.
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: false });
+
+async function post(page: Page, baseURL: string, path: string, data: unknown) {
+  const res = await page.request.fetch(`${baseURL}${path}`, {
+    method: 'POST',
+    data,
+    headers: { origin: new URL(baseURL).origin },
+  });
+  expect(res.ok(), `POST ${path}: ${res.status()} ${await res.text()}`).toBe(true);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+test('Promotion tab: propose a deterministic step, see its agreement, save it as a new version', async ({
+  page,
+  baseURL,
+}) => {
+  const name = `Graduation ${Date.now().toString(36)}`;
+  const created = await post(page, baseURL!, '/api/workflows', {
+    name,
+    definition: {
+      schemaVersion: 1,
+      name,
+      nodes: [
+        { id: 'start', type: 'trigger.manual', name: 'Start', position: { x: 0, y: 0 }, config: {} },
+        {
+          id: 'label',
+          type: 'llm',
+          name: 'Classify ticket',
+          position: { x: 0, y: 160 },
+          config: {
+            model: 'scenario:echo',
+            prompt: 'Label: {{ input.text }}',
+            outputSchema: {
+              type: 'object',
+              properties: { label: { enum: ['billing', 'bug', 'other'] } },
+              required: ['label'],
+            },
+          },
+          mode: 'agent',
+          agent: { instructions: 'Label the ticket.', tools: ['self'], shadow: true, model: 'scenario:echo' },
+        },
+      ],
+      edges: [{ id: 'e1', source: 'start', target: 'label' }],
+    },
+  });
+  const id = created.id as string;
+  const tickets = [
+    'billing: my invoice',
+    'invoice twice, billing',
+    'the app crashes, bug',
+    'a bug: it crashes',
+    'hello there, other',
+    'other things, hello',
+  ];
+  for (const text of tickets)
+    await post(page, baseURL!, `/api/workflows/${id}/runs`, { input: { text }, wait: true });
+
+  await page.goto(`/workflows/${id}`);
+  await page.getByRole('group', { name: 'Classify ticket', exact: true }).click();
+  await page.getByRole('tablist', { name: 'Inspector' }).getByRole('tab', { name: 'Promotion' }).click();
+  const panel = page
+    .getByRole('region', { name: 'Promotion', exact: true })
+    .getByRole('group', { name: 'Graduation' });
+  await panel.getByLabel('Model (optional)').fill('scenario:graduate');
+  await panel.getByRole('button', { name: 'Propose deterministic step' }).click();
+  const proposal = panel.getByRole('region', { name: 'Proposed deterministic step' });
+  await expect(proposal.getByRole('status')).toHaveText(
+    `Agreement 100% over ${tickets.length} recorded cases (code step)`,
+  );
+  await expect(proposal.getByLabel('Proposed config')).toContainText('return');
+  await proposal.scrollIntoViewIfNeeded();
+  await shot(page, 'graduation-proposal');
+
+  // Nothing saved by proposing.
+  const before = (await (await page.request.get(`${baseURL}/api/workflows/${id}/versions`)).json()) as {
+    versions: { version: number }[];
+  };
+  expect(before.versions).toHaveLength(1);
+
+  await proposal.getByRole('button', { name: 'Save as new version' }).click();
+  await expect(panel.getByRole('status')).toHaveText('Saved as version 2: the step is now deterministic.');
+  const wf = (await (await page.request.get(`${baseURL}/api/workflows/${id}`)).json()) as {
+    definition: { nodes: { id: string; type: string; mode?: string }[] };
+  };
+  expect(wf.definition.nodes.find((n) => n.id === 'label')).toMatchObject({ type: 'code', mode: 'workflow' });
+  const log = page.getByRole('region', { name: 'Promotion', exact: true });
+  await expect(log.getByText('Graduated to a deterministic step')).toBeVisible();
+  await shot(page, 'graduation-saved');
+});

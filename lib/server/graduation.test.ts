@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
+import { GRADUATION_MIN_AGREEMENT } from '@/lib/promotion/graduate';
+import { LABEL_SCHEMA } from '@/lib/promotion/testing/triage';
+import { getRuntime } from './runtime';
+import { loadRoute, useEmbeddedRuntime, type Handler } from './testing/route-harness';
+
+// Graduation over the route handlers with an embedded database: real runs of an llm classifier
+// (the scripted model labels by the first label word in the ticket, i.e. a keyword rule) build the
+// history; the real SDK asks the scripted model (scenario `graduate`) for a deterministic step.
+// Proposing saves nothing; accepting writes one version and one activity row.
+
+let mock: MockLlmServer;
+let r: Record<
+  'workflows' | 'runs' | 'versions' | 'events' | 'graduation' | 'accept',
+  Record<string, Handler>
+>;
+
+beforeAll(async () => {
+  mock = await startMockLlmServer();
+});
+const { call } = useEmbeddedRuntime('graduation', {
+  env: () => ({ OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock', OPENAI_MODEL: 'scenario:echo' }),
+});
+beforeAll(async () => {
+  r = {
+    workflows: await loadRoute('workflows'),
+    runs: await loadRoute('workflows/[id]/runs'),
+    versions: await loadRoute('workflows/[id]/versions'),
+    events: await loadRoute('workflows/[id]/rollout/events'),
+    graduation: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation'),
+    accept: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation/accept'),
+  };
+});
+afterAll(async () => {
+  await (await getRuntime().catch(() => null))?.rollout.idle();
+  await mock?.close();
+});
+
+const TICKETS = [
+  ...Array.from({ length: 5 }, (_, i) => `billing question ${i} about my invoice`),
+  ...Array.from({ length: 5 }, (_, i) => `the app crashes on start (${i}), a bug`),
+  ...Array.from({ length: 5 }, (_, i) => `hello ${i}, other things`),
+];
+
+let wid = '';
+const p = () => ({ id: wid, nodeId: 'label' });
+const url = (rest = '') => `/api/workflows/${wid}/nodes/label/graduation${rest}`;
+const state = async () => ({
+  versions: (await call(r.versions.GET, 'GET', `/api/workflows/${wid}/versions`, undefined, { id: wid })).body
+    .versions as { version: number; note: string | null }[],
+  events: (await call(r.events.GET, 'GET', `/api/workflows/${wid}/rollout/events`, undefined, { id: wid }))
+    .body.events as { kind: string; version: number; evidence: Record<string, unknown> }[],
+});
+
+describe('graduation over the API', () => {
+  it('history: an llm step in shadow whose answers equal a keyword rule', async () => {
+    const created = await call(r.workflows.POST, 'POST', '/api/workflows', {
+      definition: {
+        schemaVersion: 1,
+        name: 'Classifier',
+        nodes: [
+          { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+          {
+            id: 'label',
+            type: 'llm',
+            position: { x: 0, y: 100 },
+            config: { prompt: 'Label: {{ input.text }}', outputSchema: LABEL_SCHEMA },
+            mode: 'agent',
+            agent: { instructions: 'Label the ticket.', tools: ['self'], shadow: true },
+          },
+        ],
+        edges: [{ id: 'e1', source: 'start', target: 'label' }],
+      },
+    });
+    expect(created.status).toBe(201);
+    wid = created.body.id;
+    for (const text of TICKETS) {
+      const run = await call(
+        r.runs.POST,
+        'POST',
+        `/api/workflows/${wid}/runs`,
+        { input: { text }, wait: true },
+        { id: wid },
+      );
+      expect(run.body.run.status).toBe('succeeded');
+    }
+  });
+
+  it('proposes a code step reproducing 100% of the recorded cases, and saves nothing', async () => {
+    const before = await state();
+    const res = await call(r.graduation.POST, 'POST', url(), { model: 'scenario:graduate' }, p());
+    expect(res.status).toBe(200);
+    expect(res.body.proposal).toMatchObject({
+      proposed: true,
+      nodeType: 'code',
+      agreement: 1,
+      threshold: GRADUATION_MIN_AGREEMENT,
+      cases: TICKETS.length,
+      failures: [],
+    });
+    expect(res.body.proposal.config.code).toContain('return');
+    expect(await state()).toEqual(before);
+  });
+
+  it('accept writes one version: the step as that code step in workflow mode, and a graduation row', async () => {
+    const { proposal } = (await call(r.graduation.POST, 'POST', url(), { model: 'scenario:graduate' }, p()))
+      .body;
+    const before = await state();
+    const res = await call(
+      r.accept.POST,
+      'POST',
+      url('/accept'),
+      { nodeType: proposal.nodeType, config: proposal.config },
+      p(),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ agreement: 1, cases: TICKETS.length });
+    expect(res.body.node).toEqual({
+      id: 'label',
+      type: 'code',
+      position: { x: 0, y: 100 },
+      config: proposal.config,
+      mode: 'workflow',
+    });
+    const after = await state();
+    expect(after.versions).toHaveLength(before.versions.length + 1);
+    expect(after.versions[0].note).toMatch(/^Graduation label: llm \(shadow\) → code/);
+    expect(after.events).toHaveLength(before.events.length + 1);
+    expect(after.events[0]).toMatchObject({
+      kind: 'graduation',
+      version: res.body.version,
+      evidence: { nodeType: 'code', fromType: 'llm', agreement: 1, cases: TICKETS.length },
+    });
+    // The next run is served by the code step: no model call.
+    const calls = mock.requests.length;
+    const run = await call(
+      r.runs.POST,
+      'POST',
+      `/api/workflows/${wid}/runs`,
+      { input: { text: 'hello, other things' }, wait: true },
+      { id: wid },
+    );
+    expect(run.body.run.status).toBe('succeeded');
+    const step = run.body.steps.find((x: { nodeId: string }) => x.nodeId === 'label');
+    expect(step).toMatchObject({ mode: 'workflow', status: 'succeeded' });
+    expect(mock.requests.length).toBe(calls);
+  });
+
+  it('a config below the threshold is 409 unless confirmed; bad input is 4xx with pointers; nothing written', async () => {
+    // The history now holds the llm version's runs (graduating the code step again is allowed: it is agent-capable).
+    const before = await state();
+    const below = await call(
+      r.accept.POST,
+      'POST',
+      url('/accept'),
+      { nodeType: 'code', config: { code: "return { label: 'bug' };" }, runs: { limit: 15 } },
+      p(),
+    );
+    expect(below.status).toBe(409);
+    expect(below.body.error.details).toMatchObject({ reason: 'below_threshold', pointer: '/confirm' });
+    const bad: [unknown, string, Handler, string][] = [
+      [{ nodeType: 'code', config: { code: 5 } }, '/config/code', r.accept.POST, '/accept'],
+      [{ nodeType: 'python', config: {} }, '/nodeType', r.accept.POST, '/accept'],
+      [{ nodeType: 'code', config: { code: 'return 1' }, extra: 1 }, '', r.accept.POST, '/accept'],
+      [{ runs: { limit: 0 } }, '/runs/limit', r.graduation.POST, ''],
+      [{ version: 99 }, '/version', r.graduation.POST, ''],
+    ];
+    for (const [body, pointer, h, rest] of bad) {
+      const res = await call(h, 'POST', url(rest), body, p());
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      if (pointer) expect(JSON.stringify(res.body.error), JSON.stringify(body)).toContain(`"${pointer}"`);
+    }
+    const missing = await call(
+      r.graduation.POST,
+      'POST',
+      `/api/workflows/${wid}/nodes/nope/graduation`,
+      {},
+      { id: wid, nodeId: 'nope' },
+    );
+    expect(missing.status).toBe(404);
+    expect(await state()).toEqual(before);
+  });
+});
