@@ -120,6 +120,13 @@ test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switc
   await expect(log.getByRole('listitem').nth(1)).toContainText('Stage change: shadow → canary 10%');
   await expect(log.getByRole('listitem').nth(1)).toContainText('against the gates');
   await shot(page, 'promotion-killed');
+  // The tab's versions became the editor's own: nothing unsaved, the version it wrote, and a save
+  // afterwards is not refused as a conflict (v1 created, v2 gates via API, then gates, canary, kill).
+  await expect(page.getByText('All changes saved')).toBeVisible();
+  await expect(page.getByTitle('Saved version')).toHaveText('v5');
+  await page.getByLabel('Workflow name').fill(`${name} edited`);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByText('Saved version 6')).toBeVisible();
   const latest = (await (await page.request.get(`${baseURL}/api/workflows/${id}`)).json()) as {
     definition: { nodes: { id: string; mode?: string }[] };
   };

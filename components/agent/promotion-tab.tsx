@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
-import type { RolloutGates, WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
+import type { RolloutGates } from '@/lib/workflow/definition';
 import { describeGate, gateComparison, type GateResult } from '@/lib/workflow/gates';
 import { STAGES, stageLabel, type StageState } from '@/lib/workflow/rollout';
 import { DEFAULT_CANARY_PERCENT, MAX_CANARY_PERCENT, MIN_CANARY_PERCENT } from '@/lib/workflow/limits';
@@ -16,18 +16,6 @@ import type { RolloutEvent, StepRollout } from './rollout-types';
 // The Promotion tab of one step (issue 16 §6): its rollout stage and the actions that move it,
 // the gates and their live verdict, the rollout log, and the promotion report. Talks to
 // /api/workflows/:id/rollout (+ /kill, /events) and /promotion over HTTP only.
-
-/** A step's rollout fields (and type and config, which graduation changes) as the server saved them. */
-export async function savedRollout(
-  workflowId: string,
-  nodeId: string,
-): Promise<Pick<WorkflowNode, 'mode' | 'agent' | 'type' | 'config'> | null> {
-  const wf = await api<{ definition: WorkflowDefinition }>(
-    `/api/workflows/${encodeURIComponent(workflowId)}`,
-  );
-  const n = wf.definition.nodes.find((x) => x.id === nodeId);
-  return n ? { mode: n.mode, agent: n.agent, type: n.type, config: n.config } : null;
-}
 
 export interface PromotionTabProps {
   workflowId: string;

@@ -6,7 +6,7 @@ import { fieldId, inputClass, labelClass, NumberInput, SchemaFields, type FieldC
 import { JsonField } from './json-field';
 import { AgentModelField, AgentToolsField } from './agent-fields';
 import { InspectorTabs } from './inspector-tabs';
-import { PromotionTab, savedRollout } from '@/components/agent/promotion-tab';
+import { PromotionTab } from '@/components/agent/promotion-tab';
 import { LastRunTab } from './last-run-tab';
 import { ReferencesContext, type ReferenceSource } from './reference-picker';
 import type { LastRunView } from './use-last-run';
@@ -47,6 +47,7 @@ export const ConfigPanel = memo(function ConfigPanel({
   workflowId,
   savedVersion = 0,
   workflowEnabled,
+  onServerVersion,
   tab,
   onTab,
 }: {
@@ -64,6 +65,8 @@ export const ConfigPanel = memo(function ConfigPanel({
   savedVersion?: number;
   /** The workflow's on/off switch: a schedule of an inactive workflow says it will not fire. */
   workflowEnabled?: boolean;
+  /** A Promotion-tab action saved this version on the server: the editor takes its changes over. */
+  onServerVersion?: (version: number) => void;
   /** The chosen inspector tab (kept by the editor across selections). */
   tab: string;
   onTab: (tab: string) => void;
@@ -421,21 +424,7 @@ export const ConfigPanel = memo(function ConfigPanel({
                         workflowId={workflowId}
                         nodeId={id}
                         savedVersion={savedVersion}
-                        // The server saved a new version: mirror the step's rollout fields so the
-                        // canvas shows them and the next save keeps them.
-                        onVersionSaved={() =>
-                          void savedRollout(workflowId, id).then(
-                            (r) =>
-                              r &&
-                              onChange((s) => ({
-                                ...s,
-                                mode: r.mode,
-                                agent: r.agent,
-                                // Only graduation changes the type: then the saved config goes with it.
-                                ...(r.type !== s.type ? { type: r.type, config: r.config } : {}),
-                              })),
-                          )
-                        }
+                        onVersionSaved={onServerVersion}
                       />
                     ),
                   },

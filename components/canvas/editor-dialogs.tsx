@@ -5,6 +5,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import type { DefinitionMeta } from './convert';
 import { RunDialog } from './run-dialog';
 import type { Draft } from './use-draft';
+import type { VersionConflict } from './use-save';
 import type { PendingField } from './pending-fields';
 import { SHORTCUTS } from './use-shortcuts';
 import { JsonField } from './json-field';
@@ -149,6 +150,55 @@ export function LeaveDialog({
       <p className="text-sm text-slate-600">
         This workflow has changes that are not saved. Save them as a new version before leaving?
       </p>
+    </Dialog>
+  );
+}
+
+/** A save refused because the workflow moved on (409 version_conflict): whose version wins. */
+export function ConflictDialog({
+  conflict,
+  saving,
+  onReload,
+  onOverwrite,
+  onCancel,
+}: {
+  conflict: VersionConflict | null;
+  saving: boolean;
+  onReload(): void;
+  onOverwrite(): void;
+  onCancel(): void;
+}) {
+  return (
+    <Dialog
+      open={conflict !== null}
+      title="This workflow changed"
+      onClose={onCancel}
+      footer={
+        <>
+          <Button variant="ghost" onClick={onCancel}>
+            Cancel
+          </Button>
+          <Button variant="danger" onClick={onOverwrite} disabled={saving}>
+            Overwrite
+          </Button>
+          <Button variant="primary" onClick={onReload}>
+            Reload theirs
+          </Button>
+        </>
+      }
+    >
+      {conflict && (
+        <div className="space-y-2 text-sm text-slate-600">
+          <p>
+            This workflow changed since you opened it (v{conflict.currentVersion}
+            {conflict.note ? `: ${conflict.note}` : ''}).
+          </p>
+          <p className="text-xs text-slate-500">
+            Reload theirs opens v{conflict.currentVersion}; your changes stay in this browser as a draft you
+            can restore. Overwrite saves yours on top of it, replacing its changes.
+          </p>
+        </div>
+      )}
     </Dialog>
   );
 }

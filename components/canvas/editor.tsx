@@ -13,6 +13,7 @@ import { EditorActionsContext } from './editor-actions';
 import {
   DraftBanner,
   EditorDialogs,
+  ConflictDialog,
   LeaveDialog,
   SaveInvalidDialog,
   ShortcutsDialog,
@@ -26,7 +27,7 @@ import { ProblemsPanel, type ProblemRow } from './problems-panel';
 import { RunFailureBanner } from './run-failure';
 import type { NodeTypeInfo, WorkflowRecord } from './types';
 import { useClipboardActions } from './use-clipboard-actions';
-import { useDraft } from './use-draft';
+import { keepDraft, useDraft } from './use-draft';
 import { useEditing } from './use-editing';
 import { useEditorHistory } from './use-editor-history';
 import { useEditorRun } from './use-editor-run';
@@ -34,6 +35,7 @@ import { useInspector } from './use-inspector';
 import { useLeaveGuard } from './use-leave-guard';
 import { CatalogContext, useNodeTypes } from './use-node-types';
 import { useSave } from './use-save';
+import { useServerVersion } from './use-server-version';
 import { useEditorShortcuts } from './use-shortcuts';
 import { useValidation } from './use-validation';
 
@@ -55,7 +57,7 @@ export function WorkflowEditor({ workflowId, version }: { workflowId: string; ve
       const old = await api<{ version: number; definition: WorkflowRecord['definition'] }>(
         `/api/workflows/${workflowId}/versions/${version}`,
       );
-      return { ...latest, version: old.version, definition: old.definition };
+      return { ...latest, version: old.version, definition: old.definition, latestVersion: latest.version };
     };
     load().then(
       (r) => live && setRecord(r),
@@ -71,6 +73,16 @@ export function WorkflowEditor({ workflowId, version }: { workflowId: string; ve
       live = false;
     };
   }, [workflowId, version]);
+
+  // The conflict dialog's "Reload theirs": the editor opens the latest version afresh (a new
+  // EditorLoaded, keyed by version); the discarded edits wait in the draft store.
+  const reloadLatest = useCallback(async () => {
+    try {
+      setRecord(await api<WorkflowRecord>(`/api/workflows/${workflowId}`));
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }, [workflowId]);
 
   if (error || typesError) {
     return (
@@ -107,12 +119,25 @@ export function WorkflowEditor({ workflowId, version }: { workflowId: string; ve
   }
   return (
     <ReactFlowProvider>
-      <EditorLoaded key={`${record.id}@${record.version}`} record={record} types={types} />
+      <EditorLoaded
+        key={`${record.id}@${record.version}`}
+        record={record}
+        types={types}
+        onReload={() => void reloadLatest()}
+      />
     </ReactFlowProvider>
   );
 }
 
-function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTypeInfo[] }) {
+function EditorLoaded({
+  record,
+  types,
+  onReload,
+}: {
+  record: WorkflowRecord;
+  types: NodeTypeInfo[];
+  onReload: () => void;
+}) {
   const workflowId = record.id;
   const catalog = useMemo(() => new Map(types.map((t) => [t.type, t])), [types]);
   const paletteSearch = useRef<HTMLInputElement>(null);
@@ -145,13 +170,16 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
   const focusPalette = useCallback(() => paletteSearch.current?.focus(), []);
   const editing = useEditing(doc, catalog, canvasRef, focusPalette);
   const clipboard = useClipboardActions(doc, notify);
-  const { version, saving, save, exportJson } = useSave(
+  const saver = useSave(
     workflowId,
     record.version,
+    record.latestVersion ?? record.version,
     doc,
     notify,
     showProblems,
   );
+  const { version, saving, save, exportJson } = saver;
+  const onServerVersion = useServerVersion(workflowId, doc, saver.adoptServerVersion, notify);
   const run = useEditorRun(workflowId, definition, doc.dirty, save, showProblems);
   const inspector = useInspector(
     workflowId,
@@ -293,6 +321,7 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
                 workflowId={workflowId}
                 savedVersion={version}
                 workflowEnabled={enabled}
+                onServerVersion={(v) => void onServerVersion(v)}
               />
             )}
           </div>
@@ -328,6 +357,18 @@ function EditorLoaded({ record, types }: { record: WorkflowRecord; types: NodeTy
             setConfirmSave(null);
             go?.();
           }}
+        />
+        <ConflictDialog
+          conflict={saver.conflict}
+          saving={saving}
+          onReload={() => {
+            saver.dismissConflict();
+            // Mine are not lost: the draft store keeps them, offered back once theirs is open.
+            keepDraft(workflowId, saver.base, definition);
+            onReload();
+          }}
+          onOverwrite={() => void saver.overwrite()}
+          onCancel={saver.dismissConflict}
         />
         <LeaveDialog
           open={leave.pending !== null}

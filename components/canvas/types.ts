@@ -63,6 +63,8 @@ export interface WorkflowRecord {
   enabled?: boolean;
   createdAt: string;
   updatedAt: string;
+  /** Set by the editor when it opened an older `version`: the latest one, which edits are based on. */
+  latestVersion?: number;
 }
 
 export interface Example {

@@ -27,6 +27,16 @@ export function readDraft(workflowId: string): Draft | null {
   }
 }
 
+/** Keeps `definition` as the draft now (edits about to be replaced by another version). */
+export function keepDraft(workflowId: string, baseVersion: number, definition: WorkflowDefinition) {
+  try {
+    const draft: Draft = { baseVersion, savedAt: new Date().toISOString(), definition };
+    localStorage.setItem(key(workflowId), JSON.stringify(draft));
+  } catch {
+    // quota or disabled storage: nothing to keep them in
+  }
+}
+
 export function clearDraft(workflowId: string) {
   try {
     localStorage.removeItem(key(workflowId));
@@ -60,16 +70,8 @@ export function useDraft(
     }
     const t = setTimeout(() => {
       if (forgotten.current) return;
-      try {
-        const draft: Draft = {
-          baseVersion: version,
-          savedAt: new Date().toISOString(),
-          definition: JSON.parse(currentSnap) as WorkflowDefinition,
-        };
-        localStorage.setItem(key(workflowId), JSON.stringify(draft));
-      } catch {
-        // quota or disabled storage: the beforeunload prompt still guards a reload
-      }
+      // Quota or disabled storage writes nothing: the beforeunload prompt still guards a reload.
+      keepDraft(workflowId, version, JSON.parse(currentSnap) as WorkflowDefinition);
     }, DRAFT_WRITE_DEBOUNCE_MS);
     return () => clearTimeout(t);
   }, [currentSnap, dirty, offer, version, workflowId]);

@@ -4,6 +4,7 @@ import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/err
 import { browserConfigSchema } from '@/lib/browser/schema';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime } from './runtime';
+import { versionConflict } from './version-etag';
 
 // The browser step's API: its stored artifacts (screenshots), and accepting what a run did (a
 // healed sequence, or a plain replay with its targets' fingerprints) as the step's new
@@ -70,9 +71,12 @@ export async function acceptBrowserActions({ req, params }: RouteContext<{ id: s
   const nodes = [...wf.definition.nodes];
   // The recorded list as stored (defaults not expanded), so the saved config reads as written.
   nodes[index] = { ...nodes[index], config: { ...nodes[index].config, actions: recorded } };
+  // Based on the version read above: a save landing in between is not silently replaced.
   const saved = await wfRepo.saveWorkflowVersion(db.prisma, params.id, {
     definition: { ...wf.definition, nodes },
+    baseVersion: wf.version,
   });
   if (!saved) throw new NotFoundError(`Workflow ${params.id}`);
+  if ('conflict' in saved) throw versionConflict(params.id, wf.version, saved.conflict);
   return json({ ...saved, healed: step.mode === 'healed', actions: recorded.length });
 }

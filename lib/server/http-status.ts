@@ -5,6 +5,7 @@ export const statusFor: Record<ErrorCode, number> = {
   validation_error: 400,
   not_found: 404,
   conflict: 409,
+  version_conflict: 409,
   unauthorized: 401,
   forbidden: 403,
   misdirected_request: 421,

@@ -199,6 +199,7 @@ interface Op {
   auth?: Auth;
   path?: z.ZodObject;
   query?: z.ZodObject;
+  header?: z.ZodObject;
   body?: z.ZodType;
   /** Status → schema (JSON) or a description of a non-JSON answer. */
   responses: Record<number, z.ZodType | { description: string; mediaType: string }>;
@@ -266,6 +267,7 @@ const STATUS_TEXT: Record<string, string> = {
   '200': 'OK',
   '201': 'Created',
   '202': 'Accepted: the run continues; follow it by its id',
+  '409': 'Conflict',
   '401': 'Not authenticated',
 };
 
@@ -294,8 +296,14 @@ function operation(op: Op): ZodOpenApiOperationObject {
         : auth === 'webhook'
           ? [{ webhookSecret: [] }, { bearer: [] }]
           : [{ bearer: [] }, { cookie: [] }],
-    ...(op.path || op.query
-      ? { requestParams: { ...(op.path ? { path: op.path } : {}), ...(op.query ? { query: op.query } : {}) } }
+    ...(op.path || op.query || op.header
+      ? {
+          requestParams: {
+            ...(op.path ? { path: op.path } : {}),
+            ...(op.query ? { query: op.query } : {}),
+            ...(op.header ? { header: op.header } : {}),
+          },
+        }
       : {}),
     ...(op.body ? { requestBody: { required: true, ...jsonContent(op.body) } } : {}),
     responses: responses as ZodOpenApiOperationObject['responses'],
@@ -422,6 +430,7 @@ export const API_OPERATIONS: Record<
   '/api/workflows/{id}': {
     get: {
       summary: 'A workflow with its latest definition',
+      description: 'The ETag header is the latest version (`"3"`): send it back as If-Match when saving.',
       tag: 'Workflows',
       path: id,
       responses: { 200: workflow },
@@ -430,8 +439,16 @@ export const API_OPERATIONS: Record<
       summary: 'Save a new version',
       tag: 'Workflows',
       path: id,
+      header: z.object({
+        'if-match': z
+          .string()
+          .optional()
+          .meta({ description: 'The ETag from GET (e.g. `"3"`): the same as `baseVersion` in the body' }),
+      }),
       body: workflowBody(saveBody),
-      responses: { 200: savedWorkflow },
+      description:
+        'With `baseVersion` (or If-Match) the save writes only while that is still the latest version, else answers 409 `version_conflict` with `details.currentVersion` and its `note`, writing nothing. Without either, the save always writes (last write wins). The answer carries the new ETag.',
+      responses: { 200: savedWorkflow, 409: errorBody },
     },
     patch: {
       summary: 'Enable or disable a workflow (disabling cancels its queued runs)',

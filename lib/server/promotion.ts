@@ -13,6 +13,7 @@ import { withStage } from '@/lib/workflow/rollout';
 import { definitionForSave } from './definition-input';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { getRuntime } from './runtime';
+import { versionConflict } from './version-etag';
 
 // The evidence before trusting an agent (issue 8 §6): per agent-capable step, over its last N
 // agent/shadow/fallback steps, how often the agent agrees with the deterministic step, how often
@@ -347,8 +348,10 @@ export async function changeMode(
   const nodes = wf.definition.nodes.slice();
   nodes[index] = changed;
   const { definition } = definitionForSave({ ...wf.definition, nodes });
-  const saved = await wfRepo.saveWorkflowVersion(prisma, workflowId, { definition });
+  // Based on the version read above: a save landing in between is not silently replaced.
+  const saved = await wfRepo.saveWorkflowVersion(prisma, workflowId, { definition, baseVersion: wf.version });
   if (!saved) throw new NotFoundError(`Workflow ${workflowId}`);
+  if ('conflict' in saved) throw versionConflict(workflowId, wf.version, saved.conflict);
   return { ...saved, node: changed };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as repo from '@/lib/db/repositories/workflows';
 import { NotFoundError, ValidationError } from '@/lib/workflow/errors';
+import { baseVersionOf, etagFor, versionConflict } from './version-etag';
 import { definitionForSave } from './definition-input';
 import { INT4_MAX } from './limits';
 import { json, parseWith, readJson, type RouteContext } from './route';
@@ -19,6 +20,11 @@ export const createBody = z.object({
 export const saveBody = z.object({
   name: z.string().trim().min(1).max(200).optional(),
   definition: z.unknown(),
+  /**
+   * The version the client edited (GET's `version`). The save writes only while it is still the
+   * latest, else answers 409 version_conflict. Absent (and no If-Match): the save always writes.
+   */
+  baseVersion: z.number().int().min(1).max(INT4_MAX).optional(),
 });
 
 export async function listWorkflows() {
@@ -49,20 +55,26 @@ export async function getWorkflow({ params }: RouteContext<IdParams>) {
   // Additive field (issue 5): the webhook URL and secret, when the workflow has a webhook trigger.
   const webhook = await webhookInfo(db, params.id, wf.definition);
   // The answer carries the webhook secret: no cache (browser, proxy) may keep a copy.
-  return webhook ? json({ ...wf, webhook }, 200, { 'cache-control': 'no-store' }) : json(wf);
+  const etag = { etag: etagFor(wf.version) };
+  return webhook
+    ? json({ ...wf, webhook }, 200, { 'cache-control': 'no-store', ...etag })
+    : json(wf, 200, etag);
 }
 
 export async function saveWorkflow({ req, params }: RouteContext<IdParams>) {
   const body = parseWith(saveBody, await readJson(req));
+  const baseVersion = baseVersionOf(body.baseVersion, req.headers.get('if-match'));
   const { definition, problems } = definitionForSave(body.definition);
   const name = body.name ?? definition.name;
   const { db } = await getRuntime();
   const saved = await repo.saveWorkflowVersion(db.prisma, params.id, {
     definition: { ...definition, name },
     name,
+    baseVersion,
   });
   if (!saved) throw new NotFoundError(`Workflow ${params.id}`);
-  return json({ ...saved, problems });
+  if ('conflict' in saved) throw versionConflict(params.id, baseVersion!, saved.conflict);
+  return json({ ...saved, problems }, 200, { etag: etagFor(saved.version) });
 }
 
 /**

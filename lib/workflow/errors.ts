@@ -5,6 +5,8 @@ export const ERROR_CODES = [
   'validation_error',
   'not_found',
   'conflict',
+  /** A save based on a version that is no longer the latest (optimistic concurrency). */
+  'version_conflict',
   'unauthorized',
   'forbidden',
   'misdirected_request',

@@ -101,16 +101,42 @@ export async function getWorkflow(prisma: PrismaClient, id: string): Promise<Wor
   };
 }
 
-/** Saves a new version; null when the workflow does not exist (or was deleted). */
+/** The version a save was based on is no longer the latest: what it is now. */
+export interface VersionMoved {
+  conflict: { version: number; note: string | null; createdAt: Date };
+}
+
+type SaveInput = { definition: WorkflowDefinition; name?: string };
+
+/**
+ * Saves a new version; null when the workflow does not exist (or was deleted). With `baseVersion`
+ * the save is a compare-and-set: it writes only while that is still the latest version, else
+ * answers the version that replaced it and writes nothing.
+ */
 export async function saveWorkflowVersion(
   prisma: PrismaClient,
   id: string,
-  input: { definition: WorkflowDefinition; name?: string },
-): Promise<{ id: string; version: number } | null> {
+  input: SaveInput & { baseVersion?: undefined },
+): Promise<{ id: string; version: number } | null>;
+export async function saveWorkflowVersion(
+  prisma: PrismaClient,
+  id: string,
+  input: SaveInput & { baseVersion?: number },
+): Promise<{ id: string; version: number } | VersionMoved | null>;
+export async function saveWorkflowVersion(
+  prisma: PrismaClient,
+  id: string,
+  input: SaveInput & { baseVersion?: number },
+): Promise<{ id: string; version: number } | VersionMoved | null> {
   return prisma.$transaction(async (tx) => {
-    // The row update takes the lock that orders concurrent saves of one workflow.
+    // The row update takes the lock that orders concurrent saves of one workflow; a second save of
+    // the same base re-reads the row after the first commits and no longer matches.
     const updated = await tx.workflow.updateManyAndReturn({
-      where: { id, deletedAt: null },
+      where: {
+        id,
+        deletedAt: null,
+        ...(input.baseVersion === undefined ? {} : { latestVersion: input.baseVersion }),
+      },
       data: {
         latestVersion: { increment: 1 },
         ...(input.name ? { name: input.name } : {}),
@@ -120,13 +146,23 @@ export async function saveWorkflowVersion(
       },
       select: { latestVersion: true },
     });
-    if (!updated.length) return null;
+    if (!updated.length) return input.baseVersion === undefined ? null : currentVersion(tx, id);
     const version = updated[0].latestVersion;
     await tx.workflowVersion.create({
       data: { workflowId: id, version, definition: input.definition as object },
     });
     return { id, version };
   });
+}
+
+async function currentVersion(tx: Tx, id: string): Promise<VersionMoved | null> {
+  const wf = await tx.workflow.findFirst({ where: { id, deletedAt: null }, select: { latestVersion: true } });
+  if (!wf) return null;
+  const v = await tx.workflowVersion.findUnique({
+    where: { workflowId_version: { workflowId: id, version: wf.latestVersion } },
+    select: { version: true, note: true, createdAt: true },
+  });
+  return { conflict: v ?? { version: wf.latestVersion, note: null, createdAt: new Date(0) } };
 }
 
 export async function listVersions(
