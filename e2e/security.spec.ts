@@ -74,7 +74,10 @@ test.describe('first run on a fresh server', () => {
     await expect(page).toHaveURL(/\/setup$/);
     await expect(page.getByRole('heading', { name: 'Create the owner account' })).toBeVisible();
     await page.getByLabel('Email').fill(OWNER.email);
-    await page.getByLabel('Password', { exact: true }).fill(OWNER.password);
+    const password = page.getByLabel('Password', { exact: true });
+    // The rule is said before the first try, as the field's description.
+    await expect(password).toHaveAccessibleDescription(/At least \d+ characters/);
+    await password.fill(OWNER.password);
     await page.getByLabel('Confirm password').fill(OWNER.password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await expect(page).toHaveURL(/\/workflows/);

@@ -3,6 +3,7 @@
 // and the scripted OpenAI-compatible server as its model. Every process gets its own process
 // group, so stop() kills next-server children too.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +47,8 @@ export async function startStack({ port, mockLlmPort, chromium, mockLlmArgs = []
   };
   if (chromium) env.CHROMIUM_PATH = chromium;
   if (pgDb) env.DATABASE_URL = pgDb.url;
+  // Server mode keeps no key file: web and worker share one key, as every deployment must.
+  if (pgDb && !env.TRELLIS_SECRET_KEY) env.TRELLIS_SECRET_KEY = randomBytes(32).toString('hex');
   const server = spawn('npx', ['next', 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: root,
     env,

@@ -73,23 +73,26 @@ export function AuthForm({
             className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2"
           />
         </label>
-        <label className="block text-sm">
-          <span className="font-medium text-slate-700">Password</span>
-          <input
-            name="password"
-            type="password"
-            required
-            minLength={setup ? MIN_PASSWORD_LENGTH : undefined}
-            autoComplete={setup ? 'new-password' : 'current-password'}
-            aria-describedby={setup ? 'password-rule' : undefined}
-            className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2"
-          />
+        <div className="text-sm">
+          <label className="block">
+            <span className="font-medium text-slate-700">Password</span>
+            <input
+              name="password"
+              type="password"
+              required
+              minLength={setup ? MIN_PASSWORD_LENGTH : undefined}
+              autoComplete={setup ? 'new-password' : 'current-password'}
+              aria-describedby={setup ? 'password-rule' : undefined}
+              className="mt-1 block h-9 w-full rounded-md border border-slate-300 px-2"
+            />
+          </label>
+          {/* Outside the label: a description, not part of the field's name. */}
           {setup && (
             <span id="password-rule" className="mt-1 block text-xs text-slate-500">
               At least {MIN_PASSWORD_LENGTH} characters; a passphrase of a few words is easiest.
             </span>
           )}
-        </label>
+        </div>
         {setup && (
           <label className="block text-sm">
             <span className="font-medium text-slate-700">Confirm password</span>
