@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildIsStale } from '../scripts/start.mjs';
+import { createFreshDatabase } from '../scripts/stack.mjs';
 import { chainWorkflow, codeItemsWorkflow, mapWorkflow, parallelWorkflow } from './http-workflows';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -417,26 +418,6 @@ async function runMode(mode: Mode): Promise<Row[]> {
 
 // ---------------------------------------------------------------------------------------------
 
-async function freshDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const { default: pg } = await import('pg');
-  const name = `trellis_bench_${Date.now()}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: baseUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await c.end();
-    },
-  };
-}
-
 async function main(): Promise<void> {
   if (buildIsStale()) {
     console.error('[bench:http] building (sources newer than .next)…');
@@ -471,7 +452,7 @@ async function main(): Promise<void> {
     });
   if (DATABASE_URL && only !== 'embedded')
     modes.push(async () => {
-      const db = await freshDatabase(DATABASE_URL);
+      const db = await createFreshDatabase(DATABASE_URL, 'trellis_bench');
       const dir = mkdtempSync(path.join(os.tmpdir(), 'trellis-bench-http-'));
       return {
         name: `server mode (Postgres, web + 1 worker × ${WORKER_CONCURRENCY})`,

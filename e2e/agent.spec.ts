@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { poster } from './fixtures/api';
 
 // Agent mode end to end (issue 8), against the scripted OpenAI-compatible server that
 // scripts/e2e.mjs starts as the app's model (lib/agent/testing/mock-llm-server.ts, through the real openai
@@ -25,11 +26,6 @@ async function signIn(page: Page, baseURL: string | undefined) {
     ? await page.request.post('/api/auth/setup', creds)
     : await page.request.post('/api/auth/login', creds);
   expect(res.ok(), `sign in as ${E2E_EMAIL}: ${res.status()} ${await res.text()}`).toBe(true);
-}
-
-function poster(page: Page, baseURL: string | undefined) {
-  const origin = new URL(baseURL ?? 'http://127.0.0.1:3210').origin;
-  return (path: string, data: unknown) => page.request.post(path, { data, headers: { origin } });
 }
 
 const definition = (name: string) => ({

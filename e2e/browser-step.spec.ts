@@ -1,7 +1,8 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { startFixtureSite, type FixtureSite } from '../lib/browser/testing/fixture-site';
 import { card, panel } from './fixtures/editor';
 import { signIn } from './fixtures/sign-in';
+import { poster } from './fixtures/api';
 
 // A browser step in the trace: the server's Chromium runs the step against a fixture site on
 // 127.0.0.1 (started by this spec), and the step inspector shows each action with its timing bar
@@ -17,11 +18,6 @@ test.afterAll(async () => {
 test.beforeEach(async ({ page, baseURL }) => {
   await signIn(page, baseURL ?? 'http://127.0.0.1:3210');
 });
-
-function poster(page: Page, baseURL: string | undefined) {
-  const origin = new URL(baseURL ?? 'http://127.0.0.1:3210').origin;
-  return (path: string, data: unknown) => page.request.post(path, { data, headers: { origin } });
-}
 
 test('a browser step shows each action with its screenshot and timing in the trace', async ({
   page,

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { apiOk } from './fixtures/api';
 
 // "Propose deterministic step" in the Promotion tab (issue 16 §5) against the real server and the
 // scripted model server: an llm classifier in shadow whose answers follow a keyword rule; the
@@ -8,22 +9,12 @@ import { expect, test, type Page } from '@playwright/test';
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: false });
 
-async function post(page: Page, baseURL: string, path: string, data: unknown) {
-  const res = await page.request.fetch(`${baseURL}${path}`, {
-    method: 'POST',
-    data,
-    headers: { origin: new URL(baseURL).origin },
-  });
-  expect(res.ok(), `POST ${path}: ${res.status()} ${await res.text()}`).toBe(true);
-  return (await res.json()) as Record<string, unknown>;
-}
-
 test('Promotion tab: propose a deterministic step, see its agreement, save it as a new version', async ({
   page,
   baseURL,
 }) => {
   const name = `Graduation ${Date.now().toString(36)}`;
-  const created = await post(page, baseURL!, '/api/workflows', {
+  const created = await apiOk(page, baseURL!, '/api/workflows', {
     name,
     definition: {
       schemaVersion: 1,
@@ -61,7 +52,7 @@ test('Promotion tab: propose a deterministic step, see its agreement, save it as
     'other things, hello',
   ];
   for (const text of tickets)
-    await post(page, baseURL!, `/api/workflows/${id}/runs`, { input: { text }, wait: true });
+    await apiOk(page, baseURL!, `/api/workflows/${id}/runs`, { input: { text }, wait: true });
 
   await page.goto(`/workflows/${id}`);
   await page.getByRole('group', { name: 'Classify ticket', exact: true }).click();

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { apiOk } from './fixtures/api';
 
 // The Promotion tab (issue 16 §6, issue 20 §7) against the real server and the scripted model
 // server scripts/e2e.mjs starts: a step in shadow with evidence; the tab shows its stage, live gate
@@ -10,22 +11,12 @@ const card = (page: Page, name: string) => page.getByRole('group', { name, exact
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: false });
 
-async function post(page: Page, baseURL: string, path: string, data: unknown, method = 'POST') {
-  const res = await page.request.fetch(`${baseURL}${path}`, {
-    method,
-    data,
-    headers: { origin: new URL(baseURL).origin },
-  });
-  expect(res.ok(), `${method} ${path}: ${res.status()} ${await res.text()}`).toBe(true);
-  return (await res.json()) as Record<string, unknown>;
-}
-
 test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switch, log', async ({
   page,
   baseURL,
 }) => {
   const name = unique('Rollout');
-  const created = await post(page, baseURL!, '/api/workflows', {
+  const created = await apiOk(page, baseURL!, '/api/workflows', {
     name,
     definition: {
       schemaVersion: 1,
@@ -46,7 +37,7 @@ test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switc
     },
   });
   const id = created.id as string;
-  await post(
+  await apiOk(
     page,
     baseURL!,
     `/api/workflows/${id}/rollout`,
@@ -54,7 +45,7 @@ test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switc
     'PUT',
   );
   for (let i = 0; i < 3; i++)
-    await post(page, baseURL!, `/api/workflows/${id}/runs`, { input: { text: `invoice ${i}` }, wait: true });
+    await apiOk(page, baseURL!, `/api/workflows/${id}/runs`, { input: { text: `invoice ${i}` }, wait: true });
 
   await page.goto(`/workflows/${id}`);
   await card(page, 'Label ticket').click();
@@ -135,7 +126,7 @@ test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switc
 
 test('an unsaved step says "save and run to collect evidence", not an error', async ({ page, baseURL }) => {
   const name = unique('Unsaved');
-  const created = await post(page, baseURL!, '/api/workflows', {
+  const created = await apiOk(page, baseURL!, '/api/workflows', {
     name,
     definition: {
       schemaVersion: 1,

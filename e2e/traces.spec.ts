@@ -1,15 +1,10 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { signIn } from './fixtures/sign-in';
+import { poster } from './fixtures/api';
 
 // The traces UI against the real API: a workflow whose HTTP step fails once (the demo flaky
 // endpoint answers 503, then 200) and is retried; read the run from the list, its waterfall,
 // the step output, rerun from a node and compare both runs.
-
-/** POSTs through the page's session: cookie-authenticated writes must name their Origin. */
-function poster(page: Page, baseURL: string | undefined) {
-  const origin = new URL(baseURL ?? 'http://127.0.0.1:3210').origin;
-  return (path: string, data: unknown) => page.request.post(path, { data, headers: { origin } });
-}
 
 test.beforeEach(async ({ page, baseURL }) => {
   await signIn(page, baseURL ?? 'http://127.0.0.1:3210');

@@ -6,3 +6,7 @@ export function startStack(opts: {
   mockLlmArgs?: string[];
   serverStdio?: 'inherit' | 'ignore';
 }): Promise<{ base: string; env: Record<string, string | undefined>; stop(): Promise<void> }>;
+export function createFreshDatabase(
+  baseUrl: string,
+  prefix?: string,
+): Promise<{ url: string; drop(): Promise<void> }>;

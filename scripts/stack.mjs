@@ -102,9 +102,10 @@ export async function startStack({ port, mockLlmPort, chromium, mockLlmArgs = []
   return { base, env, stop };
 }
 
-async function createFreshDatabase(baseUrl) {
+/** A new empty database beside the one baseUrl names (the e2e stack's, the HTTP bench's). */
+export async function createFreshDatabase(baseUrl, prefix = 'trellis_e2e') {
   const { default: pg } = await import('pg');
-  const name = `trellis_e2e_${Date.now()}_${process.pid}`;
+  const name = `${prefix}_${Date.now()}_${process.pid}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);

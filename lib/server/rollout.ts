@@ -8,8 +8,8 @@ import {
   DEFAULT_GATES,
   evaluateGates,
   rolloutDecision,
-  type GateVerdict,
   type RolloutDecision,
+  type StepRollout,
 } from '@/lib/workflow/gates';
 import {
   agentRevision,
@@ -82,25 +82,6 @@ function streak(
     out.push(v.id);
   }
   return out;
-}
-
-export interface StepRollout {
-  nodeId: string;
-  nodeName: string | null;
-  nodeType: string;
-  stage: StageState;
-  label: string;
-  next: StageState | null;
-  gates: RolloutGates;
-  autoAdvance: boolean;
-  revision: string;
-  verdict: GateVerdict;
-  /** What the watcher does with this verdict (rollback / advance / none). */
-  decision: RolloutDecision;
-  /** Finished agent steps: of the current stage, since the agent config last changed, in all. */
-  evidence: { stage: number; revision: number; total: number };
-  /** Which arm served the steps in the gate window. */
-  served: { agent: number; fallback: number; shadow: number };
 }
 
 const isRollable = (n: WorkflowNode) => !!getNode(n.type)?.agentCapable;

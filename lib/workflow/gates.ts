@@ -183,3 +183,23 @@ export function rolloutDecision(
     reason: verdict.status === 'pass' ? 'Every gate passes' : 'Some gates have no data yet',
   };
 }
+
+/** A step's rollout as the rollout API reports it (lib/server/rollout.ts; the Promotion tab reads it). */
+export interface StepRollout {
+  nodeId: string;
+  nodeName: string | null;
+  nodeType: string;
+  stage: StageState;
+  label: string;
+  next: StageState | null;
+  gates: RolloutGates;
+  autoAdvance: boolean;
+  revision: string;
+  verdict: GateVerdict;
+  /** What the watcher does with this verdict (rollback / advance / none). */
+  decision: RolloutDecision;
+  /** Finished agent steps: of the current stage, since the agent config last changed, in all. */
+  evidence: { stage: number; revision: number; total: number };
+  /** Which arm served the steps in the gate window. */
+  served: { agent: number; fallback: number; shadow: number };
+}
