@@ -60,7 +60,8 @@ test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switc
   );
   const verdict = tab.getByRole('table', { name: 'Gate verdict' });
   await expect(verdict.getByRole('row', { name: /Sample/ })).toContainText('3 ≥ 3');
-  await expect(tab.getByText('shadow 3', { exact: false })).toBeVisible();
+  // The live numbers: which arm served the window's steps (the report below also says "shadow 3").
+  await expect(tab.getByText('agent 0 · fell back 0 · shadow 3')).toBeVisible();
   await expect(tab.getByRole('region', { name: 'Promotion report' })).toBeVisible();
   await shot(page, 'promotion-tab');
 
