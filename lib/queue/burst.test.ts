@@ -8,7 +8,7 @@ import {
   type Handler,
 } from '@/lib/server/testing/route-harness';
 import { RUN_QUEUE, WORKFLOW_CONCURRENCY_ENV } from './limits';
-import { gatedServer, gatedWorkflow, maxOrderSkew, pgAvailable } from './testing/queue-db';
+import { gatedServer, gatedWorkflow, meanOrderSkew, pgAvailable } from './testing/queue-db';
 import { startQueueWorker, type QueueWorker } from './worker';
 
 // Server mode: 40 runs posted at once through the runs API to one workflow, one worker. All are
@@ -38,6 +38,13 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
   const ctx = usePostgresRuntime('burst', { queue: true });
 
   beforeAll(async () => {
+    // The order slots were granted: a claim sets the lease of a run that had none, under the
+    // workflow's advisory lock, so the sequence numbers follow the claims (test instrumentation).
+    await ctx.db.sql.query(`CREATE TABLE claim_log (seq bigserial PRIMARY KEY, run_id text UNIQUE)`);
+    await ctx.db.sql.query(`CREATE FUNCTION log_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO claim_log (run_id) VALUES (NEW.id) ON CONFLICT DO NOTHING; RETURN NEW; END $$`);
+    await ctx.db.sql.query(`CREATE TRIGGER log_claim AFTER UPDATE ON "Run" FOR EACH ROW
+      WHEN (OLD."leaseUntil" IS NULL AND NEW."leaseUntil" IS NOT NULL) EXECUTE FUNCTION log_claim()`);
     gate = await gatedServer();
     worker = await startQueueWorker({
       databaseUrl: ctx.url,
@@ -105,8 +112,9 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
     await until('all runs finished', async () => (await byStatus()).succeeded === BURST);
     expect(gate.maxInFlight).toBe(CONCURRENCY);
     // Accepted order: when each run's transaction wrote its row and job (the job's created_on, in
-    // microseconds; the run's createdAt has milliseconds, and 40 posts share some). Started order:
-    // when the run turned `running`.
+    // microseconds; the run's createdAt has milliseconds, and 40 posts share some). That is when the
+    // transaction began; 40 concurrent posts commit in a slightly different order, and a job is
+    // fetchable only once committed, so no order below matches it exactly.
     const order = async (by: string) =>
       (
         await ctx.db.sql.query<{ n: number }>(
@@ -117,16 +125,17 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
       ).map((r) => String(r.n));
     const accepted = await order('j.created_on');
     expect(accepted).toHaveLength(BURST);
+    expect(await ctx.db.sql.query(`SELECT count(*)::int AS n FROM claim_log`)).toEqual([{ n: BURST }]);
+    // Slots granted (claims), runs started (`startedAt`, written by the engine after the claim) and
+    // calls made: each close to the accepted order on average. One run can be far off — commit
+    // jitter, or a claimed run waiting its turn on the worker's event loop while quick runs on the
+    // other slots overtake it (CI once saw one run overtaken by 13 of 40) — so the measure is the
+    // mean displacement: ~2 measured here; 40 shuffled runs average 13.3 (the lowest of 1,000
+    // shuffles 9.4), last-in-first-out 20.
+    const claimed = await order(`(SELECT seq FROM claim_log c WHERE c.run_id = r.id)`);
     const started = await order(`r."startedAt", j.created_on`);
-    // A slot goes to the earliest waiting job (claimRunSlot counts earlier waiting jobs as ahead),
-    // but `startedAt` is written by the engine after the claim, so a run claimed first can be
-    // overtaken between its claim and its start by quick runs on the other slots (it waits its
-    // turn on the worker's event loop). Measured skews 2–11 of 40 with 3 slots; a random order
-    // would be ~30, last-in-first-out 39.
-    expect(maxOrderSkew(accepted, started)).toBeLessThanOrEqual(5 * CONCURRENCY);
-    // The calls themselves leave after a few awaits each, so a run started with others may be
-    // overtaken by them — never by one started a full round later.
     expect(gate.order).toHaveLength(BURST);
-    expect(maxOrderSkew(accepted, gate.order)).toBeLessThanOrEqual(4 * CONCURRENCY);
+    for (const seen of [claimed, started, gate.order])
+      expect(meanOrderSkew(accepted, seen)).toBeLessThanOrEqual(2 * CONCURRENCY);
   }, 240_000);
 });

@@ -113,3 +113,10 @@ export function maxOrderSkew(acceptedOrder: string[], startedOrder: string[]): n
   const rank = new Map(acceptedOrder.map((id, i) => [id, i]));
   return Math.max(0, ...startedOrder.map((id, i) => Math.abs((rank.get(id) ?? Infinity) - i)));
 }
+
+/** Mean distance between a run's place in `startedOrder` and in `acceptedOrder`. */
+export function meanOrderSkew(acceptedOrder: string[], startedOrder: string[]): number {
+  const rank = new Map(acceptedOrder.map((id, i) => [id, i]));
+  const total = startedOrder.reduce((sum, id, i) => sum + Math.abs((rank.get(id) ?? Infinity) - i), 0);
+  return startedOrder.length ? total / startedOrder.length : 0;
+}
