@@ -179,7 +179,9 @@ test('a drag is one undo step, however many frames it moved the card', async ({ 
   await expect(page.locator('.react-flow__node-step')).toHaveCount(1);
 });
 
-test('zoomed far out, cards hide their handles and "+" buttons; zoomed in they are back', async ({ page }) => {
+test('zoomed far out, cards hide their handles and "+" buttons; zoomed in they are back', async ({
+  page,
+}) => {
   await createBlank(page, unique('Zoomed out'));
   await dropFromPalette(page, 'Manual trigger', 300, 100);
   await dropFromPalette(page, 'Delay', 300, 300);
@@ -190,7 +192,11 @@ test('zoomed far out, cards hide their handles and "+" buttons; zoomed in they a
   await card(page, 'delay').click(); // selected: its "+" shows without hovering
   await expect(plus).toBeVisible();
   const zoom = async () =>
-    Number(/scale\(([\d.]+)\)/.exec((await page.locator('.react-flow__viewport').getAttribute('style')) ?? '')?.[1]);
+    Number(
+      /scale\(([\d.]+)\)/.exec(
+        (await page.locator('.react-flow__viewport').getAttribute('style')) ?? '',
+      )?.[1],
+    );
   // Below DETAIL_ZOOM (0.4, editor-canvas.tsx).
   while ((await zoom()) >= 0.4) await page.getByRole('button', { name: 'Zoom Out' }).click();
   await expect(plus).toBeHidden();
