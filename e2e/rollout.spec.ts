@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { apiOk, createOneStepWorkflow } from './fixtures/api';
+import { shadowLabelStep } from './fixtures/steps';
 
 // The Promotion tab (issue 16 §6, issue 20 §7) against the real server and the scripted model
 // server scripts/e2e.mjs starts: a step in shadow with evidence; the tab shows its stage, live gate
@@ -16,14 +17,12 @@ test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switc
   baseURL,
 }) => {
   const name = unique('Rollout');
-  const id = await createOneStepWorkflow(page, baseURL!, name, {
-    id: 'label',
-    type: 'transform',
-    name: 'Label ticket',
-    config: { value: { label: "{{ /invoice/i.test(input.text) ? 'billing' : 'other' }}" } },
-    mode: 'agent',
-    agent: { instructions: 'Label the ticket.', tools: [], shadow: true, model: 'scenario:echo' },
-  });
+  const id = await createOneStepWorkflow(
+    page,
+    baseURL!,
+    name,
+    shadowLabelStep({ value: { label: "{{ /invoice/i.test(input.text) ? 'billing' : 'other' }}" } }),
+  );
   await apiOk(
     page,
     baseURL!,

@@ -42,6 +42,7 @@ import { ledgerChat } from './model-spend';
 import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
 import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { MapPrefetch, prefetchPlan, prefetchedServices, type TakePrefetched } from './map-prefetch';
 import { yieldIfDue } from './time-slice';
 import { watchAbort } from './abort-watch';
 import type { SpanOutcome, TraceSpan, Tracer } from './tracing';
@@ -163,6 +164,22 @@ export interface GraphOutcome {
 const configCache = new WeakMap<WorkflowNode, unknown>();
 const bodyGraphCache = new WeakMap<object, CompiledGraph>();
 
+/** A node's config as its schema parses it, once per node object (the same object every attempt). */
+function parsedConfig(node: WorkflowNode, def: NodeDefinition): unknown {
+  let config = configCache.get(node);
+  if (config === undefined) {
+    const parsed = def.config.safeParse(node.config ?? {});
+    if (!parsed.success)
+      return new TrellisError(
+        'validation_error',
+        `Invalid config for node ${node.id}: ${parsed.error.message}`,
+      );
+    config = parsed.data;
+    configCache.set(node, config);
+  }
+  return config;
+}
+
 type Attempted = { kind: 'result'; result: NodeResult } | { kind: 'error'; error: unknown };
 
 export class GraphExecution {
@@ -202,6 +219,8 @@ export class GraphExecution {
       outerSteps?: Record<string, { output: unknown }>;
       /** Where this frame's step spans go: the run's span, or the map step's for an item. */
       span?: TraceSpan;
+      /** A map item: its steps' sandbox answers, when the map asked for them ahead (map-prefetch.ts). */
+      prefetched?: TakePrefetched;
     },
   ) {
     this.ctrl = graph.nodes.size > 1 ? newController() : null;
@@ -635,21 +654,8 @@ export class GraphExecution {
     const def = this.core.nodes.getNode(node.type);
     if (!def)
       return { kind: 'error', error: new TrellisError('node_error', `Unknown node type ${node.type}`) };
-    let config = configCache.get(node);
-    if (config === undefined) {
-      const parsed = def.config.safeParse(node.config ?? {});
-      if (!parsed.success) {
-        return {
-          kind: 'error',
-          error: new TrellisError(
-            'validation_error',
-            `Invalid config for node ${node.id}: ${parsed.error.message}`,
-          ),
-        };
-      }
-      config = parsed.data;
-      configCache.set(node, config);
-    }
+    const config = parsedConfig(node, def);
+    if (config instanceof TrellisError) return { kind: 'error', error: config };
     const parent = this.signal;
     // Only a node with a timeout needs a signal of its own; the others get the frame's. An
     // AbortController and its listeners per step were a large share of a 100,000-step run's
@@ -690,6 +696,7 @@ export class GraphExecution {
     });
     const services: NodeServices = {
       ...base,
+      ...(this.opts.prefetched ? prefetchedServices(base, node.id, this.opts.prefetched) : {}),
       // Artifact metadata is a payload like any other: secrets masked before it is stored.
       ...(store.saveArtifact
         ? {
@@ -751,6 +758,38 @@ export class GraphExecution {
     }
   }
 
+  /** Sandbox answers asked for ahead, a chunk of items at a time, when the body has steps worth it. */
+  private prefetchFor(
+    graph: CompiledGraph,
+    parentNodeId: string,
+    items: unknown[],
+    signal: AbortSignal,
+  ): MapPrefetch | undefined {
+    if (items.length < 2) return undefined;
+    const { nodes, services } = this.core;
+    const plan = prefetchPlan(
+      graph,
+      nodes,
+      services,
+      (node, def) => {
+        const config = parsedConfig(node, def);
+        return config instanceof TrellisError ? undefined : config;
+      },
+      (node, def) => requestedMode(node, def, this.run.runId) === 'workflow',
+    );
+    if (!plan.length) return undefined;
+    const { input, env, secrets } = this.run;
+    return new MapPrefetch({
+      plan,
+      services,
+      items,
+      base: { input, env, secrets, steps: this.steps },
+      // A resumed map: items with recorded steps recover them instead of running again.
+      skip: (index) => this.run.recorded.has(frameKey({ parentNodeId, itemIndex: index })),
+      signal,
+    });
+  }
+
   /** map: run the inline body once per item (or a saved workflow as a child run per item). */
   private async runBody(
     mapNode: WorkflowNode,
@@ -764,6 +803,7 @@ export class GraphExecution {
       throw new TrellisError('node_error', `map nested deeper than ${MAX_RUN_DEPTH}`);
     const body = args.body;
     let runItem: (item: unknown, index: number) => Promise<unknown>;
+    let prefetch: MapPrefetch | undefined;
     if ('workflowId' in body) {
       runItem = (item, index) =>
         this.core.runChild({
@@ -785,7 +825,9 @@ export class GraphExecution {
         this.frame.parentNodeId === null
           ? mapNode.id
           : `${this.frame.parentNodeId}#${this.frame.itemIndex}/${mapNode.id}`;
+      prefetch = this.prefetchFor(g, parentNodeId, items, signal);
       runItem = async (item, index) => {
+        await prefetch?.ready(index);
         const exec = new GraphExecution(
           this.core,
           this.run,
@@ -799,9 +841,10 @@ export class GraphExecution {
             index,
             outerSteps: this.steps,
             span: this.spans.get(stepId),
+            prefetched: prefetch?.forItem(index),
           },
         );
-        const out = await exec.execute();
+        const out = await exec.execute().finally(() => prefetch?.done(index));
         if (out.status === 'succeeded') return bodyResult(g, out.state);
         if (out.status === 'cancelled') throw signal.reason ?? new RunCancelled();
         if (out.error?.code === 'run_too_large') throw runTooLarge(this.run.budget.max);
@@ -826,7 +869,11 @@ export class GraphExecution {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    } finally {
+      prefetch?.close();
+    }
     if (firstError !== undefined) throw firstError;
     if (signal.aborted) throw signal.reason;
     return results;
