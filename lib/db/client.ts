@@ -8,6 +8,7 @@ import pg from 'pg';
 import { PrismaClient } from './generated/client';
 import { migrate, type MigrateResult } from './migrate';
 import { pgliteExecutor, pgPoolExecutor, type SqlExecutor } from './sql-executor';
+import { pgliteChangeFeed, type ChangeFeed } from './change-feed';
 
 // One storage module for both modes (DESIGN.md §5). Embedded: PGlite in TRELLIS_DATA_DIR/db, in
 // process. Server: Postgres through @prisma/adapter-pg. Migrations run when a database is opened.
@@ -26,6 +27,11 @@ export interface Db {
   kind: DbKind;
   sql: SqlExecutor;
   migrations: MigrateResult;
+  /**
+   * Embedded mode: changes of workflows and secrets as they commit (change-feed.ts), so what every
+   * run reads can be cached. Undefined in server mode.
+   */
+  changes?: ChangeFeed;
   /** Milliseconds spent opening the database (PGlite start-up or first Postgres connection), migrations excluded. */
   openMs: number;
   /** Embedded: this open created the cluster (initdb, run in a child process). */
@@ -57,6 +63,7 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   let shutdown: () => Promise<void>;
   let kind: DbKind;
   let initialized = false;
+  let openFeed: (() => Promise<ChangeFeed>) | undefined;
   if (opts.databaseUrl) {
     kind = 'postgres';
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
@@ -94,6 +101,7 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
       throw err;
     }
     sql = pgliteExecutor(client);
+    openFeed = () => pgliteChangeFeed(client);
     prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
     shutdown = async () => {
       await prisma.$disconnect();
@@ -111,8 +119,24 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
       throw err;
     }
   }
+  let changes: ChangeFeed | undefined;
+  try {
+    changes = await openFeed?.();
+  } catch (err) {
+    await shutdown().catch(() => {});
+    throw err;
+  }
   let closing: Promise<void> | undefined;
-  return { prisma, kind, sql, migrations, openMs, initialized, close: () => (closing ??= shutdown()) };
+  return {
+    prisma,
+    kind,
+    sql,
+    migrations,
+    openMs,
+    initialized,
+    changes,
+    close: () => (closing ??= shutdown()),
+  };
 }
 
 /**

@@ -308,17 +308,22 @@ export async function killSwitch(
  * Read the gates of every watched step of a workflow and act: roll back at once on a failing gate,
  * advance when allowed. Returns what it did (tests and logs read it).
  */
+/** The steps whose gates a finished run may move (a canary, an agent stage, a shadow that auto-advances). */
+export function watchedNodes(definition: WorkflowDefinition): WorkflowNode[] {
+  return definition.nodes.filter((n) => {
+    if (!isRollable(n)) return false;
+    const { stage } = stageOf(n);
+    return stage === 'canary' || stage === 'agent' || (stage === 'shadow' && !!n.agent?.autoAdvance);
+  });
+}
+
 export async function evaluateRollout(
   prisma: PrismaClient,
   workflowId: string,
 ): Promise<{ nodeId: string; decision: RolloutDecision; version: number | null }[]> {
   const wf = await wfRepo.getWorkflow(prisma, workflowId);
   if (!wf) return [];
-  const watched = wf.definition.nodes.filter((n) => {
-    if (!isRollable(n)) return false;
-    const { stage } = stageOf(n);
-    return stage === 'canary' || stage === 'agent' || (stage === 'shadow' && !!n.agent?.autoAdvance);
-  });
+  const watched = watchedNodes(wf.definition);
   if (!watched.length) return [];
   const versions = await versionKeys(prisma, workflowId);
   const acted: { nodeId: string; decision: RolloutDecision; version: number | null }[] = [];
