@@ -1,5 +1,6 @@
 import { evaluateExpression, renderTemplate, runCode, shutdownSandbox } from '@/lib/sandbox';
 import type { ExpressionScope } from '@/lib/nodes/define-node';
+import { percentile } from '@/lib/workflow/stats';
 import type { BenchRow, BenchScenario } from './types';
 
 // Per-call cost of the expression sandbox (issue 3: plain reference < 5 µs, small sandboxed
@@ -26,10 +27,6 @@ const scope: ExpressionScope = {
   secrets: {},
 };
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
-}
-
 async function measure(
   name: string,
   iterations: number,
@@ -45,8 +42,8 @@ async function measure(
   }
   times.sort((x, y) => x - y);
   return [
-    { scenario: name, metric: 'p50', value: percentile(times, 50), unit: 'µs', target },
-    { scenario: name, metric: 'p99', value: percentile(times, 99), unit: 'µs' },
+    { scenario: name, metric: 'p50', value: percentile(times, 50)!, unit: 'µs', target },
+    { scenario: name, metric: 'p99', value: percentile(times, 99)!, unit: 'µs' },
   ];
 }
 

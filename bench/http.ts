@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildIsStale } from '../scripts/start.mjs';
 import { createFreshDatabase } from '../scripts/stack.mjs';
+import { percentileOf } from '../lib/workflow/stats';
 import { chainWorkflow, codeItemsWorkflow, mapWorkflow, parallelWorkflow } from './http-workflows';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -231,12 +232,7 @@ async function burst(hook: Hook, total: number, inFlight: number): Promise<numbe
 // ---------------------------------------------------------------------------------------------
 // Statistics and the table
 
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-function quantile(xs: number[], q: number): number {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-}
-const median = (xs: number[]) => quantile(xs, 0.5);
+const median = (xs: number[]) => percentileOf(xs, 50)!;
 
 /** Least squares over (x, y): the intercept and the slope. */
 function fitLine(points: [number, number][]): { intercept: number; slope: number } {
@@ -265,7 +261,7 @@ function printTable(title: string, rows: Row[]): void {
     String(r.samples.length),
     fmt(Math.min(...r.samples)),
     fmt(median(r.samples)),
-    fmt(quantile(r.samples, 0.9)),
+    fmt(percentileOf(r.samples, 90)!),
     r.target,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

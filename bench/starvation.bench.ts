@@ -1,12 +1,8 @@
 import type { BenchRow, BenchScenario } from './types';
+import { percentileOf } from '@/lib/workflow/stats';
 import { shutdownSandbox } from '@/lib/sandbox';
 import { BASE_POSTGRES_URL, postgresReachable } from '@/lib/queue/testing/queue-db';
-import {
-  measureStarvation,
-  openStarvationHost,
-  percentile,
-  type StarvationMode,
-} from '@/lib/server/testing/starvation';
+import { measureStarvation, openStarvationHost, type StarvationMode } from '@/lib/server/testing/starvation';
 
 // Issue 14 item 1: GET /api/health latency and cancel latency while a 100,000-step run executes in
 // the same process (embedded: PGlite and the in-process engine; server: Postgres and a queue
@@ -14,6 +10,8 @@ import {
 // is promised; the figures are here.
 
 const SAMPLE_FOR_MS = 6_000;
+
+const pct = (xs: number[], p: number) => percentileOf(xs, p) ?? NaN;
 
 function scenario(mode: StarvationMode): BenchScenario {
   return {
@@ -34,11 +32,11 @@ function scenario(mode: StarvationMode): BenchScenario {
           ...(target ? { target } : {}),
         });
         return [
-          row('health idle p50', percentile(idle, 50)),
-          row('health p50 during run', percentile(busy, 50)),
-          row('health p95 during run', percentile(busy, 95)),
-          row('health p99 during run', percentile(busy, 99), 'ms', '< 200'),
-          row('health max during run', percentile(busy, 100)),
+          row('health idle p50', pct(idle, 50)),
+          row('health p50 during run', pct(busy, 50)),
+          row('health p95 during run', pct(busy, 95)),
+          row('health p99 during run', pct(busy, 99), 'ms', '< 200'),
+          row('health max during run', pct(busy, 100)),
           row('health samples', busy.length, 'n'),
           row('health non-200', r.busy.filter((s) => s.status !== 200).length, 'n', '0'),
           row('event-loop delay p99', r.loopDelayP99),

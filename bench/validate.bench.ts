@@ -1,11 +1,8 @@
 import { validateDefinition } from '@/lib/nodes/validate-definition';
 import { largeDefinition } from '@/lib/workflow/fixtures/large-definition';
 import { MAX_NODES } from '@/lib/workflow/limits';
+import { percentile } from '@/lib/workflow/stats';
 import type { BenchRow, BenchScenario } from './types';
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 export const scenarios: BenchScenario[] = [
   {
@@ -28,7 +25,7 @@ export const scenarios: BenchScenario[] = [
         {
           scenario: `validate ${MAX_NODES} nodes`,
           metric: 'p50',
-          value: +percentile(times, 50).toFixed(1),
+          value: +percentile(times, 50)!.toFixed(1),
           unit: 'ms',
           target: '< 200 ms',
         },

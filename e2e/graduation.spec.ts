@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { apiOk } from './fixtures/api';
+import { apiOk, createOneStepWorkflow } from './fixtures/api';
 
 // "Propose deterministic step" in the Promotion tab (issue 16 §5) against the real server and the
 // scripted model server: an llm classifier in shadow whose answers follow a keyword rule; the
@@ -14,35 +14,22 @@ test('Promotion tab: propose a deterministic step, see its agreement, save it as
   baseURL,
 }) => {
   const name = `Graduation ${Date.now().toString(36)}`;
-  const created = await apiOk(page, baseURL!, '/api/workflows', {
-    name,
-    definition: {
-      schemaVersion: 1,
-      name,
-      nodes: [
-        { id: 'start', type: 'trigger.manual', name: 'Start', position: { x: 0, y: 0 }, config: {} },
-        {
-          id: 'label',
-          type: 'llm',
-          name: 'Classify ticket',
-          position: { x: 0, y: 160 },
-          config: {
-            model: 'scenario:echo',
-            prompt: 'Label: {{ input.text }}',
-            outputSchema: {
-              type: 'object',
-              properties: { label: { enum: ['billing', 'bug', 'other'] } },
-              required: ['label'],
-            },
-          },
-          mode: 'agent',
-          agent: { instructions: 'Label the ticket.', tools: ['self'], shadow: true, model: 'scenario:echo' },
-        },
-      ],
-      edges: [{ id: 'e1', source: 'start', target: 'label' }],
+  const id = await createOneStepWorkflow(page, baseURL!, name, {
+    id: 'label',
+    type: 'llm',
+    name: 'Classify ticket',
+    config: {
+      model: 'scenario:echo',
+      prompt: 'Label: {{ input.text }}',
+      outputSchema: {
+        type: 'object',
+        properties: { label: { enum: ['billing', 'bug', 'other'] } },
+        required: ['label'],
+      },
     },
+    mode: 'agent',
+    agent: { instructions: 'Label the ticket.', tools: ['self'], shadow: true, model: 'scenario:echo' },
   });
-  const id = created.id as string;
   const tickets = [
     'billing: my invoice',
     'invoice twice, billing',

@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
-import { apiOk } from './fixtures/api';
+import { apiOk, createOneStepWorkflow } from './fixtures/api';
+import { shadowLabelStep } from './fixtures/steps';
 
 // The Promotion tab (issue 16 §6, issue 20 §7) against the real server and the scripted model
 // server scripts/e2e.mjs starts: a step in shadow with evidence; the tab shows its stage, live gate
@@ -16,27 +17,12 @@ test('Promotion tab: stage, live numbers, gates, a confirmed advance, kill switc
   baseURL,
 }) => {
   const name = unique('Rollout');
-  const created = await apiOk(page, baseURL!, '/api/workflows', {
+  const id = await createOneStepWorkflow(
+    page,
+    baseURL!,
     name,
-    definition: {
-      schemaVersion: 1,
-      name,
-      nodes: [
-        { id: 'start', type: 'trigger.manual', name: 'Start', position: { x: 0, y: 0 }, config: {} },
-        {
-          id: 'label',
-          type: 'transform',
-          name: 'Label ticket',
-          position: { x: 0, y: 160 },
-          config: { value: { label: "{{ /invoice/i.test(input.text) ? 'billing' : 'other' }}" } },
-          mode: 'agent',
-          agent: { instructions: 'Label the ticket.', tools: [], shadow: true, model: 'scenario:echo' },
-        },
-      ],
-      edges: [{ id: 'e1', source: 'start', target: 'label' }],
-    },
-  });
-  const id = created.id as string;
+    shadowLabelStep({ value: { label: "{{ /invoice/i.test(input.text) ? 'billing' : 'other' }}" } }),
+  );
   await apiOk(
     page,
     baseURL!,

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { shadowLabelStep } from './fixtures/steps';
 
 // Two tabs edit one workflow: the second save meets the first's version (409 version_conflict)
 // and the editor asks what to do instead of overwriting it. Reload theirs shows the first tab's
@@ -25,15 +26,7 @@ test('a stale save asks: reload theirs (mine kept as a draft) or overwrite', asy
         name,
         nodes: [
           { id: 'start', type: 'trigger.manual', name: 'Start', position: { x: 0, y: 0 }, config: {} },
-          {
-            id: 'label',
-            type: 'transform',
-            name: 'Label ticket',
-            position: { x: 0, y: 160 },
-            config: { value: { label: 'other' } },
-            mode: 'agent',
-            agent: { instructions: 'Label the ticket.', tools: [], shadow: true, model: 'scenario:echo' },
-          },
+          shadowLabelStep({ position: { x: 0, y: 160 } }),
         ],
         edges: [{ id: 'e1', source: 'start', target: 'label' }],
       },

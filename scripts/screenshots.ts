@@ -111,6 +111,8 @@ async function main() {
       .getByRole('button', { name: /^Problems/ })
       .filter({ hasText: '1' })
       .waitFor();
+    // The settings panel narrowed the canvas: every card in view again, as in the other pictures.
+    await fitView(scratch);
     await shot(scratch, 'editor-problem');
     await scratchContext.close();
 

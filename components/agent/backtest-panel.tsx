@@ -1,54 +1,30 @@
 'use client';
 import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
-import { api, errorMessage } from '@/components/ui/api';
+import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
+import type { BacktestReport } from '@/lib/promotion/report';
+import { BacktestCompare, type ComparedBacktest } from './backtest-compare';
 import { ms, percent, usd } from './format';
+import { ScorerPicker, scorerRequest, type ScorerDraft, DEFAULT_SCORER_DRAFT } from './scorer-picker';
 
 // Backtests of one step, inside its Promotion tab: a launcher, the history (progress while one
 // runs, cancel), and the failure explorer of the chosen one (agreement, latency and cost against
-// the deterministic step, fallback reasons, disagreements grouped by type with links to the runs).
+// the deterministic step, fallback reasons, disagreements grouped by type with links to the runs),
+// and two of the history compared side by side (backtest-compare.tsx).
 // Talks to /api/workflows/:id/backtests (docs/api.md, "Backtests") over HTTP only.
 
 /** How often a running backtest's progress is read. */
 export const BACKTEST_POLL_MS = 1_500;
 const DEFAULT_RUNS = 100;
 
-interface BacktestView {
-  id: string;
+interface BacktestView extends ComparedBacktest {
   nodeId: string;
-  version: number;
   status: string;
   progress: { total: number; done: number };
   agreed: number;
   costUsd: number;
   error: { code: string; message: string } | null;
-  createdAt: string;
-}
-
-interface Percentiles {
-  p50: number | null;
-  p95: number | null;
-}
-
-interface FailureType {
-  key: string;
-  kind: 'diff' | 'fallback' | 'error';
-  paths?: string[];
-  reason?: string;
-  count: number;
-  transitions?: { path: string; expected: unknown; actual: unknown; count: number }[];
-  cases: { seq: number; runId: string; stepId: string }[];
-}
-
-interface BacktestReport {
-  cases: number;
-  agreed: number;
-  agreement: number | null;
-  latencyMs: { agent: Percentiles; deterministic: Percentiles };
-  costUsd: { total: number; perCase: Percentiles; mean: number | null };
-  fallback: { rate: number | null; byReason: Record<string, number> };
-  failureTypes: FailureType[];
 }
 
 const RUNNING = new Set(['queued', 'running']);
@@ -60,9 +36,13 @@ export function BacktestPanel({ workflowId, nodeId }: { workflowId: string; node
   const [report, setReport] = useState<{ backtest: BacktestView; report: BacktestReport } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [runs, setRuns] = useState(DEFAULT_RUNS);
-  const [scorer, setScorer] = useState<'exact' | 'fields'>('exact');
-  const [fields, setFields] = useState('');
+  /** Another model to replay with (two backtests of two models compare side by side). */
+  const [model, setModel] = useState('');
+  const [scorer, setScorer] = useState<ScorerDraft>(DEFAULT_SCORER_DRAFT);
+  const [scorerError, setScorerError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** Up to two backtests ticked for comparison, in the order they were ticked. */
+  const [compared, setCompared] = useState<string[]>([]);
 
   const loadList = useCallback(
     async (signal?: AbortSignal) => {
@@ -111,29 +91,47 @@ export function BacktestPanel({ workflowId, nodeId }: { workflowId: string; node
 
   async function start(e: React.FormEvent) {
     e.preventDefault();
+    const request = scorerRequest(scorer);
+    if (!request.ok) {
+      setScorerError(request.error);
+      return;
+    }
     setBusy(true);
+    setScorerError(null);
     try {
-      const paths = fields
-        .split(',')
-        .map((f) => f.trim())
-        .filter(Boolean)
-        .map((f) => (f.startsWith('/') ? f : `/${f}`));
       const r = await api<{ backtest: BacktestView }>(base, {
         method: 'POST',
         body: {
           nodeId,
           runs: { limit: runs },
-          scorer: scorer === 'fields' ? { kind: 'fields', fields: paths } : { kind: 'exact' },
+          ...(model.trim() ? { agent: { model: model.trim() } } : {}),
+          ...request.body,
         },
       });
       setChosen(r.backtest.id);
+      setError(null);
       await loadList();
     } catch (err) {
-      setError(errorMessage(err));
+      // A problem in the scorer (e.g. a syntax error at /scorer/code) is shown by its field.
+      const problem = problemUnder(err, '/scorer');
+      if (problem) setScorerError(problem);
+      else setError(errorMessage(err));
     } finally {
       setBusy(false);
     }
   }
+
+  function toggleCompare(id: string) {
+    setCompared((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-2)));
+  }
+  // A is the older of the two, so Δ reads as what the newer backtest changed.
+  const pair =
+    compared.length === 2 && list
+      ? compared
+          .map((id) => list.find((b) => b.id === id))
+          .filter((b): b is BacktestView => !!b && !RUNNING.has(b.status))
+          .sort((x, y) => x.createdAt.localeCompare(y.createdAt))
+      : [];
 
   async function cancel(id: string) {
     try {
@@ -160,27 +158,16 @@ export function BacktestPanel({ workflowId, nodeId }: { workflowId: string; node
             />
           </label>
           <label className="text-[11px] text-slate-600">
-            Scorer
-            <select
-              value={scorer}
-              onChange={(e) => setScorer(e.target.value as 'exact' | 'fields')}
-              className="mt-0.5 h-7 w-full rounded-md border border-slate-300 px-1 text-xs"
-            >
-              <option value="exact">Exact JSON equality</option>
-              <option value="fields">Per field</option>
-            </select>
-          </label>
-        </div>
-        {scorer === 'fields' && (
-          <label className="block text-[11px] text-slate-600">
-            Fields (comma-separated, e.g. label, address/city)
+            Model (optional)
             <input
-              value={fields}
-              onChange={(e) => setFields(e.target.value)}
+              value={model}
+              placeholder="the step's own"
+              onChange={(e) => setModel(e.target.value)}
               className="mt-0.5 h-7 w-full rounded-md border border-slate-300 px-2 font-mono text-xs"
             />
           </label>
-        )}
+          <ScorerPicker value={scorer} onChange={setScorer} error={scorerError} />
+        </div>
         <Button type="submit" size="sm" variant="secondary" disabled={busy}>
           Start backtest
         </Button>
@@ -200,6 +187,15 @@ export function BacktestPanel({ workflowId, nodeId }: { workflowId: string; node
         <ul aria-label="Backtest history" className="space-y-1">
           {list.map((b) => (
             <li key={b.id} className="flex items-center gap-2 text-xs">
+              <input
+                type="checkbox"
+                aria-label={`Compare backtest of ${new Date(b.createdAt).toLocaleString()} (${b.status})`}
+                title="Compare side by side (tick two)"
+                checked={compared.includes(b.id)}
+                disabled={RUNNING.has(b.status)}
+                onChange={() => toggleCompare(b.id)}
+                className="h-3.5 w-3.5 accent-brand-600"
+              />
               <button
                 type="button"
                 aria-pressed={b.id === chosen}
@@ -224,6 +220,12 @@ export function BacktestPanel({ workflowId, nodeId }: { workflowId: string; node
           ))}
         </ul>
       )}
+      {list && list.length > 1 && compared.length < 2 && (
+        <p className="text-[11px] text-slate-500">
+          Tick two finished backtests to compare them side by side.
+        </p>
+      )}
+      {pair.length === 2 && <BacktestCompare workflowId={workflowId} a={pair[0].id} b={pair[1].id} />}
       {report && report.backtest.id === chosen && <FailureExplorer report={report.report} />}
     </section>
   );
@@ -289,4 +291,12 @@ function FailureExplorer({ report }: { report: BacktestReport }) {
       )}
     </div>
   );
+}
+
+/** The first problem the API named under a JSON pointer prefix, with its pointer. */
+function problemUnder(err: unknown, prefix: string): string | null {
+  if (!(err instanceof ApiError)) return null;
+  const problems = (err.details as { problems?: { path: string; message: string }[] } | undefined)?.problems;
+  const p = problems?.find((x) => x.path === prefix || x.path.startsWith(`${prefix}/`));
+  return p ? `${p.path}: ${p.message}` : null;
 }

@@ -2,6 +2,7 @@
 import Link from 'next/link';
 import { Button } from '@/components/ui/button';
 import { StatusBadge } from '@/components/ui/status-badge';
+import { Chevron } from './icons';
 
 // The editor's header: name, version and dirty state, history, layout, and the save/run actions.
 
@@ -42,16 +43,7 @@ export function EditorToolbar(p: EditorToolbarProps) {
         className="rounded p-1 text-slate-400 hover:bg-slate-100 hover:text-slate-700"
         aria-label="Back to workflows"
       >
-        <svg
-          viewBox="0 0 20 20"
-          className="h-4 w-4"
-          fill="none"
-          stroke="currentColor"
-          strokeWidth="1.8"
-          aria-hidden
-        >
-          <path d="M12 4l-6 6 6 6" />
-        </svg>
+        <Chevron direction="left" />
       </Link>
       <label htmlFor="workflow-name" className="sr-only">
         Workflow name

@@ -87,3 +87,21 @@ export function groupTone(group: string | undefined): string {
       return 'bg-slate-100 text-slate-700';
   }
 }
+
+const chevrons = { left: 'M12 4l-6 6 6 6', right: 'M8 4l6 6-6 6' };
+
+/** The back / show / hide chevron of the toolbar and the palette. */
+export function Chevron({ direction }: { direction: keyof typeof chevrons }) {
+  return (
+    <svg
+      viewBox="0 0 20 20"
+      className="h-4 w-4"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="1.8"
+      aria-hidden
+    >
+      <path d={chevrons[direction]} />
+    </svg>
+  );
+}

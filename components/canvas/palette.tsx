@@ -1,7 +1,7 @@
 'use client';
 import { forwardRef, memo, useMemo, useState } from 'react';
 import { usePaletteCollapsed } from './use-palette-collapsed';
-import { groupTone, TypeIcon } from './icons';
+import { Chevron, groupTone, TypeIcon } from './icons';
 import type { NodeTypeInfo } from './types';
 
 export const DND_MIME = 'application/x-trellis-node-type';
@@ -98,16 +98,7 @@ export const Palette = memo(
             onClick={() => setCollapsed(false)}
             className="m-1 grid h-8 w-8 place-items-center rounded-md text-slate-500 hover:bg-slate-100 hover:text-slate-800"
           >
-            <svg
-              viewBox="0 0 20 20"
-              className="h-4 w-4"
-              fill="none"
-              stroke="currentColor"
-              strokeWidth="1.8"
-              aria-hidden
-            >
-              <path d="M8 4l6 6-6 6" />
-            </svg>
+            <Chevron direction="right" />
           </button>
         )}
         {/* Collapsed, the search box stays mounted (out of sight) so "/" still finds it and opens the palette. */}
@@ -153,16 +144,7 @@ export const Palette = memo(
             onClick={() => setCollapsed(true)}
             className="grid h-8 w-7 shrink-0 place-items-center rounded-md text-slate-400 hover:bg-slate-100 hover:text-slate-700"
           >
-            <svg
-              viewBox="0 0 20 20"
-              className="h-4 w-4"
-              fill="none"
-              stroke="currentColor"
-              strokeWidth="1.8"
-              aria-hidden
-            >
-              <path d="M12 4l-6 6 6 6" />
-            </svg>
+            <Chevron direction="left" />
           </button>
         </div>
         <p id="palette-enter-hint" className="sr-only" aria-live="polite">

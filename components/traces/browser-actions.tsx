@@ -1,5 +1,10 @@
 'use client';
 import { useState } from 'react';
+import {
+  describeTarget,
+  type ActionLog,
+  type BrowserTrace as BrowserTraceShape,
+} from '@/lib/browser/action-log';
 import { api, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import { formatDuration } from './format';
@@ -9,26 +14,7 @@ import type { StepDetail } from './types';
 // and the screenshot taken after it; the requests the guard refused; and, for a step that ran to
 // the end, "Accept as the step's actions" (a healed sequence becomes the next run's replay).
 
-interface ActionLogView {
-  index: number;
-  type: string;
-  target?: Record<string, unknown>;
-  observed?: { role: string; name: string; near?: string };
-  value?: string;
-  by: 'replay' | 'agent';
-  status: 'ok' | 'missing' | 'failed';
-  startMs: number;
-  durationMs: number;
-  url?: string;
-  screenshot?: string;
-  error?: string;
-}
-interface BrowserTrace {
-  actions?: ActionLogView[];
-  blocked?: Array<{ url: string; reason: string; navigation?: boolean }>;
-  screenshots?: string[];
-  healed?: { fromAction: number; reason: string };
-}
+type BrowserTrace = Partial<BrowserTraceShape>;
 
 /** The browser trace of a step: its output, or (a failed step) the error details. */
 export function browserTraceOf(step: StepDetail): BrowserTrace | null {
@@ -39,12 +25,11 @@ export function browserTraceOf(step: StepDetail): BrowserTrace | null {
   return null;
 }
 
-function describeTarget(a: ActionLogView): string {
-  const t = a.target ?? {};
-  if (t.role) return `${t.role}${t.name !== undefined ? ` “${t.name}”` : ''}`;
-  if (t.label) return `label “${t.label}”`;
-  if (t.text) return `text “${t.text}”`;
-  if (t.css) return `css ${t.css}`;
+const curly = (s: string) => `“${s}”`;
+
+function describeAction(a: ActionLog): string {
+  const t = a.target;
+  if (t && (t.role || t.label || t.text || t.css)) return describeTarget(t, curly);
   if (a.type === 'goto' && a.url) return a.url;
   return '';
 }
@@ -123,8 +108,8 @@ export function BrowserActions({
                       {formatDuration(a.durationMs)}
                     </span>
                   </div>
-                  <div className="truncate text-slate-600" title={describeTarget(a)}>
-                    {describeTarget(a)}
+                  <div className="truncate text-slate-600" title={describeAction(a)}>
+                    {describeAction(a)}
                     {a.value !== undefined && <span className="text-slate-400"> ← {a.value}</span>}
                   </div>
                   {a.observed && (

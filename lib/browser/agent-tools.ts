@@ -1,7 +1,8 @@
 import { TrellisError } from '@/lib/workflow/errors';
 import { MAX_BROWSER_ACTIONS } from './limits';
 import { snapshotOf } from './page-script';
-import { runAction, type ActionLog, type RunnerEnv } from './runner';
+import type { ActionLog } from './action-log';
+import { runAction, type RunnerEnv } from './runner';
 import { ACTION_TYPES, browserActionSchema, EXTRACT_KINDS, type BrowserAction } from './schema';
 
 // The interface agent's tools over the step's live page: observe (a trimmed accessibility

@@ -1,6 +1,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { TrellisError } from '@/lib/workflow/errors';
 import { checkJsonSchema } from '@/lib/workflow/json-schema-check';
+import { describeTarget, type ActionLog } from './action-log';
 import type { Blocked, Guard } from './guard';
 import { MAX_EXTRACT_ITEMS, MAX_TEXT_CHARS } from './limits';
 import { describeFingerprint, fingerprintOf, fingerprintsOf, sameControl, tableOf } from './page-script';
@@ -9,25 +10,6 @@ import type { BrowserAction, Fingerprint, Target } from './schema';
 // Runs one action of the vocabulary on a live page, checking each target against what was
 // recorded before acting on it: a selector that still resolves but now points at another control
 // is a missing target, never a click on the wrong thing.
-
-export interface ActionLog {
-  index: number;
-  type: BrowserAction['type'];
-  /** The target as configured (replay) or as the agent chose it. */
-  target?: Target;
-  /** What the action acted on: recorded as the target's `expect` when a sequence is accepted. */
-  observed?: Fingerprint;
-  /** fill: the value as written in the config (a template), never the text typed. */
-  value?: string;
-  by: 'replay' | 'agent';
-  status: 'ok' | 'missing' | 'failed';
-  /** ms since the step's browser work began, and the action's own duration. */
-  startMs: number;
-  durationMs: number;
-  url?: string;
-  screenshot?: string;
-  error?: string;
-}
 
 export interface RunnerEnv {
   page: Page;
@@ -57,13 +39,6 @@ export class TargetMissing extends TrellisError {
       details: { pointer: `/config/actions/${index}`, reason, ...(found ? { found } : {}) },
     });
   }
-}
-
-export function describeTarget(t: Target): string {
-  if (t.role) return `${t.role}${t.name !== undefined ? ` "${t.name}"` : ''}`;
-  if (t.label) return `label "${t.label}"`;
-  if (t.text) return `text "${t.text}"`;
-  return `css ${t.css}`;
 }
 
 function locatorFor(page: Page, t: Target): Locator {

@@ -42,7 +42,9 @@ import { ledgerChat } from './model-spend';
 import type { WorkflowSource } from './workflow-source';
 import type { EngineEvent } from './events';
 import { MAX_MAP_CONCURRENCY, MAX_RUN_DEPTH } from './limits';
+import { MapPrefetch, prefetchPlan, prefetchedServices, type TakePrefetched } from './map-prefetch';
 import { yieldIfDue } from './time-slice';
+import { watchAbort } from './abort-watch';
 import type { SpanOutcome, TraceSpan, Tracer } from './tracing';
 
 // The thin, effectful loop around plan.ts: start steps, record them, apply results, ask the
@@ -162,6 +164,22 @@ export interface GraphOutcome {
 const configCache = new WeakMap<WorkflowNode, unknown>();
 const bodyGraphCache = new WeakMap<object, CompiledGraph>();
 
+/** A node's config as its schema parses it, once per node object (the same object every attempt). */
+function parsedConfig(node: WorkflowNode, def: NodeDefinition): unknown {
+  let config = configCache.get(node);
+  if (config === undefined) {
+    const parsed = def.config.safeParse(node.config ?? {});
+    if (!parsed.success)
+      return new TrellisError(
+        'validation_error',
+        `Invalid config for node ${node.id}: ${parsed.error.message}`,
+      );
+    config = parsed.data;
+    configCache.set(node, config);
+  }
+  return config;
+}
+
 type Attempted = { kind: 'result'; result: NodeResult } | { kind: 'error'; error: unknown };
 
 export class GraphExecution {
@@ -174,7 +192,12 @@ export class GraphExecution {
   private seq = 0;
   private failure: SerializedError | undefined;
   private cancelled = false;
-  private readonly ctrl = newController();
+  /**
+   * Aborts the steps of this frame when one fails or the frame is cancelled. A frame of one node
+   * (the usual map body) has no siblings to stop: it uses its parent's signal, and saves a
+   * controller and a listener per map item.
+   */
+  private readonly ctrl: AbortController | null;
   private readonly writes: Promise<unknown>[] = [];
   /** Mode actually used by agent-mode attempts, by step id, until the row is finished. */
   private readonly agentInfo = new Map<string, AgentStepInfo>();
@@ -196,8 +219,11 @@ export class GraphExecution {
       outerSteps?: Record<string, { output: unknown }>;
       /** Where this frame's step spans go: the run's span, or the map step's for an item. */
       span?: TraceSpan;
+      /** A map item: its steps' sandbox answers, when the map asked for them ahead (map-prefetch.ts). */
+      prefetched?: TakePrefetched;
     },
   ) {
+    this.ctrl = graph.nodes.size > 1 ? newController() : null;
     const rec = recoverState(graph, run.recorded.get(frameKey(frame)) ?? [], frame);
     this.state = rec.state;
     this.retry = rec.retry;
@@ -208,14 +234,16 @@ export class GraphExecution {
     for (const [id, s] of this.state) if (s.status === 'succeeded') this.steps[id] = { output: s.output };
   }
 
+  /** What this frame's steps listen on. */
+  private get signal(): AbortSignal {
+    return this.ctrl?.signal ?? this.opts.signal;
+  }
+
   async execute(): Promise<GraphOutcome> {
-    const { signal } = this.opts;
-    const onAbort = () => {
+    const stopWatching = watchAbort(this.opts.signal, (reason) => {
       this.cancelled = true;
-      this.ctrl.abort(signal.reason);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+      this.ctrl?.abort(reason);
+    });
     try {
       await this.settleRecovered();
       const done = new Promise<GraphOutcome>((resolve) => (this.finish = resolve));
@@ -226,7 +254,7 @@ export class GraphExecution {
       // A skip write that failed after the last node settled still fails the run.
       return this.failure !== undefined && outcome.status !== 'failed' ? this.outcome() : outcome;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      stopWatching();
     }
   }
 
@@ -275,7 +303,7 @@ export class GraphExecution {
         this.recordSkip(id).catch((err: unknown) => {
           if (this.failure !== undefined) return;
           this.failure = { ...toSerializedError(err), details: { nodeId: id } };
-          this.ctrl.abort(
+          this.ctrl?.abort(
             new TrellisError('node_error', `Stopped because the skip of ${id} was not recorded`),
           );
         }),
@@ -342,9 +370,9 @@ export class GraphExecution {
       if (s.status === 'failed' && this.failure === undefined) {
         this.failure = { ...s.error!, details: { nodeId: id, ...(s.error?.details as object | undefined) } };
         // The run fails: stop the siblings still running.
-        this.ctrl.abort(new TrellisError('node_error', `Stopped because node ${id} failed`));
+        this.ctrl?.abort(new TrellisError('node_error', `Stopped because node ${id} failed`));
       }
-      if (s.status === 'succeeded' && !this.ctrl.signal.aborted) {
+      if (s.status === 'succeeded' && !this.signal.aborted) {
         this.apply(plan(this.graph, this.state, { changed: [id], roots: this.opts.roots }));
       }
     }
@@ -377,9 +405,9 @@ export class GraphExecution {
     const lastAttempt = Math.max(policy.maxAttempts, first);
     const storedInput = this.run.prepare(input);
     for (let attempt = first; ; attempt++) {
-      if (this.ctrl.signal.aborted) return 'cancelled';
+      if (this.signal.aborted) return 'cancelled';
       await this.countStep();
-      if (this.ctrl.signal.aborted) return 'cancelled';
+      if (this.signal.aborted) return 'cancelled';
       const startedAt = clock.now();
       const stepId = await store.startStep({
         runId: this.run.runId,
@@ -459,9 +487,9 @@ export class GraphExecution {
         return { status: 'waiting', output: marker, attempt, stepId };
       }
       const error = res.kind === 'error' ? res.error : new TrellisError('internal_error', 'unreachable');
-      if (this.ctrl.signal.aborted) {
+      if (this.signal.aborted) {
         const agent = this.agentFields(stepId);
-        const cancelled = this.run.prepare(toSerializedError(this.ctrl.signal.reason)) as SerializedError;
+        const cancelled = this.run.prepare(toSerializedError(this.signal.reason)) as SerializedError;
         await store.finishStep(stepId, { ...agent, status: 'cancelled', error: cancelled, finishedAt });
         this.endSpan(stepId, { ...agent, status: 'cancelled', error: cancelled });
         this.emitFinished(stepId, id, 'cancelled', finishedAt.getTime() - startedAt);
@@ -486,7 +514,7 @@ export class GraphExecution {
         const delayMs = backoffDelay(policy, attempt, this.core.random);
         const backoff = this.opts.span?.backoff({ nodeId: id, attempt, delayMs });
         try {
-          await clock.sleep(delayMs, this.ctrl.signal);
+          await clock.sleep(delayMs, this.signal);
         } catch {
           backoff?.end({ status: 'cancelled' });
           return 'cancelled';
@@ -626,40 +654,23 @@ export class GraphExecution {
     const def = this.core.nodes.getNode(node.type);
     if (!def)
       return { kind: 'error', error: new TrellisError('node_error', `Unknown node type ${node.type}`) };
-    let config = configCache.get(node);
-    if (config === undefined) {
-      const parsed = def.config.safeParse(node.config ?? {});
-      if (!parsed.success) {
-        return {
-          kind: 'error',
-          error: new TrellisError(
-            'validation_error',
-            `Invalid config for node ${node.id}: ${parsed.error.message}`,
-          ),
-        };
-      }
-      config = parsed.data;
-      configCache.set(node, config);
-    }
-    const parent = this.ctrl.signal;
+    const config = parsedConfig(node, def);
+    if (config instanceof TrellisError) return { kind: 'error', error: config };
+    const parent = this.signal;
     // Only a node with a timeout needs a signal of its own; the others get the frame's. An
     // AbortController and its listeners per step were a large share of a 100,000-step run's
     // garbage (issue 14).
     const ctrl = node.timeoutMs ? newController() : undefined;
     const signal = ctrl?.signal ?? parent;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let onParentAbort: (() => void) | undefined;
-    let onAbort: (() => void) | undefined;
+    let stopParent: (() => void) | undefined;
+    let stopWatching: (() => void) | undefined;
     // Racing the abort keeps the run moving even when a node ignores its signal; the signal
     // itself is what stops the node's real work (sockets, sandboxes).
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      stopWatching = watchAbort(signal, reject);
       if (!ctrl) return;
-      onParentAbort = () => ctrl.abort(parent.reason);
-      if (parent.aborted) onParentAbort();
-      else parent.addEventListener('abort', onParentAbort, { once: true });
+      stopParent = watchAbort(parent, (reason) => ctrl.abort(reason));
       timer = setTimeout(() => ctrl.abort(new NodeTimeout(node.id, node.timeoutMs!)), node.timeoutMs);
     });
     aborted.catch(() => {});
@@ -685,6 +696,7 @@ export class GraphExecution {
     });
     const services: NodeServices = {
       ...base,
+      ...(this.opts.prefetched ? prefetchedServices(base, node.id, this.opts.prefetched) : {}),
       // Artifact metadata is a payload like any other: secrets masked before it is stored.
       ...(store.saveArtifact
         ? {
@@ -741,9 +753,41 @@ export class GraphExecution {
       return { kind: 'error', error: signal.aborted ? signal.reason : error };
     } finally {
       clearTimeout(timer);
-      if (onParentAbort) parent.removeEventListener('abort', onParentAbort);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      stopParent?.();
+      stopWatching?.();
     }
+  }
+
+  /** Sandbox answers asked for ahead, a chunk of items at a time, when the body has steps worth it. */
+  private prefetchFor(
+    graph: CompiledGraph,
+    parentNodeId: string,
+    items: unknown[],
+    signal: AbortSignal,
+  ): MapPrefetch | undefined {
+    if (items.length < 2) return undefined;
+    const { nodes, services } = this.core;
+    const plan = prefetchPlan(
+      graph,
+      nodes,
+      services,
+      (node, def) => {
+        const config = parsedConfig(node, def);
+        return config instanceof TrellisError ? undefined : config;
+      },
+      (node, def) => requestedMode(node, def, this.run.runId) === 'workflow',
+    );
+    if (!plan.length) return undefined;
+    const { input, env, secrets } = this.run;
+    return new MapPrefetch({
+      plan,
+      services,
+      items,
+      base: { input, env, secrets, steps: this.steps },
+      // A resumed map: items with recorded steps recover them instead of running again.
+      skip: (index) => this.run.recorded.has(frameKey({ parentNodeId, itemIndex: index })),
+      signal,
+    });
   }
 
   /** map: run the inline body once per item (or a saved workflow as a child run per item). */
@@ -759,6 +803,7 @@ export class GraphExecution {
       throw new TrellisError('node_error', `map nested deeper than ${MAX_RUN_DEPTH}`);
     const body = args.body;
     let runItem: (item: unknown, index: number) => Promise<unknown>;
+    let prefetch: MapPrefetch | undefined;
     if ('workflowId' in body) {
       runItem = (item, index) =>
         this.core.runChild({
@@ -780,7 +825,9 @@ export class GraphExecution {
         this.frame.parentNodeId === null
           ? mapNode.id
           : `${this.frame.parentNodeId}#${this.frame.itemIndex}/${mapNode.id}`;
+      prefetch = this.prefetchFor(g, parentNodeId, items, signal);
       runItem = async (item, index) => {
+        await prefetch?.ready(index);
         const exec = new GraphExecution(
           this.core,
           this.run,
@@ -794,9 +841,10 @@ export class GraphExecution {
             index,
             outerSteps: this.steps,
             span: this.spans.get(stepId),
+            prefetched: prefetch?.forItem(index),
           },
         );
-        const out = await exec.execute();
+        const out = await exec.execute().finally(() => prefetch?.done(index));
         if (out.status === 'succeeded') return bodyResult(g, out.state);
         if (out.status === 'cancelled') throw signal.reason ?? new RunCancelled();
         if (out.error?.code === 'run_too_large') throw runTooLarge(this.run.budget.max);
@@ -821,7 +869,11 @@ export class GraphExecution {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    } finally {
+      prefetch?.close();
+    }
     if (firstError !== undefined) throw firstError;
     if (signal.aborted) throw signal.reason;
     return results;

@@ -16,3 +16,13 @@ export { DEFAULT_MAX_STEPS_PER_RUN, MAX_STEPS_PER_RUN_LIMIT } from '@/lib/workfl
  * while a large run executes.
  */
 export const ENGINE_YIELD_INTERVAL_MS = 10;
+/**
+ * Items of a map whose body steps' sandbox calls are asked for together, one message per body node
+ * (map-prefetch.ts), instead of one message per item and step.
+ */
+export const MAP_PREFETCH_CHUNK = 64;
+/**
+ * Chunks prefetched beyond the one whose items are running: the sandbox workers compute the next
+ * items while this thread records the current ones; also bounds the answers held in memory.
+ */
+export const MAP_PREFETCH_AHEAD = 2;

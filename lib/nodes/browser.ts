@@ -6,14 +6,8 @@ import { browserAgentTools } from '@/lib/browser/agent-tools';
 import type { EgressRules } from '@/lib/browser/egress-proxy';
 import { DEFAULT_ACTION_TIMEOUT_MS } from '@/lib/browser/limits';
 import { sharedBrowserPool } from '@/lib/browser/pool';
-import {
-  recorded,
-  runAction,
-  screenshot,
-  TargetMissing,
-  type ActionLog,
-  type RunnerEnv,
-} from '@/lib/browser/runner';
+import type { ActionLog, BrowserTrace } from '@/lib/browser/action-log';
+import { recorded, runAction, screenshot, TargetMissing, type RunnerEnv } from '@/lib/browser/runner';
 import { browserConfigSchema, type BrowserAction, type BrowserConfig } from '@/lib/browser/schema';
 
 // A browser step: deterministic web actions on a real Chromium (lib/browser), replayed with a
@@ -27,16 +21,10 @@ const HEAL_ANSWER = {
   required: ['done'],
 };
 
-export interface BrowserOutput {
+export interface BrowserOutput extends BrowserTrace {
   url: string;
   title: string;
   extracted: Record<string, unknown>;
-  /** Artifact ids of the step's screenshots, in order. */
-  screenshots: string[];
-  /** Every action attempted, with what it acted on and its timing (the trace's waterfall). */
-  actions: ActionLog[];
-  /** Requests the guard refused, with the reason. */
-  blocked: Array<{ url: string; reason: string; navigation: boolean }>;
   /** The actions as they ran, each target's `expect` set to what it acted on: what "accept" saves. */
   recorded: BrowserAction[];
   healed?: { fromAction: number; reason: string; actions: BrowserAction[]; tokens: number; cost: number };

@@ -37,6 +37,7 @@ export const code = defineNode({
       throw err;
     }
   },
+  sandboxCall: (config) => ({ kind: 'code', code: config.code }),
   asTool: () =>
     configTool('Run a JavaScript function body in a sandbox and return its result', codeConfig, true),
 });

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { AgentSettings, WorkflowNode } from '@/lib/workflow/definition';
 import type { NodeTypeSpec } from '@/lib/workflow/node-type';
-import type { ExpressionScope, ExpressionServices } from '@/lib/workflow/expression-scope';
+import type { ExpressionScope, ExpressionServices, SandboxCall } from '@/lib/workflow/expression-scope';
 
 // One shape for every node type: config schema, ports, deterministic run(), asTool().
 // Context is passed as an argument (never `this`) and always carries a cancellation signal.
@@ -147,6 +147,13 @@ export interface ToolSpec {
 export interface NodeDefinition<S extends z.ZodType = z.ZodType> extends NodeTypeSpec {
   config: S;
   run(ctx: NodeRunContext<z.infer<S>>): Promise<NodeResult>;
+  /**
+   * The sandbox call run() makes with the step's scope, as data (transform: render its value).
+   * A map then evaluates it for many items in one sandbox message ahead of their steps
+   * (lib/engine/map-prefetch.ts); run() still makes the call, and is answered from that batch
+   * only when everything the call reads in the scope is the same.
+   */
+  sandboxCall?: (config: z.infer<S>) => SandboxCall;
   asTool?: (config: z.infer<S>, agent?: AgentSettings) => ToolSpec;
 }
 

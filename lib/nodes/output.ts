@@ -17,4 +17,5 @@ export const output = defineNode({
   async run({ config, scope, signal, services }) {
     return done(await services.render(config.value, scope, signal));
   },
+  sandboxCall: (config) => ({ kind: 'render', template: config.value }),
 });

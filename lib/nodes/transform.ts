@@ -22,6 +22,7 @@ export const transform = defineNode({
   async run({ config, scope, signal, services }) {
     return done(await services.render(config.value, scope, signal));
   },
+  sandboxCall: (config) => ({ kind: 'render', template: config.value }),
   asTool: () =>
     configTool('Build a JSON value from a template with {{ }} expressions', transformConfig, true),
 });

@@ -5,13 +5,7 @@ import type { WorkflowNode } from '@/lib/workflow/definition';
 import { diffPaths, MAX_DIFF_PATHS, valueAt } from './diff';
 import { numericEqual, score } from './scorers';
 import { createReplay, NOT_RECORDED, recordedCalls } from './replay';
-import {
-  buildReport,
-  compareBacktests,
-  MAX_CASES_PER_FAILURE_TYPE,
-  percentile,
-  type ReportCase,
-} from './report';
+import { buildReport, compareBacktests, MAX_CASES_PER_FAILURE_TYPE, type ReportCase } from './report';
 import {
   backtestRequestSchema,
   MAX_BACKTEST_CASES,
@@ -298,16 +292,6 @@ describe('runBacktest', () => {
 });
 
 describe('report helpers', () => {
-  it('percentile is nearest-rank', () => {
-    expect(percentile([], 50)).toBeNull();
-    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
-    expect(
-      percentile(
-        Array.from({ length: 100 }, (_, i) => i + 1),
-        95,
-      ),
-    ).toBe(95);
-  });
   it(`lists at most MAX_CASES_PER_FAILURE_TYPE (${MAX_CASES_PER_FAILURE_TYPE}) cases per type, with the full count`, () => {
     const cases: ReportCase[] = Array.from({ length: 30 }, (_, i) => ({
       seq: i,

@@ -1,5 +1,6 @@
 import { valueAt } from './diff';
 import type { BacktestCaseResult } from './spec';
+import { percentileOf } from '@/lib/workflow/stats';
 
 // The backtest report and failure explorer (issue 16 §2), pure over stored case results:
 // agreement, score distribution, latency and cost against the deterministic step, fallbacks by
@@ -71,16 +72,8 @@ export interface BacktestReport {
   failureTypes: FailureType[];
 }
 
-/** Nearest-rank percentile of a sorted list. */
-export function percentile(sorted: number[], p: number): number | null {
-  if (!sorted.length) return null;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
 function pcts(xs: number[]): Percentiles {
-  const s = xs.slice().sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p95: percentile(s, 95) };
+  return { p50: percentileOf(xs, 50), p95: percentileOf(xs, 95) };
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentSettingsSchema } from '@/lib/workflow/definition';
+import { analyzeFunctionBody } from '@/lib/workflow/expressions';
 
 // The public shapes of a backtest (issue 16 §1, §7): what a caller asks for and what one case
 // records. One zod source for the API's validation, the OpenAPI document and the CLI.
@@ -46,7 +47,18 @@ export const scorerSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('code'),
       /** A function body over `expected`, `actual`, `input` returning a number 0..1 (sandboxed). */
-      code: z.string().min(1).max(MAX_SCORER_CODE_CHARS),
+      code: z
+        .string()
+        .min(1)
+        .max(MAX_SCORER_CODE_CHARS)
+        // Parsed when the backtest is asked for, so a typo is a 400 at /scorer/code, not 1,000 failed cases.
+        .superRefine((code, ctx) => {
+          for (const issue of analyzeFunctionBody(code).issues)
+            ctx.addIssue({
+              code: 'custom',
+              message: `syntax error at character ${issue.offset}: ${issue.message}`,
+            });
+        }),
     })
     .strict(),
   z

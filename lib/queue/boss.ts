@@ -29,6 +29,11 @@ export interface BossOptions {
   databaseUrl: string;
   /** Consumers run supervision (heartbeat expiry, retries) and hold a LISTEN connection. */
   consumer: boolean;
+  /**
+   * pg-boss's own LISTEN, which wakes every idle loop of a queue on each job; default: consumers.
+   * Workers pass false and listen themselves (wake.ts), one loop per run job.
+   */
+  listen?: boolean;
   poolSize?: number;
 }
 
@@ -36,7 +41,7 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString: opts.databaseUrl,
     max: opts.poolSize ?? 4,
-    useListenNotify: opts.consumer,
+    useListenNotify: opts.listen ?? opts.consumer,
     supervise: opts.consumer,
     schedule: false,
     superviseIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,

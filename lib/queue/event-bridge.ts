@@ -102,12 +102,37 @@ export interface EventListener {
   close(): Promise<void>;
 }
 
-/** A dedicated connection (LISTEN needs one session), reconnecting with backoff. */
+/** Engine events of every worker, for this process's RunEventHub (the web process). */
 export function listenRunEvents(
   databaseUrl: string,
   onEvent: (ev: EngineEvent) => void,
   onReconnect?: () => void,
 ): EventListener {
+  return listenChannel(
+    databaseUrl,
+    RUN_EVENTS_CHANNEL,
+    (payload) => {
+      try {
+        for (const ev of decodeEvents(payload)) onEvent(ev);
+      } catch {
+        // a malformed payload is dropped, not fatal
+      }
+    },
+    onReconnect,
+  );
+}
+
+/**
+ * LISTEN on one channel over a dedicated connection (LISTEN needs one session), reconnecting with
+ * backoff; onReconnect after every (re)connection, so a caller can look for what it missed.
+ */
+export function listenChannel(
+  databaseUrl: string,
+  channel: string,
+  onPayload: (payload: string) => void,
+  onReconnect?: () => void,
+): EventListener {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
   let client: pg.Client | null = null;
   let closed = false;
   let retryMs = 100;
@@ -118,16 +143,11 @@ export function listenRunEvents(
     c.on('error', () => schedule(c));
     c.on('end', () => schedule(c));
     c.on('notification', (n) => {
-      if (n.channel !== RUN_EVENTS_CHANNEL || !n.payload) return;
-      try {
-        for (const ev of decodeEvents(n.payload)) onEvent(ev);
-      } catch {
-        // a malformed payload is dropped, not fatal
-      }
+      if (n.channel === channel && n.payload) onPayload(n.payload);
     });
     try {
       await c.connect();
-      await c.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
+      await c.query(`LISTEN ${channel}`);
       if (closed) return void c.end().catch(() => {});
       client = c;
       retryMs = 100;

@@ -4,6 +4,7 @@ import type { EngineEvent } from '@/lib/engine/events';
 import type { RunOutcome } from '@/lib/engine/engine';
 import { pgPoolExecutor } from '@/lib/db/sql-executor';
 import { createEventPublisher, listenRunEvents } from './event-bridge';
+import { RECENT_FINISHES_KEPT, RunEventHub } from '@/lib/server/run-events';
 import { waitForRunToStop } from './run-queue';
 import { pgAvailable, tempQueueDb } from './testing/queue-db';
 
@@ -28,9 +29,40 @@ describe('waitForRunToStop', () => {
     let reads = 0;
     const read = async (runId: string): Promise<RunOutcome> => (reads++, { runId, status: 'running' });
     const waiting = waitForRunToStop(read, events.subscribe, 'r1', 60_000);
-    await vi.waitFor(() => expect(reads).toBe(1)); // the first look: still running
+    await new Promise((r) => setTimeout(r, 10));
     events.publish({ type: 'run.finished', runId: 'r1', status: 'succeeded', output: { n: 1 } });
     expect(await waiting).toEqual({ runId: 'r1', status: 'succeeded', output: { n: 1 }, error: null });
+    expect(reads).toBe(0); // the database is the backstop after pollMs, not a first look
+  });
+
+  it('answers from an outcome that arrived before the caller subscribed, without reading the run', async () => {
+    const events = new RunEventHub(RECENT_FINISHES_KEPT);
+    let reads = 0;
+    const read = async (runId: string): Promise<RunOutcome> => (reads++, { runId, status: 'running' });
+    events.publish({ type: 'run.finished', runId: 'early', status: 'failed', error: null });
+    const out = await waitForRunToStop(
+      read,
+      (id, l) => events.subscribe(id, l),
+      'early',
+      60_000,
+      (id) => events.finished(id),
+    );
+    expect(out).toEqual({ runId: 'early', status: 'failed', output: null, error: null });
+    expect(reads).toBe(0);
+  });
+
+  it('reads the run after pollMs when no event comes (a lost NOTIFY)', async () => {
+    const events = hub();
+    let reads = 0;
+    const read = async (runId: string): Promise<RunOutcome> => (
+      reads++,
+      { runId, status: 'succeeded', output: 2 }
+    );
+    expect(await waitForRunToStop(read, events.subscribe, 'lost', 5)).toEqual({
+      runId: 'lost',
+      status: 'succeeded',
+      output: 2,
+    });
     expect(reads).toBe(1);
   });
 
@@ -49,6 +81,24 @@ describe('waitForRunToStop', () => {
       truncated: true,
     } as EngineEvent);
     expect(await waiting).toEqual({ runId: 'r2', status: 'succeeded', output: 'big' });
+  });
+});
+
+describe('RunEventHub recent outcomes', () => {
+  it(`keeps the last ${RECENT_FINISHES_KEPT} final outcomes, not parked ones, and none unless asked`, () => {
+    const hub = new RunEventHub(RECENT_FINISHES_KEPT);
+    for (let i = 0; i <= RECENT_FINISHES_KEPT; i++)
+      hub.publish({ type: 'run.finished', runId: `r${i}`, status: 'succeeded', output: i });
+    expect(hub.finished('r0')).toBeUndefined(); // the oldest went first
+    expect(hub.finished('r1')).toMatchObject({ status: 'succeeded', output: 1 });
+    expect(hub.finished(`r${RECENT_FINISHES_KEPT}`)).toMatchObject({ output: RECENT_FINISHES_KEPT });
+    hub.publish({ type: 'run.finished', runId: 'parked', status: 'waiting' });
+    expect(hub.finished('parked')).toBeUndefined(); // resumed later: its outcome would go stale
+    hub.publish({ type: 'run.finished', runId: 'cut', status: 'succeeded', truncated: true } as EngineEvent);
+    expect(hub.finished('cut')).toBeUndefined(); // read back from the store instead
+    const embedded = new RunEventHub();
+    embedded.publish({ type: 'run.finished', runId: 'x', status: 'succeeded', output: 'big' });
+    expect(embedded.finished('x')).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import type { SqlExecutor, SqlQueryable } from '@/lib/db/sql-executor';
+import type { SqlQueryable } from '@/lib/db/sql-executor';
 import { RUN_LEASE_MS, WORKER_IDLE_TRANSACTION_MS } from './limits';
 
 // Fencing: a worker that lost a run's lease stops, and cannot commit a step or finish the run.
@@ -94,38 +94,34 @@ export type ClaimResult =
  * jobs per workflow, oldest first, but two fetches at the same instant can both see a free slot;
  * this count, serialized per workflow by an advisory lock, makes the limit exact across loops and
  * workers, and the "fetched before" rule keeps the runs that won such a race in their order.
+ * One round trip: the steps are the function `trellis_claim_run_slot` (migration
+ * 20261130014000_claim_run_slot), which is on the path of every run.
  */
 export async function claimRunSlot(
-  sql: SqlExecutor,
+  sql: SqlQueryable,
   job: { id: string; name: string },
   runId: string,
   workerId: string,
   limit: number,
 ): Promise<ClaimResult> {
-  return sql.transaction(async (tx) => {
-    const [run] = await tx.query<{ status: string; workflowId: string | null; parentRunId: string | null }>(
-      `SELECT status, "workflowId", "parentRunId" FROM "Run" WHERE id = $1`,
-      [runId],
-    );
-    if (run?.status === 'queued' && run.workflowId && !run.parentRunId) {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('trellis.slots'), hashtext($1))`, [
-        run.workflowId,
-      ]);
-      const [busy] = await tx.query<{ held: number; ahead: number }>(
-        `SELECT
-           (SELECT count(*)::int FROM "Run"
-             WHERE "workflowId" = $1 AND "parentRunId" IS NULL AND id <> $2
-               AND status IN ('queued', 'running') AND "leaseUntil" > now()) AS held,
-           (SELECT count(*)::int FROM pgboss.job j JOIN "Run" r ON r.id = j.data->>'runId'
-             WHERE j.name = $3 AND j.group_id = $1 AND j.state = 'active' AND r.id <> $2
-               AND j.created_on < (SELECT created_on FROM pgboss.job WHERE name = $3 AND id = $4::uuid)
-               AND r.status = 'queued' AND (r."leaseUntil" IS NULL OR r."leaseUntil" <= now())) AS ahead`,
-        [run.workflowId, runId, job.name, job.id],
-      );
-      if (busy.held + busy.ahead >= limit) return { claimed: false, status: run.status, full: true };
-    }
-    return claimRun(tx, runId, workerId);
-  });
+  const [row] = await sql.query<{
+    claimed: boolean;
+    run_status: string | null;
+    lease_owner: string | null;
+    lease_until: Date | null;
+    slots_full: boolean;
+  }>(`SELECT * FROM trellis_claim_run_slot($1, $2, $3::uuid, $4, $5, $6)`, [
+    runId,
+    job.name,
+    job.id,
+    workerId,
+    limit,
+    RUN_LEASE_MS,
+  ]);
+  if (!row) return { claimed: false, status: null };
+  if (row.claimed) return { claimed: true, status: row.run_status! };
+  if (row.slots_full) return { claimed: false, status: row.run_status, full: true };
+  return { claimed: false, status: row.run_status, leaseOwner: row.lease_owner, leaseUntil: row.lease_until };
 }
 
 /** Takes the run unless another worker's lease is still live. */

@@ -56,6 +56,12 @@ export const WORKFLOW_CONCURRENCY_ENV = 'TRELLIS_WORKFLOW_CONCURRENCY';
 /** Upper bound of the setting: a bigger number is a typo, and would defeat the limit. */
 export const MAX_WORKFLOW_CONCURRENCY = 1_000;
 
+/**
+ * A new job's NOTIFY that found every idle loop still on a fetch it began earlier is served again
+ * this soon (wake.ts), instead of waiting for the polling backstop.
+ */
+export const WAKE_RETRY_MS = 5;
+
 /** A job fetched in a race for a workflow's last slot looks again this often (worker.ts). */
 export const SLOT_POLL_MS = 200;
 

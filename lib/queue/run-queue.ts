@@ -75,12 +75,19 @@ export async function queueStats(sql: SqlQueryable): Promise<QueueStats> {
   return { queued: jobs?.queued ?? 0, active: jobs?.active ?? 0, workers: inst?.workers ?? 0 };
 }
 
-/** Resolves when the run stops (finished or parked): events first, polling as the backstop. */
+/**
+ * Resolves when the run stops (finished or parked): events first, polling as the backstop.
+ * `recent` answers from run.finished events this process already received (a worker can finish a
+ * short run before the caller subscribes); the run is read from the database only after `pollMs`
+ * without an answer (a lost NOTIFY, a listener reconnecting, a run parked without an event), not at
+ * once: a webhook that answers after its run costs no read on the usual path.
+ */
 export function waitForRunToStop(
   readStatus: (runId: string) => Promise<RunOutcome | null>,
   subscribe: (runId: string, l: (ev: EngineEvent) => void) => () => void,
   runId: string,
   pollMs = 250,
+  recent: (runId: string) => RunOutcome | undefined = () => undefined,
 ): Promise<RunOutcome | undefined> {
   return new Promise((resolve) => {
     let done = false;
@@ -108,6 +115,8 @@ export function waitForRunToStop(
         return finish({ runId, status: ev.status, output: ev.output ?? null, error: ev.error ?? null });
       void readStatus(runId).then((o) => o && o.status !== 'running' && finish(o));
     });
-    void check();
+    const known = recent(runId);
+    if (known) return finish(known);
+    timer = setTimeout(() => void check(), pollMs);
   });
 }

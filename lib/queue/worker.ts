@@ -32,6 +32,7 @@ import { runJobHook } from './run-queue';
 import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { createScheduleLoop, tickJobId, type ScheduleTick } from './schedules';
 import { workBacktests } from './backtest-queue';
+import { startLoopWaker } from './wake';
 
 // One worker process: pg-boss hands it "drive run X" jobs (LISTEN/NOTIFY, so a job starts within
 // milliseconds); it takes the run's lease, executes or resumes it through the engine, and parks
@@ -55,6 +56,11 @@ export interface QueueWorkerOptions {
   minScheduleIntervalMs?: () => number;
   /** Replays one backtest on this worker's database (lib/server builds it); without it no backtest jobs are taken. */
   runBacktest?: (db: Db, backtestId: string, signal: AbortSignal) => Promise<unknown>;
+  /**
+   * The run queue's polling backstop, default NOTIFY_POLLING_SECONDS. A test that counts the
+   * statements of a run raises it, so idle loops do not poll while it counts.
+   */
+  pollSeconds?: number;
   /** Default true (when startScheduledRun is given): look for due schedule ticks. */
   schedules?: boolean;
   log?: (s: string) => void;
@@ -93,7 +99,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     poolSize: concurrency + 4,
   });
   const db: Db = { ...opened, sql: reconnectingExecutor(opened.sql) };
-  const boss = await startBoss({ databaseUrl: opts.databaseUrl, consumer: true, poolSize: 4 });
+  const boss = await startBoss({ databaseUrl: opts.databaseUrl, consumer: true, listen: false, poolSize: 4 });
   const events = createEventPublisher(db.sql);
   const store = new DurableTraceStore(db, {
     ...opts.storeOptions,
@@ -123,11 +129,9 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   renew.unref?.();
 
   // pg-boss sleeps a polling interval after each job unless notified meanwhile; a backlog then
-  // drains at one job per loop per interval. Waking our loops after each job keeps them fetching
-  // while there is work (an idle loop's extra fetch costs one query).
-  const wakeLoops = () => {
-    for (const w of boss.getWipData()) if (w.name === RUN_QUEUE) boss.notifyWorker(w.id);
-  };
+  // drains at one job per loop per interval. So a loop that finishes a job fetches again at once
+  // (waker.afterRunJob); new jobs wake one idle loop each (wake.ts).
+  const waker = startLoopWaker(boss, opts.databaseUrl);
 
   async function handleRun(job: Job<RunJobData>): Promise<void> {
     const { runId } = job.data;
@@ -171,7 +175,10 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     if (out.status === 'waiting' && out.wakeAt !== undefined) {
       await boss.send(RUN_QUEUE, { runId }, { startAfter: new Date(out.wakeAt) });
     }
-    await endLease(db.sql, runId, workerId);
+    // A finished run's lease is left to run out (RUN_LEASE_MS): nothing claims a finished run (a
+    // claim of one only ends), the slot count reads queued and running runs only, and the fence
+    // reads the owner, not the lease. One statement less per run; a parked run is handed back.
+    if (!terminal(out.status)) await endLease(db.sql, runId, workerId);
   }
 
   async function handleTick(job: Job<ScheduleJobData>): Promise<void> {
@@ -189,8 +196,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       // Per-workflow slots across all workers (see runJobGroup); read once per worker start.
       groupConcurrency: slots,
       batchSize: 1,
-      notifyPollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
-      pollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
+      notifyPollingIntervalSeconds: opts.pollSeconds ?? NOTIFY_POLLING_SECONDS,
+      pollingIntervalSeconds: opts.pollSeconds ?? NOTIFY_POLLING_SECONDS,
     },
     async ([job]) => {
       try {
@@ -202,7 +209,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         );
         throw err;
       } finally {
-        wakeLoops();
+        waker.afterRunJob();
       }
     },
   );
@@ -266,6 +273,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         await boss.fail(RUN_QUEUE, h.jobId, { reason: 'worker shutting down' }).catch(() => {});
       }
       clearInterval(renew);
+      await waker.close();
       await store.flush().catch(() => {});
       await events.flush().catch(() => {});
       await boss.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});

@@ -1,15 +1,28 @@
-import type { ExpressionScope, ExpressionServices } from '@/lib/workflow/expression-scope';
+import type {
+  ExpressionScope,
+  ExpressionServices,
+  SandboxCall,
+  SandboxOutcome,
+  ScopeReads,
+} from '@/lib/workflow/expression-scope';
 import { RunCancelled, TrellisError } from '@/lib/workflow/errors';
 import {
   analyzeCodeCached,
   analyzeExpressionCached,
   expressionWrapper,
+  type Analysis,
   type ScopeNeeds,
   type ScopeRoot,
 } from './analyze';
 import { ExpressionError, ExpressionSyntaxError, ExpressionTimeout } from './errors';
-import { clampTimeout, CODE_TIMEOUT_MS, DEFAULT_EXPRESSION_TIMEOUT_MS } from './limits';
-import { SandboxPool, type WorkerResult } from './pool';
+import {
+  clampTimeout,
+  CODE_TIMEOUT_MS,
+  DEFAULT_EXPRESSION_TIMEOUT_MS,
+  MAX_BATCH_SCOPE_BYTES,
+  SANDBOX_BATCH_TASKS,
+} from './limits';
+import { SandboxPool, type PoolStats, type SandboxTask, type WorkerResult } from './pool';
 import { NOT_PLAIN, readReference } from './reference';
 import { splitTemplate, stringForm, type TemplatePart } from './template';
 
@@ -90,16 +103,6 @@ function unwrap(r: WorkerResult, timeoutMs: number): unknown {
   throw new ExpressionError(r.message);
 }
 
-async function inSandbox(
-  wrappers: string[],
-  needs: ScopeNeeds,
-  scope: ExpressionScope,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<WorkerResult[]> {
-  return sandboxPool().run({ sources: wrappers, scope: serializeScope(scope, needs), timeoutMs, signal });
-}
-
 function referenceNeeds(root: ScopeRoot, path: (string | number)[]): ScopeNeeds {
   const first = path[0];
   return { roots: [root], stepIds: root === 'steps' && typeof first === 'string' ? [first] : undefined };
@@ -120,26 +123,138 @@ function plan(expr: string, scope: ExpressionScope): Planned {
   return { wrapper: expressionWrapper(expr), needs: referenceNeeds(a.root, a.path) };
 }
 
+/** A template's shape, its `{{ }}` strings split into parts that point at `exprs` by slot. */
+interface CompiledTemplate {
+  shape: unknown;
+  exprs: string[];
+}
+
+type Slotted = TemplatePart & { slot?: number };
+
+// Templates are config values, the same object for every item and run: split them once.
+const compiledTemplates = new WeakMap<object, CompiledTemplate>();
+
+function compileTemplate(template: unknown): CompiledTemplate {
+  const cacheable = typeof template === 'object' && template !== null;
+  const hit = cacheable ? compiledTemplates.get(template) : undefined;
+  if (hit) return hit;
+  const exprs: string[] = [];
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      const parts = splitTemplate(v);
+      if (!parts) return v;
+      return parts.map((part): Slotted =>
+        part.expr === undefined ? part : { ...part, slot: exprs.push(part.expr) - 1 },
+      );
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, child] of Object.entries(v)) out[k] = walk(child);
+      return out;
+    }
+    return v;
+  };
+  const compiled = { shape: walk(template), exprs };
+  if (cacheable) compiledTemplates.set(template, compiled);
+  return compiled;
+}
+
+/** The rendered value: a string that is exactly one `{{ }}` yields the raw value. */
+function buildTemplate(shape: unknown, original: unknown, values: unknown[]): unknown {
+  if (typeof original === 'string') {
+    if (shape === original) return shape;
+    const parts = shape as Slotted[];
+    if (parts.length === 1 && parts[0].slot !== undefined) return values[parts[0].slot];
+    return parts
+      .map((part) => (part.slot === undefined ? part.text : stringForm(values[part.slot])))
+      .join('');
+  }
+  if (Array.isArray(original))
+    return (shape as unknown[]).map((child, i) => buildTemplate(child, original[i], values));
+  if (shape !== original && shape && typeof shape === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, child] of Object.entries(shape))
+      out[k] = buildTemplate(child, (original as Record<string, unknown>)[k], values);
+    return out;
+  }
+  return shape;
+}
+
+/**
+ * One call against one scope, planned: the value when the host answers it alone, else the
+ * wrappers to run in the sandbox under one deadline, what of the scope they need, and how their
+ * results become the value. Throws syntax errors (and plain-reference errors) now.
+ */
+type CallPlan =
+  | { done: true; value: unknown }
+  | {
+      done: false;
+      wrappers: string[];
+      needs: ScopeNeeds;
+      finish(results: WorkerResult[], timeoutMs: number): unknown;
+    };
+
+function planCall(call: SandboxCall, scope: ExpressionScope, template?: CompiledTemplate): CallPlan {
+  if (call.kind === 'code') {
+    const a = analyzeCodeCached(call.code);
+    return { done: false, wrappers: [a.wrapper], needs: a.needs, finish: (r, t) => unwrap(r[0], t) };
+  }
+  if (call.kind === 'expression') {
+    const p = plan(call.expression, scope);
+    if (p.wrapper === undefined) return { done: true, value: p.value };
+    return { done: false, wrappers: [p.wrapper], needs: p.needs!, finish: (r, t) => unwrap(r[0], t) };
+  }
+  const compiled = template ?? compileTemplate(call.template);
+  const planned = compiled.exprs.map((e) => plan(e, scope));
+  const values = planned.map((p) => p.value);
+  const pending = planned.flatMap((p, slot) => (p.wrapper === undefined ? [] : [{ ...p, slot }]));
+  const build = () => buildTemplate(compiled.shape, call.template, values);
+  if (!pending.length) return { done: true, value: build() };
+  return {
+    done: false,
+    wrappers: pending.map((p) => p.wrapper!),
+    needs: mergeNeeds(pending.map((p) => p.needs!)),
+    finish(results, timeoutMs) {
+      pending.forEach((p, i) => (values[p.slot] = unwrap(results[i], timeoutMs)));
+      return build();
+    },
+  };
+}
+
+const allOf = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** One call, one scope: every wrapper it needs goes in one message under one deadline. */
+async function evaluateCall(
+  call: SandboxCall,
+  scope: ExpressionScope,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  checkSignal(signal);
+  const p = planCall(call, scope);
+  if (p.done) return p.value;
+  const [results] = await sandboxPool().run({
+    sources: p.wrappers,
+    tasks: [{ scope: serializeScope(scope, p.needs), sources: allOf(p.wrappers.length) }],
+    timeoutMs,
+    signal,
+  });
+  return p.finish(results, timeoutMs);
+}
+
 export async function evaluateExpression(
   expr: string,
   scope: ExpressionScope,
   opts?: SandboxOptions,
 ): Promise<unknown> {
-  checkSignal(opts?.signal);
-  const p = plan(expr, scope);
-  if (p.wrapper === undefined) return p.value;
   const timeoutMs = timeoutOf(opts, DEFAULT_EXPRESSION_TIMEOUT_MS);
-  const [r] = await inSandbox([p.wrapper], p.needs!, scope, timeoutMs, opts?.signal);
-  return unwrap(r, timeoutMs);
+  return evaluateCall({ kind: 'expression', expression: expr }, scope, timeoutMs, opts?.signal);
 }
 
 /** Runs a `code` node body (a function body, `await` allowed) and returns its `return` value. */
 export async function runCode(body: string, scope: ExpressionScope, opts?: SandboxOptions): Promise<unknown> {
-  checkSignal(opts?.signal);
-  const a = analyzeCodeCached(body);
-  const timeoutMs = timeoutOf(opts, CODE_TIMEOUT_MS);
-  const [r] = await inSandbox([a.wrapper], a.needs, scope, timeoutMs, opts?.signal);
-  return unwrap(r, timeoutMs);
+  return evaluateCall({ kind: 'code', code: body }, scope, timeoutOf(opts, CODE_TIMEOUT_MS), opts?.signal);
 }
 
 /**
@@ -152,61 +267,106 @@ export async function renderTemplate(
   scope: ExpressionScope,
   opts?: SandboxOptions,
 ): Promise<unknown> {
-  checkSignal(opts?.signal);
-  const planned: Planned[] = [];
-  // First pass: split strings, plan every expression (fast path answered now, syntax errors thrown now).
-  const prepare = (v: unknown): unknown => {
-    if (typeof v === 'string') {
-      const parts = splitTemplate(v);
-      if (!parts) return v;
-      return parts.map((part) =>
-        part.expr === undefined ? part : { ...part, slot: planned.push(plan(part.expr, scope)) - 1 },
-      );
-    }
-    if (Array.isArray(v)) return v.map(prepare);
-    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-      const out: Record<string, unknown> = {};
-      for (const [k, child] of Object.entries(v)) out[k] = prepare(child);
-      return out;
-    }
-    return v;
-  };
-  const prepared = prepare(template);
+  const timeoutMs = timeoutOf(opts, DEFAULT_EXPRESSION_TIMEOUT_MS);
+  return evaluateCall({ kind: 'render', template }, scope, timeoutMs, opts?.signal);
+}
 
-  const pending = planned.filter((p) => p.wrapper !== undefined);
-  if (pending.length) {
-    const timeoutMs = timeoutOf(opts, DEFAULT_EXPRESSION_TIMEOUT_MS);
-    const results = await inSandbox(
-      pending.map((p) => p.wrapper!),
-      mergeNeeds(pending.map((p) => p.needs!)),
-      scope,
-      timeoutMs,
-      opts?.signal,
-    );
-    pending.forEach((p, i) => {
-      p.value = unwrap(results[i], timeoutMs);
-    });
+function readsOf(a: Analysis): ScopeNeeds {
+  return a.kind === 'sandbox' ? a.needs : referenceNeeds(a.root, a.path);
+}
+
+/**
+ * What a call reads, when it is worth evaluating for many scopes at once: something in it needs the
+ * sandbox, it parses, and every step it reads is named (else null).
+ */
+export function batchable(call: SandboxCall): ScopeReads | null {
+  let analyses: Analysis[];
+  try {
+    if (call.kind === 'code') analyses = [analyzeCodeCached(call.code)];
+    else if (call.kind === 'expression') analyses = [analyzeExpressionCached(call.expression)];
+    else analyses = compileTemplate(call.template).exprs.map((e) => analyzeExpressionCached(e));
+  } catch {
+    return null; // a syntax error: each step reports it on its own
   }
+  if (!analyses.some((a) => a.kind === 'sandbox')) return null;
+  const needs = mergeNeeds(analyses.map(readsOf));
+  if (needs.roots.includes('steps') && !needs.stepIds) return null;
+  return { roots: needs.roots, stepIds: needs.stepIds ?? [] };
+}
 
-  const build = (v: unknown, original: unknown): unknown => {
-    if (typeof original === 'string') {
-      if (v === original) return v;
-      const parts = v as Array<TemplatePart & { slot?: number }>;
-      if (parts.length === 1 && parts[0].slot !== undefined) return planned[parts[0].slot].value;
-      return parts
-        .map((part) => (part.slot === undefined ? part.text : stringForm(planned[part.slot].value)))
-        .join('');
-    }
-    if (Array.isArray(original)) return (v as unknown[]).map((child, i) => build(child, original[i]));
-    if (v !== original && v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, child] of Object.entries(v))
-        out[k] = build(child, (original as Record<string, unknown>)[k]);
-      return out;
-    }
-    return v;
+/**
+ * One call against many scopes (a map's items): each scope is a task with its own deadline, up to
+ * SANDBOX_BATCH_TASKS tasks (and MAX_BATCH_SCOPE_BYTES of scope) per message, the messages spread
+ * over the pool's workers. A scope's outcome is exactly what the single call would return or
+ * throw; a message that fails as a whole (a worker stopped by the watchdog, or crashed) leaves its
+ * scopes undefined, for the caller to evaluate alone. A cancel rejects.
+ */
+export async function evaluateMany(
+  call: SandboxCall,
+  scopes: ExpressionScope[],
+  opts?: SandboxOptions,
+): Promise<(SandboxOutcome | undefined)[]> {
+  checkSignal(opts?.signal);
+  const timeoutMs = timeoutOf(opts, call.kind === 'code' ? CODE_TIMEOUT_MS : DEFAULT_EXPRESSION_TIMEOUT_MS);
+  const template = call.kind === 'render' ? compileTemplate(call.template) : undefined;
+  const out = new Array<SandboxOutcome | undefined>(scopes.length);
+  const sources: string[] = [];
+  const sourceIndex = new Map<string, number>();
+  const sourceOf = (w: string) => {
+    let i = sourceIndex.get(w);
+    if (i === undefined) sourceIndex.set(w, (i = sources.push(w) - 1));
+    return i;
   };
-  return build(prepared, template);
+  type Pending = { at: number; task: SandboxTask; finish: (r: WorkerResult[], t: number) => unknown };
+  const messages: Pending[][] = [];
+  let current: Pending[] = [];
+  let bytes = 0;
+  scopes.forEach((scope, at) => {
+    let p: CallPlan;
+    let task: SandboxTask;
+    try {
+      p = planCall(call, scope, template);
+      if (p.done) return void (out[at] = { ok: true, value: p.value });
+      task = { scope: serializeScope(scope, p.needs), sources: p.wrappers.map(sourceOf) };
+    } catch (error) {
+      return void (out[at] = { ok: false, error });
+    }
+    const full = current.length >= SANDBOX_BATCH_TASKS || bytes + task.scope.length > MAX_BATCH_SCOPE_BYTES;
+    if (current.length && full) {
+      messages.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push({ at, task, finish: p.finish });
+    bytes += task.scope.length;
+  });
+  if (current.length) messages.push(current);
+  const pool = sandboxPool();
+  const signal = opts?.signal;
+  await Promise.all(
+    messages.map(async (group) => {
+      let results: WorkerResult[][];
+      try {
+        results = await pool.run({ sources, tasks: group.map((g) => g.task), timeoutMs, signal });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        return; // not evaluated: the caller runs these alone, each under its own watchdog
+      }
+      group.forEach((g, k) => {
+        try {
+          out[g.at] = { ok: true, value: g.finish(results[k], timeoutMs) };
+        } catch (error) {
+          out[g.at] = { ok: false, error };
+        }
+      });
+    }),
+  );
+  return out;
+}
+
+/** Messages and tasks the pool has sent (tests, benches): a map's items share messages. */
+export function sandboxStats(): PoolStats {
+  return { ...sandboxPool().stats };
 }
 
 export interface SandboxServicesOptions {
@@ -223,5 +383,8 @@ export function createSandboxServices(opts: SandboxServicesOptions = {}): Expres
       evaluateExpression(expression, scope, { timeoutMs: expr, signal }),
     runCode: (body, scope, signal) => runCode(body, scope, { timeoutMs: code, signal }),
     render: (template, scope, signal) => renderTemplate(template, scope, { timeoutMs: expr, signal }),
+    batchable,
+    evaluateMany: (call, scopes, signal) =>
+      evaluateMany(call, scopes, { timeoutMs: call.kind === 'code' ? code : expr, signal }),
   };
 }

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 // Every limit of the expression sandbox, named, so tests and docs can point at one place.
 
 /** Deadline of one expression (or one template's batch of expressions) inside QuickJS. */
@@ -28,8 +30,25 @@ export function clampTimeout(ms: number): number {
   return Math.min(Math.max(1, Math.floor(ms)), MAX_SANDBOX_TIMEOUT_MS);
 }
 
-/** Worker threads in the pool: at least 2 so one runaway code body cannot stall every expression. */
-export const SANDBOX_POOL_SIZE = 2;
+/** Most worker threads the pool starts, however many cores (each holds a QuickJS runtime, ~10 MB). */
+export const MAX_SANDBOX_POOL_SIZE = 8;
+/**
+ * Worker threads in the pool: one per core, so a map's batches use every core; at least 2 so one
+ * runaway code body cannot stall every expression.
+ */
+export const SANDBOX_POOL_SIZE = Math.min(MAX_SANDBOX_POOL_SIZE, Math.max(2, availableParallelism()));
+/** Most items (scopes) one message carries when many are evaluated together (evaluateMany). */
+export const SANDBOX_BATCH_TASKS = 64;
+/** Most scope JSON (UTF-8 bytes, roughly) one batch message carries; a bigger single item goes alone. */
+export const MAX_BATCH_SCOPE_BYTES = 4 * 1024 * 1024;
+/**
+ * A worker starts no further task of a message after this long (or once its results reach
+ * MAX_BATCH_RESULT_BYTES); the rest is sent again behind whatever else waits, so one map's batch
+ * does not hold a worker while other runs' expressions queue. Each task keeps its own deadline.
+ */
+export const SANDBOX_BATCH_BUDGET_MS = 50;
+/** Results one message gathers before the worker stops starting tasks (see SANDBOX_BATCH_BUDGET_MS). */
+export const MAX_BATCH_RESULT_BYTES = 16 * 1024 * 1024;
 /** Evaluations a hardened QuickJS context serves before it is replaced (defence in depth). */
 export const CONTEXT_MAX_USES = 5_000;
 /** Compiled wrappers each worker keeps per context (the oldest is dropped beyond this). */

@@ -7,8 +7,10 @@ import { ExpressionError, ExpressionTimeout } from './errors';
 import {
   COMPILED_CACHE_SIZE,
   CONTEXT_MAX_USES,
+  MAX_BATCH_RESULT_BYTES,
   MAX_ERROR_MESSAGE_LENGTH,
   MAX_RESULT_BYTES,
+  SANDBOX_BATCH_BUDGET_MS,
   SANDBOX_MEMORY_BYTES,
   SANDBOX_POOL_SIZE,
   SANDBOX_STACK_BYTES,
@@ -17,25 +19,37 @@ import {
 } from './limits';
 
 // A small pool of worker threads, each running QuickJS (worker.mjs). The host owns the deadline from
-// outside: if a worker has not answered by deadline + WATCHDOG_GRACE_MS (QuickJS's interrupt handler
-// missed, e.g. inside a long native sort), the worker is terminated and replaced.
+// outside: if a worker has not moved past a task by its deadline + WATCHDOG_GRACE_MS (QuickJS's
+// interrupt handler missed, e.g. inside a long native sort), the worker is terminated and replaced.
+// A job (one message) holds one or more tasks, each a scope with the sources to run against it
+// under its own deadline: a single evaluation is a job of one task, a map's items are many.
 
 /** One evaluation's outcome as the worker reports it. */
 export type WorkerResult =
   { ok: true; json?: string } | { ok: false; kind: 'syntax' | 'timeout' | 'error'; message: string };
 
+export interface SandboxTask {
+  /** JSON of the scope the functions receive. */
+  scope: string;
+  /** Indexes into the job's sources, run in this order under the task's one deadline. */
+  sources: number[];
+}
+
 export interface SandboxJob {
   /** Complete wrapper sources, each compiling to one function (see index.ts). */
   sources: string[];
-  /** JSON of the scope the functions receive. */
-  scope: string;
+  tasks: SandboxTask[];
+  /** Deadline of each task. */
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
+/** Per task, its sources' results in order; null for a task the worker did not start (budget). */
+export type JobResults = (WorkerResult[] | null)[];
+
 interface PendingJob extends SandboxJob {
   id: number;
-  resolve(results: WorkerResult[]): void;
+  resolve(results: JobResults): void;
   reject(err: unknown): void;
   onAbort?: () => void;
 }
@@ -43,8 +57,20 @@ interface PendingJob extends SandboxJob {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** Tasks the worker has started, ever (written by the worker, read by the watchdog). */
+  progress: Int32Array;
   job?: PendingJob;
   timer?: NodeJS.Timeout;
+}
+
+/** Messages and tasks sent, for tests and benches (a map's items should share messages). */
+export interface PoolStats {
+  /** Messages posted to workers, resends included. */
+  messages: number;
+  /** Tasks asked for (a task sent again counts once). */
+  tasks: number;
+  /** Messages that carry tasks a worker left unstarted at its budget. */
+  resent: number;
 }
 
 function workerPath(): string {
@@ -64,13 +90,35 @@ export class SandboxPool {
   private nextId = 1;
   private closed = false;
   private readyWaiters: Array<() => void> = [];
+  readonly stats: PoolStats = { messages: 0, tasks: 0, resent: 0 };
 
-  constructor(private readonly size = SANDBOX_POOL_SIZE) {}
+  constructor(
+    private readonly size = SANDBOX_POOL_SIZE,
+    /** SANDBOX_BATCH_BUDGET_MS, unless a test needs to see another limit alone. */
+    private readonly budgetMs = SANDBOX_BATCH_BUDGET_MS,
+  ) {}
 
-  run(job: SandboxJob): Promise<WorkerResult[]> {
+  /**
+   * Runs a job's tasks; tasks the worker leaves unstarted at SANDBOX_BATCH_BUDGET_MS go to the back
+   * of the queue as a new message, so the result has every task. Rejects when the job cannot finish
+   * (cancelled, shut down, a worker the watchdog stopped or that crashed).
+   */
+  async run(job: SandboxJob): Promise<WorkerResult[][]> {
+    this.stats.tasks += job.tasks.length;
+    const results = await this.send(job);
+    for (;;) {
+      const left = results.flatMap((r, i) => (r === null ? [i] : []));
+      if (!left.length) return results as WorkerResult[][];
+      this.stats.resent++;
+      const more = await this.send({ ...job, tasks: left.map((i) => job.tasks[i]) });
+      left.forEach((i, k) => (results[i] = more[k]));
+    }
+  }
+
+  private send(job: SandboxJob): Promise<JobResults> {
     if (this.closed) return Promise.reject(new ExpressionError('Sandbox is shut down'));
     if (job.signal?.aborted) return Promise.reject(abortError(job.signal));
-    return new Promise<WorkerResult[]>((resolve, reject) => {
+    return new Promise<JobResults>((resolve, reject) => {
       const pending: PendingJob = { ...job, id: this.nextId++, resolve, reject };
       if (job.signal) {
         const signal = job.signal;
@@ -114,8 +162,10 @@ export class SandboxPool {
   }
 
   private spawn(): Slot {
+    const progress = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(workerPath(), {
       workerData: {
+        progress: progress.buffer,
         limits: {
           memoryBytes: SANDBOX_MEMORY_BYTES,
           stackBytes: SANDBOX_STACK_BYTES,
@@ -123,6 +173,7 @@ export class SandboxPool {
           maxErrorLength: MAX_ERROR_MESSAGE_LENGTH,
           contextMaxUses: CONTEXT_MAX_USES,
           compiledCacheSize: COMPILED_CACHE_SIZE,
+          maxBatchResultBytes: MAX_BATCH_RESULT_BYTES,
         },
       },
       resourceLimits: { stackSizeMb: SANDBOX_WORKER_STACK_MB, maxOldGenerationSizeMb: 256 },
@@ -133,8 +184,8 @@ export class SandboxPool {
     });
     // Idle workers never keep the process alive; a worker is ref'd only while it runs a job.
     worker.unref();
-    const slot: Slot = { worker, ready: false };
-    worker.on('message', (msg: { ready?: true; id?: number; results?: WorkerResult[]; fatal?: boolean }) => {
+    const slot: Slot = { worker, ready: false, progress };
+    worker.on('message', (msg: { ready?: true; id?: number; results?: JobResults; fatal?: boolean }) => {
       if (msg.ready) {
         slot.ready = true;
         if (this.slots.every((x) => x.ready)) for (const wake of this.readyWaiters.splice(0)) wake();
@@ -146,7 +197,7 @@ export class SandboxPool {
       this.release(slot);
       if (msg.fatal) this.replace(slot);
       job.signal?.removeEventListener('abort', job.onAbort!);
-      job.resolve(msg.results ?? []);
+      job.resolve(msg.results ?? job.tasks.map(() => null));
       this.dispatch();
     });
     worker.on('error', (err) => this.crashed(slot, err));
@@ -188,20 +239,34 @@ export class SandboxPool {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.worker.ref();
-      slot.timer = setTimeout(() => {
-        if (slot.job !== job) return;
-        this.release(slot);
-        this.replace(slot);
-        this.settle(job, new ExpressionTimeout(job.timeoutMs));
-        this.dispatch();
-      }, job.timeoutMs + WATCHDOG_GRACE_MS);
+      // The count once the worker has started this job's first task.
+      this.watch(slot, job, Atomics.load(slot.progress, 0) + 1);
+      this.stats.messages++;
       slot.worker.postMessage({
         id: job.id,
         sources: job.sources,
-        scope: job.scope,
+        tasks: job.tasks,
         timeoutMs: job.timeoutMs,
+        budgetMs: this.budgetMs,
       });
     }
+  }
+
+  /**
+   * The watchdog: once a task's deadline + WATCHDOG_GRACE_MS passes and the worker has not started
+   * another task since, it is stuck (an interrupt QuickJS never checked): terminate it. A worker
+   * that moved on is watched again, so a stuck task is stopped within two deadlines of its start.
+   */
+  private watch(slot: Slot, job: PendingJob, seen: number): void {
+    slot.timer = setTimeout(() => {
+      if (slot.job !== job) return;
+      const now = Atomics.load(slot.progress, 0);
+      if (now !== seen) return this.watch(slot, job, now);
+      this.release(slot);
+      this.replace(slot);
+      this.settle(job, new ExpressionTimeout(job.timeoutMs));
+      this.dispatch();
+    }, job.timeoutMs + WATCHDOG_GRACE_MS);
   }
 
   private abort(job: PendingJob, err: unknown): void {

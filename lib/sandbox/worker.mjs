@@ -10,6 +10,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { getQuickJS } from 'quickjs-emscripten';
 
 const limits = workerData.limits;
+/** Tasks started, shared with the host's watchdog (pool.ts). */
+const progress = new Int32Array(workerData.progress);
 
 // Runs once inside each new context. Freezes every reachable intrinsic (SES-style lockdown) and
 // returns the `run` function the host calls; `run` is never stored where sandboxed code can reach it.
@@ -253,18 +255,19 @@ function drainJobs() {
   if (jobs.error) jobs.error.dispose();
 }
 
-function handle(job) {
+// One task: the job's sources named by `task.sources`, against one scope, under one deadline.
+function runTask(sources, task, timeoutMs) {
   if (!context || uses >= limits.contextMaxUses) freshContext();
   uses++;
-  deadline = Date.now() + job.timeoutMs;
+  deadline = Date.now() + timeoutMs;
   const results = [];
-  const scopeHandle = context.newString(job.scope);
+  const scopeHandle = context.newString(task.scope);
   let reset = false;
   try {
-    for (const source of job.sources) {
+    for (const i of task.sources) {
       const r = reset
         ? { ok: false, kind: 'timeout', message: 'interrupted' }
-        : evaluateOne(source, scopeHandle);
+        : evaluateOne(sources[i], scopeHandle);
       if (r.reset) reset = true;
       delete r.reset;
       results.push(r);
@@ -277,24 +280,48 @@ function handle(job) {
   return results;
 }
 
-parentPort.on('message', (job) => {
-  let reply;
-  try {
-    reply = { id: job.id, results: handle(job) };
-  } catch (err) {
-    // A host-level failure inside WebAssembly (trap, V8 stack overflow) leaves QuickJS in an unknown
-    // state: report it and let the host replace this worker.
-    reply = {
-      id: job.id,
-      fatal: true,
-      results: job.sources.map(() => ({
-        ok: false,
-        kind: 'error',
-        message: cut(`Sandbox failure: ${err?.message ?? err}`),
-      })),
-    };
+const resultBytes = (results) => results.reduce((n, r) => n + (r.json?.length ?? r.message?.length ?? 0), 0);
+
+// A job is one message: its tasks run in order, each with its own deadline (a map sends many items'
+// scopes in one message). After the first task, the worker stops starting tasks once the message
+// has run for budgetMs or its results reach maxBatchResultBytes; those come back as null (not
+// run) and the host sends them again, so one map cannot hold a worker while other runs wait.
+// `progress` counts tasks started: the host's watchdog reads it to tell a slow batch from a stuck one.
+function handle(job) {
+  const out = [];
+  const started = Date.now();
+  let bytes = 0;
+  for (let t = 0; t < job.tasks.length; t++) {
+    if (t > 0 && (Date.now() - started >= job.budgetMs || bytes >= limits.maxBatchResultBytes)) {
+      out.push(null);
+      continue;
+    }
+    Atomics.add(progress, 0, 1);
+    let results;
+    try {
+      results = runTask(job.sources, job.tasks[t], job.timeoutMs);
+    } catch (err) {
+      // A host-level failure inside WebAssembly (trap, V8 stack overflow) leaves QuickJS in an
+      // unknown state: report it for this task, run no more, and let the host replace this worker.
+      const task = job.tasks[t];
+      out.push(
+        task.sources.map(() => ({
+          ok: false,
+          kind: 'error',
+          message: cut(`Sandbox failure: ${err?.message ?? err}`),
+        })),
+      );
+      for (let rest = t + 1; rest < job.tasks.length; rest++) out.push(null);
+      return { results: out, fatal: true };
+    }
+    bytes += resultBytes(results);
+    out.push(results);
   }
-  parentPort.postMessage(reply);
+  return { results: out };
+}
+
+parentPort.on('message', (job) => {
+  parentPort.postMessage({ id: job.id, ...handle(job) });
 });
 
 freshContext();

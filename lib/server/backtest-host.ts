@@ -1,10 +1,11 @@
 import type { Db } from '@/lib/db/client';
 import { PrismaBacktestStore } from '@/lib/db/backtest-store';
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
-import { createChatClient, getModelConfig } from '@/lib/agent/model-client';
+import { createChatClient } from '@/lib/agent/model-client';
 import { guardedFetch } from '@/lib/net/guarded-fetch';
 import { createSandboxServices } from '@/lib/sandbox';
 import { executeBacktest, INTERRUPTED, type BacktestJobDeps } from '@/lib/promotion/job';
+import { modelConfigReader } from './model-endpoint';
 import { loadPriceTable } from './model-prices';
 
 // The host side of backtests: the services a replay gets (model, prices, sandbox, store) and who
@@ -18,11 +19,14 @@ export const MAX_EMBEDDED_BACKTESTS = 2;
 export async function backtestDeps(db: Db, signal?: AbortSignal): Promise<BacktestJobDeps> {
   const sandbox = createSandboxServices();
   const { prices } = await loadPriceTable(db.prisma);
-  const chat = createChatClient({ prices });
+  // The endpoint agent steps use (the environment's, else the one saved in Settings), read when
+  // the backtest starts: a Settings edit reaches the next backtest without a restart.
+  const readModel = modelConfigReader(db);
+  const chat = createChatClient({ prices, config: readModel });
   const workflows = new PrismaWorkflowSource(db.prisma);
   return {
     store: new PrismaBacktestStore(db),
-    model: getModelConfig(),
+    model: await readModel(),
     prices,
     scorers: {
       runCode: sandbox.runCode,

@@ -234,6 +234,28 @@ describe('backtests over the API', () => {
     expect(r.backtest.tokens).toBeGreaterThan(0);
   });
 
+  it('the code and numeric scorers over the API', async () => {
+    // Half a point for the right label family: the refund class (billing → bug) scores 0.5.
+    const code = await backtest({
+      nodeId: 'label',
+      runs: { limit: TOTAL },
+      scorer: {
+        kind: 'code',
+        code: 'return expected.label === actual.label ? 1 : input.text.includes("refund") ? 0.5 : 0;',
+      },
+      passScore: 0.5,
+    });
+    expect(code.backtest.status).toBe('succeeded');
+    expect(code.report).toMatchObject({ cases: TOTAL, agreed: TOTAL, scores: { mean: 0.9 } });
+    const numeric = await backtest({
+      nodeId: 'label',
+      runs: { limit: TOTAL },
+      scorer: { kind: 'numeric', tolerance: 0.1 },
+    });
+    // Labels are strings: the tolerance changes nothing, agreement is the exact one.
+    expect(numeric.report.agreement).toBe(0.8);
+  });
+
   it('stops at its budget', async () => {
     const r = await backtest({ nodeId: 'label', runs: { limit: TOTAL }, concurrency: 1, budgetUsd: 0.05 });
     expect(r.backtest.status).toBe('budget_exceeded');
@@ -312,6 +334,9 @@ describe('backtests over the API', () => {
       [{ nodeId: 'label', version: 99 }, '/version'],
       [{ nodeId: 'label', scorer: { kind: 'fields', fields: ['label'] } }, '/scorer/fields/0'],
       [{ nodeId: 'label', scorer: { kind: 'nope' } }, '/scorer/kind'],
+      // A code scorer that does not parse is refused before it could fail every case.
+      [{ nodeId: 'label', scorer: { kind: 'code', code: 'return (expected' } }, '/scorer/code'],
+      [{ nodeId: 'label', scorer: { kind: 'numeric', tolerance: -1 } }, '/scorer/tolerance'],
       [{ nodeId: 'label', concurrency: 0 }, '/concurrency'],
       [{ nodeId: 'label', tools: 'all' }, '/tools'],
       [{}, '/nodeId'],

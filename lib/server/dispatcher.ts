@@ -161,6 +161,8 @@ export interface QueueDispatcherDeps {
   sentWithRun: Set<string>;
   readOutcome: (runId: string) => Promise<RunOutcome | null>;
   subscribe: (runId: string, l: (ev: EngineEvent) => void) => () => void;
+  /** Outcomes of runs whose run.finished already came (RunEventHub.finished). */
+  recent?: (runId: string) => RunOutcome | undefined;
 }
 
 export function createQueueDispatcher(deps: QueueDispatcherDeps): Dispatcher {
@@ -179,7 +181,7 @@ export function createQueueDispatcher(deps: QueueDispatcherDeps): Dispatcher {
     async recover() {
       // Workers recover: dead workers' jobs come back through pg-boss heartbeats.
     },
-    settled: (runId) => waitForRunToStop(deps.readOutcome, deps.subscribe, runId),
+    settled: (runId) => waitForRunToStop(deps.readOutcome, deps.subscribe, runId, undefined, deps.recent),
     async stats() {
       return { mode: 'queue', ...(await queueStats(deps.sql)) };
     },

@@ -18,6 +18,7 @@ import { createSandboxServices } from '@/lib/sandbox';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { stageLabel, stageOf } from '@/lib/workflow/rollout';
+import { modelConfigReader } from './model-endpoint';
 import { loadPriceTable } from './model-prices';
 import { MAX_ROLLOUT_REASON_LENGTH } from './rollout-api';
 import { json, parseWith, readJson, type RouteContext } from './route';
@@ -98,7 +99,8 @@ export async function postGraduation({ req, params }: RouteContext<Params>) {
   const { prices } = await loadPriceTable(db.prisma);
   const proposal = await proposeGraduation({
     cases,
-    chat: createChatClient({ prices }),
+    // The endpoint agent steps use: the environment's, else the one saved in Settings.
+    chat: createChatClient({ prices, config: modelConfigReader(db) }),
     ...(body.model ? { model: body.model } : {}),
     sandbox: createSandboxServices(),
     node,

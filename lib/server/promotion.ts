@@ -4,6 +4,13 @@ import * as wfRepo from '@/lib/db/repositories/workflows';
 import { getNode } from '@/lib/nodes/registry';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
+import type {
+  PromotionAction,
+  PromotionReport,
+  Recommendation,
+  ReplayReport,
+  StepReport,
+} from '@/lib/promotion/promotion-report';
 import { isRec } from '@/lib/workflow/record';
 import { sameValue } from '@/lib/workflow/same-value';
 import { agentSamples, deterministicAnswer, type AgentStepSample } from './agent-samples';
@@ -31,46 +38,9 @@ export const PROMOTE_MAX_FALLBACK_RATE = 0.1;
 /** Agreement below which shadowing is not worth continuing: demotion is recommended. */
 export const DEMOTE_MAX_AGREEMENT = 0.5;
 
-export type PromotionAction = 'promote' | 'demote' | 'shadow';
-export type Recommendation = PromotionAction | 'collect_more' | 'keep';
-
 export interface DeterministicSample {
   durationMs: number | null;
   cost: number;
-}
-
-export interface StepReport {
-  nodeId: string;
-  nodeName: string | null;
-  nodeType: string;
-  current: { mode: 'workflow' | 'agent'; shadow: boolean };
-  count: number;
-  byMode: { agent: number; shadow: number; fallback: number };
-  agreement: {
-    /** Shadow steps where the agent answered and the answers could be compared. */
-    compared: number;
-    exactMatchRate: number | null;
-    /** For object outputs: the share of compared steps where each field of the deterministic output matched. */
-    fields: Record<string, number>;
-  };
-  fallback: { rate: number | null; byReason: Record<string, number> };
-  latency: { agentMs: number | null; deterministicMs: number | null; deltaMs: number | null };
-  cost: { agentUsd: number | null; deterministicUsd: number | null; deltaUsd: number | null };
-  recommendation: { action: Recommendation; reason: string };
-  /** Interface-agent steps (browser): how often the deterministic replay held, and what healing cost. */
-  replay?: ReplayReport;
-}
-
-export interface ReplayReport {
-  runs: number;
-  /** Finished by the deterministic replay alone. */
-  replayed: number;
-  healed: number;
-  failed: number;
-  replaySuccessRate: number | null;
-  healRate: number | null;
-  /** Model spend of the healed runs: in total and per healed run. */
-  healCostUsd: { total: number; perHeal: number | null };
 }
 
 /** Pure: replay success, heal rate and heal cost from a browser step's recorded rows. */
@@ -283,7 +253,7 @@ export async function promotionReport(
   prisma: PrismaClient,
   workflowId: string,
   opts: { nodeId?: string; limit?: number } = {},
-): Promise<{ workflowId: string; version: number; limit: number; steps: StepReport[] }> {
+): Promise<PromotionReport> {
   const wf = await wfRepo.getWorkflow(prisma, workflowId);
   if (!wf) throw new NotFoundError(`Workflow ${workflowId}`);
   const limit = Math.min(

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLLOUT_EVENT_KINDS } from '@/lib/workflow/rollout';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { getRuntime } from './runtime';
 import { callJson, loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
@@ -220,5 +223,19 @@ describe('rollout routes', () => {
     expect((await call(routes.events.GET, 'GET', undefined, p, '?cursor=nope')).status).toBe(400);
     expect((await call(routes.events.GET, 'GET', undefined, p, '?limit=100000')).status).toBe(400);
     expect((await call(routes.versions.GET, 'GET', undefined, p)).body.versions).toHaveLength(1);
+  });
+});
+
+describe('rollout event kinds', () => {
+  it('docs/api.md names exactly ROLLOUT_EVENT_KINDS for the events route', () => {
+    const api = readFileSync(path.join(process.cwd(), 'docs/api.md'), 'utf8');
+    const line = api.split('\n').find((l) => l.includes('/rollout/events'))!;
+    const listed = line
+      .slice(line.indexOf('`kind`:'))
+      .split(';')[0]
+      .match(/`[a-z_]+`/g)!
+      .map((k) => k.slice(1, -1))
+      .filter((k) => k !== 'kind');
+    expect(listed).toEqual([...ROLLOUT_EVENT_KINDS]);
   });
 });

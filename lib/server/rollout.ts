@@ -1,6 +1,6 @@
 import type { PrismaClient } from '@/lib/db/generated/client';
 import * as wfRepo from '@/lib/db/repositories/workflows';
-import { insertRolloutEvents, type RolloutEventKind } from '@/lib/db/repositories/rollout-events';
+import { insertRolloutEvents } from '@/lib/db/repositories/rollout-events';
 import { getNode } from '@/lib/nodes/registry';
 import type { RolloutGates, WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { rolloutGatesSchema } from '@/lib/workflow/definition';
@@ -18,6 +18,7 @@ import {
   stageLabel,
   stageOf,
   withStage,
+  type RolloutEventKind,
   type StageState,
 } from '@/lib/workflow/rollout';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';

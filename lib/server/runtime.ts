@@ -9,7 +9,7 @@ import { startBoss } from '@/lib/queue/boss';
 import { listenRunEvents } from '@/lib/queue/event-bridge';
 import { runJobHook } from '@/lib/queue/run-queue';
 import { createInProcessDispatcher, createQueueDispatcher, type Dispatcher } from './dispatcher';
-import { RunEventHub } from './run-events';
+import { RECENT_FINISHES_KEPT, RunEventHub } from './run-events';
 import { startInProcessScheduler } from './schedules';
 import { seedExamplesOnce } from './seed';
 import { modelConfigReader } from './model-endpoint';
@@ -123,11 +123,12 @@ export function buildEngine(
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   installConsoleRedaction();
   const db = opts.db ?? (await getDb());
-  const events = new RunEventHub();
   const databaseUrl =
     opts.databaseUrl ?? (db.kind === 'postgres' ? process.env.DATABASE_URL || undefined : undefined);
   const useQueue =
     (opts.dispatch ?? (db.kind === 'postgres' && databaseUrl ? 'queue' : 'in-process')) === 'queue';
+  // Server mode keeps recent outcomes for waiters that subscribe late (RECENT_FINISHES_KEPT).
+  const events = new RunEventHub(useQueue ? RECENT_FINISHES_KEPT : 0);
   if (useQueue) {
     if (!databaseUrl) throw new Error('The queue dispatcher needs a Postgres URL (DATABASE_URL)');
     const boss = await startBoss({ databaseUrl, consumer: false });
@@ -149,6 +150,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
         return r && { runId, status: r.status, output: r.output, error: r.error };
       },
       subscribe: (runId, l) => events.subscribe(runId, l),
+      recent: (runId) => events.finished(runId),
     });
     const close = dispatcher.close!;
     dispatcher.close = async () => {

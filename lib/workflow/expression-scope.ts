@@ -11,6 +11,21 @@ export interface ExpressionScope {
   secrets: Record<string, string>;
 }
 
+/** What a node asks the sandbox for, as data, so a map can ask it for many items at once. */
+export type SandboxCall =
+  | { kind: 'expression'; expression: string }
+  | { kind: 'code'; code: string }
+  | { kind: 'render'; template: unknown };
+
+/** One scope's answer from evaluateMany: the value, or what the single call would have thrown. */
+export type SandboxOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The parts of a scope a call can read: these roots, and of `steps` only these ids. */
+export interface ScopeReads {
+  roots: string[];
+  stepIds: string[];
+}
+
 /** Expressions, templates and code bodies; lib/sandbox's createSandboxServices() makes them. */
 export interface ExpressionServices {
   /** Evaluate one JavaScript expression in the sandbox. */
@@ -19,4 +34,19 @@ export interface ExpressionServices {
   runCode(code: string, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
   /** Render a template: strings with {{ }} inside any JSON value. */
   render(template: unknown, scope: ExpressionScope, signal?: AbortSignal): Promise<unknown>;
+  /**
+   * What the call reads, when evaluating it for many scopes at once is worth it (it needs the
+   * sandbox, parses, and names every step it reads); otherwise null.
+   */
+  batchable?(call: SandboxCall): ScopeReads | null;
+  /**
+   * The call against many scopes in as few sandbox messages as possible, each scope under its own
+   * deadline. An entry is undefined where the scope was not evaluated (its message failed as a
+   * whole): the caller evaluates that one alone.
+   */
+  evaluateMany?(
+    call: SandboxCall,
+    scopes: ExpressionScope[],
+    signal?: AbortSignal,
+  ): Promise<(SandboxOutcome | undefined)[]>;
 }

@@ -1,5 +1,6 @@
 import type { RolloutGates, WorkflowNode } from './definition';
 import { nextStage, rollbackTarget, stageLabel, stageOf, type StageState } from './rollout';
+import { percentile } from './stats';
 
 // The rollout gates of one step over a sliding window (issue 16 §3–4). Pure: the server feeds it
 // the newest finished steps of the step's current stage and agent revision (lib/server/rollout),
@@ -42,12 +43,6 @@ export interface GateVerdict {
 
 export const DEFAULT_GATES: RolloutGates = { minSample: 20, window: 50 };
 
-function percentile(sorted: number[], p: number): number | null {
-  if (!sorted.length) return null;
-  // Nearest rank: the smallest value at or above p of the cases (no interpolation between two runs).
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
-}
-
 function gate(
   name: GateName,
   kind: 'min' | 'max',
@@ -88,7 +83,7 @@ export function evaluateGates(
       ratio(tried.filter((s) => s.fallbackReason).length, tried.length),
       tried.length,
     ),
-    gate('p95LatencyMs', 'max', gates.maxP95LatencyMs, percentile(ms, 0.95), ms.length),
+    gate('p95LatencyMs', 'max', gates.maxP95LatencyMs, percentile(ms, 95), ms.length),
     gate(
       'costPerRunUsd',
       'max',

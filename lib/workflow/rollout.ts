@@ -14,6 +14,20 @@ import { stableJson } from './same-value';
 export const STAGES = ['workflow', 'shadow', 'canary', 'agent'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/**
+ * Kinds of rows in a workflow's rollout activity log (the RolloutEvent table, whose `kind` column
+ * is plain text): the repository, the API and the Promotion tab all read this list.
+ */
+export const ROLLOUT_EVENT_KINDS = [
+  'stage',
+  'gates',
+  'rollback',
+  'advance',
+  'kill_switch',
+  'graduation',
+] as const;
+export type RolloutEventKind = (typeof ROLLOUT_EVENT_KINDS)[number];
+
 /** Stages where the deterministic step's output serves every run: where a rollback lands. */
 export const SAFE_STAGES: readonly Stage[] = ['workflow', 'shadow'];
 

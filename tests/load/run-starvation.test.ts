@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUrl } from '@/lib/db/testing/databases';
+import { percentileOf } from '@/lib/workflow/stats';
 import {
   measureStarvation,
   openStarvationHost,
-  percentile,
   SAMPLE_EVERY_MS,
   type StarvationHost,
   type StarvationMode,
@@ -42,7 +42,7 @@ describe.each(modes)('a 100,000-step run does not starve the server: %s', (mode)
       settleMs: CANCEL_BOUND_MS + 2_000,
     });
     const ms = r.busy.map((s) => s.ms);
-    const p = (q: number) => Math.round(percentile(ms, q));
+    const p = (q: number) => Math.round(percentileOf(ms, q)!);
     console.log(
       `starvation (${mode}): ${r.busy.length} health answers in ${SAMPLE_FOR_MS} ms (one per ${SAMPLE_EVERY_MS} ms ` +
         `when idle), p50 ${p(50)} ms p99 ${p(99)} ms max ${p(100)} ms; event-loop delay p99 ` +

@@ -1,10 +1,9 @@
+import type { RolloutEventKind } from '@/lib/workflow/rollout';
 import type { PrismaClient } from '../generated/client';
 
 // The rollout activity log (RolloutEvent): one row per stage change, gate edit, automatic
 // rollback or advance, kill switch, and graduation to a deterministic step. Rows are written in the transaction of the version they
 // describe (workflows.ts deriveWorkflowVersion) and never edited.
-
-export type RolloutEventKind = 'stage' | 'gates' | 'rollback' | 'advance' | 'kill_switch' | 'graduation';
 
 export interface RolloutEventInput {
   workflowId: string;

@@ -235,8 +235,3 @@ export async function measureStarvation(
     statusAfter: (await rt.store.getRun(runId))?.status,
   };
 }
-
-export function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
