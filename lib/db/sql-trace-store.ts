@@ -309,6 +309,11 @@ export class SqlTraceStore implements TraceStore {
     return record;
   }
 
+  /** The caller just saw the run's row (a worker's claim): its first step skips the existence check. */
+  runExists(runId: string): void {
+    this.knownRuns.add(runId);
+  }
+
   async getRun(runId: string): Promise<RunRecord | null> {
     const rows = await this.sql.query<RunRow>(`SELECT ${RUN_FIELDS} FROM "Run" WHERE id = $1`, [runId]);
     return rows[0] ? toRunRecord(rows[0]) : null;

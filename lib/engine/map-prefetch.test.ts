@@ -118,6 +118,41 @@ describe.each(engineStores)('map prefetch on $name store', (factory) => {
     );
   });
 
+  it('answers from the batch a body step that reads a step outside the map', async () => {
+    const definition = wf(
+      [
+        { id: 't', type: 'trigger.manual' },
+        { id: 'base', type: 'code', config: { code: 'return { k: 5 }' } },
+        {
+          id: 'm',
+          type: 'map',
+          config: {
+            items: 'input.items',
+            body: chain({
+              id: 's',
+              type: 'transform',
+              config: { value: '{{ item.v + steps.base.output.k }}' },
+            }),
+          },
+        },
+      ],
+      [
+        ['t', 'base'],
+        ['base', 'm'],
+      ],
+    );
+    const { value: out, tasks } = await counted(() =>
+      make().runToCompletion({ definition, input: { items: items(100) } }),
+    );
+    expect(out.status).toBe('succeeded');
+    const rows = (await store.listSteps(out.runId)).filter((s) => s.parentNodeId === 'm');
+    expect(rows.map((r) => r.output).sort((a, b) => (a as number) - (b as number))).toEqual(
+      items(100).map((it) => it.v + 5),
+    );
+    // The code step, then one task per item: every item answered from its batch.
+    expect(tasks).toBe(1 + 100);
+  });
+
   it("an item that throws fails only that item, under the map's error policy", async () => {
     const list: unknown[] = items(70);
     list[3] = { v: null, deep: null };

@@ -175,8 +175,11 @@ export class MapPrefetch {
       const scopes: ExpressionScope[] = [];
       for (const [i, got] of answers) {
         if (!node.inner.every((s) => got.has(s))) continue;
-        const steps: Record<string, { output: unknown }> = Object.assign(Object.create(null), base.steps);
-        for (const s of node.inner) steps[s] = { output: got.get(s) };
+        // Only the steps the call names: all the sandbox is sent, and all the check compares.
+        const steps: Record<string, { output: unknown }> = Object.create(null);
+        for (const s of node.reads.stepIds)
+          if (got.has(s)) steps[s] = { output: got.get(s) };
+          else if (hasOwn.call(base.steps, s)) steps[s] = base.steps[s];
         at.push(i);
         scopes.push({
           input: base.input,

@@ -156,6 +156,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       return;
     }
     if (terminal(claim.status)) return endLease(db.sql, runId, workerId);
+    store.runExists(runId);
     const drive: Promise<RunOutcome> =
       claim.status === 'queued' ? engine.executeRun(runId) : engine.resumeRun(runId);
     held.set(runId, { jobId: job.id, done: drive });
