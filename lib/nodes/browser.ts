@@ -248,6 +248,8 @@ export const browser = defineNode({
   },
   agentCapable: true,
   interfaceAgent: true,
+  // Healing acts on the live page: it cannot run beside the replay (no shadow or canary).
+  runsOnce: true,
   async run(ctx) {
     return runBrowser(ctx);
   },
