@@ -156,6 +156,58 @@ test('undo and redo every change', async ({ page }) => {
   await expect(page.locator('.react-flow__edge')).toHaveCount(1);
 });
 
+test('a drag is one undo step, however many frames it moved the card', async ({ page }) => {
+  await createBlank(page, unique('Drag undo'));
+  await dropFromPalette(page, 'Manual trigger', 300, 100);
+  await dropFromPalette(page, 'Delay', 300, 300);
+  const delay = page.locator('.react-flow__node[data-id="delay"]');
+  const at = async () => (await delay.getAttribute('style'))?.match(/translate\(([^)]*)\)/)?.[1];
+  await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+  const before = await at();
+  const box = (await delay.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + 12);
+  await page.mouse.down();
+  // 30 moves of 20 px: the card is drawn at 30 places (the grid is 16 px), each a frame.
+  for (let i = 1; i <= 30; i++) await page.mouse.move(box.x + box.width / 2 + i * 20, box.y + 12 + i * 4);
+  await page.mouse.up();
+  await expect.poll(at).not.toBe(before);
+  await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+  await page.keyboard.press('Control+z');
+  await expect.poll(at).toBe(before);
+  // The card is back, and the step before the drag (the delay added) is the next undo.
+  await page.keyboard.press('Control+z');
+  await expect(page.locator('.react-flow__node-step')).toHaveCount(1);
+});
+
+test('zoomed far out, cards hide their handles and "+" buttons; zoomed in they are back', async ({
+  page,
+}) => {
+  await createBlank(page, unique('Zoomed out'));
+  await dropFromPalette(page, 'Manual trigger', 300, 100);
+  await dropFromPalette(page, 'Delay', 300, 300);
+  await connect(page, page.getByLabel('Manual trigger output out'), page.getByLabel('Delay input'));
+  await expect(page.locator('.react-flow__edge')).toHaveCount(1);
+  const plus = page.getByRole('button', { name: 'Add a step after Delay' });
+  const handle = page.getByLabel('Delay input');
+  await card(page, 'delay').click(); // selected: its "+" shows without hovering
+  await expect(plus).toBeVisible();
+  const zoom = async () =>
+    Number(
+      /scale\(([\d.]+)\)/.exec(
+        (await page.locator('.react-flow__viewport').getAttribute('style')) ?? '',
+      )?.[1],
+    );
+  // Below DETAIL_ZOOM (0.4, editor-canvas.tsx).
+  while ((await zoom()) >= 0.4) await page.getByRole('button', { name: 'Zoom Out' }).click();
+  await expect(plus).toBeHidden();
+  await expect(handle).toBeHidden();
+  // Hidden, not removed: the edge still joins the two cards.
+  await expect(page.locator('.react-flow__edge')).toHaveCount(1);
+  while ((await zoom()) < 0.4) await page.getByRole('button', { name: 'Zoom In' }).click();
+  await expect(plus).toBeVisible();
+  await expect(handle).toBeVisible();
+});
+
 test('export and import round-trip a workflow', async ({ page }, testInfo) => {
   const name = unique('Roundtrip');
   await createBlank(page, name);

@@ -4,7 +4,8 @@ import { apiOk, createOneStepWorkflow } from './fixtures/api';
 // "Propose deterministic step" in the Promotion tab (issue 16 §5) against the real server and the
 // scripted model server: an llm classifier in shadow whose answers follow a keyword rule; the
 // scripted model (scenario `graduate`) writes that rule as a code step; the tab shows its agreement
-// and code, nothing is saved until "Save as new version", which writes a version and a log row.
+// and code, nothing is saved until "Save as new version", which writes a version and a log row;
+// a save in between makes that click a version conflict, not an overwrite.
 
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: false });
@@ -63,8 +64,31 @@ test('Promotion tab: propose a deterministic step, see its agreement, save it as
   };
   expect(before.versions).toHaveLength(1);
 
+  // Someone saves after the proposal (a gates edit, version 2): saving the proposal is refused, not
+  // written over their change.
+  await apiOk(
+    page,
+    baseURL!,
+    `/api/workflows/${id}/rollout`,
+    { nodeId: 'label', gates: { minSample: 3 } },
+    'PUT',
+  );
   await proposal.getByRole('button', { name: 'Save as new version' }).click();
-  await expect(panel.getByRole('status')).toHaveText('Saved as version 2: the step is now deterministic.');
+  await expect(panel.getByRole('alert')).toHaveText(
+    'The workflow changed since this proposal (version 1 → 2): propose again to check the step as it is now.',
+  );
+  await shot(page, 'graduation-conflict');
+  const after = (await (await page.request.get(`${baseURL}/api/workflows/${id}/versions`)).json()) as {
+    versions: { version: number }[];
+  };
+  expect(after.versions).toHaveLength(2);
+
+  await panel.getByRole('button', { name: 'Propose deterministic step' }).click();
+  await expect(proposal.getByRole('status')).toHaveText(
+    `Agreement 100% over ${tickets.length} recorded cases (code step)`,
+  );
+  await proposal.getByRole('button', { name: 'Save as new version' }).click();
+  await expect(panel.getByRole('status')).toHaveText('Saved as version 3: the step is now deterministic.');
   const wf = (await (await page.request.get(`${baseURL}/api/workflows/${id}`)).json()) as {
     definition: { nodes: { id: string; type: string; mode?: string }[] };
   };

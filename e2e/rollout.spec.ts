@@ -131,3 +131,46 @@ test('an unsaved step says "save and run to collect evidence", not an error', as
   await expect(tab.getByRole('status')).toHaveText(/Save and run to collect evidence/);
   await expect(tab.getByRole('alert')).toHaveCount(0);
 });
+
+test('a browser step (its effects cannot happen twice) is offered workflow → agent only, no shadow', async ({
+  page,
+  baseURL,
+}) => {
+  const id = await createOneStepWorkflow(page, baseURL!, unique('Browser stages'), {
+    id: 'shop',
+    type: 'browser',
+    name: 'Buy a mug',
+    config: {
+      startUrl: 'https://shop.example/product',
+      allowHosts: ['shop.example'],
+      actions: [{ type: 'click', target: { role: 'button', name: 'Add to cart' } }],
+    },
+  });
+  await page.goto(`/workflows/${id}`);
+  await card(page, 'Buy a mug').click();
+  const tabs = page.getByRole('tablist', { name: 'Inspector' });
+  await tabs.getByRole('tab', { name: 'Promotion' }).click();
+  const tab = page.getByRole('region', { name: 'Promotion', exact: true });
+  await expect(tab.getByRole('list', { name: 'Rollout stages' }).getByRole('listitem')).toHaveText([
+    'workflow',
+    'agent',
+  ]);
+  await expect(tab.getByRole('button', { name: 'Advance to agent' })).toBeVisible();
+  await expect(tab.getByRole('button', { name: /shadow/i })).toHaveCount(0);
+  await shot(page, 'promotion-browser-stages');
+  // The API refuses shadow with its own code, whatever a client offers.
+  const res = await page.request.put(`${baseURL}/api/workflows/${id}/rollout`, {
+    data: { nodeId: 'shop', stage: 'shadow' },
+    headers: { origin: new URL(baseURL!).origin },
+  });
+  expect(res.status()).toBe(422);
+  expect(((await res.json()) as { error: { code: string } }).error.code).toBe('stage_not_supported');
+  // The step's own config offers agent mode without a shadow switch.
+  await tabs.getByRole('tab', { name: 'Settings' }).click();
+  await page
+    .getByRole('radiogroup', { name: 'Execution mode' })
+    .getByRole('radio', { name: 'Agent' })
+    .click();
+  await expect(page.getByLabel('Instructions').first()).toBeVisible();
+  await expect(page.getByRole('checkbox', { name: /Shadow mode/ })).toHaveCount(0);
+});

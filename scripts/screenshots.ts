@@ -33,14 +33,23 @@ async function fitView(page: Page) {
   await page.getByRole('button', { name: /fit view/i }).click();
   for (let i = 0; i < 4; i++) {
     await page.waitForTimeout(1000); // the fit animates
-    // Visible: inside the canvas and left of the node settings panel that overlays it.
+    // Visible: inside the canvas, left of the node settings panel that overlays it, and not under
+    // the minimap in its corner.
     const fits = await page.evaluate(() => {
       const c = document.querySelector('.react-flow')!.getBoundingClientRect();
       const panel = document.querySelector('[aria-label="Node settings"]')?.getBoundingClientRect();
+      const map = document.querySelector('.react-flow__minimap')?.getBoundingClientRect();
       const right = Math.min(c.right, panel?.left ?? c.right);
       return [...document.querySelectorAll('.react-flow__node')].every((n) => {
         const r = n.getBoundingClientRect();
-        return r.left >= c.left && r.right <= right && r.top >= c.top && r.bottom <= c.bottom;
+        return (
+          r.left >= c.left &&
+          r.right <= right &&
+          r.top >= c.top &&
+          r.bottom <= c.bottom &&
+          // Inline: a named helper would be wrapped by tsx and not exist in the page.
+          !(map && r.left < map.right && r.right > map.left && r.top < map.bottom && r.bottom > map.top)
+        );
       });
     });
     if (fits) return;

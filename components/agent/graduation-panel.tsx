@@ -1,6 +1,6 @@
 'use client';
 import { useState } from 'react';
-import { api, errorMessage } from '@/components/ui/api';
+import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import type { Graduation } from '@/lib/promotion/graduate';
 import { percent } from './format';
@@ -28,6 +28,8 @@ export function GraduationPanel({
   const base = `/api/workflows/${encodeURIComponent(workflowId)}/nodes/${encodeURIComponent(nodeId)}/graduation`;
   const [model, setModel] = useState('');
   const [proposal, setProposal] = useState<Graduation | null>(null);
+  /** The version the proposal was made from: the save is refused if the workflow changed since. */
+  const [baseVersion, setBaseVersion] = useState<number | null>(null);
   const [busy, setBusy] = useState<'propose' | 'save' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<number | null>(null);
@@ -38,11 +40,12 @@ export function GraduationPanel({
     setSaved(null);
     setProposal(null);
     try {
-      const r = await api<{ proposal: Graduation }>(base, {
+      const r = await api<{ proposal: Graduation; version: number }>(base, {
         method: 'POST',
         body: model.trim() ? { model: model.trim() } : {},
       });
       setProposal(r.proposal);
+      setBaseVersion(r.version);
     } catch (err) {
       setError(errorMessage(err));
     } finally {
@@ -57,13 +60,22 @@ export function GraduationPanel({
     try {
       const r = await api<{ version: number }>(`${base}/accept`, {
         method: 'POST',
-        body: { nodeType: proposal.nodeType, config: proposal.config },
+        body: {
+          nodeType: proposal.nodeType,
+          config: proposal.config,
+          ...(baseVersion ? { baseVersion } : {}),
+        },
       });
       setSaved(r.version);
       setProposal(null);
       onVersionSaved?.(r.version);
     } catch (err) {
-      setError(errorMessage(err));
+      if (err instanceof ApiError && err.code === 'version_conflict') {
+        const now = (err.details as { currentVersion?: number } | undefined)?.currentVersion;
+        setError(
+          `The workflow changed since this proposal (version ${baseVersion} → ${now ?? 'newer'}): propose again to check the step as it is now.`,
+        );
+      } else setError(errorMessage(err));
     } finally {
       setBusy(null);
     }

@@ -176,8 +176,12 @@ export function PromotionTab({ workflowId, nodeId, savedVersion, onVersionSaved 
         <>
           <div className="border-b border-slate-100 px-4 py-3">
             <h3 className="mb-2 text-[11px] font-semibold tracking-wider text-slate-400 uppercase">Stage</h3>
-            <ol aria-label="Rollout stages" className="mb-2 grid grid-cols-4 gap-1 text-center text-[11px]">
-              {STAGES.map((s) => (
+            {/* Only the stages this step's type may take: a browser step has no shadow or canary. */}
+            <ol
+              aria-label="Rollout stages"
+              className={`mb-2 grid gap-1 text-center text-[11px] ${state.stages.length === STAGES.length ? 'grid-cols-4' : 'grid-cols-2'}`}
+            >
+              {state.stages.map((s) => (
                 <li
                   key={s}
                   aria-current={s === current ? 'step' : undefined}
@@ -214,7 +218,7 @@ export function PromotionTab({ workflowId, nodeId, savedVersion, onVersionSaved 
                   Advance to {stageLabel(next)}
                 </Button>
               )}
-              {(current === 'canary' || current === 'agent') && (
+              {(current === 'canary' || current === 'agent') && state.stages.includes('shadow') && (
                 <Button
                   size="sm"
                   variant="secondary"

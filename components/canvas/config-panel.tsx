@@ -255,15 +255,18 @@ export const ConfigPanel = memo(function ConfigPanel({
                   <option value="fail">Fail the step</option>
                 </select>
               </div>
-              <label className="flex items-center gap-2 text-xs text-slate-700">
-                <input
-                  type="checkbox"
-                  className="accent-brand-600"
-                  checked={agent.shadow}
-                  onChange={(e) => setAgent({ shadow: e.target.checked })}
-                />
-                Shadow mode (use the deterministic output, record the agent&apos;s beside it)
-              </label>
+              {/* A type whose effects cannot happen twice has no shadow mode (its agent acts in place). */}
+              {!info?.runsOnce && (
+                <label className="flex items-center gap-2 text-xs text-slate-700">
+                  <input
+                    type="checkbox"
+                    className="accent-brand-600"
+                    checked={agent.shadow}
+                    onChange={(e) => setAgent({ shadow: e.target.checked })}
+                  />
+                  Shadow mode (use the deterministic output, record the agent&apos;s beside it)
+                </label>
+              )}
             </div>
           )}
         </Section>

@@ -11,8 +11,11 @@ import {
   type NodeTypes,
   type OnEdgesChange,
   type OnNodesChange,
+  type ReactFlowState,
+  useStore,
 } from '@xyflow/react';
 import { NoteNode } from './note-node';
+import { openingNodes } from './open-layout';
 import { DND_MIME } from './palette';
 import { StepNode } from './step-node';
 import type { FlowEdge, FlowNode } from './types';
@@ -26,6 +29,15 @@ const SNAP: [number, number] = [16, 16];
 export const LARGE_GRAPH = 200;
 /** The minimap redraws every node on every frame; past this size it costs more than it shows. */
 export const MINIMAP_MAX_NODES = 500;
+/**
+ * Below this zoom the cards drop what cannot be used at that size (the "+" buttons, handle dots
+ * and labels: a few pixels each) by a class on the canvas, not a re-render of every card. Hidden,
+ * not removed: the cards keep their size, so edges stay put. Each of those elements is its own
+ * paint chunk, and with a few hundred cards on screen they made every drag frame re-layerize
+ * thousands of chunks (issue 21).
+ */
+export const DETAIL_ZOOM = 0.4;
+const zoomedOutOf = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM;
 /** Below this canvas width the minimap would cover the graph it maps: it hides. */
 export const MINIMAP_MIN_CANVAS_PX = 640;
 
@@ -48,6 +60,7 @@ export interface EditorCanvasProps {
 export function EditorCanvas(p: EditorCanvasProps) {
   const isEmpty = p.nodes.length === 0;
   const narrow = useNarrow(p.canvasRef, MINIMAP_MIN_CANVAS_PX);
+  const zoomedOut = useStore(zoomedOutOf);
   // A big graph opens on its first nodes at a readable zoom: fitting 1,000 nodes would render
   // every one of them at a size nobody can read (and defeat onlyRenderVisibleElements). Memoized:
   // a new options object per render would be a store update per render.
@@ -57,7 +70,7 @@ export function EditorCanvas(p: EditorCanvasProps) {
       padding: 0.2,
       maxZoom: 1,
       ...(initialNodes.length > LARGE_GRAPH
-        ? { nodes: initialNodes.slice(0, 30).map((n) => ({ id: n.id })) }
+        ? { nodes: openingNodes(initialNodes).map((n) => ({ id: n.id })) }
         : {}),
     }),
     [initialNodes],
@@ -76,6 +89,7 @@ export function EditorCanvas(p: EditorCanvasProps) {
     >
       <ReactFlow<FlowNode, FlowEdge>
         aria-label="Workflow canvas"
+        className={zoomedOut ? 'zoomed-out' : undefined}
         nodes={p.nodes}
         edges={p.edges}
         nodeTypes={nodeTypes}

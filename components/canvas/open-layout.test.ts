@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { hasCollisions, WRAP_RANKS } from './layout';
-import { arrangeOnOpen } from './open-layout';
+import { largeDefinition } from '@/lib/workflow/fixtures/large-definition';
+import { toFlow } from './convert';
+import { arrangeOnOpen, OPEN_WINDOW, openingNodes } from './open-layout';
 
 const chain = (n: number, at: (i: number) => { x: number; y: number }): WorkflowDefinition => ({
   schemaVersion: 1,
@@ -59,5 +61,32 @@ describe('hasCollisions', () => {
     }));
     expect(hasCollisions(apart)).toBe(false);
     expect(hasCollisions([...apart, { x: 310, y: 170 }])).toBe(true);
+  });
+});
+
+describe('openingNodes', () => {
+  it('opens a graph of many lanes on a window around its first node, not across every lane', () => {
+    const { nodes } = toFlow(largeDefinition(1000) as unknown as WorkflowDefinition);
+    const open = openingNodes(nodes);
+    expect(open[0].id).toBe('start');
+    const xs = open.map((n) => n.position.x);
+    const ys = open.map((n) => n.position.y);
+    expect(Math.max(...xs) - Math.min(...xs)).toBeLessThanOrEqual(OPEN_WINDOW.width);
+    expect(Math.max(...ys) - Math.min(...ys)).toBeLessThanOrEqual(OPEN_WINDOW.height);
+    // Several lanes and rows, a small share of the 1,000 (the first 30 nodes spanned all 20 lanes).
+    expect(new Set(xs).size).toBeGreaterThan(1);
+    expect(new Set(ys).size).toBeGreaterThan(1);
+    expect(open.length).toBeLessThan(60);
+  });
+
+  it('keeps nodes left of or above the first one out, and handles an empty graph', () => {
+    const nodes = [
+      { id: 'a', position: { x: 0, y: 0 } },
+      { id: 'left', position: { x: -300, y: 0 } },
+      { id: 'below', position: { x: 100, y: OPEN_WINDOW.height } },
+      { id: 'far', position: { x: OPEN_WINDOW.width + 1, y: 0 } },
+    ];
+    expect(openingNodes(nodes).map((n) => n.id)).toEqual(['a', 'below']);
+    expect(openingNodes([])).toEqual([]);
   });
 });

@@ -29,3 +29,24 @@ export function arrangeOnOpen(
   );
   return { ...def, nodes: def.nodes.map((n) => ({ ...n, position: pos.get(n.id) ?? at(n) })) };
 }
+
+/** A big graph opens on a window of this size (flow px) around its first node: readable, not all of it. */
+export const OPEN_WINDOW = { width: 1200, height: 700 };
+
+/**
+ * The nodes a big graph opens on: the first node and those whose top-left corner lies within
+ * OPEN_WINDOW right of and below it. Fitting "the first N nodes" instead would, in a graph of
+ * many parallel lanes, span every lane and open at a zoom where nothing is legible (and where
+ * hundreds of cards are on screen, each repainted on every drag frame).
+ */
+export function openingNodes<T extends { id: string; position: { x: number; y: number } }>(nodes: T[]): T[] {
+  if (nodes.length === 0) return nodes;
+  const { x, y } = nodes[0].position;
+  return nodes.filter(
+    (n) =>
+      n.position.x >= x &&
+      n.position.x <= x + OPEN_WINDOW.width &&
+      n.position.y >= y &&
+      n.position.y <= y + OPEN_WINDOW.height,
+  );
+}

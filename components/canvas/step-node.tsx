@@ -86,7 +86,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
           position={Position.Top}
           id="in"
           aria-label={`${title} input`}
-          className="!h-3 !w-3 !border-2 !border-white !bg-slate-400"
+          className="step-detail !h-3 !w-3 !border-2 !border-white !bg-slate-400"
         />
       )}
       <div className="flex items-start gap-2 px-3 pt-2.5 pb-2">
@@ -143,7 +143,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
               <div key={h}>
                 {outputs.length > 1 && (
                   <span
-                    className={`pointer-events-none absolute -bottom-5 -translate-x-1/2 text-[10px] font-medium ${
+                    className={`step-detail pointer-events-none absolute -bottom-5 -translate-x-1/2 text-[10px] font-medium ${
                       isError ? 'text-red-600' : 'text-slate-500'
                     }`}
                     style={{ left }}
@@ -157,7 +157,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
                   id={h}
                   aria-label={`${title} output ${h}`}
                   style={{ left }}
-                  className={`!h-3 !w-3 !border-2 !border-white ${isError ? '!bg-red-500' : '!bg-brand-600'}`}
+                  className={`step-detail !h-3 !w-3 !border-2 !border-white ${isError ? '!bg-red-500' : '!bg-brand-600'}`}
                 />
                 <button
                   type="button"
@@ -168,7 +168,7 @@ function StepNodeView({ id, data, selected }: NodeProps<StepFlowNode>) {
                     actions.addFrom(id, h);
                   }}
                   style={{ left }}
-                  className={`nodrag nopan absolute top-2.5 ml-2 grid h-4 w-4 place-items-center rounded-full border border-slate-300 bg-white text-[11px] leading-none text-slate-500 hover:border-brand-500 hover:text-brand-700 focus-visible:opacity-100 ${selected ? 'opacity-100' : 'opacity-0 group-hover/step:opacity-100'}`}
+                  className={`step-detail nodrag nopan absolute top-2.5 ml-2 grid h-4 w-4 place-items-center rounded-full border border-slate-300 bg-white text-[11px] leading-none text-slate-500 hover:border-brand-500 hover:text-brand-700 focus-visible:opacity-100 ${selected ? 'opacity-100' : 'opacity-0 group-hover/step:opacity-100'}`}
                 >
                   +
                 </button>

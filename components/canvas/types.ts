@@ -13,6 +13,8 @@ export interface NodeTypeInfo {
   hasInput: boolean;
   isTrigger?: boolean;
   agentCapable?: boolean;
+  /** No rollout stage runs its agent beside the deterministic step (no shadow mode). */
+  runsOnce?: boolean;
   configSchema?: JsonSchema;
   expressionFields?: string[];
 }

@@ -1,4 +1,5 @@
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import type { ArtifactInfo } from '@/lib/workflow/trace';
 
 // The traces UI's view of docs/api.md responses. Dates arrive as ISO strings. Optional fields are
 // ones the list queries may omit; the UI renders "—" rather than guessing.
@@ -84,15 +85,8 @@ export interface RunWithSteps {
   steps: StepSummary[];
 }
 
-/** A file stored with a step (a browser screenshot), without its bytes. */
-export interface ArtifactSummary {
-  id: string;
-  stepId: string;
-  kind: string;
-  mime: string;
-  size: number;
-  meta?: Record<string, unknown> | null;
-}
+/** A file stored with a step (a browser screenshot), without its bytes, as the run API lists it. */
+export type ArtifactSummary = Omit<ArtifactInfo, 'createdAt'>;
 
 export interface StepWithTurns {
   step: StepDetail;

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
 import { browserAgentTools } from './agent-tools';
-import { installGuard } from './guard';
-import { createBrowserPool, type BrowserPool } from './pool';
+import { createBrowserPool, type BrowserLease, type BrowserPool } from './pool';
 import type { RunnerEnv } from './runner';
 
 // The interface agent's side of agent safety (lib/engine/agent-safety.test.ts covers the `self`
@@ -12,21 +10,20 @@ import type { RunnerEnv } from './runner';
 const SECRET = 'pw-Zq8/Wr+e5-agent-tools';
 const PLANNED = '{{ secrets.pw }}';
 let pool: BrowserPool;
-let ctx: BrowserContext;
+let lease: BrowserLease;
 
 beforeAll(async () => {
   pool = createBrowserPool({ size: 1, warm: 0 });
-  ctx = await pool.acquire();
+  lease = await pool.acquire({ allowHosts: [] });
 });
 afterAll(async () => {
-  if (ctx) await pool.release(ctx);
+  if (lease) await pool.release(lease);
   await pool?.close();
 });
 
 describe('interface agent tools', () => {
   it("types the model's templates literally and renders only the plan's own", async () => {
-    const guard = await installGuard(ctx, { allowHosts: [] });
-    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    const { page, guard } = lease;
     await page.setContent(
       '<label>Note <input id="note"></label> <label>Password <input id="pw" type="password"></label>',
     );

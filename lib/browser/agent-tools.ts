@@ -7,7 +7,7 @@ import { ACTION_TYPES, browserActionSchema, EXTRACT_KINDS, type BrowserAction } 
 
 // The interface agent's tools over the step's live page: observe (a trimmed accessibility
 // snapshot), act (one action of the same vocabulary as the deterministic list) and extract
-// (schema-bound when the plan names a schema for that key). The page's route guard still decides
+// (schema-bound when the plan names a schema for that key). The context's egress proxy still decides
 // what is reachable, so the agent cannot leave the allowed hosts; every action it takes is logged
 // like a replayed one and becomes the healed sequence.
 

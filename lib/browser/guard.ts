@@ -1,28 +1,13 @@
-import type { BrowserContext, Route } from 'playwright-core';
-import { TrellisError } from '@/lib/workflow/errors';
-import { guardedFetch } from '@/lib/net/guarded-fetch';
-import { allowPrivateFromEnv, checkUrl, hostAllowListed } from '@/lib/net/ssrf';
-import { MAX_BLOCKED_RECORDED, MAX_BROWSER_RESPONSE_BYTES } from './limits';
+import type { BrowserContext, Request } from 'playwright-core';
+import type { EgressProxy } from './egress-proxy';
+import { MAX_BLOCKED_RECORDED } from './limits';
 
-// The SSRF guard for a page: every request of the context (navigations, subresources, fetch/XHR,
-// popups from window.open) is answered by this route handler, which fetches it through lib/net's
-// guardedFetch (scheme and host rules, the allow-list, the address check inside the socket's own
-// DNS lookup). Chromium never connects anywhere itself (pool.ts gives it a dead proxy).
-//
-// Redirects: a subresource's redirects are followed by guardedFetch, every hop checked. A
-// navigation's redirect is answered with a tiny page that moves on with location.replace, so the
-// next hop is a new request that comes through here again (Playwright does not route the hop of a
-// GET→GET redirect) and the page's URL is the real one. A 307/308 POST is re-requested as GET.
-// (Answering a POST's 302/303 as is, whose GET Playwright does route, was tried: the next page
-// then took about a second longer to arrive, so every navigation redirect takes the page.)
-
-export interface EgressRules {
-  /** Explicit allow-list: listed hosts are trusted, even private ones (lib/net semantics). */
-  allowHosts?: string[];
-  /** Without allowHosts: the only host reachable, and public addresses only (never loosened). */
-  pinHost?: string;
-  allowPrivate?: boolean;
-}
+// The page side of the SSRF guard. The gate itself is the context's egress proxy
+// (egress-proxy.ts): every request of the context, redirect hops and popups included, reaches the
+// network only through it. Here: WebSockets are refused outright, and what the proxy refused is
+// told the way the trace shows it — the full URL, whether it was the page itself (a navigation)
+// and the redirect that led there — by matching the proxy's refusals with the requests Chromium
+// reports as failed. That matching is bookkeeping only: the refusal already happened.
 
 export interface Blocked {
   url: string;
@@ -32,109 +17,79 @@ export interface Blocked {
 }
 
 export interface Guard {
-  blocked: Blocked[];
-  /** The last refused navigation, so a failed goto reports why. */
-  lastBlockedNavigation(): Blocked | undefined;
-  /** URLs answered with the redirect page: the page has not arrived yet while it shows one. */
-  isRedirectPage(url: string): boolean;
+  /** Refused requests, in order, with the reason. */
+  blocked(): Blocked[];
+  /** Checks a URL the step is about to open; a refusal is recorded and returned. */
+  refuseNavigation(url: string): Blocked | undefined;
+  /** How many refusals there are now: `navigationRefusal(mark)` looks only past it. */
+  mark(): number;
+  /** The refusal that stopped a navigation started at `mark`, if the proxy refused one. */
+  navigationRefusal(mark: number): Blocked | undefined;
 }
 
-const REDIRECT = new Set([301, 302, 303, 307, 308]);
-// Hop-by-hop and length headers: the fulfilled body is already decoded and complete.
-const DROP_HEADERS = new Set([
-  'content-length',
-  'content-encoding',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-]);
+interface Failed {
+  url: string;
+  navigation: boolean;
+  /** host of the response that redirected here */
+  from?: string;
+}
 
-/** Decide on a URL without fetching it: the same rules guardedFetch applies first. */
-export function egressDecision(url: string, rules: EgressRules): string | null {
-  let u: URL;
+const sameTarget = (refused: string, requested: string) => {
+  if (refused === requested) return true;
   try {
-    u = new URL(url);
+    const a = new URL(refused);
+    const b = new URL(requested);
+    // A tunnel's refusal knows only scheme, host and port.
+    return a.pathname === '/' && !a.search && a.origin === b.origin;
   } catch {
-    return 'invalid URL';
+    return false;
   }
-  if (!rules.allowHosts?.length && rules.pinHost && !hostAllowListed(u, [rules.pinHost]))
-    return `refused ${u.host}: only the start URL's host (${rules.pinHost}) is reachable without allowHosts`;
-  const d = checkUrl(u, {
-    allowHosts: rules.allowHosts,
-    allowPrivate: rules.allowPrivate ?? allowPrivateFromEnv(),
+};
+
+/** Made with the context (pool.ts), before any step uses it. */
+export async function createGuard(ctx: BrowserContext, proxy: EgressProxy): Promise<Guard> {
+  const failed: Failed[] = [];
+  ctx.on('requestfailed', (r: Request) => {
+    if (failed.length >= MAX_BLOCKED_RECORDED * 2) return;
+    const from = r.redirectedFrom();
+    failed.push({
+      url: r.url(),
+      navigation: r.isNavigationRequest(),
+      ...(from ? { from: new URL(from.url()).host } : {}),
+    });
   });
-  return d.ok ? null : d.reason;
-}
-
-function redirectPage(location: string): string {
-  // JSON.stringify, then '<' escaped: the URL cannot close the script element.
-  const target = JSON.stringify(location).replace(/</g, '\\u003c');
-  return `<!doctype html><meta charset="utf-8"><title>Redirecting</title><script>location.replace(${target})</script>`;
-}
-
-export async function installGuard(ctx: BrowserContext, rules: EgressRules): Promise<Guard> {
-  const blocked: Blocked[] = [];
-  const redirectPages = new Set<string>();
-  let lastNav: Blocked | undefined;
-  const block = async (route: Route, url: string, reason: string, navigation: boolean) => {
-    const entry = { url: url.slice(0, 500), reason, navigation };
-    if (blocked.length < MAX_BLOCKED_RECORDED) blocked.push(entry);
-    if (navigation) lastNav = entry;
-    await route.abort('blockedbyclient').catch(() => {});
-  };
-
-  await ctx.route('**/*', async (route) => {
-    const req = route.request();
-    const url = req.url();
-    const navigation = req.isNavigationRequest();
-    if (url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-    const refused = egressDecision(url, rules);
-    if (refused) return block(route, url, refused, navigation);
-    try {
-      const headers = await req.allHeaders();
-      const postData = req.postDataBuffer();
-      for (const h of Object.keys(headers)) if (h.startsWith(':')) delete headers[h];
-      const res = await guardedFetch(url, {
-        method: req.method(),
-        headers,
-        body: postData ? new Uint8Array(postData) : undefined,
-        redirect: navigation ? 'manual' : 'follow',
-        allowHosts: rules.allowHosts?.length ? rules.allowHosts : undefined,
-        pinHosts: rules.allowHosts?.length || !rules.pinHost ? undefined : [rules.pinHost],
-        allowPrivate: rules.allowPrivate,
-        maxBytes: MAX_BROWSER_RESPONSE_BYTES,
-      });
-      const out: Record<string, string> = {};
-      res.headers.forEach((v, k) => {
-        if (!DROP_HEADERS.has(k) && k !== 'set-cookie') out[k] = v;
-      });
-      const cookies = res.headers.getSetCookie();
-      if (cookies.length) out['set-cookie'] = cookies.join('\n');
-      const location = res.headers.get('location');
-      if (navigation && REDIRECT.has(res.status) && location) {
-        const next = new URL(location, url).toString();
-        const why = egressDecision(next, rules);
-        if (why) return block(route, next, `redirect from ${new URL(url).host}: ${why}`, true);
-        redirectPages.add(url);
-        delete out.location;
-        return route.fulfill({
-          status: 200,
-          headers: { ...out, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
-          body: redirectPage(next),
-        });
-      }
-      await route.fulfill({ status: res.status, headers: out, body: Buffer.from(await res.arrayBuffer()) });
-    } catch (err) {
-      if (err instanceof TrellisError && err.code === 'ssrf_blocked')
-        return block(route, url, err.message, navigation);
-      await route.abort('failed').catch(() => {});
-    }
-  });
-  // WebSockets are not routed like requests: none are allowed out.
+  // Not routed like requests, and a tunnel cannot be told from https: none are allowed out.
   await ctx.routeWebSocket(/.*/, (ws) => ws.close({ code: 1008, reason: 'blocked by Trellis' }));
+
+  const blocked = (): Blocked[] => {
+    const claimed = new Set<number>();
+    return proxy.refusals.map((r) => {
+      const i = failed.findIndex((f, k) => !claimed.has(k) && sameTarget(r.url, f.url));
+      if (i < 0 || r.navigation) return { url: r.url, reason: r.reason, navigation: !!r.navigation };
+      claimed.add(i);
+      const f = failed[i];
+      return {
+        url: f.url.slice(0, 500),
+        reason: f.from ? `redirect from ${f.from}: ${r.reason}` : r.reason,
+        navigation: f.navigation,
+      };
+    });
+  };
   return {
     blocked,
-    lastBlockedNavigation: () => lastNav,
-    isRedirectPage: (u) => redirectPages.has(u),
+    refuseNavigation(url) {
+      const reason = proxy.judge(url);
+      if (reason === null) return undefined;
+      const entry = { url: url.slice(0, 500), reason, navigation: true };
+      proxy.record(entry);
+      return entry;
+    },
+    mark: () => proxy.refusals.length,
+    navigationRefusal(mark) {
+      const since = blocked().slice(mark);
+      // The navigation's own request (or a redirect hop of it) is the first the proxy saw after
+      // the mark: subresources of the new page cannot start before it arrives.
+      return since.find((b) => b.navigation) ?? since[0];
+    },
   };
 }

@@ -12,8 +12,12 @@ export const DEFAULT_ACTION_TIMEOUT_MS = 10_000;
 export const MAX_ACTION_TIMEOUT_MS = 60_000;
 /** Largest viewport side in CSS pixels (screenshots grow with it). */
 export const MAX_VIEWPORT_PX = 2560;
-/** Bytes one response may carry into the page (each subrequest is capped on its own). */
-export const MAX_BROWSER_RESPONSE_BYTES = 10 * 1024 * 1024;
+/**
+ * Bytes a step's page may receive from the network, all requests together (counted by the egress
+ * proxy, which sees https only as tunnels: a per-response cap is not possible there). Past it, the
+ * open connections are cut and every further request is refused with the reason.
+ */
+export const MAX_BROWSER_STEP_BYTES = 64 * 1024 * 1024;
 /** Elements an observe snapshot lists; the rest is summarised as a count. */
 export const MAX_SNAPSHOT_ELEMENTS = 150;
 /** Rows (table) or items (list) one extract returns. */

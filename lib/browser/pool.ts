@@ -1,23 +1,42 @@
 import net from 'node:net';
+import type dns from 'node:dns';
 import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BROWSER_LAUNCH_ARGS, browserUnavailable, findChromium } from './chromium';
+import { startEgressProxy, type EgressProxy, type EgressRules } from './egress-proxy';
+import { createGuard, type Guard } from './guard';
 import { BROWSER_POOL_SIZE, BROWSER_WARM_CONTEXTS } from './limits';
 
 // One Chromium per process, shared by every browser step; each step gets a context of its own
-// (cookies, storage and cache never cross steps) and closes it when done. A few fresh contexts
-// are made ahead of demand so a step does not wait for one; a context is never reused.
+// (cookies, storage and cache never cross steps) and closes it when done. A few contexts are made
+// ahead of demand, complete with their page, egress proxy and guard, so a step starts on a ready
+// page; a context is never reused.
 //
-// Every request a page makes is answered by the step's route handler (guard.ts). The browser is
-// also given a proxy that accepts connections and drops them at once: a request Chromium sends
-// without asking the handler (Playwright does not route the hop after a GET→GET redirect) fails
-// closed instead of reaching the network.
+// Each context is created with its own egress proxy (egress-proxy.ts): the step's rules are given
+// to it when the step takes the context, and until then it refuses everything. The browser itself
+// is launched with a proxy that accepts connections and drops them at once, so anything not tied
+// to a context fails closed instead of reaching the network.
+
+export interface BrowserLease {
+  context: BrowserContext;
+  page: Page;
+  guard: Guard;
+}
+
+interface Warm extends BrowserLease {
+  proxy: EgressProxy;
+}
 
 export interface BrowserPool {
-  /** A fresh context with one blank page (waits for a free slot); close it with release(). */
-  acquire(signal?: AbortSignal): Promise<BrowserContext>;
-  release(ctx: BrowserContext): Promise<void>;
+  /**
+   * A fresh context with one blank page, its egress limited to `rules` (waits for a free slot);
+   * give it back with release().
+   */
+  acquire(rules: EgressRules, signal?: AbortSignal): Promise<BrowserLease>;
+  release(lease: BrowserLease): Promise<void>;
   stats(): { inUse: number; waiting: number; warm: number };
+  /** Resolves when the contexts being made ahead are ready (benchmarks measure from there). */
+  warmed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,12 +51,19 @@ async function blackhole(): Promise<net.Server> {
 }
 
 export function createBrowserPool(
-  opts: { size?: number; warm?: number; executablePath?: string } = {},
+  opts: {
+    size?: number;
+    warm?: number;
+    executablePath?: string;
+    /** DNS lookup of the egress proxies (tests); defaults to dns.lookup. */
+    lookup?: typeof dns.lookup;
+  } = {},
 ): BrowserPool {
   const size = opts.size ?? BROWSER_POOL_SIZE;
   const warmTarget = Math.min(opts.warm ?? BROWSER_WARM_CONTEXTS, size);
   let browser: Promise<{ browser: Browser; hole: net.Server }> | null = null;
-  const warm: Promise<BrowserContext>[] = [];
+  const warm: Promise<Warm>[] = [];
+  const leases = new Map<BrowserContext, Warm>();
   const waiters: Array<() => void> = [];
   let inUse = 0;
   let closed = false;
@@ -59,7 +85,7 @@ export function createBrowserPool(
       });
       b.on('disconnected', () => {
         browser = null; // a crashed browser is relaunched by the next step
-        warm.length = 0;
+        for (const w of warm.splice(0)) void w.then((c) => c.proxy.close()).catch(() => {});
       });
       return { browser: b, hole };
     })();
@@ -67,13 +93,35 @@ export function createBrowserPool(
     return browser;
   };
 
-  // A warm context comes with its page open: that is most of the cost of getting one ready.
-  const newContext = async () => {
-    const ctx = await (await start()).browser.newContext({ acceptDownloads: false, serviceWorkers: 'block' });
-    await ctx.newPage();
-    return ctx;
+  // A warm context comes with its page open and its guard in place: that is most of the cost of
+  // getting one ready, and none of it depends on the step.
+  const newContext = async (): Promise<Warm> => {
+    const { browser: b } = await start();
+    const proxy = await startEgressProxy({ lookup: opts.lookup });
+    try {
+      const context = await b.newContext({
+        acceptDownloads: false,
+        serviceWorkers: 'block',
+        // '<-loopback>': loopback goes through the proxy too (Chromium bypasses it by default).
+        proxy: { server: proxy.server, bypass: '<-loopback>' },
+      });
+      const [guard, page] = await Promise.all([createGuard(context, proxy), context.newPage()]);
+      return { context, page, guard, proxy };
+    } catch (err) {
+      await proxy.close();
+      throw err;
+    }
   };
+  const dispose = (w: Warm) =>
+    w.context
+      .close()
+      .catch(() => {})
+      .finally(() => w.proxy.close());
 
+  // Contexts are made ahead when a step gives its context back, not when one is taken: making a
+  // context starts a renderer process, and on a busy machine that competed with the step that had
+  // just started (measured: its first action took twice as long). A step that finds none ready
+  // makes its own.
   const refill = () => {
     while (!closed && warm.length < warmTarget && inUse + warm.length < size + warmTarget) {
       const p = newContext();
@@ -83,7 +131,7 @@ export function createBrowserPool(
   };
 
   return {
-    async acquire(signal) {
+    async acquire(rules, signal) {
       while (inUse >= size) {
         await new Promise<void>((resolve, reject) => {
           const onAbort = () => {
@@ -102,31 +150,36 @@ export function createBrowserPool(
       inUse++;
       try {
         const ready = warm.shift();
-        const ctx = ready ? await ready.catch(() => newContext()) : await newContext();
-        refill();
-        return ctx;
+        const w = ready ? await ready.catch(() => newContext()) : await newContext();
+        w.proxy.setRules(rules);
+        leases.set(w.context, w);
+        return { context: w.context, page: w.page, guard: w.guard };
       } catch (err) {
         inUse--;
         waiters.shift()?.();
         throw err;
       }
     },
-    release(ctx) {
+    release(lease) {
+      const w = leases.get(lease.context);
+      leases.delete(lease.context);
       // The step does not wait for the close; the slot frees when it is done.
-      return ctx
-        .close()
-        .catch(() => {})
-        .finally(() => {
-          inUse--;
-          waiters.shift()?.();
-        });
+      const closing = w ? dispose(w) : lease.context.close().catch(() => {});
+      refill();
+      return closing.finally(() => {
+        inUse--;
+        waiters.shift()?.();
+      });
     },
     stats: () => ({ inUse, waiting: waiters.length, warm: warm.length }),
+    async warmed() {
+      await Promise.all(warm.map((w) => w.catch(() => {})));
+    },
     async close() {
       closed = true;
       const b = browser;
       browser = null;
-      for (const w of warm.splice(0)) void w.then((c) => c.close()).catch(() => {});
+      for (const w of warm.splice(0)) void w.then(dispose).catch(() => {});
       if (b) {
         const { browser: br, hole } = await b.catch(() => ({ browser: null, hole: null }));
         await br?.close().catch(() => {});

@@ -2,7 +2,7 @@ import type { Locator, Page } from 'playwright-core';
 import { TrellisError } from '@/lib/workflow/errors';
 import { checkJsonSchema } from '@/lib/workflow/json-schema-check';
 import { describeTarget, type ActionLog } from './action-log';
-import type { Guard } from './guard';
+import type { Blocked, Guard } from './guard';
 import { MAX_EXTRACT_ITEMS, MAX_TEXT_CHARS } from './limits';
 import { describeFingerprint, fingerprintOf, fingerprintsOf, sameControl, tableOf } from './page-script';
 import type { BrowserAction, Fingerprint, Target } from './schema';
@@ -78,20 +78,27 @@ export async function resolveTarget(
   );
 }
 
-/** After an action that may navigate: wait until the page (not a redirect hop) has loaded. */
+/**
+ * After an action that may navigate: wait until the document has loaded. Redirects are followed by
+ * Chromium itself (every hop passes the egress proxy), so the page that arrives is the last hop.
+ */
 async function settle(env: RunnerEnv): Promise<void> {
-  const { page, guard } = env;
-  await page.waitForLoadState('domcontentloaded', { timeout: env.timeoutMs }).catch(() => {});
-  if (guard.isRedirectPage(page.url()))
-    await page.waitForURL((u) => !guard.isRedirectPage(u.toString()), { timeout: env.timeoutMs });
+  await env.page.waitForLoadState('domcontentloaded', { timeout: env.timeoutMs }).catch(() => {});
 }
 
+const ssrfError = (b: Blocked) => new TrellisError('ssrf_blocked', b.reason, { details: { ...b } });
+
 async function navigate(env: RunnerEnv, url: string): Promise<void> {
+  // Checked here as well as by the proxy: a scheme that never reaches a proxy (file:, chrome:)
+  // would otherwise open, and the error names the URL the step asked for.
+  const refused = env.guard.refuseNavigation(url);
+  if (refused) throw ssrfError(refused);
+  const mark = env.guard.mark();
   try {
     await env.page.goto(url, { timeout: env.timeoutMs, waitUntil: 'domcontentloaded' });
   } catch (err) {
-    const blocked = env.guard.lastBlockedNavigation();
-    if (blocked) throw new TrellisError('ssrf_blocked', blocked.reason, { details: { ...blocked } });
+    const blocked = env.guard.navigationRefusal(mark);
+    if (blocked) throw ssrfError(blocked);
     throw new TrellisError(
       'http_error',
       `could not open ${url.slice(0, 200)}: ${(err as Error).message.split('\n')[0]}`,
@@ -100,10 +107,10 @@ async function navigate(env: RunnerEnv, url: string): Promise<void> {
       },
     );
   }
-  await settle(env);
-  const blocked = env.guard.lastBlockedNavigation();
-  if (blocked && env.page.url().startsWith('chrome-error:'))
-    throw new TrellisError('ssrf_blocked', blocked.reason, { details: { ...blocked } });
+  if (env.page.url().startsWith('chrome-error:')) {
+    const blocked = env.guard.navigationRefusal(mark);
+    if (blocked) throw ssrfError(blocked);
+  }
 }
 
 const clipText = (s: string | null) => (s ?? '').replace(/\s+/g, ' ').trim().slice(0, MAX_TEXT_CHARS);

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { PrismaClient } from './generated/client';
 import { migrate, type MigrateResult } from './migrate';
 import { pgliteExecutor, pgPoolExecutor, type SqlExecutor } from './sql-executor';
+import { pgliteChangeFeed, type ChangeFeed } from './change-feed';
 
 // One storage module for both modes (DESIGN.md §5). Embedded: PGlite in TRELLIS_DATA_DIR/db, in
 // process. Server: Postgres through @prisma/adapter-pg. Migrations run when a database is opened.
@@ -24,6 +25,11 @@ export interface Db {
   kind: DbKind;
   sql: SqlExecutor;
   migrations: MigrateResult;
+  /**
+   * Embedded mode: changes of workflows and secrets as they commit (change-feed.ts), so what every
+   * run reads can be cached. Undefined in server mode.
+   */
+  changes?: ChangeFeed;
   /** Milliseconds spent opening the database (PGlite start-up or first Postgres connection), migrations excluded. */
   openMs: number;
   close(): Promise<void>;
@@ -52,6 +58,7 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   let sql: SqlExecutor;
   let shutdown: () => Promise<void>;
   let kind: DbKind;
+  let openFeed: (() => Promise<ChangeFeed>) | undefined;
   if (opts.databaseUrl) {
     kind = 'postgres';
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
@@ -85,6 +92,7 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
       throw err;
     }
     sql = pgliteExecutor(client);
+    openFeed = () => pgliteChangeFeed(client);
     prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
     shutdown = async () => {
       await prisma.$disconnect();
@@ -102,8 +110,15 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
       throw err;
     }
   }
+  let changes: ChangeFeed | undefined;
+  try {
+    changes = await openFeed?.();
+  } catch (err) {
+    await shutdown().catch(() => {});
+    throw err;
+  }
   let closing: Promise<void> | undefined;
-  return { prisma, kind, sql, migrations, openMs, close: () => (closing ??= shutdown()) };
+  return { prisma, kind, sql, migrations, openMs, changes, close: () => (closing ??= shutdown()) };
 }
 
 // PGlite's files must be opened by one process at a time; a second opener would corrupt them. The

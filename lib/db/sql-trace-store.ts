@@ -25,8 +25,11 @@ import type { SqlQueryable } from './sql-executor';
 // batched: startStep hands out an id generated here and queues the insert; finishStep queues an
 // update, or merges into the insert when that has not been written yet. A flusher writes each batch
 // in one transaction as set-based statements over one jsonb parameter (jsonb_to_recordset), so a
-// batch of any size is a handful of round trips. Run transitions and reads flush first, so a
-// reader never sees a run finished before its steps.
+// batch of any size is a handful of round trips. Run transitions ride in the batch (written after
+// its steps, in the same transaction) and reads flush first, so a reader never sees a run finished
+// before its steps. A run that starts where it was created (embedded mode) does not write
+// `running` on its own: the start is decided in memory and written with the run's first batch,
+// so a short run costs its insert and one transaction (issue 21).
 // The class name follows the brief; writes use raw SQL through Db.sql, reads too, because the hot
 // path should not pay the ORM and both paths must agree on the JSON encoding (lib/payload).
 
@@ -109,6 +112,12 @@ export interface SqlTraceStoreOptions {
    * commits with it or not at all. Without it createRun is a single statement.
    */
   onRunCreated?: (tx: SqlQueryable, run: RunRecord) => Promise<void>;
+  /**
+   * queued → running of a run this store created is decided in memory and written with the run's
+   * next batch (deferred start). Sound only where this store is the only writer of run statuses
+   * (embedded mode, one process owns the database); default: on for PGlite, off for Postgres.
+   */
+  deferRunStart?: boolean;
 }
 
 type Json = string | null; // JSON text prepared by toTraceJson
@@ -157,14 +166,33 @@ interface TurnInsert {
   cost: number;
 }
 
+/** A status change of a run, written after the batch's steps; `applied` is its compare-and-set result. */
+interface RunTransition {
+  from: RunStatus[];
+  to: RunStatus;
+  output: Json | undefined;
+  error: Json | undefined;
+  applied?: boolean;
+}
+
+/** What a batch writes to one run row besides its steps. */
+interface RunWrite {
+  /** A deferred start (queued → running decided in memory), written now: its time. */
+  startedAt?: string;
+  transition?: RunTransition;
+}
+
 interface Batch {
   inserts: Map<string, StepInsert>;
   updates: Map<string, StepFinish>;
   turns: TurnInsert[];
+  runs: Map<string, RunWrite>;
 }
 
-const emptyBatch = (): Batch => ({ inserts: new Map(), updates: new Map(), turns: [] });
-const rowsOf = (b: Batch) => b.inserts.size + b.updates.size + b.turns.length;
+const emptyBatch = (): Batch => ({ inserts: new Map(), updates: new Map(), turns: [], runs: new Map() });
+const rowsOf = (b: Batch) => b.inserts.size + b.updates.size + b.turns.length + b.runs.size;
+/** Runs created here whose start may be deferred, at most; the oldest fall back to a written start. */
+export const MAX_DEFERRABLE_RUNS = 10_000;
 
 /** One batch per run, so a run whose rows cannot be written does not take the others down. */
 function splitByRun(batch: Batch): Map<string, Batch> {
@@ -177,12 +205,14 @@ function splitByRun(batch: Batch): Map<string, Batch> {
   for (const [id, s] of batch.inserts) of(s.runId).inserts.set(id, s);
   for (const [id, f] of batch.updates) of(f.runId).updates.set(id, f);
   for (const t of batch.turns) of(t.runId).turns.push(t);
+  for (const [id, r] of batch.runs) of(id).runs.set(id, r);
   return out;
 }
 
 /**
- * A batch as parts of at most `max` rows, in write order: inserts as queued, then updates (of rows
- * written by earlier batches), then agent turns (whose steps are in this batch or earlier).
+ * A batch as parts of at most `max` rows (plus its run rows), in write order: inserts as queued,
+ * then updates (of rows written by earlier batches), then agent turns (whose steps are in this
+ * batch or earlier), then the run rows, in the last part.
  */
 function chunkBatch(batch: Batch, max: number): Batch[] {
   if (rowsOf(batch) <= max) return [batch];
@@ -210,6 +240,8 @@ function chunkBatch(batch: Batch, max: number): Batch[] {
     part.turns.push(t);
     n++;
   }
+  // Run rows last: a transition lands with (after) the last of its run's steps.
+  for (const [id, r] of batch.runs) part.runs.set(id, r);
   parts.push(part);
   return parts;
 }
@@ -253,6 +285,11 @@ export class SqlTraceStore implements TraceStore {
   /** Runs and steps known to exist (or queued), so a bad id fails at the call, not in a batch. */
   private knownRuns = new Set<string>();
   private openSteps = new Map<string, { runId: string; startedMs: number }>();
+  private readonly deferStart: boolean;
+  /** Runs created here and still queued as far as this store knows (deferRunStart). */
+  private queuedHere = new Set<string>();
+  /** Runs whose deferred start is not written yet: their row still says `queued`. */
+  private unwrittenStarts = new Set<string>();
 
   constructor(db: Pick<Db, 'sql'>, opts: SqlTraceStoreOptions = {}) {
     this.sql = db.sql;
@@ -265,6 +302,7 @@ export class SqlTraceStore implements TraceStore {
       opts.rowsPerTransaction ?? (db.sql.kind === 'embedded' ? EMBEDDED_ROWS_PER_TRANSACTION : Infinity);
     this.maxBytes = opts.maxPayloadBytes;
     this.onRunCreated = opts.onRunCreated;
+    this.deferStart = opts.deferRunStart ?? db.sql.kind === 'embedded';
   }
 
   private json(v: unknown): Json {
@@ -306,6 +344,11 @@ export class SqlTraceStore implements TraceStore {
         })
       : toRunRecord((await insert(this.sql))[0]);
     this.knownRuns.add(id);
+    if (this.deferStart) {
+      this.queuedHere.add(id);
+      if (this.queuedHere.size > MAX_DEFERRABLE_RUNS)
+        this.queuedHere.delete(this.queuedHere.values().next().value!);
+    }
     return record;
   }
 
@@ -349,45 +392,69 @@ export class SqlTraceStore implements TraceStore {
     to: RunStatus,
     patch?: { output?: unknown; error?: SerializedError | null },
   ): Promise<boolean> {
-    await this.flush();
     const allowed = from.filter((s) => !TERMINAL_RUN_STATUSES.includes(s));
-    if (!allowed.length) return false;
-    const lost = this.failedRuns.get(runId);
-    if (lost) {
-      // Whatever the engine asks, a run with a hole in its trace ends failed, and says why.
-      const rows = await this.sql.query(
-        `UPDATE "Run" SET status = 'failed', "finishedAt" = now(),
-            "durationMs" = ROUND(EXTRACT(EPOCH FROM now() - COALESCE("startedAt", "createdAt")) * 1000),
-            output = NULL, error = $3::jsonb
-          WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
-        [runId, allowed, this.json(lost.toJSON())],
-      );
-      if (rows.length === 1) this.failedRuns.delete(runId);
-      return rows.length === 1 && to === 'failed';
+    const deferrable = this.queuedHere.delete(runId);
+    if (!allowed.length) {
+      await this.flush();
+      return false;
     }
-    const terminal = TERMINAL_RUN_STATUSES.includes(to);
-    const hasOutput = !!patch && 'output' in patch;
-    const hasError = !!patch && 'error' in patch;
-    const rows = await this.sql.query(
-      `UPDATE "Run" SET status = $3,
-          "startedAt" = CASE WHEN $3 = 'running' THEN COALESCE("startedAt", now()) ELSE "startedAt" END,
-          "finishedAt" = CASE WHEN $4 THEN now() ELSE "finishedAt" END,
-          "durationMs" = CASE WHEN $4 THEN ROUND(EXTRACT(EPOCH FROM now() - COALESCE("startedAt", "createdAt")) * 1000) ELSE "durationMs" END,
-          output = CASE WHEN $5 THEN $6::jsonb ELSE output END,
-          error = CASE WHEN $7 THEN $8::jsonb ELSE error END
-        WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
-      [
-        runId,
-        allowed,
+    if (deferrable && to === 'running' && allowed.includes('queued') && !this.failedRuns.has(runId)) {
+      // Nobody else writes this run's status (deferRunStart): the start is ours. It is written
+      // with the run's next batch, and every other transition of the run rides behind it.
+      const startedAt = new Date().toISOString();
+      this.unwrittenStarts.add(runId);
+      this.runWrite(runId, (w) => (w.startedAt = startedAt));
+      return true;
+    }
+    for (;;) {
+      const pending = this.pending.runs.get(runId)?.transition;
+      if (!pending) break;
+      // Two transitions of one run in one batch (a cancel racing the end): the first lands first.
+      await this.flush();
+    }
+    if (!this.failedRuns.has(runId)) {
+      const transition: RunTransition = {
+        from: allowed,
         to,
-        terminal,
-        hasOutput,
-        this.json(patch?.output),
-        hasError,
-        this.json(patch?.error ?? undefined),
-      ],
+        output: patch && 'output' in patch ? this.json(patch.output) : undefined,
+        error: patch && 'error' in patch ? this.json(patch.error ?? undefined) : undefined,
+      };
+      this.runWrite(runId, (w) => (w.transition = transition));
+      await this.flush();
+      if (transition.applied !== undefined) return transition.applied;
+      // Not written: the batch that carried it lost this run's rows (failedRuns, below).
+    }
+    return this.failLostRun(runId, allowed, to);
+  }
+
+  /** Whatever the engine asks, a run with a hole in its trace ends failed, and says why. */
+  private async failLostRun(runId: string, allowed: RunStatus[], to: RunStatus): Promise<boolean> {
+    // Rows queued before the loss was known land (or fail) first: the run ends after them.
+    await this.flush();
+    const lost = this.failedRuns.get(runId);
+    if (!lost) return false;
+    const statuses = this.unwrittenStarts.has(runId) ? [...allowed, 'queued'] : allowed;
+    const rows = await this.sql.query(
+      `UPDATE "Run" SET status = 'failed', "finishedAt" = now(),
+          "durationMs" = ROUND(EXTRACT(EPOCH FROM now() - COALESCE("startedAt", "createdAt")) * 1000),
+          output = NULL, error = $3::jsonb
+        WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
+      [runId, statuses, this.json(lost.toJSON())],
     );
-    return rows.length === 1;
+    if (rows.length === 1) {
+      this.failedRuns.delete(runId);
+      this.unwrittenStarts.delete(runId);
+    }
+    return rows.length === 1 && to === 'failed';
+  }
+
+  private runWrite(runId: string, set: (w: RunWrite) => void): void {
+    const w = this.pending.runs.get(runId);
+    if (w) return set(w);
+    const created: RunWrite = {};
+    set(created);
+    this.pending.runs.set(runId, created);
+    this.queued(1);
   }
 
   async startStep(step: StepStart): Promise<string> {
@@ -616,9 +683,14 @@ export class SqlTraceStore implements TraceStore {
   // Each run in a batch learns its own fate: a transient error retries the whole batch (it rolled
   // back), a permanent one splits it per run so only the run whose rows fail is marked failed.
   private async writeBatch(batch: Batch, mayRetry: boolean, maySplit = true): Promise<void> {
+    // A run that lost rows in an earlier batch ends failed (failLostRun), not as it asked.
+    for (const [runId, w] of batch.runs) if (this.failedRuns.has(runId)) delete w.transition;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.sql.transaction((tx) => writeBatch(tx, batch));
+        const applied = await this.sql.transaction((tx) => writeBatch(tx, batch));
+        // Known only now that it committed (a retried batch may have run the statements before).
+        for (const [t, ok] of applied) t.applied = ok;
+        for (const [runId, w] of batch.runs) if (w.startedAt) this.unwrittenStarts.delete(runId);
         return;
       } catch (err) {
         if (mayRetry && attempt < MAX_TRACE_WRITE_ATTEMPTS && isTransientWriteError(err)) {
@@ -666,7 +738,9 @@ export class SqlTraceStore implements TraceStore {
   }
 }
 
-async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
+/** Writes one batch in the caller's transaction; answers each run transition's compare-and-set. */
+async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<Map<RunTransition, boolean>> {
+  const applied = new Map<RunTransition, boolean>();
   const runTotals = new Map<string, { steps: number; tokens: number; cost: number }>();
   const total = (runId: string) => {
     let t = runTotals.get(runId);
@@ -779,14 +853,71 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<void> {
       [`[${rows.join(',')}]`],
     );
   }
-  if (runTotals.size) {
-    const rows = [...runTotals].map(([id, t]) => JSON.stringify({ id, ...t }));
+  // Counts and deferred starts of runs without a transition, in one statement; a transition
+  // carries its run's own (one statement for the run row either way).
+  const plain: string[] = [];
+  const add = (
+    id: string,
+    t: { steps: number; tokens: number; cost: number } | undefined,
+    startedAt?: string,
+  ) =>
+    plain.push(
+      JSON.stringify({
+        id,
+        steps: t?.steps ?? 0,
+        tokens: t?.tokens ?? 0,
+        cost: t?.cost ?? 0,
+        startedAt: startedAt ?? null,
+      }),
+    );
+  for (const [id, t] of runTotals)
+    if (!batch.runs.get(id)?.transition) add(id, t, batch.runs.get(id)?.startedAt);
+  for (const [id, w] of batch.runs)
+    if (!w.transition && !runTotals.has(id) && w.startedAt) add(id, undefined, w.startedAt);
+  for (const [id, w] of batch.runs) {
+    const t = w.transition;
+    if (!t) continue;
+    const totals = runTotals.get(id);
+    // A start still unwritten is part of this change: the row may still say `queued`.
+    const from = w.startedAt ? [...t.from, 'queued'] : t.from;
+    const rows = await tx.query(
+      `UPDATE "Run" SET status = $3,
+          "startedAt" = CASE WHEN $3 = 'running' OR $9::timestamptz IS NOT NULL THEN COALESCE("startedAt", $9::timestamptz, now()) ELSE "startedAt" END,
+          "finishedAt" = CASE WHEN $4 THEN now() ELSE "finishedAt" END,
+          "durationMs" = CASE WHEN $4 THEN ROUND(EXTRACT(EPOCH FROM now() - COALESCE("startedAt", $9::timestamptz, "createdAt")) * 1000) ELSE "durationMs" END,
+          output = CASE WHEN $5 THEN $6::jsonb ELSE output END,
+          error = CASE WHEN $7 THEN $8::jsonb ELSE error END,
+          "stepCount" = "stepCount" + $10, tokens = tokens + $11, cost = cost + $12
+        WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
+      [
+        id,
+        from,
+        t.to,
+        TERMINAL_RUN_STATUSES.includes(t.to),
+        t.output !== undefined,
+        t.output ?? null,
+        t.error !== undefined,
+        t.error ?? null,
+        w.startedAt ?? null,
+        totals?.steps ?? 0,
+        totals?.tokens ?? 0,
+        totals?.cost ?? 0,
+      ],
+    );
+    applied.set(t, rows.length === 1);
+    // Refused (someone else finished the run first): its counts and start are still written.
+    if (!rows.length && (totals || w.startedAt)) add(id, totals, w.startedAt);
+  }
+  if (plain.length) {
     await tx.query(
-      `UPDATE "Run" r SET "stepCount" = r."stepCount" + x.steps, tokens = r.tokens + x.tokens, cost = r.cost + x.cost
-        FROM jsonb_to_recordset($1::jsonb) AS x(id text, steps int, tokens int, cost float8) WHERE r.id = x.id`,
-      [`[${rows.join(',')}]`],
+      `UPDATE "Run" r SET "stepCount" = r."stepCount" + x.steps, tokens = r.tokens + x.tokens, cost = r.cost + x.cost,
+          status = CASE WHEN x."startedAt" IS NOT NULL AND r.status = 'queued' THEN 'running' ELSE r.status END,
+          "startedAt" = CASE WHEN x."startedAt" IS NOT NULL THEN COALESCE(r."startedAt", x."startedAt") ELSE r."startedAt" END
+        FROM jsonb_to_recordset($1::jsonb) AS x(id text, steps int, tokens int, cost float8, "startedAt" timestamptz) WHERE r.id = x.id`,
+      [`[${plain.join(',')}]`],
     );
   }
+  return applied;
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,

@@ -382,6 +382,7 @@ export function createEngine(opts: EngineOptions): Engine {
         emit({
           type: 'run.finished',
           runId,
+          ...(run ? { workflowId: run.workflowId, parentRunId: run.parentRunId } : {}),
           status: out.status,
           output: out.output,
           error: out.error,

@@ -26,6 +26,9 @@ export type EngineEvent =
   | {
       type: 'run.finished';
       runId: string;
+      /** The run's workflow and parent, when the engine has them at hand (undefined: not known here). */
+      workflowId?: string | null;
+      parentRunId?: string | null;
       status: RunStatus;
       output?: unknown;
       error?: SerializedError | null;

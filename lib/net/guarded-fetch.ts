@@ -40,7 +40,12 @@ function blocked(reason: string): TrellisError {
   return new TrellisError('ssrf_blocked', reason, { details: { reason } });
 }
 
-function guardedLookup(
+/**
+ * A DNS lookup for a socket that checks every answer before the socket may use one: handed to
+ * net.connect / http.request as `lookup`, the address checked is the address connected to. Also
+ * used by the browser step's egress proxy (lib/browser/egress-proxy.ts).
+ */
+export function guardedLookup(
   policy: EgressPolicy,
   trusted: boolean,
   onBlocked: (err: TrellisError) => void,

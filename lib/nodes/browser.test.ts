@@ -297,6 +297,55 @@ describe('SSRF guard', () => {
   });
 });
 
+describe('redirects of a POST (fetch spec), form and fetch()', () => {
+  const sendAndFollow = (status: string) =>
+    run(
+      flow({
+        allowHosts: [site.hostPort],
+        startUrl: `${site.url}/send?status=${status}`,
+        actions: [
+          { type: 'click', target: { role: 'button', name: 'Post with fetch' } },
+          { type: 'waitFor', target: { css: '#out:not(:empty)' }, state: 'visible' },
+          { type: 'extract', into: 'fetched', target: { css: '#out' } },
+          { type: 'click', target: { role: 'button', name: 'Post form' } },
+          { type: 'waitFor', urlIncludes: '/echo', state: 'visible' },
+          { type: 'extract', into: 'method', target: { css: '#method' } },
+          { type: 'extract', into: 'body', target: { css: '#body' } },
+        ],
+      }),
+    );
+  // What /echo received, in order: the fetch's hop, then the form's.
+  const echoed = (since: number) =>
+    site.requests
+      .slice(since)
+      .filter((r) => r.url === '/echo')
+      .map((r) => `${r.method} ${r.body}`);
+
+  it('307 and 308 keep the method and the body', async () => {
+    for (const status of ['307', '308']) {
+      const since = site.requests.length;
+      const { out, output } = await sendAndFollow(status);
+      expect(out.status).toBe('succeeded');
+      expect(echoed(since)).toEqual(['POST note=kept', 'POST note=kept']);
+      expect(output.extracted).toMatchObject({
+        fetched: 'POST note=kept',
+        method: 'POST',
+        body: 'note=kept',
+      });
+    }
+  });
+
+  it('301, 302 and 303 turn a POST into a GET without a body', async () => {
+    for (const status of ['301', '302', '303']) {
+      const since = site.requests.length;
+      const { out, output } = await sendAndFollow(status);
+      expect(out.status).toBe('succeeded');
+      expect(echoed(since)).toEqual(['GET ', 'GET ']);
+      expect(output.extracted).toMatchObject({ fetched: 'GET', method: 'GET', body: '' });
+    }
+  });
+});
+
 describe('limits', () => {
   it(`MAX_BROWSER_ACTIONS (${MAX_BROWSER_ACTIONS}) actions per step`, () => {
     const action = { type: 'screenshot' };

@@ -3,7 +3,7 @@ import { stageOf } from '@/lib/workflow/rollout';
 import { defineNode, type NodeRunContext } from '@/lib/nodes/define-node';
 import { configTool } from '@/lib/nodes/tool-schema';
 import { browserAgentTools } from '@/lib/browser/agent-tools';
-import { installGuard, type EgressRules } from '@/lib/browser/guard';
+import type { EgressRules } from '@/lib/browser/egress-proxy';
 import { DEFAULT_ACTION_TIMEOUT_MS } from '@/lib/browser/limits';
 import { sharedBrowserPool } from '@/lib/browser/pool';
 import type { ActionLog, BrowserTrace } from '@/lib/browser/action-log';
@@ -51,13 +51,12 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
     ? { allowHosts: config.allowHosts }
     : { pinHost: start.host };
   const pool = sharedBrowserPool();
-  const context = await pool.acquire(signal);
-  const onAbort = () => void context.close().catch(() => {});
+  const lease = await pool.acquire(rules, signal);
+  const { page, guard } = lease;
+  const onAbort = () => void lease.context.close().catch(() => {});
   signal.addEventListener('abort', onAbort, { once: true });
   const logs: ActionLog[] = [];
   try {
-    const guard = await installGuard(context, rules);
-    const page = context.pages()[0] ?? (await context.newPage());
     if (config.viewport) await page.setViewportSize(config.viewport);
     const env: RunnerEnv = {
       page,
@@ -105,7 +104,7 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
       extracted: env.extracted,
       screenshots: env.screenshots,
       actions: logs,
-      blocked: guard.blocked,
+      blocked: guard.blocked(),
       recorded: [],
       ...extra,
     });
@@ -170,7 +169,7 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
     return { kind: 'done' as const, output: await finish({ recorded: replayed }) };
   } finally {
     signal.removeEventListener('abort', onAbort);
-    void pool.release(context);
+    void pool.release(lease);
   }
 }
 
@@ -249,6 +248,8 @@ export const browser = defineNode({
   },
   agentCapable: true,
   interfaceAgent: true,
+  // Healing acts on the live page: it cannot run beside the replay (no shadow or canary).
+  runsOnce: true,
   async run(ctx) {
     return runBrowser(ctx);
   },

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/lib/db/client';
+import { describe, expect, it } from 'vitest';
 import { SqlTraceStore } from '@/lib/db/sql-trace-store';
-import { tempDataDir } from '@/lib/db/testing/databases';
+import { useEmbeddedDb } from '@/lib/db/testing/embedded-db';
 import { SecretRedactor } from '@/lib/payload';
 import { exactSealer } from './exact-sealer';
 
@@ -32,20 +31,12 @@ describe('exactSealer', () => {
 });
 
 describe('a trace store with the sealer', () => {
-  let db: Db;
-  const tmp = tempDataDir();
-  beforeAll(async () => {
-    db = await openDb({ dataDir: tmp.dir });
-  }, 120_000);
-  afterAll(async () => {
-    await db?.close();
-    tmp.remove();
-  });
+  const ctx = useEmbeddedDb();
 
   it('stores the exact input and output sealed, and the engine still reads them exactly', async () => {
     const redactor = new SecretRedactor();
     redactor.remember([SECRET]);
-    const store = new SqlTraceStore(db, { redact: redactor.redact, sealExact: exactSealer(() => KEY) });
+    const store = new SqlTraceStore(ctx.db, { redact: redactor.redact, sealExact: exactSealer(() => KEY) });
     const run = await store.createRun({
       workflowId: null,
       workflowVersionId: null,
@@ -73,7 +64,7 @@ describe('a trace store with the sealer', () => {
 
     expect(await store.runInput(run.id)).toEqual({ token: SECRET });
     expect((await store.listSteps(run.id))[0].executableOutput).toEqual({ token: SECRET });
-    const rows = await db.sql.query<{ row: string }>(
+    const rows = await ctx.db.sql.query<{ row: string }>(
       `SELECT row_to_json(t)::text AS row FROM "Run" t UNION ALL SELECT row_to_json(s)::text FROM "Step" s`,
     );
     const dump = rows.map((r) => r.row).join('\n');

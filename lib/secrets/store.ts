@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@/lib/db/generated/client';
+import { changeCache, type ChangeFeed } from '@/lib/db/change-feed';
 import { TrellisError } from '@/lib/workflow/errors';
 import { decryptSecret, encryptSecret, loadSecretKey } from './crypto';
 import { secretRedactor, type SecretRedactor } from './redact';
@@ -13,12 +14,18 @@ export const MAX_SECRETS = 500;
 export interface SecretStoreOptions {
   key?: () => Buffer;
   redactor?: SecretRedactor;
+  /**
+   * Embedded mode: keep the decrypted values between runs and drop them when a secret changes
+   * (Db.changes), instead of reading and decrypting every secret for every run.
+   */
+  changes?: ChangeFeed;
 }
 
 export class SecretStore {
   private readonly key: () => Buffer;
   private readonly redactor: SecretRedactor;
   private cachedKey?: Buffer;
+  private readonly cache?: ReturnType<typeof changeCache<Record<string, string>>>;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -26,6 +33,11 @@ export class SecretStore {
   ) {
     this.key = opts.key ?? (() => (this.cachedKey ??= loadSecretKey()));
     this.redactor = opts.redactor ?? secretRedactor();
+    if (opts.changes)
+      this.cache = changeCache(opts.changes, {
+        max: 1,
+        dropOn: (table) => (table === 'Secret' ? 'all' : null),
+      });
   }
 
   async set(name: string, value: string): Promise<{ created: boolean }> {
@@ -65,6 +77,15 @@ export class SecretStore {
 
   /** All secrets decrypted, for one run. With no secrets stored, no key is needed. */
   async values(): Promise<Record<string, string>> {
+    if (!this.cache) return this.read();
+    // A copy: the caller may not change what the next run gets.
+    return Object.assign(
+      Object.create(null) as Record<string, string>,
+      await this.cache.get('all', () => this.read()),
+    );
+  }
+
+  private async read(): Promise<Record<string, string>> {
     const rows = await this.prisma.secret.findMany({ select: { name: true, encryptedValue: true } });
     if (rows.length === 0) return {};
     const key = this.key();

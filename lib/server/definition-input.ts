@@ -18,13 +18,22 @@ export function definitionForSave(
   return { definition: value as WorkflowDefinition, problems: r.problems };
 }
 
+/**
+ * Definitions found runnable, by identity: a saved version is immutable, and a webhook's is the
+ * same object from run to run (lib/db/workflow-heads.ts), so it is validated once, not per run.
+ */
+const runnable = new WeakSet<object>();
+
 /** For runs: every problem refuses the run. */
 export function assertRunnable(definition: unknown, base = '/definition'): WorkflowDefinition {
+  if (typeof definition === 'object' && definition !== null && runnable.has(definition))
+    return definition as WorkflowDefinition;
   const r = validateDefinition(definition);
   if (!r.valid)
     throw new ValidationError(
       prefixed(r.problems, base),
       'The workflow has problems; fix them before running',
     );
+  runnable.add(definition as object);
   return definition as WorkflowDefinition;
 }

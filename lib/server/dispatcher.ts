@@ -32,6 +32,12 @@ export interface Dispatcher {
   recover(): Promise<void>;
   /** Wait for one run's current execution (tests, `wait: true`). */
   settled(runId: string): Promise<RunOutcome | undefined>;
+  /**
+   * Runs of a workflow accepted here and waiting for a slot: in process (embedded mode) this is
+   * the workflow's whole backlog, so the webhook need not count it in the database. Undefined
+   * where the backlog lives in the database (the queue).
+   */
+  backlog?(workflowId: string): number;
   /** Where runs go and who takes them (GET /api/health). */
   stats?(): Promise<DispatcherStats>;
   close?(): Promise<void>;
@@ -147,6 +153,7 @@ export function createInProcessDispatcher(engine: Engine, deps: InProcessDispatc
     async settled(runId) {
       return inFlight.get(runId);
     },
+    backlog: (workflowId) => slots.usage(workflowId).waiting,
     async stats() {
       return { mode: 'in-process', active: inFlight.size - queued, queued };
     },

@@ -3,7 +3,7 @@ import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock
 import { GRADUATION_MIN_AGREEMENT } from '@/lib/promotion/graduate';
 import { LABEL_SCHEMA } from '@/lib/promotion/testing/triage';
 import { getRuntime } from './runtime';
-import { loadRoute, useEmbeddedRuntime, type Handler } from './testing/route-harness';
+import { callJson, loadRoute, useEmbeddedRuntime, type Handler } from './testing/route-harness';
 
 // Graduation over the route handlers with an embedded database: real runs of an llm classifier
 // (the scripted model labels by the first label word in the ticket, i.e. a keyword rule) build the
@@ -12,14 +12,14 @@ import { loadRoute, useEmbeddedRuntime, type Handler } from './testing/route-har
 
 let mock: MockLlmServer;
 let r: Record<
-  'workflows' | 'runs' | 'versions' | 'events' | 'graduation' | 'accept',
+  'workflows' | 'runs' | 'versions' | 'events' | 'rollout' | 'graduation' | 'accept',
   Record<string, Handler>
 >;
 
 beforeAll(async () => {
   mock = await startMockLlmServer();
 });
-const { call } = useEmbeddedRuntime('graduation', {
+const { call, token } = useEmbeddedRuntime('graduation', {
   env: () => ({ OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'mock', OPENAI_MODEL: 'scenario:echo' }),
 });
 beforeAll(async () => {
@@ -28,6 +28,7 @@ beforeAll(async () => {
     runs: await loadRoute('workflows/[id]/runs'),
     versions: await loadRoute('workflows/[id]/versions'),
     events: await loadRoute('workflows/[id]/rollout/events'),
+    rollout: await loadRoute('workflows/[id]/rollout'),
     graduation: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation'),
     accept: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation/accept'),
   };
@@ -103,15 +104,53 @@ describe('graduation over the API', () => {
     expect(await state()).toEqual(before);
   });
 
+  it('accept checks the base version: a save since the proposal is 409 version_conflict, nothing written', async () => {
+    const proposed = (await call(r.graduation.POST, 'POST', url(), { model: 'scenario:graduate' }, p())).body;
+    const { proposal, version } = proposed;
+    // Someone saves in between: a gates edit is a new version.
+    const put = await call(
+      r.rollout.PUT,
+      'PUT',
+      `/api/workflows/${wid}/rollout`,
+      { nodeId: 'label', gates: { minSample: 3, window: 5 } },
+      { id: wid },
+    );
+    expect(put.body).toMatchObject({ changed: true, version: version + 1 });
+    const before = await state();
+    const accept = { nodeType: proposal.nodeType, config: proposal.config };
+    const stale = await call(r.accept.POST, 'POST', url('/accept'), { ...accept, baseVersion: version }, p());
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toMatchObject({
+      code: 'version_conflict',
+      details: { baseVersion: version, currentVersion: version + 1 },
+    });
+    expect(stale.body.error.details.note).toMatch(/^Gate change/);
+    // If-Match names the base the same way.
+    const viaHeader = await callJson(r.accept.POST, url('/accept'), {
+      method: 'POST',
+      body: accept,
+      params: p(),
+      token,
+      headers: { 'if-match': `"${version}"` },
+    });
+    expect(viaHeader.status).toBe(409);
+    expect(viaHeader.body.error.code).toBe('version_conflict');
+    const missing = await call(r.accept.POST, 'POST', url('/accept'), { ...accept, baseVersion: 99 }, p());
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.details.problems[0].path).toBe('/baseVersion');
+    expect(await state()).toEqual(before);
+  });
+
   it('accept writes one version: the step as that code step in workflow mode, and a graduation row', async () => {
-    const { proposal } = (await call(r.graduation.POST, 'POST', url(), { model: 'scenario:graduate' }, p()))
-      .body;
+    const { proposal, version } = (
+      await call(r.graduation.POST, 'POST', url(), { model: 'scenario:graduate' }, p())
+    ).body;
     const before = await state();
     const res = await call(
       r.accept.POST,
       'POST',
       url('/accept'),
-      { nodeType: proposal.nodeType, config: proposal.config },
+      { nodeType: proposal.nodeType, config: proposal.config, baseVersion: version },
       p(),
     );
     expect(res.status).toBe(200);

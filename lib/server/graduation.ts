@@ -20,6 +20,8 @@ import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/err
 import { stageLabel, stageOf } from '@/lib/workflow/rollout';
 import { modelConfigReader } from './model-endpoint';
 import { loadPriceTable } from './model-prices';
+import { INT4_MAX } from './limits';
+import { baseVersionOf, versionConflict } from './version-etag';
 import { MAX_ROLLOUT_REASON_LENGTH } from './rollout-api';
 import { json, parseWith, readJson, type RouteContext } from './route';
 import { principalName } from './runs';
@@ -51,6 +53,11 @@ export const acceptGraduationBody = z
     /** Save although the config reproduces less than the threshold: the owner read the failures. */
     confirm: z.boolean().optional(),
     reason: z.string().max(MAX_ROLLOUT_REASON_LENGTH).optional(),
+    /**
+     * The version the proposal was made from (its `version`; or If-Match): the save writes only
+     * while it is still the latest, else 409 version_conflict, like a stale workflow save.
+     */
+    baseVersion: z.number().int().min(1).max(INT4_MAX).optional(),
   })
   .strict();
 
@@ -59,6 +66,8 @@ async function graduatingNode(
   db: Pick<Runtime['db'], 'prisma'>,
   params: Params,
   version?: number,
+  /** Where a missing version is pointed at in the request. */
+  pointer = '/version',
 ): Promise<{ version: number; node: WorkflowNode }> {
   const wf = await wfRepo.getWorkflow(db.prisma, params.id);
   if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
@@ -67,7 +76,7 @@ async function graduatingNode(
     v === wf.version ? wf.definition : (await wfRepo.getVersion(db.prisma, params.id, v))?.definition;
   if (!def)
     throw new ValidationError([
-      { path: '/version', code: 'not_found', message: `Workflow ${params.id} has no version ${v}` },
+      { path: pointer, code: 'not_found', message: `Workflow ${params.id} has no version ${v}` },
     ]);
   const node = def.nodes.find((n) => n.id === params.nodeId);
   if (!node) throw new NotFoundError(`Node ${params.nodeId} in version ${v}`);
@@ -113,8 +122,10 @@ export async function acceptGraduation({ req, params, auth }: RouteContext<Param
   const body = parseWith(acceptGraduationBody, await readJson(req));
   const checked = checkCandidate(body.nodeType, body.config);
   if (!checked.ok) throw new ValidationError(checked.issues.map((i) => ({ ...i, code: 'invalid_config' })));
+  const base = baseVersionOf(body.baseVersion, req.headers.get('if-match'));
   const { db } = await getRuntime();
-  const { version, node } = await graduatingNode(db, params);
+  // The step as the proposal saw it (its base version), else as it is now.
+  const { version, node } = await graduatingNode(db, params, base, '/baseVersion');
   // What is saved is what was backtested: the config is checked again over the same history.
   const evidence = await backtestCandidate({
     cases: await casesOf(db, params, version, body.runs),
@@ -133,10 +144,16 @@ export async function acceptGraduation({ req, params, auth }: RouteContext<Param
   const who = principalName(auth);
   const reason = body.reason ?? `Accepted by ${who}`;
   let missing = false;
+  let moved = false;
   const saved = await wfRepo.deriveWorkflowVersion(
     db.prisma,
     params.id,
-    ({ definition }) => {
+    ({ version: latest, definition }) => {
+      // Decided under the workflow's lock: a save since the proposal is not silently replaced.
+      if (base !== undefined && latest !== base) {
+        moved = true;
+        return null;
+      }
       const index = definition.nodes.findIndex((n) => n.id === params.nodeId);
       if (index < 0) {
         missing = true;
@@ -183,6 +200,11 @@ export async function acceptGraduation({ req, params, auth }: RouteContext<Param
       ]),
   );
   if (saved === 'not_found') throw new NotFoundError(`Workflow ${params.id}`);
+  if (moved) {
+    const now = await wfRepo.latestVersionInfo(db.prisma, params.id);
+    if (!now) throw new NotFoundError(`Workflow ${params.id}`);
+    throw versionConflict(params.id, base!, now.conflict);
+  }
   if (missing || !saved) throw new NotFoundError(`Node ${params.nodeId} in workflow ${params.id}`);
   return json({
     version: saved.version,

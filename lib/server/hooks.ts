@@ -5,7 +5,7 @@ import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { json, readJson, type RouteContext } from './route';
 import { assertBacklogRoom, assertWebhookRate } from './rate-limit';
-import { getRuntime } from './runtime';
+import { getRuntime, type Runtime } from './runtime';
 import { enqueueRun, incomingTraceparent } from './runs';
 
 // POST /api/hooks/:workflowId[/:nodeId] — the `trigger.webhook` node. Authenticated by the
@@ -65,7 +65,8 @@ export async function webhookInfo(db: Db, workflowId: string, definition: Workfl
 
 /**
  * POST /api/workflows/:id/webhook/rotate — replaces the secret. Every webhook call reads the
- * secret from the database, so the old one is refused from the next request on. The answer
+ * secret from the database (or from a cache the write itself drops: workflow-heads.ts), so the old
+ * one is refused from the next request on. The answer
  * carries the new secret, so nothing may cache it.
  */
 export async function rotateWebhookSecret({ params }: RouteContext<{ id: string }>) {
@@ -96,25 +97,42 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-export async function receiveWebhook({ req, params }: RouteContext<{ workflowId: string; nodeId?: string }>) {
-  const rt = await getRuntime();
-  const rows = await rt.db.sql.query<{
-    secret: string | null;
-    versionId: string;
-    version: number;
-    definition: WorkflowDefinition;
-    queued: number;
-  }>(
+interface WebhookTarget {
+  secret: string | null;
+  versionId: string;
+  version: number;
+  definition: WorkflowDefinition;
+  /** Top-level runs of the workflow waiting to start. */
+  queued: number;
+}
+
+/**
+ * The enabled workflow a webhook call fires, with its backlog. Embedded mode answers from memory
+ * (the workflow's head is cached until it changes, the in-process dispatcher knows its backlog);
+ * otherwise one round trip reads both.
+ */
+async function webhookTarget(rt: Runtime, workflowId: string): Promise<WebhookTarget | undefined> {
+  const queued = rt.dispatcher.backlog?.(workflowId);
+  if (rt.heads.cached && queued !== undefined) {
+    const head = await rt.heads.get(workflowId);
+    return head?.enabled ? { ...head, queued } : undefined;
+  }
+  const rows = await rt.db.sql.query<WebhookTarget>(
     // The backlog count rides along (one round trip per call, not two); it is only acted on after
-    // the secret check below.
+    // the secret check.
     `SELECT w."webhookSecret" AS secret, v.id AS "versionId", v.version, v.definition,
             (SELECT count(*)::int FROM "Run" r
               WHERE r."workflowId" = w.id AND r.status = 'queued' AND r."parentRunId" IS NULL) AS queued
        FROM "Workflow" w JOIN "WorkflowVersion" v ON v."workflowId" = w.id AND v.version = w."latestVersion"
       WHERE w.id = $1 AND w.enabled AND w."deletedAt" IS NULL`,
-    [params.workflowId],
+    [workflowId],
   );
-  const wf = rows[0];
+  return rows[0];
+}
+
+export async function receiveWebhook({ req, params }: RouteContext<{ workflowId: string; nodeId?: string }>) {
+  const rt = await getRuntime();
+  const wf = await webhookTarget(rt, params.workflowId);
   // One answer (401, same message) for "no such workflow", "disabled", "no webhook trigger" and
   // "wrong secret": a stranger cannot tell which workflow ids exist.
   const given = presentedSecret(req);

@@ -30,5 +30,6 @@ export const statusFor: Record<ErrorCode, number> = {
   trace_write_failed: 503,
   browser_target_missing: 422,
   browser_unavailable: 503,
+  stage_not_supported: 422,
   internal_error: 500,
 };

@@ -14,6 +14,7 @@ export function listNodeTypes() {
     hasInput: n.hasInput,
     isTrigger: Boolean(n.isTrigger),
     agentCapable: Boolean(n.agentCapable),
+    runsOnce: Boolean(n.runsOnce),
     expressionFields: n.expressionFields ?? [],
     configSchema: z.toJSONSchema(n.config, { unrepresentable: 'any', io: 'input' }),
   }));

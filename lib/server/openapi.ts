@@ -641,7 +641,7 @@ export const API_OPERATIONS: Record<
       summary:
         'Save a graduation: the step becomes the given code/transform step in workflow mode (a new version and a rollout event)',
       description:
-        'The config is checked with its node schema (400 with /config pointers) and backtested again; below the threshold it is 409 (details.reason below_threshold) unless `confirm: true`.',
+        "The config is checked with its node schema (400 with /config pointers) and backtested again; below the threshold it is 409 (details.reason below_threshold) unless `confirm: true`. With `baseVersion` (the proposal's `version`) or If-Match, a version written since is 409 version_conflict and nothing is written.",
       tag: 'Workflows',
       path: z.object({ id: z.string(), nodeId: z.string() }),
       body: acceptGraduationBody,

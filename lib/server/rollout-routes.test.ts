@@ -226,6 +226,57 @@ describe('rollout routes', () => {
   });
 });
 
+describe('a step whose effects cannot happen twice (browser)', () => {
+  it('is offered workflow → agent only; shadow and canary are refused as stage_not_supported', async () => {
+    const created = await call(routes.workflows.POST, 'POST', {
+      definition: {
+        schemaVersion: 1,
+        name: 'Browser rollout',
+        nodes: [
+          { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+          {
+            id: 'shop',
+            type: 'browser',
+            position: { x: 0, y: 100 },
+            config: {
+              startUrl: 'https://shop.example/product',
+              allowHosts: ['shop.example'],
+              actions: [{ type: 'click', target: { role: 'button', name: 'Add to cart' } }],
+            },
+          },
+        ],
+        edges: [{ id: 'e1', source: 'start', target: 'shop' }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const p = { id: created.body.id as string };
+    const state = await call(routes.rollout.GET, 'GET', undefined, p, '?nodeId=shop');
+    expect(state.body.steps[0]).toMatchObject({
+      stage: { stage: 'workflow' },
+      stages: ['workflow', 'agent'],
+      next: { stage: 'agent' },
+    });
+    for (const body of [
+      { nodeId: 'shop', stage: 'shadow' },
+      { nodeId: 'shop', stage: 'canary', canaryPercent: 10, confirm: true },
+    ]) {
+      const r = await call(routes.rollout.PUT, 'PUT', body, p);
+      expect(r.status, JSON.stringify(body)).toBe(422);
+      expect(r.body.error).toMatchObject({
+        code: 'stage_not_supported',
+        details: { pointer: '/stage', stage: body.stage, allowed: ['workflow', 'agent'] },
+      });
+    }
+    expect((await call(routes.versions.GET, 'GET', undefined, p)).body.versions).toHaveLength(1);
+    // Its own stages still move (agent asks for confirm: no gate has evidence yet).
+    const agent = await call(routes.rollout.PUT, 'PUT', { nodeId: 'shop', stage: 'agent', confirm: true }, p);
+    expect(agent.body).toMatchObject({ changed: true, to: { stage: 'agent' } });
+    const after = await call(routes.rollout.GET, 'GET', undefined, p, '?nodeId=shop');
+    // From agent, "back" is workflow: there is no shadow to land in.
+    expect(after.body.steps[0]).toMatchObject({ stage: { stage: 'agent' }, next: null });
+  });
+});
+
 describe('rollout event kinds', () => {
   it('docs/api.md names exactly ROLLOUT_EVENT_KINDS for the events route', () => {
     const api = readFileSync(path.join(process.cwd(), 'docs/api.md'), 'utf8');

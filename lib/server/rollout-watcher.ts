@@ -1,6 +1,7 @@
 import type { PrismaClient } from '@/lib/db/generated/client';
 import type { EngineEvent } from '@/lib/engine/events';
-import { evaluateRollout } from './rollout';
+import type { WorkflowHeads } from '@/lib/db/workflow-heads';
+import { evaluateRollout, watchedNodes } from './rollout';
 
 // Gates are read as runs finish (issue 16 §4): every process that executes runs (the web process
 // in embedded mode, each worker in server mode) feeds its engine's run.finished events here. One
@@ -21,6 +22,11 @@ export function createRolloutWatcher(
   prisma: PrismaClient,
   opts: {
     onAction?: (workflowId: string, acted: Awaited<ReturnType<typeof evaluateRollout>>) => void;
+    /**
+     * Latest versions kept in memory (embedded mode): a workflow whose latest version watches no
+     * step is skipped without a query, which is every run of a workflow without a rollout.
+     */
+    heads?: WorkflowHeads;
   } = {},
 ): RolloutWatcher {
   const running = new Map<string, Promise<void>>();
@@ -52,13 +58,22 @@ export function createRolloutWatcher(
     return p;
   };
 
-  const onRunFinished = async (runId: string) => {
-    const run = await prisma.run.findUnique({
-      where: { id: runId },
-      select: { workflowId: true, parentRunId: true },
-    });
+  const onRunFinished = async (ev: Extract<EngineEvent, { type: 'run.finished' }>) => {
+    // The engine names the run's workflow when it knows it; else it is read.
+    const run =
+      ev.workflowId !== undefined
+        ? { workflowId: ev.workflowId, parentRunId: ev.parentRunId ?? null }
+        : await prisma.run.findUnique({
+            where: { id: ev.runId },
+            select: { workflowId: true, parentRunId: true },
+          });
     // Only top-level runs of saved workflows are rollout evidence (agentSamples reads those).
-    if (run?.workflowId && !run.parentRunId) await evaluate(run.workflowId);
+    if (!run?.workflowId || run.parentRunId) return;
+    if (opts.heads?.cached) {
+      const head = await opts.heads.get(run.workflowId);
+      if (!head || !watchedNodes(head.definition).length) return;
+    }
+    await evaluate(run.workflowId);
   };
 
   const inflight = new Set<Promise<void>>();
@@ -69,9 +84,7 @@ export function createRolloutWatcher(
   return {
     onEvent(ev) {
       if (closed || ev.type !== 'run.finished' || ev.status === 'waiting') return;
-      const p = onRunFinished(ev.runId).catch((err: unknown) =>
-        console.error(`[rollout] run ${ev.runId}:`, err),
-      );
+      const p = onRunFinished(ev).catch((err: unknown) => console.error(`[rollout] run ${ev.runId}:`, err));
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     },

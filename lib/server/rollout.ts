@@ -17,6 +17,7 @@ import {
   rolloutKey,
   stageLabel,
   stageOf,
+  stagesFor,
   withStage,
   type RolloutEventKind,
   type StageState,
@@ -86,6 +87,8 @@ function streak(
 }
 
 const isRollable = (n: WorkflowNode) => !!getNode(n.type)?.agentCapable;
+/** The node's type cannot run its agent beside the deterministic step (no shadow, no canary). */
+const runsOnce = (n: Pick<WorkflowNode, 'type'>) => !!getNode(n.type)?.runsOnce;
 
 async function stepRollout(
   prisma: PrismaClient,
@@ -125,12 +128,13 @@ async function stepRollout(
     nodeType: node.type,
     stage: s,
     label: stageLabel(s),
-    next: nextStage(node),
+    stages: stagesFor(runsOnce(node)),
+    next: nextStage(node, runsOnce(node)),
     gates,
     autoAdvance: !!node.agent?.autoAdvance,
     revision: agentRevision(node),
     verdict,
-    decision: rolloutDecision(node, verdict),
+    decision: rolloutDecision(node, verdict, runsOnce(node)),
     evidence: { stage, revision, total },
     served,
   };
@@ -197,6 +201,10 @@ export async function changeRollout(
         missing = new TrellisError('unprocessable', `Node ${nodeId} (${node.type}) cannot run in agent mode`);
         return null;
       }
+      if (change.to && !stagesFor(runsOnce(node)).includes(change.to.stage)) {
+        missing = stageNotSupported(node, change.to);
+        return null;
+      }
       const from = stageOf(node);
       if (change.expectFrom && stageLabel(change.expectFrom) !== stageLabel(from)) return null;
       let changed = change.to ? withStage(node, change.to, !!getNode(node.type)?.asTool) : node;
@@ -243,6 +251,16 @@ export async function changeRollout(
   if (saved === 'not_found') throw new NotFoundError(`Workflow ${workflowId}`);
   if (missing) throw missing;
   return saved && { version: saved.version, ...saved.result };
+}
+
+/** 422 stage_not_supported: the type runs its agent only in place of the deterministic step. */
+export function stageNotSupported(node: Pick<WorkflowNode, 'id' | 'type'>, to: StageState): TrellisError {
+  const allowed = stagesFor(runsOnce(node));
+  return new TrellisError(
+    'stage_not_supported',
+    `Node ${node.id} (${node.type}) cannot be in ${to.stage}: what it does cannot happen twice in one run, so its agent never runs beside the deterministic step; its stages are ${allowed.join(', ')}`,
+    { details: { pointer: '/stage', stage: to.stage, allowed } },
+  );
 }
 
 /** What the canvas shows on a step an automatic action moved back (agent.rolledBack). */
@@ -308,17 +326,22 @@ export async function killSwitch(
  * Read the gates of every watched step of a workflow and act: roll back at once on a failing gate,
  * advance when allowed. Returns what it did (tests and logs read it).
  */
+/** The steps whose gates a finished run may move (a canary, an agent stage, a shadow that auto-advances). */
+export function watchedNodes(definition: WorkflowDefinition): WorkflowNode[] {
+  return definition.nodes.filter((n) => {
+    if (!isRollable(n)) return false;
+    const { stage } = stageOf(n);
+    return stage === 'canary' || stage === 'agent' || (stage === 'shadow' && !!n.agent?.autoAdvance);
+  });
+}
+
 export async function evaluateRollout(
   prisma: PrismaClient,
   workflowId: string,
 ): Promise<{ nodeId: string; decision: RolloutDecision; version: number | null }[]> {
   const wf = await wfRepo.getWorkflow(prisma, workflowId);
   if (!wf) return [];
-  const watched = wf.definition.nodes.filter((n) => {
-    if (!isRollable(n)) return false;
-    const { stage } = stageOf(n);
-    return stage === 'canary' || stage === 'agent' || (stage === 'shadow' && !!n.agent?.autoAdvance);
-  });
+  const watched = watchedNodes(wf.definition);
   if (!watched.length) return [];
   const versions = await versionKeys(prisma, workflowId);
   const acted: { nodeId: string; decision: RolloutDecision; version: number | null }[] = [];

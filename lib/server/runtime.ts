@@ -2,6 +2,7 @@ import { createRolloutWatcher, type RolloutWatcher } from './rollout-watcher';
 import { getDb, type Db } from '@/lib/db/client';
 import { SqlTraceStore, type SqlTraceStoreOptions } from '@/lib/db/sql-trace-store';
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
+import { workflowHeads, type WorkflowHeads } from '@/lib/db/workflow-heads';
 import { createChatClient } from '@/lib/agent/model-client';
 import { createEngine, type Engine } from '@/lib/engine/engine';
 import type { EngineEvent } from '@/lib/engine/events';
@@ -37,6 +38,8 @@ export interface Runtime {
   rollout: RolloutWatcher;
   /** Who replays backtests: this process (embedded) or a worker (server mode). */
   backtests: BacktestDispatcher;
+  /** Saved workflows' latest versions as webhooks read them (kept in memory in embedded mode). */
+  heads: WorkflowHeads;
 }
 
 const KEY = Symbol.for('trellis.runtime');
@@ -74,7 +77,7 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
     env,
     // Stored secrets as secrets.<name>; reading them also teaches the redactor their values.
     secrets: (() => {
-      const secrets = new SecretStore(db.prisma);
+      const secrets = new SecretStore(db.prisma, { changes: db.changes });
       return () => secrets.values();
     })(),
     // The one redaction pass: the engine masks every payload before the store or a listener sees it.
@@ -98,6 +101,8 @@ export interface RuntimeOptions {
   schedules?: boolean;
   /** Force a dispatcher; default: the queue on Postgres with a URL, in-process otherwise. */
   dispatch?: 'queue' | 'in-process';
+  /** Trace store settings over the host's (tests: a flush interval that never fires mid-run). */
+  traceStore?: Pick<SqlTraceStoreOptions, 'flushIntervalMs'>;
 }
 
 /** The engine every host builds the same way (web process, worker). */
@@ -137,7 +142,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       onRunCreated: runJobHook(boss, sentWithRun),
       ...hostTraceStoreOptions(),
     });
-    const rollout = createRolloutWatcher(db.prisma);
+    const heads = workflowHeads(db);
+    const rollout = createRolloutWatcher(db.prisma, { heads });
     // Runs execute in worker processes (their events arrive by NOTIFY): nothing to keep for them here.
     const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout, { keepStartedRuns: false });
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
@@ -163,10 +169,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       start: (id) => sendBacktest(boss, id),
       settled: async () => {},
     };
-    return { db, store, engine, dispatcher, events, rollout, backtests };
+    return { db, store, engine, dispatcher, events, rollout, backtests, heads };
   }
-  const store = new SqlTraceStore(db, hostTraceStoreOptions());
-  const rollout = createRolloutWatcher(db.prisma);
+  const store = new SqlTraceStore(db, { ...hostTraceStoreOptions(), ...opts.traceStore });
+  const heads = workflowHeads(db);
+  const rollout = createRolloutWatcher(db.prisma, { heads });
   const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
   const dispatcher = createInProcessDispatcher(engine, {
     listRuns: (statuses) =>
@@ -193,5 +200,5 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   const backtests = createInProcessBacktests(db);
   await backtests.recover();
-  return { db, store, engine, dispatcher, events, rollout, backtests };
+  return { db, store, engine, dispatcher, events, rollout, backtests, heads };
 }

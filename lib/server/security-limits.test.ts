@@ -258,7 +258,8 @@ describe('rate limits', () => {
 
   it(`${WEBHOOK_RATE_ENV} sets the webhook rate (default ${WEBHOOK_RATE_LIMIT} per ${WEBHOOK_RATE_WINDOW_MS} ms); a workflow may set its own`, () => {
     expect(webhookRateFromEnv({})).toBe(WEBHOOK_RATE_LIMIT);
-    expect(WEBHOOK_RATE_LIMIT / (WEBHOOK_RATE_WINDOW_MS / 1000)).toBeGreaterThanOrEqual(100);
+    // Above the 300 runs/s one process is to sustain (issue 21): not the first limit a busy workflow meets.
+    expect(WEBHOOK_RATE_LIMIT / (WEBHOOK_RATE_WINDOW_MS / 1000)).toBeGreaterThanOrEqual(300);
     expect(webhookRateFromEnv({ [WEBHOOK_RATE_ENV]: '250' })).toBe(250);
     for (const bad of ['0', '-1', '1.5', 'lots', String(MAX_WEBHOOK_RATE + 1)])
       expect(() => webhookRateFromEnv({ [WEBHOOK_RATE_ENV]: bad })).toThrow(WEBHOOK_RATE_ENV);

@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   'trace_write_failed',
   'browser_target_missing',
   'browser_unavailable',
+  /** A rollout stage the step's node type cannot take (shadow or canary of a browser step). */
+  'stage_not_supported',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

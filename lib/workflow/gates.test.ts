@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { definitionSchema, type WorkflowNode } from './definition';
 import { describeGate, evaluateGates, rolloutDecision, type GateSample } from './gates';
 import { MAX_CANARY_PERCENT, MAX_GATE_WINDOW, MIN_CANARY_PERCENT } from './limits';
-import { agentRevision, nextStage, rolloutKey, stageOf, withStage } from './rollout';
+import {
+  agentRevision,
+  nextStage,
+  rollbackTarget,
+  rolloutKey,
+  stageOf,
+  stagesFor,
+  withStage,
+} from './rollout';
 
 const ok = (over: Partial<GateSample> = {}): GateSample => ({
   mode: 'agent',
@@ -184,5 +192,19 @@ describe('gates over a sliding window', () => {
   it('describes a passing gate with its bound', () => {
     const v = evaluateGates(Array(20).fill(ok({ agreed: true })), gates);
     expect(v.gates.map(describeGate)).toContain('agreement 100% ≥ 90% (20 steps)');
+  });
+  it('a type whose effects cannot happen twice: workflow → agent, and a rollback lands in workflow', () => {
+    expect(stagesFor()).toEqual(['workflow', 'shadow', 'canary', 'agent']);
+    expect(stagesFor(true)).toEqual(['workflow', 'agent']);
+    expect(nextStage(node({}, 'workflow'), true)).toEqual({ stage: 'agent' });
+    expect(nextStage(node(), true)).toBeNull();
+    expect(rollbackTarget(node(), true)).toEqual({ stage: 'workflow' });
+    expect(rollbackTarget(node())).toEqual({ stage: 'shadow' });
+    const gates = { minSample: 2, window: 2, maxFallbackRate: 0 };
+    const failing = evaluateGates([fellBack, fellBack], gates);
+    expect(rolloutDecision(node({ gates }), failing, true)).toMatchObject({
+      action: 'rollback',
+      to: { stage: 'workflow' },
+    });
   });
 });

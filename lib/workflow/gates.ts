@@ -1,5 +1,5 @@
 import type { RolloutGates, WorkflowNode } from './definition';
-import { nextStage, rollbackTarget, stageLabel, stageOf, type StageState } from './rollout';
+import { nextStage, rollbackTarget, stageLabel, stageOf, type Stage, type StageState } from './rollout';
 import { percentile } from './stats';
 
 // The rollout gates of one step over a sliding window (issue 16 §3–4). Pure: the server feeds it
@@ -150,6 +150,8 @@ export type RolloutDecision =
 export function rolloutDecision(
   node: Pick<WorkflowNode, 'mode' | 'agent'>,
   verdict: GateVerdict,
+  /** The node's type has no shadow or canary stage (NodeTypeSpec.runsOnce). */
+  runsOnce = false,
 ): RolloutDecision {
   const from = stageOf(node);
   if (verdict.status === 'insufficient')
@@ -158,13 +160,13 @@ export function rolloutDecision(
       reason: `${verdict.sample} of ${node.agent?.gates?.minSample ?? DEFAULT_GATES.minSample} steps`,
     };
   if (verdict.status === 'fail') {
-    const to = rollbackTarget(node);
+    const to = rollbackTarget(node, runsOnce);
     const failing = verdict.gates.filter((g) => g.status === 'fail').map(describeGate);
     const reason = `Gate failed at ${stageLabel(from)}: ${failing.join('; ')}`;
     return to ? { action: 'rollback', from, to, reason } : { action: 'none', reason };
   }
   if (verdict.status === 'pass' && node.agent?.autoAdvance) {
-    const to = nextStage(node);
+    const to = nextStage(node, runsOnce);
     if (to && from.stage !== 'workflow')
       return {
         action: 'advance',
@@ -186,6 +188,8 @@ export interface StepRollout {
   nodeType: string;
   stage: StageState;
   label: string;
+  /** The stages this step's type may take (all four, or workflow and agent: stagesFor). */
+  stages: readonly Stage[];
   next: StageState | null;
   gates: RolloutGates;
   autoAdvance: boolean;

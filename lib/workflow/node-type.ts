@@ -24,6 +24,12 @@ export interface NodeTypeSpec {
    * agent (services.interfaceAgent) only where the replay fails (the browser step's healing).
    */
   interfaceAgent?: boolean;
+  /**
+   * What the step does to the outside cannot happen twice in one run (a browser session acting on
+   * a page): no rollout stage runs its agent beside the deterministic step (shadow, canary), so
+   * its stages are workflow → agent (rollout.ts stagesFor) and the API refuses the others.
+   */
+  runsOnce?: boolean;
   /** Config fields holding expressions (whole-value JS), for syntax checks and editor hints. */
   expressionFields?: string[];
   /** Config fields holding a JavaScript function body (code node): syntax-checked, not templates. */

@@ -72,19 +72,34 @@ export function withStage<N extends RolloutNode>(node: N, target: StageState, ha
   return { ...node, mode: 'agent', agent: next };
 }
 
+/**
+ * The stages a node type may take. A type whose effects cannot happen twice in one run
+ * (NodeTypeSpec.runsOnce: a browser step) has no stage where its agent runs beside the
+ * deterministic step: shadow and canary would act on the outside twice, or never heal at all.
+ */
+export function stagesFor(runsOnce = false): readonly Stage[] {
+  return runsOnce ? RUNS_ONCE_STAGES : STAGES;
+}
+const RUNS_ONCE_STAGES: readonly Stage[] = ['workflow', 'agent'];
+
 /** The stage after this one (null at `agent`); shadow moves to canary at the default share. */
-export function nextStage(node: RolloutNode): StageState | null {
+export function nextStage(node: RolloutNode, runsOnce = false): StageState | null {
   const { stage } = stageOf(node);
+  if (runsOnce) return stage === 'agent' ? null : { stage: 'agent' };
   if (stage === 'workflow') return { stage: 'shadow' };
   if (stage === 'shadow') return { stage: 'canary', canaryPercent: DEFAULT_CANARY_PERCENT };
   if (stage === 'canary') return { stage: 'agent' };
   return null;
 }
 
-/** Where an automatic rollback lands: shadow, so the agent keeps collecting evidence while the deterministic step serves. */
-export function rollbackTarget(node: RolloutNode): StageState | null {
+/**
+ * Where an automatic rollback lands: shadow, so the agent keeps collecting evidence while the
+ * deterministic step serves; workflow for a type that has no shadow stage.
+ */
+export function rollbackTarget(node: RolloutNode, runsOnce = false): StageState | null {
   const { stage } = stageOf(node);
-  return stage === 'canary' || stage === 'agent' ? { stage: 'shadow' } : null;
+  if (stage !== 'canary' && stage !== 'agent') return null;
+  return { stage: runsOnce ? 'workflow' : 'shadow' };
 }
 
 /** 32-bit FNV-1a: small, pure and identical in the browser, the worker and the CLI. */

@@ -117,12 +117,40 @@ ${rows.map((r) => `<tr><td>${r.Order}</td><td>${r.Item}</td><td>${r.Total}</td><
         // A form whose POST is answered with a redirect off the allowed host.
         if (req.method === 'POST') return html('', 303, { location: `${opts.elsewhere}/landing` });
         return html(page('Post away', '<form method="post"><button type="submit">Send</button></form>'));
+      case '/send': {
+        // A form and a fetch() that POST to /redirect/<status>, which answers with that status
+        // towards /echo: the next page (or the fetch's result) shows the method and body that came.
+        const status = url.searchParams.get('status') ?? '307';
+        return html(
+          page(
+            'Send',
+            `<h1>Send</h1><form method="post" action="/redirect/${status}"><input name="note" value="kept">
+<button type="submit">Post form</button></form>
+<button type="button" id="f">Post with fetch</button><p role="status" id="out"></p>
+<script>document.getElementById('f').addEventListener('click', async () => {
+  const r = await fetch('/redirect/${status}', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'note=kept' });
+  const d = new DOMParser().parseFromString(await r.text(), 'text/html');
+  document.getElementById('out').textContent = d.getElementById('method').textContent + ' ' + d.getElementById('body').textContent;
+});</script>`,
+          ),
+        );
+      }
+      case '/echo':
+        return html(
+          page(
+            'Echo',
+            `<h1>Echo</h1><p id="method">${req.method}</p><p id="body">${req.body.replace(/[<&]/g, '')}</p>`,
+          ),
+        );
       case '/to-private':
         return html('', 302, { location: 'http://10.0.0.1/admin' });
       case '/to-elsewhere':
         return html('', 302, { location: `${opts.elsewhere}/landing` });
-      default:
+      default: {
+        const redirect = /^\/redirect\/(30[12378])$/.exec(url.pathname);
+        if (redirect) return html('', Number(redirect[1]), { location: '/echo' });
         return html(page('Not found', '<h1>Not found</h1>'), 404);
+      }
     }
   });
   return Object.assign(server, { hostPort: `${server.host}:${server.port}`, logins });

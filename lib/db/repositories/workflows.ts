@@ -155,7 +155,12 @@ export async function saveWorkflowVersion(
   });
 }
 
-async function currentVersion(tx: Tx, id: string): Promise<VersionMoved | null> {
+/** The latest version's number, note and time, as a conflict names it; null when the workflow is gone. */
+export function latestVersionInfo(prisma: PrismaClient, id: string): Promise<VersionMoved | null> {
+  return currentVersion(prisma, id);
+}
+
+async function currentVersion(tx: Tx | PrismaClient, id: string): Promise<VersionMoved | null> {
   const wf = await tx.workflow.findFirst({ where: { id, deletedAt: null }, select: { latestVersion: true } });
   if (!wf) return null;
   const v = await tx.workflowVersion.findUnique({
