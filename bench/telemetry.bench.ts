@@ -7,7 +7,8 @@ import { createEngine } from '@/lib/engine/engine';
 import { MemoryTraceStore } from '@/lib/engine/memory-trace-store';
 import type { TraceStore } from '@/lib/engine/trace-store';
 import { wf } from '@/lib/engine/testing/harness';
-import { createTelemetry, telemetryConfigFromEnv, type Telemetry } from '@/lib/telemetry';
+import { telemetryConfigFromEnv, type Telemetry } from '@/lib/telemetry';
+import { createTelemetry } from '@/lib/telemetry/otel-tracer';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { createSandboxServices } from '@/lib/sandbox';
 

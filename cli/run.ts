@@ -54,6 +54,8 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
 
   const { SqlTraceStore } = await import('@/lib/db/sql-trace-store');
   const { hostEngineOptions, hostTraceStoreOptions, allowListedEnv } = await import('@/lib/server/runtime');
+  const telemetry = await import('@/lib/telemetry');
+  await telemetry.startTelemetry((await import('@/lib/server/version')).VERSION);
   const ownDb = !opts.db;
   const db = opts.db ?? (await (await import('@/lib/db/client')).getDb());
   // hostEngineOptions' redactor masks every payload before the store sees it.
@@ -72,7 +74,7 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Comm
     await store.flush();
   } finally {
     // A one-shot run exits right after: send its spans first (a dead collector only costs the timeout).
-    await (await import('@/lib/telemetry')).getTelemetry()?.flush();
+    await telemetry.getTelemetry()?.flush();
     await demo?.close();
     if (ownDb) {
       const { shutdownSandbox } = await import('@/lib/sandbox');

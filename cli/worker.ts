@@ -8,6 +8,8 @@ import { startScheduledRun } from '@/lib/server/schedules';
 import { replayBacktest } from '@/lib/server/backtest-host';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
 import { warmSandbox } from '@/lib/sandbox';
+import { getTelemetry, startTelemetry } from '@/lib/telemetry';
+import { VERSION } from '@/lib/server/version';
 
 export const DEFAULT_WORKER_CONCURRENCY = 4;
 
@@ -29,6 +31,7 @@ export async function workerCommand(
   installConsoleRedaction();
   // QuickJS loads before the first job is taken, not inside the first run.
   await warmSandbox();
+  await startTelemetry(VERSION);
   const worker = await startQueueWorker({
     // buildEngine masks payloads with the process's redactor, as in the web process.
     databaseUrl,
@@ -54,6 +57,6 @@ export async function workerCommand(
   io.log(`trellis worker: ${signal}, finishing in-flight runs (up to ${SHUTDOWN_GRACE_MS} ms)`);
   const { finished, released } = await worker.stop(SHUTDOWN_GRACE_MS);
   io.log(`trellis worker: stopped (${finished} finished, ${released} handed to other workers)`);
-  await (await import('@/lib/telemetry')).getTelemetry()?.shutdown();
+  await getTelemetry()?.shutdown();
   return 0;
 }

@@ -20,6 +20,8 @@ describe('embedded database (PGlite)', () => {
   it('creates its folder, migrates on first open, and keeps data without re-running initdb', async () => {
     const first = await openDb({ dataDir });
     expect(first.kind).toBe('embedded');
+    // Issue 21 (idle memory): initdb ran in a child process, whose memory is gone with it.
+    expect(first.initialized).toBe(true);
     expect(first.migrations.applied.length).toBeGreaterThan(0);
     await first.prisma.setting.create({ data: { key: 'k', value: { price: 1.5 } } });
     await first.close();
@@ -28,6 +30,7 @@ describe('embedded database (PGlite)', () => {
 
     const second = await openDb({ dataDir });
     try {
+      expect(second.initialized).toBe(false);
       expect(second.migrations.applied).toEqual([]);
       // Issue 21 (idle memory): Postgres's buffer pool is EMBEDDED_SHARED_BUFFERS, not its 128 MB default.
       const [{ shared_buffers }] = await second.sql.query<{ shared_buffers: string }>('SHOW shared_buffers');
@@ -40,6 +43,25 @@ describe('embedded database (PGlite)', () => {
       await second.close();
     }
     // A fresh folder runs initdb: seconds alone, past vitest's default 30 s on a loaded 2-core box.
+  }, 120_000);
+
+  it('a failed initdb fails the open with its error and leaves the folder free for the next try', async () => {
+    const bad = path.join(tmp.dir, 'bad-initdb');
+    const dbDir = embeddedDbPath(bad);
+    fs.mkdirSync(dbDir, { recursive: true });
+    // A file where initdb must create the folder base/.
+    fs.writeFileSync(path.join(dbDir, 'base'), '');
+    await expect(openDb({ dataDir: bad })).rejects.toThrow(
+      /initdb of the embedded database .* failed \(exit 1\)/,
+    );
+    fs.rmSync(dbDir, { recursive: true, force: true });
+    const db = await openDb({ dataDir: bad });
+    try {
+      expect(db.initialized).toBe(true);
+      expect(await db.sql.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
   }, 120_000);
 
   it('refuses a second open of the same folder while it is open', async () => {

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -32,6 +34,8 @@ export interface Db {
   changes?: ChangeFeed;
   /** Milliseconds spent opening the database (PGlite start-up or first Postgres connection), migrations excluded. */
   openMs: number;
+  /** Embedded: this open created the cluster (initdb, run in a child process). */
+  initialized: boolean;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,7 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   let sql: SqlExecutor;
   let shutdown: () => Promise<void>;
   let kind: DbKind;
+  let initialized = false;
   let openFeed: (() => Promise<ChangeFeed>) | undefined;
   if (opts.databaseUrl) {
     kind = 'postgres';
@@ -83,10 +88,14 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
     const releaseLock = acquireDirLock(dir);
     let client: PGlite;
     try {
-      // PGlite runs initdb only when the folder holds no cluster (PG_VERSION), so reopening is fast.
-      client = await PGlite.create(dir, {
-        startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
-      });
+      const params = ['-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`];
+      // PGlite runs initdb only when the folder holds no cluster (PG_VERSION); a fresh folder gets
+      // it in a child process, so this one never holds initdb's WebAssembly memory.
+      if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+        await initdbInChild(dir, params);
+        initialized = true;
+      }
+      client = await PGlite.create(dir, { startParams: [...PGlite.defaultStartParams, ...params] });
     } catch (err) {
       releaseLock();
       throw err;
@@ -118,7 +127,43 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
     throw err;
   }
   let closing: Promise<void> | undefined;
-  return { prisma, kind, sql, migrations, openMs, changes, close: () => (closing ??= shutdown()) };
+  return {
+    prisma,
+    kind,
+    sql,
+    migrations,
+    openMs,
+    initialized,
+    changes,
+    close: () => (closing ??= shutdown()),
+  };
+}
+
+/**
+ * The child that runs initdb (pglite-initdb.mjs). initdb grows PGlite's WebAssembly memory to
+ * several hundred MB and a WebAssembly memory never shrinks: in process, a fresh embedded install
+ * kept ~710 MB of RSS after opening its database against ~320 MB with the child (issue 21).
+ */
+function initdbScript(): string {
+  const beside = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
+  if (fs.existsSync(beside)) return beside;
+  // Bundled servers (Next.js) move this module; the script stays in the source tree.
+  return path.join(/* turbopackIgnore: true */ process.cwd(), 'lib', 'db', 'pglite-initdb.mjs');
+}
+
+async function initdbInChild(dir: string, params: string[]): Promise<void> {
+  const child = spawn(process.execPath, [initdbScript(), dir, JSON.stringify(params)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: process.env,
+  });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  if (code !== 0)
+    throw new Error(`initdb of the embedded database ${dir} failed (exit ${code}): ${stderr.trim()}`);
 }
 
 // PGlite's files must be opened by one process at a time; a second opener would corrupt them. The

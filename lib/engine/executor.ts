@@ -224,7 +224,9 @@ export class GraphExecution {
     },
   ) {
     this.ctrl = graph.nodes.size > 1 ? newController() : null;
-    const rec = recoverState(graph, run.recorded.get(frameKey(frame)) ?? [], frame);
+    // No key built per map item when the run recorded nothing (not resumed).
+    const recorded = run.recorded.size ? run.recorded.get(frameKey(frame)) : undefined;
+    const rec = recoverState(graph, recorded ?? [], frame);
     this.state = rec.state;
     this.retry = rec.retry;
     this.waiting = rec.waiting;

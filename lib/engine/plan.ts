@@ -246,6 +246,8 @@ export interface RecoveredState {
 
 /** Rebuild a frame's node state from its recorded steps (latest attempt per node wins). */
 export function recoverState(graph: CompiledGraph, steps: StepRecord[], frame: Frame): RecoveredState {
+  // A fresh frame (every item of a map on a run that was not resumed) has nothing to recover.
+  if (!steps.length) return { state: new Map(), retry: new Map(), waiting: new Map() };
   const latest = new Map<string, StepRecord>();
   for (const s of steps) {
     if ((s.parentNodeId ?? null) !== frame.parentNodeId || (s.itemIndex ?? null) !== frame.itemIndex)

@@ -21,6 +21,6 @@ export async function health() {
     version: VERSION,
     ...(queue ? { queue, workers: queue.workers } : {}),
     // Additive: OpenTelemetry export (off unless an OTLP endpoint is set) and spans it lost.
-    telemetry: telemetryHealth(VERSION),
+    telemetry: telemetryHealth(),
   };
 }

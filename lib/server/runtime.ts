@@ -19,7 +19,7 @@ import { installConsoleRedaction, secretRedactor } from '@/lib/secrets/redact';
 import { exactSealer } from '@/lib/secrets/exact-sealer';
 import { SecretStore } from '@/lib/secrets/store';
 import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
-import { engineTracer } from '@/lib/telemetry';
+import { engineTracer, startTelemetry } from '@/lib/telemetry';
 import { VERSION } from './version';
 import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
 import { sendBacktest } from '@/lib/queue/backtest-queue';
@@ -84,8 +84,9 @@ export function hostEngineOptions(db: Db, env: Record<string, string> = allowLis
     redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
     agent: { ...agentOptions(db), model },
-    // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT (or TRELLIS_OTEL_ENDPOINT) is set.
-    tracer: engineTracer(VERSION),
+    // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT (or TRELLIS_OTEL_ENDPOINT) is set and
+    // the host started it (startTelemetry).
+    tracer: engineTracer(),
   };
 }
 
@@ -127,6 +128,7 @@ export function buildEngine(
 
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   installConsoleRedaction();
+  await startTelemetry(VERSION);
   const db = opts.db ?? (await getDb());
   const databaseUrl =
     opts.databaseUrl ?? (db.kind === 'postgres' ? process.env.DATABASE_URL || undefined : undefined);

@@ -16,7 +16,8 @@ import {
   type StoreHandle,
 } from '@/lib/engine/testing/harness';
 import { incomingTraceparent } from '@/lib/server/runs';
-import { createTelemetry, telemetryConfigFromEnv, type Telemetry } from '@/lib/telemetry';
+import { telemetryConfigFromEnv, type Telemetry } from '@/lib/telemetry';
+import { createTelemetry } from '@/lib/telemetry/otel-tracer';
 import { DEFAULT_MAX_QUEUE_SIZE, parseKeyValues } from './config';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './testing/otlp-receiver';
 import { createSandboxServices } from '@/lib/sandbox';
