@@ -71,6 +71,11 @@ export interface PoolStats {
   tasks: number;
   /** Messages that carry tasks a worker left unstarted at its budget. */
   resent: number;
+  /**
+   * Worker threads started, replacements included. Warmed at start (issue 21, no cold start): a
+   * run after /api/health answered starts none.
+   */
+  spawned: number;
 }
 
 function workerPath(): string {
@@ -90,7 +95,7 @@ export class SandboxPool {
   private nextId = 1;
   private closed = false;
   private readyWaiters: Array<() => void> = [];
-  readonly stats: PoolStats = { messages: 0, tasks: 0, resent: 0 };
+  readonly stats: PoolStats = { messages: 0, tasks: 0, resent: 0, spawned: 0 };
 
   constructor(
     private readonly size = SANDBOX_POOL_SIZE,
@@ -162,6 +167,7 @@ export class SandboxPool {
   }
 
   private spawn(): Slot {
+    this.stats.spawned++;
     const progress = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(workerPath(), {
       workerData: {
