@@ -10,6 +10,8 @@ const SECURITY_HEADERS = [
   { key: 'X-Content-Type-Options', value: 'nosniff' },
   { key: 'Referrer-Policy', value: 'strict-origin-when-cross-origin' },
 ];
+const ARTIFACT_CSP =
+  "sandbox; default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 // Only over HTTPS (a proxy in front says so): HSTS on plain http would be ignored, and on a
 // loopback install it would pin "localhost" to https for every other local app.
 const HSTS = { key: 'Strict-Transport-Security', value: 'max-age=31536000; includeSubDomains' };
@@ -33,6 +35,12 @@ const nextConfig = {
   async headers() {
     return [
       { source: '/:path*', headers: SECURITY_HEADERS },
+      // A stored artifact may be a page's HTML (a browser step's DOM snapshot): it must never run
+      // or load anything on this origin. Later entries override earlier ones for the same key.
+      {
+        source: '/api/runs/:id/artifacts/:artifactId',
+        headers: [{ key: 'Content-Security-Policy', value: ARTIFACT_CSP }],
+      },
       {
         source: '/:path*',
         has: [{ type: 'header', key: 'x-forwarded-proto', value: 'https' }],

@@ -39,6 +39,7 @@ test('a browser step shows each action with its screenshot and timing in the tra
           startUrl: `${site.url}/product`,
           allowHosts: [site.hostPort],
           captureEachAction: true,
+          domSnapshots: true,
           viewport: { width: 800, height: 450 },
           actions: [
             { type: 'click', target: { role: 'button', name: 'Add to cart' } },
@@ -80,6 +81,16 @@ test('a browser step shows each action with its screenshot and timing in the tra
       .poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth))
       .toBeGreaterThan(0);
   }
+  // The DOM snapshot opens as the page's HTML, sandboxed (no script runs in it).
+  const dom = actions.getByRole('link', { name: 'DOM snapshot after #0 click' });
+  await expect(dom).toBeVisible();
+  const html = await page.request.get((await dom.getAttribute('href'))!);
+  expect(html.headers()['content-type']).toBe('text/html; charset=utf-8');
+  // next.config.js's headers win over a route's own: this is what the browser really gets.
+  expect(html.headers()['content-security-policy']).toMatch(
+    /^sandbox; default-src 'none'; frame-ancestors 'none'/,
+  );
+  expect(await html.text()).toContain('Added to cart');
   await expect(actions.getByRole('button', { name: 'Accept these actions as recorded' })).toBeVisible();
   await actions.screenshot({ path: 'test-results/browser-step-trace.png' });
 

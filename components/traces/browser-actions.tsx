@@ -11,7 +11,7 @@ import { formatDuration } from './format';
 import type { StepDetail } from './types';
 
 // A browser step in the trace: each action with what it acted on, its timing as a mini waterfall,
-// and the screenshot taken after it; the requests the guard refused; and, for a step that ran to
+// and the screenshot (and DOM snapshot, when kept) taken after it; the requests the guard refused; and, for a step that ran to
 // the end, "Accept as the step's actions" (a healed sequence becomes the next run's replay).
 
 type BrowserTrace = Partial<BrowserTraceShape>;
@@ -119,6 +119,18 @@ export function BrowserActions({
                     </div>
                   )}
                   {a.error && <div className="text-[11px] text-red-700">{a.error}</div>}
+                  {a.dom && (
+                    // Served sandboxed (no script, no subresource): the page's HTML as it was.
+                    <a
+                      href={src(a.dom)}
+                      target="_blank"
+                      rel="noreferrer"
+                      className="text-[11px] text-brand-700 underline"
+                      aria-label={`DOM snapshot after ${label}`}
+                    >
+                      DOM snapshot
+                    </a>
+                  )}
                   <div className="relative mt-1 h-1.5 rounded bg-slate-100" aria-hidden>
                     <div
                       className={`absolute top-0 h-1.5 rounded ${a.status === 'ok' ? (a.by === 'agent' ? 'bg-teal-500' : 'bg-brand-500') : 'bg-red-500'}`}

@@ -20,6 +20,8 @@ export interface ActionLog {
   durationMs: number;
   url?: string;
   screenshot?: string;
+  /** Artifact id of the page's HTML after the action (config `domSnapshots`). */
+  dom?: string;
   error?: string;
 }
 

@@ -41,6 +41,7 @@ describe('interface agent tools', () => {
       extracted: {},
       screenshots: [],
       secretFields: [],
+      secretValues: [],
     };
     const session = browserAgentTools(env, {
       planValues: new Set([PLANNED]),

@@ -18,6 +18,11 @@ export const MAX_VIEWPORT_PX = 2560;
  * open connections are cut and every further request is refused with the reason.
  */
 export const MAX_BROWSER_STEP_BYTES = 64 * 1024 * 1024;
+/**
+ * Bytes of one DOM snapshot (config `domSnapshots`): a larger page is cut there, the artifact says
+ * so in its metadata and in a closing comment.
+ */
+export const MAX_DOM_SNAPSHOT_BYTES = 1024 * 1024;
 /** Elements an observe snapshot lists; the rest is summarised as a count. */
 export const MAX_SNAPSHOT_ELEMENTS = 150;
 /** Rows (table) or items (list) one extract returns. */

@@ -3,7 +3,7 @@ import { TrellisError } from '@/lib/workflow/errors';
 import { checkJsonSchema } from '@/lib/workflow/json-schema-check';
 import { describeTarget, type ActionLog } from './action-log';
 import type { Blocked, Guard } from './guard';
-import { MAX_EXTRACT_ITEMS, MAX_TEXT_CHARS } from './limits';
+import { MAX_DOM_SNAPSHOT_BYTES, MAX_EXTRACT_ITEMS, MAX_TEXT_CHARS } from './limits';
 import { describeFingerprint, fingerprintOf, fingerprintsOf, sameControl, tableOf } from './page-script';
 import type { BrowserAction, Fingerprint, Target } from './schema';
 
@@ -21,12 +21,16 @@ export interface RunnerEnv {
   readsSecrets(template: string): boolean;
   /** Stores a screenshot with the step; undefined when the host keeps no artifacts. */
   saveScreenshot?(bytes: Buffer, meta: Record<string, unknown>): Promise<string>;
+  /** Stores a DOM snapshot with the step; undefined when the host keeps no artifacts. */
+  saveDom?(bytes: Buffer, meta: Record<string, unknown>): Promise<string>;
   /** Time origin of the step, for the waterfall. */
   t0: number;
   extracted: Record<string, unknown>;
   screenshots: string[];
   /** Fields that received a secret: painted over in every screenshot. */
   secretFields: Locator[];
+  /** Text typed from a secret: replaced in every DOM snapshot (a page may echo a field). */
+  secretValues: string[];
 }
 
 export class TargetMissing extends TrellisError {
@@ -179,6 +183,38 @@ export async function screenshot(
   return id;
 }
 
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * The page's HTML as it is now (its DOM serialized, not the bytes that came), any text typed from
+ * a secret replaced, cut at MAX_DOM_SNAPSHOT_BYTES. Served back sandboxed, never as a live page.
+ */
+export async function domSnapshot(
+  env: RunnerEnv,
+  meta: Record<string, unknown>,
+): Promise<string | undefined> {
+  if (!env.saveDom) return undefined;
+  let html = await env.page.content();
+  for (const secret of env.secretValues)
+    for (const form of new Set([secret, escapeHtml(secret), encodeURIComponent(secret)]))
+      html = html.split(form).join('••••••');
+  const full = Buffer.from(html);
+  const truncated = full.length > MAX_DOM_SNAPSHOT_BYTES;
+  const bytes = truncated
+    ? Buffer.concat([
+        full.subarray(0, MAX_DOM_SNAPSHOT_BYTES),
+        Buffer.from(`\n<!-- cut by Trellis at ${MAX_DOM_SNAPSHOT_BYTES} of ${full.length} bytes -->\n`),
+      ])
+    : full;
+  return env.saveDom(bytes, {
+    ...meta,
+    url: env.page.url(),
+    bytes: full.length,
+    ...(truncated ? { truncated } : {}),
+  });
+}
+
 /** Run one action; returns its log entry (status ok) or throws (TargetMissing, ssrf_blocked, …). */
 export async function runAction(
   env: RunnerEnv,
@@ -214,8 +250,12 @@ export async function runAction(
     case 'fill': {
       const loc = await target();
       log.value = action.value;
-      await loc.fill(await env.render(action.value), { timeout: t });
-      if (env.readsSecrets(action.value)) env.secretFields.push(loc);
+      const typed = await env.render(action.value);
+      await loc.fill(typed, { timeout: t });
+      if (env.readsSecrets(action.value)) {
+        env.secretFields.push(loc);
+        if (typed) env.secretValues.push(typed);
+      }
       break;
     }
     case 'select':

@@ -140,5 +140,11 @@ export const browserConfigSchema = z.object({
       'When a recorded target is missing, let the interface agent finish the goal (agent mode implies it)',
     ),
   captureEachAction: z.boolean().optional().describe('Screenshot after every action (shown in the trace)'),
+  domSnapshots: z
+    .boolean()
+    .optional()
+    .describe(
+      "Keep the page's HTML after every action and at a failure (shown in the trace; off by default)",
+    ),
 });
 export type BrowserConfig = z.infer<typeof browserConfigSchema>;

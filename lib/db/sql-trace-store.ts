@@ -118,6 +118,8 @@ export interface SqlTraceStoreOptions {
    * (embedded mode, one process owns the database); default: on for PGlite, off for Postgres.
    */
   deferRunStart?: boolean;
+  /** Tests: a smaller MAX_KNOWN_RUNS. */
+  maxKnownRuns?: number;
 }
 
 type Json = string | null; // JSON text prepared by toTraceJson
@@ -193,6 +195,18 @@ const emptyBatch = (): Batch => ({ inserts: new Map(), updates: new Map(), turns
 const rowsOf = (b: Batch) => b.inserts.size + b.updates.size + b.turns.length + b.runs.size;
 /** Runs created here whose start may be deferred, at most; the oldest fall back to a written start. */
 export const MAX_DEFERRABLE_RUNS = 10_000;
+/**
+ * Run ids remembered as existing, at most (a long-lived worker sees runs without end); a run that
+ * has dropped out is looked up again, one SELECT, when it writes its next step.
+ */
+export const MAX_KNOWN_RUNS = 10_000;
+
+/** Adds `id` as the newest member of `set`, dropping the oldest past `max`. */
+function remember(set: Set<string>, id: string, max: number): void {
+  set.delete(id);
+  set.add(id);
+  if (set.size > max) set.delete(set.values().next().value!);
+}
 
 /** One batch per run, so a run whose rows cannot be written does not take the others down. */
 function splitByRun(batch: Batch): Map<string, Batch> {
@@ -284,6 +298,7 @@ export class SqlTraceStore implements TraceStore {
   readonly writeStats = { retries: 0, splits: 0, failedRuns: 0 };
   /** Runs and steps known to exist (or queued), so a bad id fails at the call, not in a batch. */
   private knownRuns = new Set<string>();
+  private readonly maxKnownRuns: number;
   private openSteps = new Map<string, { runId: string; startedMs: number }>();
   private readonly deferStart: boolean;
   /** Runs created here and still queued as far as this store knows (deferRunStart). */
@@ -298,6 +313,7 @@ export class SqlTraceStore implements TraceStore {
     this.open = opts.sealExact ? (t) => opts.sealExact!.open(t) : (t) => t;
     this.interval = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.maxRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
+    this.maxKnownRuns = opts.maxKnownRuns ?? MAX_KNOWN_RUNS;
     this.rowsPerTransaction =
       opts.rowsPerTransaction ?? (db.sql.kind === 'embedded' ? EMBEDDED_ROWS_PER_TRANSACTION : Infinity);
     this.maxBytes = opts.maxPayloadBytes;
@@ -343,18 +359,14 @@ export class SqlTraceStore implements TraceStore {
           return created;
         })
       : toRunRecord((await insert(this.sql))[0]);
-    this.knownRuns.add(id);
-    if (this.deferStart) {
-      this.queuedHere.add(id);
-      if (this.queuedHere.size > MAX_DEFERRABLE_RUNS)
-        this.queuedHere.delete(this.queuedHere.values().next().value!);
-    }
+    remember(this.knownRuns, id, this.maxKnownRuns);
+    if (this.deferStart) remember(this.queuedHere, id, MAX_DEFERRABLE_RUNS);
     return record;
   }
 
   /** The caller just saw the run's row (a worker's claim): its first step skips the existence check. */
   runExists(runId: string): void {
-    this.knownRuns.add(runId);
+    remember(this.knownRuns, runId, this.maxKnownRuns);
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -722,7 +734,7 @@ export class SqlTraceStore implements TraceStore {
     if (this.knownRuns.has(runId)) return;
     const rows = await this.sql.query(`SELECT 1 FROM "Run" WHERE id = $1`, [runId]);
     if (!rows.length) throw new NotFoundError(`Run ${runId}`);
-    this.knownRuns.add(runId);
+    remember(this.knownRuns, runId, this.maxKnownRuns);
   }
 
   /** The run of a step that is neither queued nor open here (written earlier, or by another process). */

@@ -8,7 +8,8 @@ import type { StepRecord } from '@/lib/engine/trace-store';
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { createSandboxServices } from '@/lib/sandbox';
 import { sharedBrowserPool } from '@/lib/browser/pool';
-import { MAX_BROWSER_ACTIONS } from '@/lib/browser/limits';
+import { MAX_BROWSER_ACTIONS, MAX_DOM_SNAPSHOT_BYTES } from '@/lib/browser/limits';
+import type { BrowserTrace } from '@/lib/browser/action-log';
 import { browserConfigSchema, type BrowserActionInput } from '@/lib/browser/schema';
 import { FIXTURE_ORDERS, startFixtureSite, type FixtureSite } from '@/lib/browser/testing/fixture-site';
 import type { BrowserOutput } from './browser';
@@ -343,6 +344,65 @@ describe('redirects of a POST (fetch spec), form and fetch()', () => {
       expect(echoed(since)).toEqual(['GET ', 'GET ']);
       expect(output.extracted).toMatchObject({ fetched: 'GET', method: 'GET', body: '' });
     }
+  });
+});
+
+describe('DOM snapshots', () => {
+  const actions: BrowserActionInput[] = [
+    { type: 'fill', target: { label: 'Token' }, value: '{{ secrets.sitePassword }}' },
+    { type: 'goto', url: `{{ input.big }}` },
+    { type: 'click', target: { role: 'button', name: 'Nowhere' } },
+  ];
+  const config = () => ({
+    allowHosts: [site.hostPort],
+    startUrl: `${site.url}/mirror`,
+    timeoutMs: 1000,
+    actions,
+  });
+
+  it('are off by default', async () => {
+    const { step } = await run(flow(config()));
+    const trace = step.error?.details as unknown as BrowserTrace;
+    expect(trace.actions.length).toBeGreaterThan(0);
+    expect(trace.actions.some((a) => a.dom)).toBe(false);
+  });
+
+  it(`with domSnapshots: one after each action and one at the failure, secrets replaced, cut at MAX_DOM_SNAPSHOT_BYTES (${MAX_DOM_SNAPSHOT_BYTES})`, async () => {
+    const def = flow({ ...config(), domSnapshots: true });
+    const store = new MemoryTraceStore();
+    const engine = createEngine({
+      store,
+      services: createSandboxServices(),
+      secrets: () => ({ sitePassword: SECRET }),
+      agent: { model: () => null },
+    });
+    const out = await engine.runToCompletion({ definition: def, input: { big: `${site.url}/big` } });
+    expect(out.status).toBe('failed');
+    const step = (await store.listSteps(out.runId)).find((s) => s.nodeId === 'web')!;
+    const trace = step.error?.details as unknown as BrowserTrace;
+    expect(trace.actions.map((a) => [a.type, a.status, !!a.dom])).toEqual([
+      ['goto', 'ok', true],
+      ['fill', 'ok', true],
+      ['goto', 'ok', true],
+      ['click', 'missing', true],
+    ]);
+    const artifacts = await store.listArtifacts(step.id);
+    expect(artifacts.filter((a) => a.kind === 'dom')).toHaveLength(4);
+    const afterFill = await store.getArtifact(trace.actions[1].dom!);
+    expect(afterFill?.mime).toBe('text/html; charset=utf-8');
+    const html = Buffer.from(afterFill!.bytes).toString();
+    // The page echoed the secret into its own text; the snapshot has it replaced.
+    expect(html).toContain('typed: ••••••');
+    const big = await store.getArtifact(trace.actions[2].dom!);
+    expect(big!.size).toBeGreaterThan(MAX_DOM_SNAPSHOT_BYTES);
+    expect(big!.size).toBeLessThan(MAX_DOM_SNAPSHOT_BYTES + 200);
+    expect(Buffer.from(big!.bytes).toString().trimEnd()).toMatch(/cut by Trellis at \d+ of \d+ bytes -->$/);
+    expect(artifacts.find((a) => a.id === trace.actions[2].dom)?.meta).toMatchObject({ truncated: true });
+    for (const a of artifacts) {
+      const bytes = Buffer.from((await store.getArtifact(a.id))!.bytes).toString('latin1');
+      expect(bytes).not.toContain(SECRET);
+    }
+    expect(JSON.stringify({ step, artifacts })).not.toContain(SECRET);
   });
 });
 

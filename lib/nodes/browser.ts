@@ -7,7 +7,14 @@ import type { EgressRules } from '@/lib/browser/egress-proxy';
 import { DEFAULT_ACTION_TIMEOUT_MS } from '@/lib/browser/limits';
 import { sharedBrowserPool } from '@/lib/browser/pool';
 import type { ActionLog, BrowserTrace } from '@/lib/browser/action-log';
-import { recorded, runAction, screenshot, TargetMissing, type RunnerEnv } from '@/lib/browser/runner';
+import {
+  domSnapshot,
+  recorded,
+  runAction,
+  screenshot,
+  TargetMissing,
+  type RunnerEnv,
+} from '@/lib/browser/runner';
 import { browserConfigSchema, type BrowserAction, type BrowserConfig } from '@/lib/browser/schema';
 
 // A browser step: deterministic web actions on a real Chromium (lib/browser), replayed with a
@@ -68,16 +75,24 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
         ? {
             saveScreenshot: (bytes: Buffer, meta: Record<string, unknown>) =>
               services.saveArtifact!({ kind: 'screenshot', mime: 'image/jpeg', bytes, meta }),
+            ...(config.domSnapshots
+              ? {
+                  saveDom: (bytes: Buffer, meta: Record<string, unknown>) =>
+                    services.saveArtifact!({ kind: 'dom', mime: 'text/html; charset=utf-8', bytes, meta }),
+                }
+              : {}),
           }
         : {}),
       t0: performance.now(),
       extracted: {},
       screenshots: [],
       secretFields: [],
+      secretValues: [],
     };
     const after = async (log: ActionLog) => {
       if (config.captureEachAction && log.type !== 'screenshot')
         log.screenshot = await screenshot(env, { action: log.index, by: log.by });
+      log.dom = await domSnapshot(env, { action: log.index, by: log.by });
       logs.push(log);
     };
     const step = async (action: BrowserAction, index: number, by: ActionLog['by']) => {
@@ -86,7 +101,7 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
       return log;
     };
     const failed = async (index: number, type: BrowserAction['type'], err: unknown) => {
-      logs.push({
+      const log: ActionLog = {
         index,
         type,
         by: 'replay',
@@ -95,8 +110,10 @@ export async function runBrowser(ctx: NodeRunContext<BrowserConfig>) {
         durationMs: 0,
         error: (err as Error)?.message ?? String(err),
         url: page.url(),
-      });
+      };
+      logs.push(log);
       await screenshot(env, { action: index, failed: true }).catch(() => undefined);
+      log.dom = await domSnapshot(env, { action: index, failed: true }).catch(() => undefined);
     };
     const finish = async (extra: Partial<BrowserOutput>): Promise<BrowserOutput> => ({
       url: page.url(),

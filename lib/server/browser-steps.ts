@@ -28,7 +28,9 @@ export async function getArtifact({ params }: RouteContext<{ id: string; artifac
       // Immutable once written; private because it is behind auth.
       'cache-control': 'private, max-age=86400, immutable',
       'x-content-type-options': 'nosniff',
-      'content-security-policy': "default-src 'none'",
+      // sandbox: a DOM snapshot is a page's HTML; opened, it is an opaque origin with no script.
+      'content-security-policy':
+        "sandbox; default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     },
   });
 }

@@ -35,6 +35,10 @@ const specs = [
     expressionFields: ['expression'],
   }),
   spec({
+    type: 'fetch',
+    config: z.object({ url: z.string().min(1), method: z.string(), n: z.number().min(2) }),
+  }),
+  spec({
     type: 'loop',
     config: z.object({ items: z.string(), body: z.unknown() }),
     expressionFields: ['items'],
@@ -58,6 +62,17 @@ const chain = (n: number) => ({
 });
 
 describe('validate (lib/workflow alone)', () => {
+  it('an empty or missing required config value reads "Required"; other problems keep their own words', () => {
+    const def = chain(1);
+    def.nodes.push({ id: 'f', type: 'fetch', config: { url: '', n: 1 } as never });
+    const problems = validate(def, catalog).problems.filter((p) => p.code === 'invalid_config');
+    expect(problems.map((p) => [p.path, p.message])).toEqual([
+      ['/nodes/1/config/url', 'Required'],
+      ['/nodes/1/config/method', 'Required'],
+      ['/nodes/1/config/n', 'Too small: expected number to be >=2'],
+    ]);
+  });
+
   it('accepts a plain chain', () => {
     expect(validate(chain(5), catalog)).toEqual({ valid: true, problems: [] });
   });

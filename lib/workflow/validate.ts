@@ -393,7 +393,7 @@ function inspectNode(
       for (const issue of (parsed.error as z.ZodError).issues) {
         const where = `${path}/config${pointer(...(issue.path as (string | number)[]))}`;
         view.badPaths.add(where);
-        out.add(where, 'invalid_config', issue.message);
+        out.add(where, 'invalid_config', configIssueMessage(issue));
       }
     }
     try {
@@ -613,4 +613,16 @@ function checkSecretsInPrompt(out: Collector, raw: Record<string, unknown>, path
       );
     }
   }
+}
+
+/**
+ * A config problem in the words the editor shows beside the field: an empty required value reads
+ * "Required" rather than zod's "Too small: expected string to have >=1 characters".
+ */
+export function configIssueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1)
+    return 'Required';
+  // zod leaves the input out of an issue; a missing field says so in its message.
+  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return 'Required';
+  return issue.message;
 }

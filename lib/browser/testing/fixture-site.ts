@@ -1,4 +1,5 @@
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
+import { MAX_DOM_SNAPSHOT_BYTES } from '../limits';
 
 // The browser step's fixture site on 127.0.0.1: a login form, a paginated table behind it, a
 // product page, and its "redesigned" variant (?v=2) where the add button has a new label and place
@@ -135,6 +136,18 @@ ${rows.map((r) => `<tr><td>${r.Order}</td><td>${r.Item}</td><td>${r.Total}</td><
           ),
         );
       }
+      case '/mirror':
+        // Echoes what is typed into the page's own text: a DOM snapshot would carry it.
+        return html(
+          page(
+            'Mirror',
+            `<h1>Mirror</h1><label>Token <input id="t"></label><p id="m"></p>
+<script>document.getElementById('t').addEventListener('input', (e) => { document.getElementById('m').textContent = 'typed: ' + e.target.value; });</script>`,
+          ),
+        );
+      case '/big':
+        // Larger than one DOM snapshot may be.
+        return html(page('Big', `<h1>Big</h1><p>${'x'.repeat(MAX_DOM_SNAPSHOT_BYTES + 100_000)}</p>`));
       case '/echo':
         return html(
           page(
