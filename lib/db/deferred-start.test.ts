@@ -3,6 +3,7 @@ import { changeCache, type ChangeFeed } from './change-feed';
 import type { Db } from './client';
 import { MAX_DEFERRABLE_RUNS, SqlTraceStore } from './sql-trace-store';
 import { useEmbeddedDb } from './testing/embedded-db';
+import { newRun, stepStart } from './testing/trace-records';
 
 // Issue 21: on the embedded database a run's queued → running is decided in memory and written
 // with its first batch, and its last status rides with its last steps. What must still hold: the
@@ -21,32 +22,18 @@ const status = async (db: Db, id: string) =>
 const ctx = useEmbeddedDb('trellis-deferred-');
 
 describe('deferred run start (PGlite)', () => {
-  const newRun = (store: SqlTraceStore) =>
-    store.createRun({
-      workflowId: null,
-      workflowVersionId: null,
-      version: null,
-      definition: { schemaVersion: 1, name: 'x', nodes: [], edges: [] },
-      input: {},
-      trigger: 'manual',
-    });
+  const createRun = (store: SqlTraceStore) => store.createRun(newRun({ input: {} }));
 
   it('writes the start with the first batch of the run, and the end after its last steps', async () => {
     const store = new SqlTraceStore(ctx.db, { flushIntervalMs: 60_000 });
     expect(MAX_DEFERRABLE_RUNS).toBeGreaterThan(0);
-    const run = await newRun(store);
+    const run = await createRun(store);
     expect(await store.transitionRun(run.id, ['queued'], 'running')).toBe(true);
     // Not written yet: the row still says queued until the batch lands.
     expect((await status(ctx.db, run.id)).status).toBe('queued');
-    const step = await store.startStep({
-      runId: run.id,
-      nodeId: 'a',
-      nodeType: 'transform',
-      attempt: 1,
-      mode: 'workflow',
-      input: {},
-      startedAt: new Date(),
-    });
+    const step = await store.startStep(
+      stepStart(run.id, { nodeId: 'a', nodeType: 'transform', input: {}, startedAt: new Date() }),
+    );
     await store.finishStep(step, { status: 'succeeded', output: 1, finishedAt: new Date() });
     await store.flush();
     const started = await status(ctx.db, run.id);
@@ -59,7 +46,7 @@ describe('deferred run start (PGlite)', () => {
 
   it('ends a run whose start was never written in one statement with its steps', async () => {
     const store = new SqlTraceStore(ctx.db, { flushIntervalMs: 60_000 });
-    const run = await newRun(store);
+    const run = await createRun(store);
     expect(await store.transitionRun(run.id, ['queued'], 'running')).toBe(true);
     expect(await store.transitionRun(run.id, ['running'], 'failed', { error: null })).toBe(true);
     const row = await status(ctx.db, run.id);
@@ -70,12 +57,12 @@ describe('deferred run start (PGlite)', () => {
 
   it('a run cancelled while queued does not start, and a refused change says so', async () => {
     const store = new SqlTraceStore(ctx.db, { flushIntervalMs: 60_000 });
-    const run = await newRun(store);
+    const run = await createRun(store);
     expect(await store.transitionRun(run.id, ['queued', 'running', 'waiting'], 'cancelled')).toBe(true);
     expect(await store.transitionRun(run.id, ['queued'], 'running')).toBe(false);
     expect((await status(ctx.db, run.id)).status).toBe('cancelled');
     // Another writer (not this store) cancels a run this store started: its end is refused.
-    const other = await newRun(store);
+    const other = await createRun(store);
     expect(await store.transitionRun(other.id, ['queued'], 'running')).toBe(true);
     await store.flush();
     await ctx.db.sql.query(`UPDATE "Run" SET status = 'cancelled' WHERE id = $1`, [other.id]);
@@ -86,7 +73,7 @@ describe('deferred run start (PGlite)', () => {
 
   it('is off on request (server mode): the start is written at once', async () => {
     const store = new SqlTraceStore(ctx.db, { deferRunStart: false });
-    const run = await newRun(store);
+    const run = await createRun(store);
     expect(await store.transitionRun(run.id, ['queued'], 'running')).toBe(true);
     expect((await status(ctx.db, run.id)).status).toBe('running');
     await store.close();

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_KNOWN_RUNS, SqlTraceStore } from './sql-trace-store';
 import { countStatements } from './testing/statement-counter';
 import { useEmbeddedDb } from './testing/embedded-db';
+import { newRun, stepStart } from './testing/trace-records';
 
 // A worker lives for days and sees runs without end: the ids it remembers as existing are bounded
 // (MAX_KNOWN_RUNS), and one that has dropped out costs a lookup, never a wrong answer.
@@ -17,27 +18,11 @@ describe('remembered runs', () => {
     expect(MAX_KNOWN_RUNS).toBe(10_000);
     const store = new SqlTraceStore(ctx.db, { maxKnownRuns: 2, deferRunStart: false });
     const runs = [];
-    for (let i = 0; i < 3; i++)
-      runs.push(
-        await store.createRun({
-          workflowId: null,
-          workflowVersionId: null,
-          version: null,
-          definition: { schemaVersion: 1, name: 'x', nodes: [], edges: [] },
-          input: {},
-          trigger: 'manual',
-        }),
-      );
+    for (let i = 0; i < 3; i++) runs.push(await store.createRun(newRun({ input: {} })));
     const step = (runId: string) =>
-      store.startStep({
-        runId,
-        nodeId: 'a',
-        nodeType: 'transform',
-        attempt: 1,
-        mode: 'workflow',
-        input: {},
-        startedAt: new Date(),
-      });
+      store.startStep(
+        stepStart(runId, { nodeId: 'a', nodeType: 'transform', input: {}, startedAt: new Date() }),
+      );
     log.start();
     await step(runs[2].id); // the newest: remembered
     await step(runs[1].id);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentTurn, CreateRun, StepStart, TraceStore } from '@/lib/engine/trace-store';
-import type { WorkflowDefinition } from '@/lib/workflow/definition';
+import type { AgentTurn, TraceStore } from '@/lib/engine/trace-store';
 import type { Redactor } from '@/lib/payload';
 import { MAX_ARTIFACT_BYTES } from '@/lib/workflow/trace';
+import { definition, newRun, stepStart } from './trace-records';
 
 // One behaviour for every TraceStore (DESIGN §4, STYLE §3). Each implementation's test file calls
 // traceStoreContract with a harness over real storage.
@@ -18,34 +18,6 @@ export interface TraceStoreHarness {
 }
 
 type WithTurns = TraceStore & { listAgentTurns?(stepId: string): Promise<AgentTurn[]> };
-
-const definition: WorkflowDefinition = {
-  schemaVersion: 1,
-  name: 'contract',
-  nodes: [{ id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} }],
-  edges: [],
-};
-
-const newRun = (over: Partial<CreateRun> = {}): CreateRun => ({
-  workflowId: null,
-  workflowVersionId: null,
-  version: null,
-  definition,
-  input: { ticket: 42, tags: ['a', 'b'] },
-  trigger: 'manual',
-  ...over,
-});
-
-const stepStart = (runId: string, over: Partial<StepStart> = {}): StepStart => ({
-  runId,
-  nodeId: 'fetch',
-  nodeType: 'http.request',
-  attempt: 1,
-  mode: 'workflow',
-  input: { url: 'https://x.test' },
-  startedAt: new Date('2026-01-01T00:00:00.000Z'),
-  ...over,
-});
 
 export function traceStoreContract(name: string, setup: () => Promise<TraceStoreHarness>): void {
   describe(`TraceStore contract: ${name}`, () => {
