@@ -180,18 +180,21 @@ describe('a browser step at the agent stage feeds its gates', () => {
   it('heals count as served, heals that give up as fallbacks; the fallback gate rolls it back to workflow', async () => {
     mock.force(null);
     const def = definition();
-    const { heal: _heal, ...config } = def.nodes[1].config as Record<string, unknown>;
     const WINDOW = 4;
-    def.nodes[1] = {
-      ...def.nodes[1],
-      config,
-      mode: 'agent',
-      agent: {
-        ...(def.nodes[1].agent as object),
-        gates: { minSample: WINDOW, window: WINDOW, maxFallbackRate: 0.5 },
+    // No `heal: true`: at the agent stage the step heals by its stage.
+    const { heal: _heal, ...config } = def.nodes[1].config as Record<string, unknown>;
+    const nodes: Record<string, unknown>[] = [
+      def.nodes[0],
+      {
+        ...def.nodes[1],
+        config,
+        mode: 'agent',
+        agent: { ...def.nodes[1].agent, gates: { minSample: WINDOW, window: WINDOW, maxFallbackRate: 0.5 } },
       },
-    } as (typeof def.nodes)[1];
-    const created = await jsonOf(await call(routes.workflows.POST, 'POST', { definition: def }));
+    ];
+    const created = await jsonOf(
+      await call(routes.workflows.POST, 'POST', { definition: { ...def, nodes } }),
+    );
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const runOnce = async () => {
@@ -219,8 +222,14 @@ describe('a browser step at the agent stage feeds its gates', () => {
     expect((await runOnce()).run.status).toBe('failed');
     now = await state();
     expect(now.stage).toEqual({ stage: 'workflow' });
-    const events = (await jsonOf(await call(routes.events.GET, 'GET', undefined, { id }))).body.events as Body[];
-    expect(events[0]).toMatchObject({ kind: 'rollback', nodeId: 'shop', fromStage: 'agent', toStage: 'workflow' });
+    const events = (await jsonOf(await call(routes.events.GET, 'GET', undefined, { id }))).body
+      .events as Body[];
+    expect(events[0]).toMatchObject({
+      kind: 'rollback',
+      nodeId: 'shop',
+      fromStage: 'agent',
+      toStage: 'workflow',
+    });
     expect(events[0].reason).toContain('fallback rate 75% > 50% (4 steps)');
     const fallbackRate = events[0].evidence.verdict.gates.find((g: Body) => g.gate === 'fallbackRate');
     expect(fallbackRate).toMatchObject({ status: 'fail', value: 0.75, over: 4 });
