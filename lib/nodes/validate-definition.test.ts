@@ -93,7 +93,11 @@ describe('validateDefinition with the node registry', () => {
     };
     const shadow = browserAt({ shadow: true });
     expect(shadow.problems).toEqual([
-      expect.objectContaining({ code: 'stage_not_supported', path: '/nodes/1/agent/shadow', severity: 'warning' }),
+      expect.objectContaining({
+        code: 'stage_not_supported',
+        path: '/nodes/1/agent/shadow',
+        severity: 'warning',
+      }),
     ]);
     expect(shadow.valid).toBe(true); // it still runs (as at the workflow stage)
     expect(browserAt({ canaryPercent: 10 }).problems).toEqual([
@@ -102,7 +106,11 @@ describe('validateDefinition with the node registry', () => {
     expect(browserAt({}).problems).toEqual([]);
     // A step that does have these stages is not warned.
     const def = base();
-    def.nodes[1] = { ...def.nodes[1], mode: 'agent', agent: { tools: ['self'], shadow: true, canaryPercent: 10 } };
+    def.nodes[1] = {
+      ...def.nodes[1],
+      mode: 'agent',
+      agent: { tools: ['self'], shadow: true, canaryPercent: 10 },
+    };
     expect(validateDefinition(def).problems).toEqual([]);
   });
 

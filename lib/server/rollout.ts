@@ -115,7 +115,12 @@ async function stepRollout(
   // A runs-once step's replays record `workflow` in every stage: only versions where it was at the
   // agent stage hold its evidence.
   const atAgent = (ids: string[]) =>
-    ids.filter((id) => versions.find((v) => v.id === id)?.keys.get(node.id)?.key.startsWith('agent@'));
+    ids.filter((id) =>
+      versions
+        .find((v) => v.id === id)
+        ?.keys.get(node.id)
+        ?.key.startsWith('agent@'),
+    );
   const count = (versionIds?: string[]) =>
     prisma.step.count({
       where: {
