@@ -3,7 +3,7 @@ import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { startFixtureSite, type FixtureSite } from '@/lib/browser/testing/fixture-site';
 import { sharedBrowserPool } from '@/lib/browser/pool';
-import { getRuntime } from './runtime';
+import { getRuntime, openedRuntime } from './runtime';
 import { callRoute, loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
 
 // The browser step through the API as Next.js calls it, on the process runtime (embedded
@@ -47,7 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await (await getRuntime().catch(() => null))?.rollout.idle();
+  await (await openedRuntime()?.catch(() => null))?.rollout.idle();
   await sharedBrowserPool().close();
   await Promise.all([mock?.close(), site?.close(), elsewhere?.close()]);
 });
