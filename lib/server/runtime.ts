@@ -22,7 +22,7 @@ import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer, startTelemetry } from '@/lib/telemetry';
 import { VERSION } from './version';
 import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
-import { sendBacktest } from '@/lib/queue/backtest-queue';
+import { sendBacktest, sendGraduation } from '@/lib/queue/backtest-queue';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -169,6 +169,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     if (opts.seed ?? false) await seedExamplesOnce(db);
     const backtests: BacktestDispatcher = {
       start: (id) => sendBacktest(boss, id),
+      graduate: (id) => sendGraduation(boss, id),
       settled: async () => {},
     };
     return { db, store, engine, dispatcher, events, rollout, backtests, heads };
