@@ -55,6 +55,11 @@ export function getRuntime(): Promise<Runtime> {
   return g[KEY];
 }
 
+/** The process runtime if something opened it; null otherwise (closing must not open one). */
+export function openedRuntime(): Promise<Runtime> | null {
+  return (globalThis as Holder)[KEY] ?? null;
+}
+
 /** Environment variables expressions may read as env.<name>; nothing else of the host leaks. */
 export function allowListedEnv(): Record<string, string> {
   const port = process.env.PORT ?? '3000';

@@ -4,7 +4,7 @@ import { openDb, type Db } from '@/lib/db/client';
 import { tempDataDir } from '@/lib/db/testing/databases';
 import { tempQueueDb } from '@/lib/queue/testing/queue-db';
 import { toErrorResponse } from '../route';
-import { createRuntime, getRuntime, type Runtime } from '../runtime';
+import { createRuntime, getRuntime, openedRuntime, type Runtime } from '../runtime';
 import { API_DIR } from './route-files';
 
 // The route handlers as Next.js calls them (Request in, Response out) on a real runtime: the
@@ -72,7 +72,7 @@ export async function until(what: string, ok: () => Promise<boolean>, ms = 60_00
 
 /** Closes the runtime the handlers opened (getRuntime): its dispatcher, trace store and database. */
 export async function closeProcessRuntime(): Promise<void> {
-  const rt = await getRuntime().catch(() => null);
+  const rt = await openedRuntime()?.catch(() => null);
   await rt?.dispatcher.close?.();
   await rt?.store.close().catch(() => {});
   await rt?.db.close().catch(() => {});
