@@ -5,7 +5,7 @@ import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
 import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { buildEngine, hostTraceStoreOptions } from '@/lib/server/runtime';
 import { startScheduledRun } from '@/lib/server/schedules';
-import { replayBacktest } from '@/lib/server/backtest-host';
+import { proposeInWorker, replayBacktest } from '@/lib/server/backtest-host';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
 import { warmSandbox } from '@/lib/sandbox';
 import { warmExecutePath } from '@/lib/server/warm-up';
@@ -50,6 +50,7 @@ export async function workerCommand(
       ),
     minScheduleIntervalMs: () => minScheduleIntervalMs(),
     runBacktest: replayBacktest,
+    runGraduation: proposeInWorker,
     workerId: process.env.TRELLIS_WORKER_ID || undefined,
     log: (s) => io.log(`trellis worker: ${s}`),
   });

@@ -114,7 +114,7 @@ export function useEmbeddedRuntime(name: string, opts: { env?: Env | (() => Env)
  * A runtime on a throwaway Postgres database (in-process dispatch unless `databaseUrl` is passed
  * on), installed as the process runtime the handlers read. Skip the suite when !pgAvailable.
  */
-export function usePostgresRuntime(area: string, opts: { queue?: boolean } = {}) {
+export function usePostgresRuntime(area: string, opts: { queue?: boolean; webRunSlots?: number } = {}) {
   const KEY = Symbol.for('trellis.runtime');
   const ctx = {} as { db: Db; rt: Runtime; url: string };
   let tmp: Awaited<ReturnType<typeof tempQueueDb>> | undefined;
@@ -124,7 +124,7 @@ export function usePostgresRuntime(area: string, opts: { queue?: boolean } = {})
     ctx.db = await openDb({ databaseUrl: tmp.url });
     ctx.rt = await createRuntime(
       opts.queue
-        ? { db: ctx.db, databaseUrl: tmp.url, seed: false }
+        ? { db: ctx.db, databaseUrl: tmp.url, seed: false, webRunSlots: opts.webRunSlots }
         : { db: ctx.db, dispatch: 'in-process', seed: false },
     );
     (globalThis as Record<symbol, unknown>)[KEY] = Promise.resolve(ctx.rt);
