@@ -5,6 +5,7 @@ import {
   CHAIN_MIN_SAME_SEQUENCE,
   deriveChain,
   MAX_CHAIN_CALLS,
+  MAX_SOURCE_PATHS,
   pathExpression,
   type ChainCase,
 } from './chain';
@@ -156,6 +157,25 @@ describe('deriveChain', () => {
     expect(bt).toMatchObject({ agreed: 0, cases: 6 });
     expect(bt.failures[0].examples[0].actual).toMatchObject({
       error: { message: expect.stringMatching(/^not_recorded/) },
+    });
+  });
+
+  it(`a value only found past ${MAX_SOURCE_PATHS} paths of its source is not looked for`, () => {
+    // The lookup result carries many fields before the id the next call uses (breadth-first order).
+    const withPadding = (n: number) =>
+      cases(6).map((c, i) => {
+        const padded = {
+          ...Object.fromEntries(Array.from({ length: n }, (_, k) => [`f${k}`, k])),
+          id: `c${i}`,
+        };
+        const calls = [{ ...c.calls[0], result: padded }, c.calls[1]];
+        return { ...c, calls };
+      });
+    // The result itself is path 1 and its fields follow: the id is path n + 2.
+    expect(deriveChain({ cases: withPadding(MAX_SOURCE_PATHS - 2), node, definition }).ok).toBe(true);
+    expect(deriveChain({ cases: withPadding(MAX_SOURCE_PATHS - 1), node, definition })).toMatchObject({
+      ok: false,
+      reason: 'arguments_not_derived',
     });
   });
 
