@@ -55,6 +55,8 @@ export interface QueueWorkerOptions {
   minScheduleIntervalMs?: () => number;
   /** Replays one backtest on this worker's database (lib/server builds it); without it no backtest jobs are taken. */
   runBacktest?: (db: Db, backtestId: string, signal: AbortSignal) => Promise<unknown>;
+  /** Runs one graduation proposal (model call and backtest); without it no graduation jobs are taken. */
+  runGraduation?: (db: Db, graduationId: string, signal: AbortSignal) => Promise<unknown>;
   /**
    * The run queue's polling backstop, default NOTIFY_POLLING_SECONDS. A test that counts the
    * statements of a run raises it, so idle loops do not poll while it counts.
@@ -212,10 +214,18 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     async ([job]) => handleTick(job),
   );
 
-  const runBacktest = opts.runBacktest;
-  const stopBacktests = runBacktest
-    ? await workBacktests(boss, (id, signal) => runBacktest(db, id, signal), log)
-    : null;
+  const { runBacktest, runGraduation } = opts;
+  const stopBacktests =
+    runBacktest || runGraduation
+      ? await workBacktests(
+          boss,
+          {
+            ...(runBacktest ? { backtest: (id, signal) => runBacktest(db, id, signal) } : {}),
+            ...(runGraduation ? { graduation: (id, signal) => runGraduation(db, id, signal) } : {}),
+          },
+          log,
+        )
+      : null;
 
   // Schedule ticks: every worker looks; the derived job id makes each tick of each node one job.
   const loop = createScheduleLoop({

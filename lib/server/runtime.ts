@@ -23,7 +23,8 @@ import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer, startTelemetry } from '@/lib/telemetry';
 import { VERSION } from './version';
 import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
-import { sendBacktest } from '@/lib/queue/backtest-queue';
+import { sendBacktest, sendGraduation } from '@/lib/queue/backtest-queue';
+import { warmAcceptPath, warmExecutePath } from './warm-up';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -206,8 +207,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await rollout.close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
+    // Runs are accepted here and executed by workers (which warm their own path, cli/worker.ts).
+    await warmAcceptPath(store);
     const backtests: BacktestDispatcher = {
       start: (id) => sendBacktest(boss, id),
+      graduate: (id) => sendGraduation(boss, id),
       settled: async () => {},
     };
     return { db, store, engine, dispatcher, events, rollout, backtests, heads };
@@ -234,9 +238,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     await rollout.close();
   };
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
-  // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
-  // /api/health waits for the runtime, so "ready" means warm).
+  // Runs execute here: the sandbox's workers load QuickJS now, and the rest of a run's path is
+  // warmed, not in the first run (GET /api/health waits for the runtime, so "ready" means warm).
   await warmSandbox();
+  await warmExecutePath();
+  await warmAcceptPath(store);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   const backtests = createInProcessBacktests(db);
