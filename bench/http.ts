@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildIsStale } from '../scripts/start.mjs';
+import { ensureCli } from '../scripts/build-cli.mjs';
 import { createFreshDatabase } from '../scripts/stack.mjs';
 import { percentileOf } from '../lib/workflow/stats';
 import { chainWorkflow, codeItemsWorkflow, mapWorkflow, parallelWorkflow } from './http-workflows';
@@ -70,6 +71,25 @@ function groupRssMb(pgid: number): number {
   }
   return kb / 1024;
 }
+
+/** CPU time (user + system) of every process in the group so far, in ms. */
+function groupCpuMs(pgid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue;
+      // Fields 14 and 15 (utime, stime), in clock ticks; Linux reports 100 per second.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return ticks * (1000 / CLOCK_TICKS_PER_SECOND);
+}
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Samples a process group's RSS until stopped; returns the peak. */
 function rssSampler(pgid: number) {
@@ -274,6 +294,18 @@ function printTable(title: string, rows: Row[]): void {
   for (const b of body) console.log(line(b));
 }
 
+/** CPU and commits per run: counted, so they mean something on a loaded machine too. */
+function printCosts(costs: Cost[]): void {
+  if (!costs.length) return;
+  console.log('\nper run (CPU of the process groups, transactions committed in the bench database)');
+  for (const c of costs)
+    console.log(
+      `${c.scenario}: CPU web ${fmt(c.webCpuMs)} ms + worker ${fmt(c.workerCpuMs)} ms` +
+        (c.commits === null ? '' : `, ${fmt(c.commits)} commits`) +
+        ` (${c.runs} runs)`,
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // One mode
 
@@ -281,8 +313,22 @@ interface Mode {
   name: string;
   env: NodeJS.ProcessEnv;
   worker: boolean;
+  /** Server mode: committed transactions of the bench database so far (pg_stat_database). */
+  commits?: () => Promise<number>;
   cleanup: () => Promise<void>;
 }
+
+/** Figures per run of one scenario that do not depend on the machine's load: CPU and commits. */
+interface Cost {
+  scenario: string;
+  runs: number;
+  webCpuMs: number;
+  workerCpuMs: number;
+  commits: number | null;
+}
+
+/** Postgres publishes its transaction counters at most once a second (PGSTAT_MIN_INTERVAL). */
+const STATS_SETTLE_MS = 1_200;
 
 async function waitReady(base: string, needWorker: boolean): Promise<void> {
   const started = Date.now();
@@ -301,7 +347,7 @@ async function waitReady(base: string, needWorker: boolean): Promise<void> {
   }
 }
 
-async function runMode(mode: Mode): Promise<Row[]> {
+async function runMode(mode: Mode): Promise<{ rows: Row[]; costs: Cost[] }> {
   const base = `http://127.0.0.1:${WEB_PORT}`;
   const nextBin = path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
   const web = startProcess(
@@ -310,24 +356,37 @@ async function runMode(mode: Mode): Promise<Row[]> {
     mode.env,
     'web',
   );
-  const tsxLoader = path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+  // As deployed: the bundled CLI (bin/trellis.mjs), built in main() so no build runs in the worker.
   const worker = mode.worker
     ? startProcess(
         process.execPath,
-        [
-          ...NODE_ARGS,
-          '--import',
-          tsxLoader,
-          'cli/trellis.ts',
-          'worker',
-          '--concurrency',
-          String(WORKER_CONCURRENCY),
-        ],
+        [...NODE_ARGS, 'bin/trellis.mjs', 'worker', '--concurrency', String(WORKER_CONCURRENCY)],
         mode.env,
         'worker',
       )
     : null;
   const rows: Row[] = [];
+  const costs: Cost[] = [];
+  /** Runs `work` (which makes `runs` runs) and records its CPU and commits per run. */
+  const metered = async <T>(scenario: string, runs: number, work: () => Promise<T>): Promise<T> => {
+    await new Promise((r) => setTimeout(r, mode.commits ? STATS_SETTLE_MS : 0));
+    const c0 = await mode.commits?.();
+    const w0 = groupCpuMs(web.pid!);
+    const k0 = worker ? groupCpuMs(worker.pid!) : 0;
+    const out = await work();
+    const w1 = groupCpuMs(web.pid!);
+    const k1 = worker ? groupCpuMs(worker.pid!) : 0;
+    await new Promise((r) => setTimeout(r, mode.commits ? STATS_SETTLE_MS : 0));
+    const c1 = await mode.commits?.();
+    costs.push({
+      scenario,
+      runs,
+      webCpuMs: (w1 - w0) / runs,
+      workerCpuMs: (k1 - k0) / runs,
+      commits: c0 === undefined || c1 === undefined ? null : (c1 - c0) / runs,
+    });
+    return out;
+  };
   const row = (scenario: string, unit: string, samples: number[], target: string) => {
     rows.push({ scenario, unit, samples, target });
     console.error(`[bench:http] ${mode.name}: ${scenario} median ${fmt(median(samples))} ${unit}`);
@@ -352,7 +411,9 @@ async function runMode(mode: Mode): Promise<Row[]> {
       row(
         '5-node chain, one call at a time',
         'ms',
-        await sequential(chain5, SEQUENTIAL_CALLS, WARMUP),
+        await metered('5-node chain, one at a time', SEQUENTIAL_CALLS + WARMUP, () =>
+          sequential(chain5, SEQUENTIAL_CALLS, WARMUP),
+        ),
         'p50 ≤ 8',
       );
 
@@ -366,7 +427,9 @@ async function runMode(mode: Mode): Promise<Row[]> {
 
     if (want('burst')) {
       const rates: number[] = [];
-      for (let i = 0; i < ROUNDS; i++) rates.push(await burst(chain5, BURST_CALLS, IN_FLIGHT));
+      await metered(`5-node chain, ${IN_FLIGHT} in flight`, BURST_CALLS * ROUNDS, async () => {
+        for (let i = 0; i < ROUNDS; i++) rates.push(await burst(chain5, BURST_CALLS, IN_FLIGHT));
+      });
       row(
         `5-node chain, ${IN_FLIGHT} in flight (${BURST_CALLS} calls × ${ROUNDS})`,
         'runs/s',
@@ -379,7 +442,9 @@ async function runMode(mode: Mode): Promise<Row[]> {
       row(
         '100 parallel branches joined by merge',
         'ms',
-        await sequential(parallel, PARALLEL_CALLS, 3),
+        await metered('100 parallel branches', PARALLEL_CALLS + 3, () =>
+          sequential(parallel, PARALLEL_CALLS, 3),
+        ),
         '≤ 15',
       );
 
@@ -402,7 +467,7 @@ async function runMode(mode: Mode): Promise<Row[]> {
       row('idle RSS after start: web', 'MB', [idle[0]], '≤ 150');
       row('idle RSS after start: worker', 'MB', [idle[1]], '≤ 150');
     } else row('idle RSS after start: web', 'MB', [idle[0]], '≤ 250');
-    return rows;
+    return { rows, costs };
   } finally {
     // With BENCH_NODE_ARGS (a CPU profile is written at exit) the processes get to exit cleanly.
     if (NODE_ARGS.length) await Promise.all([web, worker].map((c) => c && stopGently(c)));
@@ -427,6 +492,7 @@ async function main(): Promise<void> {
     );
     if (b.status !== 0) process.exit(b.status ?? 1);
   }
+  await ensureCli();
   const only = process.argv[2]; // "embedded" or "server": one mode only
   const { DATABASE_URL, ...rest } = process.env;
   const baseEnv: NodeJS.ProcessEnv = {
@@ -454,6 +520,19 @@ async function main(): Promise<void> {
         name: `server mode (Postgres, web + 1 worker × ${WORKER_CONCURRENCY})`,
         env: { ...baseEnv, DATABASE_URL: db.url, TRELLIS_DATA_DIR: dir },
         worker: true,
+        commits: async () => {
+          const { default: pg } = await import('pg');
+          const c = new pg.Client({ connectionString: db.url });
+          await c.connect();
+          try {
+            const r = await c.query<{ n: string }>(
+              `SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()`,
+            );
+            return Number(r.rows[0].n);
+          } finally {
+            await c.end();
+          }
+        },
         cleanup: async () => {
           await db.drop();
           rmSync(dir, { recursive: true, force: true });
@@ -464,7 +543,9 @@ async function main(): Promise<void> {
     console.error('[bench:http] DATABASE_URL is not set: embedded mode only.');
   for (const make of modes) {
     const mode = await make();
-    printTable(mode.name, await runMode(mode));
+    const { rows, costs } = await runMode(mode);
+    printTable(mode.name, rows);
+    printCosts(costs);
   }
 }
 

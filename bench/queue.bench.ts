@@ -77,7 +77,7 @@ const postgres: BenchScenario = {
     const rows: BenchRow[] = [];
     const tmp = await tempQueueDb('bench');
     const db = await openDb({ databaseUrl: tmp.url });
-    const rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
+    const rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: 0 });
     const watcher = firstStepWatcher();
     const workers: QueueWorker[] = [];
     const addWorker = async () =>

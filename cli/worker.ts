@@ -5,9 +5,10 @@ import { SHUTDOWN_GRACE_MS } from '@/lib/queue/limits';
 import { minScheduleIntervalMs } from '@/lib/nodes/trigger-schedule';
 import { buildEngine, hostTraceStoreOptions } from '@/lib/server/runtime';
 import { startScheduledRun } from '@/lib/server/schedules';
-import { replayBacktest } from '@/lib/server/backtest-host';
+import { proposeInWorker, replayBacktest } from '@/lib/server/backtest-host';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
 import { warmSandbox } from '@/lib/sandbox';
+import { warmExecutePath } from '@/lib/server/warm-up';
 import { getTelemetry, startTelemetry } from '@/lib/telemetry';
 import { VERSION } from '@/lib/server/version';
 
@@ -29,8 +30,10 @@ export async function workerCommand(
       ? opts.concurrency
       : DEFAULT_WORKER_CONCURRENCY;
   installConsoleRedaction();
-  // QuickJS loads before the first job is taken, not inside the first run.
+  // QuickJS loads, and a run's path is warmed in memory, before the first job is taken, not
+  // inside the first run.
   await warmSandbox();
+  await warmExecutePath();
   await startTelemetry(VERSION);
   const worker = await startQueueWorker({
     // buildEngine masks payloads with the process's redactor, as in the web process.
@@ -47,6 +50,7 @@ export async function workerCommand(
       ),
     minScheduleIntervalMs: () => minScheduleIntervalMs(),
     runBacktest: replayBacktest,
+    runGraduation: proposeInWorker,
     workerId: process.env.TRELLIS_WORKER_ID || undefined,
     log: (s) => io.log(`trellis worker: ${s}`),
   });

@@ -2,7 +2,8 @@ import { expect, test, type Page } from '@playwright/test';
 import { apiOk, createOneStepWorkflow } from './fixtures/api';
 
 // "Propose deterministic step" in the Promotion tab (issue 16 §5) against the real server and the
-// scripted model server: an llm classifier in shadow whose answers follow a keyword rule; the
+// scripted model server: the proposal runs as a queued job (progress shown, cancellable); an llm
+// classifier in shadow whose answers follow a keyword rule; the
 // scripted model (scenario `graduate`) writes that rule as a code step; the tab shows its agreement
 // and code, nothing is saved until "Save as new version", which writes a version and a log row;
 // a save in between makes that click a version conflict, not an overwrite.
@@ -48,6 +49,17 @@ test('Promotion tab: propose a deterministic step, see its agreement, save it as
   const panel = page
     .getByRole('region', { name: 'Promotion', exact: true })
     .getByRole('group', { name: 'Graduation' });
+  // The proposal is a queued job: while the (slow) model is asked, the panel says so and can cancel it.
+  await panel.getByLabel('Model (optional)').fill('scenario:slow');
+  await panel.getByRole('button', { name: 'Propose deterministic step' }).click();
+  await expect(panel.getByRole('status', { name: 'Proposal progress' })).toHaveText(
+    /^(Queued: waiting for a worker…|Asking the model for a step \(6 recorded cases\)…)$/,
+  );
+  await expect(panel.getByRole('button', { name: 'Proposing…' })).toBeDisabled();
+  await shot(page, 'graduation-progress');
+  await panel.getByRole('button', { name: 'Cancel' }).click();
+  await expect(panel.getByRole('status')).toHaveText('Proposal cancelled.');
+
   await panel.getByLabel('Model (optional)').fill('scenario:graduate');
   await panel.getByRole('button', { name: 'Propose deterministic step' }).click();
   const proposal = panel.getByRole('region', { name: 'Proposed deterministic step' });

@@ -1,13 +1,38 @@
 'use client';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ApiError, errorMessage } from '@/components/ui/api';
 import { Button } from '@/components/ui/button';
 import type { Graduation } from '@/lib/promotion/graduate';
 import { percent } from './format';
 
-// "Propose deterministic step" (issue 16 §5): asks POST …/nodes/:nodeId/graduation for a code or
-// transform step written from the recorded cases and backtested over them; shows its agreement,
-// config and failures. Saving is the owner's separate click (…/graduation/accept → a new version).
+// "Propose deterministic step" (issue 16 §5): POST …/nodes/:nodeId/graduation queues a proposal
+// (the model writes a code or transform step from the recorded cases, then it is backtested over
+// them); the panel follows GET …/graduation/:gid — queued, asking the model, backtesting n of N —
+// can cancel it, and shows the proposal's agreement, config and failures. Saving is the owner's
+// separate click (…/graduation/accept → a new version).
+
+/** How often a queued or running proposal is read. */
+export const GRADUATION_POLL_MS = 400;
+
+interface GraduationJob {
+  id: string;
+  version: number;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  phase: 'queued' | 'model' | 'backtest' | 'done';
+  progress: { total: number; done: number };
+  proposal: Graduation | null;
+  cancelRequested: boolean;
+  error: { code: string; message: string } | null;
+}
+
+const isRunning = (j: GraduationJob | null) => !!j && (j.status === 'queued' || j.status === 'running');
+
+function progressText(j: GraduationJob): string {
+  if (j.cancelRequested) return 'Cancelling…';
+  if (j.status === 'queued') return 'Queued: waiting for a worker…';
+  if (j.phase === 'model') return `Asking the model for a step (${j.progress.total} recorded cases)…`;
+  return `Backtesting the proposed step: ${j.progress.done} of ${j.progress.total} cases`;
+}
 
 const REASON_TEXT: Record<NonNullable<Graduation['reason']>, string> = {
   too_few_cases: 'Too few recorded cases',
@@ -27,29 +52,64 @@ export function GraduationPanel({
 }) {
   const base = `/api/workflows/${encodeURIComponent(workflowId)}/nodes/${encodeURIComponent(nodeId)}/graduation`;
   const [model, setModel] = useState('');
-  const [proposal, setProposal] = useState<Graduation | null>(null);
+  const [job, setJob] = useState<GraduationJob | null>(null);
+  const proposal = job?.status === 'succeeded' ? job.proposal : null;
   /** The version the proposal was made from: the save is refused if the workflow changed since. */
-  const [baseVersion, setBaseVersion] = useState<number | null>(null);
+  const baseVersion = job?.version ?? null;
   const [busy, setBusy] = useState<'propose' | 'save' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<number | null>(null);
+
+  // Follow a queued or running proposal until it ends.
+  const running = isRunning(job);
+  const jobId = job?.id;
+  useEffect(() => {
+    if (!running || !jobId) return;
+    const ctrl = new AbortController();
+    const t = setInterval(() => {
+      api<{ graduation: GraduationJob }>(`${base}/${encodeURIComponent(jobId)}`, {
+        signal: ctrl.signal,
+      }).then(
+        (r) => setJob(r.graduation),
+        (err: unknown) => {
+          if ((err as Error).name !== 'AbortError') setError(errorMessage(err));
+        },
+      );
+    }, GRADUATION_POLL_MS);
+    return () => {
+      clearInterval(t);
+      ctrl.abort();
+    };
+  }, [base, running, jobId]);
 
   async function propose() {
     setBusy('propose');
     setError(null);
     setSaved(null);
-    setProposal(null);
+    setJob(null);
     try {
-      const r = await api<{ proposal: Graduation; version: number }>(base, {
+      const r = await api<{ graduation: GraduationJob }>(base, {
         method: 'POST',
         body: model.trim() ? { model: model.trim() } : {},
       });
-      setProposal(r.proposal);
-      setBaseVersion(r.version);
+      setJob(r.graduation);
     } catch (err) {
       setError(errorMessage(err));
     } finally {
       setBusy(null);
+    }
+  }
+
+  async function cancel() {
+    if (!job) return;
+    try {
+      const r = await api<{ graduation: GraduationJob }>(`${base}/${encodeURIComponent(job.id)}/cancel`, {
+        method: 'POST',
+        body: {},
+      });
+      setJob(r.graduation);
+    } catch (err) {
+      setError(errorMessage(err));
     }
   }
 
@@ -67,7 +127,7 @@ export function GraduationPanel({
         },
       });
       setSaved(r.version);
-      setProposal(null);
+      setJob(null);
       onVersionSaved?.(r.version);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'version_conflict') {
@@ -97,10 +157,38 @@ export function GraduationPanel({
             onChange={(e) => setModel(e.target.value)}
           />
         </label>
-        <Button onClick={() => void propose()} disabled={busy !== null}>
-          {busy === 'propose' ? 'Proposing…' : 'Propose deterministic step'}
+        <Button onClick={() => void propose()} disabled={busy !== null || running}>
+          {busy === 'propose' || running ? 'Proposing…' : 'Propose deterministic step'}
         </Button>
       </div>
+      {job && running && (
+        <div className="flex items-center gap-2 text-xs text-slate-600">
+          <span role="status" aria-live="polite" aria-label="Proposal progress" className="flex-1">
+            {progressText(job)}
+          </span>
+          {job.phase === 'backtest' && job.progress.total > 0 && (
+            <progress
+              aria-label="Backtested cases"
+              className="h-2 w-24"
+              max={job.progress.total}
+              value={job.progress.done}
+            />
+          )}
+          <Button onClick={() => void cancel()} disabled={job.cancelRequested}>
+            Cancel
+          </Button>
+        </div>
+      )}
+      {job?.status === 'cancelled' && (
+        <p role="status" className="text-xs text-slate-600">
+          Proposal cancelled.
+        </p>
+      )}
+      {job?.status === 'failed' && (
+        <p role="alert" className="rounded bg-red-50 px-2 py-1 text-xs text-red-800">
+          The proposal failed: {job.error?.message ?? 'unknown error'}
+        </p>
+      )}
       {error && (
         <p role="alert" className="rounded bg-red-50 px-2 py-1 text-xs text-red-800">
           {error}

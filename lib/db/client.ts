@@ -9,6 +9,7 @@ import { PrismaClient } from './generated/client';
 import { migrate, type MigrateResult } from './migrate';
 import { pgliteExecutor, pgPoolExecutor, type SqlExecutor } from './sql-executor';
 import { pgliteChangeFeed, type ChangeFeed } from './change-feed';
+import { trimArrayParsers } from './pglite-parsers';
 
 // One storage module for both modes (DESIGN.md §5). Embedded: PGlite in TRELLIS_DATA_DIR/db, in
 // process. Server: Postgres through @prisma/adapter-pg. Migrations run when a database is opened.
@@ -96,6 +97,7 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
         initialized = true;
       }
       client = await PGlite.create(dir, { startParams: [...PGlite.defaultStartParams, ...params] });
+      await trimArrayParsers(client);
     } catch (err) {
       releaseLock();
       throw err;

@@ -113,6 +113,12 @@ export interface SqlTraceStoreOptions {
    */
   onRunCreated?: (tx: SqlQueryable, run: RunRecord) => Promise<void>;
   /**
+   * Runs inside the transaction that writes a run's final status (succeeded, failed, cancelled),
+   * after it, so work tied to the end of the run (the web process deleting the job it kept for
+   * recovery) commits with it or not at all. Called for every run that ends in a batch.
+   */
+  onRunEnded?: (tx: SqlQueryable, runId: string) => Promise<void>;
+  /**
    * queued → running of a run this store created is decided in memory and written with the run's
    * next batch (deferred start). Sound only where this store is the only writer of run statuses
    * (embedded mode, one process owns the database); default: on for PGlite, off for Postgres.
@@ -284,6 +290,7 @@ export class SqlTraceStore implements TraceStore {
   private readonly rowsPerTransaction: number;
   private readonly maxBytes?: number;
   private readonly onRunCreated?: SqlTraceStoreOptions['onRunCreated'];
+  private readonly onRunEnded?: SqlTraceStoreOptions['onRunEnded'];
   private pending = emptyBatch();
   private pendingRows = 0;
   /** Rows of the batch being written that are not written yet. */
@@ -318,6 +325,7 @@ export class SqlTraceStore implements TraceStore {
       opts.rowsPerTransaction ?? (db.sql.kind === 'embedded' ? EMBEDDED_ROWS_PER_TRANSACTION : Infinity);
     this.maxBytes = opts.maxPayloadBytes;
     this.onRunCreated = opts.onRunCreated;
+    this.onRunEnded = opts.onRunEnded;
     this.deferStart = opts.deferRunStart ?? db.sql.kind === 'embedded';
   }
 
@@ -331,42 +339,103 @@ export class SqlTraceStore implements TraceStore {
     // The exact input is kept apart only when the trace copy is not it (capped or masked).
     const exact = run.input === undefined ? null : JSON.stringify(run.input);
     const executable = exact === traced || exact === null ? null : this.seal(exact);
-    const insert = (q: SqlQueryable) =>
-      q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING ${RUN_FIELDS}`,
-        [
-          id,
-          run.workflowId,
-          run.workflowVersionId,
-          run.version,
-          // The definition is not redacted or capped: it is the program, and resume depends on it.
-          run.workflowVersionId ? null : JSON.stringify(run.definition),
-          traced,
-          run.trigger,
-          run.parentRunId ?? null,
-          run.parentStepId ?? null,
-          run.triggerNodeId ?? null,
-          run.traceContext ?? null,
-          executable,
-        ],
-      );
     const hook = this.onRunCreated;
     const record = hook
       ? await this.sql.transaction(async (tx) => {
-          const created = toRunRecord((await insert(tx))[0]);
+          const created = await insertRun(tx, id, run, traced, executable);
           await hook(tx, created);
           return created;
         })
-      : toRunRecord((await insert(this.sql))[0]);
+      : await insertRun(this.sql, id, run, traced, executable);
     remember(this.knownRuns, id, this.maxKnownRuns);
     if (this.deferStart) remember(this.queuedHere, id, MAX_DEFERRABLE_RUNS);
     return record;
   }
 
+  /**
+   * Sends what a short run sends (its row; a batch that inserts a step and counts it; one that
+   * finishes the step and ends the run) in one transaction that is rolled back, so the database
+   * has planned and cached all of it before the first real run (issue 21, no cold start). Writes
+   * nothing and touches none of the store's state.
+   */
+  async warm(): Promise<void> {
+    const rolledBack = new Error('warm-up: rolled back');
+    const runId = randomUUID();
+    const stepId = orderedId();
+    const now = new Date().toISOString();
+    const start: StepInsert = {
+      id: stepId,
+      runId,
+      nodeId: 'warm',
+      nodeType: 'transform',
+      parentNodeId: null,
+      itemIndex: null,
+      attempt: 1,
+      mode: 'workflow',
+      status: 'running',
+      input: '{}',
+      startedAt: now,
+      startedMs: Date.parse(now),
+    };
+    const finish: StepFinish = {
+      runId,
+      status: 'succeeded',
+      mode: null,
+      handle: 'out',
+      output: '{}',
+      executableOutput: null,
+      shadowOutput: null,
+      error: null,
+      fallbackReason: null,
+      tokens: 0,
+      cost: 0,
+      finishedAt: now,
+    };
+    const end: RunTransition = { from: ['running'], to: 'succeeded', output: '{}', error: undefined };
+    await this.sql
+      .transaction(async (tx) => {
+        const definition = { schemaVersion: 1, name: 'warm-up', nodes: [], edges: [] } as WorkflowDefinition;
+        const run = {
+          workflowId: null,
+          workflowVersionId: null,
+          version: null,
+          definition,
+          input: {},
+          trigger: 'warm-up',
+        };
+        await insertRun(tx, runId, run, '{}', null);
+        await writeBatch(tx, {
+          ...emptyBatch(),
+          inserts: new Map([[stepId, start]]),
+          runs: new Map([[runId, { startedAt: now }]]),
+        });
+        await writeBatch(tx, {
+          ...emptyBatch(),
+          updates: new Map([[stepId, finish]]),
+          runs: new Map([[runId, { transition: end }]]),
+        });
+        throw rolledBack;
+      })
+      .catch((err) => {
+        if (err !== rolledBack) throw err;
+      });
+  }
+
   /** The caller just saw the run's row (a worker's claim): its first step skips the existence check. */
   runExists(runId: string): void {
     remember(this.knownRuns, runId, this.maxKnownRuns);
+  }
+
+  /**
+   * This process leased the run in the transaction that created it, so while it holds the lease
+   * nobody else starts it (a claim never takes a live lease; the fence refuses anyone else's
+   * write): its queued → running is decided in memory and written with its first batch, as in
+   * embedded mode (deferRunStart). A cancel meanwhile still wins: the batch starts only a run whose
+   * row says `queued`.
+   */
+  adoptRun(runId: string): void {
+    this.runExists(runId);
+    remember(this.queuedHere, runId, MAX_DEFERRABLE_RUNS);
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -415,7 +484,9 @@ export class SqlTraceStore implements TraceStore {
       // with the run's next batch, and every other transition of the run rides behind it.
       const startedAt = new Date().toISOString();
       this.unwrittenStarts.add(runId);
-      this.runWrite(runId, (w) => (w.startedAt = startedAt));
+      // No timer of its own: the run's first step follows at once and arms one, so the start
+      // rides with it instead of costing a transaction alone (a flush still writes it).
+      this.runWrite(runId, (w) => (w.startedAt = startedAt), false);
       return true;
     }
     for (;;) {
@@ -460,13 +531,14 @@ export class SqlTraceStore implements TraceStore {
     return rows.length === 1 && to === 'failed';
   }
 
-  private runWrite(runId: string, set: (w: RunWrite) => void): void {
+  private runWrite(runId: string, set: (w: RunWrite) => void, armTimer = true): void {
     const w = this.pending.runs.get(runId);
     if (w) return set(w);
     const created: RunWrite = {};
     set(created);
     this.pending.runs.set(runId, created);
-    this.queued(1);
+    if (armTimer) this.queued(1);
+    else this.pendingRows++;
   }
 
   async startStep(step: StepStart): Promise<string> {
@@ -699,7 +771,7 @@ export class SqlTraceStore implements TraceStore {
     for (const [runId, w] of batch.runs) if (this.failedRuns.has(runId)) delete w.transition;
     for (let attempt = 1; ; attempt++) {
       try {
-        const applied = await this.sql.transaction((tx) => writeBatch(tx, batch));
+        const applied = await this.sql.transaction((tx) => writeBatch(tx, batch, this.onRunEnded));
         // Known only now that it committed (a retried batch may have run the statements before).
         for (const [t, ok] of applied) t.applied = ok;
         for (const [runId, w] of batch.runs) if (w.startedAt) this.unwrittenStarts.delete(runId);
@@ -750,8 +822,42 @@ export class SqlTraceStore implements TraceStore {
   }
 }
 
+/** The run's row, queued, with its trace copy and (sealed) exact input already prepared. */
+async function insertRun(
+  q: SqlQueryable,
+  id: string,
+  run: CreateRun,
+  traced: Json,
+  executable: string | null,
+): Promise<RunRecord> {
+  const rows = await q.query<RunRow>(
+    `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING ${RUN_FIELDS}`,
+    [
+      id,
+      run.workflowId,
+      run.workflowVersionId,
+      run.version,
+      // The definition is not redacted or capped: it is the program, and resume depends on it.
+      run.workflowVersionId ? null : JSON.stringify(run.definition),
+      traced,
+      run.trigger,
+      run.parentRunId ?? null,
+      run.parentStepId ?? null,
+      run.triggerNodeId ?? null,
+      run.traceContext ?? null,
+      executable,
+    ],
+  );
+  return toRunRecord(rows[0]);
+}
+
 /** Writes one batch in the caller's transaction; answers each run transition's compare-and-set. */
-async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<Map<RunTransition, boolean>> {
+async function writeBatch(
+  tx: SqlQueryable,
+  batch: Batch,
+  onRunEnded?: SqlTraceStoreOptions['onRunEnded'],
+): Promise<Map<RunTransition, boolean>> {
   const applied = new Map<RunTransition, boolean>();
   const runTotals = new Map<string, { steps: number; tokens: number; cost: number }>();
   const total = (runId: string) => {
@@ -917,6 +1023,7 @@ async function writeBatch(tx: SqlQueryable, batch: Batch): Promise<Map<RunTransi
       ],
     );
     applied.set(t, rows.length === 1);
+    if (rows.length === 1 && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) await onRunEnded(tx, id);
     // Refused (someone else finished the run first): its counts and start are still written.
     if (!rows.length && (totals || w.startedAt)) add(id, totals, w.startedAt);
   }

@@ -117,9 +117,10 @@ export interface EngineOptions {
   /**
    * Keep what startRun wrote (the run row, definition and exact input) for the first drive of that
    * run in this process, so it does not read them back (see StartedRuns). Default true; a host
-   * whose runs execute elsewhere (the web process in server mode) turns it off.
+   * whose runs execute elsewhere (the web process in server mode) turns it off, or names the runs
+   * it will drive itself (asked once the run is written).
    */
-  keepStartedRuns?: boolean;
+  keepStartedRuns?: boolean | ((runId: string) => boolean);
 }
 
 export interface StartRunArgs {
@@ -201,11 +202,11 @@ interface StartedRun {
  * and input. All three are immutable once written, so the copy cannot be stale; a run driven
  * anywhere else, or after eviction, reads them from the store as before.
  */
-function startedRuns(enabled: boolean) {
+function startedRuns(enabled: boolean | ((runId: string) => boolean)) {
   const kept = new Map<string, StartedRun>();
   return {
     keep(run: RunRecord, definition: WorkflowDefinition, input: unknown) {
-      if (!enabled) return;
+      if (typeof enabled === 'function' ? !enabled(run.id) : !enabled) return;
       // As the store would return it (runInput): JSON, whatever the caller passed.
       kept.set(run.id, { run, definition, input: JSON.parse(JSON.stringify(input)) as unknown });
       while (kept.size > MAX_KEPT_STARTED_RUNS) kept.delete(kept.keys().next().value!);

@@ -53,6 +53,7 @@ describe('validateDefinition with the node registry', () => {
       'too_many_problems',
       'run_too_large', // the step cap: lib/server/run-limits.test.ts
       'http_tool_without_hosts', // a warning (fixtures are invalid definitions): tested below
+      'stage_not_supported', // a warning too: tested below
     ];
     const missing = PROBLEM_CODES.filter(
       (c) => !inFixtures.has(c) && !limitCodes.includes(c) && c !== 'internal_error',
@@ -76,6 +77,41 @@ describe('validateDefinition with the node registry', () => {
     expect(validateDefinition(def).valid).toBe(true); // a warning: saving and running stay allowed
     expect(warn({ mode: 'agent', agent: { tools: ['http'], allowHosts: ['api.example.com'] } })).toEqual([]);
     expect(warn({ mode: 'agent', agent: { tools: ['self'] } })).toEqual([]);
+  });
+
+  it('warns when a browser step still carries a shadow or canary stage (it has neither)', () => {
+    const browserAt = (agent: Record<string, unknown>) => {
+      const def = base();
+      def.nodes[1] = {
+        id: 'a',
+        type: 'browser',
+        config: { startUrl: 'https://shop.example/p', actions: [{ type: 'screenshot' }] },
+        mode: 'agent',
+        agent: { instructions: 'Buy it', ...agent },
+      };
+      return validateDefinition(def);
+    };
+    const shadow = browserAt({ shadow: true });
+    expect(shadow.problems).toEqual([
+      expect.objectContaining({
+        code: 'stage_not_supported',
+        path: '/nodes/1/agent/shadow',
+        severity: 'warning',
+      }),
+    ]);
+    expect(shadow.valid).toBe(true); // it still runs (as at the workflow stage)
+    expect(browserAt({ canaryPercent: 10 }).problems).toEqual([
+      expect.objectContaining({ code: 'stage_not_supported', path: '/nodes/1/agent/canaryPercent' }),
+    ]);
+    expect(browserAt({}).problems).toEqual([]);
+    // A step that does have these stages is not warned.
+    const def = base();
+    def.nodes[1] = {
+      ...def.nodes[1],
+      mode: 'agent',
+      agent: { tools: ['self'], shadow: true, canaryPercent: 10 },
+    };
+    expect(validateDefinition(def).problems).toEqual([]);
   });
 
   it('points into the config for config errors, per type', () => {

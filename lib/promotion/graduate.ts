@@ -87,6 +87,8 @@ export interface ProposeArgs {
   node: WorkflowNode;
   signal: AbortSignal;
   concurrency?: number;
+  /** Where the proposal is: the model call, then each backtested case. */
+  onProgress?: (p: { phase: 'model' | 'backtest'; done: number }) => void;
 }
 
 const clip = (v: unknown) => {
@@ -148,6 +150,8 @@ export async function backtestCandidate(args: {
   sandbox: ProposeArgs['sandbox'];
   signal: AbortSignal;
   concurrency?: number;
+  /** Cases backtested so far, after each one. */
+  onCase?: (done: number) => void;
 }): Promise<{ agreement: number; agreed: number; cases: number; failures: GraduationFailure[] }> {
   const node: WorkflowNode = {
     id: args.node.id,
@@ -166,8 +170,13 @@ export async function backtestCandidate(args: {
     // A deterministic candidate spends nothing; the budget only satisfies the runner.
     budget: new BacktestBudget(0.000001),
     signal: args.signal,
-    onCase: (r) => void results.push(r),
+    onCase: (r) => {
+      results.push(r);
+      args.onCase?.(results.length);
+    },
   });
+  // A cancelled backtest is no evidence: the job ends cancelled, not with a partial agreement.
+  args.signal.throwIfAborted();
   results.sort((a, b) => a.seq - b.seq);
   const agreed = results.filter((r) => r.agreed).length;
   const byType = new Map<string, GraduationFailure>();
@@ -200,6 +209,7 @@ export async function proposeGraduation(args: ProposeArgs): Promise<Graduation> 
       `${args.cases.length} recorded case(s); graduation needs at least ${GRADUATION_MIN_CASES}`,
       { cases: args.cases.length },
     );
+  args.onProgress?.({ phase: 'model', done: 0 });
   const res = await args.chat({
     ...(args.model ? { model: args.model } : {}),
     system: GRADUATION_SYSTEM,
@@ -226,6 +236,7 @@ export async function proposeGraduation(args: ProposeArgs): Promise<Graduation> 
       `The proposed ${nodeType} config is invalid: ${checked.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
       { ...spend, nodeType, config: answer.data.config },
     );
+  args.onProgress?.({ phase: 'backtest', done: 0 });
   const bt = await backtestCandidate({
     cases: args.cases,
     nodeType,
@@ -234,6 +245,7 @@ export async function proposeGraduation(args: ProposeArgs): Promise<Graduation> 
     sandbox: args.sandbox,
     signal: args.signal,
     ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+    onCase: (done) => args.onProgress?.({ phase: 'backtest', done }),
   });
   const result = { ...spend, ...bt, nodeType, config: checked.config };
   if (bt.agreement < GRADUATION_MIN_AGREEMENT)

@@ -6,6 +6,7 @@ import type { ModelConfig } from '@/lib/agent/model-client';
 import type { PriceTable } from '@/lib/agent/pricing';
 import type { WorkflowToolInfo } from '@/lib/agent/types';
 import { agentCandidate, expectedAnswer } from './agent-candidate';
+import { pollCancel } from './cancel-poll';
 import { recordedCalls } from './replay';
 import { BacktestBudget, runBacktest, type BacktestCase, type Candidate } from './runner';
 import type { ScorerDeps } from './scorers';
@@ -19,8 +20,6 @@ import type { BacktestRecord, BacktestStore } from './store';
 /** Cases written per batch, and the longest a finished case waits before it is stored. */
 export const CASE_BATCH = 25;
 export const CASE_FLUSH_MS = 250;
-/** How often a running backtest looks for a cancel request from another process. */
-export const CANCEL_POLL_MS = 300;
 
 /** Error message of a backtest whose host stopped under it (it cannot resume: spend and answers are gone). */
 export const INTERRUPTED = 'interrupted: the process replaying it stopped';
@@ -127,15 +126,7 @@ export async function executeBacktest(id: string, deps: BacktestJobDeps): Promis
 
   const ac = new AbortController();
   const signals = deps.signal ? AbortSignal.any([ac.signal, deps.signal]) : ac.signal;
-  let polling = true;
-  const poll = (async () => {
-    while (polling && !ac.signal.aborted) {
-      await new Promise((r) => setTimeout(r, CANCEL_POLL_MS).unref?.());
-      if (!polling) break;
-      const now = await store.get(id).catch(() => null);
-      if (now?.cancelRequested) ac.abort(new TrellisError('run_cancelled', 'Backtest cancelled'));
-    }
-  })();
+  const stopPolling = pollCancel(ac, async () => !!(await store.get(id))?.cancelRequested, 'Backtest');
 
   let buffer: BacktestCaseResult[] = [];
   let writing: Promise<void> = Promise.resolve();
@@ -174,10 +165,9 @@ export async function executeBacktest(id: string, deps: BacktestJobDeps): Promis
     error = { code: String(e.code), message: e.message };
     await flush().catch(() => {});
   } finally {
-    polling = false;
     if (timer) clearTimeout(timer);
   }
-  await poll.catch(() => {});
+  await stopPolling();
   // The host stopping is not the owner cancelling: say the backtest was interrupted.
   if (status === 'cancelled' && deps.signal?.aborted && !ac.signal.aborted) {
     status = 'failed';

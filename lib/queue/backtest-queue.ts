@@ -1,28 +1,35 @@
 import type { PgBoss } from 'pg-boss';
 import { BACKTEST_QUEUE, NOTIFY_POLLING_SECONDS, WORKER_BACKTEST_CONCURRENCY } from './limits';
 
-// Backtests in server mode: the web process writes the Backtest row and sends one job; a worker
-// replays it (lib/promotion/job.ts, through the handler the host builds). The job id is the
-// backtest id, so a repeated send is an ignored duplicate. Cancellation is a flag on the row that
-// the running job polls, so it reaches whichever worker holds it.
+// Promotion jobs in server mode — backtests and graduation proposals: the web process writes the
+// row and sends one job; a worker runs it (lib/promotion/job.ts, graduation-job.ts, through the
+// handlers the host builds). The job id is the row's id, so a repeated send is an ignored
+// duplicate. Cancellation is a flag on the row that the running job polls, so it reaches
+// whichever worker holds it.
 
-export interface BacktestJobData {
-  backtestId: string;
-}
+export type BacktestJobData = { backtestId: string } | { graduationId: string };
 
-export async function sendBacktest(boss: PgBoss, backtestId: string): Promise<void> {
-  await boss.send(BACKTEST_QUEUE, { backtestId } satisfies BacktestJobData, {
-    id: backtestId,
-    // A replay is not idempotent mid-way (cases written, money spent): the one retry, after a
-    // dead worker's heartbeat lapsed, only lets the handler mark the backtest interrupted.
+export type PromotionJobKind = 'backtest' | 'graduation';
+
+async function send(boss: PgBoss, data: BacktestJobData, id: string): Promise<void> {
+  await boss.send(BACKTEST_QUEUE, data, {
+    id,
+    // A job is not idempotent mid-way (cases written, money spent): the one retry, after a dead
+    // worker's heartbeat lapsed, only lets the handler mark the row interrupted.
     retryLimit: 1,
   });
 }
 
-/** Consume backtest jobs; returns stop(), which aborts the running ones (they end cancelled). */
+export const sendBacktest = (boss: PgBoss, backtestId: string) => send(boss, { backtestId }, backtestId);
+export const sendGraduation = (boss: PgBoss, graduationId: string) =>
+  send(boss, { graduationId }, graduationId);
+
+export type PromotionJobHandler = (id: string, signal: AbortSignal) => Promise<unknown>;
+
+/** Consume promotion jobs; returns stop(), which aborts the running ones (they end interrupted). */
 export async function workBacktests(
   boss: PgBoss,
-  handler: (backtestId: string, signal: AbortSignal) => Promise<unknown>,
+  handlers: Partial<Record<PromotionJobKind, PromotionJobHandler>>,
   log: (s: string) => void = () => {},
 ): Promise<() => Promise<void>> {
   const stopping = new AbortController();
@@ -35,10 +42,16 @@ export async function workBacktests(
       pollingIntervalSeconds: NOTIFY_POLLING_SECONDS,
     },
     async ([job]) => {
+      const [kind, id]: [PromotionJobKind, string] =
+        'graduationId' in job.data
+          ? ['graduation', job.data.graduationId]
+          : ['backtest', job.data.backtestId];
+      const handler = handlers[kind];
+      if (!handler) throw new Error(`this worker takes no ${kind} jobs`);
       try {
-        await handler(job.data.backtestId, stopping.signal);
+        await handler(id, stopping.signal);
       } catch (err) {
-        log(`backtest ${job.data.backtestId} failed: ${String((err as Error)?.message ?? err)}`);
+        log(`${kind} ${id} failed: ${String((err as Error)?.message ?? err)}`);
         throw err;
       }
     },

@@ -13,7 +13,9 @@ import { startQueueWorker, type QueueWorker } from './worker';
 
 // Server mode: 40 runs posted at once through the runs API to one workflow, one worker. All are
 // accepted; the workflow's concurrency limit (pg-boss group concurrency) keeps the rest `queued`,
-// in order, and all succeed. (Embedded mode: lib/server/burst.test.ts.)
+// in order, and all succeed. The web process has WEB_SLOTS slots of its own (local-runs.ts): it
+// drives the first runs itself, the burst beyond them goes to the worker through the queue, and
+// the workflow's limit holds across both. (Embedded mode: lib/server/burst.test.ts.)
 
 const TOKEN = 'burst-queue-token-0123456789';
 process.env.TRELLIS_API_TOKEN = TOKEN;
@@ -21,6 +23,8 @@ const CONCURRENCY = 3;
 /** More loops than slots, so the group limit (not the worker) is what holds runs back. */
 const WORKER_CONCURRENCY = 6;
 const BURST = 40;
+/** Runs the web process drives itself; fewer than the workflow's slots, so the worker gets one too. */
+const WEB_SLOTS = 2;
 
 /** Server mode is slower to settle than embedded: a wider wait, polled less often. */
 const until = (what: string, ok: () => Promise<boolean>) => untilWithin(what, ok, 90_000, 100);
@@ -35,7 +39,7 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
   beforeAll(() => {
     process.env[WORKFLOW_CONCURRENCY_ENV] = String(CONCURRENCY);
   });
-  const ctx = usePostgresRuntime('burst', { queue: true });
+  const ctx = usePostgresRuntime('burst', { queue: true, webRunSlots: WEB_SLOTS });
 
   beforeAll(async () => {
     // The order slots were granted: a claim sets the lease of a run that had none, under the
@@ -101,16 +105,43 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
       `SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 AND group_id = $2 GROUP BY state`,
       [RUN_QUEUE, wfId],
     );
-    // Jobs: the running ones, plus at most one per other worker loop that won a race for a slot and
-    // waits for the next one (claimRunSlot); the rest not even fetched.
+    // Jobs: the ones the worker runs, plus at most one per other worker loop that won a race for a
+    // slot and waits for the next one (claimRunSlot); the rest not even fetched. The web's runs
+    // keep theirs deferred (`created`) for recovery.
     const jobStates = Object.fromEntries(jobs.map((j) => [j.state, j.n]));
-    expect(jobStates.active).toBeGreaterThanOrEqual(CONCURRENCY);
+    expect(jobStates.active).toBeGreaterThanOrEqual(CONCURRENCY - WEB_SLOTS);
     expect(jobStates.active).toBeLessThanOrEqual(WORKER_CONCURRENCY);
     expect(jobStates.active + jobStates.created).toBe(BURST);
+
+    // The first runs are the web's (at most WEB_SLOTS: a run whose claim comes after others of the
+    // burst were queued leaves them their place); the burst beyond them went to the worker.
+    const owners = async () =>
+      Object.fromEntries(
+        (
+          await ctx.db.sql.query<{ web: boolean; n: number }>(
+            `SELECT "leaseOwner" LIKE 'web:%' AS web, count(*)::int AS n FROM "Run"
+              WHERE "workflowId" = $1 AND "leaseOwner" IS NOT NULL GROUP BY 1`,
+            [wfId],
+          )
+        ).map((r) => [r.web ? 'web' : 'worker', r.n]),
+      );
+    const held = await owners();
+    expect(held.web).toBeGreaterThanOrEqual(1);
+    expect(held.web).toBeLessThanOrEqual(WEB_SLOTS);
+    expect(held.worker).toBe(CONCURRENCY - held.web);
 
     gate.release();
     await until('all runs finished', async () => (await byStatus()).succeeded === BURST);
     expect(gate.maxInFlight).toBe(CONCURRENCY);
+    // Runs queued while the web's slots were taken stay with the worker: order beats a free slot.
+    expect(await owners()).toEqual({ web: held.web, worker: BURST - held.web });
+    // No job is left behind: the web's were deleted with their runs' final status.
+    expect(
+      await ctx.db.sql.query(
+        `SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'created'`,
+        [RUN_QUEUE],
+      ),
+    ).toEqual([{ n: 0 }]);
     // Accepted order: when each run's transaction wrote its row and job (the job's created_on, in
     // microseconds; the run's createdAt has milliseconds, and 40 posts share some). That is when the
     // transaction began; 40 concurrent posts commit in a slightly different order, and a job is
@@ -118,12 +149,13 @@ describe.skipIf(!pgAvailable)('bursts queue (server mode, one worker)', () => {
     const order = async (by: string) =>
       (
         await ctx.db.sql.query<{ n: number }>(
-          `SELECT (r.input->>'n')::int AS n FROM "Run" r JOIN pgboss.job j ON j.id::text = r.id AND j.name = $1
+          `SELECT (r.input->>'n')::int AS n FROM "Run" r LEFT JOIN pgboss.job j ON j.id::text = r.id AND j.name = $1
             WHERE r."workflowId" = $2 ORDER BY ${by}`,
           [RUN_QUEUE, wfId],
         )
       ).map((r) => String(r.n));
-    const accepted = await order('j.created_on');
+    // The web's runs have no job any more (deleted with their final status): their row's time.
+    const accepted = await order(`COALESCE(j.created_on, r."createdAt")`);
     expect(accepted).toHaveLength(BURST);
     expect(await ctx.db.sql.query(`SELECT count(*)::int AS n FROM claim_log`)).toEqual([{ n: BURST }]);
     // Slots granted (claims), runs started (`startedAt`, written by the engine after the claim) and

@@ -1,5 +1,5 @@
 import type { SqlQueryable } from '@/lib/db/sql-executor';
-import { RUN_LEASE_MS, WORKER_IDLE_TRANSACTION_MS } from './limits';
+import { LEASE_RENEW_MS, RUN_LEASE_MS, WORKER_IDLE_TRANSACTION_MS } from './limits';
 
 // Fencing: a worker that lost a run's lease stops, and cannot commit a step or finish the run.
 // Every connection of a worker process carries its identity as the session setting
@@ -148,6 +148,30 @@ export async function renewLeases(sql: SqlQueryable, runIds: string[], workerId:
     [runIds, workerId, RUN_LEASE_MS],
   );
   return rows.map((r) => r.id);
+}
+
+/**
+ * Renews the leases of the runs in `held` every LEASE_RENEW_MS; `onLost(runId)` for each one whose
+ * renewal found the lease gone (the process was paused or cut off past it: someone else owns the
+ * run now). A failed renewal is tried again next time: the lease outlasts several renewals.
+ */
+export function keepLeases(
+  sql: SqlQueryable,
+  workerId: string,
+  held: { keys(): Iterable<string>; has(runId: string): boolean },
+  onLost: (runId: string) => void,
+): () => void {
+  const timer = setInterval(() => {
+    const ids = [...held.keys()];
+    renewLeases(sql, ids, workerId).then(
+      (kept) => {
+        for (const id of ids) if (!kept.includes(id) && held.has(id)) onLost(id);
+      },
+      () => {},
+    );
+  }, LEASE_RENEW_MS);
+  timer.unref?.();
+  return () => clearInterval(timer);
 }
 
 /** Done with the run for now: the lease ends, the owner's name stays (see above). */

@@ -21,7 +21,7 @@ describe.skipIf(!pgAvailable)('queue on Postgres', () => {
   beforeAll(async () => {
     tmp = await tempQueueDb('queue');
     db = await openDb({ databaseUrl: tmp.url });
-    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
+    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: 0 });
   });
   afterAll(async () => {
     await worker?.stop(1_000);

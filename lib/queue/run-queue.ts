@@ -35,14 +35,33 @@ export async function workflowOfRun(sql: SqlQueryable, runId: string): Promise<s
   return rows[0]?.workflowId ?? null;
 }
 
+/**
+ * The first job of a new run, in the transaction `tx` that wrote the run. `startAfterSeconds`
+ * defers it (counted on the database's clock): a run driven where it was accepted keeps its job
+ * only for recovery (local-runs.ts).
+ */
+export async function sendRunJob(
+  boss: PgBoss,
+  tx: SqlQueryable,
+  run: Pick<RunRecord, 'id' | 'workflowId'>,
+  startAfterSeconds?: number,
+): Promise<void> {
+  await boss.send(
+    RUN_QUEUE,
+    { runId: run.id },
+    {
+      id: run.id,
+      db: txDatabase(tx),
+      ...runJobGroup(run.workflowId),
+      ...(startAfterSeconds === undefined ? {} : { startAfter: startAfterSeconds }),
+    },
+  );
+}
+
 export function runJobHook(boss: PgBoss, sent?: Set<string>) {
   return async (tx: SqlQueryable, run: RunRecord) => {
     if (!enqueuesOnCreate(run)) return;
-    await boss.send(
-      RUN_QUEUE,
-      { runId: run.id },
-      { id: run.id, db: txDatabase(tx), ...runJobGroup(run.workflowId) },
-    );
+    await sendRunJob(boss, tx, run);
     sent?.add(run.id);
   };
 }

@@ -21,7 +21,7 @@ describe.skipIf(!pgAvailable)('a worker survives any single run failing', () => 
   beforeAll(async () => {
     tmp = await tempQueueDb('survive');
     db = await openDb({ databaseUrl: tmp.url });
-    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
+    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: 0 });
     worker = await startQueueWorker({
       databaseUrl: tmp.url,
       concurrency: 2,

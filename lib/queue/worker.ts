@@ -13,12 +13,11 @@ import {
   claimRunSlot,
   isLeaseLost,
   endLease,
+  keepLeases,
   releaseLease,
-  renewLeases,
   workerDatabaseUrl,
 } from './fencing';
 import {
-  LEASE_RENEW_MS,
   NOTIFY_POLLING_SECONDS,
   RUN_QUEUE,
   SCHEDULE_QUEUE,
@@ -56,6 +55,8 @@ export interface QueueWorkerOptions {
   minScheduleIntervalMs?: () => number;
   /** Replays one backtest on this worker's database (lib/server builds it); without it no backtest jobs are taken. */
   runBacktest?: (db: Db, backtestId: string, signal: AbortSignal) => Promise<unknown>;
+  /** Runs one graduation proposal (model call and backtest); without it no graduation jobs are taken. */
+  runGraduation?: (db: Db, graduationId: string, signal: AbortSignal) => Promise<unknown>;
   /**
    * The run queue's polling backstop, default NOTIFY_POLLING_SECONDS. A test that counts the
    * statements of a run raises it, so idle loops do not poll while it counts.
@@ -112,21 +113,10 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   let stopping = false;
   let leaseLosses = 0;
 
-  const renew = setInterval(() => {
-    const ids = [...held.keys()];
-    renewLeases(db.sql, ids, workerId).then(
-      (kept) => {
-        for (const id of ids) {
-          if (kept.includes(id) || !held.has(id)) continue;
-          // Someone else owns it now (we were paused or cut off past the lease): stop at once.
-          log(`lost the lease of ${id}; abandoning it`);
-          engine.abandonRun(id, new LeaseLost(id, 'a renewal found the lease gone'));
-        }
-      },
-      () => {}, // a missed renewal is retried; the lease is longer than several renewals
-    );
-  }, LEASE_RENEW_MS);
-  renew.unref?.();
+  const stopRenewing = keepLeases(db.sql, workerId, held, (id) => {
+    log(`lost the lease of ${id}; abandoning it`);
+    engine.abandonRun(id, new LeaseLost(id, 'a renewal found the lease gone'));
+  });
 
   // pg-boss sleeps a polling interval after each job unless notified meanwhile; a backlog then
   // drains at one job per loop per interval. So a loop that finishes a job fetches again at once
@@ -224,10 +214,18 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     async ([job]) => handleTick(job),
   );
 
-  const runBacktest = opts.runBacktest;
-  const stopBacktests = runBacktest
-    ? await workBacktests(boss, (id, signal) => runBacktest(db, id, signal), log)
-    : null;
+  const { runBacktest, runGraduation } = opts;
+  const stopBacktests =
+    runBacktest || runGraduation
+      ? await workBacktests(
+          boss,
+          {
+            ...(runBacktest ? { backtest: (id, signal) => runBacktest(db, id, signal) } : {}),
+            ...(runGraduation ? { graduation: (id, signal) => runGraduation(db, id, signal) } : {}),
+          },
+          log,
+        )
+      : null;
 
   // Schedule ticks: every worker looks; the derived job id makes each tick of each node one job.
   const loop = createScheduleLoop({
@@ -273,7 +271,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         await releaseLease(db.sql, runId, workerId).catch(() => {});
         await boss.fail(RUN_QUEUE, h.jobId, { reason: 'worker shutting down' }).catch(() => {});
       }
-      clearInterval(renew);
+      stopRenewing();
       await waker.close();
       await store.flush().catch(() => {});
       await events.flush().catch(() => {});

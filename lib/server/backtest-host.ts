@@ -4,15 +4,18 @@ import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
 import { createChatClient } from '@/lib/agent/model-client';
 import { guardedFetch } from '@/lib/net/guarded-fetch';
 import { createSandboxServices } from '@/lib/sandbox';
+import { PrismaGraduationStore } from '@/lib/db/graduation-store';
 import { executeBacktest, INTERRUPTED, type BacktestJobDeps } from '@/lib/promotion/job';
+import { executeGraduation, type GraduationJobDeps } from '@/lib/promotion/graduation-job';
 import { modelConfigReader } from './model-endpoint';
 import { loadPriceTable } from './model-prices';
 
-// The host side of backtests: the services a replay gets (model, prices, sandbox, store) and who
-// runs it. Embedded mode replays in this process; server mode sends a job to the workers
-// (lib/queue/backtest-queue.ts), whose handler is replayBacktest below.
+// The host side of promotion jobs (backtests and graduation proposals): the services a job gets
+// (model, prices, sandbox, store) and who runs it. Embedded mode runs them in this process;
+// server mode sends a job to the workers (lib/queue/backtest-queue.ts), whose handlers are
+// replayBacktest and proposeInWorker below.
 
-/** Backtests the web process replays at once in embedded mode; more wait in order. */
+/** Promotion jobs the web process runs at once in embedded mode; more wait in order. */
 export const MAX_EMBEDDED_BACKTESTS = 2;
 
 /** What a backtest needs from the host: the store, the model, prices, the sandbox, live services. */
@@ -54,25 +57,42 @@ export async function backtestDeps(db: Db, signal?: AbortSignal): Promise<Backte
   };
 }
 
-/** Who replays a queued backtest. */
+/** What a graduation proposal needs from the host: its store, the history, the model, the sandbox. */
+export async function graduationDeps(db: Db, signal?: AbortSignal): Promise<GraduationJobDeps> {
+  const { prices } = await loadPriceTable(db.prisma);
+  return {
+    store: new PrismaGraduationStore(db),
+    cases: new PrismaBacktestStore(db),
+    // The endpoint agent steps use: the environment's, else the one saved in Settings.
+    chat: createChatClient({ prices, config: modelConfigReader(db) }),
+    sandbox: createSandboxServices(),
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/** Who runs a queued backtest or graduation proposal. */
 export interface BacktestDispatcher {
   start(id: string): Promise<void>;
-  /** Tests and the CLI: wait for one backtest this process runs. */
+  graduate(id: string): Promise<void>;
+  /** Tests and the CLI: wait for one job this process runs. */
   settled(id: string): Promise<void>;
 }
 
-/** Embedded mode: this process replays, MAX_EMBEDDED_BACKTESTS at a time, in order. */
+/** Embedded mode: this process runs the jobs, MAX_EMBEDDED_BACKTESTS at a time, in order. */
 export function createInProcessBacktests(db: Db): BacktestDispatcher & { recover(): Promise<void> } {
   const ends = new Map<string, { promise: Promise<void>; resolve(): void }>();
-  const waiting: string[] = [];
+  const waiting: { id: string; kind: 'backtest' | 'graduation' }[] = [];
   let active = 0;
   const pump = () => {
     while (active < MAX_EMBEDDED_BACKTESTS && waiting.length) {
-      const id = waiting.shift()!;
+      const { id, kind } = waiting.shift()!;
       active++;
-      void backtestDeps(db)
-        .then((deps) => executeBacktest(id, deps))
-        .catch((err) => console.error(`[trellis] backtest ${id} failed`, err))
+      void (
+        kind === 'backtest'
+          ? backtestDeps(db).then((deps) => executeBacktest(id, deps))
+          : graduationDeps(db).then((deps) => executeGraduation(id, deps))
+      )
+        .catch((err) => console.error(`[trellis] ${kind} ${id} failed`, err))
         .then(() => {
           active--;
           ends.get(id)?.resolve();
@@ -81,14 +101,20 @@ export function createInProcessBacktests(db: Db): BacktestDispatcher & { recover
         });
     }
   };
+  const enqueue = (id: string, kind: 'backtest' | 'graduation') => {
+    if (ends.has(id)) return;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    ends.set(id, { promise, resolve });
+    waiting.push({ id, kind });
+    pump();
+  };
   return {
     async start(id) {
-      if (ends.has(id)) return;
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      ends.set(id, { promise, resolve });
-      waiting.push(id);
-      pump();
+      enqueue(id, 'backtest');
+    },
+    async graduate(id) {
+      enqueue(id, 'graduation');
     },
     async settled(id) {
       await ends.get(id)?.promise;
@@ -107,6 +133,14 @@ export function createInProcessBacktests(db: Db): BacktestDispatcher & { recover
           await store.finish(b.id, 'failed', { code: 'internal_error', message: INTERRUPTED });
         else await this.start(b.id);
       }
+      const graduations = new PrismaGraduationStore(db);
+      for (const g of await graduations.unfinished()) {
+        if (g.status === 'running')
+          await graduations.finish(g.id, 'failed', {
+            error: { code: 'internal_error', message: INTERRUPTED },
+          });
+        else await this.graduate(g.id);
+      }
     },
   };
 }
@@ -122,4 +156,14 @@ export async function replayBacktest(db: Db, id: string, signal: AbortSignal): P
     return 'failed';
   }
   return executeBacktest(id, deps);
+}
+
+/** A worker's handler for one graduation job; a retried job (its worker died) ends it failed. */
+export async function proposeInWorker(db: Db, id: string, signal: AbortSignal): Promise<unknown> {
+  const deps = await graduationDeps(db, signal);
+  if ((await deps.store.get(id))?.status === 'running') {
+    await deps.store.finish(id, 'failed', { error: { code: 'internal_error', message: INTERRUPTED } });
+    return 'failed';
+  }
+  return executeGraduation(id, deps);
 }

@@ -3,6 +3,7 @@ import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock
 import { startLocalServer, type LocalServer } from '@/lib/net/testing/local-server';
 import { startFixtureSite, type FixtureSite } from '@/lib/browser/testing/fixture-site';
 import { sharedBrowserPool } from '@/lib/browser/pool';
+import { getRuntime, openedRuntime } from './runtime';
 import { callRoute, loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
 
 // The browser step through the API as Next.js calls it, on the process runtime (embedded
@@ -11,7 +12,7 @@ import { callRoute, loadRoute, useEmbeddedRuntime, type Body, type Handler } fro
 // a version whose next run replays without the model.
 
 let routes: Record<
-  'workflows' | 'runs' | 'step' | 'artifact' | 'accept' | 'promotion',
+  'workflows' | 'runs' | 'step' | 'artifact' | 'accept' | 'promotion' | 'rollout' | 'events' | 'versions',
   Record<string, Handler>
 >;
 let site: FixtureSite;
@@ -39,10 +40,14 @@ beforeAll(async () => {
     artifact: await loadRoute('runs/[id]/artifacts/[artifactId]'),
     accept: await loadRoute('workflows/[id]/nodes/[nodeId]/browser-actions'),
     promotion: await loadRoute('workflows/[id]/promotion'),
+    rollout: await loadRoute('workflows/[id]/rollout'),
+    events: await loadRoute('workflows/[id]/rollout/events'),
+    versions: await loadRoute('workflows/[id]/versions'),
   };
 });
 
 afterAll(async () => {
+  await (await openedRuntime()?.catch(() => null))?.rollout.idle();
   await sharedBrowserPool().close();
   await Promise.all([mock?.close(), site?.close(), elsewhere?.close()]);
 });
@@ -168,5 +173,71 @@ describe('browser step routes', () => {
     );
     expect(refused.status).toBe(400);
     expect(refused.body.error.details.problems[0]).toMatchObject({ path: '/stepId', code: 'not_acceptable' });
+  });
+});
+
+describe('a browser step at the agent stage feeds its gates', () => {
+  it('heals count as served, heals that give up as fallbacks; the fallback gate rolls it back to workflow', async () => {
+    mock.force(null);
+    const def = definition();
+    const WINDOW = 4;
+    // No `heal: true`: at the agent stage the step heals by its stage.
+    const { heal: _heal, ...config } = def.nodes[1].config as Record<string, unknown>;
+    const nodes: Record<string, unknown>[] = [
+      def.nodes[0],
+      {
+        ...def.nodes[1],
+        config,
+        mode: 'agent',
+        agent: { ...def.nodes[1].agent, gates: { minSample: WINDOW, window: WINDOW, maxFallbackRate: 0.5 } },
+      },
+    ];
+    const created = await jsonOf(
+      await call(routes.workflows.POST, 'POST', { definition: { ...def, nodes } }),
+    );
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const runOnce = async () => {
+      const run = await jsonOf(await call(routes.runs.POST, 'POST', { input: {}, wait: true }, { id }));
+      await (await getRuntime()).rollout.idle();
+      return run.body;
+    };
+    const state = async () =>
+      (await jsonOf(await call(routes.rollout.GET, 'GET', undefined, { id }, true))).body.steps[0] as Body;
+
+    // Served: the interface agent heals the redesigned page.
+    const healed = await runOnce();
+    expect(healed.steps.find((s: Body) => s.nodeId === 'shop').mode).toBe('healed');
+    // The fault: from now on every model answer is broken, so each heal gives up and the step fails.
+    mock.force('malformed-json');
+    for (let i = 0; i < 2; i++) expect((await runOnce()).run.status).toBe('failed');
+    let now = await state();
+    expect(now).toMatchObject({
+      stage: { stage: 'agent' },
+      served: { agent: 1, fallback: 2, shadow: 0 },
+      verdict: { status: 'insufficient', sample: 3 },
+      evidence: { stage: 3, revision: 3, total: 3 },
+    });
+    // The window fills: 3 of 4 gave up, over the 50% gate: back to workflow (no shadow to land in).
+    expect((await runOnce()).run.status).toBe('failed');
+    now = await state();
+    expect(now.stage).toEqual({ stage: 'workflow' });
+    const events = (await jsonOf(await call(routes.events.GET, 'GET', undefined, { id }))).body
+      .events as Body[];
+    expect(events[0]).toMatchObject({
+      kind: 'rollback',
+      nodeId: 'shop',
+      fromStage: 'agent',
+      toStage: 'workflow',
+    });
+    expect(events[0].reason).toContain('fallback rate 75% > 50% (4 steps)');
+    const fallbackRate = events[0].evidence.verdict.gates.find((g: Body) => g.gate === 'fallbackRate');
+    expect(fallbackRate).toMatchObject({ status: 'fail', value: 0.75, over: 4 });
+    // At workflow the step no longer heals: the next run neither calls the model nor feeds the gates.
+    const calls = mock.requests.length;
+    expect((await runOnce()).run.status).toBe('failed');
+    expect(mock.requests.length).toBe(calls);
+    expect((await state()).verdict.sample).toBe(0);
+    mock.force(null);
   });
 });

@@ -4,6 +4,7 @@ import type { EngineEvent } from '@/lib/engine/events';
 import type { RunStatus } from '@/lib/engine/trace-store';
 import type { SqlQueryable } from '@/lib/db/sql-executor';
 import { RUN_QUEUE, workflowConcurrency } from '@/lib/queue/limits';
+import type { LocalRuns } from '@/lib/queue/local-runs';
 import {
   queueStats,
   runJobGroup,
@@ -45,6 +46,8 @@ export interface Dispatcher {
 
 export interface DispatcherStats extends Partial<QueueStats> {
   mode: 'in-process' | 'queue';
+  /** Server mode: runs the web process drives itself right now (their jobs wait deferred in `queued`). */
+  inWeb?: number;
 }
 
 /** Longest timer we arm; longer delays are re-checked when it fires. */
@@ -170,12 +173,16 @@ export interface QueueDispatcherDeps {
   subscribe: (runId: string, l: (ev: EngineEvent) => void) => () => void;
   /** Outcomes of runs whose run.finished already came (RunEventHub.finished). */
   recent?: (runId: string) => RunOutcome | undefined;
+  /** Runs this process claimed when it wrote them, and drives itself (lib/queue/local-runs.ts). */
+  local?: Pick<LocalRuns, 'start' | 'settled' | 'inFlight' | 'close'>;
 }
 
 export function createQueueDispatcher(deps: QueueDispatcherDeps): Dispatcher {
   const { boss } = deps;
   return {
     async enqueue(runId, workflowId) {
+      // Claimed here (it starts now) or sent to the queue with the run row: nothing to send.
+      if (deps.local?.start(runId) !== undefined) return;
       if (deps.sentWithRun.delete(runId)) return;
       const wf = workflowId === undefined ? await workflowOfRun(deps.sql, runId) : workflowId;
       // Same id as the run: a second insert of the job is ignored.
@@ -188,11 +195,17 @@ export function createQueueDispatcher(deps: QueueDispatcherDeps): Dispatcher {
     async recover() {
       // Workers recover: dead workers' jobs come back through pg-boss heartbeats.
     },
-    settled: (runId) => waitForRunToStop(deps.readOutcome, deps.subscribe, runId, undefined, deps.recent),
+    async settled(runId) {
+      // A run lost here (lease, hand-over) finishes elsewhere: then its events tell.
+      const here = await deps.local?.settled(runId);
+      return here ?? waitForRunToStop(deps.readOutcome, deps.subscribe, runId, undefined, deps.recent);
+    },
     async stats() {
-      return { mode: 'queue', ...(await queueStats(deps.sql)) };
+      const inWeb = deps.local?.inFlight().length;
+      return { mode: 'queue', ...(await queueStats(deps.sql)), ...(inWeb === undefined ? {} : { inWeb }) };
     },
     async close() {
+      await deps.local?.close();
       await boss.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
     },
   };

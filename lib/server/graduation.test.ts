@@ -2,8 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
 import { GRADUATION_MIN_AGREEMENT } from '@/lib/promotion/graduate';
 import { LABEL_SCHEMA } from '@/lib/promotion/testing/triage';
+import { FINAL_GRADUATION_STATUSES } from '@/lib/promotion/graduation-store';
 import { getRuntime } from './runtime';
-import { callJson, loadRoute, useEmbeddedRuntime, type Handler } from './testing/route-harness';
+import {
+  callJson,
+  loadRoute,
+  until,
+  useEmbeddedRuntime,
+  type Body,
+  type Handler,
+} from './testing/route-harness';
 
 // Graduation over the route handlers with an embedded database: real runs of an llm classifier
 // (the scripted model labels by the first label word in the ticket, i.e. a keyword rule) build the
@@ -12,7 +20,7 @@ import { callJson, loadRoute, useEmbeddedRuntime, type Handler } from './testing
 
 let mock: MockLlmServer;
 let r: Record<
-  'workflows' | 'runs' | 'versions' | 'events' | 'rollout' | 'graduation' | 'accept',
+  'workflows' | 'runs' | 'versions' | 'events' | 'rollout' | 'graduation' | 'proposal' | 'cancel' | 'accept',
   Record<string, Handler>
 >;
 
@@ -30,6 +38,8 @@ beforeAll(async () => {
     events: await loadRoute('workflows/[id]/rollout/events'),
     rollout: await loadRoute('workflows/[id]/rollout'),
     graduation: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation'),
+    proposal: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation/[gid]'),
+    cancel: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation/[gid]/cancel'),
     accept: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation/accept'),
   };
 });
@@ -53,6 +63,29 @@ const state = async () => ({
   events: (await call(r.events.GET, 'GET', `/api/workflows/${wid}/rollout/events`, undefined, { id: wid }))
     .body.events as { kind: string; version: number; evidence: Record<string, unknown> }[],
 });
+
+/** GET the proposal until `done` holds, noting every (status, phase, done) it was seen in. */
+async function watch(gid: string, done = (g: Body) => FINAL_GRADUATION_STATUSES.includes(g.status)) {
+  const seen: string[] = [];
+  for (;;) {
+    const res = await call(r.proposal.GET, 'GET', url(`/${gid}`), undefined, { ...p(), gid });
+    expect(res.status).toBe(200);
+    const g = res.body.graduation;
+    const at = `${g.status}/${g.phase}/${g.progress.done}`;
+    if (seen.at(-1) !== at) seen.push(at);
+    if (done(g)) return { graduation: g, seen };
+    await new Promise((res) => setTimeout(res, 5));
+  }
+}
+
+/** POST a proposal (202, queued), then follow it to its end. */
+async function propose(body: Record<string, unknown> = { model: 'scenario:graduate' }) {
+  const res = await call(r.graduation.POST, 'POST', url(), body, p());
+  expect(res.status).toBe(202);
+  expect(res.body.graduation).toMatchObject({ status: 'queued', phase: 'queued', proposal: null });
+  const { graduation, seen } = await watch(res.body.graduation.id);
+  return { ...graduation, seen };
+}
 
 describe('graduation over the API', () => {
   it('history: an llm step in shadow whose answers equal a keyword rule', async () => {
@@ -88,11 +121,22 @@ describe('graduation over the API', () => {
     }
   });
 
-  it('proposes a code step reproducing 100% of the recorded cases, and saves nothing', async () => {
+  it('proposes as a queued job: 202, then model → backtest progress → a code step reproducing 100%; saves nothing', async () => {
     const before = await state();
-    const res = await call(r.graduation.POST, 'POST', url(), { model: 'scenario:graduate' }, p());
-    expect(res.status).toBe(200);
-    expect(res.body.proposal).toMatchObject({
+    const g = await propose();
+    expect(g).toMatchObject({
+      status: 'succeeded',
+      phase: 'done',
+      version: 1,
+      progress: { total: TICKETS.length, done: TICKETS.length },
+      error: null,
+    });
+    // Observed in order: never a later phase before an earlier one, the count never going back.
+    const order = ['queued', 'model', 'backtest', 'done'];
+    const phases = g.seen.map((s: string) => order.indexOf(s.split('/')[1]));
+    expect(phases).toEqual([...phases].sort((a, b) => a - b));
+    expect(g.seen.at(-1)).toBe(`succeeded/done/${TICKETS.length}`);
+    expect(g.proposal).toMatchObject({
       proposed: true,
       nodeType: 'code',
       agreement: 1,
@@ -100,13 +144,39 @@ describe('graduation over the API', () => {
       cases: TICKETS.length,
       failures: [],
     });
-    expect(res.body.proposal.config.code).toContain('return');
+    expect(g.proposal.config.code).toContain('return');
     expect(await state()).toEqual(before);
   });
 
+  it('cancels: a proposal waiting for a slow model ends cancelled with no proposal; a second cancel is 409', async () => {
+    const calls = mock.requests.length + 1;
+    const res = await call(r.graduation.POST, 'POST', url(), { model: 'scenario:slow' }, p());
+    expect(res.status).toBe(202);
+    const gid = res.body.graduation.id as string;
+    await watch(gid, (g) => g.phase === 'model');
+    // The model has the request (and takes MOCK_SLOW_DEFAULT_MS to answer it).
+    await until('the slow model call', async () => mock.requests.length === calls);
+    const cancel = await call(r.cancel.POST, 'POST', url(`/${gid}/cancel`), undefined, { ...p(), gid });
+    expect(cancel.status).toBe(200);
+    expect(cancel.body.graduation.cancelRequested).toBe(true);
+    const { graduation } = await watch(gid);
+    expect(graduation).toMatchObject({ status: 'cancelled', phase: 'done', proposal: null, error: null });
+    // The model was not asked again, and no backtest ran.
+    expect(mock.requests.length).toBe(calls);
+    expect(graduation.progress.done).toBe(0);
+    const again = await call(r.cancel.POST, 'POST', url(`/${gid}/cancel`), undefined, { ...p(), gid });
+    expect(again.status).toBe(409);
+    // Another node's URL does not reach it.
+    const other = await call(r.proposal.GET, 'GET', url(`/${gid}`), undefined, {
+      ...p(),
+      nodeId: 'start',
+      gid,
+    });
+    expect(other.status).toBe(404);
+  });
+
   it('accept checks the base version: a save since the proposal is 409 version_conflict, nothing written', async () => {
-    const proposed = (await call(r.graduation.POST, 'POST', url(), { model: 'scenario:graduate' }, p())).body;
-    const { proposal, version } = proposed;
+    const { proposal, version } = await propose();
     // Someone saves in between: a gates edit is a new version.
     const put = await call(
       r.rollout.PUT,
@@ -142,9 +212,7 @@ describe('graduation over the API', () => {
   });
 
   it('accept writes one version: the step as that code step in workflow mode, and a graduation row', async () => {
-    const { proposal, version } = (
-      await call(r.graduation.POST, 'POST', url(), { model: 'scenario:graduate' }, p())
-    ).body;
+    const { proposal, version } = await propose();
     const before = await state();
     const res = await call(
       r.accept.POST,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PrismaBacktestStore } from '@/lib/db/backtest-store';
 import { insertRolloutEvents } from '@/lib/db/repositories/rollout-events';
 import * as wfRepo from '@/lib/db/repositories/workflows';
-import { createChatClient } from '@/lib/agent/model-client';
+import { PrismaGraduationStore } from '@/lib/db/graduation-store';
 import { getNode } from '@/lib/nodes/registry';
 import { isBranching } from '@/lib/promotion/agent-candidate';
 import {
@@ -10,16 +10,14 @@ import {
   checkCandidate,
   GRADUATION_MIN_AGREEMENT,
   GRADUATION_NODE_TYPES,
-  proposeGraduation,
 } from '@/lib/promotion/graduate';
+import { FINAL_GRADUATION_STATUSES, type GraduationRecord } from '@/lib/promotion/graduation-store';
 import { loadCases } from '@/lib/promotion/job';
 import { DEFAULT_BACKTEST_CASES, runFilterSchema } from '@/lib/promotion/spec';
 import { createSandboxServices } from '@/lib/sandbox';
 import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { stageLabel, stageOf } from '@/lib/workflow/rollout';
-import { modelConfigReader } from './model-endpoint';
-import { loadPriceTable } from './model-prices';
 import { INT4_MAX } from './limits';
 import { baseVersionOf, versionConflict } from './version-etag';
 import { MAX_ROLLOUT_REASON_LENGTH } from './rollout-api';
@@ -27,8 +25,10 @@ import { json, parseWith, readJson, type RouteContext } from './route';
 import { principalName } from './runs';
 import { getRuntime, type Runtime } from './runtime';
 
-// Graduation over HTTP (issue 16 §5): POST …/nodes/:nodeId/graduation proposes a deterministic
-// step (lib/promotion/graduate.ts) and saves nothing; POST …/graduation/accept is the owner's
+// Graduation over HTTP (issue 16 §5): POST …/nodes/:nodeId/graduation queues a proposal job
+// (lib/promotion/graduation-job.ts: the model writes a deterministic step, it is backtested) and
+// answers 202; GET …/graduation/:gid shows its progress and, at the end, the proposal; POST
+// …/graduation/:gid/cancel stops it. Nothing is saved by proposing; POST …/graduation/accept is the owner's
 // act: the config is checked and backtested again over the same history, then version n+1 has the
 // step as that deterministic type in workflow mode, with a `graduation` row in the rollout log.
 
@@ -100,22 +100,63 @@ const casesOf = (db: Runtime['db'], params: Params, version: number, runs: z.inf
     request: { runs },
   });
 
+/** A proposal as the API shows it: the job's state and, once it ended, the proposal itself. */
+export function graduationView(g: GraduationRecord) {
+  return {
+    id: g.id,
+    workflowId: g.workflowId,
+    nodeId: g.nodeId,
+    version: g.version,
+    status: g.status,
+    phase: g.phase,
+    request: g.request,
+    progress: { total: g.total, done: g.done },
+    proposal: g.result,
+    cancelRequested: g.cancelRequested,
+    error: g.error,
+    createdAt: g.createdAt.toISOString(),
+    startedAt: g.startedAt?.toISOString() ?? null,
+    finishedAt: g.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** Queue a proposal: the step is checked now (4xx before anything is stored), the job runs later. */
 export async function postGraduation({ req, params }: RouteContext<Params>) {
   const body = parseWith(graduationBody, await readJson(req));
-  const { db } = await getRuntime();
-  const { version, node } = await graduatingNode(db, params, body.version);
-  const cases = await casesOf(db, params, version, body.runs);
-  const { prices } = await loadPriceTable(db.prisma);
-  const proposal = await proposeGraduation({
-    cases,
-    // The endpoint agent steps use: the environment's, else the one saved in Settings.
-    chat: createChatClient({ prices, config: modelConfigReader(db) }),
-    ...(body.model ? { model: body.model } : {}),
-    sandbox: createSandboxServices(),
-    node,
-    signal: req.signal,
+  const rt = await getRuntime();
+  const { version } = await graduatingNode(rt.db, params, body.version);
+  const g = await new PrismaGraduationStore(rt.db).create({
+    workflowId: params.id,
+    nodeId: params.nodeId,
+    version,
+    request: { runs: body.runs, ...(body.model ? { model: body.model } : {}) },
   });
-  return json({ workflowId: params.id, nodeId: params.nodeId, version, proposal });
+  await rt.backtests.graduate(g.id);
+  return json({ graduation: graduationView(g) }, 202);
+}
+
+type ProposalParams = Params & { gid: string };
+
+async function ownProposal(store: PrismaGraduationStore, params: ProposalParams): Promise<GraduationRecord> {
+  const g = await store.get(params.gid);
+  if (!g || g.workflowId !== params.id || g.nodeId !== params.nodeId)
+    throw new NotFoundError(`Graduation proposal ${params.gid}`);
+  return g;
+}
+
+export async function getGraduation({ params }: RouteContext<ProposalParams>) {
+  const store = new PrismaGraduationStore((await getRuntime()).db);
+  return json({ graduation: graduationView(await ownProposal(store, params)) });
+}
+
+export async function cancelGraduation({ params }: RouteContext<ProposalParams>) {
+  const store = new PrismaGraduationStore((await getRuntime()).db);
+  const before = await ownProposal(store, params);
+  if (FINAL_GRADUATION_STATUSES.includes(before.status))
+    throw new TrellisError('conflict', `Graduation proposal ${params.gid} already ended (${before.status})`);
+  const g = await store.requestCancel(params.gid);
+  if (!g) throw new NotFoundError(`Graduation proposal ${params.gid}`);
+  return json({ graduation: graduationView(g) });
 }
 
 export async function acceptGraduation({ req, params, auth }: RouteContext<Params>) {

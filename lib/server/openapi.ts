@@ -16,6 +16,7 @@ import { casesQuery, compareQuery, listQuery as backtestListQuery } from './back
 import { backtestRequestSchema, BACKTEST_STATUSES } from '@/lib/promotion/spec';
 import { eventsQuery, killBody, rolloutBody, rolloutQuery } from './rollout-api';
 import { acceptGraduationBody, graduationBody } from './graduation';
+import { GRADUATION_PHASES, GRADUATION_STATUSES } from '@/lib/promotion/graduation-store';
 import { approvalBody, listQuery, rerunBody, runQuery, startBody, stepsQuery } from './runs';
 import { putPricesBody } from './settings';
 import { VERSION } from './version';
@@ -227,6 +228,26 @@ const backtest = z
     finishedAt: isoDate.nullable(),
   })
   .meta({ id: 'Backtest' });
+const graduationPath = z.object({ id: z.string(), nodeId: z.string(), gid: z.string() });
+const graduation = z
+  .object({
+    id: z.string(),
+    workflowId: z.string(),
+    nodeId: z.string(),
+    version: z.number().int(),
+    status: z.enum(GRADUATION_STATUSES),
+    phase: z.enum(GRADUATION_PHASES),
+    request: z.object({}).loose(),
+    progress: z.object({ total: z.number().int(), done: z.number().int() }),
+    /** The Graduation (docs/api.md#graduation); null until the job succeeded. */
+    proposal: z.object({}).loose().nullable(),
+    cancelRequested: z.boolean(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    createdAt: isoDate,
+    startedAt: isoDate.nullable(),
+    finishedAt: isoDate.nullable(),
+  })
+  .meta({ id: 'GraduationProposal' });
 const backtestReport = z
   .object({
     cases: z.number().int(),
@@ -627,13 +648,30 @@ export const API_OPERATIONS: Record<
   '/api/workflows/{id}/nodes/{nodeId}/graduation': {
     post: {
       summary:
-        'Propose a deterministic (code/transform) step for an agent step from its recorded cases, backtested over them; saves nothing',
+        'Queue a graduation proposal: the model writes a deterministic (code/transform) step from the recorded cases, then it is backtested over them (poll GET …/graduation/{gid}); saves nothing',
       description:
-        'The proposal is offered (`proposed: true`) only when it reproduces at least `threshold` of the cases exactly; otherwise `reason` says why (too_few_cases, invalid_answer, invalid_config, below_threshold) with the agreement and failures.',
+        'The step is checked at once (400 /version, 404 unknown node, 422 not agent-capable or branching); the model call and the backtest run as a queued job, cancellable. When it succeeded, `proposal.proposed` is true only if the candidate reproduces at least `threshold` of the cases exactly; otherwise `proposal.reason` says why (too_few_cases, invalid_answer, invalid_config, below_threshold) with the agreement and failures.',
       tag: 'Workflows',
       path: z.object({ id: z.string(), nodeId: z.string() }),
       body: graduationBody,
-      responses: { 200: z.object({}).loose() },
+      responses: { 202: z.object({ graduation }) },
+    },
+  },
+  '/api/workflows/{id}/nodes/{nodeId}/graduation/{gid}': {
+    get: {
+      summary:
+        'A graduation proposal: status, phase (model, backtest), progress and, once it ended, the proposal',
+      tag: 'Workflows',
+      path: graduationPath,
+      responses: { 200: z.object({ graduation }) },
+    },
+  },
+  '/api/workflows/{id}/nodes/{nodeId}/graduation/{gid}/cancel': {
+    post: {
+      summary: 'Cancel a queued or running graduation proposal (409 once it ended)',
+      tag: 'Workflows',
+      path: graduationPath,
+      responses: { 200: z.object({ graduation }) },
     },
   },
   '/api/workflows/{id}/nodes/{nodeId}/graduation/accept': {

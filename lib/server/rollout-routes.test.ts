@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLLOUT_EVENT_KINDS } from '@/lib/workflow/rollout';
 import { startMockLlmServer, type MockLlmServer } from '@/lib/agent/testing/mock-llm-server';
-import { getRuntime } from './runtime';
+import { openedRuntime } from './runtime';
 import { callJson, loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testing/route-harness';
 
 // Rollout over the real API handlers, the process runtime (embedded database, in-process engine
@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Before the runtime closes: the rollout watcher may still be evaluating.
-  await (await getRuntime().catch(() => null))?.rollout.idle();
+  await (await openedRuntime()?.catch(() => null))?.rollout.idle();
   await mock?.close();
 });
 

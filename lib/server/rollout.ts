@@ -23,7 +23,7 @@ import {
   type StageState,
 } from '@/lib/workflow/rollout';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
-import { agentSamples, gateSample } from './agent-samples';
+import { agentSamples, evidenceModes, gateSample } from './agent-samples';
 
 // Rollout of agent steps (issue 16 §3–4) over the database: what evidence the gates read, the
 // one writer of stage changes (a new workflow version + an activity row, in one transaction),
@@ -99,29 +99,46 @@ async function stepRollout(
 ): Promise<StepRollout> {
   const gates = rolloutGatesSchema.parse(node.agent?.gates ?? DEFAULT_GATES);
   const stageIds = streak(versions, node.id, (k) => k.key);
+  const s = stageOf(node);
+  const once = runsOnce(node) ? { atAgentStage: s.stage === 'agent' } : undefined;
   const samples = await agentSamples(prisma, {
     workflowId,
     nodeId: node.id,
     limit: gates.window,
     versionIds: stageIds,
+    runsOnce: once,
   });
-  const verdict = evaluateGates(samples.map(gateSample), gates);
+  const gateSamples = samples.map(gateSample);
+  const verdict = evaluateGates(gateSamples, gates);
   const served = { agent: 0, fallback: 0, shadow: 0 };
-  for (const s of samples) if (s.mode in served) served[s.mode as keyof typeof served]++;
+  for (const g of gateSamples) if (g.mode in served) served[g.mode as keyof typeof served]++;
+  // A runs-once step's replays record `workflow` in every stage: only versions where it was at the
+  // agent stage hold its evidence.
+  const atAgent = (ids: string[]) =>
+    ids.filter((id) =>
+      versions
+        .find((v) => v.id === id)
+        ?.keys.get(node.id)
+        ?.key.startsWith('agent@'),
+    );
   const count = (versionIds?: string[]) =>
     prisma.step.count({
       where: {
         nodeId: node.id,
         parentNodeId: null,
         run: { workflowId, ...(versionIds ? { workflowVersionId: { in: versionIds } } : {}) },
-        mode: { in: ['agent', 'shadow', 'fallback'] },
+        mode: { in: evidenceModes(once) },
         status: { in: ['succeeded', 'failed'] },
       },
     });
+  const revisionIds = streak(versions, node.id, (k) => k.revision);
   const [stage, revision, total] = withCounts
-    ? await Promise.all([count(stageIds), count(streak(versions, node.id, (k) => k.revision)), count()])
+    ? await Promise.all(
+        once
+          ? [count(stageIds), count(atAgent(revisionIds)), count(atAgent(versions.map((v) => v.id)))]
+          : [count(stageIds), count(revisionIds), count()],
+      )
     : [verdict.sample, verdict.sample, verdict.sample];
-  const s = stageOf(node);
   return {
     nodeId: node.id,
     nodeName: node.name ?? null,

@@ -4,11 +4,12 @@ import { SqlTraceStore, type SqlTraceStoreOptions } from '@/lib/db/sql-trace-sto
 import { PrismaWorkflowSource } from '@/lib/db/prisma-workflow-source';
 import { workflowHeads, type WorkflowHeads } from '@/lib/db/workflow-heads';
 import { createChatClient } from '@/lib/agent/model-client';
-import { createEngine, type Engine } from '@/lib/engine/engine';
+import { createEngine, type Engine, type EngineOptions } from '@/lib/engine/engine';
 import type { EngineEvent } from '@/lib/engine/events';
 import { startBoss } from '@/lib/queue/boss';
 import { listenRunEvents } from '@/lib/queue/event-bridge';
 import { runJobHook } from '@/lib/queue/run-queue';
+import { startLocalRuns, webRunSlots } from '@/lib/queue/local-runs';
 import { createInProcessDispatcher, createQueueDispatcher, type Dispatcher } from './dispatcher';
 import { RECENT_FINISHES_KEPT, RunEventHub } from './run-events';
 import { startInProcessScheduler } from './schedules';
@@ -22,7 +23,8 @@ import { createSandboxServices, warmSandbox } from '@/lib/sandbox';
 import { engineTracer, startTelemetry } from '@/lib/telemetry';
 import { VERSION } from './version';
 import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
-import { sendBacktest } from '@/lib/queue/backtest-queue';
+import { sendBacktest, sendGraduation } from '@/lib/queue/backtest-queue';
+import { warmAcceptPath, warmExecutePath } from './warm-up';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -52,6 +54,11 @@ export function getRuntime(): Promise<Runtime> {
     throw err;
   });
   return g[KEY];
+}
+
+/** The process runtime if something opened it; null otherwise (closing must not open one). */
+export function openedRuntime(): Promise<Runtime> | null {
+  return (globalThis as Holder)[KEY] ?? null;
 }
 
 /** Environment variables expressions may read as env.<name>; nothing else of the host leaks. */
@@ -102,6 +109,11 @@ export interface RuntimeOptions {
   schedules?: boolean;
   /** Force a dispatcher; default: the queue on Postgres with a URL, in-process otherwise. */
   dispatch?: 'queue' | 'in-process';
+  /**
+   * Server mode: runs this process executes itself at once (default webRunSlots(), from
+   * TRELLIS_WEB_RUN_SLOTS); 0 sends every run to the workers (tests of the worker path).
+   */
+  webRunSlots?: number;
   /** Trace store settings over the host's (tests: a flush interval that never fires mid-run). */
   traceStore?: Pick<SqlTraceStoreOptions, 'flushIntervalMs'>;
 }
@@ -113,7 +125,7 @@ export function buildEngine(
   onEvent: (ev: EngineEvent) => void,
   // Rollout gates are read where runs finish: here, in the web process and in every worker.
   rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
-  opts: { keepStartedRuns?: boolean } = {},
+  opts: Pick<EngineOptions, 'keepStartedRuns'> = {},
 ): Engine {
   return createEngine({
     store,
@@ -140,14 +152,41 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     if (!databaseUrl) throw new Error('The queue dispatcher needs a Postgres URL (DATABASE_URL)');
     const boss = await startBoss({ databaseUrl, consumer: false });
     const sentWithRun = new Set<string>();
+    const heads = workflowHeads(db);
+    const rollout = createRolloutWatcher(db.prisma, { heads });
+    const publish = (ev: EngineEvent) => events.publish(ev);
+    // Runs this process has a slot for execute here (lib/queue/local-runs.ts), on sessions of their
+    // own that the database fences like a worker's; the rest go to the workers.
+    const slots = opts.webRunSlots ?? webRunSlots();
+    const local =
+      slots > 0
+        ? startLocalRuns({
+            databaseUrl,
+            boss,
+            slots,
+            storeOptions: hostTraceStoreOptions(),
+            makeEngine: (localStore, sql, drivesHere) =>
+              buildEngine({ ...db, sql }, localStore, publish, rollout, { keepStartedRuns: drivesHere }),
+            log: (s) => console.error(`[trellis] ${s}`),
+          })
+        : undefined;
     const store = new SqlTraceStore(db, {
       onRunCreated: runJobHook(boss, sentWithRun),
       ...hostTraceStoreOptions(),
     });
-    const heads = workflowHeads(db);
-    const rollout = createRolloutWatcher(db.prisma, { heads });
-    // Runs execute in worker processes (their events arrive by NOTIFY): nothing to keep for them here.
-    const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout, { keepStartedRuns: false });
+    // Runs execute in workers (their events arrive by NOTIFY) or on `local`'s engine: this one
+    // records cancels, decisions and reruns, and keeps nothing of the runs it starts.
+    const web = buildEngine(db, store, publish, rollout, { keepStartedRuns: false });
+    // New runs are written by the engine that may drive them, which then need not read them back;
+    // a cancel of a run driven here stops its steps at once (not at the drive's next poll).
+    const engine: Engine = local
+      ? {
+          ...web,
+          startRun: (args) => local.engine.startRun(args),
+          cancelRun: (runId) =>
+            local.inFlight().includes(runId) ? local.engine.cancelRun(runId) : web.cancelRun(runId),
+        }
+      : web;
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
       boss,
@@ -159,6 +198,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       },
       subscribe: (runId, l) => events.subscribe(runId, l),
       recent: (runId) => events.finished(runId),
+      local,
     });
     const close = dispatcher.close!;
     dispatcher.close = async () => {
@@ -167,8 +207,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await rollout.close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
+    // Runs are accepted here and executed by workers (which warm their own path, cli/worker.ts).
+    await warmAcceptPath(store);
     const backtests: BacktestDispatcher = {
       start: (id) => sendBacktest(boss, id),
+      graduate: (id) => sendGraduation(boss, id),
       settled: async () => {},
     };
     return { db, store, engine, dispatcher, events, rollout, backtests, heads };
@@ -195,9 +238,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     await rollout.close();
   };
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
-  // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
-  // /api/health waits for the runtime, so "ready" means warm).
+  // Runs execute here: the sandbox's workers load QuickJS now, and the rest of a run's path is
+  // warmed, not in the first run (GET /api/health waits for the runtime, so "ready" means warm).
   await warmSandbox();
+  await warmExecutePath();
+  await warmAcceptPath(store);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   const backtests = createInProcessBacktests(db);

@@ -52,6 +52,7 @@ export const PROBLEM_CODES = [
   'unsupported_expression_language',
   'secret_in_prompt',
   'http_tool_without_hosts',
+  'stage_not_supported',
   'internal_error',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
@@ -408,6 +409,19 @@ function inspectNode(
     out.add(`${path}/mode`, 'agent_not_supported', `node type "${type}" cannot run in agent mode`);
   }
   const agent = raw.agent;
+  if (spec.runsOnce && raw.mode === 'agent' && isRec(agent)) {
+    // A definition written before these stages were refused (or by hand) may still carry them. The
+    // engine runs such a step as at the workflow stage (its agent heals only at `agent`), so the
+    // canvas says so rather than refusing to run it.
+    for (const key of ['shadow', 'canaryPercent'] as const)
+      if (key === 'shadow' ? agent.shadow === true : agent.canaryPercent !== undefined)
+        out.add(
+          `${path}/agent/${key}`,
+          'stage_not_supported',
+          `a "${type}" step acts on the outside once per run, so it has no ${key === 'shadow' ? 'shadow' : 'canary'} stage: it runs as it would at the workflow stage; move it to agent or workflow`,
+          'warning',
+        );
+  }
   checkSecretsInPrompt(out, raw, path);
   if (isRec(agent) && Array.isArray(agent.tools) && agent.tools.includes('http')) {
     // The agent's http tool may only call allow-listed hosts (an http.request step also its own

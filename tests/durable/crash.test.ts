@@ -48,7 +48,7 @@ describe.skipIf(!pgAvailable)('durable execution with crashing workers', () => {
   beforeAll(async () => {
     tmp = await tempQueueDb('durable');
     db = await openDb({ databaseUrl: tmp.url });
-    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
+    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: 0 });
     rec = await recordingServer(() => 20 + Math.floor(Math.random() * 30));
     await Promise.all(Array.from({ length: WORKERS }, addWorker));
   }, 60_000);

@@ -29,7 +29,7 @@ describe.skipIf(!pgAvailable)('lost lease', () => {
   beforeAll(async () => {
     tmp = await tempQueueDb('lease');
     db = await openDb({ databaseUrl: tmp.url });
-    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
+    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: 0 });
     server = http.createServer((req, res) => {
       seen.push({ who: (req.url ?? '').split('/')[2] ?? '?', at: Date.now() });
       req.resume();

@@ -4,7 +4,7 @@ import { openDb, type Db } from '@/lib/db/client';
 import { tempDataDir } from '@/lib/db/testing/databases';
 import { tempQueueDb } from '@/lib/queue/testing/queue-db';
 import { toErrorResponse } from '../route';
-import { createRuntime, getRuntime, type Runtime } from '../runtime';
+import { createRuntime, getRuntime, openedRuntime, type Runtime } from '../runtime';
 import { API_DIR } from './route-files';
 
 // The route handlers as Next.js calls them (Request in, Response out) on a real runtime: the
@@ -72,7 +72,7 @@ export async function until(what: string, ok: () => Promise<boolean>, ms = 60_00
 
 /** Closes the runtime the handlers opened (getRuntime): its dispatcher, trace store and database. */
 export async function closeProcessRuntime(): Promise<void> {
-  const rt = await getRuntime().catch(() => null);
+  const rt = await openedRuntime()?.catch(() => null);
   await rt?.dispatcher.close?.();
   await rt?.store.close().catch(() => {});
   await rt?.db.close().catch(() => {});
@@ -114,7 +114,7 @@ export function useEmbeddedRuntime(name: string, opts: { env?: Env | (() => Env)
  * A runtime on a throwaway Postgres database (in-process dispatch unless `databaseUrl` is passed
  * on), installed as the process runtime the handlers read. Skip the suite when !pgAvailable.
  */
-export function usePostgresRuntime(area: string, opts: { queue?: boolean } = {}) {
+export function usePostgresRuntime(area: string, opts: { queue?: boolean; webRunSlots?: number } = {}) {
   const KEY = Symbol.for('trellis.runtime');
   const ctx = {} as { db: Db; rt: Runtime; url: string };
   let tmp: Awaited<ReturnType<typeof tempQueueDb>> | undefined;
@@ -124,7 +124,7 @@ export function usePostgresRuntime(area: string, opts: { queue?: boolean } = {})
     ctx.db = await openDb({ databaseUrl: tmp.url });
     ctx.rt = await createRuntime(
       opts.queue
-        ? { db: ctx.db, databaseUrl: tmp.url, seed: false }
+        ? { db: ctx.db, databaseUrl: tmp.url, seed: false, webRunSlots: opts.webRunSlots }
         : { db: ctx.db, dispatch: 'in-process', seed: false },
     );
     (globalThis as Record<symbol, unknown>)[KEY] = Promise.resolve(ctx.rt);

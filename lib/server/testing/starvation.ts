@@ -108,7 +108,7 @@ export async function openStarvationHost(
     const tmp = await createTempPostgres('starve', postgresUrl);
     cleanups.push(() => tmp.drop());
     db = await openDb({ databaseUrl: tmp.url });
-    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
+    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: 0 });
     worker = await startQueueWorker({ databaseUrl: tmp.url, concurrency: 2, makeEngine: buildEngine });
   } else {
     const dir = tempDataDir();

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PgBoss } from 'pg-boss';
+import { openDb, type Db } from '@/lib/db/client';
+import { createWorkflow } from '@/lib/db/repositories/workflows';
+import { buildEngine, createRuntime, type Runtime } from '@/lib/server/runtime';
+import { recordingServer, recordingWorkflow, sleep, type RecordingServer } from '@/tests/durable/harness';
+import { startBoss } from './boss';
+import {
+  startLocalRuns,
+  webRunSlots,
+  WEB_RUN_SLOTS_ENV,
+  DEFAULT_WEB_RUN_SLOTS,
+  type LocalRuns,
+} from './local-runs';
+import { RUN_QUEUE } from './limits';
+import { pgAvailable, tempQueueDb } from './testing/queue-db';
+
+// The web process's own runs (local-runs.ts) obey the worker's fence: once another owner holds the
+// run's lease, the web process sends no further request and writes nothing more to the run's trace.
+// (Its crash and recovery: tests/durable/web-crash.test.ts; bursts beyond its slots:
+// burst.test.ts; statements per run: round-trips.test.ts.)
+
+describe('web run slots setting', () => {
+  it(`defaults to ${DEFAULT_WEB_RUN_SLOTS}, 0 turns the short path off, nonsense is refused by name`, () => {
+    expect(webRunSlots({})).toBe(DEFAULT_WEB_RUN_SLOTS);
+    expect(webRunSlots({ [WEB_RUN_SLOTS_ENV]: '0' })).toBe(0);
+    expect(webRunSlots({ [WEB_RUN_SLOTS_ENV]: '3' })).toBe(3);
+    expect(() => webRunSlots({ [WEB_RUN_SLOTS_ENV]: '-1' })).toThrow(WEB_RUN_SLOTS_ENV);
+    expect(() => webRunSlots({ [WEB_RUN_SLOTS_ENV]: 'many' })).toThrow(WEB_RUN_SLOTS_ENV);
+  });
+});
+
+describe.skipIf(!pgAvailable)('a run driven by the web process that loses its lease', () => {
+  let tmp: Awaited<ReturnType<typeof tempQueueDb>>;
+  let db: Db;
+  let boss: PgBoss;
+  let local: LocalRuns;
+  let rec: RecordingServer;
+
+  beforeAll(async () => {
+    tmp = await tempQueueDb('localruns');
+    db = await openDb({ databaseUrl: tmp.url });
+    boss = await startBoss({ databaseUrl: tmp.url, consumer: false });
+    // The first POST is held long enough for the lease to change hands meanwhile.
+    let n = 0;
+    rec = await recordingServer(() => (++n === 1 ? 3_000 : 0));
+    process.env.TRELLIS_HTTP_ALLOW_PRIVATE = '1';
+    local = startLocalRuns({
+      databaseUrl: tmp.url,
+      boss,
+      slots: 2,
+      makeEngine: (store, sql, drivesHere) =>
+        buildEngine({ ...db, sql }, store, () => {}, undefined, { keepStartedRuns: drivesHere }),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await local?.close(0);
+    await rec?.close();
+    await boss?.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
+    await db?.close();
+    await tmp?.drop();
+  });
+
+  it('sends nothing more and writes no trace row after the lease is taken over', async () => {
+    const def = recordingWorkflow(rec.url, 5);
+    const wf = await createWorkflow(db.prisma, { name: 'lease lost', definition: def });
+    const runId = await local.engine.startRun({ definition: def, workflowId: wf.id, input: {} });
+    expect(local.start(runId)).toBe(true); // claimed in its own transaction
+    while (rec.total() < 1) await sleep(20);
+
+    // Another owner takes the run (as a worker would after a lease ran out).
+    await db.sql.query(
+      `UPDATE "Run" SET "leaseOwner" = 'thief', "leaseUntil" = now() + interval '1 minute' WHERE id = $1`,
+      [runId],
+    );
+    const rows = () =>
+      db.sql.query<{ id: string; status: string; finishedAt: Date | null }>(
+        `SELECT id, status, "finishedAt" FROM "Step" WHERE "runId" = $1 ORDER BY id`,
+        [runId],
+      );
+    const atSteal = await rows();
+    // The first POST was made durable as running before it was sent (DurableTraceStore).
+    expect(atSteal.map((r) => r.status)).toEqual(['succeeded', 'running']);
+
+    const out = await local.settled(runId);
+    await sleep(1_000); // anything it would still write has had its chance
+    expect(out).toBeUndefined(); // dropped, not finished here
+    expect(local.leaseLosses()).toBe(1);
+    expect(local.inFlight()).toEqual([]);
+    expect(rec.total()).toBe(1); // no request after the loss
+    expect(await rows()).toEqual(atSteal); // no row added or finished
+    const [run] = await db.sql.query(`SELECT status, "leaseOwner" FROM "Run" WHERE id = $1`, [runId]);
+    expect(run).toEqual({ status: 'running', leaseOwner: 'thief' });
+    // Its job stays for the new owner's side (only a run that ends here deletes it).
+    const jobs = await db.sql.query(`SELECT id FROM pgboss.job WHERE name = $1 AND id::text = $2`, [
+      RUN_QUEUE,
+      runId,
+    ]);
+    expect(jobs).toHaveLength(1);
+  }, 60_000);
+});
+
+describe.skipIf(!pgAvailable)('a cancel of a run the web process drives', () => {
+  let tmp: Awaited<ReturnType<typeof tempQueueDb>>;
+  let db: Db;
+  let rt: Runtime;
+  let rec: RecordingServer;
+
+  beforeAll(async () => {
+    tmp = await tempQueueDb('localcancel');
+    db = await openDb({ databaseUrl: tmp.url });
+    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
+    rec = await recordingServer(() => 30_000);
+    process.env.TRELLIS_HTTP_ALLOW_PRIVATE = '1';
+  }, 60_000);
+
+  afterAll(async () => {
+    await rt?.dispatcher.close?.();
+    await rec?.close();
+    await db?.close();
+    await tmp?.drop();
+  });
+
+  it('stops it at once, records it once and leaves no job behind', async () => {
+    const def = recordingWorkflow(rec.url, 3);
+    const wf = await createWorkflow(db.prisma, { name: 'cancel', definition: def });
+    const runId = await rt.engine.startRun({ definition: def, workflowId: wf.id, input: {} });
+    await rt.dispatcher.enqueue(runId, wf.id);
+    while (rec.total() < 1) await sleep(20);
+    expect((await rt.dispatcher.stats!()).inWeb).toBe(1);
+    expect(await rt.engine.cancelRun(runId)).toBe(true);
+    // Settled long before the held POST would have answered: its request was aborted.
+    const out = await rt.dispatcher.settled(runId);
+    expect(out?.status).toBe('cancelled');
+    const [run] = await db.sql.query(`SELECT status FROM "Run" WHERE id = $1`, [runId]);
+    expect(run).toEqual({ status: 'cancelled' });
+    expect(rec.total()).toBe(1);
+    const jobs = await db.sql.query(`SELECT id FROM pgboss.job WHERE name = $1 AND id::text = $2`, [
+      RUN_QUEUE,
+      runId,
+    ]);
+    expect(jobs).toEqual([]);
+  }, 60_000);
+});
