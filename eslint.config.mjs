@@ -120,6 +120,7 @@ export default tseslint.config(
       'node_modules/**',
       '.next/**',
       '.trellis/**',
+      'dist/**',
       'lib/db/generated/**',
       'next-env.d.ts',
       'test-results/**',

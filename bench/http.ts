@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildIsStale } from '../scripts/start.mjs';
+import { ensureCli } from '../scripts/build-cli.mjs';
 import { createFreshDatabase } from '../scripts/stack.mjs';
 import { percentileOf } from '../lib/workflow/stats';
 import { chainWorkflow, codeItemsWorkflow, mapWorkflow, parallelWorkflow } from './http-workflows';
@@ -355,19 +356,11 @@ async function runMode(mode: Mode): Promise<{ rows: Row[]; costs: Cost[] }> {
     mode.env,
     'web',
   );
-  const tsxLoader = path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+  // As deployed: the bundled CLI (bin/trellis.mjs), built in main() so no build runs in the worker.
   const worker = mode.worker
     ? startProcess(
         process.execPath,
-        [
-          ...NODE_ARGS,
-          '--import',
-          tsxLoader,
-          'cli/trellis.ts',
-          'worker',
-          '--concurrency',
-          String(WORKER_CONCURRENCY),
-        ],
+        [...NODE_ARGS, 'bin/trellis.mjs', 'worker', '--concurrency', String(WORKER_CONCURRENCY)],
         mode.env,
         'worker',
       )
@@ -499,6 +492,7 @@ async function main(): Promise<void> {
     );
     if (b.status !== 0) process.exit(b.status ?? 1);
   }
+  await ensureCli();
   const only = process.argv[2]; // "embedded" or "server": one mode only
   const { DATABASE_URL, ...rest } = process.env;
   const baseEnv: NodeJS.ProcessEnv = {

@@ -1,18 +1,8 @@
 #!/usr/bin/env node
-// The package's `bin`: runs the TypeScript CLI through tsx's loader (a dependency), so
-// `npx trellis …` needs no build step.
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { createRequire } from 'node:module';
+// The package's `bin`: runs the CLI bundled into one JavaScript file (scripts/build-cli.mjs; built
+// when missing or older than the sources), in this process. No TypeScript loader stays resident in
+// a long-lived `trellis worker` (issue 21, memory).
+import { pathToFileURL } from 'node:url';
+import { ensureCli } from '../scripts/build-cli.mjs';
 
-const require = createRequire(import.meta.url);
-const root = path.resolve(import.meta.dirname, '..');
-const tsxCli = require.resolve('tsx/cli');
-const r = spawnSync(
-  process.execPath,
-  [tsxCli, path.join(root, 'cli', 'trellis.ts'), ...process.argv.slice(2)],
-  {
-    stdio: 'inherit',
-  },
-);
-process.exit(r.status ?? 1);
+await import(pathToFileURL(await ensureCli()).href);

@@ -8,6 +8,7 @@ import { startScheduledRun } from '@/lib/server/schedules';
 import { proposeInWorker, replayBacktest } from '@/lib/server/backtest-host';
 import { installConsoleRedaction } from '@/lib/secrets/redact';
 import { warmSandbox } from '@/lib/sandbox';
+import { warmExecutePath } from '@/lib/server/warm-up';
 import { getTelemetry, startTelemetry } from '@/lib/telemetry';
 import { VERSION } from '@/lib/server/version';
 
@@ -29,8 +30,10 @@ export async function workerCommand(
       ? opts.concurrency
       : DEFAULT_WORKER_CONCURRENCY;
   installConsoleRedaction();
-  // QuickJS loads before the first job is taken, not inside the first run.
+  // QuickJS loads, and a run's path is warmed in memory, before the first job is taken, not
+  // inside the first run.
   await warmSandbox();
+  await warmExecutePath();
   await startTelemetry(VERSION);
   const worker = await startQueueWorker({
     // buildEngine masks payloads with the process's redactor, as in the web process.

@@ -57,7 +57,7 @@ export async function startStack({ port, mockLlmPort, chromium, mockLlmArgs = []
   });
   // In server mode (DATABASE_URL) the web process only enqueues: a worker executes the runs.
   const worker = pgDb
-    ? spawn('npx', ['tsx', 'cli/trellis.ts', 'worker', '--concurrency', '4'], {
+    ? spawn(process.execPath, ['bin/trellis.mjs', 'worker', '--concurrency', '4'], {
         cwd: root,
         env,
         detached: true,

@@ -1,4 +1,5 @@
 export const DEFAULT_HOST: string;
+export function newestMtime(p: string): number;
 export function buildIsStale(): boolean;
 export function startCommand(env?: Record<string, string | undefined>): {
   args: string[];

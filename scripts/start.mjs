@@ -10,7 +10,8 @@ const root = path.resolve(import.meta.dirname, '..');
 const SOURCE_DIRS = ['app', 'components', 'lib', 'public', 'examples'];
 const SOURCE_FILES = ['next.config.js', 'package.json', 'postcss.config.mjs', 'tsconfig.json'];
 
-function newestMtime(p) {
+/** Newest modification time under p (node_modules, generated and dot folders skipped). */
+export function newestMtime(p) {
   if (!existsSync(p)) return 0;
   const st = statSync(p);
   if (!st.isDirectory()) return st.mtimeMs;

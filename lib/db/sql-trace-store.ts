@@ -339,37 +339,86 @@ export class SqlTraceStore implements TraceStore {
     // The exact input is kept apart only when the trace copy is not it (capped or masked).
     const exact = run.input === undefined ? null : JSON.stringify(run.input);
     const executable = exact === traced || exact === null ? null : this.seal(exact);
-    const insert = (q: SqlQueryable) =>
-      q.query<RunRow>(
-        `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING ${RUN_FIELDS}`,
-        [
-          id,
-          run.workflowId,
-          run.workflowVersionId,
-          run.version,
-          // The definition is not redacted or capped: it is the program, and resume depends on it.
-          run.workflowVersionId ? null : JSON.stringify(run.definition),
-          traced,
-          run.trigger,
-          run.parentRunId ?? null,
-          run.parentStepId ?? null,
-          run.triggerNodeId ?? null,
-          run.traceContext ?? null,
-          executable,
-        ],
-      );
     const hook = this.onRunCreated;
     const record = hook
       ? await this.sql.transaction(async (tx) => {
-          const created = toRunRecord((await insert(tx))[0]);
+          const created = await insertRun(tx, id, run, traced, executable);
           await hook(tx, created);
           return created;
         })
-      : toRunRecord((await insert(this.sql))[0]);
+      : await insertRun(this.sql, id, run, traced, executable);
     remember(this.knownRuns, id, this.maxKnownRuns);
     if (this.deferStart) remember(this.queuedHere, id, MAX_DEFERRABLE_RUNS);
     return record;
+  }
+
+  /**
+   * Sends what a short run sends (its row; a batch that inserts a step and counts it; one that
+   * finishes the step and ends the run) in one transaction that is rolled back, so the database
+   * has planned and cached all of it before the first real run (issue 21, no cold start). Writes
+   * nothing and touches none of the store's state.
+   */
+  async warm(): Promise<void> {
+    const rolledBack = new Error('warm-up: rolled back');
+    const runId = randomUUID();
+    const stepId = orderedId();
+    const now = new Date().toISOString();
+    const start: StepInsert = {
+      id: stepId,
+      runId,
+      nodeId: 'warm',
+      nodeType: 'transform',
+      parentNodeId: null,
+      itemIndex: null,
+      attempt: 1,
+      mode: 'workflow',
+      status: 'running',
+      input: '{}',
+      startedAt: now,
+      startedMs: Date.parse(now),
+    };
+    const finish: StepFinish = {
+      runId,
+      status: 'succeeded',
+      mode: null,
+      handle: 'out',
+      output: '{}',
+      executableOutput: null,
+      shadowOutput: null,
+      error: null,
+      fallbackReason: null,
+      tokens: 0,
+      cost: 0,
+      finishedAt: now,
+    };
+    const end: RunTransition = { from: ['running'], to: 'succeeded', output: '{}', error: undefined };
+    await this.sql
+      .transaction(async (tx) => {
+        const definition = { schemaVersion: 1, name: 'warm-up', nodes: [], edges: [] } as WorkflowDefinition;
+        const run = {
+          workflowId: null,
+          workflowVersionId: null,
+          version: null,
+          definition,
+          input: {},
+          trigger: 'warm-up',
+        };
+        await insertRun(tx, runId, run, '{}', null);
+        await writeBatch(tx, {
+          ...emptyBatch(),
+          inserts: new Map([[stepId, start]]),
+          runs: new Map([[runId, { startedAt: now }]]),
+        });
+        await writeBatch(tx, {
+          ...emptyBatch(),
+          updates: new Map([[stepId, finish]]),
+          runs: new Map([[runId, { transition: end }]]),
+        });
+        throw rolledBack;
+      })
+      .catch((err) => {
+        if (err !== rolledBack) throw err;
+      });
   }
 
   /** The caller just saw the run's row (a worker's claim): its first step skips the existence check. */
@@ -771,6 +820,36 @@ export class SqlTraceStore implements TraceStore {
     if (!rows.length) throw new NotFoundError(`Step ${stepId}`);
     return rows[0].runId;
   }
+}
+
+/** The run's row, queued, with its trace copy and (sealed) exact input already prepared. */
+async function insertRun(
+  q: SqlQueryable,
+  id: string,
+  run: CreateRun,
+  traced: Json,
+  executable: string | null,
+): Promise<RunRecord> {
+  const rows = await q.query<RunRow>(
+    `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING ${RUN_FIELDS}`,
+    [
+      id,
+      run.workflowId,
+      run.workflowVersionId,
+      run.version,
+      // The definition is not redacted or capped: it is the program, and resume depends on it.
+      run.workflowVersionId ? null : JSON.stringify(run.definition),
+      traced,
+      run.trigger,
+      run.parentRunId ?? null,
+      run.parentStepId ?? null,
+      run.triggerNodeId ?? null,
+      run.traceContext ?? null,
+      executable,
+    ],
+  );
+  return toRunRecord(rows[0]);
 }
 
 /** Writes one batch in the caller's transaction; answers each run transition's compare-and-set. */

@@ -24,6 +24,7 @@ import { engineTracer, startTelemetry } from '@/lib/telemetry';
 import { VERSION } from './version';
 import { createInProcessBacktests, type BacktestDispatcher } from './backtest-host';
 import { sendBacktest, sendGraduation } from '@/lib/queue/backtest-queue';
+import { warmAcceptPath, warmExecutePath } from './warm-up';
 
 // Everything a request handler needs, built once per process. Kept on globalThis because Next.js
 // may evaluate this module in more than one bundle, and the embedded database may be opened by
@@ -176,8 +177,16 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     // Runs execute in workers (their events arrive by NOTIFY) or on `local`'s engine: this one
     // records cancels, decisions and reruns, and keeps nothing of the runs it starts.
     const web = buildEngine(db, store, publish, rollout, { keepStartedRuns: false });
-    // New runs are written by the engine that may drive them, which then need not read them back.
-    const engine: Engine = local ? { ...web, startRun: (args) => local.engine.startRun(args) } : web;
+    // New runs are written by the engine that may drive them, which then need not read them back;
+    // a cancel of a run driven here stops its steps at once (not at the drive's next poll).
+    const engine: Engine = local
+      ? {
+          ...web,
+          startRun: (args) => local.engine.startRun(args),
+          cancelRun: (runId) =>
+            local.inFlight().includes(runId) ? local.engine.cancelRun(runId) : web.cancelRun(runId),
+        }
+      : web;
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
       boss,
@@ -198,6 +207,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await rollout.close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
+    // Runs are accepted here and executed by workers (which warm their own path, cli/worker.ts).
+    await warmAcceptPath(store);
     const backtests: BacktestDispatcher = {
       start: (id) => sendBacktest(boss, id),
       graduate: (id) => sendGraduation(boss, id),
@@ -227,9 +238,11 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     await rollout.close();
   };
   if (opts.seed ?? db.kind === 'embedded') await seedExamplesOnce(db);
-  // Runs execute here: the sandbox's workers load QuickJS now, not in the first run (GET
-  // /api/health waits for the runtime, so "ready" means warm).
+  // Runs execute here: the sandbox's workers load QuickJS now, and the rest of a run's path is
+  // warmed, not in the first run (GET /api/health waits for the runtime, so "ready" means warm).
   await warmSandbox();
+  await warmExecutePath();
+  await warmAcceptPath(store);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });
   const backtests = createInProcessBacktests(db);

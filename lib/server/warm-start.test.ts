@@ -4,6 +4,7 @@ import { SANDBOX_POOL_SIZE, sandboxStats, shutdownSandbox } from '@/lib/sandbox'
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { getRuntime } from './runtime';
 import { closeProcessRuntime, loadRoute, callJson } from './testing/route-harness';
+import { warmExecutePath } from './warm-up';
 
 // Issue 21 (no cold start): the web process warms the sandbox before /api/health answers, so the
 // first run after "ready" starts no sandbox worker (counted, not timed). The worker process warms
@@ -43,8 +44,14 @@ describe('no cold start (embedded web process)', () => {
     const health = await callJson(GET, '/api/health');
     expect(health.status).toBe(200);
     expect(sandboxStats().spawned).toBe(SANDBOX_POOL_SIZE);
+    // The rest of a run's path was warmed too (warm-up.ts): the warm-up workflow's expressions
+    // has been evaluated (its output is a plain reference, read without the sandbox), and it left
+    // no run behind.
+    expect(sandboxStats().tasks).toBe(1);
 
     const rt = await getRuntime();
+    const [{ runs }] = await rt.db.sql.query<{ runs: number }>(`SELECT count(*)::int AS runs FROM "Run"`);
+    expect(runs).toBe(0);
     const runId = await rt.engine.startRun({
       definition: def,
       workflowId: null,
@@ -57,4 +64,10 @@ describe('no cold start (embedded web process)', () => {
     expect((await rt.dispatcher.settled(runId))?.output).toBe(42);
     expect(sandboxStats().spawned).toBe(SANDBOX_POOL_SIZE);
   }, 180_000);
+});
+
+describe('the warm-up run', () => {
+  it('runs the webhook → expression → output path in memory and answers its output', async () => {
+    expect(await warmExecutePath()).toEqual({ v: 42 });
+  });
 });
