@@ -60,6 +60,34 @@ describe('fence at commit on PGlite', () => {
     // Sessions without the setting (embedded mode, the web process) are not fenced.
     await sql.query(stepInsert, [randomUUID(), runId]);
   });
+
+  // A run is checked once per transaction (migration 20261130053000_fence_once_per_run): the memo
+  // must neither outlive its transaction nor let another run's rows through.
+  it('checks each run of a batch, and again in the next transaction', async () => {
+    await sql.exec(`SET trellis.worker = 'worker-a'`);
+    try {
+      const mine = await runRow(sql, 'worker-a');
+      const taken = await runRow(sql, 'worker-b');
+      // Rows of the own run first (remembered as checked), then one of a run another worker holds.
+      await expect(
+        sql.transaction(async (tx) => {
+          for (let i = 0; i < 3; i++) await tx.query(stepInsert, [randomUUID(), mine]);
+          await tx.query(stepInsert, [randomUUID(), taken]);
+          await tx.query(stepInsert, [randomUUID(), mine]);
+        }),
+      ).rejects.toThrow(LEASE_LOST);
+      expect(await sql.query(`SELECT 1 FROM "Step" WHERE "runId" = ANY($1)`, [[mine, taken]])).toEqual([]);
+      // Checked and committed in one transaction; taken over; the next transaction is checked again.
+      await sql.transaction((tx) => tx.query(stepInsert, [randomUUID(), mine]));
+      await sql.query(`UPDATE "Run" SET "leaseOwner" = 'worker-b' WHERE id = $1`, [mine]);
+      await expect(sql.transaction((tx) => tx.query(stepInsert, [randomUUID(), mine]))).rejects.toThrow(
+        LEASE_LOST,
+      );
+      expect(await sql.query(`SELECT 1 FROM "Step" WHERE "runId" = $1`, [mine])).toHaveLength(1);
+    } finally {
+      await sql.exec(`RESET trellis.worker`);
+    }
+  });
 });
 
 describe.skipIf(!pgAvailable)('fence at commit on Postgres', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgBoss } from 'pg-boss';
 import { openDb, type Db } from '@/lib/db/client';
 import { createWorkflow } from '@/lib/db/repositories/workflows';
-import { buildEngine } from '@/lib/server/runtime';
+import { buildEngine, createRuntime, type Runtime } from '@/lib/server/runtime';
 import { recordingServer, recordingWorkflow, sleep, type RecordingServer } from '@/tests/durable/harness';
 import { startBoss } from './boss';
 import {
@@ -98,5 +98,48 @@ describe.skipIf(!pgAvailable)('a run driven by the web process that loses its le
       runId,
     ]);
     expect(jobs).toHaveLength(1);
+  }, 60_000);
+});
+
+describe.skipIf(!pgAvailable)('a cancel of a run the web process drives', () => {
+  let tmp: Awaited<ReturnType<typeof tempQueueDb>>;
+  let db: Db;
+  let rt: Runtime;
+  let rec: RecordingServer;
+
+  beforeAll(async () => {
+    tmp = await tempQueueDb('localcancel');
+    db = await openDb({ databaseUrl: tmp.url });
+    rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false });
+    rec = await recordingServer(() => 30_000);
+    process.env.TRELLIS_HTTP_ALLOW_PRIVATE = '1';
+  }, 60_000);
+
+  afterAll(async () => {
+    await rt?.dispatcher.close?.();
+    await rec?.close();
+    await db?.close();
+    await tmp?.drop();
+  });
+
+  it('stops it at once, records it once and leaves no job behind', async () => {
+    const def = recordingWorkflow(rec.url, 3);
+    const wf = await createWorkflow(db.prisma, { name: 'cancel', definition: def });
+    const runId = await rt.engine.startRun({ definition: def, workflowId: wf.id, input: {} });
+    await rt.dispatcher.enqueue(runId, wf.id);
+    while (rec.total() < 1) await sleep(20);
+    expect((await rt.dispatcher.stats!()).inWeb).toBe(1);
+    expect(await rt.engine.cancelRun(runId)).toBe(true);
+    // Settled long before the held POST would have answered: its request was aborted.
+    const out = await rt.dispatcher.settled(runId);
+    expect(out?.status).toBe('cancelled');
+    const [run] = await db.sql.query(`SELECT status FROM "Run" WHERE id = $1`, [runId]);
+    expect(run).toEqual({ status: 'cancelled' });
+    expect(rec.total()).toBe(1);
+    const jobs = await db.sql.query(`SELECT id FROM pgboss.job WHERE name = $1 AND id::text = $2`, [
+      RUN_QUEUE,
+      runId,
+    ]);
+    expect(jobs).toEqual([]);
   }, 60_000);
 });

@@ -177,8 +177,16 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     // Runs execute in workers (their events arrive by NOTIFY) or on `local`'s engine: this one
     // records cancels, decisions and reruns, and keeps nothing of the runs it starts.
     const web = buildEngine(db, store, publish, rollout, { keepStartedRuns: false });
-    // New runs are written by the engine that may drive them, which then need not read them back.
-    const engine: Engine = local ? { ...web, startRun: (args) => local.engine.startRun(args) } : web;
+    // New runs are written by the engine that may drive them, which then need not read them back;
+    // a cancel of a run driven here stops its steps at once (not at the drive's next poll).
+    const engine: Engine = local
+      ? {
+          ...web,
+          startRun: (args) => local.engine.startRun(args),
+          cancelRun: (runId) =>
+            local.inFlight().includes(runId) ? local.engine.cancelRun(runId) : web.cancelRun(runId),
+        }
+      : web;
     const listener = listenRunEvents(databaseUrl, (ev) => events.publish(ev));
     const dispatcher = createQueueDispatcher({
       boss,
