@@ -19,6 +19,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { chromium, type CDPSession, type Page } from '@playwright/test';
 import { largeDefinition } from '@/lib/workflow/fixtures/large-definition';
 import { signIn } from '@/e2e/fixtures/sign-in';
+import {
+  countReactRenders,
+  readRenders,
+  resetRenders,
+  type RenderCounts,
+} from '@/e2e/fixtures/react-renders';
 import type { BenchRow, BenchScenario } from './types';
 import { chromiumLaunchOptions } from '../scripts/find-chromium.mjs';
 import { buildIfStale, startStack } from '../scripts/stack.mjs';
@@ -42,6 +48,11 @@ const SIDE = 8;
 const ROUNDS = Number(process.env.BENCH_UI_ROUNDS ?? 3);
 /** After each drag: its settled change (history, validation) happens outside the next one. */
 const SETTLE_MS = 800;
+/**
+ * React's work is counted from this pointer move on: the drag has started by then (the card is
+ * selected, the inspector open), so the counts are those of a drag frame, not of its start.
+ */
+const COUNT_FROM_MOVE = 3;
 
 async function createWorkflow(page: Page, base: string): Promise<string> {
   const definition = { ...largeDefinition(NODES), name: `UI bench ${NODES} nodes` };
@@ -102,6 +113,10 @@ interface Drag {
   frames: number;
   /** Frames that drew the node at a new place, all of them (the fps counts the first DRAG_FRAMES). */
   movedAll: number;
+  /** React's commits and renders from move COUNT_FROM_MOVE to the last move before the drop. */
+  react: RenderCounts;
+  /** Pointer moves React's work was counted over. */
+  countedMoves: number;
 }
 
 /** Drags node `id` until it was drawn at a new place in DRAG_FRAMES frames; reads every frame. */
@@ -126,6 +141,7 @@ async function drag(page: Page, id: string): Promise<Drag> {
     const [x, y] = pathAt(moves + 1, x0, y0);
     await page.mouse.move(x, y);
     moves++;
+    if (moves === COUNT_FROM_MOVE - 1) await resetRenders(page);
     if (moves % 8 === 0) {
       const moved = (await page.evaluate(`(() => {
         const f = window.__drag.frames; let n = 0;
@@ -140,6 +156,10 @@ async function drag(page: Page, id: string): Promise<Drag> {
     const [x, y] = pathAt(++moves, x0, y0);
     await page.mouse.move(x, y);
   }
+  // Let the last moves' frames happen before reading: a commit can follow its move by a frame.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const react = await readRenders(page);
+  const countedMoves = moves - (COUNT_FROM_MOVE - 1);
   await page.mouse.up();
   const frames = (await page.evaluate(
     '(() => { window.__drag.stop = true; return window.__drag.frames; })()',
@@ -160,6 +180,8 @@ async function drag(page: Page, id: string): Promise<Drag> {
     moves,
     frames: frames.length,
     movedAll: all.length,
+    react,
+    countedMoves,
   };
 }
 
@@ -228,6 +250,11 @@ async function measureView(
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const r1 = (v: number) => Math.round(v * 10) / 10;
   const perFrame = (ms: number) => r1(ms / traced!.movedAll);
+  const last = drags[drags.length - 1];
+  const perMove = (n: number) => Math.round((n / last.countedMoves) * 100) / 100;
+  const otherCards = Object.entries(last.react.byCard)
+    .filter(([id]) => id !== target)
+    .reduce((sum, [, n]) => sum + n, 0);
   return [
     { scenario, metric: 'cards on screen', value: visible, unit: 'nodes' },
     {
@@ -255,6 +282,24 @@ async function measureView(
       metric: 'drag: pointer moves per moved frame',
       value: r1(med(drags.map((d) => d.moves / d.movedAll))),
       unit: 'moves',
+    },
+    {
+      scenario,
+      metric: 'React commits per pointer move (last timed drag)',
+      value: perMove(last.react.commits),
+      unit: `commits (${last.react.commits} over ${last.countedMoves} moves)`,
+    },
+    {
+      scenario,
+      metric: 'React component renders per pointer move',
+      value: perMove(last.react.renders),
+      unit: 'renders',
+    },
+    {
+      scenario,
+      metric: 'renders of the dragged card / of other cards, per move',
+      value: perMove(last.react.byCard[target] ?? 0),
+      unit: `/ ${perMove(otherCards)}`,
     },
     {
       scenario,
@@ -314,6 +359,7 @@ const PHASES: Record<string, string> = {
 export async function runUiBench(base: string): Promise<BenchRow[]> {
   const browser = await chromium.launch(chromiumLaunchOptions());
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await countReactRenders(page);
   let id: string | null = null;
   const scenario = `editor ${NODES} nodes`;
   try {

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { largeDefinition } from '@/lib/workflow/fixtures/large-definition';
+import { createWorkflow, shot, type Def } from './fixtures/editor';
 import { installMockApi } from './fixtures/mock-api';
+import { countReactRenders, readRenders, resetRenders } from './fixtures/react-renders';
 import { signIn } from './fixtures/sign-in';
 
 // The canvas editor, driven the way a person does: palette drag, handle-to-handle connections,
@@ -177,6 +180,55 @@ test('a drag is one undo step, however many frames it moved the card', async ({ 
   // The card is back, and the step before the drag (the delay added) is the next undo.
   await page.keyboard.press('Control+z');
   await expect(page.locator('.react-flow__node-step')).toHaveCount(1);
+});
+
+/** Cards of the drag-render test: every one on screen (below LARGE_GRAPH, editor-canvas.tsx). */
+const DRAG_GRAPH_NODES = 24;
+/**
+ * React component renders per pointer move while a card is dragged: the dragged card's wrapper,
+ * the card and its few children, its edges. A re-render of the editor (or of every edge) is
+ * hundreds.
+ */
+const MAX_RENDERS_PER_MOVE = 40;
+
+test('a drag frame re-renders the dragged card and its edges, not the other cards nor the editor', async ({
+  page,
+  baseURL,
+}) => {
+  test.skip(MOCK, 'creates its workflow over the real API');
+  await countReactRenders(page);
+  const id = await createWorkflow(
+    page,
+    baseURL!,
+    unique('Drag renders'),
+    largeDefinition(DRAG_GRAPH_NODES, 4) as Def,
+  );
+  await page.goto(`/workflows/${id}`);
+  await expect(page.locator('.react-flow__node-step')).toHaveCount(DRAG_GRAPH_NODES);
+  const undo = page.getByRole('button', { name: 'Undo' });
+  await expect(undo).toBeDisabled();
+  const dragged = page.locator('.react-flow__node[data-id="n10"]');
+  const box = (await dragged.boundingBox())!;
+  const [x0, y0] = [box.x + box.width / 2, box.y + 12];
+  await page.mouse.move(x0, y0);
+  await page.mouse.down();
+  // The drag's start (the card selected, the inspector opening) is not a drag frame: not counted.
+  await page.mouse.move(x0 + 20, y0 + 4);
+  await page.mouse.move(x0 + 40, y0 + 8);
+  await resetRenders(page);
+  const moves = 20;
+  for (let i = 3; i < 3 + moves; i++) await page.mouse.move(x0 + i * 20, y0 + i * 4);
+  await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  const counts = await readRenders(page);
+  await page.mouse.up();
+
+  expect(counts.byCard['n10'], 'the dragged card re-renders as it moves').toBeGreaterThan(0);
+  expect(Object.keys(counts.byCard).filter((card) => card !== 'n10')).toEqual([]);
+  expect(counts.renders / moves).toBeLessThanOrEqual(MAX_RENDERS_PER_MOVE);
+  // The drop is one change of the document.
+  await expect(undo).toBeEnabled();
+  await expect(page.getByText('Unsaved changes')).toBeVisible();
+  await shot(page, 'editor-after-drag');
 });
 
 test('zoomed far out, cards hide their handles and "+" buttons; zoomed in they are back', async ({

@@ -109,3 +109,121 @@ test('Promotion tab: propose a deterministic step, see its agreement, save it as
   await expect(log.getByText('Graduated to a deterministic step')).toBeVisible();
   await shot(page, 'graduation-saved');
 });
+
+test('Promotion tab: an agent that always calls the same two tools is proposed as a chain, then saved', async ({
+  page,
+  baseURL,
+}) => {
+  const suffix = Date.now().toString(36);
+  const child = async (name: string, inputSchema: object, value: object) =>
+    (
+      await apiOk(page, baseURL!, '/api/workflows', {
+        name,
+        definition: {
+          schemaVersion: 1,
+          name,
+          description: name,
+          inputSchema,
+          nodes: [
+            { id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 }, config: {} },
+            { id: 'out', type: 'output', position: { x: 0, y: 100 }, config: { value } },
+          ],
+          edges: [{ id: 'e1', source: 'start', target: 'out' }],
+        },
+      })
+    ).id as string;
+  const lookup = await child(
+    `Lookup customer ${suffix}`,
+    { type: 'object', properties: { email: { type: 'string' } }, required: ['email'] },
+    { customerId: "{{ 'c-' + input.email.split('@')[0] }}" },
+  );
+  const create = await child(
+    `Create ticket ${suffix}`,
+    {
+      type: 'object',
+      properties: { customerId: { type: 'string' }, subject: { type: 'string' } },
+      required: ['customerId', 'subject'],
+    },
+    { ticketId: "{{ 't-' + input.customerId }}", status: 'open' },
+  );
+  const id = await createOneStepWorkflow(page, baseURL!, `Support ${suffix}`, {
+    id: 'support',
+    type: 'llm',
+    name: 'Open ticket',
+    config: {
+      prompt: 'Open a ticket: {{ input.subject }}',
+      outputSchema: {
+        type: 'object',
+        properties: {
+          ticketId: { type: 'string' },
+          customerId: { type: 'string' },
+          status: { type: 'string' },
+        },
+        required: ['ticketId', 'customerId', 'status'],
+      },
+    },
+    mode: 'agent',
+    agent: {
+      instructions: 'Open a ticket for the customer.',
+      tools: [`workflow:${lookup}`, `workflow:${create}`],
+      model: 'scenario:tool-chain',
+    },
+  });
+  const runs = 6;
+  for (let i = 0; i < runs; i++)
+    await apiOk(page, baseURL!, `/api/workflows/${id}/runs`, {
+      input: { email: `user${i}@example.com`, subject: `Printer ${i} jammed` },
+      wait: true,
+    });
+
+  await page.goto(`/workflows/${id}`);
+  await page.getByRole('group', { name: 'Open ticket', exact: true }).click();
+  await page.getByRole('tablist', { name: 'Inspector' }).getByRole('tab', { name: 'Promotion' }).click();
+  const panel = page
+    .getByRole('region', { name: 'Promotion', exact: true })
+    .getByRole('group', { name: 'Graduation' });
+  await panel.getByRole('button', { name: 'Propose deterministic step' }).click();
+  const proposal = panel.getByRole('region', { name: 'Proposed deterministic step' });
+  await expect(proposal.getByRole('status')).toHaveText(
+    `Agreement 100% over ${runs} recorded agent runs (chain of 3 steps)`,
+  );
+  const chain = proposal.getByRole('list', { name: 'Proposed chain' }).getByRole('listitem');
+  // Key order inside the templates is the store's (JSONB sorts keys): each part is checked alone.
+  await expect(chain).toHaveCount(3);
+  const parts = [
+    [`support_1: run workflow ${lookup} with `, '"email":"{{ steps.start.output.email }}"'],
+    [
+      `support_2: run workflow ${create} with `,
+      '"customerId":"{{ steps.support_1.output.customerId }}"',
+      '"subject":"{{ steps.start.output.subject }}"',
+    ],
+    [
+      'support: transform → ',
+      '"ticketId":"{{ steps.support_2.output.ticketId }}"',
+      '"customerId":"{{ steps.support_1.output.customerId }}"',
+      '"status":"open"',
+    ],
+  ];
+  for (const [k, texts] of parts.entries())
+    for (const text of texts) await expect(chain.nth(k)).toContainText(text);
+  await expect(proposal).toContainText(`${runs} of ${runs} outputs equal`);
+  await proposal.scrollIntoViewIfNeeded();
+  await shot(page, 'graduation-chain');
+
+  await proposal.getByRole('button', { name: 'Save as new version' }).click();
+  await expect(panel.getByRole('status')).toHaveText('Saved as version 2: the step is now deterministic.');
+  const wf = (await (await page.request.get(`${baseURL}/api/workflows/${id}`)).json()) as {
+    definition: { nodes: { id: string; type: string }[]; edges: { source: string; target: string }[] };
+  };
+  expect(wf.definition.nodes.map((n) => `${n.id}:${n.type}`)).toEqual([
+    'start:trigger.manual',
+    'support_1:subworkflow',
+    'support_2:subworkflow',
+    'support:transform',
+  ]);
+  expect(wf.definition.edges.map((e) => `${e.source}→${e.target}`)).toEqual([
+    'start→support_1',
+    'support_1→support_2',
+    'support_2→support',
+  ]);
+});

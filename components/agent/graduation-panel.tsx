@@ -6,10 +6,11 @@ import type { Graduation } from '@/lib/promotion/graduate';
 import { percent } from './format';
 
 // "Propose deterministic step" (issue 16 §5): POST …/nodes/:nodeId/graduation queues a proposal
-// (the model writes a code or transform step from the recorded cases, then it is backtested over
-// them); the panel follows GET …/graduation/:gid — queued, asking the model, backtesting n of N —
-// can cancel it, and shows the proposal's agreement, config and failures. Saving is the owner's
-// separate click (…/graduation/accept → a new version).
+// (the model writes a code or transform step from the recorded cases, or the agent's fixed tool
+// sequence becomes a chain of nodes; either is backtested over them); the panel follows GET
+// …/graduation/:gid — queued, asking the model, backtesting n of N — can cancel it, and shows the
+// proposal's agreement, config (or chain) and failures. Saving is the owner's separate click
+// (…/graduation/accept → a new version).
 
 /** How often a queued or running proposal is read. */
 export const GRADUATION_POLL_MS = 400;
@@ -39,7 +40,24 @@ const REASON_TEXT: Record<NonNullable<Graduation['reason']>, string> = {
   invalid_answer: 'The model gave no usable step',
   invalid_config: 'The proposed config is invalid',
   below_threshold: 'Not reproducible enough',
+  no_tool_calls: 'The agent called no tools',
+  varying_sequence: 'No fixed sequence of tool calls',
+  too_many_calls: 'Too many tool calls for a chain',
+  unknown_tool: 'A tool the step no longer has',
+  not_single_input: 'The step has more than one input',
+  arguments_not_derived: 'Tool arguments are not a function of the input',
+  output_not_derived: 'The output is not a function of the tool results',
 };
+
+/** One line per node of a proposed chain: its type and what it is given. */
+function chainLine(n: NonNullable<Graduation['chain']>['nodes'][number]): string {
+  const c = n.config as Record<string, unknown>;
+  if (n.type === 'subworkflow')
+    return `${n.id}: run workflow ${String(c.workflowId)} with ${JSON.stringify(c.input)}`;
+  if (n.type === 'http.request') return `${n.id}: ${String(c.method ?? 'GET')} ${String(c.url)}`;
+  if (n.type === 'transform') return `${n.id}: transform → ${JSON.stringify(c.value)}`;
+  return `${n.id}: ${n.type} ${JSON.stringify(c)}`;
+}
 
 export function GraduationPanel({
   workflowId,
@@ -121,8 +139,15 @@ export function GraduationPanel({
       const r = await api<{ version: number }>(`${base}/accept`, {
         method: 'POST',
         body: {
-          nodeType: proposal.nodeType,
-          config: proposal.config,
+          ...(proposal.kind === 'chain' && proposal.chain
+            ? {
+                chain: {
+                  source: proposal.chain.source,
+                  calls: proposal.chain.calls,
+                  output: proposal.chain.output,
+                },
+              }
+            : { nodeType: proposal.nodeType, config: proposal.config }),
           ...(baseVersion ? { baseVersion } : {}),
         },
       });
@@ -144,8 +169,9 @@ export function GraduationPanel({
   return (
     <div className="flex flex-col gap-2" aria-label="Graduation" role="group">
       <p className="text-xs text-slate-500">
-        A code or transform step written from the recorded cases, backtested against them; offered only when
-        it reproduces at least 95% of them.
+        A code or transform step written from the recorded cases — or, when the agent always calls the same
+        tools in the same order, a chain of those tool steps — backtested against them; offered only when it
+        reproduces at least 95% of them.
       </p>
       <div className="flex flex-wrap items-end gap-2">
         <label className="flex min-w-40 flex-1 flex-col gap-1 text-xs text-slate-600">
@@ -207,9 +233,30 @@ export function GraduationPanel({
         >
           <p role="status" className={proposal.proposed ? 'text-emerald-800' : 'text-amber-800'}>
             {proposal.proposed
-              ? `Agreement ${percent(proposal.agreement)} over ${proposal.cases} recorded cases (${proposal.nodeType} step)`
+              ? proposal.kind === 'chain'
+                ? `Agreement ${percent(proposal.agreement)} over ${proposal.cases} recorded agent runs (chain of ${proposal.chain!.nodes.length} steps)`
+                : `Agreement ${percent(proposal.agreement)} over ${proposal.cases} recorded cases (${proposal.nodeType} step)`
               : `${REASON_TEXT[proposal.reason!]}: ${proposal.message}`}
           </p>
+          {proposal.chain && (
+            <>
+              <p className="text-xs text-slate-600">
+                Tool sequence {proposal.chain.sequence.join(' → ')} in {percent(proposal.chain.sameSequence)}{' '}
+                of the runs; backtested with every tool answered from the recorded runs: {proposal.agreed} of{' '}
+                {proposal.cases} outputs equal.
+              </p>
+              <ol
+                aria-label="Proposed chain"
+                className="flex list-decimal flex-col gap-1 pl-5 font-mono text-[11px] text-slate-800"
+              >
+                {proposal.chain.nodes.map((n) => (
+                  <li key={n.id} className="break-all">
+                    {chainLine(n)}
+                  </li>
+                ))}
+              </ol>
+            </>
+          )}
           {proposal.config && (
             <pre
               aria-label="Proposed config"

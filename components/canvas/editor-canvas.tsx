@@ -9,8 +9,6 @@ import {
   type Connection,
   type IsValidConnection,
   type NodeTypes,
-  type OnEdgesChange,
-  type OnNodesChange,
   type ReactFlowState,
   useStore,
 } from '@xyflow/react';
@@ -25,6 +23,16 @@ import type { FlowEdge, FlowNode } from './types';
 // Module scope: a new object per render would make React Flow remount every node.
 const nodeTypes: NodeTypes = { step: StepNode, note: NoteNode };
 const SNAP: [number, number] = [16, 16];
+// Props of React Flow as module constants: a new object per render is a store update, and a new
+// `defaultEdgeOptions` re-renders every edge (1,000 edge renders per drag frame on a large graph
+// when the editor re-rendered each frame, issue 21).
+const DEFAULT_EDGE_OPTIONS = { type: 'default' };
+const DELETE_KEYS = ['Backspace', 'Delete'];
+const MULTI_SELECT_KEYS = ['Shift', 'Meta', 'Control'];
+const PRO_OPTIONS = { hideAttribution: true };
+const CONTROLS_FIT = { padding: 0.2, duration: 200 };
+const MINIMAP_STYLE = { width: 160, height: 110 };
+const minimapColor = (n: FlowNode) => (n.type === 'note' ? '#fde68a' : '#94a3b8');
 /** Above this many nodes the canvas renders only what is on screen and opens on the first nodes. */
 export const LARGE_GRAPH = 200;
 /** The minimap redraws every node on every frame; past this size it costs more than it shows. */
@@ -38,6 +46,7 @@ export const MINIMAP_MAX_NODES = 500;
  */
 export const DETAIL_ZOOM = 0.4;
 const zoomedOutOf = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM;
+const nodeCountOf = (s: ReactFlowState) => s.nodes.length;
 /** Below this canvas width the minimap would cover the graph it maps: it hides. */
 export const MINIMAP_MIN_CANVAS_PX = 640;
 
@@ -45,12 +54,12 @@ export type Toast = { text: string; tone: 'ok' | 'error' };
 
 export interface EditorCanvasProps {
   canvasRef: RefObject<HTMLDivElement | null>;
-  nodes: FlowNode[];
-  edges: FlowEdge[];
-  /** The nodes the canvas opens on (see initialFit). */
-  initialNodes: FlowNode[];
-  onNodesChange: OnNodesChange<FlowNode>;
-  onEdgesChange: OnEdgesChange<FlowEdge>;
+  /**
+   * The document the canvas opens on. From then on React Flow's store holds the nodes and edges
+   * (uncontrolled: a drag frame re-renders the dragged card and its edges, not the editor); the
+   * editor changes them through `useReactFlow().setNodes` and reads them from the store.
+   */
+  initial: { nodes: FlowNode[]; edges: FlowEdge[] };
   onConnect(c: Connection): void;
   isValidConnection: IsValidConnection<FlowEdge>;
   onDrop(e: React.DragEvent): void;
@@ -58,13 +67,14 @@ export interface EditorCanvasProps {
 }
 
 export function EditorCanvas(p: EditorCanvasProps) {
-  const isEmpty = p.nodes.length === 0;
+  const nodeCount = useStore(nodeCountOf);
+  const isEmpty = nodeCount === 0;
   const narrow = useNarrow(p.canvasRef, MINIMAP_MIN_CANVAS_PX);
   const zoomedOut = useStore(zoomedOutOf);
   // A big graph opens on its first nodes at a readable zoom: fitting 1,000 nodes would render
   // every one of them at a size nobody can read (and defeat onlyRenderVisibleElements). Memoized:
   // a new options object per render would be a store update per render.
-  const { initialNodes } = p;
+  const initialNodes = p.initial.nodes;
   const initialFit = useMemo(
     () => ({
       padding: 0.2,
@@ -90,11 +100,9 @@ export function EditorCanvas(p: EditorCanvasProps) {
       <ReactFlow<FlowNode, FlowEdge>
         aria-label="Workflow canvas"
         className={zoomedOut ? 'zoomed-out' : undefined}
-        nodes={p.nodes}
-        edges={p.edges}
+        defaultNodes={p.initial.nodes}
+        defaultEdges={p.initial.edges}
         nodeTypes={nodeTypes}
-        onNodesChange={p.onNodesChange}
-        onEdgesChange={p.onEdgesChange}
         onConnect={p.onConnect}
         isValidConnection={p.isValidConnection}
         snapToGrid
@@ -102,24 +110,24 @@ export function EditorCanvas(p: EditorCanvasProps) {
         fitView
         fitViewOptions={initialFit}
         minZoom={0.1}
-        deleteKeyCode={['Backspace', 'Delete']}
-        multiSelectionKeyCode={['Shift', 'Meta', 'Control']}
-        defaultEdgeOptions={{ type: 'default' }}
-        onlyRenderVisibleElements={p.nodes.length > LARGE_GRAPH}
-        proOptions={{ hideAttribution: true }}
+        deleteKeyCode={DELETE_KEYS}
+        multiSelectionKeyCode={MULTI_SELECT_KEYS}
+        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
+        onlyRenderVisibleElements={nodeCount > LARGE_GRAPH}
+        proOptions={PRO_OPTIONS}
       >
         <Background variant={BackgroundVariant.Dots} gap={16} size={1} color="#cbd5e1" />
-        {!isEmpty && p.nodes.length <= MINIMAP_MAX_NODES && !narrow && (
+        {!isEmpty && nodeCount <= MINIMAP_MAX_NODES && !narrow && (
           <MiniMap
             pannable
             zoomable
             ariaLabel="Minimap"
-            style={{ width: 160, height: 110 }}
-            nodeColor={(n) => (n.type === 'note' ? '#fde68a' : '#94a3b8')}
+            style={MINIMAP_STYLE}
+            nodeColor={minimapColor}
             className="!rounded-md !border !border-slate-200"
           />
         )}
-        <Controls showInteractive={false} fitViewOptions={{ padding: 0.2, duration: 200 }} />
+        <Controls showInteractive={false} fitViewOptions={CONTROLS_FIT} />
       </ReactFlow>
       {isEmpty && (
         <div className="pointer-events-none absolute inset-0 grid place-items-center">

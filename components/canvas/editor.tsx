@@ -294,11 +294,7 @@ function EditorLoaded({
             <div className="flex min-w-0 flex-1 flex-col">
               <EditorCanvas
                 canvasRef={canvasRef}
-                nodes={doc.nodes}
-                edges={doc.edges}
-                initialNodes={doc.initial.nodes}
-                onNodesChange={doc.onNodesChange}
-                onEdgesChange={doc.onEdgesChange}
+                initial={doc.initial}
                 onConnect={editing.onConnect}
                 isValidConnection={editing.isValidConnection}
                 onDrop={editing.onDrop}

@@ -1,17 +1,38 @@
 'use client';
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useStore, type ReactFlowState } from '@xyflow/react';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { api } from '@/components/ui/api';
 import { fieldForPath } from './graph';
 import type { ProblemRow } from './problems-panel';
 import { fieldId } from './schema-form';
-import type { StepData, StepFlowNode } from './types';
+import type { FlowNode, StepData, StepFlowNode } from './types';
 import type { EditorDocument } from './use-editor-history';
 import { useLastRunData, useSelectedStepRun } from './use-last-run';
 import { useReferenceSource } from './use-reference-source';
 
 // What the inspector (config panel) shows for the selected step, and jumping from a problem to
 // its node and field.
+
+/** The step the inspector shows: the one selected node, when it is a step. */
+export interface SelectedStep {
+  id: string;
+  data: StepFlowNode['data'];
+}
+
+const selectedStepOf = (s: ReactFlowState): SelectedStep | null => {
+  let one: FlowNode | null = null;
+  for (const n of s.nodes as FlowNode[]) {
+    if (!n.selected) continue;
+    if (one) return null;
+    one = n;
+  }
+  return one?.type === 'step' ? { id: one.id, data: (one as StepFlowNode).data } : null;
+};
+// A drag moves the selected node (a new object every frame) but keeps its data: the editor does
+// not re-render while the card moves.
+const sameStep = (a: SelectedStep | null, b: SelectedStep | null) =>
+  a === b || (!!a && !!b && a.id === b.id && a.data === b.data);
 
 export function useInspector(
   workflowId: string,
@@ -22,10 +43,8 @@ export function useInspector(
   runStatus: string | null,
   updateStep: (id: string, update: (s: StepData) => StepData) => void,
 ) {
-  const { nodes, rf, setNodes, setEdges } = doc;
-  const selected = nodes.filter((n) => n.selected);
-  const selectedStep =
-    selected.length === 1 && selected[0].type === 'step' ? (selected[0] as StepFlowNode) : null;
+  const { rf, setNodes, setEdges } = doc;
+  const selectedStep = useStore(selectedStepOf, sameStep);
   const selectedId = selectedStep?.id;
 
   const problemPaths = useMemo(() => {

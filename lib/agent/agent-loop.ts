@@ -85,6 +85,11 @@ const HTTP_TOOL_PARAMETERS = {
   additionalProperties: false,
 };
 
+/** The function name the model sees for a tool ref (self, http, workflow_<id>, an extra tool's name). */
+export function agentToolName(ref: string): string {
+  return ref.startsWith('workflow:') ? toolName(`workflow_${ref.slice('workflow:'.length)}`) : toolName(ref);
+}
+
 function toolName(ref: string): string {
   return ref.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
 }

@@ -243,13 +243,18 @@ export class PrismaBacktestStore implements BacktestStore {
     }));
   }
 
-  async history(workflowId: string, nodeId: string, filter: RunFilter): Promise<HistoryStep[]> {
+  async history(
+    workflowId: string,
+    nodeId: string,
+    filter: RunFilter,
+    modes: readonly string[] = LABELLED_MODES,
+  ): Promise<HistoryStep[]> {
     const rows = await this.prisma.step.findMany({
       where: {
         nodeId,
         parentNodeId: null,
         status: 'succeeded',
-        mode: { in: LABELLED_MODES },
+        mode: { in: [...modes] },
         run: {
           workflowId,
           parentRunId: null,

@@ -41,7 +41,7 @@ function watched(sql: SqlExecutor, txs: Tx[]): SqlExecutor {
         const counting: SqlQueryable = {
           async query(q, p) {
             // Step inserts and updates, agent turns; the run totals statement is not a trace row.
-            if (/jsonb_to_recordset/.test(q) && !/UPDATE "Run"/.test(q))
+            if (/json_to_recordset/.test(q) && !/UPDATE "Run"/.test(q))
               tx.rows += (JSON.parse(String(p?.[0])) as unknown[]).length;
             return inner.query(q, p);
           },

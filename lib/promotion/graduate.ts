@@ -1,9 +1,17 @@
 import { z } from 'zod';
 import type { NodeServices } from '@/lib/nodes/define-node';
 import { getNode } from '@/lib/nodes/registry';
-import type { WorkflowNode } from '@/lib/workflow/definition';
+import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
 import { parseModelJson } from '@/lib/workflow/json-schema-check';
-import { BacktestBudget, runBacktest, type BacktestCase } from './runner';
+import {
+  applyChain,
+  chainCandidate,
+  deriveChain,
+  type ChainCase,
+  type ChainPlan,
+  type ChainReason,
+} from './chain';
+import { BacktestBudget, runBacktest, type BacktestCase, type Candidate } from './runner';
 import type { BacktestCaseResult } from './spec';
 import { stepCandidate } from './step-candidate';
 
@@ -51,7 +59,18 @@ every output from its input exactly, without any model or network call:
 - nodeType "transform": config { "value": <JSON template; strings may hold {{ expressions over input }}> }
 Prefer the simplest rule (keywords, thresholds, field copies). Answer only the JSON object.`;
 
-export type NoProposalReason = 'too_few_cases' | 'invalid_answer' | 'invalid_config' | 'below_threshold';
+export type NoProposalReason =
+  'too_few_cases' | 'invalid_answer' | 'invalid_config' | 'below_threshold' | ChainReason;
+
+/** A chain proposal: the plan (what accept takes back), and the nodes it becomes, for display. */
+export interface ChainProposal extends ChainPlan {
+  /** The tool names in order, as the recorded runs show them. */
+  sequence: string[];
+  /** Share of the cases that show that sequence. */
+  sameSequence: number;
+  /** The call nodes in order, then the final transform (the step's id). */
+  nodes: WorkflowNode[];
+}
 
 export interface GraduationFailure {
   /** The runner's failure type: `diff:<paths>`, `error:<code>`. */
@@ -62,11 +81,15 @@ export interface GraduationFailure {
 
 export interface Graduation {
   proposed: boolean;
+  /** `step`: one code/transform step the model wrote; `chain`: the agent's fixed tool sequence as nodes. */
+  kind: 'step' | 'chain';
   /** Why there is no proposal (null when there is one). */
   reason: NoProposalReason | null;
   message: string | null;
   nodeType: GraduationNodeType | null;
   config: Record<string, unknown> | null;
+  /** The chain (kind `chain`, also when it fell below the threshold), else null. */
+  chain: ChainProposal | null;
   /** Share of cases the candidate reproduced (0 when nothing was backtested). */
   agreement: number;
   threshold: number;
@@ -85,6 +108,11 @@ export interface ProposeArgs {
   sandbox: Pick<NodeServices, 'evaluate' | 'render' | 'runCode'>;
   /** The step being graduated: its id and position carry over to the candidate. */
   node: WorkflowNode;
+  /**
+   * The step's agent-mode runs and the definition they are graduated in: when they show tool
+   * calls, the proposal is a chain (no model call); else a step the model writes.
+   */
+  chain?: { cases: ChainCase[]; definition: WorkflowDefinition };
   signal: AbortSignal;
   concurrency?: number;
   /** Where the proposal is: the model call, then each backtested case. */
@@ -110,10 +138,12 @@ export function graduationPrompt(cases: BacktestCase[]): string {
 
 const none = (reason: NoProposalReason, message: string, rest: Partial<Graduation> = {}): Graduation => ({
   proposed: false,
+  kind: 'step',
   reason,
   message,
   nodeType: null,
   config: null,
+  chain: null,
   agreement: 0,
   threshold: GRADUATION_MIN_AGREEMENT,
   cases: 0,
@@ -141,28 +171,19 @@ export function checkCandidate(
   };
 }
 
-/** Backtest a deterministic candidate over the cases (sandbox only, exact scorer). */
-export async function backtestCandidate(args: {
-  cases: BacktestCase[];
-  nodeType: GraduationNodeType;
-  config: Record<string, unknown>;
-  node: WorkflowNode;
-  sandbox: ProposeArgs['sandbox'];
-  signal: AbortSignal;
-  concurrency?: number;
-  /** Cases backtested so far, after each one. */
-  onCase?: (done: number) => void;
-}): Promise<{ agreement: number; agreed: number; cases: number; failures: GraduationFailure[] }> {
-  const node: WorkflowNode = {
-    id: args.node.id,
-    type: args.nodeType,
-    position: args.node.position,
-    config: args.config,
-  };
+type Evidence = { agreement: number; agreed: number; cases: number; failures: GraduationFailure[] };
+
+/** Backtest a deterministic candidate over the cases with the exact scorer; failures grouped by type. */
+async function backtestWith(
+  args: Pick<CandidateBacktest, 'signal' | 'concurrency' | 'onCase'> & {
+    cases: BacktestCase[];
+    candidate: Candidate;
+  },
+): Promise<Evidence> {
   const results: BacktestCaseResult[] = [];
   await runBacktest({
     cases: args.cases,
-    candidate: stepCandidate({ def: getNode(args.nodeType)!, node, sandbox: args.sandbox }),
+    candidate: args.candidate,
     scorer: { kind: 'exact' },
     passScore: 1,
     deps: {},
@@ -201,8 +222,113 @@ export async function backtestCandidate(args: {
   };
 }
 
+/** What a graduation backtest replays with: the step, the sandbox, cancellation, progress. */
+interface CandidateBacktest {
+  node: WorkflowNode;
+  sandbox: ProposeArgs['sandbox'];
+  signal: AbortSignal;
+  concurrency?: number;
+  /** Cases backtested so far, after each one. */
+  onCase?: (done: number) => void;
+}
+
+/** Backtest a deterministic candidate step over the cases (sandbox only, exact scorer). */
+export async function backtestCandidate(
+  args: CandidateBacktest & {
+    cases: BacktestCase[];
+    nodeType: GraduationNodeType;
+    config: Record<string, unknown>;
+  },
+): Promise<Evidence> {
+  const node: WorkflowNode = {
+    id: args.node.id,
+    type: args.nodeType,
+    position: args.node.position,
+    config: args.config,
+  };
+  return backtestWith({
+    ...args,
+    candidate: stepCandidate({ def: getNode(args.nodeType)!, node, sandbox: args.sandbox }),
+  });
+}
+
+/**
+ * Backtest a chain over the step's agent-mode cases: every tool call answered from the trace
+ * (same tool, same arguments) or refused not_recorded, the final output scored exactly against
+ * the agent's recorded answer.
+ */
+export function backtestChain(
+  args: CandidateBacktest & { cases: ChainCase[]; plan: ChainPlan },
+): Promise<Evidence> {
+  return backtestWith({
+    ...args,
+    candidate: chainCandidate({ plan: args.plan, node: args.node, render: args.sandbox.render }),
+  });
+}
+
+/** The chain's nodes as the accepted version would hold them (for display and the check). */
+export function chainProposal(
+  definition: WorkflowDefinition,
+  nodeId: string,
+  plan: ChainPlan,
+  detected: { sequence: string[]; sameSequence: number },
+): ChainProposal {
+  const applied = applyChain(definition, nodeId, plan);
+  return {
+    ...plan,
+    ...detected,
+    nodes: [...plan.calls.map((c) => c.id), nodeId].map((id) => applied.nodes.find((n) => n.id === id)!),
+  };
+}
+
+/** Propose the agent's fixed sequence of tool calls as a chain of deterministic nodes. */
+async function proposeChain(
+  args: ProposeArgs & { chain: NonNullable<ProposeArgs['chain']> },
+): Promise<Graduation> {
+  const { cases, definition } = args.chain;
+  const chainNone = (reason: NoProposalReason, message: string, rest: Partial<Graduation> = {}) =>
+    none(reason, message, { kind: 'chain', cases: cases.length, ...rest });
+  if (cases.length < GRADUATION_MIN_CASES)
+    return chainNone(
+      'too_few_cases',
+      `${cases.length} recorded agent run(s); graduation needs at least ${GRADUATION_MIN_CASES}`,
+    );
+  const derived = deriveChain({ cases, node: args.node, definition });
+  if (!derived.ok) return chainNone(derived.reason, derived.message);
+  const chain = chainProposal(definition, args.node.id, derived.value, derived);
+  args.onProgress?.({ phase: 'backtest', done: 0 });
+  const bt = await backtestChain({
+    cases,
+    plan: derived.value,
+    node: args.node,
+    sandbox: args.sandbox,
+    signal: args.signal,
+    ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+    onCase: (done) => args.onProgress?.({ phase: 'backtest', done }),
+  });
+  const result = { ...bt, kind: 'chain' as const, chain };
+  if (bt.agreement < GRADUATION_MIN_AGREEMENT)
+    return chainNone(
+      'below_threshold',
+      `The chain (${derived.sequence.join(' → ')}) reproduces ${bt.agreed} of ${bt.cases} cases (${pct(bt.agreement)}), below ${pct(GRADUATION_MIN_AGREEMENT)}`,
+      result,
+    );
+  return {
+    proposed: true,
+    reason: null,
+    message: null,
+    nodeType: null,
+    config: null,
+    threshold: GRADUATION_MIN_AGREEMENT,
+    tokens: 0,
+    costUsd: 0,
+    ...result,
+  };
+}
+
 /** Ask the model for a deterministic step, validate and backtest it; propose it only above the threshold. */
 export async function proposeGraduation(args: ProposeArgs): Promise<Graduation> {
+  if (args.chain?.cases.some((c) => c.calls.length > 0)) return proposeChain({ ...args, chain: args.chain });
   if (args.cases.length < GRADUATION_MIN_CASES)
     return none(
       'too_few_cases',
@@ -256,8 +382,10 @@ export async function proposeGraduation(args: ProposeArgs): Promise<Graduation> 
     );
   return {
     proposed: true,
+    kind: 'step',
     reason: null,
     message: null,
+    chain: null,
     threshold: GRADUATION_MIN_AGREEMENT,
     ...result,
   };

@@ -3,7 +3,7 @@ import { toSerializedError } from '@/lib/workflow/errors';
 import { pollCancel } from './cancel-poll';
 import { proposeGraduation } from './graduate';
 import type { GraduationPhase, GraduationStatus, GraduationStore } from './graduation-store';
-import { loadCases, INTERRUPTED } from './job';
+import { INTERRUPTED, loadCases, loadChainCases } from './job';
 import type { BacktestStore } from './store';
 
 // One graduation proposal from its stored request to its end, as a queued job (issue 16 §1: the
@@ -38,16 +38,19 @@ export async function executeGraduation(
     return 'failed';
   };
   let cases;
-  let node;
+  let chainCases;
+  let definition;
   try {
     cases = await loadCases(deps.cases, rec);
-    node = (await deps.cases.definitions(rec.workflowId, [rec.version]))
-      .get(rec.version)!
-      .nodes.find((n) => n.id === rec.nodeId)!;
+    chainCases = await loadChainCases(deps.cases, rec);
+    definition = (await deps.cases.definitions(rec.workflowId, [rec.version])).get(rec.version)!;
   } catch (err) {
     return fail(err);
   }
-  if (!(await store.claim(id, cases.length))) return null;
+  const node = definition.nodes.find((n) => n.id === rec.nodeId)!;
+  // A step whose agent called tools is graduated as a chain over its agent runs (graduate.ts).
+  const chained = chainCases.some((c) => c.calls.length > 0);
+  if (!(await store.claim(id, chained ? chainCases.length : cases.length))) return null;
 
   const ac = new AbortController();
   const signal = deps.signal ? AbortSignal.any([ac.signal, deps.signal]) : ac.signal;
@@ -74,6 +77,7 @@ export async function executeGraduation(
       ...(rec.request.model ? { model: rec.request.model } : {}),
       sandbox: deps.sandbox,
       node,
+      chain: { cases: chainCases, definition },
       signal,
       onProgress: (p) => {
         latest = p;

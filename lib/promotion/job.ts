@@ -7,7 +7,8 @@ import type { PriceTable } from '@/lib/agent/pricing';
 import type { WorkflowToolInfo } from '@/lib/agent/types';
 import { agentCandidate, expectedAnswer } from './agent-candidate';
 import { pollCancel } from './cancel-poll';
-import { recordedCalls } from './replay';
+import { executedCalls, recordedCalls } from './replay';
+import type { ChainCase } from './chain';
 import { BacktestBudget, runBacktest, type BacktestCase, type Candidate } from './runner';
 import type { ScorerDeps } from './scorers';
 import type { BacktestCaseResult, BacktestRequest, BacktestStatus } from './spec';
@@ -86,6 +87,32 @@ export async function loadCases(
         handle: h.handle,
         turns: h.turns,
       }),
+    };
+  });
+}
+
+/**
+ * The step's recorded agent-mode runs as chain cases (graduating a fixed sequence of tool calls):
+ * the input, the agent's answer as the expected output, and its executed tool calls in order.
+ */
+export async function loadChainCases(
+  store: BacktestStore,
+  rec: Pick<BacktestRecord, 'workflowId' | 'nodeId'> & { request: Pick<BacktestRequest, 'runs'> },
+): Promise<ChainCase[]> {
+  const history = await store.history(rec.workflowId, rec.nodeId, rec.request.runs, ['agent']);
+  return history.map((h, seq) => {
+    const calls = executedCalls(h.turns, null);
+    return {
+      seq,
+      runId: h.runId,
+      stepId: h.stepId,
+      runVersion: h.runVersion,
+      input: h.input,
+      expected: h.output,
+      deterministicMs: null,
+      deterministicCost: null,
+      recorded: calls,
+      calls,
     };
   });
 }

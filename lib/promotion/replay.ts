@@ -54,8 +54,18 @@ export function recordedCalls(args: {
   const out: RecordedCall[] = [];
   const defaults = selfDefaults(args.def, args.node);
   if (defaults) out.push({ name: 'self', args: defaults, result: selfResult(args.output, args.handle) });
+  return [...out, ...executedCalls(args.turns, defaults)];
+}
+
+/** The tool calls an agent's turns executed, in the order they answered (refusals and replays left out). */
+export function executedCalls(
+  turns: Pick<AgentTurn, 'kind' | 'payload'>[],
+  /** The `self` tool's defaults, merged under the arguments the model gave it. */
+  selfArgs: Record<string, unknown> | null,
+): RecordedCall[] {
+  const out: RecordedCall[] = [];
   const calls = new Map<string, { name: string; args: Record<string, unknown> }>();
-  for (const t of args.turns) {
+  for (const t of turns) {
     const p = t.payload as Record<string, unknown> | null;
     if (!isObject(p) || typeof p.id !== 'string' || typeof p.name !== 'string') continue;
     if (t.kind === 'tool_call') {
@@ -66,7 +76,7 @@ export function recordedCalls(args: {
         continue;
       }
       if (!isObject(parsed)) continue;
-      const merged = p.name === 'self' && defaults ? { ...defaults, ...parsed } : parsed;
+      const merged = p.name === 'self' && selfArgs ? { ...selfArgs, ...parsed } : parsed;
       calls.set(p.id, { name: p.name, args: merged });
     } else if (t.kind === 'tool_result' && !('target' in p) && !p.replayed) {
       const call = calls.get(p.id);

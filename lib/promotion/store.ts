@@ -68,8 +68,17 @@ export interface BacktestStore {
   ): Promise<CasePage>;
   /** Every case, for the report (payloads included: transitions read expected and actual). */
   reportCases(id: string): Promise<ReportCase[]>;
-  /** The node's recorded steps, newest first, that succeeded deterministically (the label exists). */
-  history(workflowId: string, nodeId: string, filter: RunFilter): Promise<HistoryStep[]>;
+  /**
+   * The node's recorded steps, newest first, that succeeded in one of `modes` — by default the
+   * modes whose output is the deterministic step's (the label exists); graduating a chain reads
+   * the `agent` ones (the agent's output and its tool calls).
+   */
+  history(
+    workflowId: string,
+    nodeId: string,
+    filter: RunFilter,
+    modes?: readonly string[],
+  ): Promise<HistoryStep[]>;
   /** Definitions of these versions of the workflow. */
   definitions(workflowId: string, versions: number[]): Promise<Map<number, WorkflowDefinition>>;
 }

@@ -7,15 +7,18 @@ import { getNode } from '@/lib/nodes/registry';
 import { isBranching } from '@/lib/promotion/agent-candidate';
 import {
   backtestCandidate,
+  backtestChain,
   checkCandidate,
   GRADUATION_MIN_AGREEMENT,
   GRADUATION_NODE_TYPES,
 } from '@/lib/promotion/graduate';
 import { FINAL_GRADUATION_STATUSES, type GraduationRecord } from '@/lib/promotion/graduation-store';
-import { loadCases } from '@/lib/promotion/job';
+import { loadCases, loadChainCases } from '@/lib/promotion/job';
+import { applyChain, MAX_CHAIN_CALLS, singleSource, type ChainPlan } from '@/lib/promotion/chain';
+import { validateDefinition } from '@/lib/nodes/validate-definition';
 import { DEFAULT_BACKTEST_CASES, runFilterSchema } from '@/lib/promotion/spec';
 import { createSandboxServices } from '@/lib/sandbox';
-import type { WorkflowDefinition, WorkflowNode } from '@/lib/workflow/definition';
+import { idSchema, type WorkflowDefinition, type WorkflowNode } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError, ValidationError } from '@/lib/workflow/errors';
 import { stageLabel, stageOf } from '@/lib/workflow/rollout';
 import { INT4_MAX } from './limits';
@@ -45,10 +48,25 @@ export const graduationBody = z
   })
   .strict();
 
+/** A chain as accept takes it back from the proposal (`proposal.chain`: source, calls, output). */
+export const chainPlanSchema = z
+  .object({
+    source: idSchema,
+    calls: z
+      .array(z.object({ id: idSchema, tool: z.string().min(1).max(300), args: z.unknown() }).strict())
+      .min(1)
+      .max(MAX_CHAIN_CALLS),
+    output: z.unknown(),
+  })
+  .strict();
+
 export const acceptGraduationBody = z
   .object({
-    nodeType: z.enum(GRADUATION_NODE_TYPES),
-    config: z.record(z.string(), z.unknown()),
+    /** A step proposal: its type and config. */
+    nodeType: z.enum(GRADUATION_NODE_TYPES).optional(),
+    config: z.record(z.string(), z.unknown()).optional(),
+    /** A chain proposal (instead of nodeType and config). */
+    chain: chainPlanSchema.optional(),
     runs: runFilterSchema.default({ limit: DEFAULT_BACKTEST_CASES }),
     /** Save although the config reproduces less than the threshold: the owner read the failures. */
     confirm: z.boolean().optional(),
@@ -59,7 +77,13 @@ export const acceptGraduationBody = z
      */
     baseVersion: z.number().int().min(1).max(INT4_MAX).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.chain && (b.nodeType || b.config))
+      ctx.addIssue({ code: 'custom', path: ['chain'], message: 'Either chain, or nodeType and config' });
+    if (!b.chain && !b.nodeType) ctx.addIssue({ code: 'custom', path: ['nodeType'], message: 'Required' });
+    if (!b.chain && !b.config) ctx.addIssue({ code: 'custom', path: ['config'], message: 'Required' });
+  });
 
 /** The step to graduate: exists in that version, and its answer is an output, not a branch. */
 async function graduatingNode(
@@ -68,7 +92,7 @@ async function graduatingNode(
   version?: number,
   /** Where a missing version is pointed at in the request. */
   pointer = '/version',
-): Promise<{ version: number; node: WorkflowNode }> {
+): Promise<{ version: number; node: WorkflowNode; definition: WorkflowDefinition }> {
   const wf = await wfRepo.getWorkflow(db.prisma, params.id);
   if (!wf) throw new NotFoundError(`Workflow ${params.id}`);
   const v = version ?? wf.version;
@@ -89,7 +113,7 @@ async function graduatingNode(
       'unprocessable',
       `Node ${node.id} (${node.type}) picks a branch; graduation writes a step with one output`,
     );
-  return { version: v, node };
+  return { version: v, node, definition: def };
 }
 
 const casesOf = (db: Runtime['db'], params: Params, version: number, runs: z.infer<typeof runFilterSchema>) =>
@@ -159,27 +183,167 @@ export async function cancelGraduation({ params }: RouteContext<ProposalParams>)
   return json({ graduation: graduationView(g) });
 }
 
-export async function acceptGraduation({ req, params, auth }: RouteContext<Params>) {
-  const body = parseWith(acceptGraduationBody, await readJson(req));
-  const checked = checkCandidate(body.nodeType, body.config);
+/** What an accept saves: the evidence, and how it changes the latest definition (null: the step is gone). */
+interface Graduating {
+  evidence: Awaited<ReturnType<typeof backtestCandidate>>;
+  kind: 'step' | 'chain';
+  label: string;
+  apply(definition: WorkflowDefinition): { definition: WorkflowDefinition; nodes: WorkflowNode[] } | null;
+}
+
+type AcceptBody = z.infer<typeof acceptGraduationBody>;
+const problem = (path: string, code: string, message: string) =>
+  new ValidationError([{ path, code, message }]);
+
+/** A step accept: the config checked with its node's schema and backtested again. */
+async function graduatingStep(
+  db: Runtime['db'],
+  params: Params,
+  body: AcceptBody,
+  version: number,
+  node: WorkflowNode,
+  signal: AbortSignal,
+): Promise<Graduating> {
+  const nodeType = body.nodeType!;
+  const checked = checkCandidate(nodeType, body.config);
   if (!checked.ok) throw new ValidationError(checked.issues.map((i) => ({ ...i, code: 'invalid_config' })));
-  const base = baseVersionOf(body.baseVersion, req.headers.get('if-match'));
-  const { db } = await getRuntime();
-  // The step as the proposal saw it (its base version), else as it is now.
-  const { version, node } = await graduatingNode(db, params, base, '/baseVersion');
-  // What is saved is what was backtested: the config is checked again over the same history.
   const evidence = await backtestCandidate({
     cases: await casesOf(db, params, version, body.runs),
-    nodeType: body.nodeType,
+    nodeType,
     config: checked.config,
     node,
     sandbox: createSandboxServices(),
-    signal: req.signal,
+    signal,
   });
+  return {
+    evidence,
+    kind: 'step',
+    label: nodeType,
+    apply(definition) {
+      const index = definition.nodes.findIndex((n) => n.id === params.nodeId);
+      if (index < 0) return null;
+      const from = definition.nodes[index];
+      // The agent settings go with the model step: the new step is plain deterministic.
+      const graduated: WorkflowNode = {
+        id: from.id,
+        type: nodeType,
+        ...(from.name ? { name: from.name } : {}),
+        position: from.position,
+        config: checked.config,
+        mode: 'workflow',
+        ...(from.notes ? { notes: from.notes } : {}),
+      };
+      const nodes = definition.nodes.slice();
+      nodes[index] = graduated;
+      return { definition: { ...definition, nodes }, nodes: [graduated] };
+    },
+  };
+}
+
+/** Problems of a chain against the definition it would change: source, tools, ids, node configs, the graph. */
+function chainProblems(
+  definition: WorkflowDefinition,
+  node: WorkflowNode,
+  plan: ChainPlan,
+): ValidationError | null {
+  if (singleSource(definition, node.id) !== plan.source)
+    return problem(
+      '/chain/source',
+      'invalid_source',
+      `Step ${node.id}'s one upstream node is not ${plan.source}`,
+    );
+  const taken = new Set(definition.nodes.map((n) => n.id));
+  const tools = new Set(node.agent?.tools ?? []);
+  for (const [k, call] of plan.calls.entries()) {
+    if (!tools.has(call.tool))
+      return problem(`/chain/calls/${k}/tool`, 'unknown_tool', `${call.tool} is not one of the step's tools`);
+    if (taken.has(call.id))
+      return problem(`/chain/calls/${k}/id`, 'duplicate_id', `The workflow already has a node ${call.id}`);
+    taken.add(call.id);
+  }
+  const applied = applyChain(definition, node.id, plan);
+  const checked = validateDefinition(applied);
+  if (!checked.valid) {
+    const ids = plan.calls.map((c) => c.id);
+    return new ValidationError(
+      checked.problems.map((p) => {
+        // A problem in an inserted node is named by its place in the chain.
+        const m = /^\/nodes\/(\d+)(\/config)?(.*)$/.exec(p.path);
+        const k = m ? ids.indexOf(applied.nodes[Number(m[1])]?.id ?? '') : -1;
+        return {
+          ...p,
+          path:
+            k >= 0
+              ? `/chain/calls/${k}${m![2] ? '/args' : ''}${m![3]}`
+              : m
+                ? `/chain/output${m[3]}`
+                : '/chain',
+        };
+      }),
+    );
+  }
+  return null;
+}
+
+/** A chain accept: checked against the base version, backtested again over the agent runs. */
+async function graduatingChain(
+  db: Runtime['db'],
+  params: Params,
+  body: AcceptBody,
+  base: { definition: WorkflowDefinition; node: WorkflowNode },
+  signal: AbortSignal,
+): Promise<Graduating> {
+  const plan = body.chain as ChainPlan;
+  const invalid = chainProblems(base.definition, base.node, plan);
+  if (invalid) throw invalid;
+  const evidence = await backtestChain({
+    cases: await loadChainCases(new PrismaBacktestStore(db), {
+      workflowId: params.id,
+      nodeId: params.nodeId,
+      request: { runs: body.runs },
+    }),
+    plan,
+    node: base.node,
+    sandbox: createSandboxServices(),
+    signal,
+  });
+  return {
+    evidence,
+    kind: 'chain',
+    label: `chain (${plan.calls.map((c) => c.id).join(', ')}) + transform`,
+    apply(definition) {
+      const node = definition.nodes.find((n) => n.id === params.nodeId);
+      if (!node) return null;
+      // The latest version is the base one here unless no base was named: check it again.
+      const again = chainProblems(definition, node, plan);
+      if (again) throw again;
+      const next = applyChain(definition, params.nodeId, plan);
+      const ids = new Set([...plan.calls.map((c) => c.id), params.nodeId]);
+      return { definition: next, nodes: next.nodes.filter((n) => ids.has(n.id)) };
+    },
+  };
+}
+
+export async function acceptGraduation({ req, params, auth }: RouteContext<Params>) {
+  const body = parseWith(acceptGraduationBody, await readJson(req));
+  if (body.nodeType) {
+    // The config is checked before the workflow is read: a bad config is a 400 whatever the state.
+    const checked = checkCandidate(body.nodeType, body.config);
+    if (!checked.ok) throw new ValidationError(checked.issues.map((i) => ({ ...i, code: 'invalid_config' })));
+  }
+  const base = baseVersionOf(body.baseVersion, req.headers.get('if-match'));
+  const { db } = await getRuntime();
+  // The step as the proposal saw it (its base version), else as it is now.
+  const { version, node, definition } = await graduatingNode(db, params, base, '/baseVersion');
+  // What is saved is what was backtested: the proposal is checked again over the same history.
+  const g = body.chain
+    ? await graduatingChain(db, params, body, { definition, node }, req.signal)
+    : await graduatingStep(db, params, body, version, node, req.signal);
+  const { evidence } = g;
   if (evidence.agreement < GRADUATION_MIN_AGREEMENT && !body.confirm)
     throw new TrellisError(
       'conflict',
-      `The ${body.nodeType} step reproduces ${evidence.agreed} of ${evidence.cases} recorded cases, below ${GRADUATION_MIN_AGREEMENT * 100}%; send confirm: true to save it anyway`,
+      `The ${g.label} reproduces ${evidence.agreed} of ${evidence.cases} recorded cases, below ${GRADUATION_MIN_AGREEMENT * 100}%; send confirm: true to save it anyway`,
       { details: { reason: 'below_threshold', pointer: '/confirm', agreement: evidence.agreement } },
     );
   const who = principalName(auth);
@@ -189,35 +353,23 @@ export async function acceptGraduation({ req, params, auth }: RouteContext<Param
   const saved = await wfRepo.deriveWorkflowVersion(
     db.prisma,
     params.id,
-    ({ version: latest, definition }) => {
+    ({ version: latest, definition: current }) => {
       // Decided under the workflow's lock: a save since the proposal is not silently replaced.
       if (base !== undefined && latest !== base) {
         moved = true;
         return null;
       }
-      const index = definition.nodes.findIndex((n) => n.id === params.nodeId);
-      if (index < 0) {
+      const from = current.nodes.find((n) => n.id === params.nodeId);
+      const applied = from && g.apply(current);
+      if (!from || !applied) {
         missing = true;
         return null;
       }
-      const from = definition.nodes[index];
-      // The agent settings go with the model step: the new step is plain deterministic.
-      const graduated: WorkflowNode = {
-        id: from.id,
-        type: body.nodeType,
-        ...(from.name ? { name: from.name } : {}),
-        position: from.position,
-        config: checked.config,
-        mode: 'workflow',
-        ...(from.notes ? { notes: from.notes } : {}),
-      };
-      const nodes = definition.nodes.slice();
-      nodes[index] = graduated;
       const label = `${from.type} (${stageLabel(stageOf(from))})`;
       return {
-        definition: { ...definition, nodes },
-        note: `Graduation ${params.nodeId}: ${label} → ${body.nodeType}. ${reason}`,
-        result: { from: stageLabel(stageOf(from)), node: graduated },
+        definition: applied.definition,
+        note: `Graduation ${params.nodeId}: ${label} → ${g.label}. ${reason}`,
+        result: { from: stageLabel(stageOf(from)), nodes: applied.nodes },
       };
     },
     (tx, s) =>
@@ -231,7 +383,9 @@ export async function acceptGraduation({ req, params, auth }: RouteContext<Param
           version: s.version,
           reason,
           evidence: {
-            nodeType: body.nodeType,
+            ...(g.kind === 'chain'
+              ? { kind: 'chain', nodes: s.result.nodes.map((n) => ({ id: n.id, type: n.type })) }
+              : { nodeType: body.nodeType }),
             fromType: node.type,
             ...evidence,
             failures: evidence.failures.slice(0, 5),
@@ -249,7 +403,9 @@ export async function acceptGraduation({ req, params, auth }: RouteContext<Param
   if (missing || !saved) throw new NotFoundError(`Node ${params.nodeId} in workflow ${params.id}`);
   return json({
     version: saved.version,
-    node: saved.result.node,
+    kind: g.kind,
+    // A step accept: the step as saved; a chain: its nodes in order, the final transform last.
+    ...(g.kind === 'step' ? { node: saved.result.nodes[0] } : { nodes: saved.result.nodes }),
     agreement: evidence.agreement,
     cases: evidence.cases,
   });

@@ -677,9 +677,9 @@ export const API_OPERATIONS: Record<
   '/api/workflows/{id}/nodes/{nodeId}/graduation/accept': {
     post: {
       summary:
-        'Save a graduation: the step becomes the given code/transform step in workflow mode (a new version and a rollout event)',
+        'Save a graduation: the step becomes the given code/transform step, or the proposed chain of tool nodes + transform, in workflow mode (a new version and a rollout event)',
       description:
-        "The config is checked with its node schema (400 with /config pointers) and backtested again; below the threshold it is 409 (details.reason below_threshold) unless `confirm: true`. With `baseVersion` (the proposal's `version`) or If-Match, a version written since is 409 version_conflict and nothing is written.",
+        "A step: `nodeType` and `config`, checked with its node schema (400 with /config pointers). A chain: `chain` as the proposal has it (`source`, `calls`, `output`), checked against the base version (400 with /chain pointers: source, unknown tool, taken id, node configs). Either is backtested again; below the threshold it is 409 (details.reason below_threshold) unless `confirm: true`. With `baseVersion` (the proposal's `version`) or If-Match, a version written since is 409 version_conflict and nothing is written.",
       tag: 'Workflows',
       path: z.object({ id: z.string(), nodeId: z.string() }),
       body: acceptGraduationBody,

@@ -27,6 +27,7 @@ export const MOCK_SCENARIOS = [
   'expensive', // like endless-tools, but every response reports many tokens
   'browser-heal', // an interface agent: observe, then the rest of the plan; the failed click goes to the observed control whose name best matches the goal
   'graduate', // graduation: reads {"cases":[{input,output}]} and answers a code step with a keyword rule (graduation.ts)
+  'tool-chain', // calls every tool once, in order, each argument taken by name from the step input and earlier results; then answers the same way (graduating a fixed tool sequence)
   'inject', // prompt injection: calls the first tool once with {{ secrets.X }}, {{ env.X }}, {{ steps }} in every argument ("[inject:X]" names X, default apiKey), then answers
 ] as const;
 export type MockScenario = (typeof MOCK_SCENARIOS)[number];
@@ -319,11 +320,48 @@ function respond(scenario: MockScenario, body: ChatBody): Reply {
       return browserHeal(msgs, prompt, answer);
     case 'graduate':
       return { kind: 'content', content: JSON.stringify(keywordRule(prompt)) };
+    case 'tool-chain':
+      return toolChain(prompt, toolResults.map(textOf), tools, schema);
     case 'slow':
     case 'echo':
     default:
       return answer();
   }
+}
+
+/**
+ * A deterministic tool-using agent: the values it knows are the step input's fields and the
+ * fields of every tool result so far (later ones win); tool k's arguments and the final answer's
+ * fields are those values by name.
+ */
+function toolChain(
+  prompt: string,
+  results: string[],
+  tools: Tool[],
+  schema: Record<string, unknown> | undefined,
+): Reply {
+  const known: Record<string, unknown> = {};
+  const learn = (text: string) => {
+    try {
+      const v: unknown = JSON.parse(text);
+      if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(known, v);
+    } catch {
+      /* not JSON: nothing learnt */
+    }
+  };
+  learn(prompt.replace(/^Step input:\s*/, ''));
+  results.forEach(learn);
+  const fill = (s: Record<string, unknown> | undefined) => {
+    const props = (s?.properties ?? {}) as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(props)
+        .filter((k) => k in known)
+        .map((k) => [k, known[k]]),
+    );
+  };
+  const next = tools[results.length];
+  if (next) return { kind: 'tools', calls: [toolCall(next.function.name, fill(next.function.parameters))] };
+  return { kind: 'content', content: JSON.stringify(fill(schema)) };
 }
 
 interface PlanAction {
