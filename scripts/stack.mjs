@@ -55,7 +55,7 @@ export async function startStack({ port, mockLlmPort, chromium, mockLlmArgs = []
     detached: true,
     stdio: ['ignore', serverStdio, 'inherit'],
   });
-  // In server mode (DATABASE_URL) the web process only enqueues: a worker executes the runs.
+  // In server mode (DATABASE_URL) a worker executes the runs the web process has no slot for.
   const worker = pgDb
     ? spawn(process.execPath, ['bin/trellis.mjs', 'worker', '--concurrency', '4'], {
         cwd: root,
