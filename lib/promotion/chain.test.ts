@@ -7,6 +7,7 @@ import {
   MAX_CHAIN_CALLS,
   MAX_SOURCE_PATHS,
   pathExpression,
+  singleSource,
   type ChainCase,
 } from './chain';
 import { backtestChain, GRADUATION_MIN_CASES, proposeGraduation } from './graduate';
@@ -59,7 +60,15 @@ const cases = (n: number, varied = 0) =>
 
 const noModel = () => Promise.reject(new Error('a chain proposal asks no model'));
 const propose = (cs: ChainCase[]) =>
-  proposeGraduation({ cases: [], chat: noModel, sandbox, node, signal, chain: { cases: cs, definition } });
+  proposeGraduation({
+    cases: [],
+    chat: noModel,
+    sandbox,
+    node,
+    signal,
+    source: singleSource(definition, node.id),
+    chain: { cases: cs, definition },
+  });
 
 describe('deriveChain', () => {
   it('the same two calls every time: each argument from the input or the earlier result, constants kept', () => {

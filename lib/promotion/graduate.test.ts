@@ -54,8 +54,10 @@ function keywordHistory(n: number) {
   return mk(rows);
 }
 
-const propose = (cases: BacktestCase[], model = 'scenario:graduate') =>
-  proposeGraduation({ cases, chat: sm.chat, model, sandbox, node, signal });
+/** The step's one upstream step: a saved step reads its input as this step's output. */
+const SOURCE = 'fetch';
+const propose = (cases: BacktestCase[], model = 'scenario:graduate', source: string | null = SOURCE) =>
+  proposeGraduation({ cases, chat: sm.chat, model, sandbox, node, signal, source });
 
 describe('proposeGraduation', () => {
   it('an agent that always equals a keyword rule: a code step reproducing 100%, checked over every case', async () => {
@@ -77,6 +79,29 @@ describe('proposeGraduation', () => {
     // One request, its completion capped by the named limit.
     expect((sm.mock.requests.at(-1)!.body as { max_tokens?: number }).max_tokens).toBe(GRADUATION_MAX_TOKENS);
     expect(g.tokens).toBeGreaterThan(0);
+  });
+
+  it('the proposal reads the step input where a saved step finds it, not the run input', async () => {
+    const cases = keywordHistory(12);
+    const g = await propose(cases);
+    expect(g.proposed).toBe(true);
+    // As saved and run after `fetch`: `input` is the run's input, the step's input is fetch's output.
+    for (const c of cases) {
+      const scope = {
+        input: { text: 'the run input, an invoice question' },
+        steps: { [SOURCE]: { output: c.input } },
+        env: {},
+        secrets: {},
+      };
+      expect(await sandbox.runCode(String(g.config!.code), scope, signal)).toEqual(c.expected);
+    }
+    // Several upstream steps (or none): no one place to read the input from, so no model call.
+    const before = sm.mock.requests.length;
+    expect(await propose(cases, 'scenario:graduate', null)).toMatchObject({
+      proposed: false,
+      reason: 'not_single_input',
+    });
+    expect(sm.mock.requests.length).toBe(before);
   });
 
   it('a mapping no keyword rule fits: no proposal, the reason, the agreement and the failing class', async () => {

@@ -14,6 +14,7 @@ import {
 import { BacktestBudget, runBacktest, type BacktestCase, type Candidate } from './runner';
 import type { BacktestCaseResult } from './spec';
 import { stepCandidate } from './step-candidate';
+import { bindStepInput } from './step-input';
 
 // Graduation back to deterministic (issue 16 §5): from a step's recorded cases (input → output)
 // the model writes a `code` or `transform` config meant to reproduce the mapping; the config is
@@ -108,6 +109,8 @@ export interface ProposeArgs {
   sandbox: Pick<NodeServices, 'evaluate' | 'render' | 'runCode'>;
   /** The step being graduated: its id and position carry over to the candidate. */
   node: WorkflowNode;
+  /** The step's one upstream node (chain.ts singleSource); null: several or none, no proposal. */
+  source: string | null;
   /**
    * The step's agent-mode runs and the definition they are graduated in: when they show tool
    * calls, the proposal is a chain (no model call); else a step the model writes.
@@ -232,12 +235,16 @@ interface CandidateBacktest {
   onCase?: (done: number) => void;
 }
 
-/** Backtest a deterministic candidate step over the cases (sandbox only, exact scorer). */
+/**
+ * Backtest a deterministic candidate step over the cases (sandbox only, exact scorer), in the
+ * scope it would have once saved after `source` (its config bound with step-input.ts).
+ */
 export async function backtestCandidate(
   args: CandidateBacktest & {
     cases: BacktestCase[];
     nodeType: GraduationNodeType;
     config: Record<string, unknown>;
+    source: string;
   },
 ): Promise<Evidence> {
   const node: WorkflowNode = {
@@ -248,7 +255,12 @@ export async function backtestCandidate(
   };
   return backtestWith({
     ...args,
-    candidate: stepCandidate({ def: getNode(args.nodeType)!, node, sandbox: args.sandbox }),
+    candidate: stepCandidate({
+      def: getNode(args.nodeType)!,
+      node,
+      sandbox: args.sandbox,
+      source: args.source,
+    }),
   });
 }
 
@@ -335,6 +347,13 @@ export async function proposeGraduation(args: ProposeArgs): Promise<Graduation> 
       `${args.cases.length} recorded case(s); graduation needs at least ${GRADUATION_MIN_CASES}`,
       { cases: args.cases.length },
     );
+  const { source } = args;
+  if (source === null)
+    return none(
+      'not_single_input',
+      `Step ${args.node.id} does not have exactly one upstream step, so its input has no one place a saved step could read it from`,
+      { cases: args.cases.length },
+    );
   args.onProgress?.({ phase: 'model', done: 0 });
   const res = await args.chat({
     ...(args.model ? { model: args.model } : {}),
@@ -362,18 +381,21 @@ export async function proposeGraduation(args: ProposeArgs): Promise<Graduation> 
       `The proposed ${nodeType} config is invalid: ${checked.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
       { ...spend, nodeType, config: answer.data.config },
     );
+  // The model read `input` as the step's input; a saved step reads it as the run's (step-input.ts).
+  const config = bindStepInput(nodeType, checked.config, source);
   args.onProgress?.({ phase: 'backtest', done: 0 });
   const bt = await backtestCandidate({
     cases: args.cases,
     nodeType,
-    config: checked.config,
+    config,
+    source,
     node: args.node,
     sandbox: args.sandbox,
     signal: args.signal,
     ...(args.concurrency ? { concurrency: args.concurrency } : {}),
     onCase: (done) => args.onProgress?.({ phase: 'backtest', done }),
   });
-  const result = { ...spend, ...bt, nodeType, config: checked.config };
+  const result = { ...spend, ...bt, nodeType, config };
   if (bt.agreement < GRADUATION_MIN_AGREEMENT)
     return none(
       'below_threshold',

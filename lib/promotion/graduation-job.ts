@@ -1,6 +1,7 @@
 import type { NodeServices } from '@/lib/nodes/define-node';
 import { toSerializedError } from '@/lib/workflow/errors';
 import { pollCancel } from './cancel-poll';
+import { singleSource } from './chain';
 import { proposeGraduation } from './graduate';
 import type { GraduationPhase, GraduationStatus, GraduationStore } from './graduation-store';
 import { INTERRUPTED, loadCases, loadChainCases } from './job';
@@ -77,6 +78,7 @@ export async function executeGraduation(
       ...(rec.request.model ? { model: rec.request.model } : {}),
       sandbox: deps.sandbox,
       node,
+      source: singleSource(definition, node.id),
       chain: { cases: chainCases, definition },
       signal,
       onProgress: (p) => {

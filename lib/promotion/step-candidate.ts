@@ -4,6 +4,7 @@ import type { NodeDefinition, NodeServices } from '@/lib/nodes/define-node';
 import { isBranching } from './agent-candidate';
 import { NOT_RECORDED } from './replay';
 import type { Candidate } from './runner';
+import { savedStepScope } from './step-input';
 
 // A deterministic step as a backtest candidate: graduation (issue 16 §5) proposes a `transform` or
 // `code` config for an agent step and backtests it against the same history before offering it.
@@ -20,6 +21,11 @@ export function stepCandidate(args: {
   node: WorkflowNode;
   /** The sandbox (evaluate, render, runCode); anything with an outside effect is refused. */
   sandbox: Pick<NodeServices, 'evaluate' | 'render' | 'runCode'>;
+  /**
+   * The step's one upstream node: expressions then see the recorded input as its output, as a
+   * saved step does (step-input.ts). Without it `input` in the scope is the recorded input.
+   */
+  source?: string;
 }): Candidate {
   const { def, node } = args;
   const config = (node.config ?? {}) as Record<string, unknown>;
@@ -41,7 +47,9 @@ export function stepCandidate(args: {
       node,
       config: parsed.data,
       input: c.input,
-      scope: { input: c.input, steps: {}, env: {}, secrets: {} },
+      scope: args.source
+        ? savedStepScope(args.source, c.input)
+        : { input: c.input, steps: {}, env: {}, secrets: {} },
       signal,
       attempt: 1,
       clock: { now: () => Date.now(), sleep: () => Promise.reject(refused('a wait')) },

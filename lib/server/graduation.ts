@@ -195,22 +195,34 @@ type AcceptBody = z.infer<typeof acceptGraduationBody>;
 const problem = (path: string, code: string, message: string) =>
   new ValidationError([{ path, code, message }]);
 
+const notSingleInput = (nodeId: string, source?: string) =>
+  new TrellisError(
+    'unprocessable',
+    source
+      ? `Step ${nodeId}'s one upstream step is no longer ${source}, which the proposal reads its input from; propose again`
+      : `Step ${nodeId} does not have exactly one upstream step, so a graduated step has no one place to read its input from`,
+  );
+
 /** A step accept: the config checked with its node's schema and backtested again. */
 async function graduatingStep(
   db: Runtime['db'],
   params: Params,
   body: AcceptBody,
   version: number,
-  node: WorkflowNode,
+  { node, definition }: { node: WorkflowNode; definition: WorkflowDefinition },
   signal: AbortSignal,
 ): Promise<Graduating> {
   const nodeType = body.nodeType!;
   const checked = checkCandidate(nodeType, body.config);
   if (!checked.ok) throw new ValidationError(checked.issues.map((i) => ({ ...i, code: 'invalid_config' })));
+  // The proposal's config reads the step's input from its one upstream step (step-input.ts).
+  const source = singleSource(definition, node.id);
+  if (source === null) throw notSingleInput(node.id);
   const evidence = await backtestCandidate({
     cases: await casesOf(db, params, version, body.runs),
     nodeType,
     config: checked.config,
+    source,
     node,
     sandbox: createSandboxServices(),
     signal,
@@ -222,6 +234,8 @@ async function graduatingStep(
     apply(definition) {
       const index = definition.nodes.findIndex((n) => n.id === params.nodeId);
       if (index < 0) return null;
+      // Rewired since the proposal: the config would read another step's output as its input.
+      if (singleSource(definition, params.nodeId) !== source) throw notSingleInput(params.nodeId, source);
       const from = definition.nodes[index];
       // The agent settings go with the model step: the new step is plain deterministic.
       const graduated: WorkflowNode = {
@@ -338,7 +352,7 @@ export async function acceptGraduation({ req, params, auth }: RouteContext<Param
   // What is saved is what was backtested: the proposal is checked again over the same history.
   const g = body.chain
     ? await graduatingChain(db, params, body, { definition, node }, req.signal)
-    : await graduatingStep(db, params, body, version, node, req.signal);
+    : await graduatingStep(db, params, body, version, { node, definition }, req.signal);
   const { evidence } = g;
   if (evidence.agreement < GRADUATION_MIN_AGREEMENT && !body.confirm)
     throw new TrellisError(
