@@ -207,7 +207,13 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await rollout.close();
     };
     if (opts.seed ?? false) await seedExamplesOnce(db);
-    // Runs are accepted here and executed by workers (which warm their own path, cli/worker.ts).
+    // Runs are accepted here. With web run slots this process also executes them (local-runs.ts),
+    // so its sandbox and a run's path are warmed as in embedded mode; without, workers execute them
+    // and warm their own path (cli/worker.ts), and this process starts no sandbox at all.
+    if (local) {
+      await warmSandbox();
+      await warmExecutePath();
+    }
     await warmAcceptPath(store);
     const backtests: BacktestDispatcher = {
       start: (id) => sendBacktest(boss, id),

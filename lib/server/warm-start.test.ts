@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDataDir } from '@/lib/db/testing/databases';
 import { SANDBOX_POOL_SIZE, sandboxStats, shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
-import { getRuntime } from './runtime';
+import { openDb } from '@/lib/db/client';
+import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
+import { createRuntime, getRuntime } from './runtime';
 import { closeProcessRuntime, loadRoute, callJson } from './testing/route-harness';
 import { warmExecutePath } from './warm-up';
 
@@ -70,4 +72,25 @@ describe('the warm-up run', () => {
   it('runs the webhook → expression → output path in memory and answers its output', async () => {
     expect(await warmExecutePath()).toEqual({ v: 42 });
   });
+});
+
+describe.skipIf(!pgAvailable)('no cold start (server-mode web process)', () => {
+  // The web process drives the runs it has slots for (local-runs.ts): it must be as warm as a
+  // worker when it says ready; with no slots it executes nothing and starts no sandbox.
+  for (const slots of [2, 0]) {
+    it(`with ${slots} web run slots: ${slots ? 'its sandbox is up before ready' : 'no sandbox is started'}`, async () => {
+      await shutdownSandbox();
+      const tmp = await tempQueueDb(`warmweb${slots}`);
+      const db = await openDb({ databaseUrl: tmp.url });
+      try {
+        const rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: slots });
+        expect(sandboxStats().spawned).toBe(slots ? SANDBOX_POOL_SIZE : 0);
+        expect(sandboxStats().tasks).toBe(slots ? 1 : 0);
+        await rt.dispatcher.close?.();
+      } finally {
+        await db.close();
+        await tmp.drop();
+      }
+    }, 120_000);
+  }
 });
