@@ -64,6 +64,11 @@ export const WAKE_RETRY_MS = 5;
 
 /** A job fetched in a race for a workflow's last slot looks again this often (worker.ts). */
 export const SLOT_POLL_MS = 200;
+/**
+ * Postgres NOTIFY channel on which the web process says a run it drove ended (local-runs.ts): a
+ * worker's jobs waiting for that workflow's slot look again at once instead of at their next poll.
+ */
+export const SLOT_FREED_CHANNEL = 'trellis_slot_freed';
 
 /** A positive integer setting from the environment; a bad value stops the process with its name. */
 export function positiveIntFromEnv(

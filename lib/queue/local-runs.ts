@@ -11,6 +11,7 @@ import {
   RUN_LEASE_MS,
   RUN_QUEUE,
   SHUTDOWN_GRACE_MS,
+  SLOT_FREED_CHANNEL,
   positiveIntFromEnv,
   workflowConcurrency,
 } from './limits';
@@ -147,6 +148,8 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
       onRunEnded: async (tx, runId) => {
         if (!held.has(runId)) return; // a child run, or a run not driven here
         await boss.deleteJob(RUN_QUEUE, runId, { db: txDatabase(tx) });
+        // Its slot frees as this commits: a worker job waiting for one looks now (worker.ts).
+        await tx.query(`SELECT pg_notify($1, $2)`, [SLOT_FREED_CHANNEL, runId]);
         jobDeleted.add(runId);
       },
     },

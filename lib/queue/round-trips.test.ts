@@ -24,8 +24,8 @@ import { startQueueWorker, type QueueWorker } from './worker';
 // transaction (or a statement outside one) that writes.
 
 /** Statements per run on the short path: the webhook's reads, the run's transaction (5), the
- * secrets read, the trace batch with the final status and the job's delete (5). */
-const LOCAL_STATEMENTS_BUDGET = 15;
+ * secrets read, the trace batch with the final status, the job's delete and the slot's NOTIFY (6). */
+const LOCAL_STATEMENTS_BUDGET = 16;
 /** Committing transactions per run on the short path: the run's, and its trace batch's. */
 const LOCAL_COMMITS_BUDGET = 2.2;
 /** Statements per run through the queue, fetches and background work aside; the trace batches and

@@ -7,7 +7,7 @@ import type { Engine, RunOutcome } from '@/lib/engine/engine';
 import type { EngineListener } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunStatus } from '@/lib/engine/trace-store';
 import { startBoss, type RunJobData, type ScheduleJobData } from './boss';
-import { createEventPublisher } from './event-bridge';
+import { createEventPublisher, listenChannel } from './event-bridge';
 import {
   LeaseLost,
   claimRunSlot,
@@ -22,6 +22,7 @@ import {
   RUN_QUEUE,
   SCHEDULE_QUEUE,
   SHUTDOWN_GRACE_MS,
+  SLOT_FREED_CHANNEL,
   SLOT_POLL_MS,
   workflowConcurrency,
 } from './limits';
@@ -62,6 +63,8 @@ export interface QueueWorkerOptions {
    * statements of a run raises it, so idle loops do not poll while it counts.
    */
   pollSeconds?: number;
+  /** How long a job waiting for its workflow's slot sleeps between looks, default SLOT_POLL_MS. */
+  slotPollMs?: number;
   /** Default true (when startScheduledRun is given): look for due schedule ticks. */
   schedules?: boolean;
   log?: (s: string) => void;
@@ -80,7 +83,6 @@ export interface QueueWorker {
   stop(graceMs?: number): Promise<{ finished: number; released: number }>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const terminal = (s: string | null) => s !== null && TERMINAL_RUN_STATUSES.includes(s as RunStatus);
 
 export function newWorkerId(): string {
@@ -123,6 +125,26 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   // (waker.afterRunJob); new jobs wake one idle loop each (wake.ts).
   const waker = startLoopWaker(boss, opts.databaseUrl);
 
+  // A job fetched while its workflow's slots are all taken waits for one (handleRun). A slot frees
+  // when a run ends: one of this worker's (at once, below) or one the web process drove (its
+  // SLOT_FREED_CHANNEL notification); either wakes every waiting job to look again. The poll stays
+  // the backstop, and the only wake for runs other workers end.
+  const slotWaiters = new Set<() => void>();
+  const slotFreed = () => {
+    for (const wake of [...slotWaiters]) wake();
+  };
+  const waitForSlot = () =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        slotWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, opts.slotPollMs ?? SLOT_POLL_MS);
+      slotWaiters.add(wake);
+    });
+  const slotListener = listenChannel(opts.databaseUrl, SLOT_FREED_CHANNEL, slotFreed, slotFreed);
+
   async function handleRun(job: Job<RunJobData>): Promise<void> {
     const { runId } = job.data;
     // pg-boss may hand us a retry of a run this process still drives (a missed heartbeat): wait for it.
@@ -133,7 +155,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     // as active, so no later job of the workflow is fetched meanwhile) until a slot frees.
     while (!claim.claimed && claim.full) {
       if (stopping) throw new Error('worker stopping; the run stays queued for another worker');
-      await sleep(SLOT_POLL_MS);
+      await waitForSlot();
       claim = await claimRunSlot(db.sql, job, runId, workerId, slots);
     }
     if (!claim.claimed) {
@@ -162,6 +184,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       throw err; // pg-boss retries the job; resume continues from the trace
     } finally {
       held.delete(runId);
+      slotFreed();
     }
     if (out.status === 'waiting' && out.wakeAt !== undefined) {
       await boss.send(RUN_QUEUE, { runId }, { startAfter: new Date(out.wakeAt) });
@@ -273,6 +296,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       }
       stopRenewing();
       await waker.close();
+      await slotListener.close();
       await store.flush().catch(() => {});
       await events.flush().catch(() => {});
       await boss.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
