@@ -11,7 +11,7 @@ import { loadRoute, useEmbeddedRuntime, type Body, type Handler } from './testin
 
 let mock: MockLlmServer;
 let r: Record<
-  'settings' | 'workflows' | 'runs' | 'backtests' | 'backtest' | 'graduation',
+  'settings' | 'workflows' | 'runs' | 'backtests' | 'backtest' | 'graduation' | 'proposal',
   Record<string, Handler>
 >;
 
@@ -34,6 +34,7 @@ beforeAll(async () => {
     backtests: await loadRoute('workflows/[id]/backtests'),
     backtest: await loadRoute('workflows/[id]/backtests/[bid]'),
     graduation: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation'),
+    proposal: await loadRoute('workflows/[id]/nodes/[nodeId]/graduation/[gid]'),
   };
 });
 afterAll(async () => {
@@ -111,9 +112,25 @@ describe('backtests and graduation use the model endpoint saved in Settings', ()
       { model: 'scenario:graduate' },
       { id: wid, nodeId: 'label' },
     );
-    expect(res.status).toBe(200);
+    // Queued (202); followed to its end.
+    expect(res.status).toBe(202);
+    const gid = res.body.graduation.id as string;
+    let g: Body;
+    for (;;) {
+      const got = await call(
+        r.proposal.GET,
+        'GET',
+        `/api/workflows/${wid}/nodes/label/graduation/${gid}`,
+        undefined,
+        { id: wid, nodeId: 'label', gid },
+      );
+      g = got.body.graduation;
+      if (['succeeded', 'failed', 'cancelled'].includes(g.status)) break;
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    expect(g.status).toBe('succeeded');
     expect(mock.requests.length).toBe(before + 1);
     expect(mock.requests.at(-1)!.scenario).toBe('graduate');
-    expect(res.body.proposal.reason).not.toBe('invalid_answer');
+    expect(g.proposal.reason).not.toBe('invalid_answer');
   });
 });
