@@ -63,7 +63,8 @@ test('agent settings: a model per step, a taller instructions editor, a searchab
   await card(page, 'Label').click();
   await expect(panel(page).getByLabel('Instructions', { exact: true })).toHaveAttribute('rows', '8');
   await panel(page).getByLabel('Model', { exact: true }).fill('scenario:echo');
-  await panel(page).getByLabel('Search tools').fill('lookup customer');
+  // By its unique name, lower-cased: other specs share the database and may save a "Lookup customer" too.
+  await panel(page).getByLabel('Search tools').fill(name.toLowerCase());
   const tools = panel(page).getByRole('group', { name: /^Tools/ });
   const tool = tools.getByRole('checkbox', { name: `Workflow: ${name}` });
   await expect(tools.getByRole('checkbox')).toHaveCount(1);
