@@ -53,40 +53,39 @@ interface Row {
 // ---------------------------------------------------------------------------------------------
 // Processes and their memory
 
-/** Resident set of every process in the group (the server and anything it spawned), in MB. */
-function groupRssMb(pgid: number): number {
-  let kb = 0;
+/**
+ * Calls `each` with the pid and the /proc/<pid>/stat fields after the command of every process in
+ * the group (the server and anything it spawned); a process gone meanwhile is skipped.
+ */
+function forEachInGroup(pgid: number, each: (pid: string, fields: string[]) => void): void {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // Field 5 (pgrp) comes after the command in parentheses, which may itself hold spaces.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
-      if (m) kb += Number(m[1]);
+      if (Number(fields[2]) === pgid) each(entry, fields);
     } catch {
       /* gone meanwhile */
     }
   }
+}
+
+/** Resident set of every process in the group, in MB. */
+function groupRssMb(pgid: number): number {
+  let kb = 0;
+  forEachInGroup(pgid, (pid) => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (m) kb += Number(m[1]);
+  });
   return kb / 1024;
 }
 
 /** CPU time (user + system) of every process in the group so far, in ms. */
 function groupCpuMs(pgid: number): number {
   let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      // Fields 14 and 15 (utime, stime), in clock ticks; Linux reports 100 per second.
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
+  // Fields 14 and 15 (utime, stime), in clock ticks; Linux reports 100 per second.
+  forEachInGroup(pgid, (_pid, fields) => void (ticks += Number(fields[11]) + Number(fields[12])));
   return ticks * (1000 / CLOCK_TICKS_PER_SECOND);
 }
 const CLOCK_TICKS_PER_SECOND = 100;
