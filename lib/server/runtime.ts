@@ -124,7 +124,7 @@ export function buildEngine(
   store: SqlTraceStore,
   onEvent: (ev: EngineEvent) => void,
   // Rollout gates are read where runs finish: here, in the web process and in every worker.
-  rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
+  rollout: RolloutWatcher = createRolloutWatcher(db.prisma, { heads: workflowHeads(db) }),
   opts: Pick<EngineOptions, 'keepStartedRuns'> = {},
 ): Engine {
   return createEngine({
