@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 
@@ -174,6 +175,21 @@ export async function postgresChangeFeed(databaseUrl: string): Promise<ChangeFee
   };
 }
 
+const operation = new AsyncLocalStorage<number>();
+
+/**
+ * Runs `fn` as one operation that began at `since` (performance.now()): a cached read anywhere in
+ * it (the run a webhook call starts, its stored secrets) must see the changes committed before
+ * then, not those before the read itself, so one round trip on the feed's session at the start
+ * serves all of them. Changes committed after `since` are concurrent with the operation.
+ */
+export function beganAt<T>(since: number, fn: () => T): T {
+  return operation.run(since, fn);
+}
+
+/** When the current operation began (beganAt), else now. */
+export const operationBegan = () => operation.getStore() ?? performance.now();
+
 /**
  * A cache of values read from the database, dropped when the feed reports a change of their key
  * (or of any key: `dropOn` decides). At most `max` keys, the oldest go first. A load that overlaps
@@ -194,13 +210,13 @@ export function changeCache<V>(
   return {
     /**
      * `keep`: whether a loaded value is kept (default: every one). `since`: changes committed
-     * before this moment (performance.now()) must be seen; default now.
+     * before this moment (performance.now()) must be seen; default when the operation began.
      */
     async get(
       key: string,
       load: () => Promise<V>,
       keep?: (v: V) => boolean,
-      since = performance.now(),
+      since = operationBegan(),
     ): Promise<V> {
       if (feed.fresh && !(await feed.fresh(since))) return load();
       if (values.has(key)) return values.get(key)!;

@@ -14,10 +14,11 @@ import { startQueueWorker, type QueueWorker } from './worker';
 // - the short path (default): the web process claims the run in the transaction that writes it
 //   and its job (deferred, for recovery), drives it on its own fenced sessions, and deletes the job
 //   with the final status (local-runs.ts). Measured when written: 14.3 statements, 2.05 committing
-//   transactions per run (the run + claim + job; the steps + final status + job delete); 13.2
+//   transactions per run (the run + claim + job; the steps + final status + job delete); 12.3
 //   since the webhook's workflow, the stored secrets and the rollout watcher's workflow come from
-//   caches fed by the change feed (lib/db/change-feed.ts: a count of the backlog and a `SELECT 1`
-//   on its session, instead of the workflow's row and definition, and three Prisma reads).
+//   caches fed by the change feed (lib/db/change-feed.ts: the backlog count on its session makes
+//   them fresh for the whole call, instead of the workflow's row and definition, and three Prisma
+//   reads).
 // - the queue (webRunSlots 0, or when the web has no free slot): run row and job in one
 //   transaction, a worker's fetch, claim, engine, trace, events, job completion. 23.8 statements
 //   besides fetches (the job's insert and completion included), 7.35 commits; 21.1 with the caches
@@ -28,9 +29,8 @@ import { startQueueWorker, type QueueWorker } from './worker';
 // transaction (or a statement outside one) that writes.
 
 /** Statements per run on the short path: the webhook's backlog count, the run's transaction (5),
- * the secrets' round trip on the change feed's session, the trace batch with the final status, the
- * job's delete and the slot's NOTIFY (6). */
-const LOCAL_STATEMENTS_BUDGET = 14;
+ * the trace batch with the final status, the job's delete and the slot's NOTIFY (6). */
+const LOCAL_STATEMENTS_BUDGET = 13;
 /** Committing transactions per run on the short path: the run's, and its trace batch's. */
 const LOCAL_COMMITS_BUDGET = 2.2;
 /** Statements per run through the queue, fetches and background work aside; the trace batches and
@@ -191,6 +191,8 @@ describe.skipIf(!pgAvailable)('SQL round trips per run (server mode)', () => {
     expect(own.filter((s) => s.text.includes('trellis_claim_run_slot'))).toEqual([]); // no worker took one
     expect(fetches).toBe(0); // the job was deferred: no NOTIFY, no fetch
     expect(own.filter((s) => CACHED_TABLES.test(s.text))).toEqual([]); // served from memory
+    // The run's stored secrets are as fresh as the webhook's backlog count made them (beganAt).
+    expect(own.filter((s) => s.text === 'SELECT 1')).toEqual([]);
     expect(own.filter((s) => s.commit).length).toBeLessThanOrEqual(LOCAL_COMMITS_BUDGET * RUNS);
     expect(own.length).toBeLessThanOrEqual(LOCAL_STATEMENTS_BUDGET * RUNS);
   }, 120_000);
