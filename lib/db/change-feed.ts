@@ -116,6 +116,8 @@ export async function postgresChangeFeed(databaseUrl: string): Promise<ChangeFee
       throw err;
     }
     if (closed) return void (await c.end().catch(() => {}));
+    // Listening is no work of its own: a process whose work is done exits without closing the Db.
+    (c as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
     client = c;
     // Values loaded while the session was down were not kept; loads still under way are not either.
     generation++;
