@@ -133,7 +133,7 @@ export function buildEngine(
   store: SqlTraceStore,
   onEvent: (ev: EngineEvent) => void,
   // Rollout gates are read where runs finish: here, in the web process and in every worker.
-  rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
+  rollout: RolloutWatcher = createRolloutWatcher(db.prisma, { heads: workflowHeads(db) }),
   opts: Pick<EngineOptions, 'keepStartedRuns'> & { secrets?: () => Promise<Record<string, string>> } = {},
 ): Engine {
   const { secrets, ...engineOpts } = opts;
