@@ -270,9 +270,10 @@ function chunkBatch(batch: Batch, max: number): Batch[] {
 // JSON text of one recordset row, with payload columns spliced in as already-serialized JSON so
 // large payloads are stringified once.
 function row(scalars: Record<string, unknown>, payloads: Record<string, Json> = {}): string {
-  let s = JSON.stringify(scalars);
-  for (const [k, v] of Object.entries(payloads)) s = `${s.slice(0, -1)},${JSON.stringify(k)}:${v ?? 'null'}}`;
-  return s;
+  // One slice of the scalars' text, not one per payload (each re-copied the growing row).
+  let s = JSON.stringify(scalars).slice(0, -1);
+  for (const k in payloads) s += `,"${k}":${payloads[k] ?? 'null'}`;
+  return `${s}}`;
 }
 
 const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "parentNodeId" text, "itemIndex" int,
@@ -354,8 +355,8 @@ export class SqlTraceStore implements TraceStore {
   }
 
   /**
-   * Sends what a short run sends (its row; a batch that inserts a step and counts it; one that
-   * finishes the step and ends the run) in one transaction that is rolled back, so the database
+   * Sends what runs send (its row; a batch that inserts a step and counts it; one that inserts
+   * a finished step, finishes the first and ends the run) in one transaction that is rolled back, so the database
    * has planned and cached all of it before the first real run (issue 21, no cold start). Writes
    * nothing and touches none of the store's state.
    */
@@ -410,8 +411,11 @@ export class SqlTraceStore implements TraceStore {
           inserts: new Map([[stepId, start]]),
           runs: new Map([[runId, { startedAt: now }]]),
         });
+        // A short run's last batch: a step inserted finished, one finished, and the run's end.
+        const last = orderedId();
         await writeBatch(tx, {
           ...emptyBatch(),
+          inserts: new Map([[last, { ...start, id: last, finish }]]),
           updates: new Map([[stepId, finish]]),
           runs: new Map([[runId, { transition: end }]]),
         });
@@ -772,7 +776,9 @@ export class SqlTraceStore implements TraceStore {
     for (const [runId, w] of batch.runs) if (this.failedRuns.has(runId)) delete w.transition;
     for (let attempt = 1; ; attempt++) {
       try {
-        const applied = await this.sql.transaction((tx) => writeBatch(tx, batch, this.onRunEnded));
+        const applied = isOneStatement(batch)
+          ? await writeBatch(this.sql, batch)
+          : await this.sql.transaction((tx) => writeBatch(tx, batch, this.onRunEnded));
         // Known only now that it committed (a retried batch may have run the statements before).
         for (const [t, ok] of applied) t.applied = ok;
         for (const [runId, w] of batch.runs) if (w.startedAt) this.unwrittenStarts.delete(runId);
@@ -860,6 +866,8 @@ async function writeBatch(
   onRunEnded?: SqlTraceStoreOptions['onRunEnded'],
 ): Promise<Map<RunTransition, boolean>> {
   const applied = new Map<RunTransition, boolean>();
+  const oneStatement = isOneStatement(batch);
+  let stepRows = '';
   const runTotals = new Map<string, { steps: number; tokens: number; cost: number }>();
   const total = (runId: string) => {
     let t = runTotals.get(runId);
@@ -906,14 +914,8 @@ async function writeBatch(
         ),
       );
     }
-    await tx.query(
-      `INSERT INTO "Step" (id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
-         input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)
-       SELECT id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
-         input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost
-       FROM json_to_recordset($1::json) AS x(${STEP_COLUMNS})`,
-      [`[${rows.join(',')}]`],
-    );
+    stepRows = `[${rows.join(',')}]`;
+    if (!oneStatement) await tx.query(INSERT_STEPS, [stepRows]);
   }
   if (batch.updates.size) {
     const rows: string[] = [];
@@ -1028,16 +1030,39 @@ async function writeBatch(
     // Refused (someone else finished the run first): its counts and start are still written.
     if (!rows.length && (totals || w.startedAt)) add(id, totals, w.startedAt);
   }
-  if (plain.length) {
-    await tx.query(
-      `UPDATE "Run" r SET "stepCount" = r."stepCount" + x.steps, tokens = r.tokens + x.tokens, cost = r.cost + x.cost,
+  // Every inserted step counts for its run, so a one-statement batch always has run counts to add.
+  if (oneStatement)
+    await tx.query(`WITH steps AS (${INSERT_STEPS}) ${addRunCounts('$2')}`, [
+      stepRows,
+      `[${plain.join(',')}]`,
+    ]);
+  else if (plain.length) await tx.query(addRunCounts('$1'), [`[${plain.join(',')}]`]);
+  return applied;
+}
+
+const INSERT_STEPS = `INSERT INTO "Step" (id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
+         input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)
+       SELECT id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
+         input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost
+       FROM json_to_recordset($1::json) AS x(${STEP_COLUMNS})`;
+
+/** Step counts, spend and deferred starts of runs, from a JSON array in the parameter `param`. */
+const addRunCounts = (param: string) =>
+  `UPDATE "Run" r SET "stepCount" = r."stepCount" + x.steps, tokens = r.tokens + x.tokens, cost = r.cost + x.cost,
           status = CASE WHEN x."startedAt" IS NOT NULL AND r.status = 'queued' THEN 'running' ELSE r.status END,
           "startedAt" = CASE WHEN x."startedAt" IS NOT NULL THEN COALESCE(r."startedAt", x."startedAt") ELSE r."startedAt" END
-        FROM json_to_recordset($1::json) AS x(id text, steps int, tokens int, cost float8, "startedAt" timestamptz) WHERE r.id = x.id`,
-      [`[${plain.join(',')}]`],
-    );
-  }
-  return applied;
+        FROM json_to_recordset(${param}::json) AS x(id text, steps int, tokens int, cost float8, "startedAt" timestamptz) WHERE r.id = x.id`;
+
+/**
+ * A batch of new steps and nothing else of consequence (no finished-step updates, agent turns or
+ * status changes): one statement writes it, the steps with their runs' counts (a data-modifying
+ * WITH), atomic on its own, so it needs no transaction: BEGIN and COMMIT were half the statements
+ * of a long run's intermediate batches (issue 21).
+ */
+export function isOneStatement(batch: Pick<Batch, 'inserts' | 'updates' | 'turns' | 'runs'>): boolean {
+  if (!batch.inserts.size || batch.updates.size || batch.turns.length) return false;
+  for (const w of batch.runs.values()) if (w.transition) return false;
+  return true;
 }
 
 const RUN_FIELDS = `id, "workflowId", "workflowVersionId", version, status, input, output, error, trigger,

@@ -54,12 +54,13 @@ describe.each(databases)('trace store warm-up (%s)', (name, open) => {
     expect(await counts(db)).toEqual({ runs: 0, steps: 0 });
     if (log) {
       // One transaction, rolled back: the run row, a batch that inserts a step and counts it (and
-      // writes the deferred start), one that finishes it and ends the run.
+      // writes the deferred start: one statement), one that inserts a finished step, finishes the
+      // first and ends the run.
       expect(log.transactions).toBe(1);
       expect(log.statements.map((s) => s.slice(0, 22))).toEqual([
         'tx INSERT INTO "Run" (',
+        'tx WITH steps AS (INSE',
         'tx INSERT INTO "Step" ',
-        'tx UPDATE "Run" r SET ',
         'tx UPDATE "Step" s SET',
         'tx UPDATE "Run" SET st',
       ]);

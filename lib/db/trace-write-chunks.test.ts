@@ -25,24 +25,39 @@ interface Tx {
   turnedBeforeNext?: boolean;
 }
 
-/** The executor, recording how many recordset rows each transaction writes. */
+/** Trace rows a statement writes: step inserts and updates, agent turns (run totals are not rows). */
+const traceRows = (q: string, p?: unknown[]) =>
+  /json_to_recordset/.test(q) && !/^\s*UPDATE "Run"/.test(q)
+    ? (JSON.parse(String(p?.[0])) as unknown[]).length
+    : 0;
+
+/**
+ * The executor, recording how many recordset rows each write holds PGlite for: a transaction, or a
+ * statement sent alone (a batch of new steps is one statement, isOneStatement).
+ */
 function watched(sql: SqlExecutor, txs: Tx[]): SqlExecutor {
+  const unit = () => {
+    const prev = txs.at(-1);
+    if (prev) prev.turnedBeforeNext = prev.turned;
+    const tx: Tx = { rows: 0, turned: false };
+    txs.push(tx);
+    setImmediate(() => (tx.turned = true));
+    return tx;
+  };
   return {
     kind: sql.kind,
-    query: (q, p) => sql.query(q, p),
+    query: (q, p) => {
+      const rows = traceRows(q, p);
+      if (rows) unit().rows = rows;
+      return sql.query(q, p);
+    },
     exec: (s) => sql.exec(s),
     transaction(fn) {
-      const prev = txs.at(-1);
-      if (prev) prev.turnedBeforeNext = prev.turned;
-      const tx: Tx = { rows: 0, turned: false };
-      txs.push(tx);
-      setImmediate(() => (tx.turned = true));
+      const tx = unit();
       return sql.transaction((inner) => {
         const counting: SqlQueryable = {
           async query(q, p) {
-            // Step inserts and updates, agent turns; the run totals statement is not a trace row.
-            if (/json_to_recordset/.test(q) && !/UPDATE "Run"/.test(q))
-              tx.rows += (JSON.parse(String(p?.[0])) as unknown[]).length;
+            tx.rows += traceRows(q, p);
             return inner.query(q, p);
           },
           exec: (s) => inner.exec(s),
@@ -130,6 +145,11 @@ describe('the trace writer on PGlite', () => {
     const gated: typeof db.sql = {
       ...db.sql,
       kind: db.sql.kind,
+      // Every write of steps waits: in a transaction, or alone (a batch of new steps).
+      query: async (q, p) => {
+        if (/INSERT INTO "Step"/.test(q)) await gate;
+        return db.sql.query(q, p);
+      },
       transaction: async (fn) => {
         await gate;
         return db.sql.transaction(fn);
