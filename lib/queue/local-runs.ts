@@ -51,9 +51,9 @@ export const DEFAULT_WEB_RUN_SLOTS = DEFAULT_WORKFLOW_CONCURRENCY;
 export const WEB_RUN_SLOTS_ENV = 'TRELLIS_WEB_RUN_SLOTS';
 export const MAX_WEB_RUN_SLOTS = 1_000;
 /**
- * Runs waiting in the web process's backlog at once, all workflows together (each workflow also at
- * most one per slot of it held here). Their definitions are kept in memory for the drive (the
- * engine keeps at most MAX_KEPT_STARTED_RUNS), so this stays well below that.
+ * Runs waiting in the web process's backlog at once, all workflows together; more go to the queue.
+ * Their definitions are kept in memory for the drive (the engine keeps at most
+ * MAX_KEPT_STARTED_RUNS), so this stays well below that.
  */
 export const MAX_WEB_BACKLOG = 128;
 
@@ -151,7 +151,10 @@ export interface LocalRuns {
    * its job went to the queue in that transaction, undefined if it has no job yet.
    */
   start(runId: string): boolean | undefined;
-  /** The current drive of a run here, if any. */
+  /**
+   * The current drive of a run here, or the one it will get when it waits in the backlog here
+   * (undefined if it leaves for the queue instead), if any.
+   */
   settled(runId: string): Promise<RunOutcome | undefined> | undefined;
   inFlight(): string[];
   /** Runs accepted here that wait for their workflow's slot (the backlog), oldest first. */
@@ -191,6 +194,12 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
   /** The backlog: committed runs waiting for a slot of their workflow here, in accepted order. */
   const backlog = new Map<string, string[]>();
   let backlogSize = 0;
+  /** Callers waiting for the drive of a run that waits here (settled): told when it starts or leaves. */
+  const awaited = new Map<string, ((drive: Promise<RunOutcome | undefined> | undefined) => void)[]>();
+  const tell = (runId: string, drive?: Promise<RunOutcome | undefined>) => {
+    for (const f of awaited.get(runId) ?? []) f(drive);
+    awaited.delete(runId);
+  };
   let closing = false;
   let losses = 0;
 
@@ -204,11 +213,6 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
     for (const id of held.keys()) if (workflowOf.get(id) === wf && !ended.has(id)) n++;
     return n;
   };
-  const waitingOf = (wf: string) => {
-    let n = backlog.get(wf)?.length ?? 0;
-    for (const id of accepted.keys()) if (workflowOf.get(id) === wf) n++;
-    return n;
-  };
   const forget = (runIds: string[]) => {
     for (const id of runIds) {
       const wf = workflowOf.get(id);
@@ -219,7 +223,10 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
         backlogSize--;
         if (!list!.length) backlog.delete(wf!);
       }
-      if (!held.has(id) && !pending.has(id)) workflowOf.delete(id);
+      if (!held.has(id) && !pending.has(id)) {
+        workflowOf.delete(id);
+        tell(id);
+      }
     }
   };
   const claimSlot = (runId: string) =>
@@ -227,7 +234,9 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
       runId,
       setTimeout(() => {
         pending.delete(runId);
-        if (!held.has(runId)) workflowOf.delete(runId);
+        if (held.has(runId)) return;
+        workflowOf.delete(runId);
+        tell(runId);
       }, RUN_LEASE_MS).unref(),
     );
   const dropPending = (runId: string) => {
@@ -237,20 +246,29 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
 
   // The run's job, and its claim when a local slot is free, in the run row's transaction. A run
   // whose workflow is full waits for a slot anyway: it waits here (its job deferred like a claimed
-  // run's, for recovery) when this process drives runs of the workflow whose slots it can hand on
-  // (at most one waiting per such slot, as a worker's fetched job waits for one), else in the queue.
+  // run's, for recovery) when this process drives runs of the workflow, whose slots it hands on as
+  // they end; else in the queue. (A run sent to the queue while this process holds the workflow's
+  // slots would be fetched by a worker at once, wait there for a slot, and being older than what
+  // waits here, take the next one: a burst would drift to the workers run by run.)
   const onRunCreated = async (tx: SqlQueryable, run: RunRecord) => {
     if (!enqueuesOnCreate(run)) return;
     const wf = run.workflowId ?? undefined;
     const free = !closing && busySlots() < opts.slots;
     const mayWait =
-      !closing && wf !== undefined && backlogSize + accepted.size < maxBacklog && waitingOf(wf) < localOf(wf);
+      !closing && wf !== undefined && backlogSize + accepted.size < maxBacklog && localOf(wf) > 0;
+    // This process holds every slot of the workflow: it is full, no need to ask (and to queue for
+    // the workflow's lock, which a burst's every run would).
+    const full = wf !== undefined && localOf(wf) >= limit;
     // The slot is taken before the claim's round trip, so concurrent requests cannot overbook it.
-    if (free) claimSlot(run.id);
-    const admitted = free || mayWait ? await admitNewRun(tx, run.id, workerId, limit, free) : 'free';
+    if (free && !full) claimSlot(run.id);
+    const admitted: Admission = full
+      ? 'full'
+      : free || mayWait
+        ? await admitNewRun(tx, run.id, workerId, limit, free)
+        : 'free';
     const waits = admitted === 'full' && mayWait;
     if (wf !== undefined && (admitted === 'claimed' || waits)) workflowOf.set(run.id, wf);
-    if (free && admitted !== 'claimed') dropPending(run.id);
+    if (free && !full && admitted !== 'claimed') dropPending(run.id);
     if (waits) accepted.set(run.id, setTimeout(() => forgetAccepted(run.id), RUN_LEASE_MS).unref());
     const here = admitted === 'claimed' || waits;
     await sendRunJob(boss, tx, run, here ? RUN_LEASE_MS / 1000 : undefined);
@@ -262,6 +280,12 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
   const forgetAccepted = (runId: string) => {
     clearTimeout(accepted.get(runId));
     if (accepted.delete(runId)) workflowOf.delete(runId);
+    tell(runId);
+  };
+  const waitingHere = (runId: string) => {
+    if (accepted.has(runId) || pending.has(runId)) return true;
+    const wf = workflowOf.get(runId);
+    return wf !== undefined && (backlog.get(wf)?.includes(runId) ?? false);
   };
 
   // In the transaction that writes the final status of a run driven here: its job goes, and its
@@ -385,6 +409,7 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
       },
     );
     held.set(runId, done);
+    tell(runId, done);
     void done.finally(() => {
       held.delete(runId);
       ended.delete(runId);
@@ -421,7 +446,13 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
       }
       return queued.delete(runId) ? false : undefined;
     },
-    settled: (runId) => held.get(runId),
+    settled(runId) {
+      const drive = held.get(runId);
+      if (drive || !waitingHere(runId)) return drive;
+      return new Promise<Promise<RunOutcome | undefined> | undefined>((resolve) =>
+        awaited.set(runId, [...(awaited.get(runId) ?? []), resolve]),
+      ).then((d) => d);
+    },
     inFlight: () => [...held.keys()],
     waiting: () => [...backlog.values()].flat(),
     leaseLosses: () => losses,

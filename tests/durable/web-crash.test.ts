@@ -65,7 +65,7 @@ describe.skipIf(!pgAvailable)('a run driven by the web process, which is killed 
         DATABASE_URL: tmp.url,
         WEB_PROC_WORKFLOW: wf.id,
         WEB_PROC_MORE: String(MORE),
-        // One slot: the second run waits in the web's backlog, the third in the queue.
+        // One slot: the runs after the first wait in the web's backlog.
         TRELLIS_WORKFLOW_CONCURRENCY: '1',
         TRELLIS_HTTP_ALLOW_PRIVATE: '1',
       },
@@ -84,8 +84,8 @@ describe.skipIf(!pgAvailable)('a run driven by the web process, which is killed 
     while (!/MORE .*\./.test(output.join(''))) await sleep(50);
     const more = /MORE (\S*)\./.exec(output.join(''))![1].split(',');
     expect(more).toHaveLength(MORE);
-    // Not started, no lease: the first waits in the web's backlog, its job deferred like the
-    // running run's (a job due at once would be the queue's); the second's job is due.
+    // Not started, no lease: they wait in the web's backlog, their jobs deferred like the running
+    // run's (a job due at once would be the queue's).
     const waiting = await db.sql.query<{
       id: string;
       status: string;
@@ -98,7 +98,7 @@ describe.skipIf(!pgAvailable)('a run driven by the web process, which is killed 
     );
     expect(Object.fromEntries(waiting.map((w) => [w.id, w]))).toEqual({
       [more[0]]: { id: more[0], status: 'queued', leaseOwner: null, deferred: true },
-      [more[1]]: { id: more[1], status: 'queued', leaseOwner: null, deferred: false },
+      [more[1]]: { id: more[1], status: 'queued', leaseOwner: null, deferred: true },
     });
     const before = await db.sql.query<{ status: string; leaseOwner: string }>(
       `SELECT status, "leaseOwner" FROM "Run" WHERE id = $1`,

@@ -22,8 +22,7 @@ const runId = await enqueueRun(rt, {
   trigger: 'manual',
 });
 console.log(`RUN ${runId}`);
-// More runs of the workflow (WEB_PROC_MORE): with its limit at 1 the first waits in this process's
-// backlog, the rest in the queue.
+// More runs of the workflow (WEB_PROC_MORE): with its limit at 1 they wait in this process's backlog.
 const more: string[] = [];
 for (let i = 0; i < Number(process.env.WEB_PROC_MORE ?? 0); i++)
   more.push(
