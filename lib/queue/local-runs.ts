@@ -254,13 +254,24 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
     if (!enqueuesOnCreate(run)) return;
     const wf = run.workflowId ?? undefined;
     const free = !closing && busySlots() < opts.slots;
+    // Only where this process alone can fill the workflow's slots: with fewer, runs waiting here
+    // would leave the rest of the workflow's slots to workers with nothing to fetch.
     const mayWait =
-      !closing && wf !== undefined && backlogSize + accepted.size < maxBacklog && localOf(wf) > 0;
+      !closing &&
+      wf !== undefined &&
+      opts.slots >= limit &&
+      backlogSize + accepted.size < maxBacklog &&
+      localOf(wf) > 0;
     // This process holds every slot of the workflow: it is full, no need to ask (and to queue for
     // the workflow's lock, which a burst's every run would).
     const full = wf !== undefined && localOf(wf) >= limit;
-    // The slot is taken before the claim's round trip, so concurrent requests cannot overbook it.
-    if (free && !full) claimSlot(run.id);
+    // The slot is taken before the claim's round trip, so concurrent requests cannot overbook it
+    // (and count it as this process's run of the workflow).
+    const claiming = free && !full;
+    if (claiming) {
+      claimSlot(run.id);
+      if (wf !== undefined) workflowOf.set(run.id, wf);
+    }
     const admitted: Admission = full
       ? 'full'
       : free || mayWait
@@ -268,7 +279,8 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
         : 'free';
     const waits = admitted === 'full' && mayWait;
     if (wf !== undefined && (admitted === 'claimed' || waits)) workflowOf.set(run.id, wf);
-    if (free && !full && admitted !== 'claimed') dropPending(run.id);
+    else workflowOf.delete(run.id);
+    if (claiming && admitted !== 'claimed') dropPending(run.id);
     if (waits) accepted.set(run.id, setTimeout(() => forgetAccepted(run.id), RUN_LEASE_MS).unref());
     const here = admitted === 'claimed' || waits;
     await sendRunJob(boss, tx, run, here ? RUN_LEASE_MS / 1000 : undefined);
@@ -342,28 +354,30 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
   };
 
   /**
-   * Runs of a workflow waiting here when no run of it is driven here any more (the last one
-   * parked, failed or ended while the workflow was full): claimed now if a slot is free, else
-   * handed to the queue (the deferred job replaced by one due now, in order), so none waits for a
-   * drive here that will not come.
+   * Runs of a workflow waiting here are claimed now when this process has free slots (a run ended
+   * while none waited, and one came after), and handed to the queue (the deferred job replaced by
+   * one due now, in order) when no run of the workflow is driven here any more (the last one
+   * parked, failed or ended while the workflow was full) or the process shuts down: none waits
+   * for a drive here that will not come.
    */
   const drain = async (wf: string) => {
-    const list = backlog.get(wf);
-    if (!list?.length || (localOf(wf) > 0 && !closing)) return;
-    const ids = [...list];
-    forget(ids);
-    let rest = ids;
-    if (!closing) {
-      const max = Math.max(0, opts.slots - busySlots());
-      const next = max ? await claimBacklog(sql, wf, ids, workerId, limit, max) : { claimed: [], gone: [] };
+    const ids = [...(backlog.get(wf) ?? [])];
+    if (!ids.length) return;
+    const max = closing ? 0 : Math.max(0, opts.slots - busySlots());
+    if (max > 0) {
+      const next = await claimBacklog(sql, wf, ids, workerId, limit, max);
+      forget(next.gone);
       for (const id of next.claimed) {
+        forget([id]);
         workflowOf.set(id, wf);
         claimSlot(id);
         startClaimed(id);
       }
-      rest = ids.filter((id) => !next.claimed.includes(id) && !next.gone.includes(id));
     }
+    if (localOf(wf) > 0 && !closing) return;
+    const rest = [...(backlog.get(wf) ?? [])];
     if (!rest.length) return;
+    forget(rest);
     await sql.transaction(async (tx) => {
       for (const id of rest) {
         await boss.deleteJob(RUN_QUEUE, id, { db: txDatabase(tx) });
@@ -415,7 +429,7 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
       ended.delete(runId);
       const wf = workflowOf.get(runId);
       workflowOf.delete(runId);
-      drainLater(wf);
+      if (wf !== undefined && backlog.has(wf)) drainLater(wf);
     });
   };
   const startClaimed = (runId: string) => {
@@ -441,7 +455,7 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
         const wf = workflowOf.get(runId)!;
         backlog.set(wf, [...(backlog.get(wf) ?? []), runId]);
         backlogSize++;
-        drainLater(wf);
+        if (localOf(wf) === 0 || busySlots() < opts.slots) drainLater(wf);
         return false;
       }
       return queued.delete(runId) ? false : undefined;
