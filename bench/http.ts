@@ -420,6 +420,10 @@ async function runMode(mode: Mode): Promise<{ rows: Row[]; costs: Cost[] }> {
       const perLength: [number, number][] = [];
       for (const [n, hook] of chains) perLength.push([n, median(await sequential(hook, CHAIN_CALLS, 3))]);
       const fit = fitLine(perLength);
+      // The medians the line is fitted to: a bend (long chains costing more per step) shows here.
+      console.error(
+        `[bench:http] chain medians: ${perLength.map(([n, ms]) => `${n} → ${ms.toFixed(1)} ms`).join(', ')}`,
+      );
       row('fixed cost per run (intercept, chains of 1–500)', 'ms', [fit.intercept], '≤ 6');
       row('per step, no-op transform with trace row (slope)', 'ms', [fit.slope], '≤ 0.05');
     }
