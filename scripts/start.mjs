@@ -6,9 +6,16 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-// examples/ is bundled too (lib/server/examples.ts imports the JSON).
+// examples/ is bundled too (lib/server/examples.ts imports the JSON), and so is the Prisma client
+// that schema.prisma generates (its generator settings change the bundle).
 const SOURCE_DIRS = ['app', 'components', 'lib', 'public', 'examples'];
-const SOURCE_FILES = ['next.config.js', 'package.json', 'postcss.config.mjs', 'tsconfig.json'];
+const SOURCE_FILES = [
+  'next.config.js',
+  'package.json',
+  'postcss.config.mjs',
+  'tsconfig.json',
+  'prisma/schema.prisma',
+];
 
 /** Newest modification time under p (node_modules, generated and dot folders skipped). */
 export function newestMtime(p) {
