@@ -16,8 +16,8 @@ for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 
 const ns = require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
 console.log(ns.space_size / 2 ** 20);`;
 
-function newSpaceMb(env: NodeJS.ProcessEnv): number {
-  const r = spawnSync(process.execPath, ['-e', CHURN], { env, encoding: 'utf8' });
+function newSpaceMb(env: Record<string, string | undefined>): number {
+  const r = spawnSync(process.execPath, ['-e', CHURN], { env: env as NodeJS.ProcessEnv, encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   return Number(r.stdout.trim());
 }
