@@ -8,7 +8,7 @@ import pg from 'pg';
 import { PrismaClient } from './generated/client';
 import { migrate, type MigrateResult } from './migrate';
 import { pgliteExecutor, pgPoolExecutor, type SqlExecutor } from './sql-executor';
-import { pgliteChangeFeed, type ChangeFeed } from './change-feed';
+import { pgliteChangeFeed, postgresChangeFeed, type ChangeFeed } from './change-feed';
 import { trimArrayParsers } from './pglite-parsers';
 
 // One storage module for both modes (DESIGN.md §5). Embedded: PGlite in TRELLIS_DATA_DIR/db, in
@@ -29,8 +29,9 @@ export interface Db {
   sql: SqlExecutor;
   migrations: MigrateResult;
   /**
-   * Embedded mode: changes of workflows and secrets as they commit (change-feed.ts), so what every
-   * run reads can be cached. Undefined in server mode.
+   * Changes of workflows and secrets as they commit (change-feed.ts), so what every run reads can
+   * be cached. Server mode: a listening session of its own; undefined when opened with
+   * `changes: false`.
    */
   changes?: ChangeFeed;
   /** Milliseconds spent opening the database (PGlite start-up or first Postgres connection), migrations excluded. */
@@ -50,6 +51,8 @@ export interface OpenDbOptions {
   migrationsDir?: string;
   /** Postgres pool size (default 10). */
   poolSize?: number;
+  /** Postgres: open the change feed's listening session (default true). */
+  changes?: boolean;
 }
 
 export function embeddedDbPath(dataDir = process.env.TRELLIS_DATA_DIR ?? './.trellis'): string {
@@ -73,7 +76,11 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
     await pool.query('SELECT 1');
     sql = pgPoolExecutor(pool);
     prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    let feed: ChangeFeed | undefined;
+    const url = opts.databaseUrl;
+    if (opts.changes !== false) openFeed = async () => (feed = await postgresChangeFeed(url));
     shutdown = async () => {
+      await feed?.close?.();
       await prisma.$disconnect();
       await pool.end();
     };

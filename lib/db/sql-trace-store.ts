@@ -18,7 +18,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError, type SerializedError } from '@/lib/workflow/errors';
 import { assertArtifactSize } from '@/lib/workflow/trace';
 import type { Db } from './client';
-import { toTraceJson, type Redactor } from '@/lib/payload';
+import { jsonText, toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
 
 // TraceStore on the Trellis database. Step writes are the hot path (two per step), so they are
@@ -1122,7 +1122,7 @@ function exactUnlessSame(value: unknown, traced: Json): string | null {
   if (value === undefined) return null;
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    text = jsonText(value);
   } catch {
     return null; // unserializable: the trace copy's marker is all anyone could keep
   }

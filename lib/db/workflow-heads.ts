@@ -3,10 +3,11 @@ import { changeCache } from './change-feed';
 import type { Db } from './client';
 
 // The latest version of a saved workflow with what starting a run of it checks (enabled, webhook
-// secret): read by every webhook call and by the rollout watcher after every run. Embedded mode
-// keeps them in memory, dropped by the change feed when the workflow or a version is written (a
-// save, a rotated secret, a disable or delete is seen by the very next call); server mode reads
-// the database each time.
+// secret): read by every webhook call and by the rollout watcher after every run. Kept in memory,
+// dropped by the change feed when the workflow or a version is written (a save, a rotated secret,
+// a disable or delete is seen by the very next call: in server mode a read waits for the feed to
+// catch up with when its caller began, change-feed.ts). Without a feed, the database is read each
+// time.
 
 export interface WorkflowHead {
   id: string;
@@ -21,9 +22,12 @@ export interface WorkflowHead {
 export const MAX_CACHED_WORKFLOW_HEADS = 500;
 
 export interface WorkflowHeads {
-  /** The head of a workflow that exists and is not deleted; null otherwise. */
-  get(workflowId: string): Promise<WorkflowHead | null>;
-  /** Whether reads are served from memory (embedded mode). */
+  /**
+   * The head of a workflow that exists and is not deleted; null otherwise. `since`
+   * (performance.now(), default now): changes committed before it are seen.
+   */
+  get(workflowId: string, since?: number): Promise<WorkflowHead | null>;
+  /** Whether reads are served from memory (there is a change feed). */
   readonly cached: boolean;
 }
 
@@ -45,11 +49,12 @@ export function workflowHeads(db: Pick<Db, 'sql' | 'changes'>): WorkflowHeads {
   return {
     cached: true,
     // Unknown ids are not kept: strangers posting made-up ids must not push real heads out.
-    get: (id) =>
+    get: (id, since) =>
       cache.get(
         id,
         () => read(id),
         (head) => head !== null,
+        since,
       ),
   };
 }

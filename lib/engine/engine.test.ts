@@ -316,6 +316,40 @@ describe.each(engineStores)('engine on $name store', (factory) => {
     }
   });
 
+  it('leaves a run for its host to retry when its secrets cannot be read, instead of failing it', async () => {
+    // What a dropped database connection under the secrets read looks like to the engine (seen as
+    // 1 run of 100 ending `failed` in the durable crash test before this).
+    let reads = 0;
+    const { engine } = make(new ProbeLog(), {
+      secrets: () => {
+        if (++reads === 1) throw new Error('terminating connection due to administrator command');
+        return { token: 'sekrit42' };
+      },
+    });
+    const definition = wf(
+      [
+        { id: 't', type: 'trigger.manual' },
+        { id: 'x', type: 'transform', config: { value: { ok: true } } },
+        { id: 'out', type: 'output', config: { value: '{{ steps.x.output }}' } },
+      ],
+      [
+        ['t', 'x'],
+        ['x', 'out'],
+      ],
+    );
+    const runId = await engine.startRun({ definition });
+    await expect(engine.executeRun(runId)).rejects.toThrow(/administrator command/);
+    await store.flush();
+    const after = await store.getRun(runId);
+    expect(after?.status).not.toBe('failed');
+    expect(after?.error ?? null).toBeNull();
+    expect(await store.listSteps(runId)).toEqual([]);
+    // The host's retry (a worker resumes a run it finds running) finishes it.
+    const drive = after?.status === 'queued' ? engine.executeRun(runId) : engine.resumeRun(runId);
+    await expect(drive).resolves.toMatchObject({ status: 'succeeded', output: { ok: true } });
+    expect(reads).toBe(2);
+  });
+
   it('retries retryable errors with exponential backoff, one step row per attempt', async () => {
     const { engine, log } = make(new ProbeLog(), { random: () => 1 });
     const out = await engine.runToCompletion({

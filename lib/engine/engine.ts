@@ -156,7 +156,11 @@ export interface ApprovalDecision {
 
 export interface Engine {
   startRun(args: StartRunArgs): Promise<string>;
-  /** Run a queued run until it finishes or waits. */
+  /**
+   * Run a queued run until it finishes or waits. Rejects, leaving the run as it was, when the
+   * host cannot read what the run needs (its trace, definition, input or secrets): retrying is
+   * the host's part.
+   */
   executeRun(runId: string): Promise<RunOutcome>;
   /** startRun + executeRun, sleeping through parked delays (not approvals). */
   runToCompletion(args: StartRunArgs): Promise<RunOutcome>;
@@ -202,6 +206,21 @@ interface StartedRun {
  * and input. All three are immutable once written, so the copy cannot be stale; a run driven
  * anywhere else, or after eviction, reads them from the store as before.
  */
+/** A read the drive needs from its host (store, secrets) failed; `cause` is what it threw. */
+class HostReadFailed extends Error {
+  constructor(readonly cause: unknown) {
+    super('host read failed');
+  }
+}
+
+async function hostRead<T>(read: () => T | Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw new HostReadFailed(err);
+  }
+}
+
 function startedRuns(enabled: boolean | ((runId: string) => boolean)) {
   const kept = new Map<string, StartedRun>();
   return {
@@ -473,16 +492,19 @@ export function createEngine(opts: EngineOptions): Engine {
     try {
       const [definition, run, input] = pre
         ? [pre.definition, pre.run, pre.input]
-        : await Promise.all([
-            store.runDefinition(runId),
-            store.getRun(runId),
-            // The exact input, not run.input (the trace copy, capped and masked).
-            store.runInput(runId),
-          ]);
+        : await hostRead(() =>
+            Promise.all([
+              store.runDefinition(runId),
+              store.getRun(runId),
+              // The exact input, not run.input (the trace copy, capped and masked).
+              store.runInput(runId),
+            ]),
+          );
       if (!run) throw new NotFoundError(`Run ${runId}`);
       // A queued run has no steps, unless it is a rerun that starts with the reused ones.
-      const steps = fresh && !run.trigger.startsWith('rerun:') ? [] : await store.listSteps(runId);
-      const secrets = (await opts.secrets?.({ runId })) ?? {};
+      const steps =
+        fresh && !run.trigger.startsWith('rerun:') ? [] : await hostRead(() => store.listSteps(runId));
+      const secrets = (await hostRead(() => opts.secrets?.({ runId }))) ?? {};
       // Every encoding (raw, JSON, URL, base64) of the host's and the run's secrets: what the
       // trace, every exit and a tool result on its way to a model pass through.
       prepare = (opts.redactor ?? noRedactor).withValues(Object.values(secrets)).redact;
@@ -537,7 +559,11 @@ export function createEngine(opts: EngineOptions): Engine {
         error = out.error && (prepare(out.error) as SerializedError);
       }
     } catch (err) {
-      error = prepare(toSerializedError(err)) as SerializedError;
+      // The host could not hand the run what it needs (a dropped connection under the secrets or
+      // the trace): nothing of the run has failed, so its host retries it (a worker's job, the web's
+      // hand-over) instead of this drive writing `failed`.
+      if (err instanceof HostReadFailed && !(err.cause instanceof NotFoundError)) throw err.cause;
+      error = prepare(toSerializedError(err instanceof HostReadFailed ? err.cause : err)) as SerializedError;
     }
     if (error)
       await store.transitionRun(runId, ['running'], 'failed', { error: prepare(error) as SerializedError });

@@ -15,23 +15,28 @@ import { startQueueWorker, type QueueWorker } from './worker';
 // - the short path (default): the web process claims the run in the transaction that writes it
 //   and its job (deferred, for recovery), drives it on its own fenced sessions, and deletes the job
 //   with the final status (local-runs.ts). Measured when written: 14.3 statements, 2.05 committing
-//   transactions per run (the run + claim + job; the steps + final status + job delete).
+//   transactions per run (the run + claim + job; the steps + final status + job delete); 12.3
+//   since the webhook's workflow, the stored secrets and the rollout watcher's workflow come from
+//   caches fed by the change feed (lib/db/change-feed.ts: the backlog count on its session makes
+//   them fresh for the whole call, instead of the workflow's row and definition, and three Prisma
+//   reads).
 // - the queue (webRunSlots 0, or when the web has no free slot): run row and job in one
 //   transaction, a worker's fetch, claim, engine, trace, events, job completion. 23.8 statements
-//   besides fetches (the job's insert and completion included), 7.35 commits (51 statements in all
+//   besides fetches (the job's insert and completion included), 7.35 commits; 21.1 with the caches
+//   of the change feed in the web process and the worker (51 statements in all
 //   before issue 21: 19 pg-boss fetches per run at 4–10 loops, a 6-statement claim transaction, an
 //   endLease per finished run, a read of the run by the wait).
 // Commits are what a run waits on (each flushes the WAL), so they are counted apart: a
 // transaction (or a statement outside one) that writes.
 
-/** Statements per run on the short path: the webhook's reads, the run's transaction (5), the
- * secrets read, the trace batch with the final status, the job's delete and the slot's NOTIFY (6). */
-const LOCAL_STATEMENTS_BUDGET = 16;
+/** Statements per run on the short path: the webhook's backlog count, the run's transaction (5),
+ * the trace batch with the final status, the job's delete and the slot's NOTIFY (6). */
+const LOCAL_STATEMENTS_BUDGET = 13;
 /** Committing transactions per run on the short path: the run's, and its trace batch's. */
 const LOCAL_COMMITS_BUDGET = 2.2;
 /** Statements per run through the queue, fetches and background work aside; the trace batches and
  * event batches vary by one or two with timing, the rest is fixed. */
-const RUN_STATEMENTS_BUDGET = 26;
+const RUN_STATEMENTS_BUDGET = 22;
 /** pg-boss fetches per run: the NOTIFY wakes one loop; the loop that ran the job looks again. */
 const FETCHES_PER_RUN_BUDGET = 3;
 /** More loops than fetches allowed: pg-boss's own wake-up (every idle loop per NOTIFY) fails. */
@@ -59,6 +64,8 @@ const BACKGROUND =
 /** A run's own job statements (send, complete, delete); they mention pgboss.queue like the timers. */
 const JOB = /^\s*(WITH \w+ AS \(\s*)?(INSERT INTO|DELETE FROM|UPDATE) pgboss\.job/i;
 const background = (text: string) => !JOB.test(text) && (BACKGROUND.test(text) || FETCH.test(text));
+/** A read of what the change feed's caches hold (a workflow, its versions, the stored secrets). */
+const CACHED_TABLES = /FROM "(public"\.")?(Workflow|WorkflowVersion|Secret)"/;
 /** A statement that writes (a transaction holding one commits with a WAL flush). */
 const WRITES = /\b(INSERT INTO|UPDATE|DELETE FROM)\b|pg_notify|trellis_claim/i;
 
@@ -212,6 +219,9 @@ describe.skipIf(!pgAvailable)('SQL round trips per run (server mode)', () => {
     expect(jobDeletes).toBe(RUNS); // the job kept for recovery goes with the final status
     expect(own.filter((s) => s.text.includes('trellis_claim_run_slot'))).toEqual([]); // no worker took one
     expect(fetches).toBe(0); // the job was deferred: no NOTIFY, no fetch
+    expect(own.filter((s) => CACHED_TABLES.test(s.text))).toEqual([]); // served from memory
+    // The run's stored secrets are as fresh as the webhook's backlog count made them (beganAt).
+    expect(own.filter((s) => s.text === 'SELECT 1')).toEqual([]);
     expect(own.filter((s) => s.commit).length).toBeLessThanOrEqual(LOCAL_COMMITS_BUDGET * RUNS);
     expect(own.length).toBeLessThanOrEqual(LOCAL_STATEMENTS_BUDGET * RUNS);
   }, 120_000);
@@ -224,6 +234,7 @@ describe.skipIf(!pgAvailable)('SQL round trips per run (server mode)', () => {
     expect(claims).toBe(RUNS); // one statement (trellis_claim_run_slot), not a transaction
     expect(leaseEnds).toBe(0); // a finished run's lease runs out by itself
     expect(webReads).toBe(0); // the webhook's wait answers from the run.finished event
+    expect(own.filter((s) => CACHED_TABLES.test(s.text))).toEqual([]); // web and worker: from memory
     expect(fetches).toBeLessThanOrEqual(FETCHES_PER_RUN_BUDGET * RUNS);
     expect(own.length).toBeLessThanOrEqual(RUN_STATEMENTS_BUDGET * RUNS);
   }, 120_000);

@@ -53,12 +53,22 @@ export interface DispatcherStats extends Partial<QueueStats> {
 /** Longest timer we arm; longer delays are re-checked when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * In process, a drive that rejects (the engine could not read what the run needs: its host's
+ * failure, not the run's) is tried again this many times, RETRY_DRIVE_MS × 2^n apart; after that
+ * the run waits for the next start's recover(). A worker's job gets the same from pg-boss.
+ */
+export const RETRY_DRIVE_TIMES = 5;
+export const RETRY_DRIVE_MS = 500;
+
 export interface InProcessDispatcherDeps {
   /** Runs in the given statuses, oldest first. */
   listRuns: (statuses: RunStatus[]) => Promise<{ id: string; workflowId: string | null }[]>;
   workflowOf: (runId: string) => Promise<string | null>;
   /** Runs of one workflow executing at once; default workflowConcurrency(). */
   concurrency?: number;
+  /** First pause before a rejected drive is tried again (RETRY_DRIVE_MS; tests shorten it). */
+  retryDriveMs?: number;
 }
 
 /** FIFO slots per key: acquire() resolves in call order once fewer than `limit` are held. */
@@ -97,7 +107,8 @@ export function createInProcessDispatcher(engine: Engine, deps: InProcessDispatc
   const slots = createSlots(deps.concurrency ?? workflowConcurrency());
   let queued = 0;
 
-  const track = (runId: string, work: () => Promise<RunOutcome>) => {
+  const retryMs = deps.retryDriveMs ?? RETRY_DRIVE_MS;
+  const track = (runId: string, work: () => Promise<RunOutcome>, failures = 0) => {
     const p = work()
       .then((out) => {
         if (out.status === 'waiting' && out.wakeAt) {
@@ -110,7 +121,16 @@ export function createInProcessDispatcher(engine: Engine, deps: InProcessDispatc
         return out;
       })
       .catch((err) => {
-        console.error(`[trellis] run ${runId} failed to execute`, err);
+        const again = failures < RETRY_DRIVE_TIMES;
+        console.error(`[trellis] run ${runId} could not be driven${again ? '; trying again' : ''}`, err);
+        if (again) {
+          // The drive left the run as it found it (or `running`, which a resume continues).
+          const t = setTimeout(
+            () => void track(runId, () => engine.resumeRun(runId), failures + 1),
+            retryMs * 2 ** failures,
+          );
+          t.unref?.();
+        }
         return undefined;
       })
       .finally(() => {

@@ -2,6 +2,7 @@ import { getDb } from '@/lib/db/client';
 import { getRuntime } from './runtime';
 import { VERSION } from './version';
 import { telemetryHealth } from '@/lib/telemetry';
+import { warmWebhookRoute } from './warm-up';
 
 export async function health() {
   const db = await getDb();
@@ -15,6 +16,8 @@ export async function health() {
       .then((rt) => rt.dispatcher.stats?.())
       .catch(() => undefined),
   ]);
+  // Ready means warm: the webhook route has served one request (its modules loaded) first.
+  await warmWebhookRoute();
   return {
     ok: true,
     db: db.kind,

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { Db } from '@/lib/db/client';
+import { beganAt, operationBegan } from '@/lib/db/change-feed';
 import * as repo from '@/lib/db/repositories/workflows';
 import { NotFoundError, TrellisError } from '@/lib/workflow/errors';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
@@ -65,8 +66,8 @@ export async function webhookInfo(db: Db, workflowId: string, definition: Workfl
 
 /**
  * POST /api/workflows/:id/webhook/rotate — replaces the secret. Every webhook call reads the
- * secret from the database (or from a cache the write itself drops: workflow-heads.ts), so the old
- * one is refused from the next request on. The answer
+ * secret from the database or from a cache that has caught up with the write (workflow-heads.ts,
+ * change-feed.ts), so the old one is refused from the next request on. The answer
  * carries the new secret, so nothing may cache it.
  */
 export async function rotateWebhookSecret({ params }: RouteContext<{ id: string }>) {
@@ -106,16 +107,30 @@ interface WebhookTarget {
   queued: number;
 }
 
+/** Top-level runs of a workflow waiting to start: the backlog a webhook call is checked against. */
+const QUEUED_RUNS = `SELECT count(*)::int AS queued FROM "Run"
+  WHERE "workflowId" = $1 AND status = 'queued' AND "parentRunId" IS NULL`;
+
 /**
- * The enabled workflow a webhook call fires, with its backlog. Embedded mode answers from memory
- * (the workflow's head is cached until it changes, the in-process dispatcher knows its backlog);
- * otherwise one round trip reads both.
+ * The enabled workflow a webhook call fires, with its backlog. The workflow's head comes from
+ * memory (workflow-heads.ts) when there is a change feed. Embedded mode knows the backlog too (the
+ * in-process dispatcher); server mode counts it on the feed's session, and that round trip is
+ * also the one that makes the head fresh (change-feed.ts readFresh). Without a feed, one round
+ * trip reads both.
  */
 async function webhookTarget(rt: Runtime, workflowId: string): Promise<WebhookTarget | undefined> {
+  const since = operationBegan();
   const queued = rt.dispatcher.backlog?.(workflowId);
   if (rt.heads.cached && queued !== undefined) {
     const head = await rt.heads.get(workflowId);
     return head?.enabled ? { ...head, queued } : undefined;
+  }
+  const counted = rt.heads.cached
+    ? await rt.db.changes?.readFresh?.<{ queued: number }>(QUEUED_RUNS, [workflowId])
+    : null;
+  if (counted) {
+    const head = await rt.heads.get(workflowId, since);
+    return head?.enabled ? { ...head, queued: counted[0]?.queued ?? 0 } : undefined;
   }
   const rows = await rt.db.sql.query<WebhookTarget>(
     // The backlog count rides along (one round trip per call, not two); it is only acted on after
@@ -130,7 +145,13 @@ async function webhookTarget(rt: Runtime, workflowId: string): Promise<WebhookTa
   return rows[0];
 }
 
-export async function receiveWebhook({ req, params }: RouteContext<{ workflowId: string; nodeId?: string }>) {
+export function receiveWebhook(ctx: RouteContext<{ workflowId: string; nodeId?: string }>) {
+  // One operation from arrival: the round trip that makes the workflow's head fresh also serves
+  // the stored secrets its run reads (change-feed.ts beganAt).
+  return beganAt(performance.now(), () => receive(ctx));
+}
+
+async function receive({ req, params }: RouteContext<{ workflowId: string; nodeId?: string }>) {
   const rt = await getRuntime();
   const wf = await webhookTarget(rt, params.workflowId);
   // One answer (401, same message) for "no such workflow", "disabled", "no webhook trigger" and

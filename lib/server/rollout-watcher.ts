@@ -23,7 +23,7 @@ export function createRolloutWatcher(
   opts: {
     onAction?: (workflowId: string, acted: Awaited<ReturnType<typeof evaluateRollout>>) => void;
     /**
-     * Latest versions kept in memory (embedded mode): a workflow whose latest version watches no
+     * Latest versions kept in memory (a change feed): a workflow whose latest version watches no
      * step is skipped without a query, which is every run of a workflow without a rollout.
      */
     heads?: WorkflowHeads;
@@ -70,7 +70,10 @@ export function createRolloutWatcher(
     // Only top-level runs of saved workflows are rollout evidence (agentSamples reads those).
     if (!run?.workflowId || run.parentRunId) return;
     if (opts.heads?.cached) {
-      const head = await opts.heads.get(run.workflowId);
+      // No round trip to catch up with the feed (server mode): a version saved so recently that
+      // its notification has not arrived can only be one this run did not execute, and gates read
+      // all the evidence, so the next run to finish evaluates what this one skipped.
+      const head = await opts.heads.get(run.workflowId, Number.NEGATIVE_INFINITY);
       if (!head || !watchedNodes(head.definition).length) return;
     }
     await evaluate(run.workflowId);

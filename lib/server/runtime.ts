@@ -74,19 +74,28 @@ export function hostTraceStoreOptions(): Pick<SqlTraceStoreOptions, 'sealExact'>
   return { sealExact: exactSealer() };
 }
 
+/**
+ * Stored secrets as a run reads them (secrets.<name>); reading them also teaches the redactor their
+ * values. Embedded mode keeps them in memory until a secret changes.
+ */
+export function hostSecrets(db: Db): () => Promise<Record<string, string>> {
+  const secrets = new SecretStore(db.prisma, { changes: db.changes });
+  return () => secrets.values();
+}
+
 /** What every host (web process, worker, CLI) gives the engine besides its store. */
-export function hostEngineOptions(db: Db, env: Record<string, string> = allowListedEnv()) {
+export function hostEngineOptions(
+  db: Db,
+  env: Record<string, string> = allowListedEnv(),
+  secrets: () => Promise<Record<string, string>> = hostSecrets(db),
+) {
   // The model endpoint: OPENAI_* from the environment, else the one saved in Settings.
   const model = modelConfigReader(db);
   return {
     workflows: new PrismaWorkflowSource(db.prisma),
     services: { ...createSandboxServices(), chat: createChatClient({ config: model }) },
     env,
-    // Stored secrets as secrets.<name>; reading them also teaches the redactor their values.
-    secrets: (() => {
-      const secrets = new SecretStore(db.prisma, { changes: db.changes });
-      return () => secrets.values();
-    })(),
+    secrets,
     // The one redaction pass: the engine masks every payload before the store or a listener sees it.
     redactor: secretRedactor(),
     // Prices from the Settings table (model_prices), built-in ones until a user edits them.
@@ -124,17 +133,18 @@ export function buildEngine(
   store: SqlTraceStore,
   onEvent: (ev: EngineEvent) => void,
   // Rollout gates are read where runs finish: here, in the web process and in every worker.
-  rollout: RolloutWatcher = createRolloutWatcher(db.prisma),
-  opts: Pick<EngineOptions, 'keepStartedRuns'> = {},
+  rollout: RolloutWatcher = createRolloutWatcher(db.prisma, { heads: workflowHeads(db) }),
+  opts: Pick<EngineOptions, 'keepStartedRuns'> & { secrets?: () => Promise<Record<string, string>> } = {},
 ): Engine {
+  const { secrets, ...engineOpts } = opts;
   return createEngine({
     store,
-    ...hostEngineOptions(db),
+    ...hostEngineOptions(db, undefined, secrets),
     onEvent: (ev) => {
       onEvent(ev);
       rollout.onEvent(ev);
     },
-    ...opts,
+    ...engineOpts,
   });
 }
 
@@ -212,7 +222,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     // and warm their own path (cli/worker.ts), and this process starts no sandbox at all.
     if (local) {
       await warmSandbox();
-      await warmExecutePath();
+      // Local runs read the secrets through Prisma each time: the warm-up's read compiles the query.
+      await warmExecutePath({ secrets: hostSecrets(db) });
     }
     await warmAcceptPath(store);
     const backtests: BacktestDispatcher = {
@@ -225,7 +236,8 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   const store = new SqlTraceStore(db, { ...hostTraceStoreOptions(), ...opts.traceStore });
   const heads = workflowHeads(db);
   const rollout = createRolloutWatcher(db.prisma, { heads });
-  const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout);
+  const secrets = hostSecrets(db);
+  const engine = buildEngine(db, store, (ev) => events.publish(ev), rollout, { secrets });
   const dispatcher = createInProcessDispatcher(engine, {
     listRuns: (statuses) =>
       db.prisma.run.findMany({
@@ -247,7 +259,9 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   // Runs execute here: the sandbox's workers load QuickJS now, and the rest of a run's path is
   // warmed, not in the first run (GET /api/health waits for the runtime, so "ready" means warm).
   await warmSandbox();
-  await warmExecutePath();
+  // With the engine's own secrets reader: its first read (a Prisma query compiled on first use)
+  // happens here, and the values it keeps serve the first run.
+  await warmExecutePath({ secrets });
   await warmAcceptPath(store);
   await dispatcher.recover();
   if (opts.schedules) startInProcessScheduler({ db, engine, dispatcher });

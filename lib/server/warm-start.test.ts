@@ -1,4 +1,8 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countStatements } from '@/lib/db/testing/statement-counter';
+import { SecretStore } from '@/lib/secrets/store';
 import { tempDataDir } from '@/lib/db/testing/databases';
 import { SANDBOX_POOL_SIZE, sandboxStats, shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
@@ -6,7 +10,7 @@ import { openDb } from '@/lib/db/client';
 import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
 import { createRuntime, getRuntime } from './runtime';
 import { closeProcessRuntime, loadRoute, callJson } from './testing/route-harness';
-import { warmExecutePath } from './warm-up';
+import { WARM_ROUTE_TIMEOUT_MS, warmExecutePath, warmWebhookRoute } from './warm-up';
 
 // Issue 21 (no cold start): the web process warms the sandbox before /api/health answers, so the
 // first run after "ready" starts no sandbox worker (counted, not timed). The worker process warms
@@ -26,6 +30,30 @@ const def: WorkflowDefinition = {
   ],
 } as WorkflowDefinition;
 
+/** A server standing in for `next start`: it records the requests and answers after `delayMs`. */
+async function recorder(delayMs: number) {
+  const seen: { method: string; url: string; answered: boolean }[] = [];
+  const server = http.createServer((req, res) => {
+    const hit = { method: req.method ?? '', url: req.url ?? '', answered: false };
+    seen.push(hit);
+    req.resume();
+    setTimeout(() => {
+      hit.answered = true;
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{}');
+    }, delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    seen,
+    origin,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
 describe('no cold start (embedded web process)', () => {
   const tmp = tempDataDir('trellis-warm-start-');
   const saved = { ...process.env };
@@ -43,8 +71,15 @@ describe('no cold start (embedded web process)', () => {
 
   it('has its sandbox workers up when /api/health answers, and the first run starts none', async () => {
     const { GET } = await loadRoute('health');
+    // Under `next start` (which publishes its address) health answers once the webhook route has.
+    const srv = await recorder(50);
+    process.env.__NEXT_PRIVATE_ORIGIN = srv.origin;
     const health = await callJson(GET, '/api/health');
+    await srv.close();
     expect(health.status).toBe(200);
+    expect(srv.seen.map((h) => [h.url, h.answered])).toEqual([
+      ['/api/hooks/00000000-0000-0000-0000-000000000000', true],
+    ]);
     expect(sandboxStats().spawned).toBe(SANDBOX_POOL_SIZE);
     // The rest of a run's path was warmed too (warm-up.ts): the warm-up workflow's expressions
     // has been evaluated (its output is a plain reference, read without the sandbox), and it left
@@ -54,6 +89,10 @@ describe('no cold start (embedded web process)', () => {
     const rt = await getRuntime();
     const [{ runs }] = await rt.db.sql.query<{ runs: number }>(`SELECT count(*)::int AS runs FROM "Run"`);
     expect(runs).toBe(0);
+    // The stored secrets were read by the warm-up run, with the engine's own reader: the first run
+    // reads none (in embedded mode they stay in memory until a secret changes).
+    const log = countStatements();
+    log.start();
     const runId = await rt.engine.startRun({
       definition: def,
       workflowId: null,
@@ -64,8 +103,31 @@ describe('no cold start (embedded web process)', () => {
     });
     await rt.dispatcher.enqueue(runId);
     expect((await rt.dispatcher.settled(runId))?.output).toBe(42);
+    log.stop();
+    log.uninstall();
+    expect(log.statements.filter((q) => q.includes('"Secret"'))).toEqual([]);
     expect(sandboxStats().spawned).toBe(SANDBOX_POOL_SIZE);
   }, 180_000);
+
+  it('still reads a secret stored after the warm-up (the kept values are dropped on change)', async () => {
+    const rt = await getRuntime();
+    await new SecretStore(rt.db.prisma).set('WARM_TOKEN', 'warm-secret-value');
+    const runId = await rt.engine.startRun({
+      definition: {
+        ...def,
+        nodes: def.nodes.map((n) =>
+          n.id === 't' ? { ...n, config: { value: '{{ secrets.WARM_TOKEN.length }}' } } : n,
+        ),
+      } as WorkflowDefinition,
+      workflowId: null,
+      versionId: null,
+      version: 1,
+      input: {},
+      trigger: 'manual',
+    });
+    await rt.dispatcher.enqueue(runId);
+    expect((await rt.dispatcher.settled(runId))?.output).toBe('warm-secret-value'.length);
+  }, 60_000);
 });
 
 describe('the warm-up run', () => {
@@ -93,4 +155,35 @@ describe.skipIf(!pgAvailable)('no cold start (server-mode web process)', () => {
       }
     }, 120_000);
   }
+});
+
+describe('the webhook route, warmed through the server before ready', () => {
+  const fresh = () =>
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('trellis.warm-webhook-route')];
+
+  it('posts once per process to a webhook of no workflow, and answers after the server did', async () => {
+    fresh();
+    const srv = await recorder(50);
+    try {
+      await warmWebhookRoute(srv.origin);
+      await warmWebhookRoute(srv.origin);
+      expect(srv.seen).toEqual([
+        { method: 'POST', url: '/api/hooks/00000000-0000-0000-0000-000000000000', answered: true },
+      ]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('does not hold /api/health for a server that never answers', async () => {
+    fresh();
+    const srv = await recorder(WARM_ROUTE_TIMEOUT_MS * 10);
+    try {
+      // Resolves (the request times out) instead of failing health or waiting for the answer.
+      await expect(warmWebhookRoute(srv.origin)).resolves.toBeUndefined();
+      expect(srv.seen.map((h) => h.answered)).toEqual([false]);
+    } finally {
+      await srv.close();
+    }
+  }, 30_000);
 });

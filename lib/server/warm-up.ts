@@ -51,10 +51,17 @@ export async function warmAcceptPath(store: SqlTraceStore): Promise<void> {
 
 /**
  * Where runs execute (the embedded web process, a worker): the warm-up workflow once, on an engine
- * with a store in memory and the sandbox. Answers its output (41 + 1 in `v`).
+ * with a store in memory and the sandbox, reading the host's stored secrets with `secrets` as a
+ * run does. Answers its output (41 + 1 in `v`).
  */
-export async function warmExecutePath(): Promise<unknown> {
-  const engine = createEngine({ store: new MemoryTraceStore(), services: createSandboxServices() });
+export async function warmExecutePath(
+  opts: { secrets?: () => Promise<Record<string, string>> } = {},
+): Promise<unknown> {
+  const engine = createEngine({
+    store: new MemoryTraceStore(),
+    services: createSandboxServices(),
+    secrets: opts.secrets,
+  });
   const outcome = await engine.runToCompletion({
     definition: assertRunnable(structuredClone(WARM_UP_DEFINITION)),
     input: { n: 41 },
@@ -63,4 +70,32 @@ export async function warmExecutePath(): Promise<unknown> {
   });
   if (outcome.status !== 'succeeded') throw new Error(`The warm-up run ended ${outcome.status}`);
   return outcome.output;
+}
+
+/** How long /api/health waits for the webhook route's warm-up request before answering anyway. */
+export const WARM_ROUTE_TIMEOUT_MS = 5_000;
+const ROUTE_KEY = Symbol.for('trellis.warm-webhook-route');
+
+/**
+ * The webhook route, once per process, through this server itself: Next.js loads a route's modules
+ * on its first request (next.config.js, preloadEntriesOnStart), so without this the first webhook
+ * call after "ready" paid for loading them, and for the database's first reading of a webhook's
+ * workflow. A POST for a workflow id that cannot exist answers 401 and starts nothing. Only under
+ * `next start`, which publishes the address it listens on; a failure leaves the route cold, no more.
+ */
+export function warmWebhookRoute(origin = process.env.__NEXT_PRIVATE_ORIGIN): Promise<void> {
+  const g = globalThis as { [ROUTE_KEY]?: Promise<void> };
+  if (!origin) return Promise.resolve();
+  g[ROUTE_KEY] ??= fetch(`${origin}/api/hooks/00000000-0000-0000-0000-000000000000`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    signal: AbortSignal.timeout(WARM_ROUTE_TIMEOUT_MS),
+  })
+    .then((res) => res.arrayBuffer())
+    .then(
+      () => undefined,
+      () => undefined,
+    );
+  return g[ROUTE_KEY];
 }

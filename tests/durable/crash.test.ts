@@ -137,6 +137,21 @@ describe.skipIf(!pgAvailable)('durable execution with crashing workers', () => {
       `SELECT status, count(*)::int AS n FROM "Run" WHERE id = ANY($1::text[]) GROUP BY status`,
       [runIds],
     );
+    if (statuses.length !== 1 || statuses[0].status !== 'succeeded') {
+      // A run that did not succeed is the one thing this test exists to catch: say why it ended so.
+      const notOk = await db.sql.query(
+        `SELECT r.id, r.status, r.error, r."leaseOwner",
+                (SELECT json_agg(json_build_object('node', s."nodeId", 'attempt', s.attempt, 'status', s.status, 'error', s.error))
+                   FROM "Step" s WHERE s."runId" = r.id AND s.status <> 'succeeded') AS steps
+           FROM "Run" r WHERE r.id = ANY($1::text[]) AND r.status <> 'succeeded'`,
+        [runIds],
+      );
+      console.log(
+        'RUNS NOT SUCCEEDED',
+        JSON.stringify(notOk, null, 1),
+        workers.map((w) => w.output.join('').slice(-2000)),
+      );
+    }
     expect(statuses).toEqual([{ status: 'succeeded', n: RUNS }]);
     expect(await db.sql.query(`SELECT id FROM "Step" WHERE status = 'running'`)).toEqual([]);
     const twice = await db.sql.query(
