@@ -318,9 +318,9 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
     // Taken out of the backlog now, so another run ending in this batch looks past them.
     forget(next.gone);
     for (const id of next.claimed) {
-      forget([id]);
-      workflowOf.set(id, wf!);
+      // Claimed first, so leaving the backlog does not tell its waiters it went elsewhere.
       claimSlot(id);
+      forget([id]);
     }
     return (committed) => {
       if (!committed) {
@@ -368,9 +368,8 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
       const next = await claimBacklog(sql, wf, ids, workerId, limit, max);
       forget(next.gone);
       for (const id of next.claimed) {
-        forget([id]);
-        workflowOf.set(id, wf);
         claimSlot(id);
+        forget([id]);
         startClaimed(id);
       }
     }
