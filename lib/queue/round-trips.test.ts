@@ -247,7 +247,8 @@ describe.skipIf(!pgAvailable)('SQL round trips per run (server mode)', () => {
     );
     const byWorker = owners.find((o) => !o.web)?.n ?? 0;
     console.log(`burst: ${byWorker} of ${runs + 3} runs driven by the worker`);
-    expect(byWorker).toBeLessThanOrEqual(BURST_IN_FLIGHT);
+    // Only runs accepted before the web process held the workflow's slots can reach the worker.
+    expect(byWorker).toBeLessThanOrEqual(BURST_IN_FLIGHT - DEFAULT_WORKFLOW_CONCURRENCY);
     expect(own.filter((s) => s.text.includes('trellis_claim_backlog')).length).toBeGreaterThan(0);
     expect(own.filter((s) => s.commit).length).toBeLessThanOrEqual(BURST_COMMITS_BUDGET * runs);
     expect(own.length).toBeLessThanOrEqual(BURST_STATEMENTS_BUDGET * runs);
