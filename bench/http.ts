@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildIsStale } from '../scripts/start.mjs';
+import { buildIsStale, serverEnv } from '../scripts/start.mjs';
 import { ensureCli } from '../scripts/build-cli.mjs';
 import { createFreshDatabase } from '../scripts/stack.mjs';
 import { percentileOf } from '../lib/workflow/stats';
@@ -498,12 +498,13 @@ async function main(): Promise<void> {
   await ensureCli();
   const only = process.argv[2]; // "embedded" or "server": one mode only
   const { DATABASE_URL, ...rest } = process.env;
-  const baseEnv: NodeJS.ProcessEnv = {
+  // With the node flags `npm start` and `npm run worker` give them (SERVER_NODE_FLAGS).
+  const baseEnv: NodeJS.ProcessEnv = serverEnv({
     ...rest,
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     TRELLIS_DATA_DIR: '',
-  };
+  });
   const modes: (() => Promise<Mode>)[] = [];
   if (only !== 'server')
     modes.push(async () => {

@@ -191,9 +191,13 @@ test('Promotion tab: an agent that always calls the same two tools is proposed a
   // Key order inside the templates is the store's (JSONB sorts keys): each part is checked alone.
   await expect(chain).toHaveCount(3);
   const parts = [
-    [`support_1: run workflow ${lookup} with `, '"email":"{{ steps.start.output.email }}"'],
+    // The workflows the chain calls are named (the id beside the name), once their names load.
     [
-      `support_2: run workflow ${create} with `,
+      `support_1: run workflow “Lookup customer ${suffix}” (${lookup}) with `,
+      '"email":"{{ steps.start.output.email }}"',
+    ],
+    [
+      `support_2: run workflow “Create ticket ${suffix}” (${create}) with `,
       '"customerId":"{{ steps.support_1.output.customerId }}"',
       '"subject":"{{ steps.start.output.subject }}"',
     ],
@@ -207,6 +211,9 @@ test('Promotion tab: an agent that always calls the same two tools is proposed a
   for (const [k, texts] of parts.entries())
     for (const text of texts) await expect(chain.nth(k)).toContainText(text);
   await expect(proposal).toContainText(`${runs} of ${runs} outputs equal`);
+  await expect(proposal).toContainText(
+    `Tool sequence Lookup customer ${suffix} → Create ticket ${suffix} in 100% of the runs`,
+  );
   await proposal.scrollIntoViewIfNeeded();
   await shot(page, 'graduation-chain');
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildIsStale } from './start.mjs';
+import { buildIsStale, serverEnv } from './start.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const SERVER_READY_TIMEOUT_MS = 120_000;
@@ -37,14 +37,15 @@ export async function startStack({ port, mockLlmPort, chromium, mockLlmArgs = []
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
-  const env = {
+  // As `npm start` and `npm run worker` run them (SERVER_NODE_FLAGS).
+  const env = serverEnv({
     ...process.env,
     PORT: String(port),
     HOST: '127.0.0.1',
     TRELLIS_DATA_DIR: dataDir,
     OPENAI_BASE_URL: `http://127.0.0.1:${mockLlmPort}/v1`,
     OPENAI_API_KEY: 'e2e-scripted-model',
-  };
+  });
   if (chromium) env.CHROMIUM_PATH = chromium;
   if (pgDb) env.DATABASE_URL = pgDb.url;
   // Server mode keeps no key file: web and worker share one key, as every deployment must.

@@ -6,9 +6,16 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-// examples/ is bundled too (lib/server/examples.ts imports the JSON).
+// examples/ is bundled too (lib/server/examples.ts imports the JSON), and so is the Prisma client
+// that schema.prisma generates (its generator settings change the bundle).
 const SOURCE_DIRS = ['app', 'components', 'lib', 'public', 'examples'];
-const SOURCE_FILES = ['next.config.js', 'package.json', 'postcss.config.mjs', 'tsconfig.json'];
+const SOURCE_FILES = [
+  'next.config.js',
+  'package.json',
+  'postcss.config.mjs',
+  'tsconfig.json',
+  'prisma/schema.prisma',
+];
 
 /** Newest modification time under p (node_modules, generated and dot folders skipped). */
 export function newestMtime(p) {
@@ -34,11 +41,28 @@ export function buildIsStale() {
 /** The default listen address: loopback only. */
 export const DEFAULT_HOST = '127.0.0.1';
 
+/**
+ * V8's young generation for the long-lived processes (web, worker), in MB per semi-space. Node's
+ * default lets it grow to 16 (32 MB resident once a burst of allocation grew it, and never given
+ * back); 4 held ~15–25 MB less per idle process, with no CPU per run that bench:http could see
+ * (issue 21, idle memory; bench/README.md, `memory`).
+ */
+export const SEMI_SPACE_MB = 4;
+/** Node flags of a Trellis server process; package.json's `worker` script spells the same. */
+export const SERVER_NODE_FLAGS = [`--max-semi-space-size=${SEMI_SPACE_MB}`];
+
+/** `env` with SERVER_NODE_FLAGS added to NODE_OPTIONS (kept when the operator set them already). */
+export function serverEnv(env = process.env) {
+  const options = (env.NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const missing = SERVER_NODE_FLAGS.filter((f) => !options.some((o) => o.split('=')[0] === f.split('=')[0]));
+  return { ...env, NODE_OPTIONS: [...options, ...missing].join(' ') };
+}
+
 /** Arguments of `next start` and the environment it runs with (HOST passed on for lib/auth). */
 export function startCommand(env = process.env) {
   const port = env.PORT || '3000';
   const host = env.HOST || DEFAULT_HOST;
-  return { args: ['next', 'start', '-p', port, '-H', host], env: { ...env, HOST: host } };
+  return { args: ['next', 'start', '-p', port, '-H', host], env: serverEnv({ ...env, HOST: host }) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

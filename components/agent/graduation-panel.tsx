@@ -49,14 +49,55 @@ const REASON_TEXT: Record<NonNullable<Graduation['reason']>, string> = {
   output_not_derived: 'The output is not a function of the tool results',
 };
 
+type ChainNode = NonNullable<Graduation['chain']>['nodes'][number];
+
 /** One line per node of a proposed chain: its type and what it is given. */
-function chainLine(n: NonNullable<Graduation['chain']>['nodes'][number]): string {
+function chainLine(n: ChainNode, names: Record<string, string>): string {
   const c = n.config as Record<string, unknown>;
-  if (n.type === 'subworkflow')
-    return `${n.id}: run workflow ${String(c.workflowId)} with ${JSON.stringify(c.input)}`;
+  if (n.type === 'subworkflow') {
+    const id = String(c.workflowId);
+    const named = names[id] ? `“${names[id]}” (${id})` : id;
+    return `${n.id}: run workflow ${named} with ${JSON.stringify(c.input)}`;
+  }
   if (n.type === 'http.request') return `${n.id}: ${String(c.method ?? 'GET')} ${String(c.url)}`;
   if (n.type === 'transform') return `${n.id}: transform → ${JSON.stringify(c.value)}`;
   return `${n.id}: ${n.type} ${JSON.stringify(c)}`;
+}
+
+/** The chain's tools in call order: a workflow tool by its workflow's name once that has loaded. */
+function toolSequence(chain: NonNullable<Graduation['chain']>, names: Record<string, string>): string {
+  // One node per call, in the sequence's order (lib/promotion/chain.ts), then the transform.
+  return chain.sequence
+    .map((tool, i) => {
+      const n = chain.nodes[i];
+      const id = n?.type === 'subworkflow' ? String((n.config as Record<string, unknown>).workflowId) : '';
+      return names[id] ?? tool;
+    })
+    .join(' → ');
+}
+
+/** The names of the workflows a chain calls, as they load (a chain has at most MAX_CHAIN_CALLS). */
+function useWorkflowNames(nodes: ChainNode[] | undefined): Record<string, string> {
+  const [names, setNames] = useState<Record<string, string>>({});
+  const ids = [
+    ...new Set(
+      (nodes ?? [])
+        .filter((n) => n.type === 'subworkflow')
+        .map((n) => String((n.config as Record<string, unknown>).workflowId)),
+    ),
+  ];
+  const key = ids.join(' ');
+  useEffect(() => {
+    if (!key) return;
+    const ctrl = new AbortController();
+    for (const id of key.split(' '))
+      api<{ name: string }>(`/api/workflows/${encodeURIComponent(id)}`, { signal: ctrl.signal }).then(
+        (wf) => setNames((prev) => ({ ...prev, [id]: wf.name })),
+        () => {}, // a deleted workflow keeps its id: the accept will say what is wrong with it
+      );
+    return () => ctrl.abort();
+  }, [key]);
+  return names;
 }
 
 export function GraduationPanel({
@@ -77,6 +118,7 @@ export function GraduationPanel({
   const [busy, setBusy] = useState<'propose' | 'save' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<number | null>(null);
+  const toolWorkflows = useWorkflowNames(proposal?.chain?.nodes);
 
   // Follow a queued or running proposal until it ends.
   const running = isRunning(job);
@@ -241,9 +283,9 @@ export function GraduationPanel({
           {proposal.chain && (
             <>
               <p className="text-xs text-slate-600">
-                Tool sequence {proposal.chain.sequence.join(' → ')} in {percent(proposal.chain.sameSequence)}{' '}
-                of the runs; backtested with every tool answered from the recorded runs: {proposal.agreed} of{' '}
-                {proposal.cases} outputs equal.
+                Tool sequence {toolSequence(proposal.chain, toolWorkflows)} in{' '}
+                {percent(proposal.chain.sameSequence)} of the runs; backtested with every tool answered from
+                the recorded runs: {proposal.agreed} of {proposal.cases} outputs equal.
               </p>
               <ol
                 aria-label="Proposed chain"
@@ -251,7 +293,7 @@ export function GraduationPanel({
               >
                 {proposal.chain.nodes.map((n) => (
                   <li key={n.id} className="break-all">
-                    {chainLine(n)}
+                    {chainLine(n, toolWorkflows)}
                   </li>
                 ))}
               </ol>

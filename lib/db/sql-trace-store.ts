@@ -18,7 +18,7 @@ import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { NotFoundError, TrellisError, type SerializedError } from '@/lib/workflow/errors';
 import { assertArtifactSize } from '@/lib/workflow/trace';
 import type { Db } from './client';
-import { toTraceJson, type Redactor } from '@/lib/payload';
+import { jsonText, toTraceJson, type Redactor } from '@/lib/payload';
 import type { SqlQueryable } from './sql-executor';
 
 // TraceStore on the Trellis database. Step writes are the hot path (two per step), so they are
@@ -116,9 +116,11 @@ export interface SqlTraceStoreOptions {
   /**
    * Runs inside the transaction that writes a run's final status (succeeded, failed, cancelled),
    * after it, so work tied to the end of the run (the web process deleting the job it kept for
-   * recovery) commits with it or not at all. Called for every run that ends in a batch.
+   * recovery) commits with it or not at all. Called for every run that ends in a batch. What it
+   * returns is called once the transaction is over: with true if it committed, false if it rolled
+   * back (the hook runs again with the batch's next try).
    */
-  onRunEnded?: (tx: SqlQueryable, runId: string) => Promise<void>;
+  onRunEnded?: (tx: SqlQueryable, runId: string) => Promise<void | AfterTransaction>;
   /**
    * queued → running of a run this store created is decided in memory and written with the run's
    * next batch (deferred start). Sound only where this store is the only writer of run statuses
@@ -281,6 +283,9 @@ const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "pa
   "shadowOutput" jsonb, error jsonb,
   "fallbackReason" text, "startedAt" timestamptz, "finishedAt" timestamptz, "durationMs" float8, tokens int,
   cost float8`;
+
+/** Work of a transaction's hook that may only happen once the transaction is known to have committed. */
+export type AfterTransaction = (committed: boolean) => void;
 
 export class SqlTraceStore implements TraceStore {
   private readonly sql: Db['sql'];
@@ -776,9 +781,26 @@ export class SqlTraceStore implements TraceStore {
     for (const [runId, w] of batch.runs) if (this.failedRuns.has(runId)) delete w.transition;
     for (let attempt = 1; ; attempt++) {
       try {
-        const applied = isOneStatement(batch)
-          ? await writeBatch(this.sql, batch)
-          : await this.sql.transaction((tx) => writeBatch(tx, batch, this.onRunEnded));
+        // A transaction run again (a reconnecting executor) calls the hooks again: the earlier
+        // try's are told it rolled back.
+        const after: AfterTransaction[] = [];
+        const settle = (committed: boolean) => {
+          for (const f of after.splice(0)) f(committed);
+        };
+        let applied: Map<RunTransition, boolean>;
+        // One statement: no status change, so no onRunEnded hook and nothing to settle.
+        if (isOneStatement(batch)) applied = await writeBatch(this.sql, batch);
+        else
+          try {
+            applied = await this.sql.transaction((tx) => {
+              settle(false);
+              return writeBatch(tx, batch, this.onRunEnded, after);
+            });
+          } catch (err) {
+            settle(false);
+            throw err;
+          }
+        settle(true);
         // Known only now that it committed (a retried batch may have run the statements before).
         for (const [t, ok] of applied) t.applied = ok;
         for (const [runId, w] of batch.runs) if (w.startedAt) this.unwrittenStarts.delete(runId);
@@ -864,6 +886,7 @@ async function writeBatch(
   tx: SqlQueryable,
   batch: Batch,
   onRunEnded?: SqlTraceStoreOptions['onRunEnded'],
+  after: AfterTransaction[] = [],
 ): Promise<Map<RunTransition, boolean>> {
   const applied = new Map<RunTransition, boolean>();
   const oneStatement = isOneStatement(batch);
@@ -1026,7 +1049,10 @@ async function writeBatch(
       ],
     );
     applied.set(t, rows.length === 1);
-    if (rows.length === 1 && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) await onRunEnded(tx, id);
+    if (rows.length === 1 && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) {
+      const then = await onRunEnded(tx, id);
+      if (then) after.push(then);
+    }
     // Refused (someone else finished the run first): its counts and start are still written.
     if (!rows.length && (totals || w.startedAt)) add(id, totals, w.startedAt);
   }
@@ -1122,7 +1148,7 @@ function exactUnlessSame(value: unknown, traced: Json): string | null {
   if (value === undefined) return null;
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    text = jsonText(value);
   } catch {
     return null; // unserializable: the trace copy's marker is all anyone could keep
   }

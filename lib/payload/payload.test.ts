@@ -64,3 +64,20 @@ describe('SecretRedactor.withValues', () => {
     expect(host.withValues(['host-secret-1', 'abc'])).toBe(host);
   });
 });
+
+describe('SecretRedactor.redact', () => {
+  it('copies only what holds a match: the rest is the same object, the input is untouched', () => {
+    const r = new SecretRedactor();
+    r.setValues(['s3cret-value']);
+    const clean = { items: [{ i: 1 }, { i: 2 }], note: 'nothing here' };
+    expect(r.redact(clean)).toBe(clean);
+    const dirty = { a: { keep: [1, 2] }, b: ['x', 'key s3cret-value'], c: { n: 1 } };
+    const masked = r.redact(dirty) as typeof dirty;
+    expect(masked).toEqual({ a: { keep: [1, 2] }, b: ['x', `key ${REDACTED}`], c: { n: 1 } });
+    expect(masked).not.toBe(dirty);
+    expect(masked.a).toBe(dirty.a);
+    expect(masked.c).toBe(dirty.c);
+    expect(dirty.b[1]).toBe('key s3cret-value');
+    expect(r.redact({ ['s3cret-value']: 1, z: 2 })).toEqual({ [REDACTED]: 1, z: 2 });
+  });
+});

@@ -76,13 +76,25 @@ export class SecretRedactor {
     return this.pattern.test(s) ? s.replace(this.pattern, REDACTED) : s;
   }
 
-  /** A copy of value with every string (and object key) masked; non-plain objects pass as they are. */
+  /**
+   * The value with every string (and object key) masked; non-plain objects pass as they are. Only
+   * what holds a match is copied: a payload without a secret comes back as the same object, so a
+   * large output is not rebuilt (and keeps its remembered JSON text, json-text.ts) at each pass.
+   */
   redact = (value: unknown): unknown => {
     if (!this.pattern) return value;
     const walk = (v: unknown, depth: number): unknown => {
       if (typeof v === 'string') return this.redactString(v);
       if (depth > 200 || v === null || typeof v !== 'object') return v;
-      if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+      if (Array.isArray(v)) {
+        let out: unknown[] | undefined;
+        for (let i = 0; i < v.length; i++) {
+          const x = walk(v[i], depth + 1);
+          if (x !== v[i] && !out) out = v.slice(0, i);
+          out?.push(x);
+        }
+        return out ?? v;
+      }
       if (v instanceof Error) {
         const e = new Error(this.redactString(v.message));
         e.name = v.name;
@@ -91,9 +103,19 @@ export class SecretRedactor {
       }
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) return v;
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[this.redactString(k)] = walk(x, depth + 1);
-      return out;
+      const entries = Object.entries(v);
+      let out: Record<string, unknown> | undefined;
+      for (let i = 0; i < entries.length; i++) {
+        const [k, x] = entries[i];
+        const key = this.redactString(k);
+        const masked = walk(x, depth + 1);
+        if ((key !== k || masked !== x) && !out) {
+          out = {};
+          for (let j = 0; j < i; j++) out[entries[j][0]] = entries[j][1];
+        }
+        if (out) out[key] = masked;
+      }
+      return out ?? v;
     };
     return walk(value, 0);
   };

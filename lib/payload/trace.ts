@@ -1,3 +1,4 @@
+import { jsonText } from './json-text';
 import {
   MAX_TRACE_FIELD_BYTES,
   TRACE_PREVIEW_CHARS,
@@ -21,7 +22,7 @@ export function toTraceJson(value: unknown, opts: TraceJsonOptions = {}): string
   const maxBytes = opts.maxBytes ?? MAX_TRACE_FIELD_BYTES;
   let text: string | undefined;
   try {
-    text = JSON.stringify(opts.redact ? opts.redact(value) : value);
+    text = jsonText(opts.redact ? opts.redact(value) : value);
   } catch (err) {
     const marker: UnserializableMarker = {
       $unserializable: true,

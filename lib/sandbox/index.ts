@@ -5,6 +5,7 @@ import type {
   SandboxOutcome,
   ScopeReads,
 } from '@/lib/workflow/expression-scope';
+import { jsonText, parseRemembered } from '@/lib/payload';
 import { RunCancelled, TrellisError } from '@/lib/workflow/errors';
 import {
   analyzeCodeCached,
@@ -78,6 +79,27 @@ function mergeNeeds(all: ScopeNeeds[]): ScopeNeeds {
   return { roots: [...roots], stepIds: stepIds ? [...stepIds] : undefined };
 }
 
+/**
+ * JSON.stringify of a plain object, its members written one by one through `member`, so that a
+ * member that remembers its JSON text (a `code` step's output, lib/payload json-text.ts) is spliced
+ * in rather than serialized again. Anything else is left to JSON.stringify as a whole.
+ */
+function objectJson(value: unknown, member: (v: unknown) => string | undefined): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return jsonText(value);
+  const proto = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return jsonText(value);
+  const parts: string[] = [];
+  for (const k of Object.keys(value)) {
+    const text = member((value as Record<string, unknown>)[k]);
+    if (text !== undefined) parts.push(`${JSON.stringify(k)}:${text}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** A step's record ({ output }), then each step of `steps`: written by objectJson. */
+const recordJson = (record: unknown) => objectJson(record, jsonText);
+const stepsJson = (steps: unknown) => objectJson(steps, recordJson);
+
 /** JSON of only the scope the sources mention; secrets never enter unless named. */
 function serializeScope(scope: ExpressionScope, needs: ScopeNeeds): string {
   const picked: Record<string, unknown> = Object.create(null);
@@ -90,14 +112,15 @@ function serializeScope(scope: ExpressionScope, needs: ScopeNeeds): string {
     } else picked[root] = source[root];
   }
   try {
-    return JSON.stringify(picked);
+    // The same text as JSON.stringify(picked).
+    return objectJson(picked, (v) => (v === picked.steps ? stepsJson(v) : jsonText(v)))!;
   } catch (err) {
     throw new ExpressionError(`The scope cannot cross into the sandbox as JSON: ${(err as Error).message}`);
   }
 }
 
 function unwrap(r: WorkerResult, timeoutMs: number): unknown {
-  if (r.ok) return r.json === undefined ? undefined : JSON.parse(r.json);
+  if (r.ok) return r.json === undefined ? undefined : parseRemembered(r.json);
   if (r.kind === 'timeout') throw new ExpressionTimeout(timeoutMs);
   if (r.kind === 'syntax') throw new ExpressionSyntaxError(r.message);
   throw new ExpressionError(r.message);

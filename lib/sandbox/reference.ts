@@ -1,3 +1,4 @@
+import { isRememberedJson } from '@/lib/payload';
 import type { ExpressionScope } from '@/lib/workflow/expression-scope';
 import type { PathKey, ScopeRoot } from './analyze';
 import { ExpressionError } from './errors';
@@ -38,6 +39,8 @@ function asJson(v: unknown): unknown {
       throw new ExpressionError('TypeError: BigInt cannot be serialized to JSON');
     default: {
       if (v === null) return null;
+      // Parsed from its JSON text and frozen: already what the JSON round trip would give.
+      if (isRememberedJson(v)) return v;
       const text = JSON.stringify(v);
       return text === undefined ? undefined : JSON.parse(text);
     }

@@ -15,8 +15,9 @@ export interface SecretStoreOptions {
   key?: () => Buffer;
   redactor?: SecretRedactor;
   /**
-   * Embedded mode: keep the decrypted values between runs and drop them when a secret changes
-   * (Db.changes), instead of reading and decrypting every secret for every run.
+   * Keep the decrypted values between runs and drop them when a secret changes (Db.changes, both
+   * modes), instead of reading and decrypting every secret for every run. In server mode a read
+   * first waits for the feed to catch up with when its operation began (change-feed.ts).
    */
   changes?: ChangeFeed;
 }
