@@ -116,9 +116,11 @@ export interface SqlTraceStoreOptions {
   /**
    * Runs inside the transaction that writes a run's final status (succeeded, failed, cancelled),
    * after it, so work tied to the end of the run (the web process deleting the job it kept for
-   * recovery) commits with it or not at all. Called for every run that ends in a batch.
+   * recovery) commits with it or not at all. Called for every run that ends in a batch. What it
+   * returns is called once the transaction is over: with true if it committed, false if it rolled
+   * back (the hook runs again with the batch's next try).
    */
-  onRunEnded?: (tx: SqlQueryable, runId: string) => Promise<void>;
+  onRunEnded?: (tx: SqlQueryable, runId: string) => Promise<void | AfterTransaction>;
   /**
    * queued → running of a run this store created is decided in memory and written with the run's
    * next batch (deferred start). Sound only where this store is the only writer of run statuses
@@ -280,6 +282,9 @@ const STEP_COLUMNS = `id text, "runId" text, "nodeId" text, "nodeType" text, "pa
   "shadowOutput" jsonb, error jsonb,
   "fallbackReason" text, "startedAt" timestamptz, "finishedAt" timestamptz, "durationMs" float8, tokens int,
   cost float8`;
+
+/** Work of a transaction's hook that may only happen once the transaction is known to have committed. */
+export type AfterTransaction = (committed: boolean) => void;
 
 export class SqlTraceStore implements TraceStore {
   private readonly sql: Db['sql'];
@@ -772,7 +777,23 @@ export class SqlTraceStore implements TraceStore {
     for (const [runId, w] of batch.runs) if (this.failedRuns.has(runId)) delete w.transition;
     for (let attempt = 1; ; attempt++) {
       try {
-        const applied = await this.sql.transaction((tx) => writeBatch(tx, batch, this.onRunEnded));
+        // A transaction run again (a reconnecting executor) calls the hooks again: the earlier
+        // try's are told it rolled back.
+        const after: AfterTransaction[] = [];
+        const settle = (committed: boolean) => {
+          for (const f of after.splice(0)) f(committed);
+        };
+        let applied: Map<RunTransition, boolean>;
+        try {
+          applied = await this.sql.transaction((tx) => {
+            settle(false);
+            return writeBatch(tx, batch, this.onRunEnded, after);
+          });
+        } catch (err) {
+          settle(false);
+          throw err;
+        }
+        settle(true);
         // Known only now that it committed (a retried batch may have run the statements before).
         for (const [t, ok] of applied) t.applied = ok;
         for (const [runId, w] of batch.runs) if (w.startedAt) this.unwrittenStarts.delete(runId);
@@ -858,6 +879,7 @@ async function writeBatch(
   tx: SqlQueryable,
   batch: Batch,
   onRunEnded?: SqlTraceStoreOptions['onRunEnded'],
+  after: AfterTransaction[] = [],
 ): Promise<Map<RunTransition, boolean>> {
   const applied = new Map<RunTransition, boolean>();
   const runTotals = new Map<string, { steps: number; tokens: number; cost: number }>();
@@ -1024,7 +1046,10 @@ async function writeBatch(
       ],
     );
     applied.set(t, rows.length === 1);
-    if (rows.length === 1 && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) await onRunEnded(tx, id);
+    if (rows.length === 1 && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) {
+      const then = await onRunEnded(tx, id);
+      if (then) after.push(then);
+    }
     // Refused (someone else finished the run first): its counts and start are still written.
     if (!rows.length && (totals || w.startedAt)) add(id, totals, w.startedAt);
   }

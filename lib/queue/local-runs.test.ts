@@ -12,7 +12,7 @@ import {
   DEFAULT_WEB_RUN_SLOTS,
   type LocalRuns,
 } from './local-runs';
-import { RUN_QUEUE } from './limits';
+import { RUN_LEASE_MS, RUN_QUEUE } from './limits';
 import { pgAvailable, tempQueueDb } from './testing/queue-db';
 
 // The web process's own runs (local-runs.ts) obey the worker's fence: once another owner holds the
@@ -141,5 +141,120 @@ describe.skipIf(!pgAvailable)('a cancel of a run the web process drives', () => 
       runId,
     ]);
     expect(jobs).toEqual([]);
+  }, 60_000);
+});
+
+describe.skipIf(!pgAvailable)("the web process's backlog", () => {
+  let tmp: Awaited<ReturnType<typeof tempQueueDb>>;
+  let db: Db;
+  let boss: PgBoss;
+  let local: LocalRuns;
+  let rec: RecordingServer;
+  /** How long the recording server holds each request. */
+  let holdMs = 0;
+
+  beforeAll(async () => {
+    tmp = await tempQueueDb('localbacklog');
+    db = await openDb({ databaseUrl: tmp.url });
+    boss = await startBoss({ databaseUrl: tmp.url, consumer: false });
+    rec = await recordingServer(() => holdMs);
+    process.env.TRELLIS_HTTP_ALLOW_PRIVATE = '1';
+    local = startLocalRuns({
+      databaseUrl: tmp.url,
+      boss,
+      slots: 2,
+      workflowConcurrency: 2,
+      maxBacklog: 1,
+      makeEngine: (store, sql, drivesHere) =>
+        buildEngine({ ...db, sql }, store, () => {}, undefined, { keepStartedRuns: drivesHere }),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await local?.close(0);
+    await rec?.close();
+    await boss?.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
+    await db?.close();
+    await tmp?.drop();
+  });
+
+  const job = async (runId: string) =>
+    (
+      await db.sql.query<{ due: boolean }>(
+        `SELECT start_after <= now() AS due FROM pgboss.job WHERE name = $1 AND id::text = $2`,
+        [RUN_QUEUE, runId],
+      )
+    )[0];
+  const run = async (runId: string) =>
+    (
+      await db.sql.query<{ status: string; leaseOwner: string | null }>(
+        `SELECT status, "leaseOwner" FROM "Run" WHERE id = $1`,
+        [runId],
+      )
+    )[0];
+
+  it('keeps at most MAX_WEB_BACKLOG (here 1) waiting, hands a freed slot to the oldest, the rest stay queued for workers', async () => {
+    holdMs = 1_500;
+    const def = recordingWorkflow(rec.url, 1);
+    const wf = await createWorkflow(db.prisma, { name: 'backlog', definition: def });
+    const start = async () => {
+      const id = await local.engine.startRun({ definition: def, workflowId: wf.id, input: {} });
+      return { id, here: local.start(id) };
+    };
+    const [a, b] = [await start(), await start()];
+    expect([a.here, b.here]).toEqual([true, true]); // the workflow's two slots, both here
+    const c = await start();
+    const d = await start();
+    expect([c.here, d.here]).toEqual([false, false]);
+    // c waits here (its job deferred, for recovery); d found the backlog full: its job is due now.
+    expect(local.waiting()).toEqual([c.id]);
+    // A caller waiting for c (a webhook's wait) is answered by its drive here, when it comes.
+    const cDone = local.settled(c.id);
+    expect(cDone).toBeDefined();
+    expect(local.settled(d.id)).toBeUndefined();
+    expect(await job(c.id)).toEqual({ due: false });
+    expect(await job(d.id)).toEqual({ due: true });
+    holdMs = 0;
+    // a's end hands its slot to c in the transaction of its final status.
+    await local.settled(a.id);
+    await local.settled(b.id);
+    expect((await cDone)?.status).toBe('succeeded');
+    expect(await run(c.id)).toEqual({ status: 'succeeded', leaseOwner: local.workerId });
+    expect(await job(c.id)).toBeUndefined(); // deleted with its final status
+    // d is the queue's (no worker here): never taken by the web process.
+    expect(await run(d.id)).toEqual({ status: 'queued', leaseOwner: null });
+    expect(local.waiting()).toEqual([]);
+  }, 60_000);
+
+  it('a run left waiting when the last run of its workflow here stops without a free slot goes to the queue at once', async () => {
+    holdMs = 3_000;
+    const def = recordingWorkflow(rec.url, 1);
+    const wf = await createWorkflow(db.prisma, { name: 'backlog drain', definition: def });
+    const start = async () => {
+      const id = await local.engine.startRun({ definition: def, workflowId: wf.id, input: {} });
+      return { id, here: local.start(id) };
+    };
+    const base = rec.total();
+    const [a, b] = [await start(), await start()];
+    expect([a.here, b.here]).toEqual([true, true]);
+    const c = await start();
+    // Both runs lose their lease (as to a worker after a pause): their drives stop, their slots
+    // stay taken by the new owner, so c cannot be claimed here.
+    expect(local.waiting()).toEqual([c.id]);
+    while (rec.total() < base + 2) await sleep(20);
+    await db.sql.query(
+      `UPDATE "Run" SET "leaseOwner" = 'thief', "leaseUntil" = now() + interval '1 minute' WHERE id = ANY($1::text[])`,
+      [[a.id, b.id]],
+    );
+    expect([await local.settled(a.id), await local.settled(b.id)]).toEqual([undefined, undefined]);
+    expect(local.leaseLosses()).toBe(2);
+    // Not after its deferred job would have come due (RUN_LEASE_MS).
+    const stopped = Date.now();
+    while (!(await job(c.id))?.due) {
+      expect(Date.now() - stopped).toBeLessThan(RUN_LEASE_MS / 2);
+      await sleep(50);
+    }
+    expect(local.waiting()).toEqual([]);
+    expect(await run(c.id)).toEqual({ status: 'queued', leaseOwner: null });
   }, 60_000);
 });
