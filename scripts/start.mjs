@@ -3,6 +3,7 @@
 // network before its owner exists (first-run takeover, issue 14.3).
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -58,21 +59,31 @@ export function serverEnv(env = process.env) {
   return { ...env, NODE_OPTIONS: [...options, ...missing].join(' ') };
 }
 
-/** Arguments of `next start` and the environment it runs with (HOST passed on for lib/auth). */
+/**
+ * Next's own command line, run by this Node directly: through `npx` a whole npm process (and a
+ * shell) would sit between `npm start` and the server for as long as it runs.
+ */
+export const NEXT_BIN = createRequire(import.meta.url).resolve('next/dist/bin/next');
+
+/** `next start` as a command, and the environment it runs with (HOST passed on for lib/auth). */
 export function startCommand(env = process.env) {
   const port = env.PORT || '3000';
   const host = env.HOST || DEFAULT_HOST;
-  return { args: ['next', 'start', '-p', port, '-H', host], env: serverEnv({ ...env, HOST: host }) };
+  return {
+    command: process.execPath,
+    args: [NEXT_BIN, 'start', '-p', port, '-H', host],
+    env: serverEnv({ ...env, HOST: host }),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (buildIsStale()) {
     console.log('[trellis] building (first start or sources changed)…');
-    const r = spawnSync('npx', ['next', 'build'], { cwd: root, stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [NEXT_BIN, 'build'], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
-  const { args, env } = startCommand();
-  const child = spawn('npx', args, { cwd: root, env, stdio: 'inherit' });
+  const { command, args, env } = startCommand();
+  const child = spawn(command, args, { cwd: root, env, stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code) => process.exit(code ?? 0));
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { NextRequest } from 'next/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { proxy } from '@/proxy';
-import { DEFAULT_HOST, startCommand } from '@/scripts/start.mjs';
+import { DEFAULT_HOST, NEXT_BIN, startCommand } from '@/scripts/start.mjs';
 import { bindHost, setupTokenRequired } from '@/lib/auth/setup-token';
 import { API_DIR, type RouteHandler } from './testing/route-files';
 import { closeProcessRuntime } from './testing/route-harness';
@@ -37,7 +37,10 @@ describe('listen address', () => {
   it('npm start listens on 127.0.0.1 unless HOST is set', () => {
     expect(DEFAULT_HOST).toBe('127.0.0.1');
     const plain = startCommand({ PORT: '4151' });
-    expect(plain.args).toEqual(['next', 'start', '-p', '4151', '-H', '127.0.0.1']);
+    // Next's bin run by this Node itself, with no npx (a resident npm process) in between.
+    expect(plain.command).toBe(process.execPath);
+    expect(plain.args).toEqual([NEXT_BIN, 'start', '-p', '4151', '-H', '127.0.0.1']);
+    expect(NEXT_BIN).toMatch(/node_modules\/next\/dist\/bin\/next$/);
     expect(plain.env.HOST).toBe('127.0.0.1');
     expect(startCommand({ PORT: '4151', HOST: '0.0.0.0' }).args.slice(-2)).toEqual(['-H', '0.0.0.0']);
   });
