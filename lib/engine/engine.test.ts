@@ -273,6 +273,46 @@ describe.each(engineStores)('engine on $name store', (factory) => {
     expect(child?.output).toEqual({ greeting: 'hello Ada' });
   });
 
+  it('a child run whose secrets cannot be read ends failed with the step that started it, not left running', async () => {
+    const workflows = new MemoryWorkflowSource({ recordIds: false });
+    workflows.save(
+      'child',
+      wf(
+        [
+          { id: 'ct', type: 'trigger.manual' },
+          { id: 'co', type: 'output', config: { value: { ok: true } } },
+        ],
+        [['ct', 'co']],
+      ),
+    );
+    let reads = 0;
+    const { engine } = make(new ProbeLog(), {
+      workflows,
+      secrets: () => {
+        // The parent's drive reads first; the child's read is the one that fails.
+        if (++reads === 2) throw new Error('terminating connection due to administrator command');
+        return {};
+      },
+    });
+    const events: EngineEvent[] = [];
+    engine.subscribe((e) => events.push(e));
+    const out = await engine.runToCompletion({
+      definition: wf(
+        [
+          { id: 't', type: 'trigger.manual' },
+          { id: 'sub', type: 'subworkflow', config: { workflowId: 'child', input: {} } },
+        ],
+        [['t', 'sub']],
+      ),
+    });
+    expect(out.status).toBe('failed');
+    expect(statusOf(await store.listSteps(out.runId), 'sub')).toBe('failed');
+    const started = events.find((e) => e.type === 'run.started' && e.parentRunId === out.runId);
+    const child = await store.getRun(started?.runId ?? '');
+    expect(child).toMatchObject({ parentRunId: out.runId, status: 'failed' });
+    expect(child?.error?.message).toMatch(/administrator command/);
+  });
+
   it(`a workflow that calls itself stops at MAX_RUN_DEPTH (${MAX_RUN_DEPTH})`, async () => {
     const workflows = new MemoryWorkflowSource({ recordIds: false });
     const self = wf(

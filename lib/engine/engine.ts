@@ -312,7 +312,19 @@ export function createEngine(opts: EngineOptions): Engine {
         parentStepId,
         traceContext: traceContext ?? null,
       });
-      const out = await drive(child.id, { from: ['queued'], signal, depth, ledger, effect });
+      let out: RunOutcome;
+      try {
+        out = await drive(child.id, { from: ['queued'], signal, depth, ledger, effect });
+      } catch (err) {
+        // A child has no job of its own that would retry it: its host's failure to read what it
+        // needs ends it with the step that started it (that step's retry makes a new child).
+        await store
+          .transitionRun(child.id, ['queued', 'running'], 'failed', {
+            error: hostRedact(toSerializedError(err)) as SerializedError,
+          })
+          .catch(() => {});
+        throw err;
+      }
       if (out.status === 'succeeded') return out.output;
       if (out.status === 'cancelled') throw signal.aborted ? signal.reason : new RunCancelled();
       if (out.status === 'waiting') {
