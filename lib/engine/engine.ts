@@ -157,9 +157,9 @@ export interface ApprovalDecision {
 export interface Engine {
   startRun(args: StartRunArgs): Promise<string>;
   /**
-   * Run a queued run until it finishes or waits. Rejects, leaving the run as it was, when the
-   * host cannot read what the run needs (its trace, definition, input or secrets): retrying is
-   * the host's part.
+   * Run a queued run until it finishes or waits. Rejects when the host cannot read what the run
+   * needs (its trace, definition, input or secrets), leaving the run unfinished (`running`, no
+   * step written): retrying is the host's part.
    */
   executeRun(runId: string): Promise<RunOutcome>;
   /** startRun + executeRun, sleeping through parked delays (not approvals). */

@@ -124,7 +124,7 @@ export function createInProcessDispatcher(engine: Engine, deps: InProcessDispatc
         const again = failures < RETRY_DRIVE_TIMES;
         console.error(`[trellis] run ${runId} could not be driven${again ? '; trying again' : ''}`, err);
         if (again) {
-          // The drive left the run as it found it (or `running`, which a resume continues).
+          // The drive left the run `running` with nothing written for it: a resume continues it.
           const t = setTimeout(
             () => void track(runId, () => engine.resumeRun(runId), failures + 1),
             retryMs * 2 ** failures,
