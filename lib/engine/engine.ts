@@ -200,12 +200,6 @@ interface StartedRun {
   input: unknown;
 }
 
-/**
- * What startRun just wrote, handed to the first drive of the run in this process: a run accepted
- * and executed here (embedded mode, a worker's schedules) skips reading back its row, definition
- * and input. All three are immutable once written, so the copy cannot be stale; a run driven
- * anywhere else, or after eviction, reads them from the store as before.
- */
 /** A read the drive needs from its host (store, secrets) failed; `cause` is what it threw. */
 class HostReadFailed extends Error {
   constructor(readonly cause: unknown) {
@@ -221,6 +215,12 @@ async function hostRead<T>(read: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * What startRun just wrote, handed to the first drive of the run in this process: a run accepted
+ * and executed here (embedded mode, a worker's schedules) skips reading back its row, definition
+ * and input. All three are immutable once written, so the copy cannot be stale; a run driven
+ * anywhere else, or after eviction, reads them from the store as before.
+ */
 function startedRuns(enabled: boolean | ((runId: string) => boolean)) {
   const kept = new Map<string, StartedRun>();
   return {
