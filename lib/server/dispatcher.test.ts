@@ -65,6 +65,23 @@ describe('in-process dispatcher', () => {
     }
   });
 
+  it('does not try again when the engine answers about the run itself (a conflict)', async () => {
+    const { h, engine, dispatcher, reads } = await setup(0);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const runId = await engine.startRun({ definition });
+      await dispatcher.resume(runId); // a queued run is not resumable: 'conflict'
+      await new Promise((r) => setTimeout(r, 300)); // well past 5 ms × (1 + 2 + 4 + 8 + 16)
+      expect(errors).toHaveBeenCalledTimes(1);
+      expect(errors.mock.calls[0][0]).not.toContain('trying again');
+      expect(reads()).toBe(0);
+      expect((await h.store.getRun(runId))?.status).toBe('queued');
+    } finally {
+      errors.mockRestore();
+      await h.close();
+    }
+  });
+
   it(`gives up after ${RETRY_DRIVE_TIMES} more tries and leaves the run unfinished, not failed`, async () => {
     const { h, engine, dispatcher, reads } = await setup(Infinity);
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});

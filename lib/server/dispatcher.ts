@@ -3,6 +3,7 @@ import type { Engine, RunOutcome } from '@/lib/engine/engine';
 import type { EngineEvent } from '@/lib/engine/events';
 import type { RunStatus } from '@/lib/engine/trace-store';
 import type { SqlQueryable } from '@/lib/db/sql-executor';
+import { TrellisError } from '@/lib/workflow/errors';
 import { RUN_QUEUE, workflowConcurrency } from '@/lib/queue/limits';
 import type { LocalRuns } from '@/lib/queue/local-runs';
 import {
@@ -121,7 +122,9 @@ export function createInProcessDispatcher(engine: Engine, deps: InProcessDispatc
         return out;
       })
       .catch((err) => {
-        const again = failures < RETRY_DRIVE_TIMES;
+        // A TrellisError is the engine's answer about the run itself (a conflict: it is driven
+        // already, or not resumable; not found): trying again would get the same answer.
+        const again = failures < RETRY_DRIVE_TIMES && !(err instanceof TrellisError);
         console.error(`[trellis] run ${runId} could not be driven${again ? '; trying again' : ''}`, err);
         if (again) {
           // The drive left the run `running` with nothing written for it: a resume continues it.
