@@ -6,7 +6,15 @@ import { createEngine, type EngineOptions } from './engine';
 import type { EngineEvent } from './events';
 import { CANCEL_POLL_MS, MAX_CONCURRENT_STEPS_PER_RUN, MAX_RUN_DEPTH } from './limits';
 import { MemoryWorkflowSource } from './workflow-source';
-import { FakeClock, ProbeLog, engineStores, nodesWithProbe, wf, type StoreHandle } from './testing/harness';
+import {
+  FakeClock,
+  ProbeLog,
+  engineStores,
+  nodesWithProbe,
+  okRun,
+  wf,
+  type StoreHandle,
+} from './testing/harness';
 import type { StepRecord, TraceStore } from './trace-store';
 import { createSandboxServices } from '@/lib/sandbox';
 
@@ -366,17 +374,7 @@ describe.each(engineStores)('engine on $name store', (factory) => {
         return { token: 'sekrit42' };
       },
     });
-    const definition = wf(
-      [
-        { id: 't', type: 'trigger.manual' },
-        { id: 'x', type: 'transform', config: { value: { ok: true } } },
-        { id: 'out', type: 'output', config: { value: '{{ steps.x.output }}' } },
-      ],
-      [
-        ['t', 'x'],
-        ['x', 'out'],
-      ],
-    );
+    const definition = okRun();
     const runId = await engine.startRun({ definition });
     await expect(engine.executeRun(runId)).rejects.toThrow(/administrator command/);
     await store.flush();

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createEngine } from '@/lib/engine/engine';
-import { nodesWithProbe, pgliteStore, ProbeLog, wf } from '@/lib/engine/testing/harness';
+import { nodesWithProbe, okRun, pgliteStore, ProbeLog } from '@/lib/engine/testing/harness';
 import { MemoryWorkflowSource } from '@/lib/engine/workflow-source';
 import { createSandboxServices, shutdownSandbox } from '@/lib/sandbox';
 import { RETRY_DRIVE_TIMES, createInProcessDispatcher } from './dispatcher';
@@ -11,17 +11,7 @@ import { RETRY_DRIVE_TIMES, createInProcessDispatcher } from './dispatcher';
 
 afterAll(() => shutdownSandbox());
 
-const definition = wf(
-  [
-    { id: 't', type: 'trigger.manual' },
-    { id: 'x', type: 'transform', config: { value: { ok: true } } },
-    { id: 'out', type: 'output', config: { value: '{{ steps.x.output }}' } },
-  ],
-  [
-    ['t', 'x'],
-    ['x', 'out'],
-  ],
-);
+const definition = okRun();
 
 describe('in-process dispatcher', () => {
   const setup = async (failReads: number) => {

@@ -30,6 +30,20 @@ export function wf(nodes: NodeSpec[], edges: [string, string, string?][], name =
   };
 }
 
+/** trigger → a constant transform → output `{ ok: true }`: a run that needs nothing but its host. */
+export const okRun = (): WorkflowDefinition =>
+  wf(
+    [
+      { id: 't', type: 'trigger.manual' },
+      { id: 'x', type: 'transform', config: { value: { ok: true } } },
+      { id: 'out', type: 'output', config: { value: '{{ steps.x.output }}' } },
+    ],
+    [
+      ['t', 'x'],
+      ['x', 'out'],
+    ],
+  );
+
 export interface ProbeCall {
   nodeId: string;
   attempt: number;
