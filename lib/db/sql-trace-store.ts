@@ -1018,43 +1018,43 @@ async function writeBatch(
     if (!batch.runs.get(id)?.transition) add(id, t, batch.runs.get(id)?.startedAt);
   for (const [id, w] of batch.runs)
     if (!w.transition && !runTotals.has(id) && w.startedAt) add(id, undefined, w.startedAt);
-  for (const [id, w] of batch.runs) {
-    const t = w.transition;
-    if (!t) continue;
-    const totals = runTotals.get(id);
-    // A start still unwritten is part of this change: the row may still say `queued`.
-    const from = w.startedAt ? [...t.from, 'queued'] : t.from;
-    const rows = await tx.query(
-      `UPDATE "Run" SET status = $3,
-          "startedAt" = CASE WHEN $3 = 'running' OR $9::timestamptz IS NOT NULL THEN COALESCE("startedAt", $9::timestamptz, now()) ELSE "startedAt" END,
-          "finishedAt" = CASE WHEN $4 THEN now() ELSE "finishedAt" END,
-          "durationMs" = CASE WHEN $4 THEN ROUND(EXTRACT(EPOCH FROM now() - COALESCE("startedAt", $9::timestamptz, "createdAt")) * 1000) ELSE "durationMs" END,
-          output = CASE WHEN $5 THEN $6::jsonb ELSE output END,
-          error = CASE WHEN $7 THEN $8::jsonb ELSE error END,
-          "stepCount" = "stepCount" + $10, tokens = tokens + $11, cost = cost + $12
-        WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
-      [
-        id,
-        from,
-        t.to,
-        TERMINAL_RUN_STATUSES.includes(t.to),
-        t.output !== undefined,
-        t.output ?? null,
-        t.error !== undefined,
-        t.error ?? null,
-        w.startedAt ?? null,
-        totals?.steps ?? 0,
-        totals?.tokens ?? 0,
-        totals?.cost ?? 0,
-      ],
-    );
-    applied.set(t, rows.length === 1);
-    if (rows.length === 1 && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) {
-      const then = await onRunEnded(tx, id);
-      if (then) after.push(then);
+  // Every status change of the batch in one statement (each row its own compare-and-set): a
+  // burst's batch carries the final status of many runs, and each statement costs the embedded
+  // database a parse and a plan (issue 21).
+  const transitions: [string, RunWrite, RunTransition][] = [];
+  for (const [id, w] of batch.runs) if (w.transition) transitions.push([id, w, w.transition]);
+  if (transitions.length) {
+    const rows = transitions.map(([id, w, t]) => {
+      const totals = runTotals.get(id);
+      return row(
+        {
+          id,
+          // A start still unwritten is part of this change: the row may still say `queued`.
+          fromStatuses: w.startedAt ? [...t.from, 'queued'] : t.from,
+          toStatus: t.to,
+          terminal: TERMINAL_RUN_STATUSES.includes(t.to),
+          hasOutput: t.output !== undefined,
+          hasError: t.error !== undefined,
+          startedAt: w.startedAt ?? null,
+          steps: totals?.steps ?? 0,
+          tokens: totals?.tokens ?? 0,
+          cost: totals?.cost ?? 0,
+        },
+        { output: t.output ?? null, error: t.error ?? null },
+      );
+    });
+    const changed = await tx.query<{ id: string }>(TRANSITION_RUNS, [`[${rows.join(',')}]`]);
+    const ok = new Set(changed.map((r) => r.id));
+    for (const [id, w, t] of transitions) {
+      applied.set(t, ok.has(id));
+      if (ok.has(id) && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) {
+        const then = await onRunEnded(tx, id);
+        if (then) after.push(then);
+      }
+      // Refused (someone else finished the run first): its counts and start are still written.
+      const totals = runTotals.get(id);
+      if (!ok.has(id) && (totals || w.startedAt)) add(id, totals, w.startedAt);
     }
-    // Refused (someone else finished the run first): its counts and start are still written.
-    if (!rows.length && (totals || w.startedAt)) add(id, totals, w.startedAt);
   }
   // Every inserted step counts for its run, so a one-statement batch always has run counts to add.
   if (oneStatement)
@@ -1065,6 +1065,18 @@ async function writeBatch(
   else if (plain.length) await tx.query(addRunCounts('$1'), [`[${plain.join(',')}]`]);
   return applied;
 }
+
+/** Status changes of runs, from a JSON array in $1; returns the runs whose compare-and-set held. */
+const TRANSITION_RUNS = `UPDATE "Run" SET status = x."toStatus",
+    "startedAt" = CASE WHEN x."toStatus" = 'running' OR x."startedAt" IS NOT NULL THEN COALESCE("Run"."startedAt", x."startedAt", now()) ELSE "Run"."startedAt" END,
+    "finishedAt" = CASE WHEN x.terminal THEN now() ELSE "Run"."finishedAt" END,
+    "durationMs" = CASE WHEN x.terminal THEN ROUND(EXTRACT(EPOCH FROM now() - COALESCE("Run"."startedAt", x."startedAt", "Run"."createdAt")) * 1000) ELSE "Run"."durationMs" END,
+    output = CASE WHEN x."hasOutput" THEN x.output ELSE "Run".output END,
+    error = CASE WHEN x."hasError" THEN x.error ELSE "Run".error END,
+    "stepCount" = "Run"."stepCount" + x.steps, tokens = "Run".tokens + x.tokens, cost = "Run".cost + x.cost
+  FROM json_to_recordset($1::json) AS x(id text, "fromStatuses" text[], "toStatus" text, terminal boolean,
+    "hasOutput" boolean, "hasError" boolean, output jsonb, error jsonb, "startedAt" timestamptz, steps int, tokens int, cost float8)
+  WHERE "Run".id = x.id AND "Run".status = ANY(x."fromStatuses") RETURNING "Run".id`;
 
 const INSERT_STEPS = `INSERT INTO "Step" (id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
          input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)
