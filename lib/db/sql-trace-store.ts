@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
+import { groupedCalls } from './grouped-calls';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
@@ -209,6 +210,8 @@ export const MAX_DEFERRABLE_RUNS = 10_000;
  * has dropped out is looked up again, one SELECT, when it writes its next step.
  */
 export const MAX_KNOWN_RUNS = 10_000;
+/** Run rows written by one statement, at most (createRun calls that arrive while one is written). */
+export const MAX_RUNS_PER_INSERT = 100;
 
 /** Adds `id` as the newest member of `set`, dropping the oldest past `max`. */
 function remember(set: Set<string>, id: string, max: number): void {
@@ -319,6 +322,12 @@ export class SqlTraceStore implements TraceStore {
   private queuedHere = new Set<string>();
   /** Runs whose deferred start is not written yet: their row still says `queued`. */
   private unwrittenStarts = new Set<string>();
+  /** A run row alone, or with the others created while one is being written (one statement). */
+  private readonly insertRunRow = groupedCalls<RunInsert, RunRecord>({
+    one: (r) => insertRun(this.sql, r.id, r.run, r.traced, r.executable),
+    many: (rs) => insertRuns(this.sql, rs),
+    max: MAX_RUNS_PER_INSERT,
+  });
 
   constructor(db: Pick<Db, 'sql'>, opts: SqlTraceStoreOptions = {}) {
     this.sql = db.sql;
@@ -353,7 +362,7 @@ export class SqlTraceStore implements TraceStore {
           await hook(tx, created);
           return created;
         })
-      : await insertRun(this.sql, id, run, traced, executable);
+      : await this.insertRunRow({ id, run, traced, executable });
     remember(this.knownRuns, id, this.maxKnownRuns);
     if (this.deferStart) remember(this.queuedHere, id, MAX_DEFERRABLE_RUNS);
     return record;
@@ -849,6 +858,47 @@ export class SqlTraceStore implements TraceStore {
     if (!rows.length) throw new NotFoundError(`Step ${stepId}`);
     return rows[0].runId;
   }
+}
+
+interface RunInsert {
+  id: string;
+  run: CreateRun;
+  traced: Json;
+  executable: string | null;
+}
+
+/**
+ * Run rows created while one was being written, in one statement (a burst of webhook calls): what
+ * insertRun writes, each row its own `createdAt` in call order. Answers in the order given.
+ */
+async function insertRuns(q: SqlQueryable, runs: RunInsert[]): Promise<RunRecord[]> {
+  const rows = runs.map(({ id, run, traced, executable }) =>
+    row(
+      {
+        id,
+        workflowId: run.workflowId,
+        workflowVersionId: run.workflowVersionId,
+        version: run.version,
+        trigger: run.trigger,
+        parentRunId: run.parentRunId ?? null,
+        parentStepId: run.parentStepId ?? null,
+        triggerNodeId: run.triggerNodeId ?? null,
+        traceContext: run.traceContext ?? null,
+        executableInput: executable,
+      },
+      { definition: run.workflowVersionId ? null : JSON.stringify(run.definition), input: traced },
+    ),
+  );
+  const written = await q.query<RunRow>(
+    `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", "createdAt")
+       SELECT id, "workflowId", "workflowVersionId", version, definition, 'queued', input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", clock_timestamp()
+       FROM json_to_recordset($1::json) AS x(id text, "workflowId" text, "workflowVersionId" text, version int, trigger text,
+         "parentRunId" text, "parentStepId" text, "triggerNodeId" text, "traceContext" text, "executableInput" text, definition jsonb, input jsonb)
+       RETURNING ${RUN_FIELDS}`,
+    [`[${rows.join(',')}]`],
+  );
+  const byId = new Map(written.map((r) => [r.id, r]));
+  return runs.map((r) => toRunRecord(byId.get(r.id)!));
 }
 
 /** The run's row, queued, with its trace copy and (sealed) exact input already prepared. */
