@@ -322,9 +322,11 @@ export class SqlTraceStore implements TraceStore {
   private queuedHere = new Set<string>();
   /** Runs whose deferred start is not written yet: their row still says `queued`. */
   private unwrittenStarts = new Set<string>();
+  /** The last `createdAt` given to a run row written without a hook (nextCreatedAt). */
+  private lastCreatedMs = 0;
   /** A run row alone, or with the others created while one is being written (one statement). */
   private readonly insertRunRow = groupedCalls<RunInsert, RunRecord>({
-    one: (r) => insertRun(this.sql, r.id, r.run, r.traced, r.executable),
+    one: (r) => insertRun(this.sql, r.id, r.run, r.traced, r.executable, r.createdAt),
     many: (rs) => insertRuns(this.sql, rs),
     max: MAX_RUNS_PER_INSERT,
   });
@@ -345,6 +347,17 @@ export class SqlTraceStore implements TraceStore {
     this.deferStart = opts.deferRunStart ?? db.sql.kind === 'embedded';
   }
 
+  /**
+   * `createdAt` of a run row, from this process's clock, in the order createRun was called: the
+   * column keeps milliseconds, and runs written in one statement (or within one millisecond) must
+   * still read back in the order they were accepted (recovery starts queued runs in that order), so
+   * a run created in the same millisecond as the previous one gets the next millisecond.
+   */
+  private nextCreatedAt(): string {
+    this.lastCreatedMs = Math.max(Date.now(), this.lastCreatedMs + 1);
+    return new Date(this.lastCreatedMs).toISOString();
+  }
+
   private json(v: unknown): Json {
     return toTraceJson(v, { redact: this.redact, maxBytes: this.maxBytes });
   }
@@ -362,7 +375,7 @@ export class SqlTraceStore implements TraceStore {
           await hook(tx, created);
           return created;
         })
-      : await this.insertRunRow({ id, run, traced, executable });
+      : await this.insertRunRow({ id, run, traced, executable, createdAt: this.nextCreatedAt() });
     remember(this.knownRuns, id, this.maxKnownRuns);
     if (this.deferStart) remember(this.queuedHere, id, MAX_DEFERRABLE_RUNS);
     return record;
@@ -865,14 +878,15 @@ interface RunInsert {
   run: CreateRun;
   traced: Json;
   executable: string | null;
+  createdAt: string;
 }
 
 /**
  * Run rows created while one was being written, in one statement (a burst of webhook calls): what
- * insertRun writes, each row its own `createdAt` in call order. Answers in the order given.
+ * insertRun writes, each row with the `createdAt` it was given. Answers in the order given.
  */
 async function insertRuns(q: SqlQueryable, runs: RunInsert[]): Promise<RunRecord[]> {
-  const rows = runs.map(({ id, run, traced, executable }) =>
+  const rows = runs.map(({ id, run, traced, executable, createdAt }) =>
     row(
       {
         id,
@@ -885,15 +899,16 @@ async function insertRuns(q: SqlQueryable, runs: RunInsert[]): Promise<RunRecord
         triggerNodeId: run.triggerNodeId ?? null,
         traceContext: run.traceContext ?? null,
         executableInput: executable,
+        createdAt,
       },
       { definition: run.workflowVersionId ? null : JSON.stringify(run.definition), input: traced },
     ),
   );
   const written = await q.query<RunRow>(
     `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", "createdAt")
-       SELECT id, "workflowId", "workflowVersionId", version, definition, 'queued', input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", clock_timestamp()
+       SELECT id, "workflowId", "workflowVersionId", version, definition, 'queued', input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", "createdAt"
        FROM json_to_recordset($1::json) AS x(id text, "workflowId" text, "workflowVersionId" text, version int, trigger text,
-         "parentRunId" text, "parentStepId" text, "triggerNodeId" text, "traceContext" text, "executableInput" text, definition jsonb, input jsonb)
+         "parentRunId" text, "parentStepId" text, "triggerNodeId" text, "traceContext" text, "executableInput" text, "createdAt" timestamptz, definition jsonb, input jsonb)
        RETURNING ${RUN_FIELDS}`,
     [`[${rows.join(',')}]`],
   );
@@ -908,10 +923,12 @@ async function insertRun(
   run: CreateRun,
   traced: Json,
   executable: string | null,
+  /** Null: the database's clock. */
+  createdAt: string | null = null,
 ): Promise<RunRecord> {
   const rows = await q.query<RunRow>(
-    `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING ${RUN_FIELDS}`,
+    `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", "createdAt")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12, COALESCE($13::timestamptz, now())) RETURNING ${RUN_FIELDS}`,
     [
       id,
       run.workflowId,
@@ -926,6 +943,7 @@ async function insertRun(
       run.triggerNodeId ?? null,
       run.traceContext ?? null,
       executable,
+      createdAt,
     ],
   );
   return toRunRecord(rows[0]);
