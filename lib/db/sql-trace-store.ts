@@ -19,7 +19,7 @@ import { NotFoundError, TrellisError, type SerializedError } from '@/lib/workflo
 import { assertArtifactSize } from '@/lib/workflow/trace';
 import type { Db } from './client';
 import { jsonText, toTraceJson, type Redactor } from '@/lib/payload';
-import type { SqlQueryable } from './sql-executor';
+import { pipelined, type SqlQueryable } from './sql-executor';
 
 // TraceStore on the Trellis database. Step writes are the hot path (two per step), so they are
 // batched: startStep hands out an id generated here and queues the insert; finishStep queues an
@@ -91,6 +91,12 @@ export function traceWriteFailed(cause: unknown): TrellisError {
   return new TrellisError('trace_write_failed', `The run's trace could not be written: ${reason}`, { cause });
 }
 
+/**
+ * What onRunCreated knows of the run: what the insert was given. On a pipelined session the hook's
+ * statements are sent behind the insert before its answer (one round trip less per run).
+ */
+export type NewRun = Pick<RunRecord, 'id' | 'workflowId' | 'parentRunId' | 'trigger' | 'status'>;
+
 export interface SqlTraceStoreOptions {
   /**
    * Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. Hosts whose
@@ -112,7 +118,7 @@ export interface SqlTraceStoreOptions {
    * Runs inside the transaction that inserts a run row, so work tied to the run (the queue's job)
    * commits with it or not at all. Without it createRun is a single statement.
    */
-  onRunCreated?: (tx: SqlQueryable, run: RunRecord) => Promise<void>;
+  onRunCreated?: (tx: SqlQueryable, run: NewRun) => Promise<void>;
   /**
    * Runs inside the transaction that writes a run's final status (succeeded, failed, cancelled),
    * after it, so work tied to the end of the run (the web process deleting the job it kept for
@@ -349,9 +355,21 @@ export class SqlTraceStore implements TraceStore {
     const hook = this.onRunCreated;
     const record = hook
       ? await this.sql.transaction(async (tx) => {
-          const created = await insertRun(tx, id, run, traced, executable);
-          await hook(tx, created);
-          return created;
+          const inserted = pipelined(tx).ask<RunRow>(...insertRunStatement(id, run, traced, executable));
+          // Not pipelined: the insert is answered before the hook sends anything, as before.
+          if (!tx.pipelined) await inserted;
+          else inserted.catch(() => {}); // awaited below
+          await hook(tx, {
+            id,
+            workflowId: run.workflowId,
+            parentRunId: run.parentRunId ?? null,
+            trigger: run.trigger,
+            status: 'queued',
+          }).catch(async (err) => {
+            await inserted; // the insert's own failure first: the hook's is only its consequence
+            throw err;
+          });
+          return toRunRecord((await inserted)[0]);
         })
       : await insertRun(this.sql, id, run, traced, executable);
     remember(this.knownRuns, id, this.maxKnownRuns);
@@ -859,7 +877,17 @@ async function insertRun(
   traced: Json,
   executable: string | null,
 ): Promise<RunRecord> {
-  const rows = await q.query<RunRow>(
+  const rows = await q.query<RunRow>(...insertRunStatement(id, run, traced, executable));
+  return toRunRecord(rows[0]);
+}
+
+function insertRunStatement(
+  id: string,
+  run: CreateRun,
+  traced: Json,
+  executable: string | null,
+): [string, unknown[]] {
+  return [
     `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
        VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING ${RUN_FIELDS}`,
     [
@@ -877,8 +905,7 @@ async function insertRun(
       run.traceContext ?? null,
       executable,
     ],
-  );
-  return toRunRecord(rows[0]);
+  ];
 }
 
 /** Writes one batch in the caller's transaction; answers each run transition's compare-and-set. */
@@ -890,6 +917,9 @@ async function writeBatch(
 ): Promise<Map<RunTransition, boolean>> {
   const applied = new Map<RunTransition, boolean>();
   const oneStatement = isOneStatement(batch);
+  // On a pipelined session the statements whose answers are not needed go out without a wait:
+  // a short run's last batch (steps, its end) is one round trip before COMMIT, not two.
+  const q = pipelined(tx);
   let stepRows = '';
   const runTotals = new Map<string, { steps: number; tokens: number; cost: number }>();
   const total = (runId: string) => {
@@ -938,7 +968,7 @@ async function writeBatch(
       );
     }
     stepRows = `[${rows.join(',')}]`;
-    if (!oneStatement) await tx.query(INSERT_STEPS, [stepRows]);
+    if (!oneStatement) await q.send(INSERT_STEPS, [stepRows]);
   }
   if (batch.updates.size) {
     const rows: string[] = [];
@@ -960,7 +990,7 @@ async function writeBatch(
         ),
       );
     }
-    const updated = await tx.query<{ runId: string; tokens: number; cost: number }>(
+    const updated = await q.ask<{ runId: string; tokens: number; cost: number }>(
       `UPDATE "Step" s SET status = x.status, mode = COALESCE(x.mode, s.mode), handle = x.handle,
           output = x.output, "executableOutput" = x."executableOutput", "shadowOutput" = x."shadowOutput", error = x.error, "fallbackReason" = x."fallbackReason",
           "finishedAt" = x."finishedAt", tokens = x.tokens, cost = x.cost,
@@ -990,7 +1020,7 @@ async function writeBatch(
         { payload: t.payload },
       ),
     );
-    await tx.query(
+    await q.send(
       `INSERT INTO "AgentTurn" (id, "stepId", seq, kind, payload, tokens, "latencyMs", cost)
        SELECT id, "stepId", seq, kind, payload, tokens, "latencyMs", cost
        FROM json_to_recordset($1::json) AS x(id text, "stepId" text, seq int, kind text, payload jsonb, tokens int, "latencyMs" int, cost float8)`,
@@ -1024,7 +1054,7 @@ async function writeBatch(
     const totals = runTotals.get(id);
     // A start still unwritten is part of this change: the row may still say `queued`.
     const from = w.startedAt ? [...t.from, 'queued'] : t.from;
-    const rows = await tx.query(
+    const rows = await q.ask(
       `UPDATE "Run" SET status = $3,
           "startedAt" = CASE WHEN $3 = 'running' OR $9::timestamptz IS NOT NULL THEN COALESCE("startedAt", $9::timestamptz, now()) ELSE "startedAt" END,
           "finishedAt" = CASE WHEN $4 THEN now() ELSE "finishedAt" END,
@@ -1058,11 +1088,9 @@ async function writeBatch(
   }
   // Every inserted step counts for its run, so a one-statement batch always has run counts to add.
   if (oneStatement)
-    await tx.query(`WITH steps AS (${INSERT_STEPS}) ${addRunCounts('$2')}`, [
-      stepRows,
-      `[${plain.join(',')}]`,
-    ]);
-  else if (plain.length) await tx.query(addRunCounts('$1'), [`[${plain.join(',')}]`]);
+    await q.send(`WITH steps AS (${INSERT_STEPS}) ${addRunCounts('$2')}`, [stepRows, `[${plain.join(',')}]`]);
+  else if (plain.length) await q.send(addRunCounts('$1'), [`[${plain.join(',')}]`]);
+  await q.done();
   return applied;
 }
 

@@ -224,6 +224,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
       await warmSandbox();
       // Local runs read the secrets through Prisma each time: the warm-up's read compiles the query.
       await warmExecutePath({ secrets: hostSecrets(db) });
+      await local.warm();
     }
     await warmAcceptPath(store);
     const backtests: BacktestDispatcher = {
