@@ -140,6 +140,23 @@ describe.skipIf(!pgAvailable)('the sessions that drive runs in the web process',
     await sleep(500);
     expect(local.sessions()).toBe(KEPT_SESSIONS);
   }, 60_000);
+
+  it('a run whose insert fails gives its slot back at once (its claim was sent behind the insert)', async () => {
+    const def = recordingWorkflow('http://127.0.0.1:9', 1);
+    // No such workflow: the run's insert fails (foreign key), as many times as there are slots.
+    for (let i = 0; i < 2; i++)
+      await expect(
+        local!.engine.startRun({
+          definition: def,
+          workflowId: '00000000-0000-0000-0000-000000000000',
+          input: {},
+        }),
+      ).rejects.toThrow();
+    const wf = await createWorkflow(db.prisma, { name: 'after failed inserts', definition: def });
+    const runId = await local!.engine.startRun({ definition: def, workflowId: wf.id, input: {} });
+    expect(local!.start(runId)).toBe(true); // claimed here: the failed ones hold no slot
+    await local!.settled(runId);
+  }, 60_000);
 });
 
 describe.skipIf(!pgAvailable)('a cancel of a run the web process drives', () => {

@@ -293,10 +293,18 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
       claimSlot(run.id);
       if (wf !== undefined) workflowOf.set(run.id, wf);
     }
+    // The run's insert may have failed ahead of the claim (pipelined, sql-trace-store.ts createRun):
+    // its slot is given back now, not when the lease would have ended.
     const admitted: Admission = full
       ? 'full'
       : free || mayWait
-        ? await admitNewRun(tx, run.id, workerId, limit, free)
+        ? await admitNewRun(tx, run.id, workerId, limit, free).catch((err) => {
+            if (claiming) {
+              dropPending(run.id);
+              workflowOf.delete(run.id);
+            }
+            throw err;
+          })
         : 'free';
     const waits = admitted === 'full' && mayWait;
     if (wf !== undefined && (admitted === 'claimed' || waits)) workflowOf.set(run.id, wf);
