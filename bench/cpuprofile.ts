@@ -104,8 +104,21 @@ function summarise(profile: Profile, from: number, to: number, per: number, top:
     return (p.pkg = up === undefined ? 'v8' : inherit(up));
   };
   for (const n of profile.nodes) inherit(n.id);
+  // The owner: the innermost package on the stack that is not node's own code, so a socket write
+  // counts for pg or for node:http's caller (Next), and only what nothing called is node's.
+  const owners = new Map<number, string>();
+  const ownerOf = (id: number): string => {
+    const known = owners.get(id);
+    if (known !== undefined) return known;
+    const p = places.get(id)!;
+    const up = parent.get(id);
+    const own = p.pkg !== 'node' ? p.pkg : up === undefined ? 'node' : ownerOf(up);
+    owners.set(id, own);
+    return own;
+  };
   const self = {
     pkg: new Map<string, number>(),
+    owner: new Map<string, number>(),
     file: new Map<string, number>(),
     fn: new Map<string, number>(),
   };
@@ -127,6 +140,7 @@ function summarise(profile: Profile, from: number, to: number, per: number, top:
     }
     busy += ms;
     add(self.pkg, p.pkg, ms);
+    add(self.owner, ownerOf(leaf), ms);
     add(self.file, p.file, ms);
     add(self.fn, p.fn, ms);
     // Total time: each package / function on the stack once, however often it recurs.
@@ -152,6 +166,7 @@ function summarise(profile: Profile, from: number, to: number, per: number, top:
   };
   console.log(`busy ${f(busy)} ms, idle ${f(idle)} ms${per > 1 ? ` (per run, ${per} runs)` : ''}`);
   print('self time by package', self.pkg, top);
+  print("self time by owner (node's own code counted for the package that called it)", self.owner, top);
   print('total time by package (on the stack)', total.pkg, top);
   print('self time by file', self.file, top);
   print('self time by function', self.fn, top);
