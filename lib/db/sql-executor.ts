@@ -16,6 +16,14 @@ export interface SqlQueryable {
   readonly pipelined?: boolean;
   /** Runs a script of one or more statements without parameters. */
   exec(script: string): Promise<void>;
+  /**
+   * Embedded only: runs `script` (statements without parameters) in one round trip, with `data`
+   * as the file `/dev/blob` that `COPY … FROM '/dev/blob'` reads. Outside a transaction the
+   * statements of one script commit together or not at all (the simple protocol's implicit
+   * transaction). PGlite's parameterized query is six round trips into the database, and COPY
+   * reads a row for less than INSERT … SELECT over json_to_recordset (issue 21).
+   */
+  execWithBlob?(script: string, data: string): Promise<void>;
 }
 
 export interface SqlExecutor extends SqlQueryable {
@@ -43,6 +51,9 @@ export function pgliteExecutor(db: PGlite): SqlExecutor {
     },
     async exec(script: string) {
       await q.exec(script);
+    },
+    async execWithBlob(script: string, data: string) {
+      await q.exec(script, { blob: new Blob([data]) });
     },
   });
   return {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from '@/lib/db/testing/statement-counter';
 import { SecretStore } from '@/lib/secrets/store';
 import { tempDataDir } from '@/lib/db/testing/databases';
-import { SANDBOX_POOL_SIZE, sandboxStats, shutdownSandbox } from '@/lib/sandbox';
+import { SANDBOX_WARM_WORKERS, sandboxStats, shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { openDb } from '@/lib/db/client';
 import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
@@ -81,7 +81,7 @@ describe('no cold start (embedded web process)', () => {
     expect(srv.seen.map((h) => [h.url, h.answered])).toEqual([
       ['/api/hooks/00000000-0000-0000-0000-000000000000', true],
     ]);
-    expect(sandboxStats().spawned).toBe(SANDBOX_POOL_SIZE);
+    expect(sandboxStats().spawned).toBe(SANDBOX_WARM_WORKERS);
     // The rest of a run's path was warmed too (warm-up.ts): the warm-up workflow's expressions
     // has been evaluated (its output is a plain reference, read without the sandbox), and it left
     // no run behind.
@@ -107,7 +107,7 @@ describe('no cold start (embedded web process)', () => {
     log.stop();
     log.uninstall();
     expect(log.statements.filter((q) => q.includes('"Secret"'))).toEqual([]);
-    expect(sandboxStats().spawned).toBe(SANDBOX_POOL_SIZE);
+    expect(sandboxStats().spawned).toBe(SANDBOX_WARM_WORKERS);
   }, 180_000);
 
   it('still reads a secret stored after the warm-up (the kept values are dropped on change)', async () => {
@@ -164,7 +164,7 @@ describe.skipIf(!pgAvailable)('no cold start (server-mode web process)', () => {
       const db = await openDb({ databaseUrl: tmp.url });
       try {
         const rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: slots });
-        expect(sandboxStats().spawned).toBe(slots ? SANDBOX_POOL_SIZE : 0);
+        expect(sandboxStats().spawned).toBe(slots ? SANDBOX_WARM_WORKERS : 0);
         expect(sandboxStats().tasks).toBe(slots ? 1 : 0);
         if (slots) {
           // The first run driven here opens no session and reads no stored secret: the warm-up
