@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, request, test } from '@playwright/test';
+import { NEXT_BIN } from '../scripts/start.mjs';
 import { E2E_EMAIL, E2E_PASSWORD } from './fixtures/sign-in';
 
 // The sign-in story in a browser. First-run setup needs a database without an owner, which the
@@ -35,7 +36,7 @@ test.describe('first run on a fresh server', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trellis-e2e-security-'));
-    server = spawn('npx', ['next', 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    server = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
       env: {
         ...process.env,
         TRELLIS_DATA_DIR: dataDir,

@@ -7,15 +7,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildIsStale, serverEnv } from './start.mjs';
+import { createRequire } from 'node:module';
+import { buildIsStale, NEXT_BIN, serverEnv } from './start.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const SERVER_READY_TIMEOUT_MS = 120_000;
+// Run by this Node directly: through `npx` each would keep an npm process (and a shell) resident.
+const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli');
 
 /** `next build` when the sources are newer than the build; false when the build failed. */
 export function buildIfStale() {
   if (!buildIsStale()) return true;
-  return spawnSync('npx', ['next', 'build'], { cwd: root, stdio: 'inherit' }).status === 0;
+  return spawnSync(process.execPath, [NEXT_BIN, 'build'], { cwd: root, stdio: 'inherit' }).status === 0;
 }
 
 /**
@@ -29,8 +32,8 @@ export async function startStack({ port, mockLlmPort, chromium, mockLlmArgs = []
   const pgDb = process.env.DATABASE_URL ? await createFreshDatabase(process.env.DATABASE_URL) : null;
   // Agent steps pick a scenario with their model name ("scenario:tool-then-answer").
   const mockLlm = spawn(
-    'npx',
-    ['tsx', 'lib/agent/testing/mock-llm-server.ts', String(mockLlmPort), ...mockLlmArgs],
+    process.execPath,
+    [TSX_CLI, 'lib/agent/testing/mock-llm-server.ts', String(mockLlmPort), ...mockLlmArgs],
     {
       cwd: root,
       detached: true,
@@ -50,7 +53,7 @@ export async function startStack({ port, mockLlmPort, chromium, mockLlmArgs = []
   if (pgDb) env.DATABASE_URL = pgDb.url;
   // Server mode keeps no key file: web and worker share one key, as every deployment must.
   if (pgDb && !env.TRELLIS_SECRET_KEY) env.TRELLIS_SECRET_KEY = randomBytes(32).toString('hex');
-  const server = spawn('npx', ['next', 'start', '-p', String(port), '-H', '127.0.0.1'], {
+  const server = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: root,
     env,
     detached: true,

@@ -18,10 +18,12 @@ export type DbKind = 'embedded' | 'postgres';
 
 /**
  * Postgres's buffer pool inside the embedded database. PGlite keeps Postgres's default of 128 MB,
- * which sits in the web process's memory for good once touched; the working set of a Trellis
- * database is far smaller, and pages beyond it come from the OS file cache (issue 21: idle RSS).
+ * which sits in the web process's memory for good once touched (Postgres writes all of it at
+ * start); the working set of a Trellis database is far smaller, and pages beyond it come from the
+ * OS file cache. 8 MB against 32 MB: 26 MB less resident, with no `code` 10k or 30,000-row `map`
+ * CPU or time difference in three alternated rounds (issue 21: idle RSS; bench/README.md, memcode).
  */
-export const EMBEDDED_SHARED_BUFFERS = '32MB';
+export const EMBEDDED_SHARED_BUFFERS = '8MB';
 
 export interface Db {
   prisma: PrismaClient;

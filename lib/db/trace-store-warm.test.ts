@@ -59,8 +59,8 @@ describe.each(databases)('trace store warm-up (%s)', (name, open) => {
       expect(log.transactions).toBe(1);
       expect(log.statements.map((s) => s.slice(0, 22))).toEqual([
         'tx INSERT INTO "Run" (',
-        'tx WITH steps AS (INSE',
-        'tx INSERT INTO "Step" ',
+        'tx COPY "Step" ("id", ',
+        'tx COPY "Step" ("id", ',
         'tx UPDATE "Step" s SET',
         'tx UPDATE "Run" SET st',
       ]);

@@ -31,6 +31,9 @@ const traceRows = (q: string, p?: unknown[]) =>
     ? (JSON.parse(String(p?.[0])) as unknown[]).length
     : 0;
 
+/** Rows of COPY text (a line each) a script reads: the step inserts of an embedded batch. */
+const copyRows = (data: string) => data.split('\n').length - 1;
+
 /**
  * The executor, recording how many recordset rows each write holds PGlite for: a transaction, or a
  * statement sent alone (a batch of new steps is one statement, isOneStatement).
@@ -52,6 +55,10 @@ function watched(sql: SqlExecutor, txs: Tx[]): SqlExecutor {
       return sql.query(q, p);
     },
     exec: (s) => sql.exec(s),
+    execWithBlob: (s, data) => {
+      unit().rows = copyRows(data);
+      return sql.execWithBlob!(s, data);
+    },
     transaction(fn) {
       const tx = unit();
       return sql.transaction((inner) => {
@@ -61,6 +68,10 @@ function watched(sql: SqlExecutor, txs: Tx[]): SqlExecutor {
             return inner.query(q, p);
           },
           exec: (s) => inner.exec(s),
+          async execWithBlob(s, data) {
+            tx.rows += copyRows(data);
+            return inner.execWithBlob!(s, data);
+          },
         };
         return fn(counting);
       });
@@ -149,6 +160,10 @@ describe('the trace writer on PGlite', () => {
       query: async (q, p) => {
         if (/INSERT INTO "Step"/.test(q)) await gate;
         return db.sql.query(q, p);
+      },
+      execWithBlob: async (s, data) => {
+        if (/COPY "Step"/.test(s)) await gate;
+        return db.sql.execWithBlob!(s, data);
       },
       transaction: async (fn) => {
         await gate;

@@ -20,6 +20,7 @@ import {
   SANDBOX_BATCH_BUDGET_MS,
   SANDBOX_BATCH_TASKS,
   SANDBOX_POOL_SIZE,
+  SANDBOX_WARM_WORKERS,
 } from './limits';
 import { SandboxPool } from './pool';
 
@@ -202,5 +203,30 @@ describe('pool size', () => {
   it(`SANDBOX_POOL_SIZE: one worker per core, at least 2, at most MAX_SANDBOX_POOL_SIZE (${MAX_SANDBOX_POOL_SIZE})`, () => {
     expect(MAX_SANDBOX_POOL_SIZE).toBe(8);
     expect(SANDBOX_POOL_SIZE).toBe(Math.min(MAX_SANDBOX_POOL_SIZE, Math.max(2, availableParallelism())));
+  });
+
+  it(`SANDBOX_WARM_WORKERS: warm() starts ${SANDBOX_WARM_WORKERS}; jobs queued with every worker busy start more, up to the pool's size`, async () => {
+    expect(SANDBOX_WARM_WORKERS).toBe(1);
+    const pool = new SandboxPool(3);
+    try {
+      await pool.warm();
+      expect(pool.workerCount).toBe(1);
+      // One job at a time never needs a second worker.
+      const one = { sources: ['(function () { return 1; })'], tasks: [{ scope: '{}', sources: [0] }] };
+      for (let i = 0; i < 3; i++) await pool.run({ ...one, timeoutMs: 1_000 });
+      expect(pool.workerCount).toBe(1);
+      // Busy jobs side by side: one worker each, never more than the size.
+      const busy = {
+        sources: ['(function () { const end = Date.now() + 100; while (Date.now() < end); return 2; })'],
+        tasks: [{ scope: '{}', sources: [0] }],
+        timeoutMs: 5_000,
+      };
+      const results = await Promise.all(Array.from({ length: 5 }, () => pool.run(busy)));
+      expect(results.map(([[r]]) => r.ok && r.json)).toEqual(['2', '2', '2', '2', '2']);
+      expect(pool.workerCount).toBe(3);
+      expect(pool.stats.spawned).toBe(3);
+    } finally {
+      await pool.shutdown();
+    }
   });
 });

@@ -37,6 +37,13 @@ export const MAX_SANDBOX_POOL_SIZE = 8;
  * runaway code body cannot stall every expression.
  */
 export const SANDBOX_POOL_SIZE = Math.min(MAX_SANDBOX_POOL_SIZE, Math.max(2, availableParallelism()));
+/**
+ * Worker threads started ahead of the first evaluation (warmSandbox: server and worker start); the
+ * rest of SANDBOX_POOL_SIZE start when evaluations queue with every started worker busy. One warm
+ * worker makes the first expression warm (issue 21, no cold start); each further idle one holds
+ * ~14 MB (issue 21, idle memory).
+ */
+export const SANDBOX_WARM_WORKERS = 1;
 /** Most items (scopes) one message carries when many are evaluated together (evaluateMany). */
 export const SANDBOX_BATCH_TASKS = 64;
 /** Most scope JSON (UTF-8 bytes, roughly) one batch message carries; a bigger single item goes alone. */

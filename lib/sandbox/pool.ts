@@ -14,6 +14,7 @@ import {
   SANDBOX_MEMORY_BYTES,
   SANDBOX_POOL_SIZE,
   SANDBOX_STACK_BYTES,
+  SANDBOX_WARM_WORKERS,
   SANDBOX_WORKER_STACK_MB,
   WATCHDOG_GRACE_MS,
 } from './limits';
@@ -101,6 +102,7 @@ export class SandboxPool {
     private readonly size = SANDBOX_POOL_SIZE,
     /** SANDBOX_BATCH_BUDGET_MS, unless a test needs to see another limit alone. */
     private readonly budgetMs = SANDBOX_BATCH_BUDGET_MS,
+    private readonly warmCount = Math.min(SANDBOX_WARM_WORKERS, size),
   ) {}
 
   /**
@@ -149,7 +151,10 @@ export class SandboxPool {
     this.closed = false;
   }
 
-  /** Starts the workers (if not yet) and resolves once every one has loaded QuickJS. */
+  /**
+   * Starts SANDBOX_WARM_WORKERS workers (if not yet) and resolves once every started one has loaded
+   * QuickJS. The others start when jobs queue with no worker free to take them.
+   */
   warm(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.fill();
@@ -162,8 +167,16 @@ export class SandboxPool {
     return this.slots.length;
   }
 
+  /**
+   * Keeps SANDBOX_WARM_WORKERS workers, and starts one more for each queued job that no worker is
+   * free to take (a starting worker counts as free: it takes a job once ready), up to the pool's
+   * size. Each idle worker holds ~14 MB (issue 21, idle memory), so a process that never evaluates
+   * in parallel keeps only the warm ones; a worker once started stays.
+   */
   private fill(): void {
-    while (this.slots.length < this.size) this.slots.push(this.spawn());
+    const free = this.slots.filter((s) => !s.job).length;
+    const wanted = Math.max(this.warmCount - this.slots.length, this.queue.length - free);
+    for (let i = 0; i < wanted && this.slots.length < this.size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {

@@ -18,7 +18,7 @@ import { createRuntime, type Runtime } from './runtime';
 /** Statements one webhook run of a 5-node chain makes: the run row, then one transaction. */
 export const WEBHOOK_RUN_STATEMENTS = [
   'INSERT INTO "Run"',
-  'tx INSERT INTO "Step"',
+  'tx COPY "Step"',
   'tx UPDATE "Run" SET status',
 ] as const;
 

@@ -1,10 +1,11 @@
 import http from 'node:http';
+import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from '@/lib/db/testing/statement-counter';
 import { SecretStore } from '@/lib/secrets/store';
 import { tempDataDir } from '@/lib/db/testing/databases';
-import { SANDBOX_POOL_SIZE, sandboxStats, shutdownSandbox } from '@/lib/sandbox';
+import { SANDBOX_WARM_WORKERS, sandboxStats, shutdownSandbox } from '@/lib/sandbox';
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { openDb } from '@/lib/db/client';
 import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
@@ -80,7 +81,7 @@ describe('no cold start (embedded web process)', () => {
     expect(srv.seen.map((h) => [h.url, h.answered])).toEqual([
       ['/api/hooks/00000000-0000-0000-0000-000000000000', true],
     ]);
-    expect(sandboxStats().spawned).toBe(SANDBOX_POOL_SIZE);
+    expect(sandboxStats().spawned).toBe(SANDBOX_WARM_WORKERS);
     // The rest of a run's path was warmed too (warm-up.ts): the warm-up workflow's expressions
     // has been evaluated (its output is a plain reference, read without the sandbox), and it left
     // no run behind.
@@ -106,7 +107,7 @@ describe('no cold start (embedded web process)', () => {
     log.stop();
     log.uninstall();
     expect(log.statements.filter((q) => q.includes('"Secret"'))).toEqual([]);
-    expect(sandboxStats().spawned).toBe(SANDBOX_POOL_SIZE);
+    expect(sandboxStats().spawned).toBe(SANDBOX_WARM_WORKERS);
   }, 180_000);
 
   it('still reads a secret stored after the warm-up (the kept values are dropped on change)', async () => {
@@ -136,6 +137,23 @@ describe('the warm-up run', () => {
   });
 });
 
+/** Sessions opened and statements sent by every pg client of the process until stop(). */
+function recordPg() {
+  const { query, connect } = pg.Client.prototype;
+  const seen = { connects: 0, statements: [] as string[], stop: () => {} };
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
+    seen.statements.push(String(text));
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  pg.Client.prototype.connect = function (this: pg.Client, ...args: unknown[]) {
+    seen.connects++;
+    return (connect as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof connect;
+  seen.stop = () => Object.assign(pg.Client.prototype, { query, connect });
+  return seen;
+}
+
 describe.skipIf(!pgAvailable)('no cold start (server-mode web process)', () => {
   // The web process drives the runs it has slots for (local-runs.ts): it must be as warm as a
   // worker when it says ready; with no slots it executes nothing and starts no sandbox.
@@ -146,8 +164,26 @@ describe.skipIf(!pgAvailable)('no cold start (server-mode web process)', () => {
       const db = await openDb({ databaseUrl: tmp.url });
       try {
         const rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: slots });
-        expect(sandboxStats().spawned).toBe(slots ? SANDBOX_POOL_SIZE : 0);
+        expect(sandboxStats().spawned).toBe(slots ? SANDBOX_WARM_WORKERS : 0);
         expect(sandboxStats().tasks).toBe(slots ? 1 : 0);
+        if (slots) {
+          // The first run driven here opens no session and reads no stored secret: the warm-up
+          // opened its sessions and read the secrets with the reader runs use.
+          const seen = recordPg();
+          const runId = await rt.engine.startRun({
+            definition: def,
+            workflowId: null,
+            versionId: null,
+            version: 1,
+            input: { n: 41 },
+            trigger: 'manual',
+          });
+          await rt.dispatcher.enqueue(runId);
+          expect((await rt.dispatcher.settled(runId))?.output).toBe(42);
+          seen.stop();
+          expect(seen.connects).toBe(0);
+          expect(seen.statements.filter((q) => q.includes('"Secret"'))).toEqual([]);
+        }
         await rt.dispatcher.close?.();
       } finally {
         await db.close();

@@ -27,11 +27,18 @@ export function spawnWorker(
 ): WorkerProc {
   const child = spawn(
     process.execPath,
-    [tsxCli, path.join(root, 'cli/trellis.ts'), 'worker', '--concurrency', String(concurrency)],
+    [
+      tsxCli,
+      path.join(root, 'tests/durable/worker-entry.ts'),
+      'worker',
+      '--concurrency',
+      String(concurrency),
+    ],
     {
       cwd: root,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin: tests/durable/die-with-parent.ts.
+      stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,

@@ -59,7 +59,8 @@ describe.skipIf(!pgAvailable)('a run driven by the web process, which is killed 
     const child = spawn(process.execPath, [tsxCli, path.join(root, 'tests/durable/web-proc.ts')], {
       cwd: root,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin: tests/durable/die-with-parent.ts.
+      stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env,
         DATABASE_URL: tmp.url,

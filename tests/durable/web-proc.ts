@@ -2,8 +2,11 @@
 // (so runs it accepts execute in it when it has a slot, lib/queue/local-runs.ts), starts one run of
 // the workflow WEB_PROC_WORKFLOW (and WEB_PROC_MORE after it), prints their ids and waits to be killed.
 import { openDb } from '@/lib/db/client';
+import { dieWithParent } from './die-with-parent';
 import { enqueueRun } from '@/lib/server/enqueue';
 import { createRuntime } from '@/lib/server/runtime';
+
+dieWithParent();
 
 const url = process.env.DATABASE_URL!;
 const workflowId = process.env.WEB_PROC_WORKFLOW!;

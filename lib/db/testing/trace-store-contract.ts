@@ -414,6 +414,36 @@ export function traceStoreContract(name: string, setup: () => Promise<TraceStore
       expect(await reader.runInput(capped.id)).toEqual(big);
     });
 
+    it('keeps every character of a step: tabs, newlines, backslashes, quotes, \\N, non-ASCII', async () => {
+      const s = h.store();
+      const run = await s.createRun(newRun());
+      const odd = 'a\tb\nc\r\\d\\N\\.e\'f"g é 🌿 \\t';
+      const value = { [odd]: odd, list: [odd, 1.5, null, true], nested: { s: '\\', t: '\t' } };
+      const started = await s.startStep(
+        stepStart(run.id, { nodeId: odd, nodeType: 'transform', input: value }),
+      );
+      await s.finishStep(started, {
+        status: 'succeeded',
+        output: value,
+        handle: odd,
+        finishedAt: new Date(),
+      });
+      const failed = await s.startStep(stepStart(run.id, { nodeId: `${odd}2`, input: odd }));
+      await s.flush(); // one step lands finished in its insert, the other is finished by an update
+      await s.finishStep(failed, {
+        status: 'failed',
+        error: { code: 'node_error', message: odd },
+        finishedAt: new Date(),
+      });
+      await s.flush();
+      const reader = h.sharedStorage ? h.store() : s;
+      const steps = await reader.listSteps(run.id);
+      expect(steps.map((x) => x.nodeId).sort()).toEqual([odd, `${odd}2`].sort());
+      const byNode = new Map(steps.map((x) => [x.nodeId, x]));
+      expect(byNode.get(odd)).toMatchObject({ input: value, output: value, handle: odd });
+      expect(byNode.get(`${odd}2`)).toMatchObject({ input: odd, error: { message: odd } });
+    });
+
     it("keeps a step's exact output apart from its capped, masked trace copy (executableOutput)", async () => {
       if (!h.capsPayloads) return expect(h.capsPayloads).toBe(false);
       const s = h.store({ maxPayloadBytes: 1024 });
