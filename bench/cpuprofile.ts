@@ -1,4 +1,4 @@
-// `npx tsx bench/cpuprofile.ts FILE.cpuprofile [--window FROM-TO] [--per N] [--top N]`: what a
+// `npx tsx bench/cpuprofile.ts FILE.cpuprofile [--window FROM-TO] [--per N] [--top N] [--tree DIR]`: what a
 // `--cpu-prof` profile of the built app spent its CPU on, by package, by source file and by function
 // (self and total time). Frames in Next's server chunks are mapped back to their sources through the
 // chunks' .map files, so our modules and the bundled packages are told apart. `--window` keeps the
@@ -34,12 +34,16 @@ interface Place {
   fn: string;
 }
 
+/** `--tree DIR`: the checkout whose build was profiled, if the build here has changed since. */
+const tree = process.argv.includes('--tree') ? process.argv[process.argv.indexOf('--tree') + 1] : undefined;
 const maps = new Map<string, SourceMap | null>();
 function sourceMapOf(url: string): SourceMap | null {
   if (!maps.has(url)) {
     let map: SourceMap | null = null;
     try {
-      const file = fileURLToPath(url) + '.map';
+      const built = fileURLToPath(url);
+      const at = built.indexOf('/.next/');
+      const file = (tree && at >= 0 ? path.join(tree, built.slice(at + 1)) : built) + '.map';
       if (existsSync(file)) map = new SourceMap(JSON.parse(readFileSync(file, 'utf8')));
     } catch {
       map = null;
@@ -180,6 +184,7 @@ const opt = (name: string) => {
 };
 const [from, to] = (opt('--window') ?? `0-${Number.MAX_SAFE_INTEGER}`).split('-').map(Number);
 const per = Number(opt('--per') ?? 1);
+opt('--tree'); // read above (tree)
 const top = Number(opt('--top') ?? 25);
 for (const file of args) {
   console.log(`== ${file}`);
