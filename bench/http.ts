@@ -40,6 +40,8 @@ const want = (key: string) => !ONLY || ONLY.includes(key);
 /** Extra node flags for the web and worker processes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const IDLE_SETTLE_MS = 3_000;
+/** Microseconds on the monotonic clock V8 stamps its CPU profiles with (both read CLOCK_MONOTONIC). */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 const EMAIL = 'bench@trellis.test';
 const PASSWORD = 'bench-password-trellis';
 
@@ -372,9 +374,13 @@ async function runMode(mode: Mode): Promise<{ rows: Row[]; costs: Cost[] }> {
     const c0 = await mode.commits?.();
     const w0 = groupCpuMs(web.pid!);
     const k0 = worker ? groupCpuMs(worker.pid!) : 0;
+    const t0 = monotonicUs();
     const out = await work();
+    const t1 = monotonicUs();
     const w1 = groupCpuMs(web.pid!);
     const k1 = worker ? groupCpuMs(worker.pid!) : 0;
+    // The scenario's window on the clock of a --cpu-prof profile, for bench/cpuprofile.ts --window.
+    if (NODE_ARGS.length) console.error(`[bench:http] window ${scenario}: ${t0}-${t1}`);
     await new Promise((r) => setTimeout(r, mode.commits ? STATS_SETTLE_MS : 0));
     const c1 = await mode.commits?.();
     costs.push({
@@ -405,7 +411,11 @@ async function runMode(mode: Mode): Promise<{ rows: Row[]; costs: Cost[] }> {
     await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
     const idle = [groupRssMb(web.pid!), ...(worker ? [groupRssMb(worker.pid!)] : [])];
 
-    if (want('cold')) row('first expression after start (cold)', 'ms', [await call(cold)], '≤ 20');
+    if (want('cold')) {
+      const t0 = monotonicUs();
+      row('first expression after start (cold)', 'ms', [await call(cold)], '≤ 20');
+      if (NODE_ARGS.length) console.error(`[bench:http] window cold: ${t0}-${monotonicUs()}`);
+    }
     if (want('chain'))
       row(
         '5-node chain, one call at a time',

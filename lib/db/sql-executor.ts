@@ -8,6 +8,12 @@ import type { Pool, PoolClient } from 'pg';
 
 export interface SqlQueryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * A transaction on a pipelined session (pgPoolExecutor): a statement is sent at once, however
+   * many before it are unanswered, and they run in the order sent. A caller may send statements
+   * whose answers it does not need yet without waiting (see `pipelined()`).
+   */
+  readonly pipelined?: boolean;
   /** Runs a script of one or more statements without parameters. */
   exec(script: string): Promise<void>;
   /**
@@ -57,8 +63,19 @@ export function pgliteExecutor(db: PGlite): SqlExecutor {
   };
 }
 
+/**
+ * `pool`'s sessions in pipeline mode (pg's `pipeline: true`, set on the pool) send a statement
+ * without waiting for the answers to those before it. A transaction then sends BEGIN with its first
+ * statement instead of a round trip before it (issue 21: each round trip is a wake-up of both
+ * processes, and a run's transactions wait on them in turn). BEGIN on a live session cannot fail
+ * while the statement behind it succeeds outside the transaction: it fails only on a session in a
+ * failed transaction (which refuses the next statement too) or a broken one; its answer is checked
+ * before COMMIT all the same.
+ */
 export function pgPoolExecutor(pool: Pool): SqlExecutor {
-  const wrap = (q: Pool | PoolClient): SqlQueryable => ({
+  const pipelined = (pool as Pool & { options?: { pipeline?: boolean } }).options?.pipeline === true;
+  const wrap = (q: Pool | PoolClient, inTransaction = false): SqlQueryable => ({
+    pipelined: pipelined && inTransaction,
     async query<T>(sql: string, params?: unknown[]) {
       return (await q.query(sql, params)).rows as T[];
     },
@@ -78,8 +95,15 @@ export function pgPoolExecutor(pool: Pool): SqlExecutor {
       const onError = (err: Error) => (broken = err);
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const begun = client.query('BEGIN').then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        const failed = pipelined ? undefined : await begun;
+        if (failed) throw failed;
+        const result = await fn(wrap(client, true));
+        const late = await begun;
+        if (late) throw late;
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -93,6 +117,38 @@ export function pgPoolExecutor(pool: Pool): SqlExecutor {
         // A broken connection is discarded, not returned to the pool.
         client.release(broken);
       }
+    },
+  };
+}
+
+/**
+ * Statements of one transaction `tx` sent without waiting for their answers when it is pipelined
+ * (one after the other otherwise): `send` one whose answer is not needed, `ask` one whose answer
+ * is. Both fail with the first failure among the statements sent so far, not with the "current
+ * transaction is aborted" of those behind it; `done` waits for everything sent.
+ */
+export function pipelined(tx: SqlQueryable) {
+  const sent: Promise<unknown>[] = [];
+  const firstFailure = async (err: unknown): Promise<never> => {
+    for (const p of sent) await p;
+    throw err;
+  };
+  return {
+    async send(sql: string, params?: unknown[]): Promise<void> {
+      if (!tx.pipelined) return void (await tx.query(sql, params));
+      const p = tx.query(sql, params);
+      p.catch(() => {}); // answered through ask() or done()
+      sent.push(p);
+    },
+    ask<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+      return tx.query<T>(sql, params).catch(firstFailure);
+    },
+    /** `answer` (a statement sent on `tx` by someone else, e.g. pg-boss), failing as `ask` does. */
+    answer<T>(answer: Promise<T>): Promise<T> {
+      return answer.catch(firstFailure);
+    },
+    async done(): Promise<void> {
+      for (const p of sent) await p;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
+import { groupedCalls } from './grouped-calls';
 import {
   TERMINAL_RUN_STATUSES,
   type AgentTurn,
@@ -19,7 +20,7 @@ import { NotFoundError, TrellisError, type SerializedError } from '@/lib/workflo
 import { assertArtifactSize } from '@/lib/workflow/trace';
 import type { Db } from './client';
 import { jsonText, toTraceJson, type Redactor } from '@/lib/payload';
-import type { SqlQueryable } from './sql-executor';
+import { pipelined, type SqlQueryable } from './sql-executor';
 
 // TraceStore on the Trellis database. Step writes are the hot path (two per step), so they are
 // batched: startStep hands out an id generated here and queues the insert; finishStep queues an
@@ -93,6 +94,12 @@ export function traceWriteFailed(cause: unknown): TrellisError {
   return new TrellisError('trace_write_failed', `The run's trace could not be written: ${reason}`, { cause });
 }
 
+/**
+ * What onRunCreated knows of the run: what the insert was given. On a pipelined session the hook's
+ * statements are sent behind the insert before its answer (one round trip less per run).
+ */
+export type NewRun = Pick<RunRecord, 'id' | 'workflowId' | 'parentRunId' | 'trigger' | 'status'>;
+
 export interface SqlTraceStoreOptions {
   /**
    * Applied to every payload (inputs, outputs, errors, agent turns) before it is stored. Hosts whose
@@ -114,7 +121,7 @@ export interface SqlTraceStoreOptions {
    * Runs inside the transaction that inserts a run row, so work tied to the run (the queue's job)
    * commits with it or not at all. Without it createRun is a single statement.
    */
-  onRunCreated?: (tx: SqlQueryable, run: RunRecord) => Promise<void>;
+  onRunCreated?: (tx: SqlQueryable, run: NewRun) => Promise<void>;
   /**
    * Runs inside the transaction that writes a run's final status (succeeded, failed, cancelled),
    * after it, so work tied to the end of the run (the web process deleting the job it kept for
@@ -211,6 +218,8 @@ export const MAX_DEFERRABLE_RUNS = 10_000;
  * has dropped out is looked up again, one SELECT, when it writes its next step.
  */
 export const MAX_KNOWN_RUNS = 10_000;
+/** Run rows written by one statement, at most (createRun calls that arrive while one is written). */
+export const MAX_RUNS_PER_INSERT = 100;
 
 /** Adds `id` as the newest member of `set`, dropping the oldest past `max`. */
 function remember(set: Set<string>, id: string, max: number): void {
@@ -321,6 +330,14 @@ export class SqlTraceStore implements TraceStore {
   private queuedHere = new Set<string>();
   /** Runs whose deferred start is not written yet: their row still says `queued`. */
   private unwrittenStarts = new Set<string>();
+  /** The last `createdAt` given to a run row written without a hook (nextCreatedAt). */
+  private lastCreatedMs = 0;
+  /** A run row alone, or with the others created while one is being written (one statement). */
+  private readonly insertRunRow = groupedCalls<RunInsert, RunRecord>({
+    one: (r) => insertRun(this.sql, r.id, r.run, r.traced, r.executable, r.createdAt),
+    many: (rs) => insertRuns(this.sql, rs),
+    max: MAX_RUNS_PER_INSERT,
+  });
 
   constructor(db: Pick<Db, 'sql'>, opts: SqlTraceStoreOptions = {}) {
     this.sql = db.sql;
@@ -338,6 +355,17 @@ export class SqlTraceStore implements TraceStore {
     this.deferStart = opts.deferRunStart ?? db.sql.kind === 'embedded';
   }
 
+  /**
+   * `createdAt` of a run row, from this process's clock, in the order createRun was called: the
+   * column keeps milliseconds, and runs written in one statement (or within one millisecond) must
+   * still read back in the order they were accepted (recovery starts queued runs in that order), so
+   * a run created in the same millisecond as the previous one gets the next millisecond.
+   */
+  private nextCreatedAt(): string {
+    this.lastCreatedMs = Math.max(Date.now(), this.lastCreatedMs + 1);
+    return new Date(this.lastCreatedMs).toISOString();
+  }
+
   private json(v: unknown): Json {
     return toTraceJson(v, { redact: this.redact, maxBytes: this.maxBytes });
   }
@@ -351,11 +379,23 @@ export class SqlTraceStore implements TraceStore {
     const hook = this.onRunCreated;
     const record = hook
       ? await this.sql.transaction(async (tx) => {
-          const created = await insertRun(tx, id, run, traced, executable);
-          await hook(tx, created);
-          return created;
+          const inserted = pipelined(tx).ask<RunRow>(...insertRunStatement(id, run, traced, executable));
+          // Not pipelined: the insert is answered before the hook sends anything, as before.
+          if (!tx.pipelined) await inserted;
+          else inserted.catch(() => {}); // awaited below
+          await hook(tx, {
+            id,
+            workflowId: run.workflowId,
+            parentRunId: run.parentRunId ?? null,
+            trigger: run.trigger,
+            status: 'queued',
+          }).catch(async (err) => {
+            await inserted; // the insert's own failure first: the hook's is only its consequence
+            throw err;
+          });
+          return toRunRecord((await inserted)[0]);
         })
-      : await insertRun(this.sql, id, run, traced, executable);
+      : await this.insertRunRow({ id, run, traced, executable, createdAt: this.nextCreatedAt() });
     remember(this.knownRuns, id, this.maxKnownRuns);
     if (this.deferStart) remember(this.queuedHere, id, MAX_DEFERRABLE_RUNS);
     return record;
@@ -853,6 +893,49 @@ export class SqlTraceStore implements TraceStore {
   }
 }
 
+interface RunInsert {
+  id: string;
+  run: CreateRun;
+  traced: Json;
+  executable: string | null;
+  createdAt: string;
+}
+
+/**
+ * Run rows created while one was being written, in one statement (a burst of webhook calls): what
+ * insertRun writes, each row with the `createdAt` it was given. Answers in the order given.
+ */
+async function insertRuns(q: SqlQueryable, runs: RunInsert[]): Promise<RunRecord[]> {
+  const rows = runs.map(({ id, run, traced, executable, createdAt }) =>
+    row(
+      {
+        id,
+        workflowId: run.workflowId,
+        workflowVersionId: run.workflowVersionId,
+        version: run.version,
+        trigger: run.trigger,
+        parentRunId: run.parentRunId ?? null,
+        parentStepId: run.parentStepId ?? null,
+        triggerNodeId: run.triggerNodeId ?? null,
+        traceContext: run.traceContext ?? null,
+        executableInput: executable,
+        createdAt,
+      },
+      { definition: run.workflowVersionId ? null : JSON.stringify(run.definition), input: traced },
+    ),
+  );
+  const written = await q.query<RunRow>(
+    `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", "createdAt")
+       SELECT id, "workflowId", "workflowVersionId", version, definition, 'queued', input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", "createdAt"
+       FROM json_to_recordset($1::json) AS x(id text, "workflowId" text, "workflowVersionId" text, version int, trigger text,
+         "parentRunId" text, "parentStepId" text, "triggerNodeId" text, "traceContext" text, "executableInput" text, "createdAt" timestamptz, definition jsonb, input jsonb)
+       RETURNING ${RUN_FIELDS}`,
+    [`[${rows.join(',')}]`],
+  );
+  const byId = new Map(written.map((r) => [r.id, r]));
+  return runs.map((r) => toRunRecord(byId.get(r.id)!));
+}
+
 /** The run's row, queued, with its trace copy and (sealed) exact input already prepared. */
 async function insertRun(
   q: SqlQueryable,
@@ -860,10 +943,23 @@ async function insertRun(
   run: CreateRun,
   traced: Json,
   executable: string | null,
+  /** Null: the database's clock. */
+  createdAt: string | null = null,
 ): Promise<RunRecord> {
-  const rows = await q.query<RunRow>(
-    `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput")
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING ${RUN_FIELDS}`,
+  const rows = await q.query<RunRow>(...insertRunStatement(id, run, traced, executable, createdAt));
+  return toRunRecord(rows[0]);
+}
+
+function insertRunStatement(
+  id: string,
+  run: CreateRun,
+  traced: Json,
+  executable: string | null,
+  createdAt: string | null = null,
+): [string, unknown[]] {
+  return [
+    `INSERT INTO "Run" (id, "workflowId", "workflowVersionId", version, definition, status, input, trigger, "parentRunId", "parentStepId", "triggerNodeId", "traceContext", "executableInput", "createdAt")
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6::jsonb, $7, $8, $9, $10, $11, $12, COALESCE($13::timestamptz, now())) RETURNING ${RUN_FIELDS}`,
     [
       id,
       run.workflowId,
@@ -878,9 +974,9 @@ async function insertRun(
       run.triggerNodeId ?? null,
       run.traceContext ?? null,
       executable,
+      createdAt,
     ],
-  );
-  return toRunRecord(rows[0]);
+  ];
 }
 
 /** Writes one batch in the caller's transaction; answers each run transition's compare-and-set. */
@@ -892,6 +988,9 @@ async function writeBatch(
 ): Promise<Map<RunTransition, boolean>> {
   const applied = new Map<RunTransition, boolean>();
   const oneStatement = isOneStatement(batch);
+  // On a pipelined session the statements whose answers are not needed go out without a wait:
+  // a short run's last batch (steps, its end) is one round trip before COMMIT, not two.
+  const q = pipelined(tx);
   let stepRows = '';
   const runTotals = new Map<string, { steps: number; tokens: number; cost: number }>();
   const total = (runId: string) => {
@@ -941,7 +1040,7 @@ async function writeBatch(
     stepRows = copy ? rows.join('') : `[${rows.join(',')}]`;
     if (!oneStatement) {
       if (copy) await copy(COPY_STEPS, stepRows);
-      else await tx.query(INSERT_STEPS, [stepRows]);
+      else await q.send(INSERT_STEPS, [stepRows]);
     }
   }
   if (batch.updates.size) {
@@ -964,7 +1063,7 @@ async function writeBatch(
         ),
       );
     }
-    const updated = await tx.query<{ runId: string; tokens: number; cost: number }>(
+    const updated = await q.ask<{ runId: string; tokens: number; cost: number }>(
       `UPDATE "Step" s SET status = x.status, mode = COALESCE(x.mode, s.mode), handle = x.handle,
           output = x.output, "executableOutput" = x."executableOutput", "shadowOutput" = x."shadowOutput", error = x.error, "fallbackReason" = x."fallbackReason",
           "finishedAt" = x."finishedAt", tokens = x.tokens, cost = x.cost,
@@ -994,7 +1093,7 @@ async function writeBatch(
         { payload: t.payload },
       ),
     );
-    await tx.query(
+    await q.send(
       `INSERT INTO "AgentTurn" (id, "stepId", seq, kind, payload, tokens, "latencyMs", cost)
        SELECT id, "stepId", seq, kind, payload, tokens, "latencyMs", cost
        FROM json_to_recordset($1::json) AS x(id text, "stepId" text, seq int, kind text, payload jsonb, tokens int, "latencyMs" int, cost float8)`,
@@ -1022,55 +1121,65 @@ async function writeBatch(
     if (!batch.runs.get(id)?.transition) add(id, t, batch.runs.get(id)?.startedAt);
   for (const [id, w] of batch.runs)
     if (!w.transition && !runTotals.has(id) && w.startedAt) add(id, undefined, w.startedAt);
-  for (const [id, w] of batch.runs) {
-    const t = w.transition;
-    if (!t) continue;
-    const totals = runTotals.get(id);
-    // A start still unwritten is part of this change: the row may still say `queued`.
-    const from = w.startedAt ? [...t.from, 'queued'] : t.from;
-    const rows = await tx.query(
-      `UPDATE "Run" SET status = $3,
-          "startedAt" = CASE WHEN $3 = 'running' OR $9::timestamptz IS NOT NULL THEN COALESCE("startedAt", $9::timestamptz, now()) ELSE "startedAt" END,
-          "finishedAt" = CASE WHEN $4 THEN now() ELSE "finishedAt" END,
-          "durationMs" = CASE WHEN $4 THEN ROUND(EXTRACT(EPOCH FROM now() - COALESCE("startedAt", $9::timestamptz, "createdAt")) * 1000) ELSE "durationMs" END,
-          output = CASE WHEN $5 THEN $6::jsonb ELSE output END,
-          error = CASE WHEN $7 THEN $8::jsonb ELSE error END,
-          "stepCount" = "stepCount" + $10, tokens = tokens + $11, cost = cost + $12
-        WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
-      [
-        id,
-        from,
-        t.to,
-        TERMINAL_RUN_STATUSES.includes(t.to),
-        t.output !== undefined,
-        t.output ?? null,
-        t.error !== undefined,
-        t.error ?? null,
-        w.startedAt ?? null,
-        totals?.steps ?? 0,
-        totals?.tokens ?? 0,
-        totals?.cost ?? 0,
-      ],
-    );
-    applied.set(t, rows.length === 1);
-    if (rows.length === 1 && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) {
-      const then = await onRunEnded(tx, id);
-      if (then) after.push(then);
+  // Every status change of the batch in one statement (each row its own compare-and-set): a
+  // burst's batch carries the final status of many runs, and each statement costs the embedded
+  // database a parse and a plan (issue 21).
+  const transitions: [string, RunWrite, RunTransition][] = [];
+  for (const [id, w] of batch.runs) if (w.transition) transitions.push([id, w, w.transition]);
+  if (transitions.length) {
+    const rows = transitions.map(([id, w, t]) => {
+      const totals = runTotals.get(id);
+      return row(
+        {
+          id,
+          // A start still unwritten is part of this change: the row may still say `queued`.
+          fromStatuses: w.startedAt ? [...t.from, 'queued'] : t.from,
+          toStatus: t.to,
+          terminal: TERMINAL_RUN_STATUSES.includes(t.to),
+          hasOutput: t.output !== undefined,
+          hasError: t.error !== undefined,
+          startedAt: w.startedAt ?? null,
+          steps: totals?.steps ?? 0,
+          tokens: totals?.tokens ?? 0,
+          cost: totals?.cost ?? 0,
+        },
+        { output: t.output ?? null, error: t.error ?? null },
+      );
+    });
+    const changed = await q.ask<{ id: string }>(TRANSITION_RUNS, [`[${rows.join(',')}]`]);
+    const ok = new Set(changed.map((r) => r.id));
+    for (const [id, w, t] of transitions) {
+      applied.set(t, ok.has(id));
+      if (ok.has(id) && onRunEnded && TERMINAL_RUN_STATUSES.includes(t.to)) {
+        const then = await onRunEnded(tx, id);
+        if (then) after.push(then);
+      }
+      // Refused (someone else finished the run first): its counts and start are still written.
+      const totals = runTotals.get(id);
+      if (!ok.has(id) && (totals || w.startedAt)) add(id, totals, w.startedAt);
     }
-    // Refused (someone else finished the run first): its counts and start are still written.
-    if (!rows.length && (totals || w.startedAt)) add(id, totals, w.startedAt);
   }
   // Every inserted step counts for its run, so a one-statement batch always has run counts to add.
   if (oneStatement && copy)
     await copy(`${COPY_STEPS}; ${addRunCounts(sqlText(`[${plain.join(',')}]`))}`, stepRows);
   else if (oneStatement)
-    await tx.query(`WITH steps AS (${INSERT_STEPS}) ${addRunCounts('$2')}`, [
-      stepRows,
-      `[${plain.join(',')}]`,
-    ]);
-  else if (plain.length) await tx.query(addRunCounts('$1'), [`[${plain.join(',')}]`]);
+    await q.send(`WITH steps AS (${INSERT_STEPS}) ${addRunCounts('$2')}`, [stepRows, `[${plain.join(',')}]`]);
+  else if (plain.length) await q.send(addRunCounts('$1'), [`[${plain.join(',')}]`]);
+  await q.done();
   return applied;
 }
+
+/** Status changes of runs, from a JSON array in $1; returns the runs whose compare-and-set held. */
+const TRANSITION_RUNS = `UPDATE "Run" SET status = x."toStatus",
+    "startedAt" = CASE WHEN x."toStatus" = 'running' OR x."startedAt" IS NOT NULL THEN COALESCE("Run"."startedAt", x."startedAt", now()) ELSE "Run"."startedAt" END,
+    "finishedAt" = CASE WHEN x.terminal THEN now() ELSE "Run"."finishedAt" END,
+    "durationMs" = CASE WHEN x.terminal THEN ROUND(EXTRACT(EPOCH FROM now() - COALESCE("Run"."startedAt", x."startedAt", "Run"."createdAt")) * 1000) ELSE "Run"."durationMs" END,
+    output = CASE WHEN x."hasOutput" THEN x.output ELSE "Run".output END,
+    error = CASE WHEN x."hasError" THEN x.error ELSE "Run".error END,
+    "stepCount" = "Run"."stepCount" + x.steps, tokens = "Run".tokens + x.tokens, cost = "Run".cost + x.cost
+  FROM json_to_recordset($1::json) AS x(id text, "fromStatuses" text[], "toStatus" text, terminal boolean,
+    "hasOutput" boolean, "hasError" boolean, output jsonb, error jsonb, "startedAt" timestamptz, steps int, tokens int, cost float8)
+  WHERE "Run".id = x.id AND "Run".status = ANY(x."fromStatuses") RETURNING "Run".id`;
 
 const INSERT_STEPS = `INSERT INTO "Step" (id, "runId", "nodeId", "nodeType", "parentNodeId", "itemIndex", attempt, mode, status, handle,
          input, output, "executableOutput", "shadowOutput", error, "fallbackReason", "startedAt", "finishedAt", "durationMs", tokens, cost)

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqlTraceStore } from './sql-trace-store';
+import { MAX_RUNS_PER_INSERT, SqlTraceStore } from './sql-trace-store';
 import { countStatements } from './testing/statement-counter';
 import { useEmbeddedDb } from './testing/embedded-db';
 import { newRun, stepStart } from './testing/trace-records';
@@ -84,5 +84,45 @@ describe('statements per trace batch', () => {
     expect(store.traceLost(good.id)).toBe(false);
     expect((await store.listSteps(good.id)).length).toBe(1);
     expect(await stepCount(good.id)).toBe(1);
+  });
+
+  it('writes the run rows created while one is written in one statement, each as created alone', async () => {
+    const store = new SqlTraceStore(ctx.db, { flushIntervalMs: 60_000 });
+    const n = MAX_RUNS_PER_INSERT + 20;
+    log.start();
+    const runs = await Promise.all(
+      Array.from({ length: n }, (_, i) => store.createRun(newRun({ input: { i }, trigger: `t${i}` }))),
+    );
+    log.stop();
+    // The first alone (nothing was in flight), then the others, at most MAX_RUNS_PER_INSERT a statement.
+    expect(log.statements.map((s) => s.slice(0, 18))).toEqual([
+      'INSERT INTO "Run" ',
+      'INSERT INTO "Run" ',
+      'INSERT INTO "Run" ',
+    ]);
+    expect(runs.map((r) => [r.trigger, r.status, r.input])).toEqual(
+      Array.from({ length: n }, (_, i) => [`t${i}`, 'queued', { i }]),
+    );
+    const rows = await ctx.db.sql.query<{ trigger: string; definition: unknown; input: unknown }>(
+      `SELECT trigger, definition, input FROM "Run" WHERE id = ANY($1::text[]) ORDER BY "createdAt"`,
+      [runs.map((r) => r.id)],
+    );
+    // Read back in the order they were created (recovery starts queued runs in this order).
+    expect(rows.map((r) => r.trigger)).toEqual(Array.from({ length: n }, (_, i) => `t${i}`));
+    expect(rows.every((r) => r.definition !== null)).toBe(true);
+    expect(new Set(rows.map((r) => JSON.stringify(r.input))).size).toBe(n);
+  });
+
+  it('fails only the run whose row cannot be written when several are written together', async () => {
+    const store = new SqlTraceStore(ctx.db, { flushIntervalMs: 60_000 });
+    const first = store.createRun(newRun());
+    // Written together after the first: one of them names a version that does not exist.
+    const together = [
+      store.createRun(newRun({ trigger: 'a' })),
+      store.createRun(newRun({ trigger: 'b', workflowVersionId: 'no-such-version' })),
+      store.createRun(newRun({ trigger: 'c' })),
+    ].map((p) => p.then((r) => r.trigger).catch(() => 'refused'));
+    await first;
+    expect(await Promise.all(together)).toEqual(['a', 'refused', 'c']);
   });
 });

@@ -10,6 +10,7 @@ import {
   webRunSlots,
   WEB_RUN_SLOTS_ENV,
   DEFAULT_WEB_RUN_SLOTS,
+  KEPT_SESSIONS,
   type LocalRuns,
 } from './local-runs';
 import { RUN_LEASE_MS, RUN_QUEUE } from './limits';
@@ -98,6 +99,63 @@ describe.skipIf(!pgAvailable)('a run driven by the web process that loses its le
       runId,
     ]);
     expect(jobs).toHaveLength(1);
+  }, 60_000);
+});
+
+describe.skipIf(!pgAvailable)('the sessions that drive runs in the web process', () => {
+  let tmp: Awaited<ReturnType<typeof tempQueueDb>>;
+  let db: Db;
+  let boss: PgBoss;
+  let local: LocalRuns | undefined;
+
+  beforeAll(async () => {
+    tmp = await tempQueueDb('localwarm');
+    db = await openDb({ databaseUrl: tmp.url });
+    boss = await startBoss({ databaseUrl: tmp.url, consumer: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    await local?.close(0);
+    await boss?.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
+    await db?.close();
+    await tmp?.drop();
+  });
+
+  it(`warm() opens ${KEPT_SESSIONS} of them, writes nothing, and they stay open when idle`, async () => {
+    local = startLocalRuns({
+      databaseUrl: tmp.url,
+      boss,
+      slots: 2,
+      sessionIdleMs: 50,
+      makeEngine: (store, sql, drivesHere) =>
+        buildEngine({ ...db, sql }, store, () => {}, undefined, { keepStartedRuns: drivesHere }),
+    });
+    expect(local.sessions()).toBe(0); // opened by warm(), not by the first run
+    await local.warm();
+    expect(local.sessions()).toBe(KEPT_SESSIONS);
+    expect(await db.sql.query(`SELECT id FROM "Run"`)).toEqual([]); // rolled back
+    // Two warm-ups at once need more sessions; those above the kept ones close when idle.
+    await Promise.all([local.warm(), local.warm()]);
+    expect(local.sessions()).toBe(2 * KEPT_SESSIONS);
+    await sleep(500);
+    expect(local.sessions()).toBe(KEPT_SESSIONS);
+  }, 60_000);
+
+  it('a run whose insert fails gives its slot back at once (its claim was sent behind the insert)', async () => {
+    const def = recordingWorkflow('http://127.0.0.1:9', 1);
+    // No such workflow: the run's insert fails (foreign key), as many times as there are slots.
+    for (let i = 0; i < 2; i++)
+      await expect(
+        local!.engine.startRun({
+          definition: def,
+          workflowId: '00000000-0000-0000-0000-000000000000',
+          input: {},
+        }),
+      ).rejects.toThrow();
+    const wf = await createWorkflow(db.prisma, { name: 'after failed inserts', definition: def });
+    const runId = await local!.engine.startRun({ definition: def, workflowId: wf.id, input: {} });
+    expect(local!.start(runId)).toBe(true); // claimed here: the failed ones hold no slot
+    await local!.settled(runId);
   }, 60_000);
 });
 

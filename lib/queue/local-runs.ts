@@ -1,14 +1,15 @@
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { pgPoolExecutor, type SqlExecutor, type SqlQueryable } from '@/lib/db/sql-executor';
+import { pgPoolExecutor, pipelined, type SqlExecutor, type SqlQueryable } from '@/lib/db/sql-executor';
 import {
   MAX_KNOWN_RUNS,
   type AfterTransaction,
+  type NewRun,
   type SqlTraceStore,
   type SqlTraceStoreOptions,
 } from '@/lib/db/sql-trace-store';
 import type { Engine, RunOutcome } from '@/lib/engine/engine';
-import { TERMINAL_RUN_STATUSES, type RunRecord } from '@/lib/engine/trace-store';
+import { TERMINAL_RUN_STATUSES } from '@/lib/engine/trace-store';
 import { txDatabase } from './boss';
 import { DurableTraceStore } from './durable-store';
 import { LeaseLost, endLease, isLeaseLost, keepLeases, releaseLease, workerDatabaseUrl } from './fencing';
@@ -56,6 +57,15 @@ export const MAX_WEB_RUN_SLOTS = 1_000;
  * MAX_KEPT_STARTED_RUNS), so this stays well below that.
  */
 export const MAX_WEB_BACKLOG = 128;
+
+/**
+ * Sessions of the pool that drives runs here kept open while idle (pg-pool's `min`), and opened
+ * with a run's statements once on each (rolled back) before the process says it is ready: a new
+ * session costs a backend's start and its first reading of the catalog for those statements,
+ * which the first run after start, and the first after every 10 s without runs (pg-pool's idle
+ * timeout), paid for. Two: a run's transactions use one, a lease renewal or a second run the other.
+ */
+export const KEPT_SESSIONS = 2;
 
 export function webRunSlots(env: Record<string, string | undefined> = process.env): number {
   if (env[WEB_RUN_SLOTS_ENV]?.trim() === '0') return 0;
@@ -136,6 +146,8 @@ export interface LocalRunsOptions {
   maxBacklog?: number;
   workerId?: string;
   log?: (s: string) => void;
+  /** How long a session above KEPT_SESSIONS stays open idle (pg-pool's default, 10 s; tests: short). */
+  sessionIdleMs?: number;
 }
 
 export interface LocalRuns {
@@ -160,6 +172,10 @@ export interface LocalRuns {
   /** Runs accepted here that wait for their workflow's slot (the backlog), oldest first. */
   waiting(): string[];
   leaseLosses(): number;
+  /** Opens KEPT_SESSIONS sessions and runs a run's statements on each, rolled back. */
+  warm(): Promise<void>;
+  /** Sessions the pool holds open (idle or busy). */
+  sessions(): number;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -171,9 +187,14 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
   const limit = opts.workflowConcurrency ?? workflowConcurrency();
   const maxBacklog = opts.maxBacklog ?? MAX_WEB_BACKLOG;
   const { boss } = opts;
+  const max = Math.max(1, opts.slots) + 2;
   const pool = new pg.Pool({
     connectionString: workerDatabaseUrl(opts.databaseUrl, workerId),
-    max: Math.max(1, opts.slots) + 2,
+    max,
+    min: Math.min(KEPT_SESSIONS, max),
+    // A transaction's BEGIN goes with its first statement (sql-executor.ts).
+    pipeline: true,
+    ...(opts.sessionIdleMs === undefined ? {} : { idleTimeoutMillis: opts.sessionIdleMs }),
   });
   pool.on('error', () => {}); // an idle client's error; the next query reconnects
   const sql = reconnectingExecutor(pgPoolExecutor(pool));
@@ -250,7 +271,7 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
   // they end; else in the queue. (A run sent to the queue while this process holds the workflow's
   // slots would be fetched by a worker at once, wait there for a slot, and being older than what
   // waits here, take the next one: a burst would drift to the workers run by run.)
-  const onRunCreated = async (tx: SqlQueryable, run: RunRecord) => {
+  const onRunCreated = async (tx: SqlQueryable, run: NewRun) => {
     if (!enqueuesOnCreate(run)) return;
     const wf = run.workflowId ?? undefined;
     const free = !closing && busySlots() < opts.slots;
@@ -272,10 +293,18 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
       claimSlot(run.id);
       if (wf !== undefined) workflowOf.set(run.id, wf);
     }
+    // The run's insert may have failed ahead of the claim (pipelined, sql-trace-store.ts createRun):
+    // its slot is given back now, not when the lease would have ended.
     const admitted: Admission = full
       ? 'full'
       : free || mayWait
-        ? await admitNewRun(tx, run.id, workerId, limit, free)
+        ? await admitNewRun(tx, run.id, workerId, limit, free).catch((err) => {
+            if (claiming) {
+              dropPending(run.id);
+              workflowOf.delete(run.id);
+            }
+            throw err;
+          })
         : 'free';
     const waits = admitted === 'full' && mayWait;
     if (wf !== undefined && (admitted === 'claimed' || waits)) workflowOf.set(run.id, wf);
@@ -305,15 +334,22 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
   // the workflow are free, up to this process's free slots). They start once this commits.
   const onRunEnded = async (tx: SqlQueryable, runId: string): Promise<AfterTransaction | void> => {
     if (!held.has(runId)) return; // a child run, or a run not driven here
-    await boss.deleteJob(RUN_QUEUE, runId, { db: txDatabase(tx) });
     const wf = workflowOf.get(runId);
     const candidates = wf === undefined || closing ? [] : (backlog.get(wf) ?? []);
     const max = Math.max(1, opts.slots - busySlots() + 1);
     // Its slot frees as this commits, unless a run waiting here took it: a worker job waiting for
     // one looks now (worker.ts).
     let next: { claimed: string[]; gone: string[] } = { claimed: [], gone: [] };
-    if (candidates.length) next = await claimBacklog(tx, wf!, [...candidates], workerId, limit, max, runId);
-    else await tx.query(`SELECT pg_notify($1, $2)`, [SLOT_FREED_CHANNEL, runId]);
+    if (candidates.length) {
+      await boss.deleteJob(RUN_QUEUE, runId, { db: txDatabase(tx) });
+      next = await claimBacklog(tx, wf!, [...candidates], workerId, limit, max, runId);
+    } else {
+      // Neither needs the other's answer: on a pipelined session they share a round trip.
+      const q = pipelined(tx);
+      await q.send(`SELECT pg_notify($1, $2)`, [SLOT_FREED_CHANNEL, runId]);
+      await q.answer(boss.deleteJob(RUN_QUEUE, runId, { db: txDatabase(tx) }));
+      await q.done();
+    }
     jobDeleted.add(runId);
     // Taken out of the backlog now, so another run ending in this batch looks past them.
     forget(next.gone);
@@ -469,6 +505,9 @@ export function startLocalRuns(opts: LocalRunsOptions): LocalRuns {
     inFlight: () => [...held.keys()],
     waiting: () => [...backlog.values()].flat(),
     leaseLosses: () => losses,
+    // Concurrent, so each takes a session of its own.
+    warm: async () => void (await Promise.all(Array.from({ length: KEPT_SESSIONS }, () => store.warm()))),
+    sessions: () => pool.totalCount,
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       closing = true;
       // What waits here goes to the workers now, not when its deferred job comes due.

@@ -34,6 +34,13 @@ import { startQueueWorker, type QueueWorker } from './worker';
 const LOCAL_STATEMENTS_BUDGET = 13;
 /** Committing transactions per run on the short path: the run's, and its trace batch's. */
 const LOCAL_COMMITS_BUDGET = 2.2;
+/**
+ * Round trips per run on the short path (statements sent while nothing else was unanswered on their
+ * session, i.e. waits): the backlog count; BEGIN + run insert + claim, the job, COMMIT; BEGIN +
+ * steps + final status, the job's delete + the slot's NOTIFY, COMMIT (the sessions of runs driven
+ * here pipeline: sql-executor.ts). 12 before, one per statement.
+ */
+const LOCAL_ROUND_TRIPS_BUDGET = 7.2;
 /** Statements per run through the queue, fetches and background work aside; the trace batches and
  * event batches vary by one or two with timing, the rest is fixed. */
 const RUN_STATEMENTS_BUDGET = 22;
@@ -92,6 +99,8 @@ const chain = {
 interface Seen {
   text: string;
   worker: boolean;
+  /** Sent while no earlier statement of its session was unanswered: the caller waits a round trip. */
+  roundTrip: boolean;
   /** This statement committed a write: a COMMIT of a writing transaction, or a write outside one. */
   commit: boolean;
 }
@@ -100,20 +109,29 @@ let counting = false;
 const query = pg.Client.prototype.query;
 /** Per connection: the open transaction's statements so far. */
 const open = new WeakMap<object, string[]>();
+/** Per connection: statements sent and not answered yet. */
+const unanswered = new WeakMap<object, number>();
 
 function record(client: object, text: string, worker: boolean): void {
   const tx = open.get(client);
   const t = text.trim();
-  if (/^BEGIN/i.test(t)) return void (open.set(client, []), seen.push({ text, worker, commit: false }));
+  const roundTrip = !unanswered.get(client);
+  if (/^BEGIN/i.test(t))
+    return void (open.set(client, []), seen.push({ text, worker, commit: false, roundTrip }));
   if (/^(COMMIT|ROLLBACK)/i.test(t)) {
     open.delete(client);
     // A background transaction's COMMIT is background too.
     const bg = !!tx?.some(background);
     const wrote = /^COMMIT/i.test(t) && !!tx?.some((q) => WRITES.test(q));
-    return void seen.push({ text: bg ? `${text} -- SET LOCAL (background)` : text, worker, commit: wrote });
+    return void seen.push({
+      text: bg ? `${text} -- SET LOCAL (background)` : text,
+      worker,
+      commit: wrote,
+      roundTrip,
+    });
   }
   tx?.push(text);
-  seen.push({ text, worker, commit: !tx && WRITES.test(text) });
+  seen.push({ text, worker, commit: !tx && WRITES.test(text), roundTrip });
 }
 
 describe.skipIf(!pgAvailable)('SQL round trips per run (server mode)', () => {
@@ -131,7 +149,12 @@ describe.skipIf(!pgAvailable)('SQL round trips per run (server mode)', () => {
       const options = (this as unknown as { connectionParameters?: { options?: string } })
         .connectionParameters?.options;
       if (counting && typeof text === 'string') record(this, text, !!options?.includes('trellis.worker'));
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
+      unanswered.set(this, (unanswered.get(this) ?? 0) + 1);
+      const answered = () => void unanswered.set(this, (unanswered.get(this) ?? 1) - 1);
+      const result = (query as (...a: unknown[]) => unknown).apply(this, args);
+      if (result instanceof Promise) result.then(answered, answered);
+      else answered(); // a callback query: counted as answered at once (no such caller on the path)
+      return result;
     } as typeof query;
     tmp = await tempQueueDb('roundtrips');
     db = await openDb({ databaseUrl: tmp.url });
@@ -205,13 +228,14 @@ describe.skipIf(!pgAvailable)('SQL round trips per run (server mode)', () => {
     const own = seen.filter((s) => !background(s.text));
     const commits = own.filter((s) => s.commit).length;
     const fetches = seen.filter((s) => FETCH.test(s.text)).length;
+    const roundTrips = own.filter((s) => s.roundTrip).length;
     console.log(
-      `per run (${inFlight} in flight): ${(own.length / runs).toFixed(2)} statements, ${(commits / runs).toFixed(2)} commits, ${(fetches / runs).toFixed(2)} fetches (${LOOPS} loops)`,
+      `per run (${inFlight} in flight): ${(own.length / runs).toFixed(2)} statements, ${(roundTrips / runs).toFixed(2)} round trips, ${(commits / runs).toFixed(2)} commits, ${(fetches / runs).toFixed(2)} fetches (${LOOPS} loops)`,
     );
     return { own, fetches, runs, wfId: wf.id };
   }
 
-  it(`the short path: a webhook run the web process drives costs at most ${LOCAL_STATEMENTS_BUDGET} statements and ${LOCAL_COMMITS_BUDGET} commits, no fetch`, async () => {
+  it(`the short path: a webhook run the web process drives costs at most ${LOCAL_STATEMENTS_BUDGET} statements, ${LOCAL_ROUND_TRIPS_BUDGET} round trips and ${LOCAL_COMMITS_BUDGET} commits, no fetch`, async () => {
     const { own, fetches } = await count(local!);
     const claims = own.filter((s) => s.text.includes('trellis_admit_new_run')).length;
     const jobDeletes = own.filter((s) => /DELETE FROM pgboss\./.test(s.text)).length;
@@ -224,6 +248,7 @@ describe.skipIf(!pgAvailable)('SQL round trips per run (server mode)', () => {
     expect(own.filter((s) => s.text === 'SELECT 1')).toEqual([]);
     expect(own.filter((s) => s.commit).length).toBeLessThanOrEqual(LOCAL_COMMITS_BUDGET * RUNS);
     expect(own.length).toBeLessThanOrEqual(LOCAL_STATEMENTS_BUDGET * RUNS);
+    expect(own.filter((s) => s.roundTrip).length).toBeLessThanOrEqual(LOCAL_ROUND_TRIPS_BUDGET * RUNS);
   }, 120_000);
 
   it(`through the queue: a webhook run costs at most ${RUN_STATEMENTS_BUDGET} statements and ${FETCHES_PER_RUN_BUDGET} fetches, one claim, no lease end`, async () => {

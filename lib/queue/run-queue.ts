@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { SqlQueryable } from '@/lib/db/sql-executor';
+import type { NewRun } from '@/lib/db/sql-trace-store';
 import type { RunOutcome } from '@/lib/engine/engine';
 import type { EngineEvent } from '@/lib/engine/events';
 import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '@/lib/engine/trace-store';
@@ -59,7 +60,7 @@ export async function sendRunJob(
 }
 
 export function runJobHook(boss: PgBoss, sent?: Set<string>) {
-  return async (tx: SqlQueryable, run: RunRecord) => {
+  return async (tx: SqlQueryable, run: NewRun) => {
     if (!enqueuesOnCreate(run)) return;
     await sendRunJob(boss, tx, run);
     sent?.add(run.id);

@@ -168,6 +168,9 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     // Runs this process has a slot for execute here (lib/queue/local-runs.ts), on sessions of their
     // own that the database fences like a worker's; the rest go to the workers.
     const slots = opts.webRunSlots ?? webRunSlots();
+    // One reader of the stored secrets for the runs driven here and the warm-up run: the values
+    // the warm-up reads serve the first run (kept until a secret changes: change-feed.ts).
+    const secrets = hostSecrets(db);
     const local =
       slots > 0
         ? startLocalRuns({
@@ -176,7 +179,10 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
             slots,
             storeOptions: hostTraceStoreOptions(),
             makeEngine: (localStore, sql, drivesHere) =>
-              buildEngine({ ...db, sql }, localStore, publish, rollout, { keepStartedRuns: drivesHere }),
+              buildEngine({ ...db, sql }, localStore, publish, rollout, {
+                keepStartedRuns: drivesHere,
+                secrets,
+              }),
             log: (s) => console.error(`[trellis] ${s}`),
           })
         : undefined;
@@ -222,8 +228,9 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     // and warm their own path (cli/worker.ts), and this process starts no sandbox at all.
     if (local) {
       await warmSandbox();
-      // Local runs read the secrets through Prisma each time: the warm-up's read compiles the query.
-      await warmExecutePath({ secrets: hostSecrets(db) });
+      await warmExecutePath({ secrets });
+      // Their sessions are open, and have run a run's statements once, before ready.
+      await local.warm();
     }
     await warmAcceptPath(store);
     const backtests: BacktestDispatcher = {

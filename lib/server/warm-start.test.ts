@@ -1,4 +1,5 @@
 import http from 'node:http';
+import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from '@/lib/db/testing/statement-counter';
@@ -136,6 +137,23 @@ describe('the warm-up run', () => {
   });
 });
 
+/** Sessions opened and statements sent by every pg client of the process until stop(). */
+function recordPg() {
+  const { query, connect } = pg.Client.prototype;
+  const seen = { connects: 0, statements: [] as string[], stop: () => {} };
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
+    seen.statements.push(String(text));
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  pg.Client.prototype.connect = function (this: pg.Client, ...args: unknown[]) {
+    seen.connects++;
+    return (connect as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof connect;
+  seen.stop = () => Object.assign(pg.Client.prototype, { query, connect });
+  return seen;
+}
+
 describe.skipIf(!pgAvailable)('no cold start (server-mode web process)', () => {
   // The web process drives the runs it has slots for (local-runs.ts): it must be as warm as a
   // worker when it says ready; with no slots it executes nothing and starts no sandbox.
@@ -148,6 +166,24 @@ describe.skipIf(!pgAvailable)('no cold start (server-mode web process)', () => {
         const rt = await createRuntime({ db, databaseUrl: tmp.url, seed: false, webRunSlots: slots });
         expect(sandboxStats().spawned).toBe(slots ? SANDBOX_WARM_WORKERS : 0);
         expect(sandboxStats().tasks).toBe(slots ? 1 : 0);
+        if (slots) {
+          // The first run driven here opens no session and reads no stored secret: the warm-up
+          // opened its sessions and read the secrets with the reader runs use.
+          const seen = recordPg();
+          const runId = await rt.engine.startRun({
+            definition: def,
+            workflowId: null,
+            versionId: null,
+            version: 1,
+            input: { n: 41 },
+            trigger: 'manual',
+          });
+          await rt.dispatcher.enqueue(runId);
+          expect((await rt.dispatcher.settled(runId))?.output).toBe(42);
+          seen.stop();
+          expect(seen.connects).toBe(0);
+          expect(seen.statements.filter((q) => q.includes('"Secret"'))).toEqual([]);
+        }
         await rt.dispatcher.close?.();
       } finally {
         await db.close();
