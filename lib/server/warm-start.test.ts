@@ -9,7 +9,7 @@ import { SANDBOX_WARM_WORKERS, sandboxStats, shutdownSandbox } from '@/lib/sandb
 import type { WorkflowDefinition } from '@/lib/workflow/definition';
 import { openDb } from '@/lib/db/client';
 import { pgAvailable, tempQueueDb } from '@/lib/queue/testing/queue-db';
-import { createRuntime, getRuntime } from './runtime';
+import { createRuntime, getRuntime, type Runtime } from './runtime';
 import { closeProcessRuntime, loadRoute, callJson } from './testing/route-harness';
 import { WARM_ROUTE_TIMEOUT_MS, warmExecutePath, warmWebhookRoute } from './warm-up';
 
@@ -30,6 +30,20 @@ const def: WorkflowDefinition = {
     { id: 'e2', source: 't', target: 'out' },
   ],
 } as WorkflowDefinition;
+
+/** One manual run of `definition` through rt's dispatcher, to its end: its output. */
+async function runOnce(rt: Runtime, input: object, definition: WorkflowDefinition = def) {
+  const runId = await rt.engine.startRun({
+    definition,
+    workflowId: null,
+    versionId: null,
+    version: 1,
+    input,
+    trigger: 'manual',
+  });
+  await rt.dispatcher.enqueue(runId);
+  return (await rt.dispatcher.settled(runId))?.output;
+}
 
 /** A server standing in for `next start`: it records the requests and answers after `delayMs`. */
 async function recorder(delayMs: number) {
@@ -94,16 +108,7 @@ describe('no cold start (embedded web process)', () => {
     // reads none (in embedded mode they stay in memory until a secret changes).
     const log = countStatements();
     log.start();
-    const runId = await rt.engine.startRun({
-      definition: def,
-      workflowId: null,
-      versionId: null,
-      version: 1,
-      input: { n: 41 },
-      trigger: 'manual',
-    });
-    await rt.dispatcher.enqueue(runId);
-    expect((await rt.dispatcher.settled(runId))?.output).toBe(42);
+    expect(await runOnce(rt, { n: 41 })).toBe(42);
     log.stop();
     log.uninstall();
     expect(log.statements.filter((q) => q.includes('"Secret"'))).toEqual([]);
@@ -113,21 +118,13 @@ describe('no cold start (embedded web process)', () => {
   it('still reads a secret stored after the warm-up (the kept values are dropped on change)', async () => {
     const rt = await getRuntime();
     await new SecretStore(rt.db.prisma).set('WARM_TOKEN', 'warm-secret-value');
-    const runId = await rt.engine.startRun({
-      definition: {
-        ...def,
-        nodes: def.nodes.map((n) =>
-          n.id === 't' ? { ...n, config: { value: '{{ secrets.WARM_TOKEN.length }}' } } : n,
-        ),
-      } as WorkflowDefinition,
-      workflowId: null,
-      versionId: null,
-      version: 1,
-      input: {},
-      trigger: 'manual',
-    });
-    await rt.dispatcher.enqueue(runId);
-    expect((await rt.dispatcher.settled(runId))?.output).toBe('warm-secret-value'.length);
+    const readsSecret = {
+      ...def,
+      nodes: def.nodes.map((n) =>
+        n.id === 't' ? { ...n, config: { value: '{{ secrets.WARM_TOKEN.length }}' } } : n,
+      ),
+    } as WorkflowDefinition;
+    expect(await runOnce(rt, {}, readsSecret)).toBe('warm-secret-value'.length);
   }, 60_000);
 });
 
@@ -170,16 +167,7 @@ describe.skipIf(!pgAvailable)('no cold start (server-mode web process)', () => {
           // The first run driven here opens no session and reads no stored secret: the warm-up
           // opened its sessions and read the secrets with the reader runs use.
           const seen = recordPg();
-          const runId = await rt.engine.startRun({
-            definition: def,
-            workflowId: null,
-            versionId: null,
-            version: 1,
-            input: { n: 41 },
-            trigger: 'manual',
-          });
-          await rt.dispatcher.enqueue(runId);
-          expect((await rt.dispatcher.settled(runId))?.output).toBe(42);
+          expect(await runOnce(rt, { n: 41 })).toBe(42);
           seen.stop();
           expect(seen.connects).toBe(0);
           expect(seen.statements.filter((q) => q.includes('"Secret"'))).toEqual([]);
