@@ -27,6 +27,21 @@ afterAll(() => shutdownSandbox());
 const top = (steps: StepRecord[]) => steps.filter((s) => s.parentNodeId == null);
 const byNode = (steps: StepRecord[], nodeId: string) => top(steps).filter((s) => s.nodeId === nodeId);
 const statusOf = (steps: StepRecord[], nodeId: string) => byNode(steps, nodeId).at(-1)?.status;
+/** Saved workflows holding 'child': trigger → output `value`, for subworkflow steps to call. */
+function childWorkflows(value: unknown): MemoryWorkflowSource {
+  const workflows = new MemoryWorkflowSource({ recordIds: false });
+  workflows.save(
+    'child',
+    wf(
+      [
+        { id: 'ct', type: 'trigger.manual' },
+        { id: 'co', type: 'output', config: { value } },
+      ],
+      [['ct', 'co']],
+    ),
+  );
+  return workflows;
+}
 
 describe.each(engineStores)('engine on $name store', (factory) => {
   let h: StoreHandle;
@@ -235,17 +250,7 @@ describe.each(engineStores)('engine on $name store', (factory) => {
   });
 
   it('subworkflow runs a saved workflow as a child run linked to the parent step', async () => {
-    const workflows = new MemoryWorkflowSource({ recordIds: false });
-    workflows.save(
-      'child',
-      wf(
-        [
-          { id: 'ct', type: 'trigger.manual' },
-          { id: 'co', type: 'output', config: { value: { greeting: 'hello {{ input.name }}' } } },
-        ],
-        [['ct', 'co']],
-      ),
-    );
+    const workflows = childWorkflows({ greeting: 'hello {{ input.name }}' });
     const { engine } = make(new ProbeLog(), { workflows });
     const events: EngineEvent[] = [];
     engine.subscribe((e) => events.push(e));
@@ -282,17 +287,7 @@ describe.each(engineStores)('engine on $name store', (factory) => {
   });
 
   it('a child run whose secrets cannot be read ends failed with the step that started it, not left running', async () => {
-    const workflows = new MemoryWorkflowSource({ recordIds: false });
-    workflows.save(
-      'child',
-      wf(
-        [
-          { id: 'ct', type: 'trigger.manual' },
-          { id: 'co', type: 'output', config: { value: { ok: true } } },
-        ],
-        [['ct', 'co']],
-      ),
-    );
+    const workflows = childWorkflows({ ok: true });
     let reads = 0;
     const { engine } = make(new ProbeLog(), {
       workflows,
