@@ -12,6 +12,7 @@ import {
   DEFAULT_WEB_RUN_SLOTS,
   KEPT_SESSIONS,
   type LocalRuns,
+  type LocalRunsOptions,
 } from './local-runs';
 import { RUN_LEASE_MS, RUN_QUEUE } from './limits';
 import { pgAvailable, tempQueueDb } from './testing/queue-db';
@@ -20,6 +21,38 @@ import { pgAvailable, tempQueueDb } from './testing/queue-db';
 // run's lease, the web process sends no further request and writes nothing more to the run's trace.
 // (Its crash and recovery: tests/durable/web-crash.test.ts; bursts beyond its slots:
 // burst.test.ts; statements per run: round-trips.test.ts.)
+
+type Queue = Awaited<ReturnType<typeof openQueue>>;
+
+/** A fresh queue database, opened, with a pg-boss that sends jobs and consumes none. */
+async function openQueue(name: string) {
+  const tmp = await tempQueueDb(name);
+  const db = await openDb({ databaseUrl: tmp.url });
+  const boss = await startBoss({ databaseUrl: tmp.url, consumer: false });
+  return { tmp, db, boss };
+}
+
+/** startLocalRuns on that database, with the engine the web process builds. */
+const startHere = (
+  { tmp, db, boss }: Queue,
+  opts: Omit<LocalRunsOptions, 'databaseUrl' | 'boss' | 'makeEngine'>,
+) =>
+  startLocalRuns({
+    databaseUrl: tmp.url,
+    boss,
+    makeEngine: (store, sql, drivesHere) =>
+      buildEngine({ ...db, sql }, store, () => {}, undefined, { keepStartedRuns: drivesHere }),
+    ...opts,
+  });
+
+/** Stops what openQueue and startHere started, and a recording server, each only if it started. */
+async function closeQueue(q: Partial<Queue> & { local?: LocalRuns; rec?: RecordingServer }) {
+  await q.local?.close(0);
+  await q.rec?.close();
+  await q.boss?.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
+  await q.db?.close();
+  await q.tmp?.drop();
+}
 
 describe('web run slots setting', () => {
   it(`defaults to ${DEFAULT_WEB_RUN_SLOTS}, 0 turns the short path off, nonsense is refused by name`, () => {
@@ -39,29 +72,15 @@ describe.skipIf(!pgAvailable)('a run driven by the web process that loses its le
   let rec: RecordingServer;
 
   beforeAll(async () => {
-    tmp = await tempQueueDb('localruns');
-    db = await openDb({ databaseUrl: tmp.url });
-    boss = await startBoss({ databaseUrl: tmp.url, consumer: false });
+    ({ tmp, db, boss } = await openQueue('localruns'));
     // The first POST is held long enough for the lease to change hands meanwhile.
     let n = 0;
     rec = await recordingServer(() => (++n === 1 ? 3_000 : 0));
     process.env.TRELLIS_HTTP_ALLOW_PRIVATE = '1';
-    local = startLocalRuns({
-      databaseUrl: tmp.url,
-      boss,
-      slots: 2,
-      makeEngine: (store, sql, drivesHere) =>
-        buildEngine({ ...db, sql }, store, () => {}, undefined, { keepStartedRuns: drivesHere }),
-    });
+    local = startHere({ tmp, db, boss }, { slots: 2 });
   }, 60_000);
 
-  afterAll(async () => {
-    await local?.close(0);
-    await rec?.close();
-    await boss?.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
-    await db?.close();
-    await tmp?.drop();
-  });
+  afterAll(() => closeQueue({ local, rec, boss, db, tmp }));
 
   it('sends nothing more and writes no trace row after the lease is taken over', async () => {
     const def = recordingWorkflow(rec.url, 5);
@@ -109,27 +128,13 @@ describe.skipIf(!pgAvailable)('the sessions that drive runs in the web process',
   let local: LocalRuns | undefined;
 
   beforeAll(async () => {
-    tmp = await tempQueueDb('localwarm');
-    db = await openDb({ databaseUrl: tmp.url });
-    boss = await startBoss({ databaseUrl: tmp.url, consumer: false });
+    ({ tmp, db, boss } = await openQueue('localwarm'));
   }, 60_000);
 
-  afterAll(async () => {
-    await local?.close(0);
-    await boss?.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
-    await db?.close();
-    await tmp?.drop();
-  });
+  afterAll(() => closeQueue({ local, boss, db, tmp }));
 
   it(`warm() opens ${KEPT_SESSIONS} of them, writes nothing, and they stay open when idle`, async () => {
-    local = startLocalRuns({
-      databaseUrl: tmp.url,
-      boss,
-      slots: 2,
-      sessionIdleMs: 50,
-      makeEngine: (store, sql, drivesHere) =>
-        buildEngine({ ...db, sql }, store, () => {}, undefined, { keepStartedRuns: drivesHere }),
-    });
+    local = startHere({ tmp, db, boss }, { slots: 2, sessionIdleMs: 50 });
     expect(local.sessions()).toBe(0); // opened by warm(), not by the first run
     await local.warm();
     expect(local.sessions()).toBe(KEPT_SESSIONS);
@@ -212,29 +217,13 @@ describe.skipIf(!pgAvailable)("the web process's backlog", () => {
   let holdMs = 0;
 
   beforeAll(async () => {
-    tmp = await tempQueueDb('localbacklog');
-    db = await openDb({ databaseUrl: tmp.url });
-    boss = await startBoss({ databaseUrl: tmp.url, consumer: false });
+    ({ tmp, db, boss } = await openQueue('localbacklog'));
     rec = await recordingServer(() => holdMs);
     process.env.TRELLIS_HTTP_ALLOW_PRIVATE = '1';
-    local = startLocalRuns({
-      databaseUrl: tmp.url,
-      boss,
-      slots: 2,
-      workflowConcurrency: 2,
-      maxBacklog: 1,
-      makeEngine: (store, sql, drivesHere) =>
-        buildEngine({ ...db, sql }, store, () => {}, undefined, { keepStartedRuns: drivesHere }),
-    });
+    local = startHere({ tmp, db, boss }, { slots: 2, workflowConcurrency: 2, maxBacklog: 1 });
   }, 60_000);
 
-  afterAll(async () => {
-    await local?.close(0);
-    await rec?.close();
-    await boss?.stop({ graceful: false, close: true, timeout: 2_000 }).catch(() => {});
-    await db?.close();
-    await tmp?.drop();
-  });
+  afterAll(() => closeQueue({ local, rec, boss, db, tmp }));
 
   const job = async (runId: string) =>
     (
